@@ -1,0 +1,23 @@
+/**
+ * mistique — Model Intermediate STore and QUery Engine.
+ *
+ * @example
+ * import { openStore } from 'mistique';
+ * const store = await openStore('./store');
+ * await store.log('zillow.P1.pred', { logerror: new Float64Array([0.1, -0.02]) });
+ * const m = await store.getIntermediates(['zillow.P1.pred.*'], { rows: [1] });
+ * await store.close();
+ */
+export { openStore, Store } from './mistique.js';
+export type { StoreOptions, LogOptions, StoreStats, IntermediateSummary } from './mistique.js';
+export { MistiqueError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { DataFrame } from './model/dataframe.js';
+export type { FrameInput, FrameOptions, PlainFrame, Column, ChunkData } from './model/dataframe.js';
+export { Matrix } from './model/matrix.js';
+export type { MatrixColumn, MatrixValues } from './model/matrix.js';
+export type { ColumnType } from './model/types.js';
+export type { QueryOptions, RowSelection } from './reader/chunkreader.js';
+export type { IntermediateWriter, IntermediateInfo } from './store/writer.js';
+export type { CodecId } from './store/codecs/index.js';
+export type { StoragePolicy } from './store/datastore.js';

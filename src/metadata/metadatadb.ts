@@ -1,0 +1,279 @@
+// MetadataDB: models, intermediates, columns, chunks, partitions and statistics in SQLite (better-sqlite3).
+import Database from 'better-sqlite3';
+import { MistiqueError } from '../errors.js';
+import type { ColumnType } from '../model/types.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export interface IntermediateRow {
+  id: number;
+  project: string;
+  model: string;
+  name: string;
+  original_name: string | null;
+  n_rows: number;
+  n_cols: number;
+  shape: string | null;
+  scheme: string;
+  row_block_size: number;
+  tile_cols: number;
+  row_id_start: number | null;
+  policy: string;
+  bytes_raw: number;
+  bytes_new: number;
+  n_chunks: number;
+  n_chunks_dedup: number;
+  t_log_ms: number;
+  n_query: number;
+  t_query_ms: number;
+}
+
+export interface ColumnRow { idx: number; name: string | null; type: ColumnType; count: number }
+export interface RowBlockRow { block: number; n_rows: number; min_row_id: number; max_row_id: number; sorted: number; rowid_blob: number }
+export interface ChunkRow { block: number; col_start: number; n_cols: number; blob_id: number }
+export interface BlobRow {
+  id: number;
+  hash: Buffer;
+  partition_id: number;
+  segment: number;
+  type: ColumnType;
+  n_rows: number;
+  n_cols: number;
+  col_start: number;
+  byte_offset: number;
+  byte_length: number;
+}
+export interface SegmentRow { partition_id: number; seg: number; offset: number; length: number; raw_length: number }
+export interface PartitionRow { id: number; codec: string; file: string; bytes: number; raw_bytes: number; n_segments: number }
+
+export interface NewIntermediate {
+  project: string;
+  model: string;
+  name: string;
+  originalName: string | null;
+  nRows: number;
+  nCols: number;
+  shape: number[] | null;
+  scheme: string;
+  rowBlockSize: number;
+  tileCols: number;
+  rowIdStart: number | null;
+  policy: string;
+  bytesRaw: number;
+  bytesNew: number;
+  nChunksDedup: number;
+  tLogMs: number;
+  columns: ColumnRow[];
+  rowblocks: RowBlockRow[];
+  chunks: ChunkRow[];
+}
+
+const INTERMEDIATE_SELECT = `
+  SELECT i.*, p.name AS project, m.name AS model FROM intermediates i
+  JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id`;
+
+export class MetadataDB {
+  private readonly db: Database.Database;
+  private readonly stmt: ReturnType<MetadataDB['prepare']>;
+
+  constructor(file: string, opts: { create: boolean }) {
+    try {
+      this.db = new Database(file, { fileMustExist: !opts.create });
+    } catch (err) {
+      throw new MistiqueError('NOT_A_STORE', `cannot open metadata database ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate(file);
+    this.stmt = this.prepare();
+  }
+
+  private migrate(file: string): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new MistiqueError('NOT_A_STORE', `${file} has schema version ${version}, newer than this mistique (${SCHEMA_VERSION}): upgrade mistique`);
+    }
+    const run = this.db.transaction(() => {
+      for (let v = version; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    });
+    run();
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      project: db.prepare(`SELECT id FROM projects WHERE name = ?`).pluck(),
+      insertProject: db.prepare(`INSERT INTO projects (name) VALUES (?)`),
+      model: db.prepare(`SELECT id FROM models WHERE project_id = ? AND name = ?`).pluck(),
+      insertModel: db.prepare(`INSERT INTO models (project_id, name, kind, source, created_at) VALUES (?, ?, ?, ?, ?)`),
+      intermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
+      insertIntermediate: db.prepare(`INSERT INTO intermediates
+        (model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
+         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at)
+        VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
+         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt)`),
+      insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count) VALUES (?, ?, ?, ?, ?)`),
+      insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id) VALUES (?, ?, ?, ?, ?)`),
+      insertBlob: db.prepare(`INSERT INTO blobs (id, hash, partition_id, segment, type, n_rows, n_cols, col_start, byte_offset, byte_length)
+        VALUES (@id, @hash, @partition_id, @segment, @type, @n_rows, @n_cols, @col_start, @byte_offset, @byte_length)`),
+      blobByHash: db.prepare(`SELECT id FROM blobs WHERE hash = ? LIMIT 1`).pluck(),
+      blob: db.prepare(`SELECT * FROM blobs WHERE id = ?`),
+      insertPartition: db.prepare(`INSERT INTO partitions (id, codec, file, bytes, raw_bytes, n_segments, written_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+      insertSegment: db.prepare(`INSERT INTO segments (partition_id, seg, offset, length, raw_length) VALUES (?, ?, ?, ?, ?)`),
+      partition: db.prepare(`SELECT * FROM partitions WHERE id = ?`),
+      segment: db.prepare(`SELECT * FROM segments WHERE partition_id = ? AND seg = ?`),
+      columns: db.prepare(`SELECT idx, name, type, count FROM columns WHERE intermediate_id = ? ORDER BY idx`),
+      rowblocks: db.prepare(`SELECT block, n_rows, min_row_id, max_row_id, sorted, rowid_blob FROM rowblocks WHERE intermediate_id = ? ORDER BY block`),
+      chunksOfBlock: db.prepare(`SELECT block, col_start, n_cols, blob_id FROM chunks WHERE intermediate_id = ? AND block = ? ORDER BY col_start`),
+      recordQuery: db.prepare(`UPDATE intermediates SET n_query = n_query + 1, t_query_ms = t_query_ms + ? WHERE id = ?`),
+      maxBlob: db.prepare(`SELECT coalesce(max(id), 0) FROM blobs`).pluck(),
+      maxPartition: db.prepare(`SELECT coalesce(max(id), 0) FROM partitions`).pluck(),
+    };
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
+    return row?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value);
+  }
+
+  intermediateId(project: string, model: string, name: string): number | undefined {
+    return this.stmt.intermediateId.get(project, model, name) as number | undefined;
+  }
+
+  /** Registers an intermediate with all its columns, RowBlocks, chunks and new blobs in one transaction. */
+  insertIntermediate(x: NewIntermediate): number {
+    const tx = this.db.transaction(() => {
+      const s = this.stmt;
+      let projectId = s.project.get(x.project) as number | undefined;
+      if (projectId === undefined) projectId = Number(s.insertProject.run(x.project).lastInsertRowid);
+      let modelId = s.model.get(projectId, x.model) as number | undefined;
+      if (modelId === undefined) modelId = Number(s.insertModel.run(projectId, x.model, 'external', null, new Date().toISOString()).lastInsertRowid);
+      if (s.intermediateId.get(x.project, x.model, x.name) !== undefined) {
+        throw new MistiqueError('EXISTS', `intermediate ${x.project}.${x.model}.${x.name} is already stored: log under a new model name (e.g. a new checkpoint) or delete it first`);
+      }
+      const id = Number(s.insertIntermediate.run({
+        modelId, name: x.name, originalName: x.originalName, nRows: x.nRows, nCols: x.nCols,
+        shape: x.shape ? JSON.stringify(x.shape) : null, scheme: x.scheme, rowBlockSize: x.rowBlockSize,
+        tileCols: x.tileCols, rowIdStart: x.rowIdStart, policy: x.policy, bytesRaw: x.bytesRaw, bytesNew: x.bytesNew,
+        nChunks: x.chunks.length, nChunksDedup: x.nChunksDedup, tLogMs: x.tLogMs, createdAt: new Date().toISOString(),
+      }).lastInsertRowid);
+      for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count);
+      for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob);
+      for (const c of x.chunks) s.insertChunk.run(id, c.block, c.col_start, c.n_cols, c.blob_id);
+      return id;
+    });
+    return tx.immediate();
+  }
+
+  blobIdByHash(hash: Buffer): number | undefined {
+    return this.stmt.blobByHash.get(hash) as number | undefined;
+  }
+
+  blob(id: number): BlobRow | undefined {
+    return this.stmt.blob.get(id) as BlobRow | undefined;
+  }
+
+  blobs(ids: readonly number[]): Map<number, BlobRow> {
+    const out = new Map<number, BlobRow>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = this.db.prepare(`SELECT * FROM blobs WHERE id IN (${part.map(() => '?').join(',')})`).all(...part) as BlobRow[];
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
+  maxBlobId(): number { return this.stmt.maxBlob.get() as number; }
+  maxPartitionId(): number { return this.stmt.maxPartition.get() as number; }
+
+  /** Registers a written partition with its segments and the blobs it holds, in one transaction. */
+  insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[]): void {
+    this.db.transaction(() => {
+      for (const b of blobs) this.stmt.insertBlob.run(b);
+      this.stmt.insertPartition.run(p.id, p.codec, p.file, p.bytes, p.raw_bytes, p.n_segments, new Date().toISOString());
+      for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length);
+    }).immediate();
+  }
+
+  partition(id: number): PartitionRow | undefined {
+    return this.stmt.partition.get(id) as PartitionRow | undefined;
+  }
+
+  segment(partitionId: number, seg: number): SegmentRow | undefined {
+    return this.stmt.segment.get(partitionId, seg) as SegmentRow | undefined;
+  }
+
+  intermediates(): IntermediateRow[] {
+    return this.db.prepare(`${INTERMEDIATE_SELECT} ORDER BY p.name, m.name, i.id`).all() as IntermediateRow[];
+  }
+
+  intermediate(id: number): IntermediateRow | undefined {
+    return this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
+  }
+
+  columns(intermediateId: number): ColumnRow[] {
+    return this.stmt.columns.all(intermediateId) as ColumnRow[];
+  }
+
+  rowblocks(intermediateId: number): RowBlockRow[] {
+    return this.stmt.rowblocks.all(intermediateId) as RowBlockRow[];
+  }
+
+  chunksOfBlock(intermediateId: number, block: number): ChunkRow[] {
+    return this.stmt.chunksOfBlock.all(intermediateId, block) as ChunkRow[];
+  }
+
+  recordQuery(intermediateId: number, ms: number): void {
+    this.stmt.recordQuery.run(ms, intermediateId);
+  }
+
+  /** Intermediates whose chunks point at blobs never written: left by a crash before their partition was flushed. */
+  lostIntermediates(): number[] {
+    return this.db.prepare(`
+      SELECT DISTINCT c.intermediate_id FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE b.id IS NULL
+      UNION SELECT DISTINCT r.intermediate_id FROM rowblocks r LEFT JOIN blobs b ON b.id = r.rowid_blob WHERE b.id IS NULL`).pluck().all() as number[];
+  }
+
+  totals(): { partitions: number; bytesOnDisk: number; rawBytesOnDisk: number; blobs: number } {
+    const p = this.db.prepare(`SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, coalesce(sum(raw_bytes), 0) AS r FROM partitions`).get() as { n: number; b: number; r: number };
+    const blobs = this.db.prepare(`SELECT count(*) FROM blobs`).pluck().get() as number;
+    return { partitions: p.n, bytesOnDisk: p.b, rawBytesOnDisk: p.r, blobs };
+  }
+
+  /** Compressed bytes attributable to each intermediate: the stored share of the blobs it added (row ids included). */
+  storedBytesByIntermediate(): Map<number, number> {
+    // A blob belongs to the first intermediate that references it (the one whose logging stored it).
+    const rows = this.db.prepare(`
+      WITH refs AS (
+        SELECT intermediate_id, blob_id FROM chunks
+        UNION ALL SELECT intermediate_id, rowid_blob FROM rowblocks),
+      owners AS (SELECT blob_id, min(intermediate_id) AS owner FROM refs GROUP BY blob_id)
+      SELECT o.owner AS id, sum(CAST(b.byte_length AS REAL) * s.length / s.raw_length) AS stored
+      FROM owners o JOIN blobs b ON b.id = o.blob_id
+      JOIN segments s ON s.partition_id = b.partition_id AND s.seg = b.segment
+      GROUP BY o.owner`).all() as { id: number; stored: number }[];
+    return new Map(rows.map((r) => [r.id, Math.round(r.stored)]));
+  }
+
+  /** Removes an intermediate's metadata (its blobs stay: others may share them). */
+  deleteIntermediate(id: number): void {
+    this.db.transaction(() => {
+      for (const t of ['chunks', 'rowblocks', 'columns']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
+      this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
+    }).immediate();
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,254 @@
+// The Store: opens (or creates) a store directory and wires MetadataDB, DataStore and ChunkReader.
+import fs from 'node:fs';
+import path from 'node:path';
+import { MistiqueError } from './errors.js';
+import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe.js';
+import { globToRegExp, parseIntermediateKey } from './model/key.js';
+import type { Matrix } from './model/matrix.js';
+import { MetadataDB } from './metadata/metadatadb.js';
+import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
+import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
+import { DataStore, type StoragePolicy } from './store/datastore.js';
+import { IntermediateWriter, type IntermediateInfo } from './store/writer.js';
+
+export interface StoreOptions {
+  /** How partitions are compressed: gzip (default, as in the paper), parquet, or arrow (uncompressed IPC). Fixed at creation. */
+  codec?: CodecId;
+  /** store_all: every chunk is written (the baseline); dedup (default): identical chunks are stored once. */
+  policy?: StoragePolicy;
+  /** Rows per RowBlock (default 1024). Fixed at creation. */
+  rowBlockSize?: number;
+  /** Bufferpool budget in bytes (default 256 MB). */
+  bufferpoolBytes?: number;
+  /** A partition is written once it holds this many uncompressed bytes (default 64 MB, at most half the budget). */
+  partitionBytes?: number;
+  /** Chunks are encoded together in segments of about this many bytes (default 64 KB; gzip's window is 32 KB). */
+  segmentBytes?: number;
+  /** gzip level 1–9 (default 6). */
+  gzipLevel?: number;
+  /** Open only: fail if the directory is not a store yet (default: create it). */
+  create?: boolean;
+}
+
+export interface LogOptions extends FrameOptions {
+  /** The storage scheme applied before storing (recorded in metadata). */
+  scheme?: string;
+  /** The name the intermediate has in its own framework (e.g. an ONNX node output). */
+  originalName?: string;
+}
+
+export interface IntermediateSummary {
+  key: string;
+  rows: number;
+  columns: number;
+  shape: number[] | null;
+  scheme: string;
+  bytesRaw: number;
+  bytesStored: number;
+  queries: number;
+}
+
+export interface StoreStats {
+  dir: string;
+  codec: CodecId;
+  policy: StoragePolicy;
+  intermediates: number;
+  /** Uncompressed bytes of everything logged. */
+  bytesLogged: number;
+  /** Uncompressed bytes actually kept after de-duplication. */
+  bytesUnique: number;
+  /** Compressed bytes of the partition files. */
+  bytesOnDisk: number;
+  dedupRatio: number;
+  compressionRatio: number;
+  partitions: number;
+  chunks: number;
+  items: IntermediateSummary[];
+}
+
+interface StoreManifest {
+  format: 'mistique-store';
+  version: 1;
+  codec: CodecId;
+  rowBlockSize: number;
+  maxChunksPerBlock: number;
+  createdAt: string;
+}
+
+const MANIFEST = 'mistique.json';
+const MB = 1024 * 1024;
+
+export class Store {
+  private closed = false;
+  private readonly reader: ChunkReader;
+  /** Intermediates removed on open because a crash lost their unwritten partitions. */
+  readonly recovered: string[];
+
+  private constructor(
+    readonly dir: string,
+    private readonly db: MetadataDB,
+    private readonly ds: DataStore,
+    private readonly manifest: StoreManifest,
+    readonly policy: StoragePolicy,
+  ) {
+    this.reader = new ChunkReader(db, ds);
+    this.recovered = [];
+    for (const id of db.lostIntermediates()) {
+      const r = db.intermediate(id);
+      if (r) this.recovered.push(`${r.project}.${r.model}.${r.name}`);
+      db.deleteIntermediate(id);
+    }
+  }
+
+  static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
+    const root = path.resolve(dir);
+    const manifest = readOrCreateManifest(root, opts);
+    const policy = opts.policy ?? 'dedup';
+    if (policy !== 'dedup' && policy !== 'store_all') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policy)} is unknown: use store_all or dedup`);
+    const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
+    const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel });
+    const db = new MetadataDB(path.join(root, 'metadata.db'), { create: true });
+    const ds = new DataStore(root, db, codec, {
+      policy,
+      bufferpoolBytes: budget,
+      partitionBytes: Math.min(positive('partitionBytes', opts.partitionBytes ?? 64 * MB), Math.max(1, Math.floor(budget / 2))),
+      segmentBytes: positive('segmentBytes', opts.segmentBytes ?? 64 * 1024),
+    });
+    return new Store(root, db, ds, manifest, policy);
+  }
+
+  get codec(): CodecId { return this.manifest.codec; }
+  get rowBlockSize(): number { return this.manifest.rowBlockSize; }
+
+  /** Logs one intermediate computed by the caller, under `project.model.intermediate`. */
+  async log(key: string, frame: FrameInput, opts: LogOptions = {}): Promise<IntermediateInfo> {
+    const df = DataFrame.from(frame, opts);
+    const w = this.writer(key, opts);
+    try {
+      await w.append(df);
+      return await w.close();
+    } catch (err) {
+      w.abort();
+      throw err;
+    }
+  }
+
+  /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
+  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName'> = {}): IntermediateWriter {
+    this.checkOpen();
+    return new IntermediateWriter(this.ds, this.db, parseIntermediateKey(key), {
+      rowBlockSize: this.manifest.rowBlockSize,
+      maxChunksPerBlock: this.manifest.maxChunksPerBlock,
+      scheme: opts.scheme,
+      originalName: opts.originalName ?? null,
+    });
+  }
+
+  async getIntermediates(keys: string | readonly string[], opts: QueryOptions = {}): Promise<Matrix> {
+    this.checkOpen();
+    return this.reader.getIntermediates(typeof keys === 'string' ? [keys] : keys, opts);
+  }
+
+  /** Intermediates whose `project.model.intermediate` matches the pattern (default: all). */
+  list(pattern = '*'): IntermediateSummary[] {
+    this.checkOpen();
+    const re = globToRegExp(pattern.split('.').length === 4 ? pattern.split('.').slice(0, 3).join('.') : pattern);
+    const stored = this.db.storedBytesByIntermediate();
+    return this.db.intermediates()
+      .map((r) => ({
+        key: `${r.project}.${r.model}.${r.name}`,
+        rows: r.n_rows,
+        columns: r.n_cols,
+        shape: r.shape ? (JSON.parse(r.shape) as number[]) : null,
+        scheme: r.scheme,
+        bytesRaw: r.bytes_raw,
+        bytesStored: stored.get(r.id) ?? 0,
+        queries: r.n_query,
+      }))
+      .filter((s) => re.test(s.key));
+  }
+
+  stats(): StoreStats {
+    this.checkOpen();
+    const items = this.list();
+    const t = this.db.totals();
+    const bytesLogged = items.reduce((a, s) => a + s.bytesRaw, 0);
+    const pendingRaw = [...this.ds.pool.open.values()].reduce((a, p) => a + p.rawBytes, 0);
+    const bytesUnique = t.rawBytesOnDisk + pendingRaw;
+    return {
+      dir: this.dir, codec: this.codec, policy: this.policy, intermediates: items.length,
+      bytesLogged, bytesUnique, bytesOnDisk: t.bytesOnDisk,
+      dedupRatio: bytesUnique > 0 ? bytesLogged / bytesUnique : 1,
+      compressionRatio: t.bytesOnDisk > 0 ? t.rawBytesOnDisk / t.bytesOnDisk : 1,
+      partitions: t.partitions, chunks: t.blobs, items,
+    };
+  }
+
+  /** Writes every open partition: after this, everything logged survives a crash. */
+  async flush(): Promise<void> {
+    this.checkOpen();
+    await this.ds.flushAll();
+  }
+
+  /** Forgets decoded segments, so the next read decodes from disk (cold-read measurements). */
+  dropCaches(): void {
+    this.ds.dropCaches();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.ds.flushAll();
+    } finally {
+      this.closed = true;
+      this.ds.close();
+      this.db.close();
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new MistiqueError('CLOSED', `store ${this.dir} is closed: open it again with openStore()`);
+  }
+}
+
+export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> {
+  return Store.open(dir, opts);
+}
+
+function readOrCreateManifest(root: string, opts: StoreOptions): StoreManifest {
+  const file = path.join(root, MANIFEST);
+  if (fs.existsSync(file)) {
+    let m: StoreManifest;
+    try {
+      m = JSON.parse(fs.readFileSync(file, 'utf8')) as StoreManifest;
+    } catch (err) {
+      throw new MistiqueError('NOT_A_STORE', `${file} is not valid JSON: the store's manifest is damaged`, { cause: err });
+    }
+    if (m.format !== 'mistique-store') throw new MistiqueError('NOT_A_STORE', `${root} is not a mistique store (${MANIFEST} has format ${JSON.stringify(m.format)})`);
+    if (m.version !== 1) throw new MistiqueError('NOT_A_STORE', `${root} is a mistique store of version ${m.version}; this mistique reads version 1`);
+    if (opts.codec && opts.codec !== m.codec) throw new MistiqueError('BAD_OPTION', `store ${root} was created with codec ${m.codec}; it cannot be opened as ${opts.codec} (leave codec out, or use a new directory)`);
+    if (opts.rowBlockSize && opts.rowBlockSize !== m.rowBlockSize) throw new MistiqueError('BAD_OPTION', `store ${root} was created with RowBlocks of ${m.rowBlockSize} rows, not ${opts.rowBlockSize}`);
+    return m;
+  }
+  if (fs.existsSync(root)) {
+    if (!fs.statSync(root).isDirectory()) throw new MistiqueError('NOT_A_STORE', `${root} is a file, not a store directory`);
+    if (fs.readdirSync(root).length > 0) throw new MistiqueError('NOT_A_STORE', `${root} is not empty and is not a mistique store (no ${MANIFEST}): choose an empty or new directory`);
+  }
+  if (opts.create === false) throw new MistiqueError('NOT_A_STORE', `${root} is not a mistique store: create one with openStore() or \`mistique log\``);
+  const codec = opts.codec ?? 'gzip';
+  if (!CODEC_IDS.includes(codec)) throw new MistiqueError('BAD_OPTION', `unknown codec ${JSON.stringify(codec)}: choose one of ${CODEC_IDS.join(', ')}`);
+  const manifest: StoreManifest = {
+    format: 'mistique-store', version: 1, codec,
+    rowBlockSize: positive('rowBlockSize', opts.rowBlockSize ?? 1024),
+    maxChunksPerBlock: 1024,
+    createdAt: new Date().toISOString(),
+  };
+  fs.mkdirSync(path.join(root, 'partitions'), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
+  return manifest;
+}
+
+function positive(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0) throw new MistiqueError('BAD_OPTION', `${name} must be a positive integer, got ${v}`);
+  return v;
+}

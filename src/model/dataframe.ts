@@ -1,0 +1,342 @@
+// DataFrame: one intermediate, N rows × C columns with a row_id per row (paper Fig. 5-6),
+// normalized and validated from what callers hand in, before anything is written.
+import { DataType, Table, Type } from 'apache-arrow';
+import { MistiqueError } from '../errors.js';
+import { checkColumnName } from './key.js';
+import { allocValues, type ColumnType, type ColumnValues } from './types.js';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+  /** One value per row; utf8 holds dictionary codes (−1 = null). */
+  values: ColumnValues;
+  dictionary?: string[];
+}
+
+/** A column-major block of `ncols` adjacent columns of one type over `nrows` rows: a ColumnChunk's content. */
+export interface ChunkData {
+  type: ColumnType;
+  nrows: number;
+  ncols: number;
+  values: ColumnValues;
+  dictionary?: string[];
+}
+
+export type PlainColumn = ColumnValues | readonly (string | null)[] | readonly number[] | readonly boolean[];
+export type PlainFrame = Record<string, PlainColumn>;
+export type FrameInput = Table | PlainFrame | DataFrame;
+
+export interface FrameOptions {
+  /** One integer id per row, unique; default 0…N−1. */
+  rowIds?: Int32Array | readonly number[];
+  /** Per-example shape, e.g. [C, H, W]; its product must equal the number of columns. */
+  shape?: readonly number[];
+}
+
+/** Column names, types and shape without the values: what the MetadataDB keeps about a frame. */
+export interface FrameSchema {
+  names: string[] | null; // null: generated from the shape (tensor frames)
+  types: ColumnType[];
+  shape: number[] | null;
+}
+
+export abstract class DataFrame {
+  abstract readonly nrows: number;
+  abstract readonly ncols: number;
+  abstract readonly rowIds: Int32Array;
+  abstract readonly shape: number[] | null;
+  abstract columnName(j: number): string;
+  abstract columnType(j: number): ColumnType;
+  /** Copies rows [r0, r1) × columns [c0, c0+w) (all of one type) into a column-major chunk. */
+  abstract extract(r0: number, r1: number, c0: number, w: number): ChunkData;
+  abstract schema(): FrameSchema;
+
+  static from(input: FrameInput, opts: FrameOptions = {}): DataFrame {
+    if (input instanceof DataFrame) return input;
+    if (input instanceof Table) return ColumnFrame.fromArrow(input, opts);
+    if (input && typeof input === 'object' && !Array.isArray(input)) return ColumnFrame.fromPlain(input as PlainFrame, opts);
+    throw new MistiqueError('BAD_FRAME', `a frame must be an Arrow Table, a DataFrame or an object of named columns, got ${describe(input)}`);
+  }
+
+  /** A row-major tensor of N examples, each of `shape` (e.g. DNN activations [N, C, H, W]). */
+  static fromTensor(values: Float32Array | Float64Array, shape: readonly number[], rowIds?: Int32Array | readonly number[]): DataFrame {
+    return new TensorFrame(values, shape, rowIds);
+  }
+}
+
+export class ColumnFrame extends DataFrame {
+  readonly nrows: number;
+  readonly rowIds: Int32Array;
+  readonly shape: number[] | null;
+
+  constructor(readonly columns: Column[], nrows: number, rowIds: Int32Array | null, shape: number[] | null) {
+    super();
+    this.nrows = nrows;
+    this.rowIds = rowIds ?? defaultRowIds(nrows);
+    this.shape = shape;
+  }
+
+  get ncols(): number { return this.columns.length; }
+  columnName(j: number): string { return this.columns[j]!.name; }
+  columnType(j: number): ColumnType { return this.columns[j]!.type; }
+  schema(): FrameSchema {
+    return { names: this.columns.map((c) => c.name), types: this.columns.map((c) => c.type), shape: this.shape };
+  }
+
+  extract(r0: number, r1: number, c0: number, w: number): ChunkData {
+    const n = r1 - r0;
+    const first = this.columns[c0]!;
+    if (w === 1 && first.type !== 'utf8') {
+      return { type: first.type, nrows: n, ncols: 1, values: first.values.slice(r0, r1) };
+    }
+    if (first.type === 'utf8') return extractUtf8(first, r0, r1);
+    const out = allocValues(first.type, n * w);
+    for (let k = 0; k < w; k++) out.set(this.columns[c0 + k]!.values.subarray(r0, r1), k * n);
+    return { type: first.type, nrows: n, ncols: w, values: out };
+  }
+
+  static fromPlain(obj: PlainFrame, opts: FrameOptions): ColumnFrame {
+    const names = Object.keys(obj);
+    if (names.length === 0) throw new MistiqueError('BAD_FRAME', 'the frame has no columns: pass at least one named column');
+    const columns = names.map((name) => plainColumn(checkColumnName(name), obj[name]!));
+    return ColumnFrame.assemble(columns, opts);
+  }
+
+  static fromArrow(table: Table, opts: FrameOptions): ColumnFrame {
+    const columns: Column[] = [];
+    let rowIds = opts.rowIds;
+    for (const field of table.schema.fields) {
+      const vec = table.getChild(field.name)!;
+      if (field.name === 'row_id' && rowIds === undefined) {
+        if (!DataType.isInt(field.type) || field.type.bitWidth > 32) throw new MistiqueError('BAD_FRAME', `column row_id must be Int32, got ${field.type}`);
+        rowIds = Int32Array.from(vec.toArray() as ArrayLike<number>);
+        continue;
+      }
+      columns.push(arrowColumn(checkColumnName(field.name), field.type, vec.toArray() as unknown, vec.nullCount, (i) => vec.isValid(i), (i) => vec.get(i)));
+    }
+    if (columns.length === 0) throw new MistiqueError('BAD_FRAME', 'the Arrow table has no data columns');
+    return ColumnFrame.assemble(columns, { ...opts, rowIds });
+  }
+
+  private static assemble(columns: Column[], opts: FrameOptions): ColumnFrame {
+    const n = columns[0]!.values.length;
+    const seen = new Set<string>();
+    for (const c of columns) {
+      if (c.values.length !== n) {
+        throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(c.name)} has ${c.values.length} rows but column ${JSON.stringify(columns[0]!.name)} has ${n}: every column needs the same number of rows`);
+      }
+      if (seen.has(c.name)) throw new MistiqueError('BAD_FRAME', `column name ${JSON.stringify(c.name)} appears twice`);
+      seen.add(c.name);
+    }
+    const shape = checkShape(opts.shape, columns.length, columns.map((c) => c.type));
+    return new ColumnFrame(columns, n, checkRowIds(opts.rowIds, n), shape);
+  }
+}
+
+export class TensorFrame extends DataFrame {
+  readonly nrows: number;
+  readonly ncols: number;
+  readonly rowIds: Int32Array;
+  readonly shape: number[];
+  private readonly type: ColumnType;
+  private readonly strides: number[];
+
+  constructor(readonly values: Float32Array | Float64Array, shape: readonly number[], rowIds?: Int32Array | readonly number[]) {
+    super();
+    if (!(values instanceof Float32Array || values instanceof Float64Array)) {
+      throw new MistiqueError('BAD_FRAME', `a tensor frame needs a Float32Array or Float64Array, got ${describe(values)}`);
+    }
+    this.type = values instanceof Float32Array ? 'float32' : 'float64';
+    const ncols = shape.reduce((a, b) => a * b, 1);
+    this.shape = checkShape(shape, ncols, [this.type])!;
+    if (values.length % ncols !== 0) {
+      throw new MistiqueError('BAD_FRAME', `tensor of ${values.length} values is not a whole number of examples of shape [${shape.join(', ')}] (${ncols} values each)`);
+    }
+    this.ncols = ncols;
+    this.nrows = values.length / ncols;
+    this.rowIds = checkRowIds(rowIds, this.nrows) ?? defaultRowIds(this.nrows);
+    this.strides = this.shape.map((_, i) => this.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  }
+
+  /** Names are the example coordinates joined by '_': channel 35, y 10, x 12 → "35_10_12". */
+  columnName(j: number): string {
+    return this.strides.map((s, i) => Math.floor(j / s) % this.shape[i]!).join('_');
+  }
+  columnType(): ColumnType { return this.type; }
+  schema(): FrameSchema { return { names: null, types: [this.type], shape: this.shape }; }
+
+  extract(r0: number, r1: number, c0: number, w: number): ChunkData {
+    const n = r1 - r0;
+    const out = this.type === 'float32' ? new Float32Array(n * w) : new Float64Array(n * w);
+    const src = this.values;
+    const C = this.ncols;
+    for (let i = 0; i < n; i++) {
+      const base = (r0 + i) * C + c0;
+      for (let k = 0; k < w; k++) out[k * n + i] = src[base + k]!;
+    }
+    return { type: this.type, nrows: n, ncols: w, values: out };
+  }
+}
+
+/** Column names of a stored frame, from its schema (tensor frames generate them from the shape). */
+export function schemaColumnName(schema: FrameSchema, j: number): string {
+  if (schema.names) return schema.names[j]!;
+  const shape = schema.shape!;
+  const parts: number[] = [];
+  for (let i = shape.length - 1; i >= 0; i--) {
+    parts.push(j % shape[i]!);
+    j = Math.floor(j / shape[i]!);
+  }
+  return parts.reverse().join('_');
+}
+
+export function schemaColumnType(schema: FrameSchema, j: number): ColumnType {
+  return schema.types.length === 1 && !schema.names ? schema.types[0]! : schema.types[j]!;
+}
+
+function defaultRowIds(n: number): Int32Array {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = i;
+  return ids;
+}
+
+function checkRowIds(ids: Int32Array | readonly number[] | undefined, n: number): Int32Array | null {
+  if (ids === undefined) return null;
+  if (ids.length !== n) throw new MistiqueError('BAD_FRAME', `rowIds has ${ids.length} entries but the frame has ${n} rows: give one row id per row`);
+  const out = ids instanceof Int32Array ? ids : new Int32Array(n);
+  if (!(ids instanceof Int32Array)) {
+    for (let i = 0; i < n; i++) {
+      const v = ids[i]!;
+      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) throw new MistiqueError('BAD_FRAME', `rowIds[${i}] = ${v} is not a 32-bit integer`);
+      out[i] = v;
+    }
+  }
+  let sorted = true;
+  for (let i = 1; i < n && sorted; i++) sorted = out[i]! > out[i - 1]!;
+  if (!sorted) {
+    const seen = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (seen.has(out[i]!)) throw new MistiqueError('BAD_FRAME', `row id ${out[i]} appears twice (at row ${i}): row ids are the primary index and must be unique`);
+      seen.add(out[i]!);
+    }
+  }
+  return out;
+}
+
+function checkShape(shape: readonly number[] | undefined, ncols: number, types: ColumnType[]): number[] | null {
+  if (shape === undefined) return null;
+  if (!Array.isArray(shape) || shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+    throw new MistiqueError('BAD_FRAME', `shape ${JSON.stringify(shape)} must be a list of positive integers such as [32, 28, 28]`);
+  }
+  const prod = shape.reduce((a, b) => a * b, 1);
+  if (prod !== ncols) throw new MistiqueError('BAD_FRAME', `shape [${shape.join(', ')}] holds ${prod} values per example but the frame has ${ncols} columns`);
+  if (types.some((t) => t !== 'float32' && t !== 'float64')) throw new MistiqueError('BAD_FRAME', 'a per-example shape can only be attached to a float32 or float64 frame');
+  return [...shape];
+}
+
+function plainColumn(name: string, v: PlainColumn): Column {
+  if (v instanceof Float64Array) return { name, type: 'float64', values: v };
+  if (v instanceof Float32Array) return { name, type: 'float32', values: v };
+  if (v instanceof Int32Array) return { name, type: 'int32', values: v };
+  if (v instanceof Uint8Array) {
+    for (let i = 0; i < v.length; i++) {
+      if (v[i]! > 1) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} is a Uint8Array, read as bool, but row ${i} holds ${v[i]}: use 0/1 or an Int32Array`);
+    }
+    return { name, type: 'bool', values: v };
+  }
+  if (!Array.isArray(v)) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} must be a typed array or an array, got ${describe(v)}`);
+  const kind = arrayKind(name, v);
+  if (kind === 'number') return { name, type: 'float64', values: Float64Array.from(v as number[]) };
+  if (kind === 'boolean') return { name, type: 'bool', values: Uint8Array.from(v as boolean[], (b) => (b ? 1 : 0)) };
+  return { name, type: 'utf8', ...dictionaryEncode(v as (string | null)[]) };
+}
+
+function arrayKind(name: string, v: readonly unknown[]): 'number' | 'boolean' | 'string' {
+  let kind: 'number' | 'boolean' | 'string' | null = null;
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    const k = x === null || x === undefined ? 'string' : typeof x;
+    if (k !== 'number' && k !== 'boolean' && k !== 'string') {
+      throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} row ${i} holds a ${k}: columns hold numbers, booleans or strings`);
+    }
+    if (x === null || x === undefined) {
+      if (kind !== null && kind !== 'string') throw mixed(name, kind, 'null', i);
+      continue;
+    }
+    if (kind === null) kind = k;
+    else if (kind !== k) throw mixed(name, kind, k, i);
+  }
+  return kind ?? 'string';
+}
+
+function mixed(name: string, a: string, b: string, i: number): MistiqueError {
+  return new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} mixes types: ${a} values, then a ${b} at row ${i}; a column holds one type (use NaN for a missing number)`);
+}
+
+export function dictionaryEncode(v: readonly (string | null)[]): { values: Int32Array; dictionary: string[] } {
+  const codes = new Int32Array(v.length);
+  const index = new Map<string, number>();
+  const dictionary: string[] = [];
+  for (let i = 0; i < v.length; i++) {
+    const s = v[i];
+    if (s === null || s === undefined) { codes[i] = -1; continue; }
+    let c = index.get(s);
+    if (c === undefined) { c = dictionary.length; dictionary.push(s); index.set(s, c); }
+    codes[i] = c;
+  }
+  return { values: codes, dictionary };
+}
+
+function extractUtf8(col: Column, r0: number, r1: number): ChunkData {
+  // Each chunk gets its own compact dictionary, so identical chunks hash the same wherever they came from.
+  const src = col.values as Int32Array;
+  const dict = col.dictionary!;
+  const remap = new Int32Array(dict.length).fill(-1);
+  const local: string[] = [];
+  const out = new Int32Array(r1 - r0);
+  for (let i = r0; i < r1; i++) {
+    const c = src[i]!;
+    if (c < 0) { out[i - r0] = -1; continue; }
+    if (remap[c] === -1) { remap[c] = local.length; local.push(dict[c]!); }
+    out[i - r0] = remap[c]!;
+  }
+  return { type: 'utf8', nrows: r1 - r0, ncols: 1, values: out, dictionary: local };
+}
+
+function arrowColumn(name: string, type: DataType, values: unknown, nullCount: number, valid: (i: number) => boolean, get: (i: number) => unknown): Column {
+  switch (type.typeId) {
+    case Type.Float:
+    case Type.Float64:
+    case Type.Float32: {
+      const arr = values instanceof Float32Array ? Float32Array.from(values) : values instanceof Float64Array ? Float64Array.from(values) : null;
+      if (!arr) break;
+      if (nullCount > 0) for (let i = 0; i < arr.length; i++) if (!valid(i)) arr[i] = NaN;
+      return { name, type: arr instanceof Float32Array ? 'float32' : 'float64', values: arr };
+    }
+    case Type.Int:
+    case Type.Int32:
+      if (values instanceof Int32Array) {
+        if (nullCount > 0) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} is Int32 with ${nullCount} nulls: int32 has no null, cast it to Float64 (nulls become NaN)`);
+        return { name, type: 'int32', values: Int32Array.from(values) };
+      }
+      break;
+    case Type.Bool:
+      if (nullCount > 0) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} is Bool with ${nullCount} nulls: bool has no null, use Utf8 or Float64`);
+      return { name, type: 'bool', values: Uint8Array.from(values as boolean[], (b) => (b ? 1 : 0)) };
+    case Type.Utf8:
+    case Type.Dictionary: {
+      const n = (values as ArrayLike<unknown>).length;
+      const strs: (string | null)[] = new Array(n);
+      for (let i = 0; i < n; i++) strs[i] = valid(i) ? String(get(i)) : null;
+      return { name, type: 'utf8', ...dictionaryEncode(strs) };
+    }
+  }
+  throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} has Arrow type ${type}: mistique stores Float64, Float32, Int32, Bool and Utf8 (cast it first)`);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (ArrayBuffer.isView(v)) return v.constructor.name;
+  return typeof v;
+}

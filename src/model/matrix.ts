@@ -1,0 +1,102 @@
+// Matrix: what a query returns. Row ids, column keys, and one dense row-major typed array
+// (utf8 columns hold dictionary codes, with the strings in the column's dictionary).
+import { Bool, Dictionary, Int32, makeData, makeVector, Table, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
+import { MistiqueError } from '../errors.js';
+import type { ColumnType } from './types.js';
+
+export type MatrixValues = Float64Array | Float32Array | Int32Array | Uint8Array;
+
+export interface MatrixColumn {
+  /** The full key: project.model.intermediate.column */
+  key: string;
+  name: string;
+  type: ColumnType;
+  dictionary?: string[];
+}
+
+export class Matrix {
+  constructor(
+    readonly rowIds: Int32Array,
+    readonly columns: MatrixColumn[],
+    readonly values: MatrixValues,
+    /** Per-example shape when all columns are one whole tensor intermediate, else null. */
+    readonly shape: number[] | null = null,
+  ) {
+    if (values.length !== rowIds.length * columns.length) {
+      throw new MistiqueError('CORRUPT', `matrix of ${rowIds.length}×${columns.length} needs ${rowIds.length * columns.length} values, got ${values.length}`);
+    }
+  }
+
+  get nrows(): number { return this.rowIds.length; }
+  get ncols(): number { return this.columns.length; }
+
+  /** The value at (row r, column c): a number, or a string / null for utf8 columns. */
+  get(r: number, c: number): number | string | null {
+    const v = this.values[r * this.ncols + c]!;
+    const col = this.columns[c]!;
+    if (col.type !== 'utf8') return v;
+    return v < 0 ? null : col.dictionary![v]!;
+  }
+
+  row(r: number): MatrixValues {
+    return this.values.subarray(r * this.ncols, (r + 1) * this.ncols);
+  }
+
+  /** A copy of column c (found by index, key or name). */
+  column(c: number | string): MatrixValues {
+    const j = typeof c === 'number' ? c : this.columnIndex(c);
+    const out = new (this.values.constructor as { new (n: number): MatrixValues })(this.nrows);
+    for (let i = 0, p = j; i < this.nrows; i++, p += this.ncols) out[i] = this.values[p]!;
+    return out;
+  }
+
+  columnIndex(keyOrName: string): number {
+    let j = this.columns.findIndex((c) => c.key === keyOrName);
+    if (j < 0) j = this.columns.findIndex((c) => c.name === keyOrName);
+    if (j < 0) throw new MistiqueError('NOT_FOUND', `no column ${JSON.stringify(keyOrName)} in this result; it has ${this.columns.slice(0, 5).map((c) => c.key).join(', ')}${this.ncols > 5 ? ', …' : ''}`);
+    return j;
+  }
+
+  /** Position of each row id, for joining results. */
+  rowIndex(): Map<number, number> {
+    const m = new Map<number, number>();
+    this.rowIds.forEach((id, i) => m.set(id, i));
+    return m;
+  }
+
+  /** An Arrow Table with `row_id` and one column per key, in each column's own type. */
+  toArrow(): Table {
+    const cols: Record<string, Vector> = { row_id: makeVector(this.rowIds) };
+    this.columns.forEach((c, j) => {
+      cols[c.key] = toVector(c, this.column(j));
+    });
+    return new Table(cols);
+  }
+}
+
+function toVector(c: MatrixColumn, v: MatrixValues): Vector {
+  const n = v.length;
+  switch (c.type) {
+    case 'float64': return makeVector(v instanceof Float64Array ? v : Float64Array.from(v));
+    case 'float32': return makeVector(v instanceof Float32Array ? v : Float32Array.from(v));
+    case 'int32': return makeVector(v instanceof Int32Array ? v : Int32Array.from(v));
+    case 'bool': {
+      const bits = new Uint8Array(Math.ceil(n / 8));
+      for (let i = 0; i < n; i++) if (v[i]) bits[i >> 3]! |= 1 << (i & 7);
+      return makeVector(makeData({ type: new Bool(), length: n, data: bits }));
+    }
+    case 'utf8': {
+      const codes = new Int32Array(n);
+      const valid = new Uint8Array(Math.ceil(n / 8));
+      let nulls = 0;
+      for (let i = 0; i < n; i++) {
+        if (v[i]! < 0) nulls++;
+        else { codes[i] = v[i]!; valid[i >> 3]! |= 1 << (i & 7); }
+      }
+      return makeVector(makeData({
+        type: new Dictionary(new Utf8(), new Int32()), length: n, nullCount: nulls, nullBitmap: nulls ? valid : null,
+        data: codes, dictionary: vectorFromArray(c.dictionary ?? [], new Utf8()),
+      }));
+    }
+  }
+}

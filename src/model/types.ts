@@ -1,0 +1,33 @@
+// Column types of the data model (paper Fig. 5-6) and the typed arrays that hold them.
+
+export type ColumnType = 'float64' | 'float32' | 'int32' | 'bool' | 'utf8';
+
+export const COLUMN_TYPES: readonly ColumnType[] = ['float64', 'float32', 'int32', 'bool', 'utf8'];
+
+/** The array that holds one column's values; utf8 holds dictionary codes (−1 = null). */
+export type ColumnValues = Float64Array | Float32Array | Int32Array | Uint8Array;
+
+export type NumericArray = Float64Array | Float32Array | Int32Array | Uint8Array;
+
+/** Bytes per value as stored uncompressed (utf8: the code; its dictionary is extra). */
+export const BYTES_PER_VALUE: Record<ColumnType, number> = {
+  float64: 8,
+  float32: 4,
+  int32: 4,
+  bool: 1,
+  utf8: 4,
+};
+
+export function allocValues(type: ColumnType, n: number): ColumnValues {
+  switch (type) {
+    case 'float64': return new Float64Array(n);
+    case 'float32': return new Float32Array(n);
+    case 'int32': return new Int32Array(n);
+    case 'bool': return new Uint8Array(n);
+    case 'utf8': return new Int32Array(n);
+  }
+}
+
+export function isColumnType(t: unknown): t is ColumnType {
+  return typeof t === 'string' && (COLUMN_TYPES as readonly string[]).includes(t);
+}

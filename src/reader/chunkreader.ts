@@ -1,0 +1,179 @@
+// ChunkReader: answers getIntermediates(keys, { rows }) by reading only the RowBlocks and column
+// tiles that hold what was asked, and stitching them into one dense row-major Matrix.
+import { MistiqueError } from '../errors.js';
+import type { ChunkData } from '../model/dataframe.js';
+import { schemaColumnName, schemaColumnType } from '../model/dataframe.js';
+import { Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
+import type { ColumnType } from '../model/types.js';
+import type { ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { DataStore } from '../store/datastore.js';
+import { resolveKeys, type Selection } from './resolve.js';
+import { RowIndex, type RowPlan } from './rowindex.js';
+
+export type RowSelection = readonly number[] | Int32Array | { start: number; end: number };
+
+export interface QueryOptions {
+  /** Row ids to return, in this order; a range is [start, end). Default: all rows of the first intermediate. */
+  rows?: RowSelection;
+}
+
+/** RowBlocks decoded per step of a large read: bounds memory to a few segments' worth. */
+const BLOCKS_PER_STEP = 16;
+
+export class ChunkReader {
+  constructor(private readonly db: MetadataDB, private readonly ds: DataStore) {}
+
+  async getIntermediates(keys: readonly string[], opts: QueryOptions = {}): Promise<Matrix> {
+    const sels = resolveKeys(this.db, keys);
+    const indexes = sels.map((s) => new RowIndex(this.db, this.ds, s.intermediate));
+    let rowIds = opts.rows !== undefined ? normalizeRows(opts.rows) : await indexes[0]!.allRowIds();
+    let plans = await Promise.all(indexes.map((ix) => ix.locate(rowIds)));
+    if (opts.rows !== undefined) {
+      plans.forEach((p, s) => checkAllFound(p, rowIds, sels[s]!));
+    } else if (plans.length > 1) {
+      // Intermediates are joined on row_id: keep the rows every intermediate has.
+      const keep = rowIds.map((_, i) => (plans.every((p) => p.block[i]! >= 0) ? 1 : 0));
+      if (keep.includes(0)) {
+        rowIds = rowIds.filter((_, i) => keep[i] === 1);
+        plans = plans.map((p) => ({ block: p.block.filter((_, i) => keep[i] === 1), offset: p.offset.filter((_, i) => keep[i] === 1) }));
+      }
+    }
+    const columns: MatrixColumn[] = [];
+    for (const s of sels) {
+      const prefix = `${s.intermediate.project}.${s.intermediate.model}.${s.intermediate.name}.`;
+      for (const j of s.cols) {
+        const name = schemaColumnName(s.schema, j);
+        columns.push({ key: prefix + name, name, type: schemaColumnType(s.schema, j) });
+      }
+    }
+    const values = allocMatrix(columns.map((c) => c.type), rowIds.length * columns.length);
+    let colBase = 0;
+    for (let s = 0; s < sels.length; s++) {
+      const t0 = performance.now();
+      await this.fill(sels[s]!, plans[s]!, values, columns, colBase);
+      this.db.recordQuery(sels[s]!.intermediate.id, performance.now() - t0);
+      colBase += sels[s]!.cols.length;
+    }
+    const shape = sels.length === 1 && sels[0]!.schema.shape && sels[0]!.cols.length === sels[0]!.intermediate.n_cols ? sels[0]!.schema.shape : null;
+    return new Matrix(rowIds, columns, values, shape);
+  }
+
+  /** Copies the selected columns of one intermediate into the matrix, RowBlock by RowBlock. */
+  private async fill(sel: Selection, plan: RowPlan, out: MatrixValues, columns: MatrixColumn[], colBase: number): Promise<void> {
+    const C = columns.length;
+    const outCol = new Map<number, number>();
+    sel.cols.forEach((j, k) => outCol.set(j, colBase + k));
+    const rowsByBlock = groupByBlock(plan);
+    const blocks = [...rowsByBlock.keys()].sort((a, b) => a - b);
+    const dicts = new Map<number, Map<string, number>>();
+    for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
+      const step = blocks.slice(s, s + BLOCKS_PER_STEP);
+      const chunkRows = new Map<number, ChunkRow[]>();
+      for (const b of step) chunkRows.set(b, this.db.chunksOfBlock(sel.intermediate.id, b).filter((c) => overlaps(c, outCol)));
+      const data = await this.ds.readChunks([...chunkRows.values()].flat().map((c) => c.blob_id));
+      for (const b of step) {
+        const rows = rowsByBlock.get(b)!;
+        for (const c of chunkRows.get(b)!) {
+          const chunk = data.get(c.blob_id)!;
+          for (let k = 0; k < c.n_cols; k++) {
+            const oc = outCol.get(c.col_start + k);
+            if (oc === undefined) continue;
+            const remap = chunk.type === 'utf8' ? dictRemap(chunk, dicts, oc, columns) : null;
+            copyColumn(chunk, k, rows, out, C, oc, remap);
+          }
+        }
+      }
+    }
+  }
+}
+
+interface BlockRows { offsets: Int32Array; outRows: Int32Array }
+
+function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
+  const counts = new Map<number, number>();
+  for (const b of plan.block) counts.set(b, (counts.get(b) ?? 0) + 1);
+  const out = new Map<number, BlockRows>();
+  for (const [b, n] of counts) out.set(b, { offsets: new Int32Array(n), outRows: new Int32Array(n) });
+  const fill = new Map<number, number>();
+  for (let i = 0; i < plan.block.length; i++) {
+    const b = plan.block[i]!;
+    const k = fill.get(b) ?? 0;
+    const r = out.get(b)!;
+    r.offsets[k] = plan.offset[i]!;
+    r.outRows[k] = i;
+    fill.set(b, k + 1);
+  }
+  return out;
+}
+
+function copyColumn(chunk: ChunkData, k: number, rows: BlockRows, out: MatrixValues, C: number, oc: number, remap: Int32Array | null): void {
+  const src = chunk.values;
+  const base = k * chunk.nrows;
+  const { offsets, outRows } = rows;
+  const n = offsets.length;
+  if (remap) {
+    for (let i = 0; i < n; i++) {
+      const v = src[base + offsets[i]!]!;
+      out[outRows[i]! * C + oc] = v < 0 ? -1 : remap[v]!;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++) out[outRows[i]! * C + oc] = src[base + offsets[i]!]!;
+}
+
+/** Maps a chunk's local dictionary codes to the result column's dictionary. */
+function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc: number, columns: MatrixColumn[]): Int32Array {
+  let index = dicts.get(oc);
+  const col = columns[oc]!;
+  if (!index) { index = new Map(); dicts.set(oc, index); col.dictionary = []; }
+  const local = chunk.dictionary ?? [];
+  const remap = new Int32Array(local.length);
+  local.forEach((s, i) => {
+    let c = index!.get(s);
+    if (c === undefined) { c = col.dictionary!.length; col.dictionary!.push(s); index!.set(s, c); }
+    remap[i] = c;
+  });
+  return remap;
+}
+
+function overlaps(c: ChunkRow, outCol: Map<number, number>): boolean {
+  for (let j = c.col_start; j < c.col_start + c.n_cols; j++) if (outCol.has(j)) return true;
+  return false;
+}
+
+function allocMatrix(types: ColumnType[], n: number): MatrixValues {
+  const kinds = new Set(types.map((t) => (t === 'utf8' ? 'int32' : t)));
+  if (kinds.size === 1) {
+    const [t] = kinds;
+    if (t === 'float32') return new Float32Array(n);
+    if (t === 'int32') return new Int32Array(n);
+    if (t === 'bool') return new Uint8Array(n);
+  }
+  return new Float64Array(n);
+}
+
+function normalizeRows(rows: RowSelection): Int32Array {
+  if (rows instanceof Int32Array) return rows;
+  if (Array.isArray(rows)) {
+    const out = new Int32Array(rows.length);
+    rows.forEach((v, i) => {
+      if (!Number.isInteger(v)) throw new MistiqueError('BAD_ROWS', `rows[${i}] = ${v} is not an integer row id`);
+      out[i] = v;
+    });
+    return out;
+  }
+  const r = rows as { start: number; end: number };
+  if (!r || !Number.isInteger(r.start) || !Number.isInteger(r.end) || r.end < r.start) {
+    throw new MistiqueError('BAD_ROWS', `rows must be a list of row ids or a range { start, end } with integers start ≤ end, got ${JSON.stringify(rows)}`);
+  }
+  return Int32Array.from({ length: r.end - r.start }, (_, i) => r.start + i);
+}
+
+function checkAllFound(plan: RowPlan, rowIds: Int32Array, sel: Selection): void {
+  const missing: number[] = [];
+  for (let i = 0; i < rowIds.length && missing.length < 5; i++) if (plan.block[i]! < 0) missing.push(rowIds[i]!);
+  if (missing.length > 0) {
+    const r = sel.intermediate;
+    throw new MistiqueError('BAD_ROWS', `${r.project}.${r.model}.${r.name} has no row with id ${missing.join(', ')}${missing.length === 5 ? ', …' : ''} (it holds ${r.n_rows} rows)`);
+  }
+}

@@ -1,0 +1,73 @@
+// Resolves key patterns to intermediates and column indices, using the MetadataDB.
+import { MistiqueError } from '../errors.js';
+import { type FrameSchema, schemaColumnName } from '../model/dataframe.js';
+import { globToRegExp, hasWildcard, parseKey } from '../model/key.js';
+import type { ColumnType } from '../model/types.js';
+import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
+
+export interface Selection {
+  intermediate: IntermediateRow;
+  schema: FrameSchema;
+  /** Column indices, in the order the keys asked for them. */
+  cols: number[];
+}
+
+export function schemaOf(db: MetadataDB, row: IntermediateRow): FrameSchema {
+  const cols = db.columns(row.id);
+  const shape = row.shape ? (JSON.parse(row.shape) as number[]) : null;
+  if (cols.length === 1 && cols[0]!.name === null) return { names: null, types: [cols[0]!.type], shape };
+  return { names: cols.map((c) => c.name!), types: cols.map((c) => c.type as ColumnType), shape };
+}
+
+export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[] {
+  if (!Array.isArray(keys) || keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key such as project.model.intermediate.column');
+  const all = db.intermediates();
+  const out = new Map<number, Selection>();
+  const seen = new Map<number, Set<number>>();
+  for (const key of keys) {
+    const k = parseKey(key);
+    const [rp, rm, ri] = [globToRegExp(k.project), globToRegExp(k.model), globToRegExp(k.intermediate)];
+    const hits = all.filter((r) => rp.test(r.project) && rm.test(r.model) && ri.test(r.name));
+    let matched = 0;
+    for (const row of hits) {
+      let sel = out.get(row.id);
+      if (!sel) {
+        sel = { intermediate: row, schema: schemaOf(db, row), cols: [] };
+        out.set(row.id, sel);
+        seen.set(row.id, new Set());
+      }
+      const taken = seen.get(row.id)!;
+      for (const j of matchColumns(sel.schema, row.n_cols, k.column)) {
+        matched++;
+        if (!taken.has(j)) { taken.add(j); sel.cols.push(j); }
+      }
+    }
+    if (matched === 0) {
+      const where = hits.length === 0 ? 'no intermediate matches it' : `no column of ${hits.map((h) => `${h.project}.${h.model}.${h.name}`).slice(0, 3).join(', ')} matches ${JSON.stringify(k.column)}`;
+      throw new MistiqueError('NOT_FOUND', `key ${JSON.stringify(key)} matches nothing: ${where}; run \`mistique ls\` to see what is stored`);
+    }
+  }
+  return [...out.values()].filter((s) => s.cols.length > 0);
+}
+
+function matchColumns(schema: FrameSchema, n: number, pattern: string): number[] {
+  if (pattern === '*') return Array.from({ length: n }, (_, j) => j);
+  if (!hasWildcard(pattern)) {
+    if (schema.names) {
+      const j = schema.names.indexOf(pattern);
+      return j >= 0 ? [j] : [];
+    }
+    const j = tensorIndex(schema.shape!, pattern);
+    return j === null ? [] : [j];
+  }
+  const re = globToRegExp(pattern);
+  const out: number[] = [];
+  for (let j = 0; j < n; j++) if (re.test(schemaColumnName(schema, j))) out.push(j);
+  return out;
+}
+
+function tensorIndex(shape: number[], name: string): number | null {
+  const parts = name.split('_').map(Number);
+  if (parts.length !== shape.length || parts.some((p, i) => !Number.isInteger(p) || p < 0 || p >= shape[i]!)) return null;
+  return parts.reduce((acc, p, i) => acc * shape[i]! + p, 0);
+}

@@ -1,0 +1,96 @@
+// A ColumnChunk's canonical bytes: what the gzip codec stores and what exact de-duplication hashes.
+import { createHash } from 'node:crypto';
+import { MistiqueError } from '../errors.js';
+import type { ChunkData } from '../model/dataframe.js';
+import type { ColumnType } from '../model/types.js';
+
+const TYPE_TAG: Record<ColumnType, number> = { float64: 1, float32: 2, int32: 3, bool: 4, utf8: 5 };
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function valueBytes(c: ChunkData): Uint8Array {
+  const v = c.values;
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Dictionary of a utf8 chunk: u32 count, u32 end offsets, UTF-8 bytes, zero padding to 8. */
+export function encodeDictionary(dict: readonly string[]): Uint8Array {
+  const parts = dict.map((s) => encoder.encode(s));
+  const textLen = parts.reduce((a, p) => a + p.length, 0);
+  const head = 4 + 4 * dict.length;
+  const total = align8(head + textLen);
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, dict.length, true);
+  let pos = head;
+  parts.forEach((p, i) => {
+    out.set(p, pos);
+    pos += p.length;
+    dv.setUint32(4 + 4 * i, pos - head, true);
+  });
+  return out;
+}
+
+export function decodeDictionary(bytes: Uint8Array): { dictionary: string[]; byteLength: number } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = dv.getUint32(0, true);
+  const head = 4 + 4 * n;
+  const dictionary = new Array<string>(n);
+  let start = head;
+  for (let i = 0; i < n; i++) {
+    const end = head + dv.getUint32(4 + 4 * i, true);
+    dictionary[i] = decoder.decode(bytes.subarray(start, end));
+    start = end;
+  }
+  return { dictionary, byteLength: align8(start) };
+}
+
+/** The raw (uncompressed) byte parts of a chunk: [dictionary,] values. Length is a multiple of 8 when concatenated with padding. */
+export function chunkParts(c: ChunkData): Uint8Array[] {
+  return c.type === 'utf8' ? [encodeDictionary(c.dictionary ?? []), valueBytes(c)] : [valueBytes(c)];
+}
+
+export function rawByteLength(c: ChunkData): number {
+  return chunkParts(c).reduce((a, p) => a + p.length, 0);
+}
+
+/** Rebuilds a chunk from its raw bytes; the bytes must start 8-byte aligned in their buffer. */
+export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: number, ncols: number): ChunkData {
+  const n = nrows * ncols;
+  let off = 0;
+  let dictionary: string[] | undefined;
+  if (type === 'utf8') {
+    const d = decodeDictionary(bytes);
+    dictionary = d.dictionary;
+    off = d.byteLength;
+  }
+  const at = bytes.byteOffset + off;
+  const need = n * (type === 'float64' ? 8 : type === 'bool' ? 1 : 4);
+  if (off + need > bytes.byteLength) {
+    throw new MistiqueError('CORRUPT', `chunk of ${nrows}×${ncols} ${type} needs ${off + need} bytes but only ${bytes.byteLength} are stored`);
+  }
+  const buf = bytes.buffer;
+  switch (type) {
+    case 'float64': return { type, nrows, ncols, values: new Float64Array(buf, at, n) };
+    case 'float32': return { type, nrows, ncols, values: new Float32Array(buf, at, n) };
+    case 'int32': return { type, nrows, ncols, values: new Int32Array(buf, at, n) };
+    case 'bool': return { type, nrows, ncols, values: new Uint8Array(buf, at, n) };
+    case 'utf8': return { type, nrows, ncols, values: new Int32Array(buf, at, n), dictionary: dictionary! };
+  }
+}
+
+/** Content hash of a chunk: equal hashes mean bit-identical values of the same type and geometry. */
+export function hashChunk(c: ChunkData): Buffer {
+  const h = createHash('sha1');
+  const head = Buffer.alloc(12);
+  head.writeUInt32LE(TYPE_TAG[c.type], 0);
+  head.writeUInt32LE(c.nrows, 4);
+  head.writeUInt32LE(c.ncols, 8);
+  h.update(head);
+  for (const p of chunkParts(c)) h.update(p);
+  return h.digest();
+}
+
+export function align8(n: number): number {
+  return (n + 7) & ~7;
+}

@@ -1,0 +1,17 @@
+// Arrow IPC codec: each segment an uncompressed Arrow IPC stream of one RecordBatch; reads are zero-copy.
+import { tableFromIPC, tableToIPC } from 'apache-arrow';
+import type { SegmentCodec } from './codec.js';
+import { chunksToTable, TableSegment } from './arrowbatch.js';
+
+export function arrowCodec(): SegmentCodec {
+  return {
+    id: 'arrow',
+    ext: 'arrows',
+    async encode(chunks) {
+      return tableToIPC(chunksToTable(chunks), 'stream');
+    },
+    async decode(bytes) {
+      return new TableSegment(tableFromIPC(bytes), bytes.byteLength);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// Chunks ⇄ one Arrow RecordBatch, a column per data column: shared by the Arrow IPC and Parquet codecs.
+import {
+  Bool, Dictionary, Field, Float32, Float64, Int32, makeData, RecordBatch, Schema, Struct, Table, Utf8,
+  vectorFromArray, type Data, type DataType,
+} from 'apache-arrow';
+import { MistiqueError } from '../../errors.js';
+import type { ChunkData } from '../../model/dataframe.js';
+import { allocValues, type ColumnType } from '../../model/types.js';
+import type { DecodedSegment, Slot } from './codec.js';
+
+export function chunksToTable(chunks: readonly ChunkData[]): Table {
+  const fields: Field[] = [];
+  const children: Data[] = [];
+  const nrows = chunks[0]?.nrows ?? 0;
+  for (const c of chunks) {
+    for (let k = 0; k < c.ncols; k++) {
+      const data = columnData(c, k);
+      fields.push(new Field(String(fields.length), data.type, data.nullCount > 0));
+      children.push(data);
+    }
+  }
+  const schema = new Schema(fields);
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: nrows, nullCount: 0, children }));
+  return new Table([batch]);
+}
+
+function columnData(c: ChunkData, k: number): Data {
+  const n = c.nrows;
+  const v = c.values.subarray(k * n, (k + 1) * n);
+  switch (c.type) {
+    case 'float64': return makeData({ type: new Float64(), length: n, data: v as Float64Array });
+    case 'float32': return makeData({ type: new Float32(), length: n, data: v as Float32Array });
+    case 'int32': return makeData({ type: new Int32(), length: n, data: v as Int32Array });
+    case 'bool': return makeData({ type: new Bool(), length: n, data: packBits(v as Uint8Array) });
+    case 'utf8': {
+      const codes = v as Int32Array;
+      let nulls = 0;
+      for (let i = 0; i < n; i++) if (codes[i]! < 0) nulls++;
+      const dictionary = vectorFromArray(c.dictionary ?? [], new Utf8());
+      const type = new Dictionary(new Utf8(), new Int32());
+      if (nulls === 0) return makeData({ type, length: n, data: codes, dictionary });
+      const valid = new Uint8Array(n);
+      const safe = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        valid[i] = codes[i]! >= 0 ? 1 : 0;
+        safe[i] = Math.max(0, codes[i]!);
+      }
+      return makeData({ type, length: n, nullCount: nulls, nullBitmap: packBits(valid), data: safe, dictionary });
+    }
+  }
+}
+
+function packBits(v: Uint8Array): Uint8Array {
+  const out = new Uint8Array(Math.ceil(v.length / 8));
+  for (let i = 0; i < v.length; i++) if (v[i]) out[i >> 3]! |= 1 << (i & 7);
+  return out;
+}
+
+function unpackBits(bits: Uint8Array, offset: number, n: number, out: Uint8Array, at: number): void {
+  for (let i = 0; i < n; i++) {
+    const b = offset + i;
+    out[at + i] = (bits[b >> 3]! >> (b & 7)) & 1;
+  }
+}
+
+export class TableSegment implements DecodedSegment {
+  readonly byteLength: number;
+  private readonly cols: Data[];
+
+  constructor(table: Table, byteLength: number) {
+    const batch = table.batches[0];
+    if (table.batches.length !== 1 || !batch) throw new MistiqueError('CORRUPT', `a segment holds one record batch, found ${table.batches.length}`);
+    this.cols = batch.data.children;
+    this.byteLength = byteLength;
+  }
+
+  chunk(slot: Slot): ChunkData {
+    const { type, nrows, ncols, colStart } = slot;
+    if (colStart + ncols > this.cols.length) throw new MistiqueError('CORRUPT', `segment has ${this.cols.length} columns, chunk wants ${colStart}..${colStart + ncols}`);
+    if (ncols === 1 && (type === 'float64' || type === 'float32' || type === 'int32')) {
+      const d = this.cols[colStart]!;
+      checkColumn(d, type, nrows);
+      return { type, nrows, ncols, values: d.values.subarray(d.offset, d.offset + nrows) };
+    }
+    const out = allocValues(type, nrows * ncols);
+    let dictionary: string[] | undefined;
+    for (let k = 0; k < ncols; k++) {
+      const d = this.cols[colStart + k]!;
+      checkColumn(d, type, nrows);
+      if (type === 'bool') unpackBits(d.values as Uint8Array, d.offset, nrows, out as Uint8Array, k * nrows);
+      else if (type === 'utf8') {
+        dictionary = (d.dictionary?.toArray() ?? []) as string[];
+        const codes = d.values as Int32Array;
+        for (let i = 0; i < nrows; i++) (out as Int32Array)[i] = d.getValid(i) ? codes[d.offset + i]! : -1;
+      } else out.set(d.values.subarray(d.offset, d.offset + nrows), k * nrows);
+    }
+    return dictionary ? { type, nrows, ncols, values: out, dictionary } : { type, nrows, ncols, values: out };
+  }
+}
+
+function checkColumn(d: Data<DataType>, type: ColumnType, nrows: number): void {
+  if (d.length !== nrows) throw new MistiqueError('CORRUPT', `stored column has ${d.length} rows, metadata says ${nrows}`);
+  if (d.nullCount > 0 && type !== 'utf8') throw new MistiqueError('CORRUPT', `stored ${type} column has ${d.nullCount} nulls`);
+}

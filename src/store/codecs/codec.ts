@@ -1,0 +1,31 @@
+// A Partition is a run of segments; a segment is a group of ColumnChunks with the same row count,
+// encoded together by one codec. A codec turns chunks into bytes and bytes back into chunks.
+import type { ChunkData } from '../../model/dataframe.js';
+import type { ColumnType } from '../../model/types.js';
+
+export type CodecId = 'gzip' | 'arrow' | 'parquet';
+export const CODEC_IDS: readonly CodecId[] = ['gzip', 'arrow', 'parquet'];
+
+/** Where one chunk sits inside its segment: column slots (arrow, parquet) and raw byte range (gzip). */
+export interface Slot {
+  type: ColumnType;
+  nrows: number;
+  ncols: number;
+  colStart: number;
+  byteOffset: number;
+  byteLength: number;
+}
+
+export interface DecodedSegment {
+  chunk(slot: Slot): ChunkData;
+  /** Bytes this decoded segment holds in memory, for the bufferpool's budget. */
+  readonly byteLength: number;
+}
+
+export interface SegmentCodec {
+  readonly id: CodecId;
+  /** File name extension of partitions written with this codec. */
+  readonly ext: string;
+  encode(chunks: readonly ChunkData[], rawLength: number): Promise<Uint8Array>;
+  decode(bytes: Uint8Array, rawLength: number): Promise<DecodedSegment>;
+}

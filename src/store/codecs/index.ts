@@ -1,0 +1,21 @@
+// Codec registry keyed by on-disk id; parquet-wasm (heavy) is loaded only when a store uses it.
+import { MistiqueError } from '../../errors.js';
+import { arrowCodec } from './arrow.js';
+import { CODEC_IDS, type CodecId, type SegmentCodec } from './codec.js';
+import { gzipCodec } from './gzip.js';
+
+export type { CodecId, DecodedSegment, SegmentCodec, Slot } from './codec.js';
+export { CODEC_IDS } from './codec.js';
+
+export interface CodecOptions {
+  gzipLevel?: number;
+}
+
+export async function loadCodec(id: string, opts: CodecOptions = {}): Promise<SegmentCodec> {
+  switch (id as CodecId) {
+    case 'gzip': return gzipCodec(opts.gzipLevel ?? 6);
+    case 'arrow': return arrowCodec();
+    case 'parquet': return (await import('./parquet.js')).parquetCodec('zstd');
+    default: throw new MistiqueError('BAD_OPTION', `unknown codec ${JSON.stringify(id)}: choose one of ${CODEC_IDS.join(', ')}`);
+  }
+}

@@ -1,0 +1,199 @@
+// DataStore: decides where each ColumnChunk goes (exact de-duplication, partition placement),
+// keeps the InMemoryStore within budget by writing partitions out, and reads chunks back.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MistiqueError, wrapError } from '../errors.js';
+import type { ChunkData } from '../model/dataframe.js';
+import type { BlobRow, MetadataDB, PartitionRow } from '../metadata/metadatadb.js';
+import { InMemoryStore } from './bufferpool.js';
+import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
+import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
+
+export type StoragePolicy = 'store_all' | 'dedup';
+
+export interface DataStoreOptions {
+  policy: StoragePolicy;
+  bufferpoolBytes: number;
+  partitionBytes: number;
+  segmentBytes: number;
+}
+
+/** Where a writer's chunks go: one open partition per writer at a time, reused by later writers until full. */
+export interface Placement { partition: OpenPartition | null }
+
+export class DataStore {
+  readonly pool: InMemoryStore;
+  private readonly files: PartitionFiles;
+  private readonly pendingBlobs = new Map<number, BlobRow>();
+  private readonly pendingByHash = new Map<string, number>();
+  private readonly flushing = new Map<number, OpenPartition>();
+  private readonly idle: OpenPartition[] = [];
+  private readonly partitions = new Map<number, PartitionRow>();
+  private nextBlobId: number;
+  private nextPartitionId: number;
+  private writeError: unknown = null;
+
+  constructor(readonly dir: string, readonly db: MetadataDB, readonly codec: SegmentCodec, readonly opts: DataStoreOptions) {
+    this.pool = new InMemoryStore(opts.bufferpoolBytes);
+    this.files = new PartitionFiles(path.join(dir, 'partitions'));
+    this.nextBlobId = db.maxBlobId() + 1;
+    this.nextPartitionId = db.maxPartitionId() + 1;
+  }
+
+  /** The blob already holding identical content, under the `dedup` policy. */
+  findDuplicate(hash: Buffer): number | undefined {
+    if (this.opts.policy !== 'dedup') return undefined;
+    return this.pendingByHash.get(hash.toString('hex')) ?? this.db.blobIdByHash(hash);
+  }
+
+  /** Puts a new chunk in the writer's open partition; returns its blob id. */
+  add(place: Placement, chunk: ChunkData, hash: Buffer): number {
+    const p = this.partitionFor(place);
+    const { segment, slot } = p.add(chunk);
+    const id = this.nextBlobId++;
+    const blob: BlobRow = {
+      id, hash, partition_id: p.id, segment, type: slot.type, n_rows: slot.nrows, n_cols: slot.ncols,
+      col_start: slot.colStart, byte_offset: slot.byteOffset, byte_length: slot.byteLength,
+    };
+    this.pendingBlobs.set(id, blob);
+    this.pendingByHash.set(hash.toString('hex'), id);
+    this.pool.touch(p);
+    return id;
+  }
+
+  private partitionFor(place: Placement): OpenPartition {
+    if (place.partition && this.pool.open.has(place.partition.id)) return place.partition;
+    place.partition = this.idle.pop() ?? new OpenPartition(this.nextPartitionId++, this.opts.segmentBytes);
+    if (!this.pool.open.has(place.partition.id)) this.pool.open.set(place.partition.id, place.partition);
+    return place.partition;
+  }
+
+  /** A writer is done with its partition: later writers may fill it further. */
+  release(place: Placement): void {
+    const p = place.partition;
+    place.partition = null;
+    if (p && this.pool.open.has(p.id) && !this.idle.includes(p)) this.idle.push(p);
+  }
+
+  /** Writes full partitions, then the least recently used ones while the pool is over budget. */
+  async settle(place?: Placement): Promise<void> {
+    const cur = place?.partition;
+    if (cur && cur.rawBytes >= this.opts.partitionBytes) await this.flushPartition(cur);
+    for (const p of this.pool.victims(0)) await this.flushPartition(p);
+    this.throwWriteError();
+  }
+
+  async flushAll(): Promise<void> {
+    for (const p of [...this.pool.open.values()]) await this.flushPartition(p);
+    this.throwWriteError();
+  }
+
+  private async flushPartition(p: OpenPartition): Promise<void> {
+    if (!this.pool.open.has(p.id)) return;
+    this.pool.open.delete(p.id);
+    const i = this.idle.indexOf(p);
+    if (i >= 0) this.idle.splice(i, 1);
+    if (p.rawBytes === 0) return;
+    this.flushing.set(p.id, p);
+    try {
+      const dir = path.join(this.dir, 'partitions');
+      const { partition, segments } = await writePartition(dir, p, this.codec);
+      const blobs = [...this.pendingBlobs.values()].filter((b) => b.partition_id === p.id);
+      this.db.insertPartition(partition, segments, blobs);
+      this.partitions.set(partition.id, partition);
+      for (const b of blobs) {
+        this.pendingBlobs.delete(b.id);
+        this.pendingByHash.delete(b.hash.toString('hex'));
+      }
+    } catch (err) {
+      // Keep the data readable from memory and report on the next write: nothing is silently lost.
+      this.pool.open.set(p.id, p);
+      this.writeError = err;
+      throw wrapError(`writing partition ${p.id}`, err);
+    } finally {
+      this.flushing.delete(p.id);
+    }
+  }
+
+  private throwWriteError(): void {
+    if (this.writeError) throw wrapError('an earlier partition write failed', this.writeError);
+  }
+
+  /** Reads chunks by blob id, decoding each needed segment once (in parallel where the codec can). */
+  async readChunks(blobIds: Iterable<number>): Promise<Map<number, ChunkData>> {
+    const out = new Map<number, ChunkData>();
+    const stored: number[] = [];
+    for (const id of new Set(blobIds)) {
+      const pending = this.pendingBlobs.get(id);
+      if (pending) out.set(id, this.memoryPartition(pending).chunk(pending.segment, pending.col_start));
+      else stored.push(id);
+    }
+    if (stored.length === 0) return out;
+    const rows = this.db.blobs(stored);
+    const bySegment = new Map<string, BlobRow[]>();
+    for (const id of stored) {
+      const b = rows.get(id);
+      if (!b) throw new MistiqueError('CORRUPT', `blob ${id} is referenced but not registered: its partition was never written (a crash before flush?)`);
+      const key = `${b.partition_id}:${b.segment}`;
+      const list = bySegment.get(key);
+      if (list) list.push(b);
+      else bySegment.set(key, [b]);
+    }
+    await mapLimit([...bySegment.values()], os.availableParallelism() * 2, async (blobs) => {
+      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment);
+      for (const b of blobs) {
+        out.set(b.id, seg.chunk({
+          type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length,
+        }));
+      }
+    });
+    return out;
+  }
+
+  private memoryPartition(b: BlobRow): OpenPartition {
+    const p = this.pool.open.get(b.partition_id) ?? this.flushing.get(b.partition_id);
+    if (!p) throw new MistiqueError('CORRUPT', `blob ${b.id} is pending but partition ${b.partition_id} is not in memory`);
+    return p;
+  }
+
+  private async segment(partitionId: number, seg: number): Promise<DecodedSegment> {
+    const key = `${partitionId}:${seg}`;
+    const cached = this.pool.getDecoded(key);
+    if (cached) return cached;
+    const part = this.partitionRow(partitionId);
+    const row = this.db.segment(partitionId, seg);
+    if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
+    try {
+      const decoded = await this.codec.decode(this.files.read(part.file, row), row.raw_length);
+      this.pool.putDecoded(key, decoded);
+      return decoded;
+    } catch (err) {
+      throw wrapError(`reading ${part.file} segment ${seg} (${part.codec})`, err);
+    }
+  }
+
+  private partitionRow(id: number): PartitionRow {
+    let p = this.partitions.get(id);
+    if (!p) {
+      p = this.db.partition(id);
+      if (!p) throw new MistiqueError('CORRUPT', `partition ${id} is not registered`);
+      if (p.codec !== this.codec.id) throw new MistiqueError('CORRUPT', `partition ${id} is ${p.codec} but this store writes ${this.codec.id}`);
+      this.partitions.set(id, p);
+    }
+    return p;
+  }
+
+  /** Drops decoded segments (so the next read decodes from disk, as a cold read would). */
+  dropCaches(): void {
+    this.pool.dropDecoded();
+  }
+
+  close(): void {
+    this.files.close();
+  }
+}
+
+export function ensureDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true });
+}

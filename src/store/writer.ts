@@ -1,0 +1,275 @@
+// IntermediateWriter: streams one intermediate into the DataStore, batch by batch. Rows are cut into
+// RowBlocks, columns into tiles; every ColumnChunk is hashed, de-duplicated or placed, and the whole
+// intermediate is registered in the MetadataDB in one transaction on close.
+import { MistiqueError } from '../errors.js';
+import type { ChunkData, DataFrame, FrameSchema } from '../model/dataframe.js';
+import type { ChunkRow, ColumnRow, MetadataDB, RowBlockRow } from '../metadata/metadatadb.js';
+import { allocValues, type ColumnType } from '../model/types.js';
+import { hashChunk, rawByteLength } from './chunk.js';
+import type { DataStore, Placement } from './datastore.js';
+
+export interface WriterOptions {
+  rowBlockSize: number;
+  /** A RowBlock of a wide frame holds at most this many chunks: wider frames get tiles of adjacent columns. */
+  maxChunksPerBlock: number;
+  scheme?: string;
+  originalName?: string | null;
+}
+
+export interface IntermediateInfo {
+  key: string;
+  id: number;
+  rows: number;
+  columns: number;
+  chunks: number;
+  chunksDeduplicated: number;
+  bytesRaw: number;
+  bytesNew: number;
+  ms: number;
+}
+
+interface Piece { frame: DataFrame; r0: number; r1: number }
+export interface Tile { c0: number; w: number; type: ColumnType }
+
+export class IntermediateWriter {
+  private schema: FrameSchema | null = null;
+  private tiles: Tile[] = [];
+  private pending: Piece[] = [];
+  private pendingRows = 0;
+  private readonly place: Placement = { partition: null };
+  private readonly rowblocks: RowBlockRow[] = [];
+  private readonly chunks: ChunkRow[] = [];
+  private nrows = 0;
+  private ncols = 0;
+  private bytesRaw = 0;
+  private bytesNew = 0;
+  private nDedup = 0;
+  private monotonic = true;
+  private lastId = -Infinity;
+  private firstId = 0;
+  private seenIds: Set<number> | null = null;
+  private readonly idPieces: Int32Array[] = [];
+  private done = false;
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly ds: DataStore,
+    private readonly db: MetadataDB,
+    readonly key: { project: string; model: string; intermediate: string },
+    private readonly opts: WriterOptions,
+  ) {
+    if (db.intermediateId(key.project, key.model, key.intermediate) !== undefined) {
+      throw new MistiqueError('EXISTS', `intermediate ${this.keyString} is already stored: log under a new model name (e.g. a new checkpoint) or another intermediate name`);
+    }
+  }
+
+  get keyString(): string {
+    return `${this.key.project}.${this.key.model}.${this.key.intermediate}`;
+  }
+
+  /** Adds rows. The batch is checked whole before anything is kept, so a bad batch changes nothing. */
+  async append(frame: DataFrame): Promise<void> {
+    if (this.done) throw new MistiqueError('CLOSED', `writer for ${this.keyString} is closed`);
+    this.checkSchema(frame);
+    this.checkRowIds(frame.rowIds);
+    if (frame.nrows === 0) return;
+    this.pending.push({ frame, r0: 0, r1: frame.nrows });
+    this.pendingRows += frame.nrows;
+    this.nrows += frame.nrows;
+    const B = this.opts.rowBlockSize;
+    while (this.pendingRows >= B) {
+      this.emitBlock(this.takeRows(B));
+      await this.ds.settle(this.place);
+    }
+  }
+
+  async close(): Promise<IntermediateInfo> {
+    if (this.done) throw new MistiqueError('CLOSED', `writer for ${this.keyString} is closed`);
+    if (!this.schema) throw new MistiqueError('BAD_FRAME', `nothing was appended to ${this.keyString}: an intermediate needs at least one batch`);
+    try {
+      if (this.pendingRows > 0) this.emitBlock(this.takeRows(this.pendingRows));
+      await this.ds.settle(this.place);
+      const ms = performance.now() - this.t0;
+      const id = this.db.insertIntermediate({
+        ...this.key,
+        name: this.key.intermediate,
+        originalName: this.opts.originalName ?? null,
+        nRows: this.nrows,
+        nCols: this.ncols,
+        shape: this.schema.shape,
+        scheme: this.opts.scheme ?? 'none',
+        rowBlockSize: this.opts.rowBlockSize,
+        tileCols: this.tiles.reduce((m, t) => Math.max(m, t.w), 1),
+        rowIdStart: this.monotonic && this.lastId - this.firstId === this.nrows - 1 ? this.firstId : null,
+        policy: this.ds.opts.policy,
+        bytesRaw: this.bytesRaw,
+        bytesNew: this.bytesNew,
+        nChunksDedup: this.nDedup,
+        tLogMs: ms,
+        columns: columnRows(this.schema),
+        rowblocks: this.rowblocks,
+        chunks: this.chunks,
+      });
+      return {
+        key: this.keyString, id, rows: this.nrows, columns: this.ncols, chunks: this.chunks.length,
+        chunksDeduplicated: this.nDedup, bytesRaw: this.bytesRaw, bytesNew: this.bytesNew, ms,
+      };
+    } finally {
+      this.finish();
+    }
+  }
+
+  /** Gives up: nothing of this intermediate is registered (chunks already placed stay as unreferenced data). */
+  abort(): void {
+    if (!this.done) this.finish();
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.pending = [];
+    this.ds.release(this.place);
+  }
+
+  private checkSchema(frame: DataFrame): void {
+    const s = frame.schema();
+    if (!this.schema) {
+      this.schema = s;
+      this.ncols = frame.ncols;
+      this.tiles = planTiles(frame, this.opts.maxChunksPerBlock);
+      return;
+    }
+    const a = this.schema;
+    const same = frame.ncols === this.ncols && JSON.stringify(a) === JSON.stringify(s);
+    if (!same) {
+      throw new MistiqueError('BAD_FRAME', `batch for ${this.keyString} has columns ${describeSchema(s, frame.ncols)} but earlier batches had ${describeSchema(a, this.ncols)}: every batch needs the same columns, types and shape`);
+    }
+  }
+
+  private checkRowIds(ids: Int32Array): void {
+    const n = ids.length;
+    if (n === 0) return;
+    let mono = this.monotonic && ids[0]! > this.lastId;
+    for (let i = 1; i < n && mono; i++) mono = ids[i]! > ids[i - 1]!;
+    if (!mono) {
+      if (!this.seenIds) {
+        this.seenIds = new Set();
+        for (const p of this.idPieces) for (const v of p) this.seenIds.add(v);
+      }
+      for (let i = 0; i < n; i++) {
+        if (this.seenIds.has(ids[i]!)) throw new MistiqueError('BAD_FRAME', `row id ${ids[i]} of this batch was already logged in ${this.keyString}: row ids must be unique`);
+      }
+      for (const v of ids) this.seenIds.add(v);
+      this.monotonic = false;
+    }
+    if (this.nrows === 0) this.firstId = ids[0]!;
+    this.lastId = Math.max(this.lastId, ids[n - 1]!);
+    if (!this.seenIds) this.idPieces.push(ids);
+  }
+
+  private takeRows(n: number): Piece[] {
+    const out: Piece[] = [];
+    let need = n;
+    while (need > 0) {
+      const p = this.pending[0]!;
+      const take = Math.min(need, p.r1 - p.r0);
+      out.push({ frame: p.frame, r0: p.r0, r1: p.r0 + take });
+      p.r0 += take;
+      need -= take;
+      if (p.r0 === p.r1) this.pending.shift();
+    }
+    this.pendingRows -= n;
+    return out;
+  }
+
+  private emitBlock(pieces: Piece[]): void {
+    const block = this.rowblocks.length;
+    // slice, not subarray: the partition keeps the chunk, the caller keeps its frame.
+    const ids = concatChunks(pieces.map((p) => ({ type: 'int32', nrows: p.r1 - p.r0, ncols: 1, values: p.frame.rowIds.slice(p.r0, p.r1) })));
+    const idv = ids.values as Int32Array;
+    let min = idv[0]!, max = idv[0]!, sorted = 1;
+    for (let i = 1; i < idv.length; i++) {
+      const v = idv[i]!;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (v <= idv[i - 1]!) sorted = 0;
+    }
+    const rowidBlob = this.put(ids, false);
+    this.rowblocks.push({ block, n_rows: idv.length, min_row_id: min, max_row_id: max, sorted, rowid_blob: rowidBlob });
+    for (const t of this.tiles) {
+      const chunk = concatChunks(pieces.map((p) => p.frame.extract(p.r0, p.r1, t.c0, t.w)));
+      this.chunks.push({ block, col_start: t.c0, n_cols: t.w, blob_id: this.put(chunk, true) });
+    }
+  }
+
+  /** Stores or de-duplicates one chunk; bytes count row ids too, chunk counts only data chunks. */
+  private put(chunk: ChunkData, isData: boolean): number {
+    const hash = hashChunk(chunk);
+    const raw = rawByteLength(chunk);
+    this.bytesRaw += raw;
+    const dup = this.ds.findDuplicate(hash);
+    if (dup !== undefined) {
+      if (isData) this.nDedup++;
+      return dup;
+    }
+    this.bytesNew += raw;
+    return this.ds.add(this.place, chunk, hash);
+  }
+}
+
+/** Tiles: runs of up to w adjacent columns of one type, w chosen so a RowBlock has at most `maxChunks` chunks. */
+export function planTiles(frame: DataFrame, maxChunks: number): Tile[] {
+  const C = frame.ncols;
+  const w = C <= maxChunks ? 1 : Math.ceil(C / maxChunks);
+  const tiles: Tile[] = [];
+  let j = 0;
+  while (j < C) {
+    const type = frame.columnType(j);
+    let k = 1;
+    while (k < w && j + k < C && frame.columnType(j + k) === type) k++;
+    tiles.push({ c0: j, w: k, type });
+    j += k;
+  }
+  return tiles;
+}
+
+/** Stacks chunks of the same columns over consecutive row ranges (merging utf8 dictionaries). */
+export function concatChunks(parts: ChunkData[]): ChunkData {
+  if (parts.length === 1) return parts[0]!;
+  const { type, ncols } = parts[0]!;
+  const n = parts.reduce((a, p) => a + p.nrows, 0);
+  const out = allocValues(type, n * ncols);
+  let dictionary: string[] | undefined;
+  const index = new Map<string, number>();
+  let r = 0;
+  for (const p of parts) {
+    if (type === 'utf8') {
+      dictionary ??= [];
+      const remap = (p.dictionary ?? []).map((s) => {
+        let c = index.get(s);
+        if (c === undefined) { c = dictionary!.length; dictionary!.push(s); index.set(s, c); }
+        return c;
+      });
+      for (let k = 0; k < ncols; k++) {
+        for (let i = 0; i < p.nrows; i++) {
+          const c = (p.values as Int32Array)[k * p.nrows + i]!;
+          (out as Int32Array)[k * n + r + i] = c < 0 ? -1 : remap[c]!;
+        }
+      }
+    } else {
+      for (let k = 0; k < ncols; k++) out.set(p.values.subarray(k * p.nrows, (k + 1) * p.nrows), k * n + r);
+    }
+    r += p.nrows;
+  }
+  return dictionary ? { type, nrows: n, ncols, values: out, dictionary } : { type, nrows: n, ncols, values: out };
+}
+
+function columnRows(s: FrameSchema): ColumnRow[] {
+  if (!s.names) return [{ idx: 0, name: null, type: s.types[0]!, count: s.shape!.reduce((a, b) => a * b, 1) }];
+  return s.names.map((name, idx) => ({ idx, name, type: s.types[idx]!, count: 1 }));
+}
+
+function describeSchema(s: FrameSchema, ncols: number): string {
+  if (!s.names) return `[tensor ${s.types[0]} shape ${JSON.stringify(s.shape)}]`;
+  const parts = s.names.slice(0, 6).map((n, i) => `${n}:${s.types[i]}`);
+  return `[${parts.join(', ')}${ncols > 6 ? `, … ${ncols} in all` : ''}]${s.shape ? ` shape ${JSON.stringify(s.shape)}` : ''}`;
+}
