@@ -1,0 +1,99 @@
+// The CLI's store commands: ls, get, stats, log. Each takes parsed arguments and an output sink.
+import { MistiqueError } from '../errors.js';
+import { openStore, type Store } from '../mistique.js';
+import { parseKey } from '../model/key.js';
+import type { RowSelection } from '../reader/chunkreader.js';
+import { readFrame, writeMatrix } from './files.js';
+import { formatBytes, formatMatrix, formatTable } from './format.js';
+
+export interface Io {
+  out(s: string): void;
+  err(s: string): void;
+}
+
+export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false): Promise<T> {
+  const store = await openStore(dir, { create });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export async function ls(dir: string, pattern: string | undefined, io: Io): Promise<void> {
+  await withStore(dir, async (s) => {
+    const items = s.list(pattern ?? '*');
+    if (items.length === 0) {
+      io.out(pattern ? `nothing matches ${pattern}` : 'the store is empty: log something with `mistique log`');
+      return;
+    }
+    io.out(formatTable(
+      ['intermediate', 'rows', 'columns', 'shape', 'scheme', 'raw', 'stored', 'queries'],
+      items.map((i) => [i.key, i.rows, i.columns, i.shape ? `[${i.shape.join(',')}]` : '', i.scheme, formatBytes(i.bytesRaw), formatBytes(i.bytesStored), i.queries]),
+      [false, true, true, false, false, true, true, true],
+    ));
+  });
+}
+
+export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string }, io: Io): Promise<void> {
+  if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
+  keys.forEach(parseKey); // a malformed key is reported before the store is even opened
+  const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
+  await withStore(dir, async (s) => {
+    const t0 = performance.now();
+    const m = await s.getIntermediates(keys, rows ? { rows } : {});
+    const ms = performance.now() - t0;
+    if (opts.out) {
+      await writeMatrix(m, opts.out);
+      io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${opts.out} (query ${ms.toFixed(1)} ms)`);
+    } else {
+      io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20));
+      io.out(`query ${ms.toFixed(1)} ms`);
+    }
+  });
+}
+
+export async function stats(dir: string, opts: { json?: boolean }, io: Io): Promise<void> {
+  await withStore(dir, async (s) => {
+    const st = s.stats();
+    if (opts.json) { io.out(JSON.stringify(st, null, 2)); return; }
+    io.out(`store ${st.dir}  (codec ${st.codec}, policy ${st.policy})`);
+    io.out(`${st.intermediates} intermediates, ${st.chunks} stored chunks in ${st.partitions} partitions`);
+    io.out(`logged ${formatBytes(st.bytesLogged)} → unique ${formatBytes(st.bytesUnique)} (dedup ${st.dedupRatio.toFixed(2)}×) → on disk ${formatBytes(st.bytesOnDisk)} (compression ${st.compressionRatio.toFixed(2)}×)`);
+    const groups = new Map<string, { raw: number; stored: number; n: number }>();
+    for (const i of st.items) {
+      const model = i.key.split('.').slice(0, 2).join('.');
+      const g = groups.get(model) ?? { raw: 0, stored: 0, n: 0 };
+      g.raw += i.bytesRaw; g.stored += i.bytesStored; g.n++;
+      groups.set(model, g);
+    }
+    io.out('');
+    io.out(formatTable(['project.model', 'intermediates', 'logged', 'stored'],
+      [...groups].map(([k, g]) => [k, g.n, formatBytes(g.raw), formatBytes(g.stored)]), [false, true, true, true]));
+  });
+}
+
+export async function logFile(dir: string, key: string | undefined, file: string | undefined, opts: { shape?: string }, io: Io): Promise<void> {
+  if (!key || !file) throw new MistiqueError('BAD_OPTION', 'usage: mistique log <project.model.intermediate> <file.csv|.npy|.arrow|.parquet>');
+  const { frame, shape } = await readFrame(file);
+  const explicit = opts.shape ? opts.shape.split(/[x,×]/).map(Number) : undefined;
+  await withStore(dir, async (s) => {
+    const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined) });
+    io.out(`logged ${info.key}: ${info.rows} rows × ${info.columns} columns, ${formatBytes(info.bytesRaw)} raw, ${formatBytes(info.bytesNew)} new (${info.chunksDeduplicated} of ${info.chunks} chunks de-duplicated) in ${info.ms.toFixed(0)} ms`);
+  }, true);
+}
+
+/** "5", "1,7,9", "100-200" (inclusive), or mixes: "1,5-8". */
+export function parseRows(s: string): RowSelection {
+  const out: number[] = [];
+  for (const part of s.split(',')) {
+    const m = /^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?$/.exec(part);
+    if (!m) throw new MistiqueError('BAD_ROWS', `--rows ${JSON.stringify(s)}: write row ids as 5, 1,7,9 or 100-200`);
+    const a = Number(m[1]);
+    const b = m[2] !== undefined ? Number(m[2]) : a;
+    if (b < a) throw new MistiqueError('BAD_ROWS', `--rows range ${part} ends before it starts`);
+    if (b - a > 50_000_000) throw new MistiqueError('BAD_ROWS', `--rows range ${part} is too large`);
+    for (let r = a; r <= b; r++) out.push(r);
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+// Reading frames from files (csv, npy, arrow, parquet) and writing query results to them.
+import fs from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { MistiqueError } from '../errors.js';
+import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
+import type { Matrix } from '../model/matrix.js';
+
+export const OUTPUT_FORMATS = ['npy', 'arrow', 'parquet', 'csv'] as const;
+
+export async function writeMatrix(m: Matrix, file: string): Promise<void> {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  let bytes: Uint8Array;
+  switch (ext) {
+    case 'npy': bytes = toNpy(m); break;
+    case 'arrow': case 'feather': bytes = tableToIPC(m.toArrow(), 'file'); break;
+    case 'parquet': bytes = await toParquet(m.toArrow()); break;
+    case 'csv': bytes = Buffer.from(toCsv(m)); break;
+    default: throw new MistiqueError('BAD_OPTION', `cannot write ${file}: name it .npy, .arrow, .parquet or .csv`);
+  }
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, bytes);
+  fs.renameSync(tmp, file);
+}
+
+/** NumPy .npy (format 1.0): the dense row-major values, shape (rows, columns) or (rows, *example shape). */
+export function toNpy(m: Matrix): Uint8Array {
+  const v = m.values;
+  const descr = v instanceof Float64Array ? '<f8' : v instanceof Float32Array ? '<f4' : v instanceof Int32Array ? '<i4' : '|u1';
+  const shape = m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols];
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const total = 10 + header.length + 1;
+  header = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + v.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(Buffer.from(header, 'latin1'), 10);
+  out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), 10 + header.length);
+  return out;
+}
+
+function toCsv(m: Matrix): string {
+  const lines = [['row_id', ...m.columns.map((c) => c.key)].map(csvCell).join(',')];
+  for (let i = 0; i < m.nrows; i++) {
+    const cells = [String(m.rowIds[i])];
+    for (let j = 0; j < m.ncols; j++) {
+      const v = m.get(i, j);
+      cells.push(v === null ? '' : csvCell(String(v)));
+    }
+    lines.push(cells.join(','));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function csvCell(s: string): string {
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+async function toParquet(t: Table): Promise<Uint8Array> {
+  const pq = await import('parquet-wasm');
+  const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
+  return pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(t, 'stream')), props);
+}
+
+/** Reads a frame to log from a .csv, .npy, .arrow/.feather or .parquet file. */
+export async function readFrame(file: string): Promise<{ frame: FrameInput; shape?: number[] }> {
+  if (!fs.existsSync(file)) throw new MistiqueError('NOT_FOUND', `input file ${file} does not exist`);
+  const ext = path.extname(file).slice(1).toLowerCase();
+  const bytes = fs.readFileSync(file);
+  switch (ext) {
+    case 'csv': return { frame: parseCsv(bytes.toString('utf8'), file) };
+    case 'npy': return fromNpy(bytes, file);
+    case 'arrow': case 'feather': case 'arrows': return { frame: tableFromIPC(bytes) };
+    case 'parquet': {
+      const pq = await import('parquet-wasm');
+      return { frame: tableFromIPC(pq.readParquet(bytes).intoIPCStream()) };
+    }
+    default: throw new MistiqueError('BAD_OPTION', `cannot read ${file}: give a .csv, .npy, .arrow or .parquet file`);
+  }
+}
+
+function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: number[] } {
+  if (bytes.length < 10 || bytes.readUInt32BE(0) !== 0x934e554d) throw new MistiqueError('BAD_FRAME', `${file} is not a .npy file`);
+  const major = bytes[6]!;
+  const hlen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = bytes.subarray(start, start + hlen).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*True/.test(header);
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (fortran || shape.length < 1 || (descr !== '<f4' && descr !== '<f8')) {
+    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads C-order float32 or float64 .npy arrays (got ${descr}, fortran_order ${fortran}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
+  }
+  const data = bytes.subarray(start + hlen);
+  const buf = new ArrayBuffer(data.length);
+  new Uint8Array(buf).set(data);
+  const values = descr === '<f4' ? new Float32Array(buf) : new Float64Array(buf);
+  const example = shape.length === 1 ? [1] : shape.slice(1);
+  return { frame: DataFrame.fromTensor(values, example), shape: example };
+}
+
+/** CSV with a header row. A column whose every non-empty cell is a number is float64 (empty = NaN); else utf8 (empty = null). */
+export function parseCsv(text: string, file = 'csv'): PlainFrame {
+  const rows = csvRows(text);
+  if (rows.length === 0) throw new MistiqueError('BAD_FRAME', `${file} is empty: it needs a header row`);
+  const header = rows[0]!;
+  const body = rows.slice(1).filter((r) => !(r.length === 1 && r[0] === ''));
+  body.forEach((r, i) => {
+    if (r.length !== header.length) throw new MistiqueError('BAD_FRAME', `${file} line ${i + 2} has ${r.length} fields, the header has ${header.length}`);
+  });
+  const out: PlainFrame = {};
+  header.forEach((name, j) => {
+    const cells = body.map((r) => r[j]!);
+    const numeric = cells.every((c) => c === '' || c === 'NaN' || c === 'Infinity' || c === '-Infinity' || (c.trim() !== '' && Number.isFinite(Number(c))));
+    out[name] = numeric && cells.some((c) => c !== '')
+      ? Float64Array.from(cells, (c) => (c === '' ? NaN : Number(c)))
+      : cells.map((c) => (c === '' ? null : c));
+  });
+  return out;
+}
+
+function csvRows(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; }
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') { row.push(cell); cell = ''; }
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell); rows.push(row); row = []; cell = '';
+    } else cell += ch;
+  }
+  if (cell !== '' || row.length > 0) { row.push(cell); rows.push(row); }
+  return rows;
+}

@@ -1,0 +1,58 @@
+// Human-readable output for the CLI: byte sizes, aligned tables, a Matrix preview.
+import type { Matrix } from '../model/matrix.js';
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  return `${u === 0 ? v : v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
+}
+
+export function formatTable(header: string[], rows: (string | number)[][], alignRight: boolean[] = []): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, j) => (alignRight[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '─'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
+}
+
+export function formatValue(v: number | string | null): string {
+  if (v === null) return '∅';
+  if (typeof v === 'string') return v.length > 24 ? v.slice(0, 23) + '…' : v;
+  if (Number.isInteger(v)) return String(v);
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e7) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
+}
+
+/** The first rows and columns of a Matrix, with a line saying what was left out. */
+export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8): string {
+  if (m.nrows <= 3 && m.ncols > maxCols) return formatVertical(m, maxCols * 4);
+  const nr = Math.min(m.nrows, maxRows);
+  const nc = Math.min(m.ncols, maxCols);
+  const short = shortNames(m);
+  const header = ['row_id', ...short.slice(0, nc)];
+  const rows = Array.from({ length: nr }, (_, i) => [String(m.rowIds[i]), ...Array.from({ length: nc }, (_, j) => formatValue(m.get(i, j)))]);
+  const out = formatTable(header, rows, header.map((_, j) => j === 0 || m.columns[j - 1]?.type !== 'utf8'));
+  const more: string[] = [];
+  if (m.nrows > nr) more.push(`${m.nrows - nr} more rows`);
+  if (m.ncols > nc) more.push(`${m.ncols - nc} more columns`);
+  const size = `${m.nrows} rows × ${m.ncols} columns${m.shape ? ` (per-example shape [${m.shape.join(', ')}])` : ''}`;
+  return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}`;
+}
+
+/** Few rows, many columns: one line per column. */
+function formatVertical(m: Matrix, maxCols: number): string {
+  const nc = Math.min(m.ncols, maxCols);
+  const names = shortNames(m);
+  const header = ['column', ...Array.from(m.rowIds, (id) => `row ${id}`)];
+  const rows = Array.from({ length: nc }, (_, j) => [names[j]!, ...Array.from({ length: m.nrows }, (_, i) => formatValue(m.get(i, j)))]);
+  const more = m.ncols > nc ? `… ${m.ncols - nc} more columns; ` : '';
+  return `${formatTable(header, rows, header.map((_, j) => j > 0))}\n${more}${m.nrows} rows × ${m.ncols} columns`;
+}
+
+/** Column names when the result comes from one intermediate, full keys otherwise. */
+function shortNames(m: Matrix): string[] {
+  const prefixes = new Set(m.columns.map((c) => c.key.slice(0, c.key.length - c.name.length)));
+  return prefixes.size === 1 ? m.columns.map((c) => c.name) : m.columns.map((c) => c.key);
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// mistique: the command line. `mistique <command> --help` for each command.
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { MistiqueError } from '../errors.js';
+import { get, logFile, ls, stats, type Io } from './commands.js';
+import { demo } from './demo.js';
+
+const HELP: Record<string, string> = {
+  main: `mistique — Model Intermediate STore and QUery Engine
+
+usage: mistique <command> [options]
+
+commands:
+  log <project.model.intermediate> <file>   log an intermediate from a .csv, .npy, .arrow or .parquet file
+  ls [pattern]                              list stored intermediates (pattern: project.model.intermediate, * allowed)
+  get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
+  stats                                     bytes per project/model, de-duplication and compression ratios
+  demo                                      log a small bundled workload and answer a few queries
+
+options for every command:
+  --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
+  --help          help for the command`,
+  log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--store dir]
+
+Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn script).
+  .csv       a header row; numeric columns become float64 (empty = NaN), others utf8 (empty = null)
+  .npy       a C-order float32/float64 array of shape (examples, …); the trailing dims become the per-example shape
+  .arrow     an Arrow IPC file; a row_id Int32 column, if present, gives the row ids
+  .parquet   a Parquet file, as above
+  --shape    per-example shape for a flat file, e.g. 32x28x28`,
+  ls: `usage: mistique ls [pattern] [--store dir]
+
+Lists intermediates with rows, columns, per-example shape, storage scheme, raw and stored bytes, and how
+often each was queried. pattern matches project.model.intermediate, e.g. 'zillow.P1.*' or '*.*.conv1'.`,
+  get: `usage: mistique get <key> [<key> …] [--rows R] [--out FILE] [--limit N] [--store dir]
+
+Reads columns; several keys are joined on row_id.
+  key       project.model.intermediate.column, '*' at any level: 'zillow.P1.pred.*', 'fm.cnn_e09.conv1.3_*'
+  --rows    row ids: 5 | 1,7,9 | 100-200 (inclusive) | 1,5-8; default all rows
+  --out     write the result instead of printing it: .npy, .arrow, .parquet or .csv
+  --limit   rows to print (default 20)`,
+  stats: `usage: mistique stats [--json] [--store dir]
+
+Bytes logged, bytes kept after de-duplication, bytes on disk, per project/model.`,
+  demo: `usage: mistique demo [--store dir]
+
+Builds a fresh store (default ./demo-store), logs a small bundled workload — a homes dataset, the
+stages of two pipeline variants and a small network's activations — and answers a few queries.`,
+};
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP.main!);
+    return command ? 0 : 2;
+  }
+  if (!(command in HELP) || command === 'main') {
+    io.err(`mistique: unknown command ${JSON.stringify(command)}\n\n${HELP.main}`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
+        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    io.err(`mistique ${command}: ${(err as Error).message}\n\n${HELP[command]}`);
+    return 2;
+  }
+  const { values: o, positionals: pos } = parsed;
+  if (o.help) { io.out(HELP[command]!); return 0; }
+  const dir = o.store ?? process.env.MISTIQUE_STORE ?? (command === 'demo' ? './demo-store' : './mistique-store');
+  try {
+    switch (command) {
+      case 'log': await logFile(dir, pos[0], pos[1], { shape: o.shape }, io); break;
+      case 'ls': await ls(dir, pos[0], io); break;
+      case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit }, io); break;
+      case 'stats': await stats(dir, { json: o.json }, io); break;
+      case 'demo': await demo(dir, io); break;
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof MistiqueError) {
+      io.err(`mistique ${command}: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
+  run(process.argv.slice(2), io).then((code) => { process.exitCode = code; }, (err: unknown) => {
+    process.stderr.write(`mistique: internal error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 70;
+  });
+}

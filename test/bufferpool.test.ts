@@ -1,0 +1,49 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openStore } from '../src/index.js';
+import { rng, tempDir } from './helpers.js';
+
+describe('bufferpool', () => {
+  it('writes partitions out under a 1 MB budget and reads everything back, also after reopening', async () => {
+    const dir = tempDir();
+    const budget = 1024 * 1024;
+    const store = await openStore(dir, { bufferpoolBytes: budget, policy: 'store_all' });
+    const frames: Float64Array[][] = [];
+    for (let k = 0; k < 6; k++) {
+      const r = rng(k);
+      const cols = Array.from({ length: 8 }, () => new Float64Array(10_000).map(() => Math.round(r() * 1000) / 10));
+      frames.push(cols);
+      await store.log(`p.m.f${k}`, Object.fromEntries(cols.map((c, j) => [`c${j}`, c])));
+      expect(store.stats().bytesUnique - store.stats().bytesOnDisk).toBeGreaterThan(0);
+      // Logged 640 KB per frame: the pool never holds more than its budget.
+      const open = (store as unknown as { ds: { pool: { usedBytes: number } } }).ds.pool.usedBytes;
+      expect(open).toBeLessThanOrEqual(budget);
+    }
+    const files = fs.readdirSync(path.join(dir, 'partitions'));
+    expect(files.length).toBeGreaterThan(1);
+    expect(files.every((f) => /^p\d{8}\.gz$/.test(f))).toBe(true);
+    for (let k = 0; k < 6; k++) {
+      const m = await store.getIntermediates(`p.m.f${k}.*`);
+      frames[k]!.forEach((c, j) => expect(m.column(j)).toEqual(c));
+    }
+    await store.close();
+    const again = await openStore(dir, { bufferpoolBytes: budget });
+    expect(again.list().map((s) => s.key)).toEqual(['p.m.f0', 'p.m.f1', 'p.m.f2', 'p.m.f3', 'p.m.f4', 'p.m.f5']);
+    for (let k = 0; k < 6; k++) {
+      const m = await again.getIntermediates(`p.m.f${k}.c3`, { rows: { start: 9990, end: 10_000 } });
+      expect(Array.from(m.values)).toEqual(Array.from(frames[k]![3]!.subarray(9990)));
+    }
+    await again.close();
+  });
+
+  it('reads chunks still in memory before they are written', async () => {
+    const dir = tempDir();
+    const store = await openStore(dir);
+    await store.log('p.m.x', { v: new Float64Array([1, 2, 3]) });
+    expect(fs.readdirSync(path.join(dir, 'partitions'))).toEqual([]);
+    expect(Array.from((await store.getIntermediates('p.m.x.v')).values)).toEqual([1, 2, 3]);
+    await store.close();
+    expect(fs.readdirSync(path.join(dir, 'partitions')).length).toBe(1);
+  });
+});

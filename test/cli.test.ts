@@ -1,0 +1,101 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/cli/main.js';
+import { openStore } from '../src/index.js';
+import { tempDir } from './helpers.js';
+
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await run(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('mistique CLI', () => {
+  it('has --help on every command', async () => {
+    for (const cmd of ['log', 'ls', 'get', 'stats', 'demo']) {
+      const r = await cli(cmd, '--help');
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(new RegExp(`usage: mistique ${cmd}`));
+    }
+    expect((await cli('--help')).out).toMatch(/commands:/);
+    expect((await cli('frobnicate')).code).toBe(2);
+  });
+
+  it('logs files, lists, gets and writes every output format', async () => {
+    const dir = tempDir();
+    const store = path.join(dir, 's');
+    const csv = path.join(dir, 'homes.csv');
+    fs.writeFileSync(csv, 'id,sqft,zone\n1,1200,"LA, R1"\n2,,LARS\n3,880.5,\n');
+    let r = await cli('log', 'zillow.P1.props', csv, '--store', store);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/logged zillow\.P1\.props: 3 rows × 3 columns/);
+    r = await cli('ls', '--store', store);
+    expect(r.out).toMatch(/zillow\.P1\.props\s+3\s+3/);
+    r = await cli('get', 'zillow.P1.props.*', '--rows', '1,2,0', '--store', store);
+    expect(r.out).toMatch(/1\s+2\s+NaN\s+LARS\n\s+2\s+3\s+880\.5\s+∅/);
+    expect(r.out).toMatch(/LA, R1/);
+    for (const ext of ['npy', 'arrow', 'parquet', 'csv']) {
+      const out = path.join(dir, `out.${ext}`);
+      r = await cli('get', 'zillow.P1.props.sqft', '--out', out, '--store', store);
+      expect(r.code, r.err).toBe(0);
+      expect(fs.statSync(out).size).toBeGreaterThan(0);
+    }
+    const npy = fs.readFileSync(path.join(dir, 'out.npy'));
+    expect(npy.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
+    expect(npy.toString('latin1')).toMatch(/'descr': '<f8', 'fortran_order': False, 'shape': \(3, 1\)/);
+    const arrow = tableFromIPC(fs.readFileSync(path.join(dir, 'out.arrow')));
+    expect(Array.from(arrow.getChild('zillow.P1.props.sqft')!.toArray() as Float64Array)).toEqual([1200, NaN, 880.5]);
+    expect(fs.readFileSync(path.join(dir, 'out.csv'), 'utf8')).toBe('row_id,zillow.P1.props.sqft\n0,1200\n1,NaN\n2,880.5\n');
+    r = await cli('stats', '--json', '--store', store);
+    expect(JSON.parse(r.out).intermediates).toBe(1);
+  });
+
+  it('logs .npy tensors with their per-example shape', async () => {
+    const dir = tempDir();
+    const s = await openStore(path.join(dir, 'src'));
+    const values = Float32Array.from({ length: 5 * 2 * 3 * 3 }, (_, i) => i / 10);
+    await s.log('a.b.c', { x: new Float64Array(1) });
+    await s.close();
+    // Write a .npy through our own writer, then log it back.
+    const { toNpy } = await import('../src/cli/files.js');
+    const { Matrix } = await import('../src/index.js');
+    const m = new Matrix(Int32Array.from([0, 1, 2, 3, 4]), Array.from({ length: 18 }, (_, j) => ({ key: `k${j}`, name: `k${j}`, type: 'float32' as const })), values, [2, 3, 3]);
+    const file = path.join(dir, 'acts.npy');
+    fs.writeFileSync(file, toNpy(m));
+    const store = path.join(dir, 's');
+    expect((await cli('log', 'fm.cnn_e01.conv1', file, '--store', store)).code).toBe(0);
+    const r = await cli('ls', '--store', store);
+    expect(r.out).toMatch(/fm\.cnn_e01\.conv1\s+5\s+18\s+\[2,3,3\]/);
+    const g = await cli('get', 'fm.cnn_e01.conv1.1_2_*', '--rows', '4', '--store', store);
+    expect(g.out).toMatch(/4\s+8\.7\s+8\.8\s+8\.9/); // example 4, channel 1, row 2: values 4·18 + 1·9 + 2·3 + x
+  });
+
+  it('reports bad input as one clear line and exit code 1', async () => {
+    const dir = tempDir();
+    const store = path.join(dir, 's');
+    let r = await cli('get', 'a.b', '--store', store);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/malformed/);
+    fs.writeFileSync(path.join(dir, 'junk.txt'), 'x');
+    r = await cli('ls', '--store', dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/not a mistique store/);
+    r = await cli('get', 'a.b.c.d', '--rows', '5-1', '--store', store);
+    expect(r.err).toMatch(/ends before it starts/);
+    r = await cli('log', 'p.m.x', path.join(dir, 'missing.csv'), '--store', store);
+    expect(r.err).toMatch(/does not exist/);
+    expect(fs.existsSync(store)).toBe(false);
+  });
+
+  it('runs the demo end to end', async () => {
+    const dir = path.join(tempDir(), 'demo');
+    const r = await cli('demo', '--store', dir);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/POINTQ/);
+    expect(r.out).toMatch(/de-duplication keeps/);
+    expect((await cli('demo', '--store', dir)).code).toBe(0); // re-runnable
+  });
+});

@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DataFrame, MistiqueError, openStore, type Store } from '../src/index.js';
+import { snapshotFiles, tempDir, tempStore } from './helpers.js';
+
+async function expectError(p: Promise<unknown> | (() => unknown), code: string, message: RegExp): Promise<void> {
+  const err = await (typeof p === 'function' ? Promise.resolve().then(p) : p).then(() => null, (e: unknown) => e);
+  expect(err).toBeInstanceOf(MistiqueError);
+  expect((err as MistiqueError).code).toBe(code);
+  expect((err as MistiqueError).message).toMatch(message);
+}
+
+/** Runs a failing call and checks that the store is as it was: same files, same listing, same stats. */
+async function unchanged(store: Store, fn: () => Promise<void>): Promise<void> {
+  await store.flush();
+  const files = snapshotFiles(store.dir);
+  const list = store.list();
+  const stats = store.stats();
+  await fn();
+  await store.flush();
+  expect(snapshotFiles(store.dir)).toEqual(files);
+  expect(store.list()).toEqual(list);
+  expect(store.stats()).toEqual(stats);
+}
+
+describe('bad input', () => {
+  it('rejects malformed and unknown keys', async () => {
+    const store = await tempStore();
+    await store.log('p.m.x', { v: new Float64Array(3) });
+    await unchanged(store, async () => {
+      await expectError(store.getIntermediates('p.m.x'), 'BAD_KEY', /project\.model\.intermediate\.column/);
+      await expectError(store.getIntermediates('p..x.v'), 'BAD_KEY', /malformed/);
+      await expectError(store.getIntermediates('p.m/x.y.v'), 'BAD_KEY', /model part/);
+      await expectError(store.getIntermediates('p.m.nope.v'), 'NOT_FOUND', /no intermediate matches.*mistique ls/);
+      await expectError(store.getIntermediates('p.m.x.w'), 'NOT_FOUND', /no column of p\.m\.x matches "w"/);
+      await expectError(store.getIntermediates([]), 'BAD_KEY', /at least one key/);
+      await expectError(store.log('p.m', { v: new Float64Array(1) }), 'BAD_KEY', /project\.model\.intermediate/);
+    });
+  });
+
+  it('rejects names that would escape the store directory', async () => {
+    const store = await tempStore();
+    await unchanged(store, async () => {
+      for (const key of ['../etc.m.x', 'p./abs.x', 'p.m.a\u0000b', 'p.m.-x', 'p.m.a b', 'p.m.' + 'x'.repeat(200)]) {
+        await expectError(store.log(key, { v: new Float64Array(1) }), key.split('.').length === 3 ? 'BAD_NAME' : 'BAD_KEY', /not allowed|must be/);
+      }
+      await expectError(store.log('p.m.x', { 'a\u0000b': new Float64Array(1) }), 'BAD_NAME', /column name/);
+    });
+  });
+
+  it('rejects frames with wrong row counts, mixed types or bad row ids, writing nothing', async () => {
+    const store = await tempStore();
+    await store.log('p.m.ok', { v: new Float64Array(4) });
+    await unchanged(store, async () => {
+      await expectError(store.log('p.m.x', { a: new Float64Array(3), b: new Float64Array(4) }), 'BAD_FRAME', /"b" has 4 rows but column "a" has 3/);
+      await expectError(store.log('p.m.x', { a: [1, 'two', 3] as unknown as number[] }), 'BAD_FRAME', /mixes types: number values, then a string at row 1/);
+      await expectError(store.log('p.m.x', { a: [1, null, 3] as unknown as number[] }), 'BAD_FRAME', /mixes types/);
+      await expectError(store.log('p.m.x', { a: [{}] as unknown as number[] }), 'BAD_FRAME', /holds a object/);
+      await expectError(store.log('p.m.x', { a: new Uint8Array([0, 2]) }), 'BAD_FRAME', /read as bool/);
+      await expectError(store.log('p.m.x', { a: new Float64Array(3) }, { rowIds: [1, 2] }), 'BAD_FRAME', /rowIds has 2 entries/);
+      await expectError(store.log('p.m.x', { a: new Float64Array(3) }, { rowIds: [5, 1, 5] }), 'BAD_FRAME', /row id 5 appears twice/);
+      await expectError(store.log('p.m.x', { a: new Float64Array(3) }, { rowIds: [1.5, 2, 3] }), 'BAD_FRAME', /not a 32-bit integer/);
+      await expectError(store.log('p.m.x', { a: new Float64Array(6) }, { shape: [4] }), 'BAD_FRAME', /holds 4 values per example but the frame has 1 columns/);
+      await expectError(store.log('p.m.x', {}), 'BAD_FRAME', /no columns/);
+      await expectError(() => DataFrame.fromTensor(new Float32Array(10), [3]), 'BAD_FRAME', /not a whole number of examples/);
+      await expectError(store.log('p.m.ok', { v: new Float64Array(4) }), 'EXISTS', /already stored/);
+    });
+  });
+
+  it('rejects a bad batch in a stream without losing the good ones', async () => {
+    const store = await tempStore();
+    const w = store.writer('p.m.s');
+    await w.append(DataFrame.from({ a: new Float64Array([1, 2]) }, { rowIds: [0, 1] }));
+    await expectError(w.append(DataFrame.from({ b: new Float64Array([1]) })), 'BAD_FRAME', /same columns/);
+    await expectError(w.append(DataFrame.from({ a: new Float64Array([1]) }, { rowIds: [1] })), 'BAD_FRAME', /row id 1 .* already logged/);
+    await w.append(DataFrame.from({ a: new Float64Array([3]) }, { rowIds: [2] }));
+    await w.close();
+    expect(Array.from((await store.getIntermediates('p.m.s.a')).values)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses directories that are not stores, and bad options', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');
+    await expectError(openStore(dir), 'NOT_A_STORE', /not empty and is not a mistique store/);
+    expect(fs.readdirSync(dir)).toEqual(['notes.txt']);
+    await expectError(openStore(path.join(dir, 'notes.txt')), 'NOT_A_STORE', /is a file/);
+    await expectError(openStore(path.join(dir, 'new'), { create: false }), 'NOT_A_STORE', /not a mistique store/);
+    expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
+    await expectError(openStore(path.join(dir, 'c'), { codec: 'lz4' as never }), 'BAD_OPTION', /unknown codec "lz4"/);
+    await expectError(openStore(path.join(dir, 'd'), { bufferpoolBytes: -1 }), 'BAD_OPTION', /bufferpoolBytes must be a positive integer/);
+    const s = await openStore(path.join(dir, 'g'), { codec: 'gzip' });
+    await s.close();
+    await expectError(openStore(path.join(dir, 'g'), { codec: 'arrow' }), 'BAD_OPTION', /created with codec gzip/);
+    await expectError(s.getIntermediates('a.b.c.d'), 'CLOSED', /closed/);
+  });
+
+  it('detects a truncated partition file instead of returning garbage', async () => {
+    const dir = tempDir();
+    const s = await openStore(dir);
+    await s.log('p.m.x', { v: Float64Array.from({ length: 4096 }, (_, i) => Math.sqrt(i)) });
+    await s.close();
+    const pdir = path.join(dir, 'partitions');
+    const file = path.join(pdir, fs.readdirSync(pdir)[0]!);
+    fs.truncateSync(file, fs.statSync(file).size - 100);
+    const again = await openStore(dir);
+    await expectError(again.getIntermediates('p.m.x.v'), 'CORRUPT', /truncated|inflate|unexpected end/i);
+    await again.close();
+  });
+});

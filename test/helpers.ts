@@ -1,0 +1,56 @@
+// Test helpers: real stores in temporary directories, and a seeded generator of frames.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+import { openStore, type Store, type StoreOptions } from '../src/index.js';
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+
+export function tempDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-test-'));
+  dirs.push(d);
+  return d;
+}
+
+export async function tempStore(opts: StoreOptions = {}, dir = path.join(tempDir(), 'store')): Promise<Store> {
+  const s = await openStore(dir, opts);
+  stores.push(s);
+  return s;
+}
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close().catch(() => undefined);
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** Deterministic PRNG (mulberry32). */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function bytesOf(v: ArrayBufferView): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** Every file under dir with its size: to show that a failed call wrote nothing. */
+export function snapshotFiles(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.endsWith('-wal') && !e.name.endsWith('-shm')) out[path.relative(dir, p)] = fs.statSync(p).size;
+    }
+  };
+  walk(dir);
+  return out;
+}

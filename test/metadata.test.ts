@@ -1,0 +1,36 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MetadataDB, type BlobRow } from '../src/metadata/metadatadb.js';
+import { tempDir } from './helpers.js';
+
+describe('MetadataDB', () => {
+  it('registers a million chunks in seconds', () => {
+    const db = new MetadataDB(path.join(tempDir(), 'm.db'), { create: true });
+    const nBlocks = 1000, nCols = 1000;
+    const blobs: BlobRow[] = [];
+    const chunks = [];
+    let id = 1;
+    for (let b = 0; b < nBlocks; b++) {
+      for (let c = 0; c < nCols; c++) {
+        const hash = Buffer.alloc(20);
+        hash.writeUInt32LE(id, 0);
+        blobs.push({ id, hash, partition_id: 1 + (b >> 4), segment: c >> 3, type: 'float32', n_rows: 1024, n_cols: 1, col_start: c & 7, byte_offset: 0, byte_length: 4096 });
+        chunks.push({ block: b, col_start: c, n_cols: 1, blob_id: id++ });
+      }
+    }
+    const t0 = performance.now();
+    const iid = db.insertIntermediate({
+      project: 'p', model: 'm', name: 'wide', originalName: null, nRows: 1024 * nBlocks, nCols, shape: null, scheme: 'none',
+      rowBlockSize: 1024, tileCols: 1, rowIdStart: 0, policy: 'dedup', bytesRaw: 0, bytesNew: 0, nChunksDedup: 0, tLogMs: 0,
+      columns: Array.from({ length: nCols }, (_, i) => ({ idx: i, name: `c${i}`, type: 'float32' as const, count: 1 })),
+      rowblocks: Array.from({ length: nBlocks }, (_, b) => ({ block: b, n_rows: 1024, min_row_id: b * 1024, max_row_id: b * 1024 + 1023, sorted: 1, rowid_blob: 1 })),
+      chunks,
+    });
+    db.insertPartition({ id: 1, codec: 'gzip', file: 'x', bytes: 0, raw_bytes: 0, n_segments: 0 }, [], blobs);
+    const ms = performance.now() - t0;
+    expect(ms).toBeLessThan(30_000);
+    expect(db.chunksOfBlock(iid, 999).length).toBe(nCols);
+    expect(db.blobIdByHash(blobs[123_456]!.hash)).toBe(123_457);
+    db.close();
+  });
+});

@@ -1,0 +1,115 @@
+import { tableFromArrays } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { DataFrame, openStore } from '../src/index.js';
+import { CODEC_IDS } from '../src/store/codecs/index.js';
+import { bytesOf, rng, tempDir, tempStore } from './helpers.js';
+
+const N = 2500; // spans three RowBlocks of 1024 and a short one
+
+function specialFloats(n: number, seed: number): Float64Array {
+  const r = rng(seed);
+  const v = new Float64Array(n).map(() => (r() - 0.5) * 1e6);
+  v[0] = NaN; v[1] = Infinity; v[2] = -Infinity; v[3] = -0; v[4] = 5e-324; v[5] = Number.MAX_VALUE;
+  // A NaN with a payload: bits must survive, not just NaN-ness.
+  new DataView(v.buffer).setBigUint64(6 * 8, 0x7ff8_dead_beef_0001n, true);
+  return v;
+}
+
+function frame(seed: number) {
+  const r = rng(seed);
+  const f32 = Float32Array.from(specialFloats(N, seed + 1));
+  f32[7] = 1e-45; // float32 subnormal
+  return {
+    f64: specialFloats(N, seed),
+    f32,
+    i32: new Int32Array(N).map(() => Math.floor((r() - 0.5) * 2 ** 32)),
+    flag: Uint8Array.from({ length: N }, () => (r() < 0.3 ? 1 : 0)),
+    city: Array.from({ length: N }, (_, i) => (i % 11 === 0 ? null : ['Los Angeles', 'Ventura', 'Orange', 'Ünïcødé ☃', ''][Math.floor(r() * 5)]!)),
+  };
+}
+
+describe('round trip', () => {
+  for (const codec of CODEC_IDS) {
+    it(`is bit-exact for every type with codec ${codec}, across close and reopen`, async () => {
+      const dir = tempDir();
+      const f = frame(7);
+      let store = await openStore(dir, { codec });
+      await store.log('proj.model.inter', f);
+      const before = await store.getIntermediates('proj.model.inter.*');
+      await store.close();
+      store = await openStore(dir);
+      expect(store.codec).toBe(codec);
+      store.dropCaches();
+      const m = await store.getIntermediates('proj.model.inter.*');
+      await store.close();
+      for (const res of [before, m]) {
+        expect(res.columns.map((c) => c.name)).toEqual(['f64', 'f32', 'i32', 'flag', 'city']);
+        expect(res.values).toBeInstanceOf(Float64Array);
+        expect(bytesOf(res.column('f64'))).toEqual(bytesOf(f.f64));
+        expect(bytesOf(Float32Array.from(res.column('f32')))).toEqual(bytesOf(f.f32));
+        expect(Int32Array.from(res.column('i32'))).toEqual(f.i32);
+        expect(Uint8Array.from(res.column('flag'))).toEqual(f.flag);
+        const city = res.columnIndex('city');
+        expect(Array.from({ length: N }, (_, i) => res.get(i, city))).toEqual(f.city);
+        expect(Array.from(res.rowIds)).toEqual(Array.from({ length: N }, (_, i) => i));
+      }
+    });
+  }
+
+  it('keeps the narrow type when all selected columns share it', async () => {
+    const store = await tempStore();
+    const f = frame(3);
+    await store.log('p.m.i', f);
+    expect((await store.getIntermediates('p.m.i.f32')).values).toBeInstanceOf(Float32Array);
+    expect((await store.getIntermediates('p.m.i.i32')).values).toBeInstanceOf(Int32Array);
+    const f32 = await store.getIntermediates('p.m.i.f32');
+    expect(bytesOf(f32.values)).toEqual(bytesOf(f.f32));
+  });
+
+  it('stores tensor frames with their per-example shape, tiled when wide', async () => {
+    const store = await tempStore({ codec: 'arrow' });
+    const n = 300;
+    const shape = [3, 24, 24]; // 1728 columns > 1024: tiles of 2 columns
+    const t = new Float32Array(n * 1728).map((_, i) => Math.sin(i));
+    await store.log('dnn.cnn_e01.conv1', DataFrame.fromTensor(t, shape));
+    const all = await store.getIntermediates('dnn.cnn_e01.conv1.*');
+    expect(all.shape).toEqual(shape);
+    expect(bytesOf(all.values).equals(bytesOf(t))).toBe(true);
+    const ch = await store.getIntermediates('dnn.cnn_e01.conv1.2_*', { rows: [5, 299] });
+    expect(ch.ncols).toBe(576);
+    expect(ch.columns[1]!.name).toBe('2_0_1');
+    expect(ch.get(1, 1)).toBe(t[299 * 1728 + 2 * 576 + 1]);
+    const one = await store.getIntermediates('dnn.cnn_e01.conv1.1_10_12', { rows: [7] });
+    expect(one.values[0]).toBe(t[7 * 1728 + 576 + 10 * 24 + 12]);
+  });
+
+  it('takes Arrow tables, uses a row_id column, and gives Arrow back', async () => {
+    const store = await tempStore({ codec: 'parquet' });
+    const table = tableFromArrays({ row_id: new Int32Array([10, 20, 30]), x: new Float64Array([1.5, NaN, -2]), n: new Int32Array([1, 2, 3]) });
+    await store.log('p.m.t', table);
+    const m = await store.getIntermediates('p.m.t.*', { rows: [30, 10] });
+    expect(Array.from(m.rowIds)).toEqual([30, 10]);
+    const back = m.toArrow();
+    expect(back.getChild('row_id')!.toArray()).toEqual(new Int32Array([30, 10]));
+    expect(back.getChild('p.m.t.x')!.toArray()).toEqual(new Float64Array([-2, 1.5]));
+    expect(back.getChild('p.m.t.n')!.toArray()).toEqual(new Int32Array([3, 1]));
+  });
+
+  it('streams batches through a writer into RowBlocks that straddle batches', async () => {
+    const store = await tempStore({ rowBlockSize: 100 });
+    const w = store.writer('p.m.stream');
+    const all: string[] = [];
+    for (let b = 0; b < 7; b++) {
+      const n = 37 + b * 13;
+      const s = Array.from({ length: n }, (_, i) => `r${all.length + i}`);
+      const ids = Int32Array.from({ length: n }, (_, i) => (all.length + i) * 3);
+      await w.append(DataFrame.from({ s, v: Float64Array.from(ids, (x) => x / 3) }, { rowIds: ids }));
+      all.push(...s);
+    }
+    const info = await w.close();
+    expect(info.rows).toBe(all.length);
+    const m = await store.getIntermediates('p.m.stream.*');
+    expect(Array.from({ length: m.nrows }, (_, i) => m.get(i, 0))).toEqual(all);
+    expect(Array.from(m.column('v'))).toEqual(all.map((_, i) => i));
+  });
+});

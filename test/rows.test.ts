@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { MistiqueError } from '../src/index.js';
+import { rng, tempStore } from './helpers.js';
+
+describe('row selection and joins', () => {
+  it('returns exactly the asked rows in the asked order (dense row ids)', async () => {
+    const store = await tempStore();
+    const v = Float64Array.from({ length: 5000 }, (_, i) => i * 1.5);
+    await store.log('p.m.x', { v });
+    const rows = [4999, 0, 1023, 1024, 2048, 17, 17];
+    const m = await store.getIntermediates('p.m.x.v', { rows });
+    expect(Array.from(m.rowIds)).toEqual(rows);
+    expect(Array.from(m.values)).toEqual(rows.map((r) => r * 1.5));
+    const range = await store.getIntermediates('p.m.x.v', { rows: { start: 1020, end: 1030 } });
+    expect(Array.from(range.values)).toEqual(Array.from({ length: 10 }, (_, i) => (1020 + i) * 1.5));
+  });
+
+  it('finds rows by id when ids are sparse and unsorted', async () => {
+    const store = await tempStore({ rowBlockSize: 64 });
+    const r = rng(5);
+    const ids = Int32Array.from(new Set(Array.from({ length: 700 }, () => Math.floor(r() * 1e8))));
+    const v = Float64Array.from(ids, (x) => x / 7);
+    await store.log('p.m.sparse', { v }, { rowIds: ids });
+    const pick = [ids[600]!, ids[3]!, ids[64]!, ids[0]!];
+    const m = await store.getIntermediates('p.m.sparse.*', { rows: pick });
+    expect(Array.from(m.values)).toEqual(pick.map((x) => x / 7));
+    const all = await store.getIntermediates('p.m.sparse.v');
+    expect(all.rowIds).toEqual(ids);
+  });
+
+  it('joins intermediates on row_id and keeps only rows they all hold', async () => {
+    const store = await tempStore({ rowBlockSize: 100 });
+    const ids = Int32Array.from({ length: 500 }, (_, i) => i * 2);
+    await store.log('z.P1.features', { size: Float64Array.from(ids, (x) => x * 10) }, { rowIds: ids });
+    const testIds = Int32Array.from({ length: 100 }, (_, i) => 998 - i * 4); // a subset, other order
+    await store.log('z.P1.pred', { logerror: Float64Array.from(testIds, (x) => x / 1000) }, { rowIds: testIds });
+    const m = await store.getIntermediates(['z.P1.pred.logerror', 'z.P1.features.size']);
+    expect(Array.from(m.rowIds)).toEqual(Array.from(testIds));
+    expect(m.columns.map((c) => c.key)).toEqual(['z.P1.pred.logerror', 'z.P1.features.size']);
+    for (let i = 0; i < m.nrows; i++) {
+      expect(m.get(i, 0)).toBe(testIds[i]! / 1000);
+      expect(m.get(i, 1)).toBe(testIds[i]! * 10);
+    }
+    const inner = await store.getIntermediates(['z.P1.features.size', 'z.P1.pred.*']);
+    expect(inner.nrows).toBe(100);
+  });
+
+  it('says which rows are missing', async () => {
+    const store = await tempStore();
+    await store.log('p.m.x', { v: new Float64Array(10) });
+    const err = await store.getIntermediates('p.m.x.v', { rows: [3, 10, 11] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MistiqueError);
+    expect((err as MistiqueError).code).toBe('BAD_ROWS');
+    expect((err as MistiqueError).message).toMatch(/no row with id 10, 11/);
+  });
+
+  it('matches wildcards at every level and counts queries', async () => {
+    const store = await tempStore();
+    for (const model of ['cnn_e01', 'cnn_e02', 'vgg_e01']) {
+      await store.log(`fm.${model}.logits`, { c0: new Float32Array([1, 2]), c1: new Float32Array([3, 4]) });
+    }
+    const m = await store.getIntermediates('fm.cnn_*.logits.c1');
+    expect(m.columns.map((c) => c.key)).toEqual(['fm.cnn_e01.logits.c1', 'fm.cnn_e02.logits.c1']);
+    const all = await store.getIntermediates('*.*.*.*');
+    expect(all.ncols).toBe(6);
+    expect(store.list('fm.cnn_e01.*')[0]!.queries).toBe(2);
+  });
+});
