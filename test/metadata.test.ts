@@ -29,7 +29,7 @@ describe('MetadataDB', () => {
     db.insertPartition({ id: 1, codec: 'gzip', file: 'x', bytes: 0, raw_bytes: 0, n_segments: 0 }, [], blobs);
     const ms = performance.now() - t0;
     expect(ms).toBeLessThan(30_000);
-    expect(db.chunksOfBlock(iid, 999).length).toBe(nCols);
+    expect(db.blockChunks(iid, 999, 999).length).toBe(nCols);
     expect(db.blobIdByHash(blobs[123_456]!.hash)).toBe(123_457);
     db.close();
   });

@@ -42,6 +42,9 @@ export interface BlobRow {
   byte_offset: number;
   byte_length: number;
 }
+/** A chunk of a RowBlock with its blob's location; blob fields are null while the blob waits in memory. */
+export interface BlockChunkRow extends ChunkRow { blob: BlobRow | null }
+
 export interface SegmentRow { partition_id: number; seg: number; offset: number; length: number; raw_length: number }
 export interface PartitionRow { id: number; codec: string; file: string; bytes: number; raw_bytes: number; n_segments: number }
 
@@ -66,6 +69,8 @@ export interface NewIntermediate {
   rowblocks: RowBlockRow[];
   chunks: ChunkRow[];
 }
+
+const NO_HASH = Buffer.alloc(0);
 
 const INTERMEDIATE_SELECT = `
   SELECT i.*, p.name AS project, m.name AS model FROM intermediates i
@@ -126,7 +131,11 @@ export class MetadataDB {
       segment: db.prepare(`SELECT * FROM segments WHERE partition_id = ? AND seg = ?`),
       columns: db.prepare(`SELECT idx, name, type, count FROM columns WHERE intermediate_id = ? ORDER BY idx`),
       rowblocks: db.prepare(`SELECT block, n_rows, min_row_id, max_row_id, sorted, rowid_blob FROM rowblocks WHERE intermediate_id = ? ORDER BY block`),
-      chunksOfBlock: db.prepare(`SELECT block, col_start, n_cols, blob_id FROM chunks WHERE intermediate_id = ? AND block = ? ORDER BY col_start`),
+      // Raw rows, no hash: this runs for every RowBlock a query reads, and objects / Buffers per row dominate it.
+      blockChunks: db.prepare(`SELECT c.block, c.col_start, c.n_cols, c.blob_id, b.id, b.partition_id, b.segment, b.type,
+        b.n_rows, b.n_cols, b.col_start, b.byte_offset, b.byte_length
+        FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE c.intermediate_id = ? AND c.block BETWEEN ? AND ? ORDER BY c.block, c.col_start`).raw(true),
+      segments: db.prepare(`SELECT * FROM segments WHERE partition_id = ? ORDER BY seg`),
       recordQuery: db.prepare(`UPDATE intermediates SET n_query = n_query + 1, t_query_ms = t_query_ms + ? WHERE id = ?`),
       maxBlob: db.prepare(`SELECT coalesce(max(id), 0) FROM blobs`).pluck(),
       maxPartition: db.prepare(`SELECT coalesce(max(id), 0) FROM partitions`).pluck(),
@@ -225,8 +234,21 @@ export class MetadataDB {
     return this.stmt.rowblocks.all(intermediateId) as RowBlockRow[];
   }
 
-  chunksOfBlock(intermediateId: number, block: number): ChunkRow[] {
-    return this.stmt.chunksOfBlock.all(intermediateId, block) as ChunkRow[];
+
+  /** The chunks of RowBlocks first..last joined with where their blobs are stored: one query instead of two per chunk. */
+  blockChunks(intermediateId: number, first: number, last: number): BlockChunkRow[] {
+    const rows = this.stmt.blockChunks.all(intermediateId, first, last) as (number | string | null)[][];
+    return rows.map((r) => ({
+      block: r[0] as number, col_start: r[1] as number, n_cols: r[2] as number, blob_id: r[3] as number,
+      blob: r[4] === null ? null : {
+        id: r[4] as number, hash: NO_HASH, partition_id: r[5] as number, segment: r[6] as number, type: r[7] as ColumnType,
+        n_rows: r[8] as number, n_cols: r[9] as number, col_start: r[10] as number, byte_offset: r[11] as number, byte_length: r[12] as number,
+      },
+    }));
+  }
+
+  segments(partitionId: number): SegmentRow[] {
+    return this.stmt.segments.all(partitionId) as SegmentRow[];
   }
 
   recordQuery(intermediateId: number, ms: number): void {

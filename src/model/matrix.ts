@@ -68,13 +68,14 @@ export class Matrix {
   toArrow(): Table {
     const cols: Record<string, Vector> = { row_id: makeVector(this.rowIds) };
     this.columns.forEach((c, j) => {
-      cols[c.key] = toVector(c, this.column(j));
+      cols[c.key] = columnVector(c, this.column(j));
     });
     return new Table(cols);
   }
 }
 
-function toVector(c: MatrixColumn, v: MatrixValues): Vector {
+/** One result column as an Arrow vector of its own type (utf8: dictionary-encoded, code −1 = null). */
+export function columnVector(c: MatrixColumn, v: MatrixValues): Vector {
   const n = v.length;
   switch (c.type) {
     case 'float64': return makeVector(v instanceof Float64Array ? v : Float64Array.from(v));

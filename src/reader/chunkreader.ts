@@ -3,12 +3,14 @@
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { schemaColumnName, schemaColumnType } from '../model/dataframe.js';
-import { Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
-import type { ColumnType } from '../model/types.js';
-import type { ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
+import { makeVector, Table, type Vector } from 'apache-arrow';
+import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
+import { allocValues, type ColumnType } from '../model/types.js';
+import type { BlobRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
+import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 
 export type RowSelection = readonly number[] | Int32Array | { start: number; end: number };
 
@@ -17,13 +19,35 @@ export interface QueryOptions {
   rows?: RowSelection;
 }
 
-/** RowBlocks decoded per step of a large read: bounds memory to a few segments' worth. */
+/** RowBlocks decoded per step of a large read: bounds memory. A query of more blocks is a scan and bypasses the segment cache. */
 const BLOCKS_PER_STEP = 16;
 
 export class ChunkReader {
   constructor(private readonly db: MetadataDB, private readonly ds: DataStore) {}
 
+  /** A dense row-major Matrix of the keys' columns, joined on row_id. */
   async getIntermediates(keys: readonly string[], opts: QueryOptions = {}): Promise<Matrix> {
+    const q = await this.plan(keys, opts);
+    const values = allocMatrix(q.columns.map((c) => c.type), q.rowIds.length * q.columns.length);
+    await this.run(q, new RowMajorSink(values, q.columns.length));
+    const s0 = q.sels[0]!;
+    const shape = q.sels.length === 1 && s0.schema.shape && s0.cols.length === s0.intermediate.n_cols ? s0.schema.shape : null;
+    return new Matrix(q.rowIds, q.columns, values, shape);
+  }
+
+  /** The same columns as an Arrow Table (row_id first), each column in its own type: no transpose. */
+  async getTable(keys: readonly string[], opts: QueryOptions = {}): Promise<Table> {
+    const q = await this.plan(keys, opts);
+    const n = q.rowIds.length;
+    const arrays = q.columns.map((c) => allocValues(c.type, n));
+    await this.run(q, new ColumnSink(arrays));
+    const vectors: Record<string, Vector> = { row_id: makeVector(q.rowIds) };
+    q.columns.forEach((c, j) => { vectors[c.key] = columnVector(c, arrays[j]!); });
+    return new Table(vectors);
+  }
+
+  /** Resolves keys and finds every asked row in every intermediate (the plan; `run` does the reading). */
+  private async plan(keys: readonly string[], opts: QueryOptions): Promise<Query> {
     const sels = resolveKeys(this.db, keys);
     const indexes = sels.map((s) => new RowIndex(this.db, this.ds, s.intermediate));
     let rowIds = opts.rows !== undefined ? normalizeRows(opts.rows) : await indexes[0]!.allRowIds();
@@ -46,21 +70,22 @@ export class ChunkReader {
         columns.push({ key: prefix + name, name, type: schemaColumnType(s.schema, j) });
       }
     }
-    const values = allocMatrix(columns.map((c) => c.type), rowIds.length * columns.length);
-    let colBase = 0;
-    for (let s = 0; s < sels.length; s++) {
-      const t0 = performance.now();
-      await this.fill(sels[s]!, plans[s]!, values, columns, colBase);
-      this.db.recordQuery(sels[s]!.intermediate.id, performance.now() - t0);
-      colBase += sels[s]!.cols.length;
-    }
-    const shape = sels.length === 1 && sels[0]!.schema.shape && sels[0]!.cols.length === sels[0]!.intermediate.n_cols ? sels[0]!.schema.shape : null;
-    return new Matrix(rowIds, columns, values, shape);
+    return { sels, rowIds, plans, columns };
   }
 
-  /** Copies the selected columns of one intermediate into the matrix, RowBlock by RowBlock. */
-  private async fill(sel: Selection, plan: RowPlan, out: MatrixValues, columns: MatrixColumn[], colBase: number): Promise<void> {
-    const C = columns.length;
+  private async run(q: Query, sink: Sink): Promise<void> {
+    let colBase = 0;
+    for (let s = 0; s < q.sels.length; s++) {
+      const sel = q.sels[s]!;
+      const t0 = performance.now();
+      await this.fill(sel, q.plans[s]!, sink, q.columns, colBase);
+      this.db.recordQuery(sel.intermediate.id, performance.now() - t0);
+      colBase += sel.cols.length;
+    }
+  }
+
+  /** Copies the selected columns of one intermediate into the sink, a few RowBlocks at a time. */
+  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: MatrixColumn[], colBase: number): Promise<void> {
     const outCol = new Map<number, number>();
     sel.cols.forEach((j, k) => outCol.set(j, colBase + k));
     const rowsByBlock = groupByBlock(plan);
@@ -68,32 +93,37 @@ export class ChunkReader {
     const dicts = new Map<number, Map<string, number>>();
     for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
       const step = blocks.slice(s, s + BLOCKS_PER_STEP);
-      const chunkRows = new Map<number, ChunkRow[]>();
-      for (const b of step) chunkRows.set(b, this.db.chunksOfBlock(sel.intermediate.id, b).filter((c) => overlaps(c, outCol)));
-      const data = await this.ds.readChunks([...chunkRows.values()].flat().map((c) => c.blob_id));
-      for (const b of step) {
-        const rows = rowsByBlock.get(b)!;
-        for (const c of chunkRows.get(b)!) {
-          const chunk = data.get(c.blob_id)!;
-          for (let k = 0; k < c.n_cols; k++) {
-            const oc = outCol.get(c.col_start + k);
-            if (oc === undefined) continue;
-            const remap = chunk.type === 'utf8' ? dictRemap(chunk, dicts, oc, columns) : null;
-            copyColumn(chunk, k, rows, out, C, oc, remap);
-          }
+      const wanted = new Set(step);
+      const chunks = this.db.blockChunks(sel.intermediate.id, step[0]!, step[step.length - 1]!)
+        .filter((c) => wanted.has(c.block) && overlaps(c, outCol));
+      const known = new Map<number, BlobRow>();
+      for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
+      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, blocks.length <= BLOCKS_PER_STEP);
+      for (const c of chunks) {
+        const rows = rowsByBlock.get(c.block)!;
+        const chunk = data.get(c.blob_id)!;
+        for (let k = 0; k < c.n_cols; k++) {
+          const oc = outCol.get(c.col_start + k);
+          if (oc === undefined) continue;
+          sink.copy(chunk, k, rows, oc, chunk.type === 'utf8' ? dictRemap(chunk, dicts, oc, columns) : null);
         }
       }
     }
   }
 }
 
-interface BlockRows { offsets: Int32Array; outRows: Int32Array }
+interface Query {
+  sels: Selection[];
+  rowIds: Int32Array;
+  plans: RowPlan[];
+  columns: MatrixColumn[];
+}
 
 function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
   const counts = new Map<number, number>();
   for (const b of plan.block) counts.set(b, (counts.get(b) ?? 0) + 1);
   const out = new Map<number, BlockRows>();
-  for (const [b, n] of counts) out.set(b, { offsets: new Int32Array(n), outRows: new Int32Array(n) });
+  for (const [b, n] of counts) out.set(b, { offsets: new Int32Array(n), outRows: new Int32Array(n), contiguous: null });
   const fill = new Map<number, number>();
   for (let i = 0; i < plan.block.length; i++) {
     const b = plan.block[i]!;
@@ -103,22 +133,13 @@ function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
     r.outRows[k] = i;
     fill.set(b, k + 1);
   }
-  return out;
-}
-
-function copyColumn(chunk: ChunkData, k: number, rows: BlockRows, out: MatrixValues, C: number, oc: number, remap: Int32Array | null): void {
-  const src = chunk.values;
-  const base = k * chunk.nrows;
-  const { offsets, outRows } = rows;
-  const n = offsets.length;
-  if (remap) {
-    for (let i = 0; i < n; i++) {
-      const v = src[base + offsets[i]!]!;
-      out[outRows[i]! * C + oc] = v < 0 ? -1 : remap[v]!;
-    }
-    return;
+  for (const r of out.values()) {
+    const first = r.outRows[0]!;
+    let contiguous = true;
+    for (let i = 0; i < r.offsets.length && contiguous; i++) contiguous = r.offsets[i] === i && r.outRows[i] === first + i;
+    if (contiguous) r.contiguous = { first };
   }
-  for (let i = 0; i < n; i++) out[outRows[i]! * C + oc] = src[base + offsets[i]!]!;
+  return out;
 }
 
 /** Maps a chunk's local dictionary codes to the result column's dictionary. */

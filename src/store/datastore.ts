@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MistiqueError, wrapError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
-import type { BlobRow, MetadataDB, PartitionRow } from '../metadata/metadatadb.js';
+import type { BlobRow, MetadataDB, PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
 import { InMemoryStore } from './bufferpool.js';
 import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
@@ -30,6 +30,7 @@ export class DataStore {
   private readonly flushing = new Map<number, OpenPartition>();
   private readonly idle: OpenPartition[] = [];
   private readonly partitions = new Map<number, PartitionRow>();
+  private readonly segmentCache = new Map<number, SegmentRow[]>();
   private nextBlobId: number;
   private nextPartitionId: number;
   private writeError: unknown = null;
@@ -120,8 +121,12 @@ export class DataStore {
     if (this.writeError) throw wrapError('an earlier partition write failed', this.writeError);
   }
 
-  /** Reads chunks by blob id, decoding each needed segment once (in parallel where the codec can). */
-  async readChunks(blobIds: Iterable<number>): Promise<Map<number, ChunkData>> {
+  /**
+   * Reads chunks by blob id, decoding each needed segment once (in parallel where the codec can).
+   * `known` holds blob rows the caller already fetched (e.g. joined with the chunks), sparing a lookup.
+   * `cache: false` keeps a large scan from flushing the bufferpool's decoded segments (a ring-buffer read).
+   */
+  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, cache = true): Promise<Map<number, ChunkData>> {
     const out = new Map<number, ChunkData>();
     const stored: number[] = [];
     for (const id of new Set(blobIds)) {
@@ -130,10 +135,11 @@ export class DataStore {
       else stored.push(id);
     }
     if (stored.length === 0) return out;
-    const rows = this.db.blobs(stored);
+    const missing = known ? stored.filter((id) => !known.has(id)) : stored;
+    const rows = missing.length > 0 ? this.db.blobs(missing) : new Map<number, BlobRow>();
     const bySegment = new Map<string, BlobRow[]>();
     for (const id of stored) {
-      const b = rows.get(id);
+      const b = known?.get(id) ?? rows.get(id);
       if (!b) throw new MistiqueError('CORRUPT', `blob ${id} is referenced but not registered: its partition was never written (a crash before flush?)`);
       const key = `${b.partition_id}:${b.segment}`;
       const list = bySegment.get(key);
@@ -141,7 +147,7 @@ export class DataStore {
       else bySegment.set(key, [b]);
     }
     await mapLimit([...bySegment.values()], os.availableParallelism() * 2, async (blobs) => {
-      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment);
+      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, cache);
       for (const b of blobs) {
         out.set(b.id, seg.chunk({
           type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length,
@@ -157,20 +163,30 @@ export class DataStore {
     return p;
   }
 
-  private async segment(partitionId: number, seg: number): Promise<DecodedSegment> {
+  private async segment(partitionId: number, seg: number, cache: boolean): Promise<DecodedSegment> {
     const key = `${partitionId}:${seg}`;
     const cached = this.pool.getDecoded(key);
     if (cached) return cached;
     const part = this.partitionRow(partitionId);
-    const row = this.db.segment(partitionId, seg);
+    const row = this.segmentRows(partitionId)[seg];
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
       const decoded = await this.codec.decode(this.files.read(part.file, row), row.raw_length);
-      this.pool.putDecoded(key, decoded);
+      if (cache) this.pool.putDecoded(key, decoded);
       return decoded;
     } catch (err) {
       throw wrapError(`reading ${part.file} segment ${seg} (${part.codec})`, err);
     }
+  }
+
+  private segmentRows(partitionId: number): SegmentRow[] {
+    let rows = this.segmentCache.get(partitionId);
+    if (!rows) {
+      rows = this.db.segments(partitionId);
+      this.segmentCache.set(partitionId, rows);
+      if (this.segmentCache.size > 256) this.segmentCache.delete(this.segmentCache.keys().next().value as number);
+    }
+    return rows;
   }
 
   private partitionRow(id: number): PartitionRow {
