@@ -113,3 +113,26 @@ describe('round trip', () => {
     expect(Array.from(m.column('v'))).toEqual(all.map((_, i) => i));
   });
 });
+
+describe('getTable', () => {
+  for (const codec of CODEC_IDS) {
+    it(`gives the same values as getIntermediates, zero-copy or not (${codec})`, async () => {
+      const store = await tempStore({ codec, rowBlockSize: 256 });
+      const n = 1000;
+      const cols = { a: Float64Array.from({ length: n }, (_, i) => i / 3), b: new Float32Array(n).fill(2.5), c: new Int32Array(n).fill(-7), d: Uint8Array.from({ length: n }, (_, i) => i % 2) };
+      await store.log('p.m.whole', cols);
+      await store.flush();
+      const t = await store.getTable('p.m.whole.*'); // whole intermediate: zero-copy batches
+      expect(t.batches.length).toBe(4);
+      expect(Array.from(t.getChild('row_id')!.toArray() as Int32Array)).toEqual(Array.from({ length: n }, (_, i) => i));
+      expect(t.getChild('p.m.whole.a')!.toArray()).toEqual(cols.a);
+      expect(t.getChild('p.m.whole.c')!.toArray()).toEqual(cols.c);
+      expect(Array.from(t.getChild('p.m.whole.d')!.toArray() as boolean[], Number)).toEqual(Array.from(cols.d));
+      // Mutating the result must not reach the store.
+      (t.getChild('p.m.whole.a')!.data[0]!.values as Float64Array).fill(99);
+      expect((await store.getIntermediates('p.m.whole.a', { rows: [1] })).values[0]).toBe(1 / 3);
+      const part = await store.getTable('p.m.whole.b', { rows: [999, 3] });
+      expect(Array.from(part.getChild('p.m.whole.b')!.toArray() as Float32Array)).toEqual([2.5, 2.5]);
+    });
+  }
+});

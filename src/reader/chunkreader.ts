@@ -3,10 +3,12 @@
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { schemaColumnName, schemaColumnType } from '../model/dataframe.js';
-import { makeVector, Table, type Vector } from 'apache-arrow';
+import {
+  Bool, Field, Float32, Float64, Int32, makeData, makeVector, RecordBatch, Schema, Struct, Table, type Data, type DataType, type Vector,
+} from 'apache-arrow';
 import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
 import { allocValues, type ColumnType } from '../model/types.js';
-import type { BlobRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
@@ -22,8 +24,44 @@ export interface QueryOptions {
 /** RowBlocks decoded per step of a large read: bounds memory. A query of more blocks is a scan and bypasses the segment cache. */
 const BLOCKS_PER_STEP = 16;
 
+/** Chunk rows kept in the layout cache (intermediates never change once logged, so the cache never goes stale). */
+const LAYOUT_CACHE_ROWS = 2_000_000;
+
 export class ChunkReader {
+  private readonly layouts = new Map<number, (BlockChunkRow[] | undefined)[]>();
+  private layoutRows = 0;
+
   constructor(private readonly db: MetadataDB, private readonly ds: DataStore) {}
+
+  /** The chunks of RowBlocks first..last of an intermediate, from the layout cache or the MetadataDB. */
+  private blockChunks(sel: Selection, first: number, last: number): BlockChunkRow[] {
+    const id = sel.intermediate.id;
+    let layout = this.layouts.get(id);
+    if (layout) this.layouts.delete(id); // re-inserted below: most recently used last
+    layout ??= new Array<BlockChunkRow[] | undefined>(Math.ceil(sel.intermediate.n_rows / sel.intermediate.row_block_size));
+    this.layouts.set(id, layout);
+    let lo = first;
+    while (lo <= last && layout[lo]) lo++;
+    let hi = last;
+    while (hi >= lo && layout[hi]) hi--;
+    if (lo <= hi) {
+      for (let b = lo; b <= hi; b++) layout[b] = [];
+      const rows = this.db.blockChunks(id, lo, hi);
+      for (const c of rows) layout[c.block]!.push(c);
+      this.layoutRows += rows.length;
+      this.evictLayouts(id);
+    }
+    return layout.slice(first, last + 1).flatMap((b) => b ?? []);
+  }
+
+  private evictLayouts(keep: number): void {
+    for (const [k, v] of this.layouts) {
+      if (this.layoutRows <= LAYOUT_CACHE_ROWS) break;
+      if (k === keep) continue;
+      this.layouts.delete(k);
+      this.layoutRows -= v.reduce((a, b) => a + (b?.length ?? 0), 0);
+    }
+  }
 
   /** A dense row-major Matrix of the keys' columns, joined on row_id. */
   async getIntermediates(keys: readonly string[], opts: QueryOptions = {}): Promise<Matrix> {
@@ -38,12 +76,52 @@ export class ChunkReader {
   /** The same columns as an Arrow Table (row_id first), each column in its own type: no transpose. */
   async getTable(keys: readonly string[], opts: QueryOptions = {}): Promise<Table> {
     const q = await this.plan(keys, opts);
+    if (opts.rows === undefined && isWholeIntermediate(q)) return this.wholeTable(q);
     const n = q.rowIds.length;
     const arrays = q.columns.map((c) => allocValues(c.type, n));
     await this.run(q, new ColumnSink(arrays));
     const vectors: Record<string, Vector> = { row_id: makeVector(q.rowIds) };
     q.columns.forEach((c, j) => { vectors[c.key] = columnVector(c, arrays[j]!); });
     return new Table(vectors);
+  }
+
+  /**
+   * Every row and column of one intermediate without utf8 columns: one RecordBatch per RowBlock whose
+   * columns are views of freshly decoded segments (zero-copy; the store keeps no reference to them).
+   */
+  private async wholeTable(q: Query): Promise<Table> {
+    const sel = q.sels[0]!;
+    const t0 = performance.now();
+    const fields = [new Field('row_id', new Int32(), false), ...q.columns.map((c) => new Field(c.key, arrowType(c.type), false))];
+    const schema = new Schema(fields);
+    const nBlocks = Math.ceil(sel.intermediate.n_rows / sel.intermediate.row_block_size);
+    const batches: RecordBatch[] = [];
+    let row = 0;
+    for (let b0 = 0; b0 < nBlocks; b0 += BLOCKS_PER_STEP) {
+      const chunks = this.blockChunks(sel, b0, Math.min(nBlocks, b0 + BLOCKS_PER_STEP) - 1);
+      const known = new Map<number, BlobRow>();
+      for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
+      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, true);
+      for (let i = 0; i < chunks.length;) {
+        const block = chunks[i]!.block;
+        const children: Data[] = [];
+        let n = 0;
+        for (; i < chunks.length && chunks[i]!.block === block; i++) {
+          const c = chunks[i]!;
+          const chunk = data.get(c.blob_id)!;
+          n = chunk.nrows;
+          for (let k = 0; k < c.n_cols; k++) {
+            const v = chunk.values.subarray(k * n, (k + 1) * n);
+            children.push(columnData(chunk.type, c.blob ? v : v.slice()));
+          }
+        }
+        children.unshift(makeData({ type: new Int32(), length: n, data: q.rowIds.subarray(row, row + n) }));
+        batches.push(new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children })));
+        row += n;
+      }
+    }
+    this.db.recordQuery(sel.intermediate.id, performance.now() - t0);
+    return new Table(schema, batches);
   }
 
   /** Resolves keys and finds every asked row in every intermediate (the plan; `run` does the reading). */
@@ -94,11 +172,11 @@ export class ChunkReader {
     for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
       const step = blocks.slice(s, s + BLOCKS_PER_STEP);
       const wanted = new Set(step);
-      const chunks = this.db.blockChunks(sel.intermediate.id, step[0]!, step[step.length - 1]!)
+      const chunks = this.blockChunks(sel, step[0]!, step[step.length - 1]!)
         .filter((c) => wanted.has(c.block) && overlaps(c, outCol));
       const known = new Map<number, BlobRow>();
       for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
-      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, blocks.length <= BLOCKS_PER_STEP);
+      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, blocks.length > BLOCKS_PER_STEP);
       for (const c of chunks) {
         const rows = rowsByBlock.get(c.block)!;
         const chunk = data.get(c.blob_id)!;
@@ -117,6 +195,25 @@ interface Query {
   rowIds: Int32Array;
   plans: RowPlan[];
   columns: MatrixColumn[];
+}
+
+function isWholeIntermediate(q: Query): boolean {
+  if (q.sels.length !== 1) return false;
+  const s = q.sels[0]!;
+  return s.cols.length === s.intermediate.n_cols && s.cols.every((j, k) => j === k) && q.columns.every((c) => c.type !== 'utf8');
+}
+
+function arrowType(t: ColumnType): DataType {
+  return t === 'float64' ? new Float64() : t === 'float32' ? new Float32() : t === 'bool' ? new Bool() : new Int32();
+}
+
+function columnData(type: ColumnType, v: MatrixValues): Data {
+  if (type === 'bool') {
+    const bits = new Uint8Array(Math.ceil(v.length / 8));
+    for (let i = 0; i < v.length; i++) if (v[i]) bits[i >> 3]! |= 1 << (i & 7);
+    return makeData({ type: new Bool(), length: v.length, data: bits });
+  }
+  return makeData({ type: arrowType(type) as Float64, length: v.length, data: v as Float64Array });
 }
 
 function groupByBlock(plan: RowPlan): Map<number, BlockRows> {

@@ -124,9 +124,10 @@ export class DataStore {
   /**
    * Reads chunks by blob id, decoding each needed segment once (in parallel where the codec can).
    * `known` holds blob rows the caller already fetched (e.g. joined with the chunks), sparing a lookup.
-   * `cache: false` keeps a large scan from flushing the bufferpool's decoded segments (a ring-buffer read).
+   * `scan: true` neither reads nor fills the bufferpool's decoded segments: a large scan does not flush
+   * them, and the chunks returned share memory with nothing the store keeps (except chunks still pending).
    */
-  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, cache = true): Promise<Map<number, ChunkData>> {
+  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, scan = false): Promise<Map<number, ChunkData>> {
     const out = new Map<number, ChunkData>();
     const stored: number[] = [];
     for (const id of new Set(blobIds)) {
@@ -147,7 +148,7 @@ export class DataStore {
       else bySegment.set(key, [b]);
     }
     await mapLimit([...bySegment.values()], os.availableParallelism() * 2, async (blobs) => {
-      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, cache);
+      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan);
       for (const b of blobs) {
         out.set(b.id, seg.chunk({
           type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length,
@@ -163,16 +164,16 @@ export class DataStore {
     return p;
   }
 
-  private async segment(partitionId: number, seg: number, cache: boolean): Promise<DecodedSegment> {
+  private async segment(partitionId: number, seg: number, scan: boolean): Promise<DecodedSegment> {
     const key = `${partitionId}:${seg}`;
-    const cached = this.pool.getDecoded(key);
+    const cached = scan ? undefined : this.pool.getDecoded(key);
     if (cached) return cached;
     const part = this.partitionRow(partitionId);
     const row = this.segmentRows(partitionId)[seg];
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
       const decoded = await this.codec.decode(this.files.read(part.file, row), row.raw_length);
-      if (cache) this.pool.putDecoded(key, decoded);
+      if (!scan) this.pool.putDecoded(key, decoded);
       return decoded;
     } catch (err) {
       throw wrapError(`reading ${part.file} segment ${seg} (${part.codec})`, err);

@@ -89,9 +89,9 @@ export class PartitionFiles {
 
   constructor(private readonly dir: string, private readonly maxOpen = 64) {}
 
-  /** Reads one segment's encoded bytes into a fresh, 8-byte aligned buffer. */
+  /** Reads one segment's encoded bytes into a fresh, 8-byte aligned buffer (its own ArrayBuffer, not zero-filled). */
   read(file: string, seg: SegmentRow): Uint8Array {
-    const out = new Uint8Array(seg.length);
+    const out = Buffer.allocUnsafeSlow(seg.length);
     const n = fs.readSync(this.fd(file), out, 0, seg.length, seg.offset);
     if (n !== seg.length) {
       throw new MistiqueError('CORRUPT', `partition ${file} segment ${seg.seg}: read ${n} of ${seg.length} bytes at offset ${seg.offset}; the file is truncated`);

@@ -3,19 +3,26 @@ import { MistiqueError } from '../../errors.js';
 import { arrowCodec } from './arrow.js';
 import { CODEC_IDS, type CodecId, type SegmentCodec } from './codec.js';
 import { gzipCodec } from './gzip.js';
+import type { ParquetCompression } from './parquet.js';
 
 export type { CodecId, DecodedSegment, SegmentCodec, Slot } from './codec.js';
 export { CODEC_IDS } from './codec.js';
 
 export interface CodecOptions {
   gzipLevel?: number;
+  parquetCompression?: ParquetCompression;
 }
 
 export async function loadCodec(id: string, opts: CodecOptions = {}): Promise<SegmentCodec> {
   switch (id as CodecId) {
     case 'gzip': return gzipCodec(opts.gzipLevel ?? 6);
     case 'arrow': return arrowCodec();
-    case 'parquet': return (await import('./parquet.js')).parquetCodec('zstd');
+    case 'parquet': {
+      const { parquetCodec, PARQUET_COMPRESSIONS } = await import('./parquet.js');
+      const c = opts.parquetCompression ?? 'snappy';
+      if (!PARQUET_COMPRESSIONS.includes(c)) throw new MistiqueError('BAD_OPTION', `parquetCompression ${JSON.stringify(c)} is unknown: use ${PARQUET_COMPRESSIONS.join(', ')}`);
+      return parquetCodec(c);
+    }
     default: throw new MistiqueError('BAD_OPTION', `unknown codec ${JSON.stringify(id)}: choose one of ${CODEC_IDS.join(', ')}`);
   }
 }
