@@ -8,9 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import zlib from 'node:zlib';
+import Database from 'better-sqlite3';
 import { makeVector, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import * as fflate from 'fflate';
-import { mulberry32, gaussian } from '../datasets/homes/generate.js';
+import { gaussian, mulberry32 } from '../datasets/random.js';
 import { DataFrame, openStore, type CodecId } from '../src/index.js';
 import { progress } from '../src/cli/progress.js';
 
@@ -118,7 +119,6 @@ async function child(codec: CodecId, dir: string): Promise<void> {
 
 /** Plain gunzip (node:zlib and fflate) of exactly the segments the gzip store wrote for frame 0. */
 async function gunzipReference(dir: string): Promise<{ zlib_mbps: number; fflate_mbps: number }> {
-  const Database = require('better-sqlite3') as typeof import('better-sqlite3');
   const db = new Database(path.join(dir, 'metadata.db'), { readonly: true });
   const segs = db.prepare(`
     SELECT DISTINCT p.file, s.offset, s.length, s.raw_length FROM chunks c JOIN intermediates i ON i.id = c.intermediate_id
@@ -170,8 +170,6 @@ async function arrowReference(dir: string): Promise<{ file_mbps: number; dense_m
 }
 function v0(row: number): number { return column(0, 0, row, row + 1)[0]!; }
 
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 
 async function main(): Promise<void> {
   if (args.child) return child(args.child as CodecId, args.dir!);

@@ -1,5 +1,6 @@
 // A small, seeded homes table in the spirit of Zillow's `properties` (the demo's bundled workload).
 // Same seed, same rows: the demo and tests can rely on its values.
+import { gaussian, mulberry32 } from '../random.js';
 
 export interface Homes {
   parcelid: Int32Array;
@@ -13,21 +14,6 @@ export interface Homes {
   taxvaluedollarcnt: Float64Array;
   zoning: (string | null)[];
   logerror: Float64Array;
-}
-
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function gaussian(r: () => number): number {
-  return Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
 }
 
 export function generateHomes(n: number, seed = 42): Homes {

@@ -1,7 +1,8 @@
 // The demo: logs a small bundled workload into a fresh store and answers a few diagnostic queries.
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateHomes, mulberry32 } from '../../datasets/homes/generate.js';
+import { generateHomes } from '../../datasets/homes/generate.js';
+import { mulberry32 } from '../../datasets/random.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame } from '../model/dataframe.js';
 import { openStore } from '../mistique.js';
