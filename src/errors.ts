@@ -11,7 +11,11 @@ export type ErrorCode =
   | 'NOT_A_STORE'
   | 'CORRUPT'
   | 'CLOSED'
-  | 'UNSUPPORTED';
+  | 'UNSUPPORTED'
+  | 'BAD_SPEC'
+  | 'BAD_INPUT'
+  | 'NO_MEMORY'
+  | 'INTERNAL';
 
 export class MistiqueError extends Error {
   readonly code: ErrorCode;

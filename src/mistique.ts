@@ -12,6 +12,8 @@ import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
 import { DataStore, type StoragePolicy } from './store/datastore.js';
 import { IntermediateWriter, type IntermediateInfo } from './store/writer.js';
+import { logPipeline, rerunStage, type PipelineRun, type RerunResult, type RunOptions } from './executor/pipeline.js';
+import { loadPipelineSpec, type PipelineSpec } from './executor/spec.js';
 
 export interface StoreOptions {
   /** How partitions are compressed: gzip (default, as in the paper), parquet, or arrow (uncompressed IPC). Fixed at creation. */
@@ -20,6 +22,11 @@ export interface StoreOptions {
   policy?: StoragePolicy;
   /** Rows per RowBlock (default 1024). Fixed at creation. */
   rowBlockSize?: number;
+  /**
+   * τ for approximate de-duplication under policy dedup (default 0.5): a column chunk whose estimated
+   * Jaccard similarity to a stored chunk is at least τ is placed in that chunk's group and partition.
+   */
+  similarityThreshold?: number;
   /** Bufferpool budget in bytes (default 256 MB). */
   bufferpoolBytes?: number;
   /** A partition is written once it holds this many uncompressed bytes (default 64 MB, at most half the budget). */
@@ -43,6 +50,8 @@ export interface LogOptions extends FrameOptions {
   scheme?: string;
   /** The name the intermediate has in its own framework (e.g. an ONNX node output). */
   originalName?: string;
+  /** Approximate (MinHash) de-duplication of its chunks under policy dedup; default yes for named columns, no for tensors. */
+  approximate?: boolean;
 }
 
 export interface IntermediateSummary {
@@ -122,6 +131,7 @@ export class Store {
       bufferpoolBytes: budget,
       partitionBytes: Math.min(positive('partitionBytes', opts.partitionBytes ?? 64 * MB), Math.max(1, Math.floor(budget / 2))),
       segmentBytes: positive('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES[manifest.codec]),
+      similarityThreshold: fraction('similarityThreshold', opts.similarityThreshold ?? 0.5),
     });
     return new Store(root, db, ds, manifest, policy);
   }
@@ -143,13 +153,14 @@ export class Store {
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
-  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName'> = {}): IntermediateWriter {
+  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate'> = {}): IntermediateWriter {
     this.checkOpen();
     return new IntermediateWriter(this.ds, this.db, parseIntermediateKey(key), {
       rowBlockSize: this.manifest.rowBlockSize,
       maxChunksPerBlock: this.manifest.maxChunksPerBlock,
       scheme: opts.scheme,
       originalName: opts.originalName ?? null,
+      approximate: opts.approximate,
     });
   }
 
@@ -197,6 +208,35 @@ export class Store {
       compressionRatio: t.bytesOnDisk > 0 ? t.rawBytesOnDisk / t.bytesOnDisk : 1,
       partitions: t.partitions, chunks: t.blobs, items,
     };
+  }
+
+  /**
+   * Runs a TRAD pipeline spec (a YAML file, or one already parsed) in logging mode: every stage's output
+   * becomes intermediate `<project>.<pipeline>.<stage>`, trained operators and stage timings are kept.
+   * `data` is the directory its ReadCSV stages read from.
+   */
+  async logIntermediates(spec: string | PipelineSpec, inputs: RunOptions): Promise<PipelineRun> {
+    this.checkOpen();
+    const parsed = typeof spec === 'string' ? loadPipelineSpec(spec) : spec;
+    if (!inputs || typeof inputs.data !== 'string') throw new MistiqueError('BAD_OPTION', 'logIntermediates needs { data: <directory of the source files> }');
+    return logPipeline(this, parsed, { ...inputs, data: path.resolve(inputs.data) });
+  }
+
+  /**
+   * Re-creates one logged intermediate of a pipeline (`project.model`, stage) from the source files and
+   * the stored trained operators, keeping only `rows` (row ids) when given.
+   */
+  async rerun(model: string, intermediate: string, opts: { rows?: ArrayLike<number> } = {}): Promise<RerunResult> {
+    this.checkOpen();
+    const [project, name, ...rest] = model.split('.');
+    if (!project || !name || rest.length > 0) throw new MistiqueError('BAD_KEY', `rerun takes a model as project.model (e.g. zillow.P1_1), got ${JSON.stringify(model)}`);
+    return rerunStage(this.db, project, name, intermediate, opts.rows);
+  }
+
+  /** The MetadataDB, for the executor and the cost model (not for applications). */
+  get metadata(): MetadataDB {
+    this.checkOpen();
+    return this.db;
   }
 
   /** Writes every open partition: after this, everything logged survives a crash. */
@@ -261,6 +301,11 @@ function readOrCreateManifest(root: string, opts: StoreOptions): StoreManifest {
   fs.mkdirSync(path.join(root, 'partitions'), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
+}
+
+function fraction(name: string, v: number): number {
+  if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw new MistiqueError('BAD_OPTION', `${name} must be a number in (0, 1], got ${v}`);
+  return v;
 }
 
 function positive(name: string, v: number): number {

@@ -76,6 +76,24 @@ const INTERMEDIATE_SELECT = `
   SELECT i.*, p.name AS project, m.name AS model FROM intermediates i
   JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id`;
 
+export interface StageRow {
+  name: string;
+  ord: number;
+  op: string;
+  params: string;
+  inputs: string;
+  output: 'table' | 'model';
+  n_rows: number | null;
+  t_read_op_ms: number;
+  t_read_input_ms: number;
+  t_exec_ms: number;
+  t_log_ms: number;
+}
+
+export interface OperatorRow { stage: string; op: string; bytes: Uint8Array }
+
+export interface WorkflowRow { model_id: number; kind: string; spec: string; data_dir: string | null; t_total_ms: number }
+
 export class MetadataDB {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<MetadataDB['prepare']>;
@@ -202,9 +220,13 @@ export class MetadataDB {
   maxPartitionId(): number { return this.stmt.maxPartition.get() as number; }
 
   /** Registers a written partition with its segments and the blobs it holds, in one transaction. */
-  insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[]): void {
+  insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = []): void {
     this.db.transaction(() => {
       for (const b of blobs) this.stmt.insertBlob.run(b);
+      if (sigs.length > 0) {
+        const ins = this.db.prepare(`INSERT OR REPLACE INTO minhashes (blob_id, cluster, sig) VALUES (?, ?, ?)`);
+        for (const r of sigs) ins.run(r.blob_id, r.cluster, r.sig);
+      }
       this.stmt.insertPartition.run(p.id, p.codec, p.file, p.bytes, p.raw_bytes, p.n_segments, new Date().toISOString());
       for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length);
     }).immediate();
@@ -289,6 +311,63 @@ export class MetadataDB {
       for (const t of ['chunks', 'rowblocks', 'columns']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
       this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
     }).immediate();
+  }
+
+  /** Registers a workflow's model (kind 'trad') before its stages run; fails if the model name is taken. */
+  insertWorkflow(project: string, model: string, kind: string, spec: string, dataDir: string | null): number {
+    return this.db.transaction(() => {
+      const s = this.stmt;
+      let projectId = s.project.get(project) as number | undefined;
+      if (projectId === undefined) projectId = Number(s.insertProject.run(project).lastInsertRowid);
+      if (s.model.get(projectId, model) !== undefined) {
+        throw new MistiqueError('EXISTS', `model ${project}.${model} is already stored: give the pipeline a new name (its \`name:\`) or log into another store`);
+      }
+      const id = Number(s.insertModel.run(projectId, model, kind, null, new Date().toISOString()).lastInsertRowid);
+      this.db.prepare(`INSERT INTO workflows (model_id, kind, spec, data_dir, t_total_ms, created_at) VALUES (?, ?, ?, ?, 0, ?)`)
+        .run(id, kind, spec, dataDir, new Date().toISOString());
+      return id;
+    }).immediate();
+  }
+
+  finishWorkflow(modelId: number, stages: readonly StageRow[], operators: readonly OperatorRow[], totalMs: number): void {
+    this.db.transaction(() => {
+      const ins = this.db.prepare(`INSERT INTO stages (model_id, name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms)
+        VALUES (@model_id, @name, @ord, @op, @params, @inputs, @output, @n_rows, @t_read_op_ms, @t_read_input_ms, @t_exec_ms, @t_log_ms)`);
+      for (const st of stages) ins.run({ ...st, model_id: modelId });
+      const op = this.db.prepare(`INSERT INTO operators (model_id, stage, op, bytes) VALUES (?, ?, ?, ?)`);
+      for (const o of operators) op.run(modelId, o.stage, o.op, o.bytes);
+      this.db.prepare(`UPDATE workflows SET t_total_ms = ? WHERE model_id = ?`).run(totalMs, modelId);
+    }).immediate();
+  }
+
+  /** Removes a workflow that failed midway: its intermediates, stages, operators and model row. */
+  deleteWorkflow(modelId: number): void {
+    const ids = this.db.prepare(`SELECT id FROM intermediates WHERE model_id = ?`).pluck().all(modelId) as number[];
+    for (const id of ids) this.deleteIntermediate(id);
+    this.db.transaction(() => {
+      for (const t of ['stages', 'operators', 'workflows']) this.db.prepare(`DELETE FROM ${t} WHERE model_id = ?`).run(modelId);
+      this.db.prepare(`DELETE FROM models WHERE id = ?`).run(modelId);
+    }).immediate();
+  }
+
+  workflow(project: string, model: string): WorkflowRow | undefined {
+    return this.db.prepare(`SELECT w.model_id, w.kind, w.spec, w.data_dir, w.t_total_ms FROM workflows w
+      JOIN models m ON m.id = w.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`).get(project, model) as WorkflowRow | undefined;
+  }
+
+  stages(modelId: number): StageRow[] {
+    return this.db.prepare(`SELECT name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms
+      FROM stages WHERE model_id = ? ORDER BY ord`).all(modelId) as StageRow[];
+  }
+
+  operator(modelId: number, stage: string): Uint8Array | undefined {
+    const b = this.db.prepare(`SELECT bytes FROM operators WHERE model_id = ? AND stage = ?`).pluck().get(modelId, stage) as Buffer | undefined;
+    return b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : undefined;
+  }
+
+  /** Every stored signature with its blob's partition, for rebuilding the LSH index on open. */
+  minhashes(): { blob_id: number; cluster: number; partition_id: number; sig: Buffer }[] {
+    return this.db.prepare(`SELECT m.blob_id, m.cluster, b.partition_id, m.sig FROM minhashes m JOIN blobs b ON b.id = m.blob_id`).all() as { blob_id: number; cluster: number; partition_id: number; sig: Buffer }[];
   }
 
   transaction<T>(fn: () => T): T {

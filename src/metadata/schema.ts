@@ -1,6 +1,6 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const MIGRATIONS: readonly string[] = [
   // v1: the data model of paper Fig. 5-6 plus per-intermediate statistics.
@@ -98,5 +98,45 @@ export const MIGRATIONS: readonly string[] = [
     raw_length INTEGER NOT NULL,
     PRIMARY KEY (partition_id, seg)
   ) WITHOUT ROWID;
+  `,
+  // v2: workflows (TRAD pipelines), their stages and lineage, stored trained operators, and the MinHash
+  // signatures of stored chunks for approximate de-duplication.
+  `
+  CREATE TABLE workflows (
+    model_id INTEGER PRIMARY KEY REFERENCES models(id),
+    kind TEXT NOT NULL,              -- 'trad'
+    spec TEXT NOT NULL,              -- the pipeline spec as given (YAML)
+    data_dir TEXT,                   -- where its ReadCSV stages read from
+    t_total_ms REAL NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  -- One row per stage; inputs (JSON list of stage names) is the lineage.
+  CREATE TABLE stages (
+    model_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    op TEXT NOT NULL,
+    params TEXT NOT NULL,
+    inputs TEXT NOT NULL,
+    output TEXT NOT NULL,            -- 'table' or 'model'
+    n_rows INTEGER,
+    t_read_op_ms REAL NOT NULL,      -- loading its stored trained operator (model stages)
+    t_read_input_ms REAL NOT NULL,   -- fetching its inputs
+    t_exec_ms REAL NOT NULL,         -- running the operator
+    t_log_ms REAL NOT NULL,          -- handing its output to the DataStore
+    PRIMARY KEY (model_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE operators (
+    model_id INTEGER NOT NULL,
+    stage TEXT NOT NULL,
+    op TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (model_id, stage)
+  ) WITHOUT ROWID;
+  CREATE TABLE minhashes (
+    blob_id INTEGER PRIMARY KEY,
+    cluster INTEGER NOT NULL,        -- the blob whose partition group this chunk joined (itself if none)
+    sig BLOB NOT NULL
+  );
   `,
 ];

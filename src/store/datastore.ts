@@ -8,6 +8,7 @@ import type { ChunkData } from '../model/dataframe.js';
 import type { BlobRow, MetadataDB, PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
 import { InMemoryStore } from './bufferpool.js';
 import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
+import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
 
 export type StoragePolicy = 'store_all' | 'dedup';
@@ -17,6 +18,8 @@ export interface DataStoreOptions {
   bufferpoolBytes: number;
   partitionBytes: number;
   segmentBytes: number;
+  /** τ: a new chunk whose estimated Jaccard similarity to a stored one is at least this joins its group. */
+  similarityThreshold: number;
 }
 
 /** Where a writer's chunks go: one open partition per writer at a time, reused by later writers until full. */
@@ -34,6 +37,14 @@ export class DataStore {
   private nextBlobId: number;
   private nextPartitionId: number;
   private writeError: unknown = null;
+  // approximate de-duplication: signatures of stored chunks, the group each belongs to, and the
+  // partition a group's latest member went to (loaded from the MetadataDB on first use)
+  private lsh: LSHIndex | null = null;
+  private readonly groupOf = new Map<number, number>();
+  private readonly groupPartition = new Map<number, number>();
+  private readonly pendingSigs = new Map<number, { cluster: number; sig: Uint8Array }>();
+  /** Chunks that found a similar stored chunk, and of those, how many joined its (open) partition. */
+  readonly approx = { signed: 0, matched: 0, colocated: 0 };
 
   constructor(readonly dir: string, readonly db: MetadataDB, readonly codec: SegmentCodec, readonly opts: DataStoreOptions) {
     this.pool = new InMemoryStore(opts.bufferpoolBytes);
@@ -48,19 +59,55 @@ export class DataStore {
     return this.pendingByHash.get(hash.toString('hex')) ?? this.db.blobIdByHash(hash);
   }
 
-  /** Puts a new chunk in the writer's open partition; returns its blob id. */
-  add(place: Placement, chunk: ChunkData, hash: Buffer): number {
-    const p = this.partitionFor(place);
-    const { segment, slot } = p.add(chunk);
+  /**
+   * Puts a new chunk in a partition and returns its blob id. With `approximate` (policy dedup), a chunk
+   * similar to a stored one (MinHash, Jaccard ≥ τ) joins that chunk's group, and its partition while it
+   * is still open; otherwise it goes to the writer's open partition.
+   */
+  add(place: Placement, chunk: ChunkData, hash: Buffer, approximate = false): number {
     const id = this.nextBlobId++;
+    let p: OpenPartition | undefined;
+    let group = id;
+    if (approximate && this.opts.policy === 'dedup') {
+      const lsh = this.lshIndex();
+      const sig = signature(chunk);
+      this.approx.signed++;
+      const m = lsh.best(sig, this.opts.similarityThreshold);
+      if (m) {
+        group = this.groupOf.get(m.id) ?? m.id;
+        this.approx.matched++;
+        const pid = this.groupPartition.get(group);
+        p = pid === undefined ? undefined : this.pool.open.get(pid);
+        if (p) this.approx.colocated++;
+      }
+      p ??= this.partitionFor(place);
+      lsh.insert(id, sig);
+      this.groupOf.set(id, group);
+      this.groupPartition.set(group, p.id);
+      this.pendingSigs.set(id, { cluster: group, sig: sigToBytes(sig) });
+    }
+    p ??= this.partitionFor(place);
+    p.add(id, chunk, group);
     const blob: BlobRow = {
-      id, hash, partition_id: p.id, segment, type: slot.type, n_rows: slot.nrows, n_cols: slot.ncols,
-      col_start: slot.colStart, byte_offset: slot.byteOffset, byte_length: slot.byteLength,
+      id, hash, partition_id: p.id, segment: -1, type: chunk.type, n_rows: chunk.nrows, n_cols: chunk.ncols,
+      col_start: 0, byte_offset: 0, byte_length: 0, // set when the partition is laid out and written
     };
     this.pendingBlobs.set(id, blob);
     this.pendingByHash.set(hash.toString('hex'), id);
     this.pool.touch(p);
     return id;
+  }
+
+  private lshIndex(): LSHIndex {
+    if (!this.lsh) {
+      this.lsh = new LSHIndex();
+      for (const r of this.db.minhashes()) {
+        this.lsh.insert(r.blob_id, sigFromBytes(r.sig));
+        this.groupOf.set(r.blob_id, r.cluster);
+        this.groupPartition.set(r.cluster, r.partition_id);
+      }
+    }
+    return this.lsh;
   }
 
   private partitionFor(place: Placement): OpenPartition {
@@ -99,12 +146,18 @@ export class DataStore {
     this.flushing.set(p.id, p);
     try {
       const dir = path.join(this.dir, 'partitions');
-      const { partition, segments } = await writePartition(dir, p, this.codec);
-      const blobs = [...this.pendingBlobs.values()].filter((b) => b.partition_id === p.id);
-      this.db.insertPartition(partition, segments, blobs);
+      const layout = p.layout();
+      const { partition, segments } = await writePartition(dir, p, layout.segments, this.codec);
+      const blobs = [...this.pendingBlobs.values()].filter((b) => b.partition_id === p.id).map((b) => {
+        const w = layout.where.get(b.id)!;
+        return { ...b, segment: w.segment, col_start: w.slot.colStart, byte_offset: w.slot.byteOffset, byte_length: w.slot.byteLength };
+      });
+      const sigs = blobs.flatMap((b) => { const x = this.pendingSigs.get(b.id); return x ? [{ blob_id: b.id, ...x }] : []; });
+      this.db.insertPartition(partition, segments, blobs, sigs);
       this.partitions.set(partition.id, partition);
       for (const b of blobs) {
         this.pendingBlobs.delete(b.id);
+        this.pendingSigs.delete(b.id);
         this.pendingByHash.delete(b.hash.toString('hex'));
       }
     } catch (err) {
@@ -132,7 +185,7 @@ export class DataStore {
     const stored: number[] = [];
     for (const id of new Set(blobIds)) {
       const pending = this.pendingBlobs.get(id);
-      if (pending) out.set(id, this.memoryPartition(pending).chunk(pending.segment, pending.col_start));
+      if (pending) out.set(id, this.memoryPartition(pending).chunk(id));
       else stored.push(id);
     }
     if (stored.length === 0) return out;

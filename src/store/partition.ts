@@ -9,7 +9,7 @@ import type { PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
 import { align8, rawByteLength } from './chunk.js';
 import type { SegmentCodec, Slot } from './codecs/index.js';
 
-interface OpenSegment {
+export interface OpenSegment {
   nrows: number;
   chunks: ChunkData[];
   slots: Slot[];
@@ -17,38 +17,60 @@ interface OpenSegment {
   ncols: number;
 }
 
+interface Entry { blobId: number; chunk: ChunkData; group: number; raw: number }
+
+/**
+ * An open partition keeps its chunks uncompressed, in arrival order, each with a group (the cluster of
+ * similar chunks it belongs to, or its own blob id). Segments are cut only when it is written: chunks
+ * of one group are laid out next to each other, so that near-duplicates share a compressed segment.
+ */
 export class OpenPartition {
-  readonly segments: OpenSegment[] = [];
+  private readonly entries: Entry[] = [];
+  private readonly byBlob = new Map<number, Entry>();
   rawBytes = 0;
   lastUse = 0;
 
   constructor(readonly id: number, private readonly segmentBytes: number) {}
 
-  /** Appends a chunk (the partition keeps it; callers must not mutate it after). */
-  add(chunk: ChunkData): { segment: number; slot: Slot } {
-    const raw = align8(rawByteLength(chunk));
-    let seg = this.segments[this.segments.length - 1];
-    if (!seg || seg.nrows !== chunk.nrows || (seg.rawLength > 0 && seg.rawLength + raw > this.segmentBytes)) {
-      seg = { nrows: chunk.nrows, chunks: [], slots: [], rawLength: 0, ncols: 0 };
-      this.segments.push(seg);
-    }
-    const slot: Slot = {
-      type: chunk.type, nrows: chunk.nrows, ncols: chunk.ncols,
-      colStart: seg.ncols, byteOffset: seg.rawLength, byteLength: rawByteLength(chunk),
-    };
-    seg.chunks.push(chunk);
-    seg.slots.push(slot);
-    seg.rawLength += raw;
-    seg.ncols += chunk.ncols;
-    this.rawBytes += raw;
-    return { segment: this.segments.length - 1, slot };
+  /** Adds a chunk (the partition keeps it; callers must not mutate it after). */
+  add(blobId: number, chunk: ChunkData, group = blobId): void {
+    const e: Entry = { blobId, chunk, group, raw: align8(rawByteLength(chunk)) };
+    this.entries.push(e);
+    this.byBlob.set(blobId, e);
+    this.rawBytes += e.raw;
   }
 
-  chunk(segment: number, colStart: number): ChunkData {
-    const seg = this.segments[segment];
-    const i = seg ? seg.slots.findIndex((s) => s.colStart === colStart) : -1;
-    if (!seg || i < 0) throw new MistiqueError('CORRUPT', `open partition ${this.id} has no chunk at segment ${segment}, column ${colStart}`);
-    return seg.chunks[i]!;
+  chunk(blobId: number): ChunkData {
+    const e = this.byBlob.get(blobId);
+    if (!e) throw new MistiqueError('CORRUPT', `open partition ${this.id} has no blob ${blobId}`);
+    return e.chunk;
+  }
+
+  /** Segments (groups together, groups in order of first arrival) and where each blob landed. */
+  layout(): { segments: OpenSegment[]; where: Map<number, { segment: number; slot: Slot }> } {
+    const first = new Map<number, number>();
+    this.entries.forEach((e, i) => { if (!first.has(e.group)) first.set(e.group, i); });
+    const order = this.entries.map((e, i) => ({ e, i })).sort((a, b) => first.get(a.e.group)! - first.get(b.e.group)! || a.i - b.i);
+    const segments: OpenSegment[] = [];
+    const where = new Map<number, { segment: number; slot: Slot }>();
+    let seg: OpenSegment | undefined;
+    for (const { e } of order) {
+      const chunk = e.chunk;
+      if (!seg || seg.nrows !== chunk.nrows || (seg.rawLength > 0 && seg.rawLength + e.raw > this.segmentBytes)) {
+        seg = { nrows: chunk.nrows, chunks: [], slots: [], rawLength: 0, ncols: 0 };
+        segments.push(seg);
+      }
+      const slot: Slot = {
+        type: chunk.type, nrows: chunk.nrows, ncols: chunk.ncols,
+        colStart: seg.ncols, byteOffset: seg.rawLength, byteLength: rawByteLength(chunk),
+      };
+      seg.chunks.push(chunk);
+      seg.slots.push(slot);
+      seg.rawLength += e.raw;
+      seg.ncols += chunk.ncols;
+      where.set(e.blobId, { segment: segments.length - 1, slot });
+    }
+    return { segments, where };
   }
 }
 
@@ -58,9 +80,9 @@ export function partitionFileName(id: number, codec: SegmentCodec): string {
 
 /** Encodes all segments (in parallel, on the threadpool where the codec can) and writes the file atomically. */
 export async function writePartition(
-  dir: string, p: OpenPartition, codec: SegmentCodec,
+  dir: string, p: OpenPartition, layout: OpenSegment[], codec: SegmentCodec,
 ): Promise<{ partition: PartitionRow; segments: SegmentRow[] }> {
-  const encoded = await mapLimit(p.segments, os.availableParallelism(), (s) => codec.encode(s.chunks, s.rawLength));
+  const encoded = await mapLimit(layout, os.availableParallelism(), (s) => codec.encode(s.chunks, s.rawLength));
   const file = partitionFileName(p.id, codec);
   const tmp = path.join(dir, `.${file}.tmp`);
   const segments: SegmentRow[] = [];
@@ -69,7 +91,7 @@ export async function writePartition(
   try {
     encoded.forEach((bytes, i) => {
       fs.writeSync(fd, bytes);
-      segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: p.segments[i]!.rawLength });
+      segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength });
       offset += bytes.length;
     });
     fs.fsyncSync(fd);

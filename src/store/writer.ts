@@ -14,6 +14,8 @@ export interface WriterOptions {
   maxChunksPerBlock: number;
   scheme?: string;
   originalName?: string | null;
+  /** Approximate de-duplication for this intermediate's chunks (default: yes for named columns, no for tensors). */
+  approximate?: boolean;
 }
 
 export interface IntermediateInfo {
@@ -50,6 +52,7 @@ export class IntermediateWriter {
   private seenIds: Set<number> | null = null;
   private readonly idPieces: Int32Array[] = [];
   private done = false;
+  private approximate = false;
   private readonly t0 = performance.now();
 
   constructor(
@@ -136,6 +139,7 @@ export class IntermediateWriter {
       this.schema = s;
       this.ncols = frame.ncols;
       this.tiles = planTiles(frame, this.opts.maxChunksPerBlock);
+      this.approximate = this.opts.approximate ?? s.names !== null;
       return;
     }
     const a = this.schema;
@@ -212,7 +216,7 @@ export class IntermediateWriter {
       return dup;
     }
     this.bytesNew += raw;
-    return this.ds.add(this.place, chunk, hash);
+    return this.ds.add(this.place, chunk, hash, isData && this.approximate);
   }
 }
 

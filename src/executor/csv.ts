@@ -1,0 +1,77 @@
+// ReadCSV's parser: one pass over the file's bytes into typed columns. A column is numeric when every
+// non-empty cell parses as a number (empty → NaN), otherwise categorical (empty → null). Quoted cells
+// with commas, doubled quotes and newlines are handled.
+import fs from 'node:fs';
+import { MistiqueError } from '../errors.js';
+import { makeTable, type Table, type TableColumn } from './table.js';
+
+export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells: string[][] } {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    let cell: string;
+    if (text.charCodeAt(i) === 34) { // quoted
+      let j = i + 1;
+      let s = '';
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q < 0) throw new MistiqueError('BAD_INPUT', `${source}: unterminated quote in row ${rows.length + 1}`);
+        s += text.slice(j, q);
+        if (text.charCodeAt(q + 1) === 34) { s += '"'; j = q + 2; } else { j = q + 1; break; }
+      }
+      cell = s;
+      i = j;
+    } else {
+      let j = i;
+      while (j < n) {
+        const ch = text.charCodeAt(j);
+        if (ch === 44 || ch === 10 || ch === 13) break;
+        j++;
+      }
+      cell = text.slice(i, j);
+      i = j;
+    }
+    row.push(cell);
+    const ch = text.charCodeAt(i);
+    if (ch === 44) { i++; if (i === n) row.push(''); continue; }
+    if (ch === 13) i++;
+    if (text.charCodeAt(i) === 10) i++;
+    rows.push(row);
+    row = [];
+  }
+  if (row.length > 0) rows.push(row);
+  const names = rows.shift();
+  if (!names || names.length === 0 || (names.length === 1 && names[0] === '')) throw new MistiqueError('BAD_INPUT', `${source} is empty: a header row is needed`);
+  rows.forEach((r, k) => {
+    if (r.length !== names.length) throw new MistiqueError('BAD_INPUT', `${source}: row ${k + 2} has ${r.length} cells, the header has ${names.length}`);
+  });
+  return { names, cells: rows };
+}
+
+/** Reads a CSV file into a Table; row ids are the data rows' positions 0…N−1. */
+export function readCSV(file: string): Table {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new MistiqueError('NOT_FOUND', `cannot read ${file}: ${(err as Error).message}; generate the data first (npm run datasets:zillow)`, { cause: err });
+  }
+  const { names, cells } = parseCSV(text, file);
+  const n = cells.length;
+  const columns: TableColumn[] = names.map((_, j) => {
+    const num = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = cells[i]![j]!;
+      if (s === '') { num[i] = NaN; continue; }
+      const v = Number(s);
+      if (Number.isNaN(v) && s !== 'NaN') return cells.map((r) => (r[j] === '' ? null : r[j]!));
+      num[i] = v;
+    }
+    return num;
+  });
+  const rowIds = new Int32Array(n);
+  for (let i = 0; i < n; i++) rowIds[i] = i;
+  return makeTable(rowIds, names, columns);
+}

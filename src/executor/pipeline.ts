@@ -1,0 +1,145 @@
+// PipelineExecutor for TRAD workflows. Logging mode runs a pipeline spec stage by stage, hands every
+// table a stage outputs to the DataStore as intermediate `<project>.<pipeline>.<stage>`, stores every
+// trained operator, and registers the workflow, its stages, their lineage and timings in the MetadataDB.
+// Re-run mode re-creates one stage's output from the source files and the stored operators.
+import { MistiqueError } from '../errors.js';
+import type { MetadataDB, OperatorRow, StageRow } from '../metadata/metadatadb.js';
+import { lineage, type PipelineSpec } from './spec.js';
+import { OPERATORS } from './operators/index.js';
+import type { StageValue, TrainedModel } from './operators/operator.js';
+import { takeRows, toFrame, type Table } from './table.js';
+
+/** What the executor needs of a store (the Store class provides it). */
+export interface IntermediateSink {
+  readonly metadata: MetadataDB;
+  log(key: string, frame: Record<string, Float64Array | (string | null)[]>, opts: { rowIds: Int32Array }): Promise<unknown>;
+  flush(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Directory of the source files ReadCSV reads. */
+  data: string;
+  /** Called after each stage. */
+  onStage?: (done: number, total: number, stage: string) => void;
+}
+
+export interface StageTiming { stage: string; op: string; rows: number | null; execMs: number; logMs: number }
+export interface PipelineRun { key: string; stages: StageTiming[]; totalMs: number }
+
+/** Runs every stage; `log` (if given) receives each stage's output as soon as it exists. */
+async function execute(
+  spec: PipelineSpec, opts: RunOptions,
+  onOutput?: (stage: string, v: StageValue) => Promise<number>,
+): Promise<{ timings: StageTiming[]; rows: StageRow[]; operators: OperatorRow[] }> {
+  const values = new Map<string, StageValue>();
+  const lastUse = new Map<string, number>();
+  spec.stages.forEach((s, k) => { for (const i of s.inputs) lastUse.set(i, k); });
+  const timings: StageTiming[] = [], rows: StageRow[] = [], operators: OperatorRow[] = [];
+  for (let k = 0; k < spec.stages.length; k++) {
+    const s = spec.stages[k]!;
+    const inputs = s.inputs.map((i) => values.get(i)!);
+    const t0 = performance.now();
+    let out: StageValue;
+    try {
+      out = await s.op.run(inputs, s.params, { dataDir: opts.data, stage: s.name });
+    } catch (err) {
+      if (err instanceof MistiqueError) throw new MistiqueError(err.code, `pipeline ${spec.name}, stage ${s.name} (${s.op.name}): ${err.message.replace(/^stage [^:]+: /, '')}`, { cause: err });
+      throw new MistiqueError('INTERNAL', `pipeline ${spec.name}, stage ${s.name} (${s.op.name}) failed: ${(err as Error).message}`, { cause: err });
+    }
+    const execMs = performance.now() - t0;
+    let readOpMs = 0;
+    if (out.kind === 'model') {
+      const bytes = out.model.serialize();
+      // time what a re-run pays to get the operator back: deserializing what is stored
+      const t1 = performance.now();
+      await s.op.load!(bytes);
+      readOpMs = performance.now() - t1;
+      operators.push({ stage: s.name, op: s.op.name, bytes });
+    }
+    const logMs = onOutput ? await onOutput(s.name, out) : 0;
+    values.set(s.name, out);
+    const nrows = out.kind === 'table' ? out.table.nrows : null;
+    timings.push({ stage: s.name, op: s.op.name, rows: nrows, execMs, logMs });
+    rows.push({
+      name: s.name, ord: k, op: s.op.name, params: JSON.stringify(s.params), inputs: JSON.stringify(s.inputs), output: s.op.output,
+      n_rows: nrows, t_read_op_ms: readOpMs, t_read_input_ms: 0, t_exec_ms: execMs, t_log_ms: logMs,
+    });
+    for (const i of s.inputs) if (lastUse.get(i) === k) values.delete(i);
+    opts.onStage?.(k + 1, spec.stages.length, s.name);
+  }
+  return { timings, rows, operators };
+}
+
+/** Runs a pipeline without logging anything (the baseline a logging run is compared with). */
+export async function runPipeline(spec: PipelineSpec, opts: RunOptions): Promise<PipelineRun> {
+  const t0 = performance.now();
+  const { timings } = await execute(spec, opts);
+  return { key: `${spec.project}.${spec.name}`, stages: timings, totalMs: performance.now() - t0 };
+}
+
+/** Logging mode: runs and logs every stage. On failure nothing of the pipeline stays registered. */
+export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, opts: RunOptions): Promise<PipelineRun> {
+  const db = store.metadata;
+  const t0 = performance.now();
+  const modelId = db.insertWorkflow(spec.project, spec.name, 'trad', spec.source, opts.data);
+  try {
+    const { timings, rows, operators } = await execute(spec, opts, async (stage, v) => {
+      if (v.kind !== 'table') return 0;
+      const t = performance.now();
+      await store.log(`${spec.project}.${spec.name}.${stage}`, toFrame(v.table), { rowIds: v.table.rowIds });
+      return performance.now() - t;
+    });
+    await store.flush();
+    const totalMs = performance.now() - t0;
+    db.finishWorkflow(modelId, rows, operators, totalMs);
+    return { key: `${spec.project}.${spec.name}`, stages: timings, totalMs };
+  } catch (err) {
+    db.deleteWorkflow(modelId);
+    throw err;
+  }
+}
+
+export interface RerunResult { table: Table; stages: string[]; ms: number }
+
+/**
+ * Re-creates the output of one stage from the source files and the stored operators (no retraining),
+ * then keeps the asked rows (by row id, in the asked order; ids not present are an error).
+ */
+export async function rerunStage(db: MetadataDB, project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<RerunResult> {
+  const wf = db.workflow(project, model);
+  if (!wf) throw new MistiqueError('NOT_FOUND', `${project}.${model} is not a logged workflow: only intermediates logged by a pipeline can be re-run`);
+  const stages = db.stages(wf.model_id).map((s) => ({ ...s, inputs: JSON.parse(s.inputs) as string[] }));
+  if (!stages.some((s) => s.name === stage)) throw new MistiqueError('NOT_FOUND', `${project}.${model} has no stage ${stage}; stages: ${stages.map((s) => s.name).join(', ')}`);
+  const target = stages.find((s) => s.name === stage)!;
+  if (target.output !== 'table') throw new MistiqueError('BAD_KEY', `stage ${stage} outputs a trained model, not an intermediate table`);
+  const need = lineage(stages, stage);
+  const t0 = performance.now();
+  const values = new Map<string, StageValue>();
+  for (const s of stages) {
+    if (!need.has(s.name)) continue;
+    const op = OPERATORS.get(s.op);
+    if (!op) throw new MistiqueError('CORRUPT', `stage ${s.name} uses operator ${s.op}, unknown to this mistique`);
+    if (s.output === 'model') {
+      const bytes = db.operator(wf.model_id, s.name);
+      if (!bytes) throw new MistiqueError('CORRUPT', `the trained operator of stage ${s.name} is missing from the MetadataDB`);
+      values.set(s.name, { kind: 'model', model: (await op.load!(bytes)) as TrainedModel });
+      continue;
+    }
+    const out = await op.run(s.inputs.map((i) => values.get(i)!), JSON.parse(s.params), { dataDir: wf.data_dir ?? '.', stage: s.name });
+    values.set(s.name, out);
+  }
+  const out = values.get(stage)!;
+  if (out.kind !== 'table') throw new MistiqueError('INTERNAL', `stage ${stage} did not produce a table`);
+  let table = out.table;
+  if (rows) {
+    const pos = new Map<number, number>();
+    table.rowIds.forEach((id, i) => pos.set(id, i));
+    const idx = Int32Array.from(Array.from(rows, (id) => {
+      const p = pos.get(id);
+      if (p === undefined) throw new MistiqueError('BAD_ROWS', `row id ${id} is not in ${project}.${model}.${stage}`);
+      return p;
+    }));
+    table = takeRows(table, idx);
+  }
+  return { table, stages: [...need], ms: performance.now() - t0 };
+}
