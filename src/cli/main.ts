@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { MistiqueError } from '../errors.js';
-import { get, logFile, ls, stats, type Io } from './commands.js';
+import { get, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
 import { demo } from './demo.js';
 
 const HELP: Record<string, string> = {
@@ -13,6 +13,8 @@ usage: mistique <command> [options]
 
 commands:
   log <project.model.intermediate> <file>   log an intermediate from a .csv, .npy, .arrow or .parquet file
+  log <pipeline.yaml> --data <dir>          run a TRAD pipeline spec and log every stage's output
+  rerun <project.model.intermediate>        re-create a pipeline's intermediate from its stored operators
   ls [pattern]                              list stored intermediates (pattern: project.model.intermediate, * allowed)
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
   stats                                     bytes per project/model, de-duplication and compression ratios
@@ -22,6 +24,11 @@ options for every command:
   --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
   --help          help for the command`,
   log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--store dir]
+       mistique log <pipeline.yaml> [--data dir] [--store dir]
+
+A pipeline spec (.yaml/.yml) is run stage by stage (progress bar on stderr); every stage's output becomes
+<project>.<pipeline>.<stage>, trained operators and stage timings are stored for re-runs.
+  --data     the directory its ReadCSV stages read from (default: $MISTIQUE_DATA, else the spec's directory)
 
 Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn script).
   .csv       a header row; numeric columns become float64 (empty = NaN), others utf8 (empty = null)
@@ -40,6 +47,10 @@ Reads columns; several keys are joined on row_id.
   --rows    row ids: 5 | 1,7,9 | 100-200 (inclusive) | 1,5-8; default all rows
   --out     write the result instead of printing it: .npy, .arrow, .parquet or .csv
   --limit   rows to print (default 20)`,
+  rerun: `usage: mistique rerun <project.model.intermediate> [--rows R] [--limit N] [--store dir]
+
+Re-creates one intermediate of a logged pipeline from the source files and the stored trained operators
+(nothing is retrained) and prints it. --rows as for get.`,
   stats: `usage: mistique stats [--json] [--store dir]
 
 Bytes logged, bytes kept after de-duplication, bytes on disk, per project/model.`,
@@ -66,7 +77,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
-        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' },
+        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' },
       },
     });
   } catch (err) {
@@ -78,7 +89,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const dir = o.store ?? process.env.MISTIQUE_STORE ?? (command === 'demo' ? './demo-store' : './mistique-store');
   try {
     switch (command) {
-      case 'log': await logFile(dir, pos[0], pos[1], { shape: o.shape }, io); break;
+      case 'log':
+        if (pos[0] && /\.ya?ml$/i.test(pos[0])) await logPipelineFile(dir, pos[0], { data: o.data }, io);
+        else await logFile(dir, pos[0], pos[1], { shape: o.shape }, io);
+        break;
+      case 'rerun': await rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
       case 'ls': await ls(dir, pos[0], io); break;
       case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;

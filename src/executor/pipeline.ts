@@ -70,10 +70,13 @@ async function execute(
   return { timings, rows, operators };
 }
 
-/** Runs a pipeline without logging anything (the baseline a logging run is compared with). */
-export async function runPipeline(spec: PipelineSpec, opts: RunOptions): Promise<PipelineRun> {
+/**
+ * Runs a pipeline without logging to a store (the baseline a logging run is compared with); `onTable`
+ * sees every table a stage outputs (e.g. to save it some other way) and returns the ms it spent.
+ */
+export async function runPipeline(spec: PipelineSpec, opts: RunOptions, onTable?: (stage: string, t: Table) => Promise<number>): Promise<PipelineRun> {
   const t0 = performance.now();
-  const { timings } = await execute(spec, opts);
+  const { timings } = await execute(spec, opts, onTable ? async (stage, v) => (v.kind === 'table' ? onTable(stage, v.table) : 0) : undefined);
   return { key: `${spec.project}.${spec.name}`, stages: timings, totalMs: performance.now() - t0 };
 }
 

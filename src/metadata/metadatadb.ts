@@ -365,6 +365,12 @@ export class MetadataDB {
     return b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : undefined;
   }
 
+  /** Where each data chunk of an intermediate is stored (after its partitions are written). */
+  chunkPlacement(intermediateId: number): { block: number; col_start: number; blob_id: number; partition_id: number; segment: number }[] {
+    return this.db.prepare(`SELECT c.block, c.col_start, c.blob_id, b.partition_id, b.segment FROM chunks c JOIN blobs b ON b.id = c.blob_id
+      WHERE c.intermediate_id = ? ORDER BY c.block, c.col_start`).all(intermediateId) as { block: number; col_start: number; blob_id: number; partition_id: number; segment: number }[];
+  }
+
   /** Every stored signature with its blob's partition, for rebuilding the LSH index on open. */
   minhashes(): { blob_id: number; cluster: number; partition_id: number; sig: Buffer }[] {
     return this.db.prepare(`SELECT m.blob_id, m.cluster, b.partition_id, m.sig FROM minhashes m JOIN blobs b ON b.id = m.blob_id`).all() as { blob_id: number; cluster: number; partition_id: number; sig: Buffer }[];

@@ -61,8 +61,12 @@ export async function trainXGBoost(X: Float64Array[], y: Float64Array, p: XGBPar
   const model = m._create_model(px, py, n, F);
   m._free(px); m._free(py);
   const setParam = m.cwrap('set_param', null, ['number', 'string', 'string']);
+  // base_score defaults to 0.5, far from a logerror near 0.01: start from the label mean, as LightGBM does
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += y[i]!;
+  mean = n ? mean / n : 0;
   const params: Record<string, string> = {
-    booster: 'gbtree', objective: 'reg:linear', silent: '1', seed: '0',
+    booster: 'gbtree', objective: 'reg:linear', silent: '1', seed: '0', base_score: String(mean),
     eta: String(p.eta), lambda: String(p.lambda), alpha: String(p.alpha), max_depth: String(p.max_depth),
     subsample: String(p.subsample), min_child_weight: String(p.min_child_weight),
   };
