@@ -90,7 +90,7 @@ async function phase(name: string): Promise<PhaseResult> {
       bar.tick();
     }
     const st = store.stats();
-    extra = { bytes_logged: st.bytesLogged, bytes_unique: st.bytesUnique, chunks: st.chunks };
+    extra = { bytes_logged: st.bytesLogged, bytes_unique: st.bytesUnique, chunks: st.chunks, approx_signed: st.approximate.signed, approx_matched: st.approximate.matched, approx_colocated: st.approximate.colocated };
     await store.close();
     extra.dir_bytes = dirBytes(dir);
   }
@@ -142,6 +142,8 @@ async function main(): Promise<void> {
     raw_input_mb: round(rawBytes / MB, 2), raw_input_gz_mb: round(rawGz / MB, 2),
     store_all_mb: round(last('store_all') / MB, 2), dedup_mb: round(last('dedup') / MB, 2), parquet_mb: round(last('parquet') / MB, 2),
     logged_mb: round(results.store_all!.extra!.bytes_logged! / MB, 1),
+    dedup_unique_mb: round(results.dedup!.extra!.bytes_unique! / MB, 1),
+    minhash: { signed: results.dedup!.extra!.approx_signed, similar_found: results.dedup!.extra!.approx_matched, colocated: results.dedup!.extra!.approx_colocated },
     store_all_vs_dedup: round(last('store_all') / last('dedup'), 1),
     parquet_vs_dedup: round(last('parquet') / last('dedup'), 1),
     store_all_vs_raw_gz: round(last('store_all') / rawGz, 1),

@@ -80,6 +80,8 @@ export interface StoreStats {
   compressionRatio: number;
   partitions: number;
   chunks: number;
+  /** Approximate de-duplication since the store was opened: chunks signed, chunks that found a similar stored chunk, and of those, how many joined its still-open partition. */
+  approximate: { signed: number; matched: number; colocated: number };
   items: IntermediateSummary[];
 }
 
@@ -206,7 +208,7 @@ export class Store {
       bytesLogged, bytesUnique, bytesOnDisk: t.bytesOnDisk,
       dedupRatio: bytesUnique > 0 ? bytesLogged / bytesUnique : 1,
       compressionRatio: t.bytesOnDisk > 0 ? t.rawBytesOnDisk / t.bytesOnDisk : 1,
-      partitions: t.partitions, chunks: t.blobs, items,
+      partitions: t.partitions, chunks: t.blobs, approximate: { ...this.ds.approx }, items,
     };
   }
 

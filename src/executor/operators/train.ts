@@ -31,7 +31,7 @@ const labelParam = { type: 'string', default: 'logerror', doc: 'the label column
 const rounds = { type: 'integer', default: 100, min: 1, max: 10000, doc: 'boosting rounds' } as const;
 
 export const TrainLightGBM: OperatorDef = {
-  name: 'TrainLightGBM', doc: 'LightGBM-style histogram GBT, leaf-wise growth (our own; no LightGBM build runs here)',
+  name: 'TrainLightGBM', doc: 'LightGBM-style histogram GBT, leaf-wise growth (our own: the npm lightgbm addon cannot train)',
   inputs: ['table'], output: 'model',
   params: {
     label: labelParam, num_rounds: rounds,
