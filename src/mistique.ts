@@ -14,6 +14,7 @@ import { DataStore, type StoragePolicy } from './store/datastore.js';
 import { IntermediateWriter, type IntermediateInfo } from './store/writer.js';
 import { logPipeline, rerunStage, type PipelineRun, type RerunResult, type RunOptions } from './executor/pipeline.js';
 import { loadPipelineSpec, type PipelineSpec } from './executor/spec.js';
+import { logNetwork, rerunLayer, type DnnInput, type DnnLogOptions, type DnnRun, type LayerRerun } from './executor/onnx/dnn.js';
 
 export interface StoreOptions {
   /** How partitions are compressed: gzip (default, as in the paper), parquet, or arrow (uncompressed IPC). Fixed at creation. */
@@ -233,6 +234,21 @@ export class Store {
     const [project, name, ...rest] = model.split('.');
     if (!project || !name || rest.length > 0) throw new MistiqueError('BAD_KEY', `rerun takes a model as project.model (e.g. zillow.P1_1), got ${JSON.stringify(model)}`);
     return rerunStage(this.db, project, name, intermediate, opts.rows);
+  }
+
+  /**
+   * Runs an ONNX checkpoint over input examples and logs every layer's output as
+   * `<project>.<model>.<layer>` (conv1, relu1, …), streaming batch by batch through the bufferpool.
+   */
+  async logNetwork(modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
+    this.checkOpen();
+    return logNetwork(this, modelKey, checkpoint, input, opts);
+  }
+
+  /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */
+  async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number> } = {}): Promise<LayerRerun> {
+    this.checkOpen();
+    return rerunLayer(this, modelKey, layer, opts.rows);
   }
 
   /** The MetadataDB, for the executor and the cost model (not for applications). */

@@ -340,6 +340,10 @@ export class MetadataDB {
     }).immediate();
   }
 
+  updateWorkflowSpec(modelId: number, spec: string): void {
+    this.db.prepare(`UPDATE workflows SET spec = ? WHERE model_id = ?`).run(spec, modelId);
+  }
+
   /** Removes a workflow that failed midway: its intermediates, stages, operators and model row. */
   deleteWorkflow(modelId: number): void {
     const ids = this.db.prepare(`SELECT id FROM intermediates WHERE model_id = ?`).pluck().all(modelId) as number[];

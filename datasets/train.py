@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Trains the two Fashion-MNIST models of the DNN workload and exports an ONNX checkpoint at every 10%
+of training -- the kind of training code mistique's users have (run with Debian's python3-torch).
+
+  cnn  a small CNN trained from scratch: 4 conv + 2 dense (like the paper's CIFAR10_CNN)
+  vgg  a deeper VGG-style network: its conv blocks are trained first, then frozen while a new dense
+       head is fine-tuned (like the paper's fine-tuned VGG16); its conv outputs are identical in every
+       checkpoint, which mistique's exact de-duplication should find.
+
+usage: /usr/bin/python3 datasets/train.py [--out datasets/models] [--epochs 2] [--log-store DIR]
+       [--fixtures]   only write the tiny test fixture (datasets/fixtures/tiny_cnn.onnx, well under 1 MB)
+
+With --log-store, every checkpoint is handed to `mistique log` right after it is written: the bridge
+from training code in another language.
+"""
+import argparse, gzip, os, struct, subprocess, sys
+import numpy as np
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(max(1, os.cpu_count() or 1))
+DATA = '/usr/share/datasets/fashion-mnist'
+
+
+def load(split):
+    try:
+        with gzip.open(f'{DATA}/{split}-images-idx3-ubyte.gz') as f:
+            _, n, h, w = struct.unpack('>IIII', f.read(16))
+            x = np.frombuffer(f.read(), dtype=np.uint8).reshape(n, 1, h, w).astype(np.float32) / 255
+        with gzip.open(f'{DATA}/{split}-labels-idx1-ubyte.gz') as f:
+            f.read(8)
+            y = np.frombuffer(f.read(), dtype=np.uint8).astype(np.int64)
+    except FileNotFoundError:
+        sys.exit(f'{DATA} is missing: apt-get install dataset-fashion-mnist')
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+class CNN(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            nn.Conv2d(1, w, 3, padding=1), nn.ReLU(), nn.Conv2d(w, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(2 * w * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class VGG(nn.Module):
+    def __init__(self, width=16):
+        super().__init__()
+        w = self.width = width
+        def block(cin, cout, n):
+            layers = []
+            for i in range(n):
+                layers += [nn.Conv2d(cin if i == 0 else cout, cout, 3, padding=1), nn.ReLU()]
+            return layers + [nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*block(1, w, 2), *block(w, 2 * w, 2), *block(2 * w, 4 * w, 3))  # 28 → 14 → 7 → 3
+        self.classifier = self.head()
+
+    def head(self):
+        return nn.Sequential(nn.Flatten(), nn.Linear(4 * self.width * 3 * 3, 256), nn.ReLU(), nn.Linear(256, 10))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def export(model, path):
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=['image'], output_names=['logits'],
+                      dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=13)
+    model.train()
+
+
+def accuracy(model, x, y):
+    model.eval()
+    with torch.no_grad():
+        acc = sum((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum().item() for i in range(0, len(x), 1000)) / len(x)
+    model.train()
+    return acc
+
+
+def train(model, params, x, y, steps, batch, lr, checkpoint, seed):
+    g = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(params, lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    every = steps // 10
+    for step in range(1, steps + 1):
+        idx = torch.randint(0, len(x), (batch,), generator=g)
+        opt.zero_grad()
+        loss = loss_fn(model(x[idx]), y[idx])
+        loss.backward()
+        opt.step()
+        if step % every == 0:
+            checkpoint(step // every, loss.item())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--out', default=os.path.join(os.path.dirname(__file__), 'models'))
+    ap.add_argument('--epochs', type=float, default=1.0)
+    ap.add_argument('--batch', type=int, default=64)
+    ap.add_argument('--log-store')
+    ap.add_argument('--fixtures', action='store_true', help='only write the tiny test fixture')
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(0)
+    xtr, ytr = load('train')
+    xte, yte = load('t10k')
+    steps = int(a.epochs * len(xtr) / a.batch)
+    mistique = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'dist', 'src', 'cli', 'main.js')
+
+    def make_checkpoint(name, model):
+        def cp(k, loss):
+            path = os.path.join(a.out, f'{name}_e{k:02d}.onnx')
+            export(model, path)
+            print(f'{name} checkpoint {k}/10: loss {loss:.3f}, test accuracy {accuracy(model, xte, yte):.3f} -> {path}', flush=True)
+            if a.log_store:
+                subprocess.run(['node', mistique, 'log', path, '--model', f'fmnist.{name}_e{k:02d}', '--store', a.log_store], check=True)
+        return cp
+
+    if a.fixtures:
+        fx = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
+        os.makedirs(fx, exist_ok=True)
+        tiny = CNN(width=4)
+        train(tiny, tiny.parameters(), xtr, ytr, 300, 64, 3e-3, lambda k, l: None, 4)
+        export(tiny, os.path.join(fx, 'tiny_cnn.onnx'))
+        print(f'wrote {fx}/tiny_cnn.onnx (test accuracy {accuracy(tiny, xte, yte):.3f})')
+        return
+
+    cnn = CNN()
+    train(cnn, cnn.parameters(), xtr, ytr, steps, a.batch, 1e-3, make_checkpoint('cnn', cnn), 1)
+
+    vgg = VGG()
+    # pre-training of the whole network (the "pre-trained VGG16"), then freeze the convolutional blocks
+    train(vgg, vgg.parameters(), xtr, ytr, steps, a.batch, 1e-3, lambda k, l: print(f'vgg pre-training {k}/10: loss {l:.3f}', flush=True), 2)
+    for p in vgg.features.parameters():
+        p.requires_grad = False
+    vgg.classifier = vgg.head()  # a new dense head, fine-tuned
+    train(vgg, vgg.classifier.parameters(), xtr, ytr, max(10, steps // 2), a.batch, 1e-3, make_checkpoint('vgg', vgg), 3)
+
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,185 @@
+// The DNN side of the PipelineExecutor: runs an ONNX checkpoint with onnxruntime-node, batch by batch,
+// and streams the output of every layer into the store (one intermediate per layer, each example a
+// row, its activation map a tensor column), optionally pooled (POOL_QT). The input examples are logged
+// too (`input`: exact de-duplication stores them once for all checkpoints), and the checkpoint file is
+// kept in the store, so that any layer can be re-run later: a truncated graph on only the asked rows.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { MistiqueError } from '../../errors.js';
+import { DataFrame } from '../../model/dataframe.js';
+import type { Store } from '../../mistique.js';
+import { pool, type PoolKind } from '../../quantize/pool.js';
+import type { IntermediateWriter } from '../../store/writer.js';
+import { exposeLayers, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+
+export interface DnnInput {
+  /** N examples, each `shape` (e.g. [1, 28, 28]), row-major float32. */
+  x: Float32Array;
+  shape: readonly number[];
+  rowIds?: Int32Array;
+}
+
+export type DnnScheme = { kind: 'none' } | { kind: 'pool'; sigma: number | 'S'; op?: PoolKind };
+
+export interface DnnLogOptions {
+  batchSize?: number;
+  expose?: Expose;
+  scheme?: DnnScheme;
+  onBatch?: (done: number, total: number) => void;
+}
+
+export interface DnnRun {
+  key: string;
+  layers: { name: string; original: string; op: string; shape: number[] }[];
+  examples: number;
+  loadMs: number;
+  forwardMs: number;
+  logMs: number;
+  totalMs: number;
+}
+
+interface DnnSpec {
+  kind: 'dnn';
+  checkpoint: string;
+  input: string;
+  inputShape: number[];
+  batchSize: number;
+  scheme: DnnScheme;
+  layers: { name: string; original: string; op: string }[];
+  loadMs: number;
+  forwardMsPerBatch: number;
+}
+
+function schemeName(s: DnnScheme): string {
+  return s.kind === 'none' ? 'none' : `pool(${s.sigma}${s.op === 'max' ? ',max' : ''})`;
+}
+
+function checkpointFile(store: Store, project: string, model: string): string {
+  return path.join(store.dir, 'checkpoints', `${project}.${model}.onnx`);
+}
+
+/** Logs every layer of `checkpoint` (a path or ONNX bytes) over the examples as `<project>.<model>.<layer>`. */
+export async function logNetwork(store: Store, modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
+  const [project, model, ...rest] = modelKey.split('.');
+  if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
+  const bytes = typeof checkpoint === 'string' ? readCheckpoint(checkpoint) : checkpoint;
+  const g = parseGraph(bytes, opts.expose ?? 'layers');
+  const per = input.shape.reduce((a, b) => a * b, 1);
+  if (per === 0 || input.x.length % per !== 0) throw new MistiqueError('BAD_INPUT', `${input.x.length} input values are not a whole number of [${input.shape.join(', ')}] examples`);
+  const N = input.x.length / per;
+  const rowIds = input.rowIds ?? Int32Array.from({ length: N }, (_, i) => i);
+  if (rowIds.length !== N) throw new MistiqueError('BAD_INPUT', `${rowIds.length} row ids for ${N} examples`);
+  const B = opts.batchSize ?? 128;
+  if (!Number.isInteger(B) || B < 1) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${B}`);
+  const scheme = opts.scheme ?? { kind: 'none' };
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(exposeLayers(g));
+  const loadMs = performance.now() - t0;
+
+  const spec: DnnSpec = {
+    kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: g.input, inputShape: [...input.shape], batchSize: B, scheme,
+    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0,
+  };
+  const db = store.metadata;
+  const modelId = db.insertWorkflow(project, model, 'dnn', JSON.stringify(spec), null);
+  const writers = new Map<string, IntermediateWriter>();
+  const shapes = new Map<string, number[]>();
+  let forwardMs = 0, logMs = 0;
+  try {
+    fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
+    fs.writeFileSync(checkpointFile(store, project, model), bytes);
+    const inputWriter = store.writer(`${project}.${model}.input`, { approximate: false });
+    writers.set('input', inputWriter);
+    for (let s = 0; s < N; s += B) {
+      const e = Math.min(N, s + B);
+      const xs = input.x.subarray(s * per, e * per);
+      const ids = rowIds.subarray(s, e);
+      const t1 = performance.now();
+      const out = await session.run({ [g.input]: new ort.Tensor('float32', xs, [e - s, ...input.shape]) });
+      forwardMs += performance.now() - t1;
+      const t2 = performance.now();
+      await inputWriter.append(DataFrame.fromTensor(xs.slice(), input.shape, ids.slice()));
+      for (const l of g.layers) {
+        const t = out[l.original];
+        if (!t || t.type !== 'float32') continue;
+        let values = t.data as Float32Array;
+        let shape = (t.dims as number[]).slice(1).map(Number);
+        if (scheme.kind === 'pool' && shape.length === 3) {
+          const p = pool(values, shape, scheme.sigma === 'S' ? Math.max(shape[1]!, shape[2]!) : scheme.sigma, scheme.op ?? 'avg');
+          values = p.values; shape = p.shape;
+        }
+        shapes.set(l.name, shape);
+        let w = writers.get(l.name);
+        if (!w) {
+          w = store.writer(`${project}.${model}.${l.name}`, { originalName: l.original, scheme: schemeName(scheme), approximate: false });
+          writers.set(l.name, w);
+        }
+        await w.append(DataFrame.fromTensor(values, shape.length ? shape : [1], ids.slice()));
+      }
+      logMs += performance.now() - t2;
+      opts.onBatch?.(e, N);
+    }
+    const t3 = performance.now();
+    for (const w of writers.values()) await w.close();
+    await store.flush();
+    logMs += performance.now() - t3;
+    spec.forwardMsPerBatch = forwardMs / Math.ceil(N / B);
+    const totalMs = performance.now() - t0;
+    db.finishWorkflow(modelId, g.layers.map((l, k) => ({
+      name: l.name, ord: k, op: l.op, params: JSON.stringify({ original: l.original, shape: shapes.get(l.name) ?? null }), inputs: JSON.stringify([]), output: 'table',
+      n_rows: N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: forwardMs, t_log_ms: logMs,
+    })), [], totalMs);
+    db.updateWorkflowSpec(modelId, JSON.stringify(spec));
+    return {
+      key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
+      layers: g.layers.filter((l) => shapes.has(l.name)).map((l) => ({ name: l.name, original: l.original, op: l.op, shape: shapes.get(l.name)! })),
+    };
+  } catch (err) {
+    for (const w of writers.values()) w.abort();
+    db.deleteWorkflow(modelId);
+    fs.rmSync(checkpointFile(store, project, model), { force: true });
+    throw err;
+  } finally {
+    await session.release();
+  }
+}
+
+function readCheckpoint(file: string): Uint8Array {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new MistiqueError('NOT_FOUND', `cannot read checkpoint ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int32Array; nodes: number; totalNodes: number; ms: number }
+
+/**
+ * Re-runs a logged network up to one layer, on only the asked rows: their inputs are read from the
+ * store, the stored checkpoint is cut after the layer, and only that graph runs. Full precision (no scheme).
+ */
+export async function rerunLayer(store: Store, modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<LayerRerun> {
+  const [project, model] = modelKey.split('.');
+  const wf = project && model ? store.metadata.workflow(project, model) : undefined;
+  if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
+  const spec = JSON.parse(wf.spec) as DnnSpec;
+  const t0 = performance.now();
+  const g = parseGraph(readCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
+  const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
+  if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
+  const input = await store.getIntermediates(`${project}.${model}.input.*`, rows ? { rows: Array.from(rows) } : {});
+  const cut = truncateAt(g, l);
+  const session = await ort.InferenceSession.create(cut.bytes);
+  try {
+    const n = input.nrows;
+    const out = await session.run({ [g.input]: new ort.Tensor('float32', Float32Array.from(input.values as Float32Array), [n, ...spec.inputShape]) });
+    const t = out[l.original]!;
+    return {
+      values: t.data as Float32Array, shape: (t.dims as number[]).slice(1).map(Number), rowIds: input.rowIds,
+      nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0,
+    };
+  } finally {
+    await session.release();
+  }
+}
