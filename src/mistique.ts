@@ -11,7 +11,7 @@ import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
 import { DataStore, type StoragePolicy } from './store/datastore.js';
-import { IntermediateWriter, type IntermediateInfo } from './store/writer.js';
+import { IntermediateWriter, type IntermediateInfo, type WriterOptions } from './store/writer.js';
 import { logPipeline, rerunStage, type PipelineRun, type RerunResult, type RunOptions } from './executor/pipeline.js';
 import { loadPipelineSpec, type PipelineSpec } from './executor/spec.js';
 import { logNetwork, rerunLayer, type DnnInput, type DnnLogOptions, type DnnRun, type LayerRerun } from './executor/onnx/dnn.js';
@@ -156,7 +156,7 @@ export class Store {
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
-  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate'> = {}): IntermediateWriter {
+  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate'> & Pick<WriterOptions, 'logicalType' | 'codebook'> = {}): IntermediateWriter {
     this.checkOpen();
     return new IntermediateWriter(this.ds, this.db, parseIntermediateKey(key), {
       rowBlockSize: this.manifest.rowBlockSize,
@@ -164,6 +164,8 @@ export class Store {
       scheme: opts.scheme,
       originalName: opts.originalName ?? null,
       approximate: opts.approximate,
+      logicalType: opts.logicalType,
+      codebook: opts.codebook,
     });
   }
 

@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { exposeLayers, parseGraph, truncateAt } from '../src/executor/onnx/graph.js';
-import { pool } from '../src/quantize/index.js';
+import { fromFloat16, pool, toFloat16 } from '../src/quantize/index.js';
 import { tempStore } from './helpers.js';
 
 const FIXTURE = path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx');
@@ -56,7 +56,7 @@ describe('logging a network', () => {
   it('pools activation maps (POOL_QT) and re-runs a layer on a few rows with a truncated graph', async () => {
     const store = await tempStore();
     const { x } = images(100);
-    await store.logNetwork('fm.tiny_e02', bytes, { x, shape: [1, 28, 28] }, { batchSize: 32, scheme: { kind: 'pool', sigma: 2 } });
+    await store.logNetwork('fm.tiny_e02', bytes, { x, shape: [1, 28, 28] }, { batchSize: 32, scheme: { pool: { sigma: 2 } } });
     const pooled = await store.getIntermediates('fm.tiny_e02.relu1.*', { rows: [7, 42] });
     expect(pooled.shape).toEqual([4, 14, 14]);
     const r = await store.rerunLayer('fm.tiny_e02', 'relu1', { rows: [7, 42] });
@@ -78,5 +78,67 @@ describe('logging a network', () => {
     const u1 = store.stats().bytesUnique;
     await store.logNetwork('fm.b', bytes, { x, shape: [1, 28, 28] });
     expect(store.stats().bytesUnique).toBe(u1);
+  });
+
+  it('stores under LP_QT, KBIT_QT, THRESHOLD_QT and pool(2)+LP_QT and reads floats back', async () => {
+    const { x } = images(128);
+    const ref = new Map<string, Float32Array>();
+    const full = await tempStore();
+    await full.logNetwork('fm.full', bytes, { x, shape: [1, 28, 28] });
+    for (const l of ['relu1', 'relu4', 'dense2']) ref.set(l, (await full.getIntermediates(`fm.full.${l}.*`)).values as Float32Array);
+    const raw = (s: typeof full, layer: string) => s.list(`fm.*.${layer}`)[0]!.bytesRaw;
+
+    const lp = await tempStore();
+    await lp.logNetwork('fm.lp', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: 'lp' } });
+    const lpv = (await lp.getIntermediates('fm.lp.relu1.*')).values;
+    expect(lpv).toBeInstanceOf(Float32Array);
+    expect([...lpv.slice(0, 50)]).toEqual([...fromFloat16(toFloat16(ref.get('relu1')!.slice(0, 50)))]);
+    expect(raw(lp, 'relu1')).toBeLessThan(raw(full, 'relu1') * 0.6);
+    expect(lp.list('fm.lp.relu1')[0]!.scheme).toBe('lp');
+
+    const kb = await tempStore();
+    await kb.logNetwork('fm.kb', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { kbit: 8 } } });
+    for (const l of ['relu4', 'dense2']) {
+      const got = (await kb.getIntermediates(`fm.kb.${l}.*`)).values, want = ref.get(l)!;
+      let err = 0, mag = 0;
+      for (let i = 0; i < want.length; i++) { err += Math.abs(got[i]! - want[i]!); mag += Math.abs(want[i]!); }
+      expect(err / mag).toBeLessThan(0.05);
+    }
+    expect(raw(kb, 'relu4')).toBeLessThan(raw(full, 'relu4') * 0.35);
+
+    const th = await tempStore();
+    await th.logNetwork('fm.th', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { threshold: 99.5 } } });
+    const bits = (await th.getIntermediates('fm.th.relu1.*')).values;
+    const ones = bits.reduce((a, b) => a + b, 0);
+    expect(new Set(bits)).toEqual(new Set([0, 1]));
+    expect(ones / bits.length).toBeGreaterThan(0.001);
+    expect(ones / bits.length).toBeLessThan(0.02);
+
+    const pl = await tempStore();
+    await pl.logNetwork('fm.pl', bytes, { x, shape: [1, 28, 28] }, { scheme: { pool: { sigma: 2 }, quantize: 'lp' } });
+    const m = await pl.getIntermediates('fm.pl.relu1.*', { rows: [0] });
+    expect(m.shape).toEqual([4, 14, 14]);
+    const want = fromFloat16(toFloat16(pool(ref.get('relu1')!.slice(0, 4 * 28 * 28), [4, 28, 28], 2).values));
+    expect([...m.values]).toEqual([...want]);
+    expect(pl.list('fm.pl.relu1')[0]!.scheme).toBe('pool(2)+lp');
+  });
+
+  it('quantized tensors round-trip through the Arrow IPC and Parquet codecs too', async () => {
+    const { x } = images(40);
+    const want = new Map<string, number[]>();
+    for (const codec of ['gzip', 'arrow', 'parquet'] as const) {
+      const s = await tempStore({ codec });
+      await s.logNetwork('fm.a', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: 'lp' } });
+      await s.logNetwork('fm.b', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { kbit: 4 } } });
+      await s.logNetwork('fm.c', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { threshold: 90 } } });
+      for (const k of ['fm.a.relu2.*', 'fm.b.dense1.*', 'fm.c.relu3.*']) {
+        s.dropCaches();
+        const got = [...(await s.getIntermediates(k, { rows: [3, 39] })).values];
+        if (!want.has(k)) want.set(k, got);
+        expect(got).toEqual(want.get(k));
+        const t = await s.getTable(k);
+        expect(t.numRows).toBe(40);
+      }
+    }
   });
 });

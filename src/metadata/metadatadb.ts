@@ -68,6 +68,8 @@ export interface NewIntermediate {
   columns: ColumnRow[];
   rowblocks: RowBlockRow[];
   chunks: ChunkRow[];
+  /** KBIT_QT: the value of each code. */
+  codebook?: Float32Array | null;
 }
 
 const NO_HASH = Buffer.alloc(0);
@@ -193,6 +195,10 @@ export class MetadataDB {
       for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count);
       for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob);
       for (const c of x.chunks) s.insertChunk.run(id, c.block, c.col_start, c.n_cols, c.blob_id);
+      if (x.codebook) {
+        this.db.prepare(`INSERT INTO codebooks (intermediate_id, codes) VALUES (?, ?)`)
+          .run(id, Buffer.from(x.codebook.buffer, x.codebook.byteOffset, x.codebook.byteLength));
+      }
       return id;
     });
     return tx.immediate();
@@ -308,7 +314,7 @@ export class MetadataDB {
   /** Removes an intermediate's metadata (its blobs stay: others may share them). */
   deleteIntermediate(id: number): void {
     this.db.transaction(() => {
-      for (const t of ['chunks', 'rowblocks', 'columns']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
+      for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
       this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
     }).immediate();
   }
@@ -367,6 +373,11 @@ export class MetadataDB {
   operator(modelId: number, stage: string): Uint8Array | undefined {
     const b = this.db.prepare(`SELECT bytes FROM operators WHERE model_id = ? AND stage = ?`).pluck().get(modelId, stage) as Buffer | undefined;
     return b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : undefined;
+  }
+
+  codebook(intermediateId: number): Float32Array | undefined {
+    const b = this.db.prepare(`SELECT codes FROM codebooks WHERE intermediate_id = ?`).pluck().get(intermediateId) as Buffer | undefined;
+    return b ? new Float32Array(new Uint8Array(b).buffer) : undefined;
   }
 
   /** Where each data chunk of an intermediate is stored (after its partitions are written). */

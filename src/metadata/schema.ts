@@ -99,8 +99,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (partition_id, seg)
   ) WITHOUT ROWID;
   `,
-  // v2: workflows (TRAD pipelines), their stages and lineage, stored trained operators, and the MinHash
-  // signatures of stored chunks for approximate de-duplication.
+  // v2: workflows (TRAD pipelines, DNN checkpoints), their stages and lineage, stored trained operators,
+  // KBIT_QT codebooks, and the MinHash signatures of stored chunks for approximate de-duplication.
   `
   CREATE TABLE workflows (
     model_id INTEGER PRIMARY KEY REFERENCES models(id),
@@ -133,6 +133,11 @@ export const MIGRATIONS: readonly string[] = [
     bytes BLOB NOT NULL,
     PRIMARY KEY (model_id, stage)
   ) WITHOUT ROWID;
+  -- KBIT_QT: the value read back for each code of an intermediate (float32 little-endian).
+  CREATE TABLE codebooks (
+    intermediate_id INTEGER PRIMARY KEY,
+    codes BLOB NOT NULL
+  );
   CREATE TABLE minhashes (
     blob_id INTEGER PRIMARY KEY,
     cluster INTEGER NOT NULL,        -- the blob whose partition group this chunk joined (itself if none)

@@ -62,6 +62,11 @@ export abstract class DataFrame {
   static fromTensor(values: Float32Array | Float64Array, shape: readonly number[], rowIds?: Int32Array | readonly number[]): DataFrame {
     return new TensorFrame(values, shape, rowIds);
   }
+
+  /** A tensor of quantized values: float16 bits (Uint16Array), k-bit codes (Uint8Array, type uint8) or threshold bits (Uint8Array, type bool). */
+  static fromEncodedTensor(values: Uint16Array | Uint8Array, type: 'float16' | 'uint8' | 'bool', shape: readonly number[], rowIds?: Int32Array | readonly number[]): DataFrame {
+    return new TensorFrame(values, shape, rowIds, type);
+  }
 }
 
 export class ColumnFrame extends DataFrame {
@@ -141,12 +146,15 @@ export class TensorFrame extends DataFrame {
   private readonly type: ColumnType;
   private readonly strides: number[];
 
-  constructor(readonly values: Float32Array | Float64Array, shape: readonly number[], rowIds?: Int32Array | readonly number[]) {
+  constructor(readonly values: Float32Array | Float64Array | Uint16Array | Uint8Array, shape: readonly number[], rowIds?: Int32Array | readonly number[], encoded?: 'float16' | 'uint8' | 'bool') {
     super();
-    if (!(values instanceof Float32Array || values instanceof Float64Array)) {
-      throw new MistiqueError('BAD_FRAME', `a tensor frame needs a Float32Array or Float64Array, got ${describe(values)}`);
+    const ok = encoded
+      ? (encoded === 'float16' ? values instanceof Uint16Array : values instanceof Uint8Array)
+      : values instanceof Float32Array || values instanceof Float64Array;
+    if (!ok) {
+      throw new MistiqueError('BAD_FRAME', `a tensor frame needs ${encoded ? (encoded === 'float16' ? 'a Uint16Array' : 'a Uint8Array') : 'a Float32Array or Float64Array'}, got ${describe(values)}`);
     }
-    this.type = values instanceof Float32Array ? 'float32' : 'float64';
+    this.type = encoded ?? (values instanceof Float32Array ? 'float32' : 'float64');
     const ncols = shape.reduce((a, b) => a * b, 1);
     this.shape = checkShape(shape, ncols, [this.type])!;
     if (values.length % ncols !== 0) {
@@ -167,7 +175,7 @@ export class TensorFrame extends DataFrame {
 
   extract(r0: number, r1: number, c0: number, w: number): ChunkData {
     const n = r1 - r0;
-    const out = this.type === 'float32' ? new Float32Array(n * w) : new Float64Array(n * w);
+    const out = allocValues(this.type, n * w);
     const src = this.values;
     const C = this.ncols;
     for (let i = 0; i < n; i++) {
@@ -230,7 +238,7 @@ function checkShape(shape: readonly number[] | undefined, ncols: number, types: 
   }
   const prod = shape.reduce((a, b) => a * b, 1);
   if (prod !== ncols) throw new MistiqueError('BAD_FRAME', `shape [${shape.join(', ')}] holds ${prod} values per example but the frame has ${ncols} columns`);
-  if (types.some((t) => t !== 'float32' && t !== 'float64')) throw new MistiqueError('BAD_FRAME', 'a per-example shape can only be attached to a float32 or float64 frame');
+  if (types.some((t) => t !== 'float32' && t !== 'float64' && t !== 'float16' && t !== 'uint8' && t !== 'bool')) throw new MistiqueError('BAD_FRAME', 'a per-example shape can only be attached to a float32 or float64 frame (or a quantized tensor)');
   return [...shape];
 }
 

@@ -1,13 +1,15 @@
 // Column types of the data model (paper Fig. 5-6) and the typed arrays that hold them.
 
-export type ColumnType = 'float64' | 'float32' | 'int32' | 'bool' | 'utf8';
+// float16 and uint8 are physical types of quantized tensors (LP_QT half floats, KBIT_QT bin codes):
+// readers get float32 back (see src/reader/reconstruct.ts).
+export type ColumnType = 'float64' | 'float32' | 'int32' | 'bool' | 'utf8' | 'float16' | 'uint8';
 
-export const COLUMN_TYPES: readonly ColumnType[] = ['float64', 'float32', 'int32', 'bool', 'utf8'];
+export const COLUMN_TYPES: readonly ColumnType[] = ['float64', 'float32', 'int32', 'bool', 'utf8', 'float16', 'uint8'];
 
 /** The array that holds one column's values; utf8 holds dictionary codes (−1 = null). */
-export type ColumnValues = Float64Array | Float32Array | Int32Array | Uint8Array;
+export type ColumnValues = Float64Array | Float32Array | Int32Array | Uint8Array | Uint16Array;
 
-export type NumericArray = Float64Array | Float32Array | Int32Array | Uint8Array;
+export type NumericArray = Float64Array | Float32Array | Int32Array | Uint8Array | Uint16Array;
 
 /** Bytes per value as stored uncompressed (utf8: the code; its dictionary is extra). */
 export const BYTES_PER_VALUE: Record<ColumnType, number> = {
@@ -16,6 +18,8 @@ export const BYTES_PER_VALUE: Record<ColumnType, number> = {
   int32: 4,
   bool: 1,
   utf8: 4,
+  float16: 2,
+  uint8: 1,
 };
 
 export function allocValues(type: ColumnType, n: number): ColumnValues {
@@ -25,6 +29,8 @@ export function allocValues(type: ColumnType, n: number): ColumnValues {
     case 'int32': return new Int32Array(n);
     case 'bool': return new Uint8Array(n);
     case 'utf8': return new Int32Array(n);
+    case 'float16': return new Uint16Array(n);
+    case 'uint8': return new Uint8Array(n);
   }
 }
 

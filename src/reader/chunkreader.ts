@@ -10,6 +10,7 @@ import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../m
 import { allocValues, type ColumnType } from '../model/types.js';
 import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
+import { identity, reconstructor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
@@ -78,7 +79,7 @@ export class ChunkReader {
     const q = await this.plan(keys, opts);
     if (opts.rows === undefined && isWholeIntermediate(q)) return this.wholeTable(q);
     const n = q.rowIds.length;
-    const arrays = q.columns.map((c) => allocValues(c.type, n));
+    const arrays = q.columns.map((c) => allocValues(c.type, n) as MatrixValues);
     await this.run(q, new ColumnSink(arrays));
     const vectors: Record<string, Vector> = { row_id: makeVector(q.rowIds) };
     q.columns.forEach((c, j) => { vectors[c.key] = columnVector(c, arrays[j]!); });
@@ -102,17 +103,19 @@ export class ChunkReader {
       const known = new Map<number, BlobRow>();
       for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
       const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, true);
+      const decode = this.reconstructor(sel);
       for (let i = 0; i < chunks.length;) {
         const block = chunks[i]!.block;
         const children: Data[] = [];
         let n = 0;
         for (; i < chunks.length && chunks[i]!.block === block; i++) {
           const c = chunks[i]!;
-          const chunk = data.get(c.blob_id)!;
+          const stored = data.get(c.blob_id)!;
+          const chunk = decode(stored);
           n = chunk.nrows;
           for (let k = 0; k < c.n_cols; k++) {
-            const v = chunk.values.subarray(k * n, (k + 1) * n);
-            children.push(columnData(chunk.type, c.blob ? v : v.slice()));
+            const v = chunk.values.subarray(k * n, (k + 1) * n) as MatrixValues;
+            children.push(columnData(chunk.type, c.blob && chunk === stored ? v : v.slice()));
           }
         }
         children.unshift(makeData({ type: new Int32(), length: n, data: q.rowIds.subarray(row, row + n) }));
@@ -122,6 +125,14 @@ export class ChunkReader {
     }
     this.db.recordQuery(sel.intermediate.id, performance.now() - t0);
     return new Table(schema, batches);
+  }
+
+  /** How this intermediate's stored chunks become values of its logical types (quantized schemes). */
+  private reconstructor(sel: Selection): Reconstruct {
+    const scheme = sel.intermediate.scheme;
+    if (!scheme || scheme === 'none' || /^pool\([^)]*\)$/.test(scheme)) return identity;
+    const key = `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
+    return reconstructor(key, scheme, this.db.codebook(sel.intermediate.id) ?? null);
   }
 
   /** Resolves keys and finds every asked row in every intermediate (the plan; `run` does the reading). */
@@ -177,9 +188,10 @@ export class ChunkReader {
       const known = new Map<number, BlobRow>();
       for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
       const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, blocks.length > BLOCKS_PER_STEP);
+      const decode = this.reconstructor(sel);
       for (const c of chunks) {
         const rows = rowsByBlock.get(c.block)!;
-        const chunk = data.get(c.blob_id)!;
+        const chunk = decode(data.get(c.blob_id)!);
         for (let k = 0; k < c.n_cols; k++) {
           const oc = outCol.get(c.col_start + k);
           if (oc === undefined) continue;

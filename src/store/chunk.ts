@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
-import type { ColumnType } from '../model/types.js';
+import { BYTES_PER_VALUE, type ColumnType } from '../model/types.js';
 
-const TYPE_TAG: Record<ColumnType, number> = { float64: 1, float32: 2, int32: 3, bool: 4, utf8: 5 };
+const TYPE_TAG: Record<ColumnType, number> = { float64: 1, float32: 2, int32: 3, bool: 4, utf8: 5, float16: 6, uint8: 7 };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -65,7 +65,7 @@ export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: numbe
     off = d.byteLength;
   }
   const at = bytes.byteOffset + off;
-  const need = n * (type === 'float64' ? 8 : type === 'bool' ? 1 : 4);
+  const need = n * BYTES_PER_VALUE[type];
   if (off + need > bytes.byteLength) {
     throw new MistiqueError('CORRUPT', `chunk of ${nrows}×${ncols} ${type} needs ${off + need} bytes but only ${bytes.byteLength} are stored`);
   }
@@ -76,6 +76,8 @@ export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: numbe
     case 'int32': return { type, nrows, ncols, values: new Int32Array(buf, at, n) };
     case 'bool': return { type, nrows, ncols, values: new Uint8Array(buf, at, n) };
     case 'utf8': return { type, nrows, ncols, values: new Int32Array(buf, at, n), dictionary: dictionary! };
+    case 'float16': return { type, nrows, ncols, values: new Uint16Array(buf, at, n) };
+    case 'uint8': return { type, nrows, ncols, values: new Uint8Array(buf, at, n) };
   }
 }
 

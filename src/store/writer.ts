@@ -16,6 +16,10 @@ export interface WriterOptions {
   originalName?: string | null;
   /** Approximate de-duplication for this intermediate's chunks (default: yes for named columns, no for tensors). */
   approximate?: boolean;
+  /** The type readers get when the frames hold a quantized physical type (float16, uint8, bool bits). */
+  logicalType?: ColumnType;
+  /** KBIT_QT codebook (value per code), stored with the intermediate. */
+  codebook?: Float32Array;
 }
 
 export interface IntermediateInfo {
@@ -109,7 +113,8 @@ export class IntermediateWriter {
         bytesNew: this.bytesNew,
         nChunksDedup: this.nDedup,
         tLogMs: ms,
-        columns: columnRows(this.schema),
+        columns: columnRows(this.schema, this.opts.logicalType),
+        codebook: this.opts.codebook ?? null,
         rowblocks: this.rowblocks,
         chunks: this.chunks,
       });
@@ -267,9 +272,9 @@ export function concatChunks(parts: ChunkData[]): ChunkData {
   return dictionary ? { type, nrows: n, ncols, values: out, dictionary } : { type, nrows: n, ncols, values: out };
 }
 
-function columnRows(s: FrameSchema): ColumnRow[] {
-  if (!s.names) return [{ idx: 0, name: null, type: s.types[0]!, count: s.shape!.reduce((a, b) => a * b, 1) }];
-  return s.names.map((name, idx) => ({ idx, name, type: s.types[idx]!, count: 1 }));
+function columnRows(s: FrameSchema, logical?: ColumnType): ColumnRow[] {
+  if (!s.names) return [{ idx: 0, name: null, type: logical ?? s.types[0]!, count: s.shape!.reduce((a, b) => a * b, 1) }];
+  return s.names.map((name, idx) => ({ idx, name, type: logical ?? s.types[idx]!, count: 1 }));
 }
 
 function describeSchema(s: FrameSchema, ncols: number): string {

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { MistiqueError } from '../../errors.js';
 import { DataFrame } from '../../model/dataframe.js';
 import type { Store } from '../../mistique.js';
-import { pool, type PoolKind } from '../../quantize/pool.js';
+import { kbitCodebook, kbitEncode, percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 
@@ -20,7 +20,16 @@ export interface DnnInput {
   rowIds?: Int32Array;
 }
 
-export type DnnScheme = { kind: 'none' } | { kind: 'pool'; sigma: number | 'S'; op?: PoolKind };
+/**
+ * A storage scheme (paper §5.4.1), applied per layer before storing: optional pooling of every channel
+ * map (σ = 2, or 'S' for one value per channel), then optional quantization — LP_QT half floats, KBIT_QT
+ * codes with a codebook from a sample of the layer's first batch, or THRESHOLD_QT bits against a
+ * percentile of that sample. Readers get float32 back. `{}` stores full precision.
+ */
+export interface DnnScheme {
+  pool?: { sigma: number | 'S'; op?: PoolKind };
+  quantize?: 'lp' | { kbit: number } | { threshold: number };
+}
 
 export interface DnnLogOptions {
   batchSize?: number;
@@ -51,8 +60,32 @@ interface DnnSpec {
   forwardMsPerBatch: number;
 }
 
-function schemeName(s: DnnScheme): string {
-  return s.kind === 'none' ? 'none' : `pool(${s.sigma}${s.op === 'max' ? ',max' : ''})`;
+export function schemeName(s: DnnScheme): string {
+  const parts: string[] = [];
+  if (s.pool) parts.push(`pool(${s.pool.sigma}${s.pool.op === 'max' ? ',max' : ''})`);
+  const q = s.quantize;
+  if (q === 'lp') parts.push('lp');
+  else if (q && 'kbit' in q) parts.push(`kbit(${q.kbit})`);
+  else if (q && 'threshold' in q) parts.push(`threshold(${q.threshold})`);
+  return parts.length ? parts.join('+') : 'none';
+}
+
+interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number }
+
+/** Applies the quantization step to one batch of a layer; `state` carries the codebook / threshold from the first batch. */
+function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { codebook?: Codebook; threshold?: number }): Encoded {
+  const sh = shape.length ? shape : [1];
+  if (!q) return { frame: DataFrame.fromTensor(values, sh, ids) };
+  if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(toFloat16(values), 'float16', sh, ids) };
+  if ('kbit' in q) {
+    if (q.kbit > 8) throw new MistiqueError('BAD_OPTION', `KBIT_QT stores one byte per value: k must be 1…8, got ${q.kbit}`);
+    state.codebook ??= kbitCodebook(sampleValues(values), q.kbit);
+    return { frame: DataFrame.fromEncodedTensor(kbitEncode(values, state.codebook) as Uint8Array, 'uint8', sh, ids), codebook: state.codebook.values };
+  }
+  state.threshold ??= percentile(sampleValues(values), q.threshold);
+  const bits = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) bits[i] = values[i]! > state.threshold ? 1 : 0;
+  return { frame: DataFrame.fromEncodedTensor(bits, 'bool', sh, ids), threshold: state.threshold };
 }
 
 function checkpointFile(store: Store, project: string, model: string): string {
@@ -72,7 +105,7 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
   if (rowIds.length !== N) throw new MistiqueError('BAD_INPUT', `${rowIds.length} row ids for ${N} examples`);
   const B = opts.batchSize ?? 128;
   if (!Number.isInteger(B) || B < 1) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${B}`);
-  const scheme = opts.scheme ?? { kind: 'none' };
+  const scheme = opts.scheme ?? {};
   const t0 = performance.now();
   const session = await ort.InferenceSession.create(exposeLayers(g));
   const loadMs = performance.now() - t0;
@@ -85,6 +118,7 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
   const modelId = db.insertWorkflow(project, model, 'dnn', JSON.stringify(spec), null);
   const writers = new Map<string, IntermediateWriter>();
   const shapes = new Map<string, number[]>();
+  const qstate = new Map<string, { codebook?: Codebook; threshold?: number }>();
   let forwardMs = 0, logMs = 0;
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
@@ -105,17 +139,23 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
         if (!t || t.type !== 'float32') continue;
         let values = t.data as Float32Array;
         let shape = (t.dims as number[]).slice(1).map(Number);
-        if (scheme.kind === 'pool' && shape.length === 3) {
-          const p = pool(values, shape, scheme.sigma === 'S' ? Math.max(shape[1]!, shape[2]!) : scheme.sigma, scheme.op ?? 'avg');
+        if (scheme.pool && shape.length === 3) {
+          const p = pool(values, shape, scheme.pool.sigma === 'S' ? Math.max(shape[1]!, shape[2]!) : scheme.pool.sigma, scheme.pool.op ?? 'avg');
           values = p.values; shape = p.shape;
         }
         shapes.set(l.name, shape);
+        let st = qstate.get(l.name);
+        if (!st) qstate.set(l.name, (st = {}));
+        const enc = quantizeBatch(values, shape, ids.slice(), scheme.quantize, st);
         let w = writers.get(l.name);
         if (!w) {
-          w = store.writer(`${project}.${model}.${l.name}`, { originalName: l.original, scheme: schemeName(scheme), approximate: false });
+          w = store.writer(`${project}.${model}.${l.name}`, {
+            originalName: l.original, scheme: schemeName(scheme), approximate: false,
+            logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook,
+          });
           writers.set(l.name, w);
         }
-        await w.append(DataFrame.fromTensor(values, shape.length ? shape : [1], ids.slice()));
+        await w.append(enc.frame);
       }
       logMs += performance.now() - t2;
       opts.onBatch?.(e, N);

@@ -1,6 +1,6 @@
 // Chunks ⇄ one Arrow RecordBatch, a column per data column: shared by the Arrow IPC and Parquet codecs.
 import {
-  Bool, Dictionary, Field, Float32, Float64, Int32, makeData, RecordBatch, Schema, Struct, Table, Utf8,
+  Bool, Dictionary, Field, Float32, Float64, Int32, makeData, Uint16, Uint8, RecordBatch, Schema, Struct, Table, Utf8,
   vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
 import { MistiqueError } from '../../errors.js';
@@ -32,6 +32,9 @@ function columnData(c: ChunkData, k: number): Data {
     case 'float32': return makeData({ type: new Float32(), length: n, data: v as Float32Array });
     case 'int32': return makeData({ type: new Int32(), length: n, data: v as Int32Array });
     case 'bool': return makeData({ type: new Bool(), length: n, data: packBits(v as Uint8Array) });
+    // half floats travel as their bits (Arrow's Float16 is not read by every Parquet implementation)
+    case 'float16': return makeData({ type: new Uint16(), length: n, data: v as Uint16Array });
+    case 'uint8': return makeData({ type: new Uint8(), length: n, data: v as Uint8Array });
     case 'utf8': {
       const codes = v as Int32Array;
       let nulls = 0;
@@ -77,7 +80,7 @@ export class TableSegment implements DecodedSegment {
   chunk(slot: Slot): ChunkData {
     const { type, nrows, ncols, colStart } = slot;
     if (colStart + ncols > this.cols.length) throw new MistiqueError('CORRUPT', `segment has ${this.cols.length} columns, chunk wants ${colStart}..${colStart + ncols}`);
-    if (ncols === 1 && (type === 'float64' || type === 'float32' || type === 'int32')) {
+    if (ncols === 1 && type !== 'bool' && type !== 'utf8') {
       const d = this.cols[colStart]!;
       checkColumn(d, type, nrows);
       return { type, nrows, ncols, values: d.values.subarray(d.offset, d.offset + nrows) };
@@ -91,7 +94,7 @@ export class TableSegment implements DecodedSegment {
       else if (type === 'utf8') {
         dictionary = (d.dictionary?.toArray() ?? []) as string[];
         const codes = d.values as Int32Array;
-        for (let i = 0; i < nrows; i++) (out as Int32Array)[i] = d.getValid(i) ? codes[d.offset + i]! : -1;
+        for (let i = 0; i < nrows; i++) (out as Int32Array)[k * nrows + i] = d.getValid(i) ? codes[d.offset + i]! : -1;
       } else out.set(d.values.subarray(d.offset, d.offset + nrows), k * nrows);
     }
     return dictionary ? { type, nrows, ncols, values: out, dictionary } : { type, nrows, ncols, values: out };

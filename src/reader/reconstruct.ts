@@ -1,0 +1,31 @@
+// Reading quantized intermediates back as floats (paper §5.4.1: "pay a reconstruction cost"): a chunk
+// whose physical type differs from its column's logical float32 type is decoded by the intermediate's
+// storage scheme — float16 bits (LP_QT), k-bit codes through the intermediate's codebook (KBIT_QT), or
+// threshold bits as 0/1 (THRESHOLD_QT).
+import { MistiqueError } from '../errors.js';
+import type { ChunkData } from '../model/dataframe.js';
+import { fromFloat16 } from '../quantize/lowprecision.js';
+
+export type Reconstruct = (c: ChunkData) => ChunkData;
+
+export const identity: Reconstruct = (c) => c;
+
+/** The decoder for one intermediate, given its scheme string and (for KBIT_QT) its codebook. */
+export function reconstructor(key: string, scheme: string, codebook: Float32Array | null): Reconstruct {
+  return (c) => {
+    switch (c.type) {
+      case 'float16':
+        return { type: 'float32', nrows: c.nrows, ncols: c.ncols, values: fromFloat16(c.values as Uint16Array) };
+      case 'uint8': {
+        if (!codebook) throw new MistiqueError('CORRUPT', `${key} is stored as ${scheme} codes but its codebook is missing from the MetadataDB`);
+        const codes = c.values as Uint8Array, out = new Float32Array(codes.length);
+        for (let i = 0; i < codes.length; i++) out[i] = codebook[codes[i]!]!;
+        return { type: 'float32', nrows: c.nrows, ncols: c.ncols, values: out };
+      }
+      case 'bool':
+        return { type: 'float32', nrows: c.nrows, ncols: c.ncols, values: Float32Array.from(c.values as Uint8Array) };
+      default:
+        return c;
+    }
+  };
+}
