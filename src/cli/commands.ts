@@ -7,6 +7,8 @@ import path from 'node:path';
 import { loadPipelineSpec } from '../executor/spec.js';
 import { readFrame, writeMatrix } from './files.js';
 import { progress } from './progress.js';
+import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
+import { schemeName, type DnnScheme } from '../executor/onnx/dnn.js';
 import { formatBytes, formatMatrix, formatTable } from './format.js';
 
 export interface Io {
@@ -104,6 +106,44 @@ export async function logPipelineFile(dir: string, file: string, opts: { data?: 
   }, true);
 }
 
+/** Parses a scheme such as `pool2+lp`, `kbit8`, `threshold99.5`, `poolS`, `none`. */
+export function parseScheme(s: string): DnnScheme {
+  const out: DnnScheme = {};
+  for (const part of s.split('+').map((p) => p.trim().toLowerCase())) {
+    let m: RegExpExecArray | null;
+    if (part === 'none' || part === '') continue;
+    if ((m = /^pool(\d+|s)(max)?$/.exec(part))) out.pool = { sigma: m[1] === 's' ? 'S' : Number(m[1]), op: m[2] ? 'max' : 'avg' };
+    else if (part === 'lp' || part === 'fp16' || part === 'float16') out.quantize = 'lp';
+    else if ((m = /^kbit(\d+)$/.exec(part))) out.quantize = { kbit: Number(m[1]) };
+    else if ((m = /^threshold([\d.]+)$/.exec(part))) out.quantize = { threshold: Number(m[1]) };
+    else throw new MistiqueError('BAD_OPTION', `unknown scheme ${JSON.stringify(part)}: use none, lp, kbit8, threshold99.5, pool2, poolS, pool2max, or a pool and a quantizer joined by + (pool2+lp)`);
+  }
+  return out;
+}
+
+/** `mistique log checkpoint.onnx --model project.model`: every layer over Fashion-MNIST images. */
+export async function logCheckpoint(dir: string, file: string, opts: { model?: string; images?: string; examples?: string; scheme?: string; batch?: string }, io: Io): Promise<void> {
+  if (!opts.model) throw new MistiqueError('BAD_OPTION', 'give the model name: mistique log checkpoint.onnx --model project.model (e.g. fmnist.cnn_e03)');
+  const scheme = parseScheme(opts.scheme ?? 'none');
+  const which = opts.images ?? 'test';
+  const set = which === 'subset' ? loadSubset() : loadFashionMnist(which === 'train' ? 'train' : 't10k');
+  const n = Math.min(set.n, opts.examples ? Number(opts.examples) : set.n);
+  const x = new Float32Array(n * 784);
+  for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+  await withStore(dir, async (s) => {
+    const bar = progress(opts.model!, n);
+    let last = 0;
+    let r;
+    try {
+      r = await s.logNetwork(opts.model!, file, { x, shape: [1, 28, 28] }, { scheme, batchSize: opts.batch ? Number(opts.batch) : 128, onBatch: (d) => { bar.tick(d - last); last = d; } });
+    } finally {
+      bar.stop();
+    }
+    io.out(formatTable(['layer', 'original', 'op', 'shape'], r.layers.map((l) => [l.name, l.original, l.op, `[${l.shape.join(',')}]`])));
+    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} images (${schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
+  }, true);
+}
+
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */
 export async function rerunCmd(dir: string, key: string | undefined, opts: { rows?: string; limit?: string }, io: Io): Promise<void> {
   const parts = key?.split('.') ?? [];
@@ -111,6 +151,17 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
   const sel = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
   const rows = sel === undefined ? undefined : Array.isArray(sel) || ArrayBuffer.isView(sel) ? (sel as ArrayLike<number>) : rangeIds(sel as { start: number; end: number });
   await withStore(dir, async (s) => {
+    if (s.metadata.workflow(parts[0]!, parts[1]!)?.kind === 'dnn') {
+      const r = await s.rerunLayer(`${parts[0]}.${parts[1]}`, parts[2]!, rows ? { rows } : {});
+      const per = r.shape.reduce((a, b) => a * b, 1);
+      const limit = opts.limit ? Number(opts.limit) : 20;
+      io.out(formatTable(['row_id', 'first values', 'max'], Array.from({ length: Math.min(limit, r.rowIds.length) }, (_, i) => {
+        const v = r.values.subarray(i * per, (i + 1) * per);
+        return [r.rowIds[i]!, Array.from(v.subarray(0, 6), (x) => +x.toPrecision(4)).join(' ') + (per > 6 ? ' …' : ''), +Math.max(...v).toPrecision(4)];
+      }), [true, false, true]));
+      io.out(`${r.rowIds.length} rows of [${r.shape.join(', ')}], re-run through ${r.nodes} of ${r.totalNodes} graph nodes in ${r.ms.toFixed(0)} ms`);
+      return;
+    }
     const r = await s.rerun(`${parts[0]}.${parts[1]}`, parts[2]!, rows ? { rows } : {});
     const t = r.table, limit = opts.limit ? Number(opts.limit) : 20;
     const n = Math.min(limit, t.nrows);

@@ -4,10 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { generateZillow } from '../../datasets/zillow/generate.js';
 import { loadPipelineSpec } from '../executor/spec.js';
-import { bundledPipelines } from '../paths.js';
-import { mulberry32 } from '../../datasets/random.js';
+import { bundledPipelines, packageRoot } from '../paths.js';
+import { CLASSES, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { MistiqueError } from '../errors.js';
-import { DataFrame } from '../model/dataframe.js';
 import { openStore } from '../mistique.js';
 import type { Io } from './commands.js';
 import { formatBytes, formatMatrix } from './format.js';
@@ -32,10 +31,12 @@ export async function demo(dir: string, io: Io): Promise<void> {
     bar.stop();
     io.out(`   logged ${r.key}: ${r.stages.length} stages (${r.stages.map((t) => t.stage).join(', ')}) in ${r.totalMs.toFixed(0)} ms`);
   }
-  const r = mulberry32(7);
-  const acts = new Float32Array(500 * 4 * 8 * 8).map((_, i) => Math.max(0, Math.sin(i / 17) + (r() - 0.5)));
-  await store.log('demo.cnn_e01.conv1', DataFrame.fromTensor(acts, [4, 8, 8]), { originalName: '/features/0/Conv_output_0' });
-  io.out('   logged demo.cnn_e01.conv1: 500 examples × [4, 8, 8]');
+  const subset = loadSubset();
+  const x = new Float32Array(subset.n * 784);
+  for (let i = 0; i < x.length; i++) x[i] = subset.images[i]! / 255;
+  const net = await store.logNetwork('fmnist.tiny_e01', path.join(packageRoot(), 'datasets', 'fixtures', 'tiny_cnn.onnx'), { x, shape: [1, 28, 28] }, { batchSize: 128 });
+  await store.log('fmnist.data.labels', { label: Float64Array.from(subset.labels) });
+  io.out(`   logged fmnist.tiny_e01: ${net.layers.length} layers (${net.layers.map((l) => l.name).join(', ')}) of a small CNN over ${net.examples} Fashion-MNIST test images`);
   await store.flush();
 
   const row = 1234;
@@ -61,12 +62,18 @@ export async function demo(dir: string, io: Io): Promise<void> {
   const same = ids.every((_, i) => Object.is(rr.table.columns[0]![i], stored.get(i, 0)));
   io.out(`   re-ran ${rr.stages.length} stages in ${rr.ms.toFixed(0)} ms: ${ids.map((id, i) => `${id} → ${(rr.table.columns[0]![i] as number).toFixed(5)}`).join(', ')}; equal to the stored values: ${same ? 'yes' : 'NO'}`);
 
-  io.out('\n6. the activation map of channel 2 of conv1 for example 7 (8×8)');
-  const map = await store.getIntermediates('demo.cnn_e01.conv1.2_*', { rows: [7] });
-  for (let y = 0; y < 8; y++) io.out('   ' + Array.from(map.values.subarray(y * 8, y * 8 + 8), (x) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.floor(x * 4))]).join(' '));
+  io.out('\n6. TOPK by a neuron: the 5 images that excite the "Ankle boot" logit (dense2[9]) most, with their labels');
+  const logits = await store.getIntermediates(['fmnist.tiny_e01.dense2.9', 'fmnist.data.labels.label']);
+  const order = Array.from({ length: logits.nrows }, (_, i) => i).sort((p, q) => (logits.get(q, 0) as number) - (logits.get(p, 0) as number)).slice(0, 5);
+  io.out('   ' + order.map((i) => `image ${logits.rowIds[i]} (${CLASSES[logits.get(i, 1) as number]}, logit ${(logits.get(i, 0) as number).toFixed(1)})`).join(', '));
+
+  io.out('\n7. the activation map of channel 2 of relu1 for image 7 (28×28, shown 14×14)');
+  const map = await store.getIntermediates('fmnist.tiny_e01.relu1.2_*', { rows: [7] });
+  const mx = Math.max(...map.values) || 1;
+  for (let y = 0; y < 28; y += 2) io.out('   ' + Array.from({ length: 14 }, (_, k) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.floor(((map.values[y * 28 + 2 * k]! as number) / mx) * 8.99))]).join(''));
 
   const st = store.stats();
-  io.out(`\n7. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
+  io.out(`\n8. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
   await store.close();
   io.out(`\nexplore it: mistique ls --store ${dir}; mistique get 'zillow.P1_1.pred_test.*' --rows ${row} --store ${dir}; mistique rerun zillow.P1_1.fit --rows 1-3 --store ${dir}`);
 }

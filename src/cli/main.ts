@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { MistiqueError } from '../errors.js';
-import { get, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
+import { get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
 import { demo } from './demo.js';
 
 const HELP: Record<string, string> = {
@@ -14,6 +14,7 @@ usage: mistique <command> [options]
 commands:
   log <project.model.intermediate> <file>   log an intermediate from a .csv, .npy, .arrow or .parquet file
   log <pipeline.yaml> --data <dir>          run a TRAD pipeline spec and log every stage's output
+  log <checkpoint.onnx> --model <p.m>       run an ONNX network over images and log every layer
   rerun <project.model.intermediate>        re-create a pipeline's intermediate from its stored operators
   ls [pattern]                              list stored intermediates (pattern: project.model.intermediate, * allowed)
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
@@ -25,10 +26,15 @@ options for every command:
   --help          help for the command`,
   log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--store dir]
        mistique log <pipeline.yaml> [--data dir] [--store dir]
+       mistique log <checkpoint.onnx> --model project.model [--images test|train|subset] [--examples N]
+                    [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch 128] [--store dir]
 
 A pipeline spec (.yaml/.yml) is run stage by stage (progress bar on stderr); every stage's output becomes
 <project>.<pipeline>.<stage>, trained operators and stage timings are stored for re-runs.
   --data     the directory its ReadCSV stages read from (default: $MISTIQUE_DATA, else the spec's directory)
+
+An ONNX checkpoint is run over Fashion-MNIST images (the Debian package's test set by default, or the
+committed 500-image subset) layer by layer; every layer becomes <project>.<model>.<layer> (conv1, relu1, …).
 
 Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn script).
   .csv       a header row; numeric columns become float64 (empty = NaN), others utf8 (empty = null)
@@ -77,7 +83,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
-        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' },
+        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
       },
     });
   } catch (err) {
@@ -91,6 +97,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     switch (command) {
       case 'log':
         if (pos[0] && /\.ya?ml$/i.test(pos[0])) await logPipelineFile(dir, pos[0], { data: o.data }, io);
+        else if (pos[0] && /\.onnx$/i.test(pos[0])) await logCheckpoint(dir, pos[0], { model: o.model, images: o.images, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
         else await logFile(dir, pos[0], pos[1], { shape: o.shape }, io);
         break;
       case 'rerun': await rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
