@@ -23,9 +23,11 @@ const { values: args } = parseArgs({
   options: {
     examples: { type: 'string', default: '1000' }, models: { type: 'string' }, 'budget-mb': { type: 'string', default: '256' },
     out: { type: 'string', default: 'bench/out' }, child: { type: 'string' }, batch: { type: 'string', default: '128' },
+    'row-block': { type: 'string', default: '256' },
   },
 });
-const N = Number(args.examples), BUDGET = Number(args['budget-mb']) * MB, BATCH = Number(args.batch);
+// RowBlocks of 256 rows: a writer holds at most one RowBlock of each layer before it is cut into chunks
+const N = Number(args.examples), BUDGET = Number(args['budget-mb']) * MB, BATCH = Number(args.batch), ROW_BLOCK = Number(args['row-block']);
 const MODELS = path.resolve(args.models ?? path.join(packageRoot(), 'datasets', 'models'));
 const OUT = path.resolve(args.out!);
 const round = (x: number, d = 1): number => Number(x.toFixed(d));
@@ -98,7 +100,7 @@ async function storageChild(name: string): Promise<ChildResult> {
   } else {
     const dir = path.join(OUT, `dnn-${name}`);
     fs.rmSync(dir, { recursive: true, force: true });
-    const store = await openStore(dir, { policy: cfg!.policy, bufferpoolBytes: BUDGET });
+    const store = await openStore(dir, { policy: cfg!.policy, bufferpoolBytes: BUDGET, rowBlockSize: ROW_BLOCK });
     const scheme = parseScheme(cfg!.scheme);
     for (const model of ['cnn', 'vgg']) {
       const before = store.stats();
@@ -132,7 +134,7 @@ async function timingChild(spec: string): Promise<TimingResult> {
   await bare.release();
   const dir = path.join(OUT, `dnn-time-${scheme.replace(/\W/g, '_')}-${codec}`);
   fs.rmSync(dir, { recursive: true, force: true });
-  const store = await openStore(dir, { codec, policy: 'store_all', bufferpoolBytes: BUDGET });
+  const store = await openStore(dir, { codec, policy: 'store_all', bufferpoolBytes: BUDGET, rowBlockSize: ROW_BLOCK });
   const t0 = performance.now();
   await store.logNetwork('fmnist.t', cp, { x, shape: [1, 28, 28] }, { scheme: parseScheme(scheme), batchSize: BATCH });
   const logMs = performance.now() - t0;
@@ -142,7 +144,7 @@ async function timingChild(spec: string): Promise<TimingResult> {
 }
 
 function child(kind: string, name: string): unknown {
-  const out = execFileSync(process.execPath, [process.argv[1]!, '--child', `${kind}:${name}`, '--examples', String(N), '--models', MODELS, '--budget-mb', String(BUDGET / MB), '--out', OUT, '--batch', String(BATCH)],
+  const out = execFileSync(process.execPath, [process.argv[1]!, '--child', `${kind}:${name}`, '--examples', String(N), '--models', MODELS, '--budget-mb', String(BUDGET / MB), '--out', OUT, '--batch', String(BATCH), '--row-block', String(ROW_BLOCK)],
     { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
   return JSON.parse(out.toString().trim().split('\n').pop()!);
 }
@@ -184,12 +186,14 @@ async function main(): Promise<void> {
   fs.writeFileSync(plot, barChart(`DNN: 10 checkpoints × 2 models × ${N} images, bytes stored (uncompressed, after dedup)`, configs, configs.map((c) => (c === 'parquet' ? storage[c]!.bytesOnDisk : size(c)))));
   const t = (s: string, codec: string): TimingResult => time.find((x) => x.scheme === s && x.codec === codec)!;
   const json = {
-    bench: 'dnn', node: process.version, examples: N, checkpoints: 20, budget_mb: BUDGET / MB,
+    bench: 'dnn', node: process.version, examples: N, checkpoints: 20, budget_mb: BUDGET / MB, row_block: ROW_BLOCK, batch: BATCH,
     storage_mb: Object.fromEntries(configs.map((c) => [c, { stored_raw: round(size(c) / MB), on_disk_gzip: round(storage[c]!.bytesOnDisk / MB), logged: round(storage[c]!.bytesRaw / MB) }])),
     smaller_than_store_all: Object.fromEntries(configs.filter((c) => c !== 'store_all_fp32').map((c) => [c, round(size('store_all_fp32') / size(c), 2)])),
     vgg_pool2_dedup_vs_store_all: round(vggSize('store_all_fp32') / vggSize('pool2_dedup'), 1),
     logging_vs_bare: Object.fromEntries(time.map((x) => [`${x.scheme}@${x.codec}`, round(x.logMs / x.bareMs, 2)])),
-    bare_ms: round(t('none', 'arrow').bareMs), peak_rss_mb: round(Math.max(...Object.values(storage).map((s) => s.peakRssMb), ...time.map((x) => x.peakRssMb))),
+    bare_ms: round(t('none', 'arrow').bareMs),
+    rss_mb: Object.fromEntries([...Object.values(storage).map((s) => [s.name, round(s.peakRssMb)]), ...time.map((x) => [`${x.scheme}@${x.codec}`, round(x.peakRssMb)])]),
+    peak_rss_mb: round(Math.max(...Object.values(storage).map((s) => s.peakRssMb), ...time.map((x) => x.peakRssMb))),
     plot,
     targets: {
       lp_1_9x_met: size('store_all_fp32') / size('lp_qt') >= 1.9,

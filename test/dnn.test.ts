@@ -16,14 +16,14 @@ const images = (n: number) => batches(loadSubset(), n).next().value!;
 describe('ONNX graph rewrite', () => {
   it('names layers safely, keeps the original names, exposes every layer with the right shapes', async () => {
     const g = parseGraph(bytes);
-    expect(g.layers.map((l) => l.name)).toEqual(['conv1', 'relu1', 'conv2', 'relu2', 'pool1', 'conv3', 'relu3', 'conv4', 'relu4', 'pool2', 'flatten1', 'dense1', 'relu5', 'dense2']);
+    expect(g.layers.map((l) => l.name)).toEqual(['conv1', 'relu1', 'conv2', 'relu2', 'pool1', 'conv3', 'relu3', 'conv4', 'relu4', 'pool2', 'dense1', 'relu5', 'dense2']);
     expect(g.layers[0]!.original).toBe('/features/features.0/Conv_output_0');
     const s = await ort.InferenceSession.create(exposeLayers(g));
     const out = await s.run({ image: new ort.Tensor('float32', images(3).x, [3, 1, 28, 28]) });
     expect(out[g.layers[0]!.original]!.dims).toEqual([3, 4, 28, 28]);
     expect(out[g.layers[4]!.original]!.dims).toEqual([3, 4, 14, 14]);
     expect(out.logits!.dims).toEqual([3, 10]);
-    expect(parseGraph(bytes, 'nodes').layers.length).toBeGreaterThanOrEqual(g.layers.length);
+    expect(parseGraph(bytes, 'nodes').layers.map((l) => l.name)).toContain('flatten1');
   });
   it('a truncated graph runs fewer nodes and stops at the layer', async () => {
     const g = parseGraph(bytes);
@@ -50,7 +50,7 @@ describe('logging a network', () => {
     for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ref[i]!)));
     const conv1 = await store.getIntermediates('fm.tiny_e01.conv1.*', { rows: [5, 299] });
     expect(conv1.shape).toEqual([4, 28, 28]);
-    expect(store.list('fm.tiny_e01.*').map((i) => i.key.split('.')[2])).toContain('input');
+    expect(store.list('fm.inputs.*')).toHaveLength(1); // the examples, stored once for re-runs
   });
 
   it('pools activation maps (POOL_QT) and re-runs a layer on a few rows with a truncated graph', async () => {

@@ -93,7 +93,7 @@ export class DataStore {
       col_start: 0, byte_offset: 0, byte_length: 0, // set when the partition is laid out and written
     };
     this.pendingBlobs.set(id, blob);
-    this.pendingByHash.set(hash.toString('hex'), id);
+    if (hash.length > 0) this.pendingByHash.set(hash.toString('hex'), id);
     this.pool.touch(p);
     return id;
   }
@@ -158,7 +158,7 @@ export class DataStore {
       for (const b of blobs) {
         this.pendingBlobs.delete(b.id);
         this.pendingSigs.delete(b.id);
-        this.pendingByHash.delete(b.hash.toString('hex'));
+        if (b.hash.length > 0) this.pendingByHash.delete(b.hash.toString('hex'));
       }
     } catch (err) {
       // Keep the data readable from memory and report on the next write: nothing is silently lost.

@@ -8,6 +8,8 @@ import { allocValues, type ColumnType } from '../model/types.js';
 import { hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
 
+const NO_HASH = Buffer.alloc(0);
+
 export interface WriterOptions {
   rowBlockSize: number;
   /** A RowBlock of a wide frame holds at most this many chunks: wider frames get tiles of adjacent columns. */
@@ -212,7 +214,8 @@ export class IntermediateWriter {
 
   /** Stores or de-duplicates one chunk; bytes count row ids too, chunk counts only data chunks. */
   private put(chunk: ChunkData, isData: boolean): number {
-    const hash = hashChunk(chunk);
+    // store_all never looks a chunk up: hashing it would be pure overhead
+    const hash = this.ds.opts.policy === 'dedup' ? hashChunk(chunk) : NO_HASH;
     const raw = rawByteLength(chunk);
     this.bytesRaw += raw;
     const dup = this.ds.findDuplicate(hash);

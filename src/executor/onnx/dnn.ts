@@ -3,6 +3,7 @@
 // row, its activation map a tensor column), optionally pooled (POOL_QT). The input examples are logged
 // too (`input`: exact de-duplication stores them once for all checkpoints), and the checkpoint file is
 // kept in the store, so that any layer can be re-run later: a truncated graph on only the asked rows.
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -52,6 +53,8 @@ interface DnnSpec {
   kind: 'dnn';
   checkpoint: string;
   input: string;
+  /** Where the input examples are stored: `<project>.inputs.x_<content hash>`, once for all checkpoints. */
+  inputKey: string;
   inputShape: number[];
   batchSize: number;
   scheme: DnnScheme;
@@ -110,8 +113,9 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
   const session = await ort.InferenceSession.create(exposeLayers(g));
   const loadMs = performance.now() - t0;
 
+  const inputName = `x_${createHash('sha1').update(new Uint8Array(input.x.buffer, input.x.byteOffset, input.x.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16)}`;
   const spec: DnnSpec = {
-    kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: g.input, inputShape: [...input.shape], batchSize: B, scheme,
+    kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: g.input, inputKey: `${project}.inputs.${inputName}`, inputShape: [...input.shape], batchSize: B, scheme,
     layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0,
   };
   const db = store.metadata;
@@ -123,8 +127,9 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     fs.writeFileSync(checkpointFile(store, project, model), bytes);
-    const inputWriter = store.writer(`${project}.${model}.input`, { approximate: false });
-    writers.set('input', inputWriter);
+    // the examples are source data, not an intermediate: stored once per project whatever the policy
+    const inputWriter = db.intermediateId(project, 'inputs', inputName) === undefined ? store.writer(spec.inputKey, { approximate: false }) : null;
+    if (inputWriter) writers.set('input', inputWriter);
     for (let s = 0; s < N; s += B) {
       const e = Math.min(N, s + B);
       const xs = input.x.subarray(s * per, e * per);
@@ -133,7 +138,7 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
       const out = await session.run({ [g.input]: new ort.Tensor('float32', xs, [e - s, ...input.shape]) });
       forwardMs += performance.now() - t1;
       const t2 = performance.now();
-      await inputWriter.append(DataFrame.fromTensor(xs.slice(), input.shape, ids.slice()));
+      await inputWriter?.append(DataFrame.fromTensor(xs.slice(), input.shape, ids.slice()));
       for (const l of g.layers) {
         const t = out[l.original];
         if (!t || t.type !== 'float32') continue;
@@ -208,7 +213,7 @@ export async function rerunLayer(store: Store, modelKey: string, layer: string, 
   const g = parseGraph(readCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
   const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
   if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
-  const input = await store.getIntermediates(`${project}.${model}.input.*`, rows ? { rows: Array.from(rows) } : {});
+  const input = await store.getIntermediates(`${spec.inputKey}.*`, rows ? { rows: Array.from(rows) } : {});
   const cut = truncateAt(g, l);
   const session = await ort.InferenceSession.create(cut.bytes);
   try {

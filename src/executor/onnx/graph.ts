@@ -12,8 +12,10 @@ interface GraphP { node: NodeP[]; initializer: { name: string }[]; input: { name
 const graphOf = (m: ModelProto): GraphP => m.graph as unknown as GraphP;
 
 /** Ops whose outputs are layer boundaries (what `layers` mode exposes). */
+// Flatten, Reshape, Dropout (at inference) and Identity only re-label the previous layer's values: storing
+// them would store the same activations twice, so `layers` leaves them out (`nodes` keeps them).
 const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
-  'Gemm', 'MatMul', 'Flatten', 'Softmax', 'BatchNormalization', 'Dropout', 'Concat', 'Add']);
+  'Gemm', 'MatMul', 'Softmax', 'BatchNormalization', 'Concat', 'Add']);
 /** Ops that never produce float activations. */
 const SKIP_OPS = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'ConstantOfShape', 'Range', 'NonZero']);
 const PREFIX: Record<string, string> = {
