@@ -51,6 +51,12 @@ describe('logging a network', () => {
     const conv1 = await store.getIntermediates('fm.tiny_e01.conv1.*', { rows: [5, 299] });
     expect(conv1.shape).toEqual([4, 28, 28]);
     expect(store.list('fm.inputs.*')).toHaveLength(1); // the examples, stored once for re-runs
+    // per-layer forward times for the cost model: one batch through each layer, cumulative along the graph
+    const wf = store.metadata.workflow('fm', 'tiny_e01')!;
+    const stages = store.metadata.stages(wf.model_id);
+    expect(stages.map((st) => st.name)).toEqual(run.layers.map((l) => l.name));
+    for (let k = 1; k < stages.length; k++) expect(stages[k]!.t_exec_ms).toBeGreaterThanOrEqual(stages[k - 1]!.t_exec_ms);
+    expect(stages.at(-1)!.t_exec_ms).toBeGreaterThan(0);
   });
 
   it('pools activation maps (POOL_QT) and re-runs a layer on a few rows with a truncated graph', async () => {

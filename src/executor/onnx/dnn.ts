@@ -12,7 +12,8 @@ import { DataFrame } from '../../model/dataframe.js';
 import type { Store } from '../../mistique.js';
 import { kbitCodebook, kbitEncode, percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
 import type { IntermediateWriter } from '../../store/writer.js';
-import { exposeLayers, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+import { layerTimes, profilePrefix } from './profile.js';
 
 export interface DnnInput {
   /** N examples, each `shape` (e.g. [1, 28, 28]), row-major float32. */
@@ -37,6 +38,8 @@ export interface DnnLogOptions {
   expose?: Expose;
   scheme?: DnnScheme;
   onBatch?: (done: number, total: number) => void;
+  /** Per-layer forward times from onnxruntime's profiler, on for the first two batches (default true). */
+  profile?: boolean;
 }
 
 export interface DnnRun {
@@ -61,6 +64,8 @@ interface DnnSpec {
   layers: { name: string; original: string; op: string }[];
   loadMs: number;
   forwardMsPerBatch: number;
+  /** Per layer: ms for one batch from the input through that layer (onnxruntime's profiler, unmodified model). */
+  layerMsPerBatch: Record<string, number>;
 }
 
 export function schemeName(s: DnnScheme): string {
@@ -110,13 +115,16 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
   if (!Number.isInteger(B) || B < 1) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${B}`);
   const scheme = opts.scheme ?? {};
   const t0 = performance.now();
-  const session = await ort.InferenceSession.create(exposeLayers(g));
+  const profiling = opts.profile !== false;
+  const prefix = profilePrefix();
+  const session = await ort.InferenceSession.create(exposeLayers(g), profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {});
+  let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 
   const inputName = `x_${createHash('sha1').update(new Uint8Array(input.x.buffer, input.x.byteOffset, input.x.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16)}`;
   const spec: DnnSpec = {
     kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: g.input, inputKey: `${project}.inputs.${inputName}`, inputShape: [...input.shape], batchSize: B, scheme,
-    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0,
+    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
   };
   const db = store.metadata;
   const modelId = db.insertWorkflow(project, model, 'dnn', JSON.stringify(spec), null);
@@ -137,6 +145,11 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
       const t1 = performance.now();
       const out = await session.run({ [g.input]: new ort.Tensor('float32', xs, [e - s, ...input.shape]) });
       forwardMs += performance.now() - t1;
+      // profile the first two batches only (the second is past the first run's allocations)
+      if (profiling && (s / B === 1 || e === N) && layerMs.size === 0) {
+        session.endProfiling();
+        layerMs = layerTimes(prefix, nodeNames(g), g.layers);
+      }
       const t2 = performance.now();
       await inputWriter?.append(DataFrame.fromTensor(xs.slice(), input.shape, ids.slice()));
       for (const l of g.layers) {
@@ -170,10 +183,11 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
     await store.flush();
     logMs += performance.now() - t3;
     spec.forwardMsPerBatch = forwardMs / Math.ceil(N / B);
+    spec.layerMsPerBatch = Object.fromEntries(layerMs);
     const totalMs = performance.now() - t0;
     db.finishWorkflow(modelId, g.layers.map((l, k) => ({
       name: l.name, ord: k, op: l.op, params: JSON.stringify({ original: l.original, shape: shapes.get(l.name) ?? null }), inputs: JSON.stringify([]), output: 'table',
-      n_rows: N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: forwardMs, t_log_ms: logMs,
+      n_rows: N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(l.name) ?? 0, t_log_ms: logMs,
     })), [], totalMs);
     db.updateWorkflowSpec(modelId, JSON.stringify(spec));
     return {

@@ -42,6 +42,11 @@ export interface OnnxGraph {
 
 export type Expose = 'layers' | 'nodes';
 
+/** Node names in graph order (what onnxruntime's profiler reports times for). */
+export function nodeNames(g: OnnxGraph): string[] {
+  return graphOf(g.model).node.map((n) => n.name);
+}
+
 export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGraph {
   let model: ModelProto;
   try {

@@ -1,0 +1,43 @@
+// Per-layer forward times for the cost model (paper Eq. 5.3: batches × the per-layer forward time
+// summed up to layer i). The logging session runs with onnxruntime's profiler on for its first batches
+// only (endProfiling stops it); the last profiled run gives every node's kernel time, and per layer we
+// keep the time of one batch from the input through all nodes up to and including that layer.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Layer } from './graph.js';
+
+interface ProfileEvent { cat?: string; name?: string; ts?: number; dur?: number }
+
+export function profilePrefix(): string {
+  return path.join(os.tmpdir(), `mistique-profile-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`);
+}
+
+/** Reads (and deletes) the profile written under `prefix`; per layer, ms of one batch through it. */
+export function layerTimes(prefix: string, nodeNames: readonly string[], layers: readonly Layer[]): Map<string, number> {
+  const dir = path.dirname(prefix);
+  const file = fs.readdirSync(dir).map((f) => path.join(dir, f)).find((f) => f.startsWith(prefix) && f.endsWith('.json'));
+  const kernel = new Map<string, number>(); // node name → µs in the last profiled run
+  if (file) {
+    try {
+      const events = JSON.parse(fs.readFileSync(file, 'utf8')) as ProfileEvent[];
+      const runs = events.filter((e) => e.name === 'model_run' && typeof e.ts === 'number' && typeof e.dur === 'number');
+      const last = runs.at(-1);
+      for (const e of events) {
+        if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || typeof e.dur !== 'number' || typeof e.ts !== 'number') continue;
+        if (last && (e.ts < last.ts! || e.ts > last.ts! + last.dur!)) continue;
+        const node = e.name.slice(0, -'_kernel_time'.length);
+        kernel.set(node, (kernel.get(node) ?? 0) + e.dur);
+      }
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }
+  const out = new Map<string, number>();
+  let cum = 0, k = 0;
+  for (const l of layers) {
+    for (; k <= l.node && k < nodeNames.length; k++) cum += (kernel.get(nodeNames[k]!) ?? 0) / 1000;
+    out.set(l.name, cum);
+  }
+  return out;
+}
