@@ -40,6 +40,9 @@ const STORAGE: Record<string, { scheme: string; policy: 'store_all' | 'dedup' }>
   pool2: { scheme: 'pool2', policy: 'store_all' },
   poolS: { scheme: 'poolS', policy: 'store_all' },
   pool2_dedup: { scheme: 'pool2', policy: 'dedup' },
+  // the paper's default scheme is pool(2) on top of LP_QT
+  pool2_lp: { scheme: 'pool2+lp', policy: 'store_all' },
+  pool2_lp_dedup: { scheme: 'pool2+lp', policy: 'dedup' },
 };
 /** Logging-time configurations (one checkpoint). */
 const TIMING = ['none', 'lp', 'kbit8', 'pool2', 'pool2+lp', 'poolS'];
@@ -190,8 +193,11 @@ async function main(): Promise<void> {
     storage_mb: Object.fromEntries(configs.map((c) => [c, { stored_raw: round(size(c) / MB), on_disk_gzip: round(storage[c]!.bytesOnDisk / MB), logged: round(storage[c]!.bytesRaw / MB) }])),
     smaller_than_store_all: Object.fromEntries(configs.filter((c) => c !== 'store_all_fp32').map((c) => [c, round(size('store_all_fp32') / size(c), 2)])),
     vgg_pool2_dedup_vs_store_all: round(vggSize('store_all_fp32') / vggSize('pool2_dedup'), 1),
+    vgg_pool2_lp_dedup_vs_store_all: round(vggSize('store_all_fp32') / vggSize('pool2_lp_dedup'), 1),
+    per_model_unique_mb: Object.fromEntries(configs.filter((c) => c !== 'parquet').map((c) => [c, { cnn: round(storage[c]!.perModel.cnn!.unique / MB), vgg: round(storage[c]!.perModel.vgg!.unique / MB) }])),
     logging_vs_bare: Object.fromEntries(time.map((x) => [`${x.scheme}@${x.codec}`, round(x.logMs / x.bareMs, 2)])),
     bare_ms: round(t('none', 'arrow').bareMs),
+    mistique_peak_rss_mb: round(Math.max(...Object.values(storage).filter((s) => s.name !== 'parquet').map((s) => s.peakRssMb), ...time.map((x) => x.peakRssMb))),
     rss_mb: Object.fromEntries([...Object.values(storage).map((s) => [s.name, round(s.peakRssMb)]), ...time.map((x) => [`${x.scheme}@${x.codec}`, round(x.peakRssMb)])]),
     peak_rss_mb: round(Math.max(...Object.values(storage).map((s) => s.peakRssMb), ...time.map((x) => x.peakRssMb))),
     plot,
@@ -199,11 +205,14 @@ async function main(): Promise<void> {
       lp_1_9x_met: size('store_all_fp32') / size('lp_qt') >= 1.9,
       kbit8_3_3x_met: size('store_all_fp32') / size('kbit8_qt') >= 3.3,
       pool2_6x_met: size('store_all_fp32') / size('pool2') >= 6,
+      pool2_lp_6x_met: size('store_all_fp32') / size('pool2_lp') >= 6,
       vgg_pool2_dedup_60x_met: vggSize('store_all_fp32') / vggSize('pool2_dedup') >= 60,
+      vgg_pool2_lp_dedup_60x_met: vggSize('store_all_fp32') / vggSize('pool2_lp_dedup') >= 60,
       pool2_log_2x_met: t('pool2', 'arrow').logMs / t('pool2', 'arrow').bareMs <= 2,
       kbit8_log_4x_met: t('kbit8', 'arrow').logMs / t('kbit8', 'arrow').bareMs <= 4,
       store_all_log_5x_met: t('none', 'arrow').logMs / t('none', 'arrow').bareMs <= 5,
-      rss_met: Math.max(...Object.values(storage).map((s) => s.peakRssMb), ...time.map((x) => x.peakRssMb)) <= BUDGET / MB + 500,
+      // mistique's own runs; the Parquet baseline's memory is its own business (reported in rss_mb)
+      rss_met: Math.max(...Object.values(storage).filter((s) => s.name !== 'parquet').map((s) => s.peakRssMb), ...time.map((x) => x.peakRssMb)) <= BUDGET / MB + 500,
     },
   };
   void base;
