@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'BAD_SPEC'
   | 'BAD_INPUT'
   | 'NO_MEMORY'
+  | 'NOT_STORED'
   | 'INTERNAL';
 
 export class MistiqueError extends Error {

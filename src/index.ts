@@ -9,13 +9,15 @@
  * await store.close();
  */
 export { openStore, Store } from './mistique.js';
-export type { StoreOptions, LogOptions, StoreStats, IntermediateSummary } from './mistique.js';
+export * as costmodel from './costmodel/index.js';
+export type { StoreOptions, StorePolicy, LogOptions, StoreStats, IntermediateSummary } from './mistique.js';
+export type { Estimate, PlannedQueryOptions, QueryPath } from './reader/planner.js';
 export { MistiqueError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { DataFrame } from './model/dataframe.js';
 export type { FrameInput, FrameOptions, PlainFrame, Column, ChunkData } from './model/dataframe.js';
 export { Matrix } from './model/matrix.js';
-export type { MatrixColumn, MatrixValues } from './model/matrix.js';
+export type { MatrixColumn, MatrixSource, MatrixValues } from './model/matrix.js';
 export type { ColumnType } from './model/types.js';
 export type { QueryOptions, RowSelection } from './reader/chunkreader.js';
 export type { IntermediateWriter, IntermediateInfo } from './store/writer.js';

@@ -6,7 +6,9 @@ import { MistiqueError } from './errors.js';
 import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe.js';
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
-import { MetadataDB } from './metadata/metadatadb.js';
+import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
+import { QueryPlanner, type Estimate, type PlannedQueryOptions } from './reader/planner.js';
+import { toFrame, type Table as PipelineTable } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
@@ -19,8 +21,14 @@ import { logNetwork, rerunLayer, type DnnInput, type DnnLogOptions, type DnnRun,
 export interface StoreOptions {
   /** How partitions are compressed: gzip (default, as in the paper), parquet, or arrow (uncompressed IPC). Fixed at creation. */
   codec?: CodecId;
-  /** store_all: every chunk is written (the baseline); dedup (default): identical chunks are stored once. */
-  policy?: StoragePolicy;
+  /**
+   * store_all: every chunk is written (the baseline); dedup (default): identical chunks are stored once
+   * and similar ones compressed together; adaptive: dedup for what is stored, but an intermediate a
+   * workflow can re-create is stored only once its γ (Eq. 5.5) reaches `gammaMin`.
+   */
+  policy?: StorePolicy;
+  /** Policy adaptive: γ_min in seconds of query time saved per GB stored (default 100 000 s/GB = 0.1 s/KB). */
+  gammaMin?: number;
   /** Rows per RowBlock (default 1024). Fixed at creation. */
   rowBlockSize?: number;
   /**
@@ -46,7 +54,14 @@ export interface StoreOptions {
   create?: boolean;
 }
 
+export type StorePolicy = StoragePolicy | 'adaptive';
+
 export interface LogOptions extends FrameOptions {
+  /**
+   * A workflow mistique runs can re-create this intermediate (set by the executors): under policy
+   * adaptive it is then registered without being stored until queries make it worth its bytes.
+   */
+  rerunnable?: boolean;
   /** The storage scheme applied before storing (recorded in metadata). */
   scheme?: string;
   /** The name the intermediate has in its own framework (e.g. an ONNX node output). */
@@ -64,12 +79,14 @@ export interface IntermediateSummary {
   bytesRaw: number;
   bytesStored: number;
   queries: number;
+  /** false: registered but not stored (policy adaptive); queries re-run it. */
+  materialized: boolean;
 }
 
 export interface StoreStats {
   dir: string;
   codec: CodecId;
-  policy: StoragePolicy;
+  policy: StorePolicy;
   intermediates: number;
   /** Uncompressed bytes of everything logged. */
   bytesLogged: number;
@@ -102,6 +119,7 @@ const MB = 1024 * 1024;
 export class Store {
   private closed = false;
   private readonly reader: ChunkReader;
+  private readonly planner: QueryPlanner;
   /** Intermediates removed on open because a crash lost their unwritten partitions. */
   readonly recovered: string[];
 
@@ -110,9 +128,15 @@ export class Store {
     private readonly db: MetadataDB,
     private readonly ds: DataStore,
     private readonly manifest: StoreManifest,
-    readonly policy: StoragePolicy,
+    readonly policy: StorePolicy,
+    readonly gammaMin: number,
   ) {
     this.reader = new ChunkReader(db, ds);
+    this.planner = new QueryPlanner(db, ds, this.reader, {
+      trad: (project, model, stage, rows) => rerunStage(db, project, model, stage, rows),
+      dnn: (modelKey, layer, rows) => rerunLayer(this, modelKey, layer, rows),
+      materialize: (row, full) => this.materialize(row, full),
+    }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
     this.recovered = [];
     for (const id of db.lostIntermediates()) {
       const r = db.intermediate(id);
@@ -125,18 +149,20 @@ export class Store {
     const root = path.resolve(dir);
     const manifest = readOrCreateManifest(root, opts);
     const policy = opts.policy ?? 'dedup';
-    if (policy !== 'dedup' && policy !== 'store_all') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policy)} is unknown: use store_all or dedup`);
+    if (policy !== 'dedup' && policy !== 'store_all' && policy !== 'adaptive') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policy)} is unknown: use store_all, dedup or adaptive`);
+    const gammaMin = opts.gammaMin ?? 100_000;
+    if (typeof gammaMin !== 'number' || !(gammaMin >= 0)) throw new MistiqueError('BAD_OPTION', `gammaMin must be a number ≥ 0 (seconds saved per GB stored), got ${opts.gammaMin}`);
     const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
     const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression });
     const db = new MetadataDB(path.join(root, 'metadata.db'), { create: true });
     const ds = new DataStore(root, db, codec, {
-      policy,
+      policy: policy === 'adaptive' ? 'dedup' : policy,
       bufferpoolBytes: budget,
       partitionBytes: Math.min(positive('partitionBytes', opts.partitionBytes ?? 64 * MB), Math.max(1, Math.floor(budget / 2))),
       segmentBytes: positive('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES[manifest.codec]),
       similarityThreshold: fraction('similarityThreshold', opts.similarityThreshold ?? 0.5),
     });
-    return new Store(root, db, ds, manifest, policy);
+    return new Store(root, db, ds, manifest, policy, gammaMin);
   }
 
   get codec(): CodecId { return this.manifest.codec; }
@@ -156,8 +182,10 @@ export class Store {
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
-  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate'> & Pick<WriterOptions, 'logicalType' | 'codebook'> = {}): IntermediateWriter {
+  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook' | 'carry'> = {}): IntermediateWriter {
     this.checkOpen();
+    // adaptive: a re-creatable intermediate is first registered only (γ = 0 before any query)
+    const materialize = !(this.policy === 'adaptive' && opts.rerunnable === true && this.gammaMin > 0);
     return new IntermediateWriter(this.ds, this.db, parseIntermediateKey(key), {
       rowBlockSize: this.manifest.rowBlockSize,
       maxChunksPerBlock: this.manifest.maxChunksPerBlock,
@@ -166,12 +194,64 @@ export class Store {
       approximate: opts.approximate,
       logicalType: opts.logicalType,
       codebook: opts.codebook,
+      materialize,
+      estimateStored: (raw) => raw / this.compressionEstimate(),
+      carry: opts.carry,
     });
   }
 
-  async getIntermediates(keys: string | readonly string[], opts: QueryOptions = {}): Promise<Matrix> {
+  /** The store's compression ratio so far (raw ÷ stored), for sizing what is not stored yet; gzip's typical 3 before anything is. */
+  private compressionEstimate(): number {
+    const t = this.db.totals();
+    return t.bytesOnDisk > 0 ? t.rawBytesOnDisk / t.bytesOnDisk : 3;
+  }
+
+  /** Adaptive: stores a re-created intermediate under its key, keeping its statistics; atomically replaces the registration. */
+  private async materialize(row: IntermediateRow, full: { table?: PipelineTable; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }): Promise<void> {
+    const tmp = `${row.name.slice(0, 100)}-materializing-${row.id}`;
+    const key = `${row.project}.${row.model}.${tmp}`;
+    const carry = { nQuery: row.n_query, tQueryMs: row.t_query_ms };
+    const w = full.table
+      ? this.writer(key, { scheme: row.scheme, carry })
+      : this.writer(key, { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false, carry });
+    let info: IntermediateInfo;
+    try {
+      if (full.table) await w.append(DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }));
+      else await w.append(DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds));
+      info = await w.close();
+    } catch (err) { w.abort(); throw err; }
+    await this.ds.flushAll();
+    this.db.replaceIntermediate(row.id, info.id, row.name);
+  }
+
+  /**
+   * Answers a query: per intermediate, reads it or re-runs its workflow, whichever the cost model says
+   * is faster (`path` forces one). `matrix.sources` says which path answered and what loss it carries.
+   */
+  async getIntermediates(keys: string | readonly string[], opts: PlannedQueryOptions = {}): Promise<Matrix> {
     this.checkOpen();
-    return this.reader.getIntermediates(typeof keys === 'string' ? [keys] : keys, opts);
+    return (await this.planner.query(typeof keys === 'string' ? [keys] : keys, opts)).matrix;
+  }
+
+  /**
+   * The cost model's view of a query: per intermediate, both estimates (with their inputs), the choice
+   * and why. With `run: true` the query runs too and each estimate gets its measured time.
+   */
+  async explain(keys: string | readonly string[], opts: PlannedQueryOptions & { run?: boolean } = {}): Promise<Estimate[]> {
+    this.checkOpen();
+    const k = typeof keys === 'string' ? [keys] : keys;
+    return opts.run ? (await this.planner.query(k, opts)).estimates : this.planner.explain(k, opts);
+  }
+
+  /** ρ_d per codec and scheme family on this machine; `recalibrate` re-measures them from a few timed reads. */
+  async readRates(opts: { recalibrate?: boolean } = {}): Promise<Record<string, { rho: number; reads: number }>> {
+    this.checkOpen();
+    if (opts.recalibrate) {
+      const schemes = new Set(this.db.intermediates().filter((r) => r.materialized !== 0).map((r) => r.scheme));
+      this.planner.rates.forget();
+      for (const s of schemes) await this.planner.calibrate(s);
+    }
+    return this.planner.rates.all();
   }
 
   /** The same as getIntermediates, as an Arrow Table (row_id, then one column per key in its own type). */
@@ -195,6 +275,7 @@ export class Store {
         bytesRaw: r.bytes_raw,
         bytesStored: stored.get(r.id) ?? 0,
         queries: r.n_query,
+        materialized: r.materialized !== 0,
       }))
       .filter((s) => re.test(s.key));
   }

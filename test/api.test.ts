@@ -9,6 +9,7 @@ describe('public API', () => {
         "Matrix",
         "MistiqueError",
         "Store",
+        "costmodel",
         "openStore",
       ]
     `);

@@ -139,7 +139,7 @@ describe('logging a network', () => {
       await s.logNetwork('fm.c', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { threshold: 90 } } });
       for (const k of ['fm.a.relu2.*', 'fm.b.dense1.*', 'fm.c.relu3.*']) {
         s.dropCaches();
-        const got = [...(await s.getIntermediates(k, { rows: [3, 39] })).values];
+        const got = [...(await s.getIntermediates(k, { rows: [3, 39], path: 'read' })).values];
         if (!want.has(k)) want.set(k, got);
         expect(got).toEqual(want.get(k));
         const t = await s.getTable(k);

@@ -12,7 +12,7 @@ import { takeRows, toFrame, type Table } from './table.js';
 /** What the executor needs of a store (the Store class provides it). */
 export interface IntermediateSink {
   readonly metadata: MetadataDB;
-  log(key: string, frame: Record<string, Float64Array | (string | null)[]>, opts: { rowIds: Int32Array }): Promise<unknown>;
+  log(key: string, frame: Record<string, Float64Array | (string | null)[]>, opts: { rowIds: Int32Array; rerunnable?: boolean }): Promise<unknown>;
   flush(): Promise<void>;
 }
 
@@ -89,7 +89,7 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
     const { timings, rows, operators } = await execute(spec, opts, async (stage, v) => {
       if (v.kind !== 'table') return 0;
       const t = performance.now();
-      await store.log(`${spec.project}.${spec.name}.${stage}`, toFrame(v.table), { rowIds: v.table.rowIds });
+      await store.log(`${spec.project}.${spec.name}.${stage}`, toFrame(v.table), { rowIds: v.table.rowIds, rerunnable: true });
       return performance.now() - t;
     });
     await store.flush();
@@ -102,7 +102,8 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
   }
 }
 
-export interface RerunResult { table: Table; stages: string[]; ms: number }
+/** `table`: the asked rows; `full`: the whole re-created output (what adaptive materialization stores). */
+export interface RerunResult { table: Table; full: Table; stages: string[]; ms: number }
 
 /**
  * Re-creates the output of one stage from the source files and the stored operators (no retraining),
@@ -133,7 +134,8 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
   }
   const out = values.get(stage)!;
   if (out.kind !== 'table') throw new MistiqueError('INTERNAL', `stage ${stage} did not produce a table`);
-  let table = out.table;
+  const full = out.table;
+  let table = full;
   if (rows) {
     const pos = new Map<number, number>();
     table.rowIds.forEach((id, i) => pos.set(id, i));
@@ -144,5 +146,5 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
     }));
     table = takeRows(table, idx);
   }
-  return { table, stages: [...need], ms: performance.now() - t0 };
+  return { table, full, stages: [...need], ms: performance.now() - t0 };
 }

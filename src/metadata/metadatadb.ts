@@ -25,6 +25,9 @@ export interface IntermediateRow {
   t_log_ms: number;
   n_query: number;
   t_query_ms: number;
+  /** 0: registered (schema, statistics, how to re-create it) but its chunks are not stored. */
+  materialized: number;
+  bytes_est: number | null;
 }
 
 export interface ColumnRow { idx: number; name: string | null; type: ColumnType; count: number }
@@ -70,6 +73,12 @@ export interface NewIntermediate {
   chunks: ChunkRow[];
   /** KBIT_QT: the value of each code. */
   codebook?: Float32Array | null;
+  /** false: register schema and statistics only (policy adaptive); default true. */
+  materialized?: boolean;
+  bytesEst?: number | null;
+  /** Query statistics carried over from an earlier registration of the same intermediate. */
+  nQuery?: number;
+  tQueryMs?: number;
 }
 
 const NO_HASH = Buffer.alloc(0);
@@ -135,9 +144,9 @@ export class MetadataDB {
       intermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
       insertIntermediate: db.prepare(`INSERT INTO intermediates
         (model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
-         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at)
+         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, n_query, t_query_ms)
         VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
-         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt)`),
+         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @nQuery, @tQueryMs)`),
       insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count) VALUES (?, ?, ?, ?, ?)`),
       insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id) VALUES (?, ?, ?, ?, ?)`),
@@ -191,6 +200,7 @@ export class MetadataDB {
         shape: x.shape ? JSON.stringify(x.shape) : null, scheme: x.scheme, rowBlockSize: x.rowBlockSize,
         tileCols: x.tileCols, rowIdStart: x.rowIdStart, policy: x.policy, bytesRaw: x.bytesRaw, bytesNew: x.bytesNew,
         nChunks: x.chunks.length, nChunksDedup: x.nChunksDedup, tLogMs: x.tLogMs, createdAt: new Date().toISOString(),
+        materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null, nQuery: x.nQuery ?? 0, tQueryMs: x.tQueryMs ?? 0,
       }).lastInsertRowid);
       for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count);
       for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob);
@@ -309,6 +319,31 @@ export class MetadataDB {
       JOIN segments s ON s.partition_id = b.partition_id AND s.seg = b.segment
       GROUP BY o.owner`).all() as { id: number; stored: number }[];
     return new Map(rows.map((r) => [r.id, Math.round(r.stored)]));
+  }
+
+  /**
+   * What reading RowBlocks `blocks` (all when null) of an intermediate decodes: the distinct segments
+   * holding the chunks of columns [c0, c1) and the blocks' row ids, their stored (compressed) and raw bytes.
+   */
+  readFootprint(intermediateId: number, blocks: readonly number[] | null, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): { stored: number; raw: number; segments: number } {
+    const where = blocks === null ? '' : `AND block IN (${blocks.map((b) => Number(b)).join(',') || '-1'})`;
+    const r = this.db.prepare(`
+      WITH used AS (
+        SELECT blob_id FROM chunks WHERE intermediate_id = @id ${where} AND col_start < @c1 AND col_start + n_cols > @c0
+        UNION SELECT rowid_blob FROM rowblocks WHERE intermediate_id = @id ${where}),
+      segs AS (SELECT DISTINCT b.partition_id, b.segment FROM used u JOIN blobs b ON b.id = u.blob_id)
+      SELECT count(*) AS n, coalesce(sum(s.length), 0) AS stored, coalesce(sum(s.raw_length), 0) AS raw
+      FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`).get({ id: intermediateId, c0, c1 }) as { n: number; stored: number; raw: number };
+    return { stored: r.stored, raw: r.raw, segments: r.n };
+  }
+
+  /** Puts intermediate `newId` in the place of `oldId` under `name`, in one transaction (adaptive materialization). */
+  replaceIntermediate(oldId: number, newId: number, name: string): void {
+    this.db.transaction(() => {
+      for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(oldId);
+      this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(oldId);
+      this.db.prepare(`UPDATE intermediates SET name = ? WHERE id = ?`).run(name, newId);
+    }).immediate();
   }
 
   /** Removes an intermediate's metadata (its blobs stay: others may share them). */

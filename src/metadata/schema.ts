@@ -1,6 +1,6 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const MIGRATIONS: readonly string[] = [
   // v1: the data model of paper Fig. 5-6 plus per-intermediate statistics.
@@ -143,5 +143,12 @@ export const MIGRATIONS: readonly string[] = [
     cluster INTEGER NOT NULL,        -- the blob whose partition group this chunk joined (itself if none)
     sig BLOB NOT NULL
   );
+  `,
+  // v3: adaptive materialization. An intermediate may be registered with its schema and statistics but
+  // no chunks (materialized = 0): queries re-run it until its γ (Eq. 5.5) passes γ_min. bytes_est is
+  // the stored size it is expected to take (bytes_raw ÷ the store's compression ratio when registered).
+  `
+  ALTER TABLE intermediates ADD COLUMN materialized INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE intermediates ADD COLUMN bytes_est INTEGER;
   `,
 ];

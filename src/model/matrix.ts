@@ -14,7 +14,13 @@ export interface MatrixColumn {
   dictionary?: string[];
 }
 
+/** Where a result's columns came from (set by the store's query planner): read or re-run, and the loss. */
+export interface MatrixSource { key: string; path: 'read' | 'rerun'; scheme: string; loss: string; ms: number }
+
 export class Matrix {
+  /** Per intermediate: the path that answered it and what its values gave up to the storage scheme. */
+  sources: MatrixSource[] = [];
+
   constructor(
     readonly rowIds: Int32Array,
     readonly columns: MatrixColumn[],

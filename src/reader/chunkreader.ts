@@ -13,6 +13,7 @@ import type { DataStore } from '../store/datastore.js';
 import { identity, reconstructor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
+export { normalizeRows };
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 
 export type RowSelection = readonly number[] | Int32Array | { start: number; end: number };
@@ -20,6 +21,8 @@ export type RowSelection = readonly number[] | Int32Array | { start: number; end
 export interface QueryOptions {
   /** Row ids to return, in this order; a range is [start, end). Default: all rows of the first intermediate. */
   rows?: RowSelection;
+  /** Count this read in the intermediates' query statistics (default true; calibration reads do not). */
+  record?: boolean;
 }
 
 /** RowBlocks decoded per step of a large read: bounds memory. A query of more blocks is a scan and bypasses the segment cache. */
@@ -66,7 +69,12 @@ export class ChunkReader {
 
   /** A dense row-major Matrix of the keys' columns, joined on row_id. */
   async getIntermediates(keys: readonly string[], opts: QueryOptions = {}): Promise<Matrix> {
-    const q = await this.plan(keys, opts);
+    return this.readSelections(resolveKeys(this.db, keys), opts);
+  }
+
+  /** getIntermediates for keys already resolved (the query planner resolves them once). */
+  async readSelections(sels: Selection[], opts: QueryOptions = {}): Promise<Matrix> {
+    const q = await this.plan(sels, opts);
     const values = allocMatrix(q.columns.map((c) => c.type), q.rowIds.length * q.columns.length);
     await this.run(q, new RowMajorSink(values, q.columns.length));
     const s0 = q.sels[0]!;
@@ -76,7 +84,7 @@ export class ChunkReader {
 
   /** The same columns as an Arrow Table (row_id first), each column in its own type: no transpose. */
   async getTable(keys: readonly string[], opts: QueryOptions = {}): Promise<Table> {
-    const q = await this.plan(keys, opts);
+    const q = await this.plan(resolveKeys(this.db, keys), opts);
     if (opts.rows === undefined && isWholeIntermediate(q)) return this.wholeTable(q);
     const n = q.rowIds.length;
     const arrays = q.columns.map((c) => allocValues(c.type, n) as MatrixValues);
@@ -136,8 +144,12 @@ export class ChunkReader {
   }
 
   /** Resolves keys and finds every asked row in every intermediate (the plan; `run` does the reading). */
-  private async plan(keys: readonly string[], opts: QueryOptions): Promise<Query> {
-    const sels = resolveKeys(this.db, keys);
+  private async plan(sels: Selection[], opts: QueryOptions): Promise<Query> {
+    const unstored = sels.find((s) => s.intermediate.materialized === 0);
+    if (unstored) {
+      const r = unstored.intermediate;
+      throw new MistiqueError('NOT_STORED', `${r.project}.${r.model}.${r.name} is not materialized (policy adaptive): it can only be re-run; query it through the store, which re-runs it`);
+    }
     const indexes = sels.map((s) => new RowIndex(this.db, this.ds, s.intermediate));
     let rowIds = opts.rows !== undefined ? normalizeRows(opts.rows) : await indexes[0]!.allRowIds();
     let plans = await Promise.all(indexes.map((ix) => ix.locate(rowIds)));
@@ -159,7 +171,7 @@ export class ChunkReader {
         columns.push({ key: prefix + name, name, type: schemaColumnType(s.schema, j) });
       }
     }
-    return { sels, rowIds, plans, columns };
+    return { sels, rowIds, plans, columns, record: opts.record !== false };
   }
 
   private async run(q: Query, sink: Sink): Promise<void> {
@@ -168,7 +180,7 @@ export class ChunkReader {
       const sel = q.sels[s]!;
       const t0 = performance.now();
       await this.fill(sel, q.plans[s]!, sink, q.columns, colBase);
-      this.db.recordQuery(sel.intermediate.id, performance.now() - t0);
+      if (q.record) this.db.recordQuery(sel.intermediate.id, performance.now() - t0);
       colBase += sel.cols.length;
     }
   }
@@ -203,6 +215,7 @@ export class ChunkReader {
 }
 
 interface Query {
+  record: boolean;
   sels: Selection[];
   rowIds: Int32Array;
   plans: RowPlan[];

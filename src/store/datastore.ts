@@ -226,6 +226,7 @@ export class DataStore {
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
       const decoded = await this.codec.decode(this.files.read(part.file, row), row.raw_length);
+      this.decodedRawBytes += row.raw_length;
       if (!scan) this.pool.putDecoded(key, decoded);
       return decoded;
     } catch (err) {
@@ -253,6 +254,9 @@ export class DataStore {
     }
     return p;
   }
+
+  /** Raw bytes of the segments decoded from disk since the store was opened (the cost model's ρ_d is measured with it). */
+  decodedRawBytes = 0;
 
   /** Drops decoded segments (so the next read decodes from disk, as a cold read would). */
   dropCaches(): void {

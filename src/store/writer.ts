@@ -22,6 +22,15 @@ export interface WriterOptions {
   logicalType?: ColumnType;
   /** KBIT_QT codebook (value per code), stored with the intermediate. */
   codebook?: Float32Array;
+  /**
+   * false: nothing is stored; the intermediate is registered with its schema and statistics only (policy
+   * adaptive, until queries make it worth its bytes). Default true.
+   */
+  materialize?: boolean;
+  /** Expected stored bytes of an unmaterialized intermediate, from its raw bytes: this turns raw bytes into them. */
+  estimateStored?: (bytesRaw: number) => number;
+  /** Query statistics to carry over (materializing an intermediate registered earlier). */
+  carry?: { nQuery: number; tQueryMs: number };
 }
 
 export interface IntermediateInfo {
@@ -48,6 +57,7 @@ export class IntermediateWriter {
   private readonly rowblocks: RowBlockRow[] = [];
   private readonly chunks: ChunkRow[] = [];
   private nrows = 0;
+  private nblocks = 0;
   private ncols = 0;
   private bytesRaw = 0;
   private bytesNew = 0;
@@ -119,6 +129,9 @@ export class IntermediateWriter {
         codebook: this.opts.codebook ?? null,
         rowblocks: this.rowblocks,
         chunks: this.chunks,
+        materialized: this.opts.materialize !== false,
+        bytesEst: this.opts.materialize === false && this.opts.estimateStored ? Math.round(this.opts.estimateStored(this.bytesRaw)) : null,
+        nQuery: this.opts.carry?.nQuery, tQueryMs: this.opts.carry?.tQueryMs,
       });
       return {
         key: this.keyString, id, rows: this.nrows, columns: this.ncols, chunks: this.chunks.length,
@@ -193,7 +206,7 @@ export class IntermediateWriter {
   }
 
   private emitBlock(pieces: Piece[]): void {
-    const block = this.rowblocks.length;
+    const block = this.nblocks;
     // slice, not subarray: the partition keeps the chunk, the caller keeps its frame.
     const ids = concatChunks(pieces.map((p) => ({ type: 'int32', nrows: p.r1 - p.r0, ncols: 1, values: p.frame.rowIds.slice(p.r0, p.r1) })));
     const idv = ids.values as Int32Array;
@@ -204,8 +217,17 @@ export class IntermediateWriter {
       if (v > max) max = v;
       if (v <= idv[i - 1]!) sorted = 0;
     }
+    if (this.opts.materialize === false) {
+      // registered, not stored: count what storing would take
+      this.bytesRaw += rawByteLength(ids);
+      for (const t of this.tiles) for (const p of pieces) this.bytesRaw += rawByteLength(p.frame.extract(p.r0, p.r1, t.c0, t.w));
+      this.bytesNew = this.bytesRaw;
+      this.nblocks++;
+      return;
+    }
     const rowidBlob = this.put(ids, false);
     this.rowblocks.push({ block, n_rows: idv.length, min_row_id: min, max_row_id: max, sorted, rowid_blob: rowidBlob });
+    this.nblocks++;
     for (const t of this.tiles) {
       const chunk = concatChunks(pieces.map((p) => p.frame.extract(p.r0, p.r1, t.c0, t.w)));
       this.chunks.push({ block, col_start: t.c0, n_cols: t.w, blob_id: this.put(chunk, true) });

@@ -52,7 +52,7 @@ export interface DnnRun {
   totalMs: number;
 }
 
-interface DnnSpec {
+export interface DnnSpec {
   kind: 'dnn';
   checkpoint: string;
   input: string;
@@ -136,7 +136,7 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     fs.writeFileSync(checkpointFile(store, project, model), bytes);
     // the examples are source data, not an intermediate: stored once per project whatever the policy
-    const inputWriter = db.intermediateId(project, 'inputs', inputName) === undefined ? store.writer(spec.inputKey, { approximate: false }) : null;
+    const inputWriter = db.intermediateId(project, 'inputs', inputName) === undefined ? store.writer(spec.inputKey, { approximate: false, rerunnable: false }) : null;
     if (inputWriter) writers.set('input', inputWriter);
     for (let s = 0; s < N; s += B) {
       const e = Math.min(N, s + B);
@@ -168,7 +168,7 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
         let w = writers.get(l.name);
         if (!w) {
           w = store.writer(`${project}.${model}.${l.name}`, {
-            originalName: l.original, scheme: schemeName(scheme), approximate: false,
+            originalName: l.original, scheme: schemeName(scheme), approximate: false, rerunnable: true,
             logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook,
           });
           writers.set(l.name, w);
@@ -232,10 +232,24 @@ export async function rerunLayer(store: Store, modelKey: string, layer: string, 
   const session = await ort.InferenceSession.create(cut.bytes);
   try {
     const n = input.nrows;
-    const out = await session.run({ [g.input]: new ort.Tensor('float32', Float32Array.from(input.values as Float32Array), [n, ...spec.inputShape]) });
-    const t = out[l.original]!;
+    const per = spec.inputShape.reduce((a, b) => a * b, 1);
+    const x = input.values as Float32Array;
+    const B = spec.batchSize;
+    // batch by batch, as when logged: memory stays at one batch of activations plus the result
+    let values: Float32Array | null = null;
+    let shape: number[] = [];
+    for (let s = 0; s < n; s += B) {
+      const e = Math.min(n, s + B);
+      const out = await session.run({ [g.input]: new ort.Tensor('float32', x.slice(s * per, e * per), [e - s, ...spec.inputShape]) });
+      const t = out[l.original]!;
+      if (!values) {
+        shape = (t.dims as number[]).slice(1).map(Number);
+        values = new Float32Array(n * shape.reduce((a, b) => a * b, 1));
+      }
+      values.set(t.data as Float32Array, s * (values.length / n));
+    }
     return {
-      values: t.data as Float32Array, shape: (t.dims as number[]).slice(1).map(Number), rowIds: input.rowIds,
+      values: values ?? new Float32Array(0), shape, rowIds: input.rowIds,
       nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0,
     };
   } finally {

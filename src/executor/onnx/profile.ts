@@ -17,17 +17,29 @@ export function profilePrefix(): string {
 export function layerTimes(prefix: string, nodeNames: readonly string[], layers: readonly Layer[]): Map<string, number> {
   const dir = path.dirname(prefix);
   const file = fs.readdirSync(dir).map((f) => path.join(dir, f)).find((f) => f.startsWith(prefix) && f.endsWith('.json'));
-  const kernel = new Map<string, number>(); // node name → µs in the last profiled run
+  // µs per node index in the last profiled run. onnxruntime renames and inserts kernels when it optimizes
+  // (a Conv becomes `<name>_output_0_nchwc`, layout changes `ReorderOutput_token_N`): a kernel is charged
+  // to the node whose name it starts with, and an inserted one to the node that ran just before it.
+  const perNode = new Float64Array(nodeNames.length);
   if (file) {
     try {
       const events = JSON.parse(fs.readFileSync(file, 'utf8')) as ProfileEvent[];
       const runs = events.filter((e) => e.name === 'model_run' && typeof e.ts === 'number' && typeof e.dur === 'number');
       const last = runs.at(-1);
-      for (const e of events) {
-        if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || typeof e.dur !== 'number' || typeof e.ts !== 'number') continue;
-        if (last && (e.ts < last.ts! || e.ts > last.ts! + last.dur!)) continue;
-        const node = e.name.slice(0, -'_kernel_time'.length);
-        kernel.set(node, (kernel.get(node) ?? 0) + e.dur);
+      const kernels = events
+        .filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time') && typeof e.dur === 'number' && typeof e.ts === 'number')
+        .filter((e) => !last || (e.ts! >= last.ts! && e.ts! <= last.ts! + last.dur!))
+        .sort((a, b) => a.ts! - b.ts!);
+      const exact = new Map(nodeNames.map((n, i) => [n, i]));
+      let current = 0;
+      for (const e of kernels) {
+        const name = e.name!.slice(0, -'_kernel_time'.length);
+        let k = exact.get(name);
+        if (k === undefined) {
+          for (let i = 0; i < nodeNames.length && k === undefined; i++) if (nodeNames[i] && name.startsWith(`${nodeNames[i]}_`)) k = i;
+        }
+        if (k !== undefined) current = k;
+        perNode[current] += e.dur!;
       }
     } finally {
       fs.rmSync(file, { force: true });
@@ -36,7 +48,7 @@ export function layerTimes(prefix: string, nodeNames: readonly string[], layers:
   const out = new Map<string, number>();
   let cum = 0, k = 0;
   for (const l of layers) {
-    for (; k <= l.node && k < nodeNames.length; k++) cum += (kernel.get(nodeNames[k]!) ?? 0) / 1000;
+    for (; k <= l.node && k < nodeNames.length; k++) cum += perNode[k]! / 1000;
     out.set(l.name, cum);
   }
   return out;

@@ -1,0 +1,133 @@
+// The query planner: the read-or-re-run choice on real stores (Alg. 4), explain, equal results on both
+// paths, ρ_d measured and re-calibrated, and adaptive materialization (Eq. 5.5).
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
+import { generateZillow } from '../datasets/zillow/generate.js';
+import { MistiqueError } from '../src/index.js';
+import { tempDir, tempStore } from './helpers.js';
+
+const FIXTURE = fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx'));
+const SPECS = path.resolve(__dirname, '../datasets/zillow/pipelines');
+
+describe('read or re-run (DNN)', () => {
+  it('re-runs a few rows of the first layer, reads all rows of the logits, and both paths agree', async () => {
+    // 2 000 examples (the subset four times) in one RowBlock: a read of any row decodes the whole block
+    const { x: x500 } = batches(loadSubset(), 500).next().value!;
+    const x = new Float32Array(x500.length * 4);
+    for (let k = 0; k < 4; k++) x.set(x500, k * x500.length);
+    const store = await tempStore({ rowBlockSize: 2048 });
+    const run = await store.logNetwork('fm.cnn', FIXTURE, { x, shape: [1, 28, 28] });
+    const first = run.layers[0]!.name, last = run.layers[run.layers.length - 1]!.name;
+    const [few] = await store.explain(`fm.cnn.${first}.*`, { rows: [7, 1300, 42] });
+    expect(few!.choice).toBe('rerun');
+    expect(few!.rerun!.ms).toBeLessThan(few!.read!.ms);
+    const [all] = await store.explain(`fm.cnn.${last}.*`);
+    expect(all!.choice).toBe('read');
+    expect(all!.read!.bytes).toBeGreaterThan(0);
+    expect(all!.rerun!.terms.loadMs).toBeGreaterThan(0);
+
+    // equal results either way (full precision store: exactly up to onnxruntime's batch-size noise)
+    const a = await store.getIntermediates(`fm.cnn.${first}.*`, { rows: [7, 1300, 42], path: 'read' });
+    const b = await store.getIntermediates(`fm.cnn.${first}.*`, { rows: [7, 1300, 42] });
+    expect(b.sources[0]!.path).toBe('rerun');
+    expect(a.sources[0]!.path).toBe('read');
+    expect([...b.rowIds]).toEqual([7, 1300, 42]);
+    expect(b.shape).toEqual(a.shape);
+    for (let i = 0; i < a.values.length; i++) expect(Math.abs(a.values[i]! - b.values[i]!)).toBeLessThan(1e-4);
+
+    // explain with run: the measured time is attached
+    const [ran] = await store.explain(`fm.cnn.${last}.*`, { run: true });
+    expect(ran!.measured!.path).toBe('read');
+    expect(ran!.measured!.ms).toBeGreaterThan(0);
+    // a measured ρ_d for this codec and scheme is kept
+    expect(Object.keys(await store.readRates())).toContain('gzip|none');
+  });
+
+  it('re-running a pooled layer pools the same way; a quantized read states its loss', async () => {
+    const { x } = batches(loadSubset(), 64).next().value!;
+    const store = await tempStore();
+    await store.logNetwork('fm.p', FIXTURE, { x, shape: [1, 28, 28] }, { scheme: { pool: { sigma: 2 }, quantize: 'lp' } });
+    const r = await store.getIntermediates('fm.p.relu1.*', { rows: [1, 2], path: 'rerun' });
+    const s = await store.getIntermediates('fm.p.relu1.*', { rows: [1, 2], path: 'read' });
+    expect(r.shape).toEqual([4, 14, 14]);
+    for (let i = 0; i < r.values.length; i++) expect(Math.abs(r.values[i]! - s.values[i]!)).toBeLessThanOrEqual(Math.abs(r.values[i]!) * 1e-3 + 1e-6);
+    expect(s.sources[0]!.loss).toMatch(/float16/);
+    expect(r.sources[0]!.loss).toMatch(/none/);
+  });
+
+  it('a caller-logged intermediate cannot be re-run; forcing it says so', async () => {
+    const store = await tempStore();
+    await store.log('p.m.i', { a: new Float64Array([1, 2, 3]) });
+    const [e] = await store.explain('p.m.i.a');
+    expect(e!.choice).toBe('read');
+    expect(e!.reason).toMatch(/no workflow/);
+    await expect(store.getIntermediates('p.m.i.a', { path: 'rerun' })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+  });
+
+  it('re-calibrates ρ_d on request (a changed machine starts afresh)', async () => {
+    const store = await tempStore();
+    await store.log('p.m.i', { a: Float64Array.from({ length: 50_000 }, (_, i) => Math.sin(i)) });
+    await store.flush();
+    const rates = await store.readRates({ recalibrate: true });
+    expect(rates['gzip|none']!.rho).toBeGreaterThan(0);
+    expect(store.list('p.m.i')[0]!.queries).toBe(0); // calibration reads are not queries
+  });
+});
+
+describe('read or re-run (TRAD) and adaptive materialization', () => {
+  const data = (): string => { const d = path.join(tempDir(), 'zillow'); generateZillow(d, 2000); return d; };
+
+  it('reads TRAD intermediates (re-running a pipeline costs its whole lineage) and both paths agree', async () => {
+    const store = await tempStore();
+    await store.logIntermediates(path.join(SPECS, 'P2_1.yaml'), { data: data() });
+    const [e] = await store.explain('zillow.P2_1.pred_test.*', { rows: [1999, 3] });
+    expect(e!.choice).toBe('read');
+    expect(e!.rerun!.ms).toBeGreaterThan(e!.read!.ms);
+    const r = await store.getIntermediates('zillow.P2_1.pred_test.*', { rows: [1999, 3], path: 'rerun' });
+    const s = await store.getIntermediates('zillow.P2_1.pred_test.*', { rows: [1999, 3] });
+    expect(s.sources[0]!.path).toBe('read');
+    expect([...r.values]).toEqual([...s.values]);
+    // categorical columns come back with the same strings
+    const key = 'zillow.P2_1.properties.*';
+    const rp = await store.getIntermediates(key, { rows: [5, 6, 7], path: 'rerun' });
+    const sp = await store.getIntermediates(key, { rows: [5, 6, 7], path: 'read' });
+    for (let i = 0; i < 3; i++) for (let j = 0; j < sp.ncols; j++) expect(rp.get(i, j)).toEqual(sp.get(i, j));
+  });
+
+  it('adaptive stores nothing re-creatable at first, materializes after enough queries, then reads', async () => {
+    const store = await tempStore({ policy: 'adaptive', gammaMin: 1 });
+    await store.logIntermediates(path.join(SPECS, 'P2_1.yaml'), { data: data() });
+    expect(store.list('zillow.P2_1.*').every((i) => !i.materialized)).toBe(true);
+    expect(store.stats().bytesOnDisk).toBe(0);
+    const key = 'zillow.P2_1.pred_test.*';
+    const seen: boolean[] = [];
+    let first: number[] | null = null;
+    for (let q = 0; q < 6; q++) {
+      const [e] = await store.explain(key, { run: true });
+      seen.push(e!.materializedNow === true);
+      const m = await store.getIntermediates(key);
+      first ??= [...m.values];
+      expect([...m.values]).toEqual(first);
+      if (store.list('zillow.P2_1.pred_test')[0]!.materialized) break;
+    }
+    const item = store.list('zillow.P2_1.pred_test')[0]!;
+    expect(item.materialized).toBe(true);
+    expect(item.queries).toBeGreaterThan(1); // the statistics survived materialization
+    expect(seen).toContain(true);
+    const [after] = await store.explain(key);
+    expect(after!.choice).toBe('read');
+    expect(store.list('zillow.P2_1.properties')[0]!.materialized).toBe(false);
+    // reads of a not-materialized intermediate are refused with the way out
+    await expect(store.getIntermediates('zillow.P2_1.properties.*', { path: 'read' })).rejects.toBeInstanceOf(MistiqueError);
+    // a reopened store keeps the materialization
+    const dir = store.dir;
+    await store.close();
+    const { openStore } = await import('../src/index.js');
+    const again = await openStore(dir, { policy: 'adaptive' });
+    expect([...(await again.getIntermediates(key)).values]).toEqual(first);
+    expect((await again.explain(key))[0]!.choice).toBe('read');
+    await again.close();
+  });
+});
