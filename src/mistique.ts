@@ -148,13 +148,17 @@ export class Store {
   static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
     const root = path.resolve(dir);
     const manifest = readOrCreateManifest(root, opts);
-    const policy = opts.policy ?? 'dedup';
-    if (policy !== 'dedup' && policy !== 'store_all' && policy !== 'adaptive') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policy)} is unknown: use store_all, dedup or adaptive`);
-    const gammaMin = opts.gammaMin ?? 100_000;
-    if (typeof gammaMin !== 'number' || !(gammaMin >= 0)) throw new MistiqueError('BAD_OPTION', `gammaMin must be a number ≥ 0 (seconds saved per GB stored), got ${opts.gammaMin}`);
+    const policyGiven = opts.policy;
+    if (policyGiven !== undefined && policyGiven !== 'dedup' && policyGiven !== 'store_all' && policyGiven !== 'adaptive') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policyGiven)} is unknown: use store_all, dedup or adaptive`);
+    if (opts.gammaMin !== undefined && (typeof opts.gammaMin !== 'number' || !(opts.gammaMin >= 0))) throw new MistiqueError('BAD_OPTION', `gammaMin must be a number ≥ 0 (seconds saved per GB stored), got ${opts.gammaMin}`);
     const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
     const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression });
     const db = new MetadataDB(path.join(root, 'metadata.db'), { create: true });
+    // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
+    const policy = (policyGiven ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
+    const gammaMin = opts.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
+    if (policyGiven !== undefined) db.setMeta('policy', policy);
+    if (opts.gammaMin !== undefined) db.setMeta('gamma_min', String(gammaMin));
     const ds = new DataStore(root, db, codec, {
       policy: policy === 'adaptive' ? 'dedup' : policy,
       bufferpoolBytes: budget,
@@ -329,9 +333,9 @@ export class Store {
   }
 
   /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */
-  async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number> } = {}): Promise<LayerRerun> {
+  async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {
     this.checkOpen();
-    return rerunLayer(this, modelKey, layer, opts.rows);
+    return rerunLayer(this, modelKey, layer, opts.rows, opts.batchSize);
   }
 
   /** The MetadataDB, for the executor and the cost model (not for applications). */

@@ -1,5 +1,6 @@
 // The CLI's store commands: ls, get, stats, log. Each takes parsed arguments and an output sink.
 import { MistiqueError } from '../errors.js';
+import type { QueryPath } from '../reader/planner.js';
 import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
 import type { RowSelection } from '../reader/chunkreader.js';
@@ -34,26 +35,56 @@ export async function ls(dir: string, pattern: string | undefined, io: Io): Prom
     }
     io.out(formatTable(
       ['intermediate', 'rows', 'columns', 'shape', 'scheme', 'raw', 'stored', 'queries'],
-      items.map((i) => [i.key, i.rows, i.columns, i.shape ? `[${i.shape.join(',')}]` : '', i.scheme, formatBytes(i.bytesRaw), formatBytes(i.bytesStored), i.queries]),
+      items.map((i) => [i.key, i.rows, i.columns, i.shape ? `[${i.shape.join(',')}]` : '', i.materialized ? i.scheme : `${i.scheme} (not stored: re-run)`, formatBytes(i.bytesRaw), formatBytes(i.bytesStored), i.queries]),
       [false, true, true, false, false, true, true, true],
     ));
   });
 }
 
-export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string }, io: Io): Promise<void> {
+function queryPath(p: string | undefined): QueryPath {
+  if (p === undefined) return 'auto';
+  if (p !== 'auto' && p !== 'read' && p !== 'rerun') throw new MistiqueError('BAD_OPTION', `--path ${JSON.stringify(p)}: use auto, read or rerun`);
+  return p;
+}
+
+export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string; path?: string }, io: Io): Promise<void> {
   if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
   keys.forEach(parseKey); // a malformed key is reported before the store is even opened
   const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
+  const path = queryPath(opts.path);
   await withStore(dir, async (s) => {
     const t0 = performance.now();
-    const m = await s.getIntermediates(keys, rows ? { rows } : {});
+    const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
     const ms = performance.now() - t0;
     if (opts.out) {
       await writeMatrix(m, opts.out);
       io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${opts.out} (query ${ms.toFixed(1)} ms)`);
     } else {
       io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20));
-      io.out(`query ${ms.toFixed(1)} ms`);
+      io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
+    }
+  });
+}
+
+/** `mistique explain <keys> [--rows] [--run]`: the cost model's estimates, choice and reason. */
+export async function explainCmd(dir: string, keys: string[], opts: { rows?: string; run?: boolean; path?: string; json?: boolean }, io: Io): Promise<void> {
+  if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique explain zillow.P1.pred.*`');
+  keys.forEach(parseKey);
+  const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
+  const path = queryPath(opts.path);
+  await withStore(dir, async (s) => {
+    const es = await s.explain(keys, { ...(rows ? { rows } : {}), path, run: opts.run === true });
+    if (opts.json) { io.out(JSON.stringify(es, null, 2)); return; }
+    const ms = (v: number | undefined) => (v === undefined ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(0));
+    io.out(formatTable(['intermediate', 'rows', 'stored', 'read est ms', 're-run est ms', 'choice', ...(opts.run ? ['measured ms'] : []), 'why'],
+      es.map((e) => [e.key, e.rows, e.materialized ? 'yes' : 'no', ms(e.read?.ms), ms(e.rerun?.ms), e.choice, ...(opts.run ? [ms(e.measured?.ms)] : []), e.reason]),
+      [false, true, false, true, true, false, ...(opts.run ? [true] : []), false]));
+    for (const e of es) {
+      const parts: string[] = [];
+      if (e.read) parts.push(`read: ${formatBytes(e.read.bytes)} in ${e.read.segments} segments ÷ ρ_d ${(e.read.rhoBytesPerMs / 1000).toFixed(1)} MB/s (${e.read.rhoSource}${e.read.rhoReads ? `, ${e.read.rhoReads} reads` : ''})`);
+      if (e.rerun) parts.push(`re-run: ${Object.entries(e.rerun.terms).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}`);
+      if (e.gamma !== undefined) parts.push(`γ ${e.gamma.toPrecision(3)} s/GB${e.materializedNow ? ', materialized now' : ''}`);
+      io.out(`${e.key}: ${parts.join('; ')}`);
     }
   });
 }

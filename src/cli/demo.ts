@@ -72,10 +72,16 @@ export async function demo(dir: string, io: Io): Promise<void> {
   const mx = Math.max(...map.values) || 1;
   for (let y = 0; y < 28; y += 2) io.out('   ' + Array.from({ length: 14 }, (_, k) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.floor(((map.values[y * 28 + 2 * k]! as number) / mx) * 8.99))]).join(''));
 
+  io.out('\n8. read or re-run? the cost model per query (Eq. 5.2–5.4), then the measured time of its choice');
+  for (const [key, rows] of [['zillow.P1_1.pred_test.*', [row]], ['fmnist.tiny_e01.relu1.*', [7, 8]], ['fmnist.tiny_e01.dense2.*', undefined]] as const) {
+    const [e] = await store.explain(key, { ...(rows ? { rows: [...rows] } : {}), run: true });
+    io.out(`   ${e!.key} (${e!.rows} rows): read ≈ ${e!.read!.ms.toFixed(1)} ms, re-run ≈ ${e!.rerun!.ms.toFixed(1)} ms → ${e!.choice}, took ${e!.measured!.ms.toFixed(1)} ms`);
+  }
+
   const st = store.stats();
-  io.out(`\n8. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
+  io.out(`\n9. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
   await store.close();
-  io.out(`\nexplore it: mistique ls --store ${dir}; mistique get 'zillow.P1_1.pred_test.*' --rows ${row} --store ${dir}; mistique rerun zillow.P1_1.fit --rows 1-3 --store ${dir}`);
+  io.out(`\nexplore it: mistique ls --store ${dir}; mistique get 'zillow.P1_1.pred_test.*' --rows ${row} --store ${dir}; mistique rerun zillow.P1_1.fit --rows 1-3 --store ${dir}; mistique explain 'fmnist.tiny_e01.*.*' --rows 1-5 --store ${dir}`);
 }
 
 /** Recreates the demo store; refuses to delete a directory that is not a mistique store. */

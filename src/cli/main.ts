@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { MistiqueError } from '../errors.js';
-import { get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
+import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
 import { demo } from './demo.js';
 
 const HELP: Record<string, string> = {
@@ -18,6 +18,7 @@ commands:
   rerun <project.model.intermediate>        re-create a pipeline's intermediate from its stored operators
   ls [pattern]                              list stored intermediates (pattern: project.model.intermediate, * allowed)
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
+  explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
   demo                                      log a small bundled workload and answer a few queries
 
@@ -52,7 +53,16 @@ Reads columns; several keys are joined on row_id.
   key       project.model.intermediate.column, '*' at any level: 'zillow.P1.pred.*', 'fm.cnn_e09.conv1.3_*'
   --rows    row ids: 5 | 1,7,9 | 100-200 (inclusive) | 1,5-8; default all rows
   --out     write the result instead of printing it: .npy, .arrow, .parquet or .csv
-  --limit   rows to print (default 20)`,
+  --limit   rows to print (default 20)
+  --path    auto (default: read or re-run, whichever the cost model estimates faster) | read | rerun`,
+  explain: `usage: mistique explain <key> [<key> …] [--rows R] [--run] [--path auto|read|rerun] [--json] [--store dir]
+
+For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4: the bytes of
+the segments that hold them ÷ ρ_d, the read rate measured on this machine for the codec and scheme), the
+estimated time to re-run its workflow up to it (Eq. 5.2 for pipelines: the stages it needs; Eq. 5.3 for
+networks: model load + input read + batches × forward time up to the layer), the choice and why.
+  --run    run the query too and show the measured time of the chosen path
+  --rows   as for get`,
   rerun: `usage: mistique rerun <project.model.intermediate> [--rows R] [--limit N] [--store dir]
 
 Re-creates one intermediate of a logged pipeline from the source files and the stored trained operators
@@ -83,7 +93,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       allowPositionals: true,
       options: {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
-        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
+        limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
       },
     });
   } catch (err) {
@@ -102,7 +112,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         break;
       case 'rerun': await rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
       case 'ls': await ls(dir, pos[0], io); break;
-      case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit }, io); break;
+      case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path }, io); break;
+      case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, path: o.path, json: o.json }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;
       case 'demo': await demo(dir, io); break;
     }

@@ -218,7 +218,7 @@ export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int
  * Re-runs a logged network up to one layer, on only the asked rows: their inputs are read from the
  * store, the stored checkpoint is cut after the layer, and only that graph runs. Full precision (no scheme).
  */
-export async function rerunLayer(store: Store, modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<LayerRerun> {
+export async function rerunLayer(store: Store, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number): Promise<LayerRerun> {
   const [project, model] = modelKey.split('.');
   const wf = project && model ? store.metadata.workflow(project, model) : undefined;
   if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
@@ -234,7 +234,7 @@ export async function rerunLayer(store: Store, modelKey: string, layer: string, 
     const n = input.nrows;
     const per = spec.inputShape.reduce((a, b) => a * b, 1);
     const x = input.values as Float32Array;
-    const B = spec.batchSize;
+    const B = batchSize ?? spec.batchSize;
     // batch by batch, as when logged: memory stays at one batch of activations plus the result
     let values: Float32Array | null = null;
     let shape: number[] = [];
