@@ -213,9 +213,14 @@ export class QueryPlanner {
     }
     // the fixed cost of a re-run (graph cut, session creation) as measured by earlier re-runs, else the logging session's load
     const measuredLoad = Number(this.db.getMeta(`rerun_load_ms:${r.project}.${r.model}`) ?? NaN);
-    const loadMs = Number.isFinite(measuredLoad) ? measuredLoad : spec.loadMs;
-    const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: perBatch } }, r.name, n);
-    return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: perBatch } };
+    let loadMs = Number.isFinite(measuredLoad) ? measuredLoad : spec.loadMs;
+    let batchMs = perBatch;
+    // once this layer has been re-run at two or more sizes, its own line (load + batches × ms) replaces
+    // the profile of the logging session (which also paid for exposing every layer as an output)
+    const fit = lineFit(this.db.getMeta(`rerun_fit:${r.project}.${r.model}.${r.name}`));
+    if (fit) { loadMs = fit.a; batchMs = fit.b; }
+    const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
+    return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: batchMs, fromReruns: fit ? fit.n : 0 } };
   }
 
   /**
@@ -268,6 +273,8 @@ export class QueryPlanner {
         const k = `rerun_load_ms:${r.project}.${r.model}`;
         const old = Number(this.db.getMeta(k) ?? NaN);
         this.db.setMeta(k, String(Number.isFinite(old) ? 0.7 * old + 0.3 * over : over));
+        const fk = `rerun_fit:${r.project}.${r.model}.${r.name}`;
+        this.db.setMeta(fk, lineAdd(this.db.getMeta(fk), t.batches!, performance.now() - t0 - t.inputReadMs!));
       }
       const pooled = applyPool(res.values, res.shape, r.scheme);
       m = tensorToMatrix(pooled.values, pooled.shape, res.rowIds, sel);
@@ -371,4 +378,24 @@ export function joinOnRowId(parts: Matrix[], rowsGiven: boolean): Matrix {
   const m = new Matrix(Int32Array.from(ids), columns, values, null);
   m.sources = parts.flatMap((p) => p.sources);
   return m;
+}
+
+/** Decayed sums for a least-squares line y = a + b·x over observed re-runs (x: batches, y: ms). */
+interface LineSums { n: number; sx: number; sy: number; sxx: number; sxy: number }
+
+function lineAdd(raw: string | undefined, x: number, y: number, decay = 0.9): string {
+  const s: LineSums = raw ? (JSON.parse(raw) as LineSums) : { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
+  const d = s.n > 0 ? decay : 1;
+  return JSON.stringify({ n: s.n * d + 1, sx: s.sx * d + x, sy: s.sy * d + y, sxx: s.sxx * d + x * x, sxy: s.sxy * d + x * y });
+}
+
+function lineFit(raw: string | undefined): { a: number; b: number; n: number } | null {
+  if (!raw) return null;
+  const s = JSON.parse(raw) as LineSums;
+  const varx = s.sxx / s.n - (s.sx / s.n) ** 2;
+  if (s.n < 2 || !(varx > 1e-9 * Math.max(1, s.sxx / s.n))) return null;
+  const b = (s.sxy / s.n - (s.sx / s.n) * (s.sy / s.n)) / varx;
+  const a = s.sy / s.n - b * (s.sx / s.n);
+  if (!(b > 0)) return null;
+  return { a: Math.max(0, a), b, n: Math.round(s.n) };
 }
