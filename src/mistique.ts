@@ -7,8 +7,8 @@ import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
 import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
-import { QueryPlanner, type Estimate, type PlannedQueryOptions } from './reader/planner.js';
-import { toFrame, type Table as PipelineTable } from './executor/table.js';
+import { QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
+import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
@@ -211,7 +211,7 @@ export class Store {
   }
 
   /** Adaptive: stores a re-created intermediate under its key, keeping its statistics; atomically replaces the registration. */
-  private async materialize(row: IntermediateRow, full: { table?: PipelineTable; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }): Promise<void> {
+  private async materialize(row: IntermediateRow, full: RerunOutput): Promise<void> {
     const tmp = `${row.name.slice(0, 100)}-materializing-${row.id}`;
     const key = `${row.project}.${row.model}.${tmp}`;
     const carry = { nQuery: row.n_query, tQueryMs: row.t_query_ms };

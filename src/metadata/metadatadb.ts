@@ -340,18 +340,20 @@ export class MetadataDB {
   /** Puts intermediate `newId` in the place of `oldId` under `name`, in one transaction (adaptive materialization). */
   replaceIntermediate(oldId: number, newId: number, name: string): void {
     this.db.transaction(() => {
-      for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(oldId);
-      this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(oldId);
+      this.removeIntermediateRows(oldId);
       this.db.prepare(`UPDATE intermediates SET name = ? WHERE id = ?`).run(name, newId);
     }).immediate();
   }
 
   /** Removes an intermediate's metadata (its blobs stay: others may share them). */
   deleteIntermediate(id: number): void {
-    this.db.transaction(() => {
-      for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
-      this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
-    }).immediate();
+    this.db.transaction(() => this.removeIntermediateRows(id)).immediate();
+  }
+
+  /** The rows of one intermediate in every table that holds them (inside a caller's transaction). */
+  private removeIntermediateRows(id: number): void {
+    for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
+    this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
   }
 
   /** Registers a workflow's model (kind 'trad') before its stages run; fails if the model name is taken. */

@@ -13,7 +13,6 @@ import type { DataStore } from '../store/datastore.js';
 import { identity, reconstructor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
-export { normalizeRows };
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 
 export type RowSelection = readonly number[] | Int32Array | { start: number; end: number };
@@ -295,7 +294,7 @@ function allocMatrix(types: ColumnType[], n: number): MatrixValues {
   return new Float64Array(n);
 }
 
-function normalizeRows(rows: RowSelection): Int32Array {
+export function normalizeRows(rows: RowSelection): Int32Array {
   if (rows instanceof Int32Array) return rows;
   if (Array.isArray(rows)) {
     const out = new Int32Array(rows.length);

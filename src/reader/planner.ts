@@ -4,7 +4,8 @@
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query.
 import { choose, gamma, tRead, tRerunDnn, tRerunTrad, type Choice, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
-import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
+import type { DnnSpec } from '../executor/onnx/dnn.js';
 import { Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
 import { schemaColumnName } from '../model/dataframe.js';
 import type { ColumnType } from '../model/types.js';
@@ -47,11 +48,14 @@ export interface Estimate {
 }
 
 
+/** The whole output of a re-run, as adaptive materialization stores it: a pipeline table or a layer's tensor. */
+export interface RerunOutput { table?: Table; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }
+
 export interface Rerunners {
   trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table }>;
   dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
   /** Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics. */
-  materialize(row: IntermediateRow, full: { table?: Table; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }): Promise<void>;
+  materialize(row: IntermediateRow, full: RerunOutput): Promise<void>;
 }
 
 export interface AdaptiveSettings { enabled: boolean; gammaMin: number }
@@ -131,7 +135,7 @@ export class QueryPlanner {
     const e: Estimate = { key, rows: n, columns: sel.cols.length, scheme: r.scheme, materialized, workflow, read: null, rerun: null, choice: 'read', reason: '' };
     if (materialized) e.read = await this.readEstimate(sel, ids);
     else if (this.adaptive.enabled) e.read = await this.readEstimateUnstored(r);
-    if (workflow) e.rerun = await this.rerunEstimate(r, workflow, wf!.spec, ids);
+    if (workflow) e.rerun = await this.rerunEstimate(r, wf!, ids);
     if (path === 'read') {
       if (!materialized) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): it can only be re-run; use path auto or rerun`);
       e.choice = 'read'; e.reason = 'read was asked for';
@@ -168,7 +172,7 @@ export class QueryPlanner {
   }
 
   private async rho(scheme: string): Promise<{ rho: number; reads: number; source: 'measured' | 'calibrated' | 'assumed' }> {
-    let rate = this.rates.get(scheme);
+    const rate = this.rates.get(scheme);
     if (!rate) {
       const cal = await this.calibrate(scheme);
       if (!cal) return { rho: ASSUMED_RHO, reads: 0, source: 'assumed' };
@@ -191,16 +195,15 @@ export class QueryPlanner {
     return { bytes: r.bytes_raw, segments: 0, rhoBytesPerMs: rate.rho, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(r.bytes_raw, rate.rho) };
   }
 
-  private async rerunEstimate(r: IntermediateRow, kind: 'trad' | 'dnn', specText: string, ids: Int32Array | undefined): Promise<Estimate['rerun']> {
-    const wf = this.db.workflow(r.project, r.model)!;
-    if (kind === 'trad') {
+  private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {
+    if (wf.kind === 'trad') {
       const stages: StageCost[] = this.db.stages(wf.model_id).map((s) => ({
         name: s.name, inputs: JSON.parse(s.inputs) as string[], output: s.output, readOpMs: s.t_read_op_ms, readInputMs: s.t_read_input_ms, execMs: s.t_exec_ms, rows: s.n_rows,
       }));
       const ms = tRerunTrad(stages, r.name);
       return { ms, terms: { stages: stages.length, wholeTableMs: ms } };
     }
-    const spec = JSON.parse(specText) as { inputKey: string; batchSize: number; loadMs: number; forwardMsPerBatch: number; layerMsPerBatch: Record<string, number> };
+    const spec = JSON.parse(wf.spec) as DnnSpec;
     const n = ids ? ids.length : r.n_rows;
     const perBatch = spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const [ip, im, ii] = spec.inputKey.split('.');
@@ -228,10 +231,9 @@ export class QueryPlanner {
    * decoded from disk): run when a store meets a scheme it has no rate for, on this machine.
    */
   async calibrate(scheme: string): Promise<{ rho: number; reads: number } | undefined> {
-    const fam = (s: string) => s.split('+').filter((p) => !/^pool\(/.test(p)).map((p) => p.replace(/\(.*$/, ''))[0] ?? 'none';
-    const want = fam(scheme);
+    const want = schemeFamily(scheme);
     const cands = this.db.intermediates()
-      .filter((r) => r.materialized !== 0 && fam(r.scheme) === want && r.n_chunks > 0)
+      .filter((r) => r.materialized !== 0 && schemeFamily(r.scheme) === want && r.n_chunks > 0)
       .sort((a, b) => b.bytes_raw - a.bytes_raw)
       .slice(0, 3);
     if (cands.length === 0) return undefined;
@@ -259,7 +261,7 @@ export class QueryPlanner {
     const rows = ids ? Array.from(ids) : undefined;
     const t0 = performance.now();
     let m: Matrix;
-    let full: Parameters<Rerunners['materialize']>[1] | null = null;
+    let full: RerunOutput | null = null;
     if (e.workflow === 'trad') {
       const res = await this.rerunners.trad(r.project, r.model, r.name, rows);
       m = tableToMatrix(res.table, sel);
@@ -284,7 +286,7 @@ export class QueryPlanner {
     this.db.recordQuery(r.id, performance.now() - t0);
     if (this.adaptive.enabled && r.materialized === 0) {
       const now = this.db.intermediate(r.id)!;
-      const tAll = e.rerun && !ids ? e.rerun.ms : (await this.rerunEstimate(now, e.workflow!, this.db.workflow(r.project, r.model)!.spec, undefined))!.ms;
+      const tAll = e.rerun && !ids ? e.rerun.ms : (await this.rerunEstimate(now, this.db.workflow(r.project, r.model)!, undefined))!.ms;
       const tReadAll = e.read?.ms ?? 0;
       e.gamma = gamma(tAll, tReadAll, now.n_query, now.bytes_est ?? now.bytes_raw);
       if (e.gamma >= this.adaptive.gammaMin && full) {
