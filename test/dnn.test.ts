@@ -38,6 +38,8 @@ describe('ONNX graph rewrite', () => {
 });
 
 describe('logging a network', () => {
+  // These tests check what the store holds, so they read (path: 'read'); the planner's own choice
+  // between reading and re-running is tested in planner.test.ts.
   it('logs every layer equal to a plain onnxruntime run, logits within 1e-6 of the unmodified model', async () => {
     const store = await tempStore();
     const { x, rowIds } = images(300);
@@ -45,10 +47,10 @@ describe('logging a network', () => {
     expect(run.examples).toBe(300);
     const plain = await ort.InferenceSession.create(bytes);
     const ref = (await plain.run({ image: new ort.Tensor('float32', x, [300, 1, 28, 28]) })).logits!.data as Float32Array;
-    const logits = await store.getIntermediates('fm.tiny_e01.dense2.*');
+    const logits = await store.getIntermediates('fm.tiny_e01.dense2.*', { path: 'read' });
     expect(logits.values.length).toBe(ref.length);
     for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ref[i]!)));
-    const conv1 = await store.getIntermediates('fm.tiny_e01.conv1.*', { rows: [5, 299] });
+    const conv1 = await store.getIntermediates('fm.tiny_e01.conv1.*', { rows: [5, 299], path: 'read' });
     expect(conv1.shape).toEqual([4, 28, 28]);
     expect(store.list('fm.inputs.*')).toHaveLength(1); // the examples, stored once for re-runs
     // per-layer forward times for the cost model: one batch through each layer, cumulative along the graph
@@ -63,7 +65,7 @@ describe('logging a network', () => {
     const store = await tempStore();
     const { x } = images(100);
     await store.logNetwork('fm.tiny_e02', bytes, { x, shape: [1, 28, 28] }, { batchSize: 32, scheme: { pool: { sigma: 2 } } });
-    const pooled = await store.getIntermediates('fm.tiny_e02.relu1.*', { rows: [7, 42] });
+    const pooled = await store.getIntermediates('fm.tiny_e02.relu1.*', { rows: [7, 42], path: 'read' });
     expect(pooled.shape).toEqual([4, 14, 14]);
     const r = await store.rerunLayer('fm.tiny_e02', 'relu1', { rows: [7, 42] });
     expect(r.shape).toEqual([4, 28, 28]);
@@ -73,7 +75,7 @@ describe('logging a network', () => {
     for (let i = 0; i < want.length; i++) expect(pooled.values[i]).toBeCloseTo(want[i]!, 5);
     // re-run to the logits equals the logged logits
     const logits = await store.rerunLayer('fm.tiny_e02', 'dense2', { rows: [3] });
-    const logged = await store.getIntermediates('fm.tiny_e02.dense2.*', { rows: [3] });
+    const logged = await store.getIntermediates('fm.tiny_e02.dense2.*', { rows: [3], path: 'read' });
     expect([...logits.values]).toEqual([...logged.values]);
   });
 
@@ -91,12 +93,12 @@ describe('logging a network', () => {
     const ref = new Map<string, Float32Array>();
     const full = await tempStore();
     await full.logNetwork('fm.full', bytes, { x, shape: [1, 28, 28] });
-    for (const l of ['relu1', 'relu4', 'dense2']) ref.set(l, (await full.getIntermediates(`fm.full.${l}.*`)).values as Float32Array);
+    for (const l of ['relu1', 'relu4', 'dense2']) ref.set(l, (await full.getIntermediates(`fm.full.${l}.*`, { path: 'read' })).values as Float32Array);
     const raw = (s: typeof full, layer: string) => s.list(`fm.*.${layer}`)[0]!.bytesRaw;
 
     const lp = await tempStore();
     await lp.logNetwork('fm.lp', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: 'lp' } });
-    const lpv = (await lp.getIntermediates('fm.lp.relu1.*')).values;
+    const lpv = (await lp.getIntermediates('fm.lp.relu1.*', { path: 'read' })).values;
     expect(lpv).toBeInstanceOf(Float32Array);
     expect([...lpv.slice(0, 50)]).toEqual([...fromFloat16(toFloat16(ref.get('relu1')!.slice(0, 50)))]);
     expect(raw(lp, 'relu1')).toBeLessThan(raw(full, 'relu1') * 0.6);
@@ -105,7 +107,7 @@ describe('logging a network', () => {
     const kb = await tempStore();
     await kb.logNetwork('fm.kb', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { kbit: 8 } } });
     for (const l of ['relu4', 'dense2']) {
-      const got = (await kb.getIntermediates(`fm.kb.${l}.*`)).values, want = ref.get(l)!;
+      const got = (await kb.getIntermediates(`fm.kb.${l}.*`, { path: 'read' })).values, want = ref.get(l)!;
       let err = 0, mag = 0;
       for (let i = 0; i < want.length; i++) { err += Math.abs(got[i]! - want[i]!); mag += Math.abs(want[i]!); }
       expect(err / mag).toBeLessThan(0.05);
@@ -114,7 +116,7 @@ describe('logging a network', () => {
 
     const th = await tempStore();
     await th.logNetwork('fm.th', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { threshold: 99.5 } } });
-    const bits = (await th.getIntermediates('fm.th.relu1.*')).values;
+    const bits = (await th.getIntermediates('fm.th.relu1.*', { path: 'read' })).values;
     const ones = bits.reduce((a, b) => a + b, 0);
     expect(new Set(bits)).toEqual(new Set([0, 1]));
     expect(ones / bits.length).toBeGreaterThan(0.001);
@@ -122,7 +124,7 @@ describe('logging a network', () => {
 
     const pl = await tempStore();
     await pl.logNetwork('fm.pl', bytes, { x, shape: [1, 28, 28] }, { scheme: { pool: { sigma: 2 }, quantize: 'lp' } });
-    const m = await pl.getIntermediates('fm.pl.relu1.*', { rows: [0] });
+    const m = await pl.getIntermediates('fm.pl.relu1.*', { rows: [0], path: 'read' });
     expect(m.shape).toEqual([4, 14, 14]);
     const want = fromFloat16(toFloat16(pool(ref.get('relu1')!.slice(0, 4 * 28 * 28), [4, 28, 28], 2).values));
     expect([...m.values]).toEqual([...want]);

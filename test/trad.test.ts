@@ -184,7 +184,7 @@ describe('PipelineExecutor', () => {
     }
     // re-run of a few rows, by row id and in the asked order
     const few = await store.rerun('zillow.P2_1', 'pred_test', { rows: [1999, 3] });
-    const m = await store.getIntermediates('zillow.P2_1.pred_test.pred', { rows: [1999, 3] });
+    const m = await store.getIntermediates('zillow.P2_1.pred_test.pred', { rows: [1999, 3], path: 'read' });
     expect([...(few.table.columns[0] as Float64Array)]).toEqual([...m.values]);
     expect(few.stages).toContain('model');
     expect(few.stages).not.toContain('fit'); // the stored operator is loaded, nothing is retrained
