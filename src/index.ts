@@ -23,3 +23,4 @@ export type { QueryOptions, RowSelection } from './reader/chunkreader.js';
 export type { IntermediateWriter, IntermediateInfo } from './store/writer.js';
 export type { CodecId } from './store/codecs/index.js';
 export type { StoragePolicy } from './store/datastore.js';
+export * as diagnostics from './diagnostics/index.js';

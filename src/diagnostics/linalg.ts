@@ -1,0 +1,217 @@
+// Dense linear algebra for the diagnostics, split by cost: the O(n·d²) products run as an ONNX MatMul
+// in onnxruntime (MLAS: blocked, vectorized, multi-threaded, float64), the small dense eigenproblems
+// (l×l, l ≤ ~1 500) in ml-matrix. ml-matrix alone was measured too slow for the largest layers: its
+// symmetric eigendecomposition takes 1.6 s at 700×700 and grows with the cube (≈150 s at 3 136), and
+// the Gram matrix of 10 000 × 3 136 activations is 10¹¹ multiply-adds. See bench/README.md.
+import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
+import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
+import { MistiqueError } from '../errors.js';
+
+const { onnx } = onnxProto;
+
+/** Products below this many multiply-adds run in plain JavaScript (a session call costs ~0.1 ms). */
+const SMALL = 1 << 18;
+
+let sessions: Promise<{ ab: ort.InferenceSession; atb: ort.InferenceSession }> | null = null;
+
+function matmulModel(transposeA: boolean): Uint8Array {
+  const dims = (a: string, b: string) => ({ dim: [{ dimParam: a }, { dimParam: b }] });
+  const vi = (name: string, shape: ReturnType<typeof dims>) =>
+    onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.DOUBLE, shape } } });
+  const node = transposeA
+    ? [onnx.NodeProto.create({ opType: 'Transpose', input: ['a'], output: ['at'], attribute: [{ name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: [1, 0] }] }),
+      onnx.NodeProto.create({ opType: 'MatMul', input: ['at', 'b'], output: ['c'] })]
+    : [onnx.NodeProto.create({ opType: 'MatMul', input: ['a', 'b'], output: ['c'] })];
+  const graph = onnx.GraphProto.create({
+    name: transposeA ? 'atb' : 'ab', node,
+    input: [vi('a', transposeA ? dims('K', 'M') : dims('M', 'K')), vi('b', dims('K', 'N'))],
+    output: [vi('c', dims('M', 'N'))],
+  });
+  return onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ version: 17 }], graph })).finish();
+}
+
+function matmulSessions() {
+  sessions ??= (async () => ({
+    ab: await ort.InferenceSession.create(matmulModel(false)),
+    atb: await ort.InferenceSession.create(matmulModel(true)),
+  }))();
+  return sessions;
+}
+
+/** C = A·B, A m×k, B k×n, all row-major float64. */
+export async function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Promise<Float64Array> {
+  check(a, m * k, 'A'); check(b, k * n, 'B');
+  if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return matmulJs(a, b, m, k, n, false);
+  const s = (await matmulSessions()).ab;
+  const out = await s.run({ a: new ort.Tensor('float64', a, [m, k]), b: new ort.Tensor('float64', b, [k, n]) });
+  return out.c!.data as Float64Array;
+}
+
+/** C = Aᵀ·B, A k×m, B k×n (e.g. the Gram matrix XᵀX with A = B = X). */
+export async function matmulAtB(a: Float64Array, b: Float64Array, k: number, m: number, n: number): Promise<Float64Array> {
+  check(a, k * m, 'A'); check(b, k * n, 'B');
+  if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return matmulJs(a, b, m, k, n, true);
+  const s = (await matmulSessions()).atb;
+  const out = await s.run({ a: new ort.Tensor('float64', a, [k, m]), b: new ort.Tensor('float64', b, [k, n]) });
+  return out.c!.data as Float64Array;
+}
+
+function check(x: Float64Array, n: number, name: string): void {
+  if (x.length !== n) throw new MistiqueError('INTERNAL', `matrix ${name} has ${x.length} values, its shape needs ${n}`);
+}
+
+function matmulJs(a: Float64Array, b: Float64Array, m: number, k: number, n: number, transA: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const ci = i * n;
+    for (let p = 0; p < k; p++) {
+      const av = transA ? a[p * m + i]! : a[i * k + p]!;
+      if (av === 0) continue;
+      const bp = p * n;
+      for (let j = 0; j < n; j++) c[ci + j]! += av * b[bp + j]!;
+    }
+  }
+  return c;
+}
+
+/** Eigenvalues (descending) and eigenvectors (column j of the row-major n×n `vectors`) of a symmetric matrix. */
+export function symEig(s: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+  check(s, n * n, 'S');
+  const evd = new EigenvalueDecomposition(MlMatrix.from1DArray(n, n, s), { assumeSymmetric: true });
+  const ev = evd.realEigenvalues; // ascending
+  const V = evd.eigenvectorMatrix;
+  const order = ev.map((_, i) => i).sort((x, y) => ev[y]! - ev[x]!);
+  const values = new Float64Array(n), vectors = new Float64Array(n * n);
+  order.forEach((src, j) => {
+    values[j] = ev[src]!;
+    for (let i = 0; i < n; i++) vectors[i * n + j] = V.get(i, src);
+  });
+  return { values, vectors };
+}
+
+/**
+ * Orthonormalizes the columns of Y (m×l, row-major) in place of a QR: shifted Cholesky-QR twice (the
+ * second pass restores orthogonality to machine precision). Columns Y does not span come out as
+ * near-zero-weight directions rather than an error.
+ */
+export async function orthonormalize(y: Float64Array, m: number, l: number): Promise<Float64Array> {
+  let q = y;
+  for (let pass = 0; pass < 2; pass++) {
+    const g = await matmulAtB(q, q, m, l, l);
+    let trace = 0;
+    for (let i = 0; i < l; i++) trace += g[i * l + i]!;
+    const shift = trace > 0 ? trace * 1e-13 * (m + l) : 1e-300;
+    for (let i = 0; i < l; i++) g[i * l + i]! += shift;
+    const rinv = upperInverse(cholesky(g, l), l);
+    q = await matmul(q, rinv, m, l, l);
+  }
+  return q;
+}
+
+/** Upper-triangular R with RᵀR = G (G symmetric positive definite, l×l). */
+function cholesky(g: Float64Array, l: number): Float64Array {
+  const r = new Float64Array(l * l);
+  for (let j = 0; j < l; j++) {
+    let d = g[j * l + j]!;
+    for (let p = 0; p < j; p++) d -= r[p * l + j]! * r[p * l + j]!;
+    const rjj = Math.sqrt(Math.max(d, 1e-300));
+    r[j * l + j] = rjj;
+    for (let i = j + 1; i < l; i++) {
+      let s = g[j * l + i]!;
+      for (let p = 0; p < j; p++) s -= r[p * l + j]! * r[p * l + i]!;
+      r[j * l + i] = s / rjj;
+    }
+  }
+  return r;
+}
+
+function upperInverse(r: Float64Array, l: number): Float64Array {
+  const x = new Float64Array(l * l);
+  for (let j = 0; j < l; j++) {
+    x[j * l + j] = 1 / r[j * l + j]!;
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let p = i + 1; p <= j; p++) s += r[i * l + p]! * x[p * l + j]!;
+      x[i * l + j] = -s / r[i * l + i]!;
+    }
+  }
+  return x;
+}
+
+/** A deterministic standard-normal matrix (Box–Muller over a xorshift stream). */
+export function gaussian(rows: number, cols: number, seed = 0x9e3779b9): Float64Array {
+  let s = seed >>> 0 || 1;
+  const next = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < out.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(next())), t = 2 * Math.PI * next();
+    out[i] = r * Math.cos(t);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(t);
+  }
+  return out;
+}
+
+export interface Eigenpairs {
+  /** The top eigenvalues found, descending. */
+  values: Float64Array;
+  /** Their eigenvectors: m×count, row-major. */
+  vectors: Float64Array;
+  count: number;
+  /** 'exact' (full eigendecomposition) or 'subspace' (randomized subspace iteration, l columns). */
+  method: 'exact' | 'subspace';
+  l: number;
+}
+
+/**
+ * The leading eigenpairs of a symmetric positive semi-definite m×m matrix C that together hold at least
+ * `variance` of its trace. Small C: a full eigendecomposition. Large C: randomized subspace iteration
+ * (Halko, Martinsson & Tropp 2011) with l columns, doubling l until the top Ritz values reach the
+ * fraction with room to spare; Ritz values never exceed the true ones, so the fraction is a lower bound.
+ */
+export async function leadingEigenpairs(c: Float64Array, m: number, variance: number, opts: { exactBelow?: number; powerIterations?: number } = {}): Promise<Eigenpairs> {
+  const exactBelow = opts.exactBelow ?? 700;
+  let trace = 0;
+  for (let i = 0; i < m; i++) trace += c[i * m + i]!;
+  const want = variance * trace;
+  // directions below the rank tolerance are rounding noise, never kept (variance 1 keeps the full rank)
+  const cut = (vals: Float64Array, exact: boolean): number => {
+    const tol = Math.max(0, vals[0]!) * 1e-12;
+    let s = 0;
+    for (let i = 0; i < vals.length; i++) {
+      if (vals[i]! <= tol) return exact || i < vals.length ? Math.max(1, i) : -1;
+      s += vals[i]!;
+      if (s >= want * (1 - 1e-12)) return i + 1;
+    }
+    return exact ? vals.length : -1;
+  };
+  for (let l = Math.min(m, 256); ; l = Math.min(m, 2 * l)) {
+    if (m <= exactBelow || l > m / 2) {
+      const { values, vectors } = symEig(c, m);
+      const k = cut(values, true);
+      return { values: values.slice(0, k), vectors: takeColumns(vectors, m, m, k), count: k, method: 'exact', l: m };
+    }
+    let q = await orthonormalize(gaussian(m, l), m, l);
+    for (let it = 0; it < (opts.powerIterations ?? 3); it++) q = await orthonormalize(await matmul(c, q, m, m, l), m, l);
+    const cq = await matmul(c, q, m, m, l);
+    const t = await matmulAtB(q, cq, m, l, l);
+    for (let i = 0; i < l; i++) for (let j = i + 1; j < l; j++) t[i * l + j] = t[j * l + i] = (t[i * l + j]! + t[j * l + i]!) / 2;
+    const { values, vectors } = symEig(t, l);
+    const k = cut(values, false);
+    // accept when the fraction is reached well inside the subspace (the last columns converge worst)
+    if (k > 0 && k <= l - Math.max(16, Math.floor(l / 8))) {
+      const v = await matmul(q, takeColumns(vectors, l, l, k), m, l, k);
+      return { values: values.slice(0, k), vectors: v, count: k, method: 'subspace', l };
+    }
+  }
+}
+
+/** The first k columns of a row-major rows×cols matrix. */
+export function takeColumns(x: Float64Array, rows: number, cols: number, k: number): Float64Array {
+  const out = new Float64Array(rows * k);
+  for (let i = 0; i < rows; i++) out.set(x.subarray(i * cols, i * cols + k), i * k);
+  return out;
+}
