@@ -15,7 +15,7 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
 
 describe('mistique CLI', () => {
   it('has --help on every command', async () => {
-    for (const cmd of ['log', 'ls', 'get', 'stats', 'demo']) {
+    for (const cmd of ['log', 'ls', 'get', 'stats', 'demo', 'diagnose']) {
       const r = await cli(cmd, '--help');
       expect(r.code).toBe(0);
       expect(r.out).toMatch(new RegExp(`usage: mistique ${cmd}`));
@@ -97,5 +97,37 @@ describe('mistique CLI', () => {
     expect(r.out).toMatch(/POINTQ/);
     expect(r.out).toMatch(/de-duplication keeps/);
     expect((await cli('demo', '--store', dir)).code).toBe(0); // re-runnable
-  });
+
+    // diagnostics on the demo's store: the network's layers, its labels, a pipeline's predictions
+    const d = (...a: string[]) => cli('diagnose', ...a, '--store', dir);
+    let x = await d('svcca', 'fmnist.tiny_e01.dense2', 'fmnist.tiny_e01.pool2');
+    expect(x.code, x.err).toBe(0);
+    const score = Number(/SVCCA .*: ([\d.]+)/.exec(x.out)![1]);
+    expect(score).toBeGreaterThan(0.5);
+    expect(score).toBeLessThanOrEqual(1);
+    x = await d('knn', 'fmnist.tiny_e01.pool2', '--row', '51', '--k', '5', '--by', 'fmnist.data.labels');
+    expect(x.out).toMatch(/query\s+51\s+0\s+\d \w+/);
+    expect(x.out.split('\n').filter((l) => /^\s+\d\s+\d+\s/.test(l))).toHaveLength(5);
+    x = await d('topk', 'fmnist.tiny_e01.dense2.9', '--k', '3', '--by', 'fmnist.data.labels');
+    expect(x.out).toMatch(/Ankle boot/);
+    const png = path.join(tempDir(), 'vis.png');
+    x = await d('heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--per-channel', '--out', png);
+    expect(x.code, x.err).toBe(0);
+    expect(fs.readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    x = await d('netdissect', 'fmnist.tiny_e01.relu2', '--k', '4');
+    expect(x.out).toMatch(/4 units over 500 images/);
+    x = await d('coldist', 'zillow.P1_1.pred_test.pred', '--bins', '5');
+    expect(x.out).toMatch(/3000 rows \(0 NaN/);
+    x = await d('coldiff', 'zillow.P1_1.pred_valid.pred', 'zillow.P1_1.labels.logerror');
+    expect(x.out).toMatch(/of \d+ shared rows differ/);
+    x = await d('rowdiff', 'fmnist.tiny_e01.dense2', '--rows', '3,4', '--k', '3');
+    expect(x.out).toMatch(/difference/);
+    x = await d('pointq', 'fmnist.tiny_e01.pool2', '--row', '3', '--k', '1');
+    expect(x.out).toMatch(/row 3, channel 1 of 8 \(7×7\)/);
+    x = await d('frobnicate');
+    expect(x.code).toBe(1);
+    expect(x.err).toMatch(/needs a technique: pointq, topk/);
+    x = await d('heatmap', 'fmnist.tiny_e01.relu4');
+    expect(x.err).toMatch(/--by/);
+  }, 120_000);
 });

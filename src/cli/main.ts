@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { MistiqueError } from '../errors.js';
 import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
 import { demo } from './demo.js';
+import { diagnose } from './diagnose.js';
 
 const HELP: Record<string, string> = {
   main: `mistique — Model Intermediate STore and QUery Engine
@@ -20,6 +21,7 @@ commands:
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
   explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
+  diagnose <technique> <key> …              svcca, knn, topk, heatmap, netdissect, pointq, coldiff, coldist, rowdiff
   demo                                      log a small bundled workload and answer a few queries
 
 options for every command:
@@ -70,6 +72,23 @@ Re-creates one intermediate of a logged pipeline from the source files and the s
   stats: `usage: mistique stats [--json] [--store dir]
 
 Bytes logged, bytes kept after de-duplication, bytes on disk, per project/model.`,
+  diagnose: `usage: mistique diagnose <technique> <key> … [options] [--store dir]
+
+Runs a diagnostic technique on what the store answers (read or re-run, whichever the cost model says is
+faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.relu5 = fm.cnn_e10.relu5.*
+  svcca <keyA> <keyB> [--variance 0.99]        similarity of two representations (mean canonical correlation)
+  knn <key> --row 51 [--k 10] [--metric euclidean|cosine] [--by <labels key>]
+                                               the examples nearest to one, with their labels/predictions
+  topk <key.column> [--k 10] [--asc] [--by <key>]   the rows with the largest (smallest) value of a column
+  heatmap <layer key> --by <labels key> [--per-channel] [--out vis.png]
+                                               mean activation per class and unit, written as a PNG
+  netdissect <project.model.layer> [--alpha 0.005] [--k 20]
+                                               per unit: IoU of its top-α map with pixel concepts of the images
+  pointq <key> --row N [--k channel]           one example's values (one channel's map for a conv layer)
+  coldiff <keyA.column> <keyB.column> [--tolerance 0]   rows where two columns differ
+  coldist <key.column> [--bins 20] [--json]    distribution: count of NaN/±Infinity, quantiles, histogram
+  rowdiff <key> --rows A,B [--k 20]            two rows side by side, largest differences first
+  --rows    restrict every query to these row ids (as for get)`,
   demo: `usage: mistique demo [--store dir]
 
 Builds a fresh store (default ./demo-store), logs a small bundled workload — a homes dataset, the
@@ -94,6 +113,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       options: {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
+        row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
+        bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -116,6 +137,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, path: o.path, json: o.json }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;
       case 'demo': await demo(dir, io); break;
+      case 'diagnose':
+        await diagnose(dir, pos[0], pos.slice(1), {
+          rows: o.rows, row: o.row, k: o.k, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,
+          tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json,
+        }, io);
+        break;
     }
     return 0;
   } catch (err) {

@@ -55,10 +55,15 @@ export function netdissect(acts: Matrix, concepts: ConceptSet, opts: { alpha?: n
     const sorted = vals.subarray(0, n).sort();
     const T = n ? sorted[Math.min(n - 1, Math.floor((1 - alpha) * n))]! : Infinity;
     thresholds[c] = T;
+    // when T_k falls in a large tie (a dead ReLU's zeros, a conv's constant response to the blank
+    // background), "≥ T_k" would select far more than the top α: select the values above it instead
+    let lb = Math.min(n - 1, Math.floor((1 - alpha) * n));
+    while (lb > 0 && sorted[lb - 1] === T) lb--;
+    const strict = n > 0 && n - lb > 2 * alpha * n;
     for (const [i, j] of rows) {
       for (let p = 0, q = i * d + c * HW; p < HW; p++, q++) map[p] = acts.values[q]!;
       up(map, big);
-      for (let p = 0; p < SS; p++) bin[p] = big[p]! >= T && T !== Infinity ? 1 : 0;
+      for (let p = 0; p < SS; p++) bin[p] = (strict ? big[p]! > T : big[p]! >= T) && T !== Infinity ? 1 : 0;
       for (let k = 0; k < K; k++) {
         const m = concepts.masks[k]!;
         let a = 0, u = 0;
