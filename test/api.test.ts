@@ -10,6 +10,7 @@ describe('public API', () => {
         "MistiqueError",
         "Store",
         "costmodel",
+        "diagnostics",
         "openStore",
       ]
     `);
