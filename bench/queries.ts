@@ -10,7 +10,8 @@
 //     (cnn and vgg), fetch and compute time with each step's time; ml-matrix's full eigendecomposition
 //     of the largest Gram matrix for comparison.
 // Prints one JSON line; writes plots to bench/out/queries-*.svg.
-// Usage: npm run bench:queries [-- --examples 2000 --all-examples 10000 --zillow-rows 20000 --parts e2e,accuracy,svcca]
+// Usage: npm run bench:queries [-- --examples 2000 --all-examples 10000 --zillow-rows 20000 --parts e2e,accuracy,svcca
+//        --widest 1 (also SVCCA on each network's widest layer) --mlmatrix-full 1 (time ml-matrix's full eigendecomposition)]
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +30,7 @@ const { values: args } = parseArgs({
   options: {
     examples: { type: 'string', default: '2000' }, 'all-examples': { type: 'string', default: '10000' },
     'zillow-rows': { type: 'string', default: '20000' }, parts: { type: 'string', default: 'e2e,accuracy,svcca' },
-    'mlmatrix-full': { type: 'string', default: '1' }, models: { type: 'string' }, out: { type: 'string', default: 'bench/out' },
+    'mlmatrix-full': { type: 'string', default: '1' }, widest: { type: 'string', default: '1' }, models: { type: 'string' }, out: { type: 'string', default: 'bench/out' },
   },
 });
 const N = Number(args.examples), NALL = Number(args['all-examples']);
@@ -232,7 +233,7 @@ function pearson(a: Float64Array, b: Float64Array): number {
 
 // ---------------------------------------------------------------- 3. SVCCA over all test images
 async function svccaAll(tick: (s: string) => void) {
-  const out: Record<string, unknown>[] = [];
+  const out: Record<string, unknown>[] = [], wide: Record<string, unknown>[] = [];
   // the hardest case for the eigen step: the layer whose 99% subspace is widest
   let largest: { key: string; kept: number; m: Matrix } | null = null;
   for (const net of ['cnn_e10', 'vgg_e10']) {
@@ -250,6 +251,18 @@ async function svccaAll(tick: (s: string) => void) {
       out.push({ layer: l.key, columns: l.columns, rows: m.nrows, fetch_ms: r1(t1 - t0), svcca_ms: r1(t2 - t1), total_s: r1((t2 - t0) / 1000, 2), svcca: r1(r.mean, 4), kept: r.b.kept, method: r.b.method, l: r.b.l, steps_ms: r.ms });
       if (!largest || r.b.kept > largest.kept) largest = { key: l.key, kept: r.b.kept, m };
       tick(`svcca ${l.key}`);
+    }
+    // the widest layer (over 4 096 columns: more columns than examples, so the Gram of the rows)
+    const widest = store.list(`fm.${net}.*`).filter((i) => i.columns > 4096 && !i.key.includes('.inputs.')).sort((a, b) => b.columns - a.columns)[0];
+    if (widest && args.widest === '1') {
+      store.dropCaches();
+      const t0 = performance.now();
+      const m = await store.getIntermediates(`${widest.key}.*`, { path: 'read' });
+      const t1 = performance.now();
+      const r = await svcca(logits, m);
+      const t2 = performance.now();
+      wide.push({ layer: widest.key, columns: widest.columns, rows: m.nrows, fetch_ms: r1(t1 - t0), svcca_ms: r1(t2 - t1), total_s: r1((t2 - t0) / 1000, 2), svcca: r1(r.mean, 4), kept: r.b.kept, method: r.b.method, route: r.b.route, l: r.b.l, steps_ms: r.ms });
+      tick(`svcca ${widest.key}`);
     }
     await store.close();
   }
@@ -269,11 +282,11 @@ async function svccaAll(tick: (s: string) => void) {
     mlmatrix = { layer: largest.key, columns: d, gram_ms: r1(t1 - t0), full_eig_ms: r1(t2 - t1) } as unknown as Record<string, number>;
     tick('ml-matrix full eigendecomposition');
   }
-  return { layers: out, largest: largest?.key ?? null, mlmatrix_full_eig: mlmatrix };
+  return { layers: out, widest: wide, largest: largest?.key ?? null, mlmatrix_full_eig: mlmatrix };
 }
 
 async function main() {
-  const steps = (PARTS.has('e2e') ? 2 + 8 + 24 : 0) + (PARTS.has('accuracy') ? 7 : 0) + (PARTS.has('svcca') ? 2 + 20 + 1 : 0);
+  const steps = (PARTS.has('e2e') ? 2 + 8 + 24 : 0) + (PARTS.has('accuracy') ? 7 : 0) + (PARTS.has('svcca') ? 2 + 22 + 1 : 0);
   const bar = progress('bench:queries', steps);
   const tick = (_: string) => bar.tick();
   const res: Record<string, unknown> = { bench: 'queries', node: process.version, cpus: os.cpus().length, examples: N, all_examples: NALL, zillow_rows: Number(args['zillow-rows']) };

@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { choose, gamma, tRead, tRerunDnn, tRerunTrad, updateRho, type StageCost } from '../src/costmodel/index.js';
+import { addToFit, choose, gamma, solveFit, tRead, tRerunDnn, tRerunTrad, updateRho, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -20,6 +20,7 @@ describe('cost model', () => {
   });
   it('Eq. 5.4 and Alg. 4: read when stored and not slower', () => {
     expect(tRead(1e6, 500)).toBe(2000);
+    expect(tRead(1e6, 500, 1.5)).toBe(2001.5);
     expect(choose(true, 10, 20)).toBe('read');
     expect(choose(true, 30, 20)).toBe('rerun');
     expect(choose(false, 1, 20)).toBe('rerun');
@@ -29,5 +30,18 @@ describe('cost model', () => {
     expect(gamma(1000, 3000, 10, 1e9)).toBeCloseTo(-20);
     expect(updateRho(undefined, 1000, 2)).toBe(500);
     expect(updateRho(500, 1000, 1, 0.5)).toBe(750);
+  });
+  it('fits the fixed cost of a read and ρ_d from reads of different sizes', () => {
+    // ms = 1.2 + bytes / 400 000 (400 MB/s)
+    let f;
+    expect(solveFit(addToFit(undefined, 1e6, 3.7))).toBeUndefined(); // one size cannot separate them
+    for (const b of [1e5, 1e6, 4e6, 1e5, 2e6]) f = addToFit(f, b, 1.2 + b / 4e5);
+    const line = solveFit(f)!;
+    expect(line.fixedMs).toBeCloseTo(1.2, 6);
+    expect(line.rho).toBeCloseTo(4e5, 0);
+    // a negative intercept (noise) is refitted through the origin
+    let g;
+    for (const b of [1e6, 2e6, 3e6]) g = addToFit(g, b, b / 1e6 - 0.5);
+    expect(solveFit(g)!.fixedMs).toBe(0);
   });
 });

@@ -81,7 +81,7 @@ export async function explainCmd(dir: string, keys: string[], opts: { rows?: str
       [false, true, false, true, true, false, ...(opts.run ? [true] : []), false]));
     for (const e of es) {
       const parts: string[] = [];
-      if (e.read) parts.push(`read: ${formatBytes(e.read.bytes)} in ${e.read.segments} segments ÷ ρ_d ${(e.read.rhoBytesPerMs / 1000).toFixed(1)} MB/s (${e.read.rhoSource}${e.read.rhoReads ? `, ${e.read.rhoReads} reads` : ''})`);
+      if (e.read) parts.push(`read: ${formatBytes(e.read.bytes)} in ${e.read.segments} segments ÷ ρ_d ${(e.read.rhoBytesPerMs / 1000).toFixed(1)} MB/s + ${e.read.fixedMs.toFixed(2)} ms fixed (${e.read.rhoSource}${e.read.rhoReads ? `, ${e.read.rhoReads} reads` : ''})`);
       if (e.rerun) parts.push(`re-run: ${Object.entries(e.rerun.terms).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}`);
       if (e.gamma !== undefined) parts.push(`γ ${e.gamma.toPrecision(3)} s/GB${e.materializedNow ? ', materialized now' : ''}`);
       io.out(`${e.key}: ${parts.join('; ')}`);

@@ -40,11 +40,38 @@ export function tRerunDnn(net: NetworkCost, layer: string, nRows: number): numbe
 
 /**
  * Eq. 5.4: reading costs the stored bytes of the RowBlocks that hold the asked rows ÷ ρ_d, the read
- * rate (bytes per ms) measured for the intermediate's storage scheme and codec.
+ * rate (bytes per ms) measured for the intermediate's storage scheme and codec — plus, our addition, a
+ * fixed cost per read (`fixedMs`: resolving the key, the row index, opening segments), which dominates
+ * small reads and which Eq. 5.4 leaves out.
  */
-export function tRead(storedBytesOfBlocks: number, rhoBytesPerMs: number): number {
+export function tRead(storedBytesOfBlocks: number, rhoBytesPerMs: number, fixedMs = 0): number {
   if (!(rhoBytesPerMs > 0)) throw new RangeError(`ρ_d must be positive, got ${rhoBytesPerMs}`);
-  return storedBytesOfBlocks / rhoBytesPerMs;
+  return Math.max(0, fixedMs) + storedBytesOfBlocks / rhoBytesPerMs;
+}
+
+/** Running sums for a least-squares line ms = fixed + bytes / ρ, older reads decayed by `decay` per read. */
+export interface ReadFit { n: number; sx: number; sy: number; sxx: number; sxy: number }
+
+export function addToFit(fit: ReadFit | undefined, bytes: number, ms: number, decay = 0.95): ReadFit {
+  const f = fit ?? { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
+  const x = bytes / 1e6; // MB, to keep the sums well scaled
+  return { n: f.n * decay + 1, sx: f.sx * decay + x, sy: f.sy * decay + ms, sxx: f.sxx * decay + x * x, sxy: f.sxy * decay + x * ms };
+}
+
+/**
+ * The line through the reads, when they span enough sizes to tell a fixed cost from a rate: ρ in bytes
+ * per ms and the fixed ms (never negative; a negative intercept is refitted through the origin).
+ */
+export function solveFit(f: ReadFit | undefined): { rho: number; fixedMs: number } | undefined {
+  if (!f || f.n < 2.5) return undefined;
+  const varX = f.sxx / f.n - (f.sx / f.n) ** 2;
+  if (!(varX > 1e-12 * Math.max(1e-12, (f.sx / f.n) ** 2))) return undefined;
+  const slope = (f.sxy / f.n - (f.sx / f.n) * (f.sy / f.n)) / varX; // ms per MB
+  let fixed = f.sy / f.n - slope * (f.sx / f.n);
+  let perMB = slope;
+  if (fixed < 0) { fixed = 0; perMB = f.sxy / f.sxx; }
+  if (!(perMB > 0)) return undefined;
+  return { rho: 1e6 / perMB, fixedMs: fixed };
 }
 
 export type Choice = 'read' | 'rerun';

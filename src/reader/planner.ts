@@ -35,7 +35,7 @@ export interface Estimate {
   /** The workflow that can re-create it, if any. */
   workflow: 'trad' | 'dnn' | null;
   /** Eq. 5.4: decoded bytes of the segments holding the asked rows and columns ÷ ρ_d. */
-  read: { bytes: number; segments: number; rhoBytesPerMs: number; rhoReads: number; rhoSource: 'measured' | 'calibrated' | 'assumed'; ms: number } | null;
+  read: { bytes: number; segments: number; rhoBytesPerMs: number; fixedMs: number; rhoReads: number; rhoSource: 'measured' | 'calibrated' | 'assumed'; ms: number } | null;
   /** Eq. 5.2 / 5.3 with the terms that went in. */
   rerun: { ms: number; terms: Record<string, number> } | null;
   choice: Choice;
@@ -102,7 +102,7 @@ export class QueryPlanner {
       const decoded = this.ds.decodedRawBytes - before;
       const planned = estimates.reduce((a, e) => a + (e.read?.bytes ?? 0), 0);
       // only reads that mostly decoded from disk say something about ρ_d (a cached read costs ~nothing)
-      if (sels.length === 1 && planned > 0 && decoded >= 0.5 * planned && ms > 1) this.rates.update(sels[0]!.intermediate.scheme, decoded, ms);
+      if (sels.length === 1 && planned > 0 && decoded >= 0.5 * planned) this.rates.update(sels[0]!.intermediate.scheme, decoded, ms);
       for (const e of estimates) e.measured = { path: 'read', ms: ms / estimates.length };
       matrix.sources = estimates.map((e) => ({ key: e.key, path: 'read' as const, scheme: e.scheme, loss: lossOf(e.scheme), ms: ms / estimates.length }));
       return { matrix, estimates };
@@ -171,14 +171,14 @@ export class QueryPlanner {
     return [...blocks].sort((a, b) => a - b);
   }
 
-  private async rho(scheme: string): Promise<{ rho: number; reads: number; source: 'measured' | 'calibrated' | 'assumed' }> {
+  private async rho(scheme: string): Promise<{ rho: number; fixedMs: number; reads: number; source: 'measured' | 'calibrated' | 'assumed' }> {
     const rate = this.rates.get(scheme);
     if (!rate) {
       const cal = await this.calibrate(scheme);
-      if (!cal) return { rho: ASSUMED_RHO, reads: 0, source: 'assumed' };
-      return { rho: cal.rho, reads: cal.reads, source: 'calibrated' };
+      if (!cal) return { rho: ASSUMED_RHO, fixedMs: 0, reads: 0, source: 'assumed' };
+      return { rho: cal.rho, fixedMs: cal.fixedMs ?? 0, reads: cal.reads, source: 'calibrated' };
     }
-    return { rho: rate.rho, reads: rate.reads, source: 'measured' };
+    return { rho: rate.rho, fixedMs: rate.fixedMs ?? 0, reads: rate.reads, source: 'measured' };
   }
 
   private async readEstimate(sel: Selection, ids: Int32Array | undefined): Promise<NonNullable<Estimate['read']>> {
@@ -186,13 +186,13 @@ export class QueryPlanner {
     const c0 = Math.min(...sel.cols), c1 = Math.max(...sel.cols) + 1;
     const fp = this.db.readFootprint(r.id, this.blocksFor(r, ids), c0, c1);
     const rate = await this.rho(r.scheme);
-    return { bytes: fp.raw, segments: fp.segments, rhoBytesPerMs: rate.rho, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(fp.raw, rate.rho) };
+    return { bytes: fp.raw, segments: fp.segments, rhoBytesPerMs: rate.rho, fixedMs: rate.fixedMs, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(fp.raw, rate.rho, rate.fixedMs) };
   }
 
   /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes at ρ_d). */
   private async readEstimateUnstored(r: IntermediateRow): Promise<NonNullable<Estimate['read']>> {
     const rate = await this.rho(r.scheme);
-    return { bytes: r.bytes_raw, segments: 0, rhoBytesPerMs: rate.rho, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(r.bytes_raw, rate.rho) };
+    return { bytes: r.bytes_raw, segments: 0, rhoBytesPerMs: rate.rho, fixedMs: rate.fixedMs, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(r.bytes_raw, rate.rho, rate.fixedMs) };
   }
 
   private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {
@@ -212,7 +212,8 @@ export class QueryPlanner {
     if (inputId !== undefined) {
       const row = this.db.intermediate(inputId)!;
       const fp = this.db.readFootprint(inputId, this.blocksFor(row, ids));
-      inputMs = tRead(fp.raw, (await this.rho(row.scheme)).rho);
+      const rate = await this.rho(row.scheme);
+      inputMs = tRead(fp.raw, rate.rho, rate.fixedMs);
     }
     // the fixed cost of a re-run (graph cut, session creation) as measured by earlier re-runs, else the logging session's load
     const measuredLoad = Number(this.db.getMeta(`rerun_load_ms:${r.project}.${r.model}`) ?? NaN);
@@ -230,29 +231,32 @@ export class QueryPlanner {
    * ρ_d from a few timed cold reads of stored intermediates of this scheme family (whole RowBlocks,
    * decoded from disk): run when a store meets a scheme it has no rate for, on this machine.
    */
-  async calibrate(scheme: string): Promise<{ rho: number; reads: number } | undefined> {
+  async calibrate(scheme: string): Promise<{ rho: number; fixedMs?: number; reads: number } | undefined> {
     const want = schemeFamily(scheme);
     const cands = this.db.intermediates()
       .filter((r) => r.materialized !== 0 && schemeFamily(r.scheme) === want && r.n_chunks > 0)
       .sort((a, b) => b.bytes_raw - a.bytes_raw)
       .slice(0, 3);
     if (cands.length === 0) return undefined;
-    let bytes = 0, ms = 0, reads = 0;
+    // one RowBlock and up to four of each: two sizes, so that the fixed cost of a read and ρ_d separate
+    const samples: { bytes: number; ms: number }[] = [];
     for (const r of cands) {
       const nb = Math.ceil(r.n_rows / r.row_block_size);
-      const blocks = Array.from({ length: Math.min(nb, 4) }, (_, i) => i);
-      const rows = r.row_id_start !== null ? { start: r.row_id_start, end: r.row_id_start + Math.min(r.n_rows, blocks.length * r.row_block_size) } : undefined;
-      const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
-      this.ds.dropCaches();
-      const before = this.ds.decodedRawBytes;
-      const t0 = performance.now();
-      await this.reader.readSelections([sel], rows ? { rows, record: false } : { record: false });
-      ms += performance.now() - t0;
-      bytes += this.ds.decodedRawBytes - before;
-      reads++;
+      for (const count of [...new Set([1, Math.min(nb, 4)])]) {
+        const rows = r.row_id_start !== null ? { start: r.row_id_start, end: r.row_id_start + Math.min(r.n_rows, count * r.row_block_size) } : undefined;
+        const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
+        this.ds.dropCaches();
+        const before = this.ds.decodedRawBytes;
+        const t0 = performance.now();
+        await this.reader.readSelections([sel], rows ? { rows, record: false } : { record: false });
+        const ms = performance.now() - t0;
+        const bytes = this.ds.decodedRawBytes - before;
+        if (bytes > 0) samples.push({ bytes, ms });
+        if (!rows) break;
+      }
     }
-    if (bytes === 0) return undefined;
-    return this.rates.set(scheme, bytes, ms, reads);
+    if (samples.length === 0) return undefined;
+    return this.rates.set(scheme, samples);
   }
 
   /** Re-creates one intermediate's asked rows and columns; materializes it if adaptive says so. */

@@ -2,12 +2,16 @@
 // MetadataDB's meta table and updated from every real read. Rates belong to a machine: a store opened
 // on another machine (or after `forget`) starts afresh and is calibrated again from a few timed reads.
 import os from 'node:os';
-import { updateRho } from '../costmodel/index.js';
+import { addToFit, solveFit, updateRho, type ReadFit } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 
 const META_KEY = 'read_rates';
 
-export interface ReadRate { rho: number; reads: number }
+/**
+ * ρ (bytes per ms) and the fixed ms of one read, from a line fitted to real cold reads of different
+ * sizes; until the reads span enough sizes, ρ is the mean rate and the fixed cost 0.
+ */
+export interface ReadRate { rho: number; reads: number; fixedMs?: number; fit?: ReadFit }
 
 interface Saved { machine: string; rates: Record<string, ReadRate> }
 
@@ -44,15 +48,22 @@ export class ReadRates {
   update(scheme: string, bytes: number, ms: number): ReadRate {
     const k = this.key(scheme);
     const old = this.saved.rates[k];
-    const r = { rho: updateRho(old?.rho, bytes, ms), reads: (old?.reads ?? 0) + 1 };
+    const fit = addToFit(old?.fit, bytes, ms);
+    const line = solveFit(fit);
+    const r: ReadRate = line ? { rho: line.rho, fixedMs: line.fixedMs, reads: (old?.reads ?? 0) + 1, fit }
+      : { rho: updateRho(old?.rho, bytes, ms), fixedMs: old?.fixedMs ?? 0, reads: (old?.reads ?? 0) + 1, fit };
     this.saved.rates[k] = r;
     this.db.setMeta(META_KEY, JSON.stringify(this.saved));
     return r;
   }
 
-  /** Sets a rate from calibration reads (replacing what was there). */
-  set(scheme: string, bytes: number, ms: number, reads: number): ReadRate {
-    const r = { rho: bytes / Math.max(ms, 1e-3), reads };
+  /** Sets a rate from calibration reads, each (bytes, ms) (replacing what was there). */
+  set(scheme: string, samples: readonly { bytes: number; ms: number }[]): ReadRate {
+    let fit: ReadFit | undefined;
+    for (const x of samples) fit = addToFit(fit, x.bytes, x.ms, 1);
+    const line = solveFit(fit);
+    const bytes = samples.reduce((a, x) => a + x.bytes, 0), ms = samples.reduce((a, x) => a + x.ms, 0);
+    const r: ReadRate = line ? { rho: line.rho, fixedMs: line.fixedMs, reads: samples.length, fit } : { rho: bytes / Math.max(ms, 1e-3), fixedMs: 0, reads: samples.length, fit };
     this.saved.rates[this.key(scheme)] = r;
     this.db.setMeta(META_KEY, JSON.stringify(this.saved));
     return r;
