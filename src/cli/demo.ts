@@ -1,4 +1,5 @@
 // The demo: logs a small bundled workload into a fresh store and answers a few diagnostic queries.
+import { knn, lookup, svcca } from '../diagnostics/index.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,10 +79,20 @@ export async function demo(dir: string, io: Io): Promise<void> {
     io.out(`   ${e!.key} (${e!.rows} rows): read ≈ ${e!.read!.ms.toFixed(1)} ms, re-run ≈ ${e!.rerun!.ms.toFixed(1)} ms → ${e!.choice}, took ${e!.measured!.ms.toFixed(1)} ms`);
   }
 
+  io.out('\n9. diagnostics: SVCCA between the logits and pool2; the images nearest image 51 in pool2 space, with labels');
+  const lg = await store.getIntermediates('fmnist.tiny_e01.dense2.*');
+  const p2 = await store.getIntermediates('fmnist.tiny_e01.pool2.*');
+  const sv = await svcca(lg, p2);
+  io.out(`   SVCCA ${sv.mean.toFixed(3)} (${sv.a.kept} and ${sv.b.kept} directions keep 99% of the variance of 10 and ${sv.b.columns} columns)`);
+  const labels = await store.getIntermediates('fmnist.data.labels.label');
+  const nn = knn(p2, 51, { k: 5 });
+  const lab = lookup(labels, [51, ...nn.rowIds]).rows.map((r) => CLASSES[r[0] as number]);
+  io.out(`   image 51 (${lab[0]}): ${Array.from(nn.rowIds, (id, i) => `${id} (${lab[i + 1]}, ${nn.distances[i]!.toFixed(2)})`).join(', ')}`);
+
   const st = store.stats();
-  io.out(`\n9. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
+  io.out(`\n10. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
   await store.close();
-  io.out(`\nexplore it: mistique ls --store ${dir}; mistique get 'zillow.P1_1.pred_test.*' --rows ${row} --store ${dir}; mistique rerun zillow.P1_1.fit --rows 1-3 --store ${dir}; mistique explain 'fmnist.tiny_e01.*.*' --rows 1-5 --store ${dir}`);
+  io.out(`\nexplore it: mistique ls --store ${dir}; mistique get 'zillow.P1_1.pred_test.*' --rows ${row} --store ${dir}; mistique rerun zillow.P1_1.fit --rows 1-3 --store ${dir}; mistique explain 'fmnist.tiny_e01.*.*' --rows 1-5 --store ${dir}; mistique diagnose heatmap fmnist.tiny_e01.relu4 --by fmnist.data.labels --per-channel --out vis.png --store ${dir}`);
 }
 
 /** Recreates the demo store; refuses to delete a directory that is not a mistique store. */
