@@ -34,7 +34,7 @@ describe('cost model', () => {
   it('fits the fixed cost of a read and ρ_d from reads of different sizes', () => {
     // ms = 1.2 + bytes / 400 000 (400 MB/s)
     let f;
-    expect(solveFit(addToFit(undefined, 1e6, 3.7))).toBeUndefined(); // one size cannot separate them
+    expect(solveFit(addToFit(addToFit(addToFit(undefined, 1e6, 3.7), 1e6, 3.7), 1e6, 3.7))).toBeUndefined(); // one size cannot separate them
     for (const b of [1e5, 1e6, 4e6, 1e5, 2e6]) f = addToFit(f, b, 1.2 + b / 4e5);
     const line = solveFit(f)!;
     expect(line.fixedMs).toBeCloseTo(1.2, 6);

@@ -49,13 +49,21 @@ export function tRead(storedBytesOfBlocks: number, rhoBytesPerMs: number, fixedM
   return Math.max(0, fixedMs) + storedBytesOfBlocks / rhoBytesPerMs;
 }
 
-/** Running sums for a least-squares line ms = fixed + bytes / ρ, older reads decayed by `decay` per read. */
-export interface ReadFit { n: number; sx: number; sy: number; sxx: number; sxy: number }
+/**
+ * Running sums for a least-squares line ms = fixed + bytes / ρ, weighted by 1 / ms² (so relative errors
+ * count: a 2 ms read weighs as much as a 2 s one, which is what the read-or-re-run choice needs), older
+ * reads decayed by `decay` per read.
+ */
+export interface ReadFit { count: number; w: number; sx: number; sy: number; sxx: number; sxy: number }
 
 export function addToFit(fit: ReadFit | undefined, bytes: number, ms: number, decay = 0.95): ReadFit {
-  const f = fit ?? { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
+  const f = fit ?? { count: 0, w: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
   const x = bytes / 1e6; // MB, to keep the sums well scaled
-  return { n: f.n * decay + 1, sx: f.sx * decay + x, sy: f.sy * decay + ms, sxx: f.sxx * decay + x * x, sxy: f.sxy * decay + x * ms };
+  const w = 1 / Math.max(ms, 0.05) ** 2;
+  return {
+    count: f.count + 1, w: f.w * decay + w, sx: f.sx * decay + w * x, sy: f.sy * decay + w * ms,
+    sxx: f.sxx * decay + w * x * x, sxy: f.sxy * decay + w * x * ms,
+  };
 }
 
 /**
@@ -63,11 +71,12 @@ export function addToFit(fit: ReadFit | undefined, bytes: number, ms: number, de
  * per ms and the fixed ms (never negative; a negative intercept is refitted through the origin).
  */
 export function solveFit(f: ReadFit | undefined): { rho: number; fixedMs: number } | undefined {
-  if (!f || f.n < 2.5) return undefined;
-  const varX = f.sxx / f.n - (f.sx / f.n) ** 2;
-  if (!(varX > 1e-12 * Math.max(1e-12, (f.sx / f.n) ** 2))) return undefined;
-  const slope = (f.sxy / f.n - (f.sx / f.n) * (f.sy / f.n)) / varX; // ms per MB
-  let fixed = f.sy / f.n - slope * (f.sx / f.n);
+  if (!f || f.count < 3 || !(f.w > 0)) return undefined;
+  const mx = f.sx / f.w, my = f.sy / f.w;
+  const varX = f.sxx / f.w - mx * mx;
+  if (!(varX > 1e-9 * Math.max(1e-12, mx * mx))) return undefined;
+  const slope = (f.sxy / f.w - mx * my) / varX; // ms per MB
+  let fixed = my - slope * mx;
   let perMB = slope;
   if (fixed < 0) { fixed = 0; perMB = f.sxy / f.sxx; }
   if (!(perMB > 0)) return undefined;
