@@ -232,6 +232,18 @@ function pearson(a: Float64Array, b: Float64Array): number {
 }
 
 // ---------------------------------------------------------------- 3. SVCCA over all test images
+/** A cold read of a layer, then SVCCA against the logits: both timed, with each step's time. */
+async function timedSvcca(store: Store, logits: Matrix, key: string): Promise<{ row: Record<string, unknown>; m: Matrix; kept: number }> {
+  store.dropCaches();
+  const t0 = performance.now();
+  const m = await store.getIntermediates(`${key}.*`, { path: 'read' });
+  const t1 = performance.now();
+  const r = await svcca(logits, m);
+  const t2 = performance.now();
+  const row = { layer: key, columns: m.ncols, rows: m.nrows, fetch_ms: r1(t1 - t0), svcca_ms: r1(t2 - t1), total_s: r1((t2 - t0) / 1000, 2), svcca: r1(r.mean, 4), kept: r.b.kept, method: r.b.method, route: r.b.route, l: r.b.l, steps_ms: r.ms };
+  return { row, m, kept: r.b.kept };
+}
+
 async function svccaAll(tick: (s: string) => void) {
   const out: Record<string, unknown>[] = [], wide: Record<string, unknown>[] = [];
   // the hardest case for the eigen step: the layer whose 99% subspace is widest
@@ -242,26 +254,15 @@ async function svccaAll(tick: (s: string) => void) {
     const logits = await store.getIntermediates(`fm.${net}.dense2.*`, { path: 'read' });
     const layers = store.list(`fm.${net}.*`).filter((i) => i.columns <= 4096 && !i.key.endsWith('.dense2'));
     for (const l of layers) {
-      store.dropCaches();
-      const t0 = performance.now();
-      const m = await store.getIntermediates(`${l.key}.*`, { path: 'read' });
-      const t1 = performance.now();
-      const r = await svcca(logits, m);
-      const t2 = performance.now();
-      out.push({ layer: l.key, columns: l.columns, rows: m.nrows, fetch_ms: r1(t1 - t0), svcca_ms: r1(t2 - t1), total_s: r1((t2 - t0) / 1000, 2), svcca: r1(r.mean, 4), kept: r.b.kept, method: r.b.method, l: r.b.l, steps_ms: r.ms });
-      if (!largest || r.b.kept > largest.kept) largest = { key: l.key, kept: r.b.kept, m };
+      const { row, m, kept } = await timedSvcca(store, logits, l.key);
+      out.push(row);
+      if (!largest || kept > largest.kept) largest = { key: l.key, kept, m };
       tick(`svcca ${l.key}`);
     }
     // the widest layer (over 4 096 columns: more columns than examples, so the Gram of the rows)
     const widest = store.list(`fm.${net}.*`).filter((i) => i.columns > 4096 && !i.key.includes('.inputs.')).sort((a, b) => b.columns - a.columns)[0];
     if (widest && args.widest === '1') {
-      store.dropCaches();
-      const t0 = performance.now();
-      const m = await store.getIntermediates(`${widest.key}.*`, { path: 'read' });
-      const t1 = performance.now();
-      const r = await svcca(logits, m);
-      const t2 = performance.now();
-      wide.push({ layer: widest.key, columns: widest.columns, rows: m.nrows, fetch_ms: r1(t1 - t0), svcca_ms: r1(t2 - t1), total_s: r1((t2 - t0) / 1000, 2), svcca: r1(r.mean, 4), kept: r.b.kept, method: r.b.method, route: r.b.route, l: r.b.l, steps_ms: r.ms });
+      wide.push((await timedSvcca(store, logits, widest.key)).row);
       tick(`svcca ${widest.key}`);
     }
     await store.close();

@@ -43,17 +43,18 @@ function matmulSessions() {
 export async function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Promise<Float64Array> {
   check(a, m * k, 'A'); check(b, k * n, 'B');
   if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return matmulJs(a, b, m, k, n, false);
-  const s = (await matmulSessions()).ab;
-  const out = await s.run({ a: new ort.Tensor('float64', a, [m, k]), b: new ort.Tensor('float64', b, [k, n]) });
-  return out.c!.data as Float64Array;
+  return runMatMul('ab', a, [m, k], b, [k, n]);
 }
 
 /** C = Aᵀ·B, A k×m, B k×n (e.g. the Gram matrix XᵀX with A = B = X). */
 export async function matmulAtB(a: Float64Array, b: Float64Array, k: number, m: number, n: number): Promise<Float64Array> {
   check(a, k * m, 'A'); check(b, k * n, 'B');
   if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return matmulJs(a, b, m, k, n, true);
-  const s = (await matmulSessions()).atb;
-  const out = await s.run({ a: new ort.Tensor('float64', a, [k, m]), b: new ort.Tensor('float64', b, [k, n]) });
+  return runMatMul('atb', a, [k, m], b, [k, n]);
+}
+
+async function runMatMul(which: 'ab' | 'atb', a: Float64Array, as: number[], b: Float64Array, bs: number[]): Promise<Float64Array> {
+  const out = await (await matmulSessions())[which].run({ a: new ort.Tensor('float64', a, as), b: new ort.Tensor('float64', b, bs) });
   return out.c!.data as Float64Array;
 }
 
