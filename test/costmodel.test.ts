@@ -43,5 +43,10 @@ describe('cost model', () => {
     let g;
     for (const b of [1e6, 2e6, 3e6]) g = addToFit(g, b, b / 1e6 - 0.5);
     expect(solveFit(g)!.fixedMs).toBe(0);
+    // weighted by 1/ms²: small reads set the fixed cost even when large reads grow faster than linearly
+    // (an unweighted line through these four points has intercept −19 ms)
+    let h;
+    for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addToFit(h, b, ms);
+    expect(solveFit(h)!.fixedMs).toBeCloseTo(2.0, 1);
   });
 });
