@@ -114,8 +114,10 @@ describe('mistique CLI', () => {
     x = await d('heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--per-channel', '--out', png);
     expect(x.code, x.err).toBe(0);
     expect(fs.readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
-    x = await d('netdissect', 'fmnist.tiny_e01.relu2', '--k', '4');
+    const nd = path.join(tempDir(), 'nd.png');
+    x = await d('netdissect', 'fmnist.tiny_e01.relu2', '--k', '4', '--out', nd);
     expect(x.out).toMatch(/4 units over 500 images/);
+    expect(fs.readFileSync(nd).subarray(1, 4).toString()).toBe('PNG');
     x = await d('coldist', 'zillow.P1_1.pred_test.pred', '--bins', '5');
     expect(x.out).toMatch(/3000 rows \(0 NaN/);
     x = await d('coldiff', 'zillow.P1_1.pred_valid.pred', 'zillow.P1_1.labels.logerror');

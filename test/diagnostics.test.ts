@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { pixelConcepts } from '../datasets/fashion-mnist/concepts.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
-import { colDiff, colDist, groupedCompare, heatmap, heatmapPng, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk } from '../src/diagnostics/index.js';
+import { colDiff, colDist, dissectionPng, groupedCompare, heatmap, heatmapPng, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk } from '../src/diagnostics/index.js';
 import { leadingEigenpairs, matmul, symEig } from '../src/diagnostics/linalg.js';
 import { Matrix, type MatrixColumn } from '../src/model/matrix.js';
 import { rng } from './helpers.js';
@@ -152,6 +152,10 @@ describe('netdissect', () => {
     expect(res.units[0]!.iou).toBe(1);
     expect(res.units[1]!.iou).toBeLessThan(0.2);
     expect(res.iou).toHaveLength(2 * concepts.names.length);
+    // the picture: a row per unit, 6 images of 28 × 3 px with 2 px gaps
+    const png = dissectionPng(matrix(acts, n, 2 * SS, { ids: [...rowIds], shape: [2, 28, 28] }), matrix(x, n, SS, { ids: [...rowIds] }), res.units);
+    expect(png.readUInt32BE(16)).toBe(6 * (84 + 2) + 2);
+    expect(png.readUInt32BE(20)).toBe(2 * (84 + 2) + 2);
   });
 
   it('upsamples a smaller map to the input size, and rejects a layer without a [C, H, W] shape', () => {

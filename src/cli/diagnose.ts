@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { CLASSES } from '../../datasets/fashion-mnist/load.js';
 import { pixelConcepts } from '../../datasets/fashion-mnist/concepts.js';
-import { colDiff, colDist, heatmap, heatmapPng, knn, lookup, netdissect, pointq, rowDiff, svcca, topk } from '../diagnostics/index.js';
+import { colDiff, colDist, dissectionPng, heatmap, heatmapPng, knn, lookup, netdissect, pointq, rowDiff, svcca, topk } from '../diagnostics/index.js';
 import { MistiqueError } from '../errors.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
 import type { Store } from '../mistique.js';
@@ -167,6 +167,9 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         for (const u of r.units) if (u.iou >= 0.04) per.set(u.concept, (per.get(u.concept) ?? 0) + 1);
         io.out(`${r.units.length} units over ${r.rows} images (α = ${r.alpha}); units with IoU ≥ 0.04 per concept: ${[...per].map(([c, n]) => `${c} ${n}`).join(', ') || 'none'}`);
         io.out(`concepts are pixel masks made from each image (datasets/fashion-mnist/concepts.ts): ${r.concepts.join(', ')}`);
+        const out = o.out ?? 'netdissect.png';
+        fs.writeFileSync(out, dissectionPng(m, images, top.slice(0, 8)));
+        io.out(`wrote ${out}: the ${Math.min(8, top.length)} best units (rows), each on the 6 images that excite it most, its mask in red`);
         return;
       }
     }

@@ -82,8 +82,9 @@ faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.rel
   topk <key.column> [--k 10] [--asc] [--by <key>]   the rows with the largest (smallest) value of a column
   heatmap <layer key> --by <labels key> [--per-channel] [--out vis.png]
                                                mean activation per class and unit, written as a PNG
-  netdissect <project.model.layer> [--alpha 0.005] [--k 20]
-                                               per unit: IoU of its top-α map with pixel concepts of the images
+  netdissect <project.model.layer> [--alpha 0.005] [--k 20] [--out netdissect.png]
+                                               per unit: IoU of its top-α map with pixel concepts of the images;
+                                               the picture shows the best units' masks on the images they like
   pointq <key> --row N [--k channel]           one example's values (one channel's map for a conv layer)
   coldiff <keyA.column> <keyB.column> [--tolerance 0]   rows where two columns differ
   coldist <key.column> [--bins 20] [--json]    distribution: count of NaN/±Infinity, quantiles, histogram
@@ -155,6 +156,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  // output piped into a reader that stops early (mistique get … | head): stop quietly, as Unix tools do
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
   run(process.argv.slice(2), io).then((code) => { process.exitCode = code; }, (err: unknown) => {
     process.stderr.write(`mistique: internal error: ${(err as Error).stack ?? String(err)}\n`);

@@ -7,6 +7,6 @@ export { svcca, svccaDense } from './svcca.js';
 export type { SvccaOptions, SvccaResult, SubspaceInfo } from './svcca.js';
 export { heatmap, heatmapPng } from './heatmap.js';
 export type { Heatmap } from './heatmap.js';
-export { netdissect, upsampler } from './netdissect.js';
+export { dissectionPng, netdissect, upsampler } from './netdissect.js';
 export type { ConceptSet, Dissection, UnitResult } from './netdissect.js';
 export { encodePng } from './png.js';

@@ -5,6 +5,7 @@
 import { MistiqueError } from '../errors.js';
 import type { Matrix } from '../model/matrix.js';
 import { numeric } from './dense.js';
+import { encodePng } from './png.js';
 
 /** Pixel masks of named concepts for a set of examples, at the input resolution (size × size). */
 export interface ConceptSet {
@@ -15,7 +16,11 @@ export interface ConceptSet {
   masks: Uint8Array[];
 }
 
-export interface UnitResult { unit: number; threshold: number; concept: string; iou: number }
+export interface UnitResult {
+  unit: number; threshold: number; concept: string; iou: number;
+  /** The unit's mask is `value > threshold` (T_k fell in a large tie) rather than `value ≥ threshold`. */
+  strict: boolean;
+}
 
 export interface Dissection {
   alpha: number;
@@ -44,7 +49,7 @@ export function netdissect(acts: Matrix, concepts: ConceptSet, opts: { alpha?: n
   if (rows.length === 0) throw new MistiqueError('BAD_INPUT', 'no example of the layer has concept masks: build the concepts from the same rows');
   const K = concepts.names.length;
   const inter = new Float64Array(C * K), union = new Float64Array(C * K);
-  const thresholds = new Float64Array(C);
+  const thresholds = new Float64Array(C), stricts = new Uint8Array(C);
   const up = upsampler(H, W, S);
   const map = new Float64Array(HW), big = new Float64Array(SS), bin = new Uint8Array(SS);
   const vals = new Float32Array(rows.length * HW);
@@ -60,6 +65,7 @@ export function netdissect(acts: Matrix, concepts: ConceptSet, opts: { alpha?: n
     let lb = Math.min(n - 1, Math.floor((1 - alpha) * n));
     while (lb > 0 && sorted[lb - 1] === T) lb--;
     const strict = n > 0 && n - lb > 2 * alpha * n;
+    stricts[c] = strict ? 1 : 0;
     for (const [i, j] of rows) {
       for (let p = 0, q = i * d + c * HW; p < HW; p++, q++) map[p] = acts.values[q]!;
       up(map, big);
@@ -77,7 +83,7 @@ export function netdissect(acts: Matrix, concepts: ConceptSet, opts: { alpha?: n
   for (let c = 0; c < C; c++) {
     let best = 0;
     for (let k = 1; k < K; k++) if (iou[c * K + k]! > iou[c * K + best]!) best = k;
-    units.push({ unit: c, threshold: thresholds[c]!, concept: concepts.names[best]!, iou: iou[c * K + best]! });
+    units.push({ unit: c, threshold: thresholds[c]!, concept: concepts.names[best]!, iou: iou[c * K + best]!, strict: stricts[c] === 1 });
   }
   return { alpha, rows: rows.length, units, iou, concepts: concepts.names };
 }
@@ -105,4 +111,44 @@ function coords(n: number, S: number): [number, number, number][] {
     const i0 = Math.floor(s), i1 = Math.min(n - 1, i0 + 1);
     return [i0, i1, s - i0];
   });
+}
+
+/**
+ * A picture of a dissection: one row per unit, its `perUnit` most excited images (greyscale, `scale`×)
+ * with the unit's binarized, upsampled map tinted red — what the unit "sees".
+ */
+export function dissectionPng(acts: Matrix, images: Matrix, units: readonly UnitResult[], opts: { perUnit?: number; scale?: number; size?: number } = {}): Buffer {
+  if (!acts.shape || acts.shape.length !== 3) throw new MistiqueError('BAD_INPUT', 'dissectionPng needs a layer with per-example shape [C, H, W]');
+  const [, H, W] = acts.shape as [number, number, number];
+  const S = opts.size ?? 28, per = opts.perUnit ?? 6, k = opts.scale ?? 3, gap = 2, HW = H * W, d = acts.ncols;
+  const imgRow = images.rowIndex();
+  const rows = Array.from({ length: acts.nrows }, (_, i) => i).filter((i) => imgRow.has(acts.rowIds[i]!));
+  const tile = S * k;
+  const width = per * (tile + gap) + gap, height = Math.max(1, units.length) * (tile + gap) + gap;
+  const rgb = new Uint8Array(width * height * 3).fill(255);
+  const up = upsampler(H, W, S);
+  const map = new Float64Array(HW), big = new Float64Array(S * S);
+  units.forEach((u, r) => {
+    // the images where the unit's strongest response is largest
+    const peak = rows.map((i) => {
+      let m = -Infinity;
+      for (let p = 0, q = i * d + u.unit * HW; p < HW; p++, q++) if (acts.values[q]! > m) m = acts.values[q]!;
+      return { i, m };
+    }).sort((a, b) => b.m - a.m).slice(0, per);
+    peak.forEach(({ i }, c) => {
+      for (let p = 0, q = i * d + u.unit * HW; p < HW; p++, q++) map[p] = acts.values[q]!;
+      up(map, big);
+      const img = images.row(imgRow.get(acts.rowIds[i]!)!);
+      for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
+        const g = Math.round(255 * Math.min(1, Math.max(0, img[y * S + x]!)));
+        const on = u.strict ? big[y * S + x]! > u.threshold : big[y * S + x]! >= u.threshold;
+        const px = on ? [Math.round(0.45 * g + 140), Math.round(0.45 * g), Math.round(0.45 * g)] : [g, g, g];
+        for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) {
+          const X = gap + c * (tile + gap) + x * k + dx, Y = gap + r * (tile + gap) + y * k + dy;
+          rgb.set(px, (Y * width + X) * 3);
+        }
+      }
+    });
+  });
+  return encodePng(rgb, width, height);
 }
