@@ -218,18 +218,13 @@ export class QueryPlanner {
     // the fixed cost of a re-run (graph cut, session creation) as measured by earlier re-runs, else the logging session's load
     const measuredLoad = Number(this.db.getMeta(`rerun_load_ms:${r.project}.${r.model}`) ?? NaN);
     let loadMs = Number.isFinite(measuredLoad) ? measuredLoad : spec.loadMs;
-    // the logging session's profile also paid for exposing every layer as an output: re-runs of any layer
-    // of this model measure by how much, and that scale applies to the layers not yet re-run
-    const scale = Number(this.db.getMeta(`rerun_fwd_scale:${r.project}.${r.model}`) ?? NaN);
-    let batchMs = perBatch * (Number.isFinite(scale) ? scale : 1);
+    let batchMs = perBatch;
     // once this layer has been re-run at two or more sizes, its own line (load + batches × ms) replaces
-    // both — within twice the largest re-run it has seen: fitted from a few small re-runs, its slope is
-    // too noisy to extrapolate further (the scaled profile is closer there)
+    // the profile of the logging session (which also paid for exposing every layer as an output)
     const fit = lineFit(this.db.getMeta(`rerun_fit:${r.project}.${r.model}.${r.name}`));
-    const nb = n / spec.batchSize;
-    if (fit && nb <= 2 * fit.xmax) { loadMs = fit.a; batchMs = fit.b; }
+    if (fit) { loadMs = fit.a; batchMs = fit.b; }
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
-    return { ms, terms: { loadMs, inputReadMs: inputMs, batches: nb, layerMsPerBatch: batchMs, profileMsPerBatch: perBatch, fromReruns: fit && nb <= 2 * fit.xmax ? fit.n : 0 } };
+    return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: batchMs, fromReruns: fit ? fit.n : 0 } };
   }
 
   /**
@@ -286,14 +281,6 @@ export class QueryPlanner {
         this.db.setMeta(k, String(Number.isFinite(old) ? 0.7 * old + 0.3 * over : over));
         const fk = `rerun_fit:${r.project}.${r.model}.${r.name}`;
         this.db.setMeta(fk, lineAdd(this.db.getMeta(fk), t.batches!, performance.now() - t0 - t.inputReadMs!));
-        // the forward part against the logging profile, when it is large enough to measure
-        const profiled = t.batches! * t.profileMsPerBatch!;
-        if (profiled >= 20) {
-          const sample = Math.min(5, Math.max(0.05, (performance.now() - t0 - t.inputReadMs! - t.loadMs!) / profiled));
-          const sk = `rerun_fwd_scale:${r.project}.${r.model}`;
-          const prev = Number(this.db.getMeta(sk) ?? NaN);
-          this.db.setMeta(sk, String(Number.isFinite(prev) ? 0.5 * prev + 0.5 * sample : sample));
-        }
       }
       const pooled = applyPool(res.values, res.shape, r.scheme);
       m = tensorToMatrix(pooled.values, pooled.shape, res.rowIds, sel);
@@ -399,16 +386,16 @@ export function joinOnRowId(parts: Matrix[], rowsGiven: boolean): Matrix {
   return m;
 }
 
-/** Decayed sums for a least-squares line y = a + b·x over observed re-runs (x: batches, y: ms), and the largest x. */
-interface LineSums { n: number; sx: number; sy: number; sxx: number; sxy: number; xmax?: number }
+/** Decayed sums for a least-squares line y = a + b·x over observed re-runs (x: batches, y: ms). */
+interface LineSums { n: number; sx: number; sy: number; sxx: number; sxy: number }
 
 function lineAdd(raw: string | undefined, x: number, y: number, decay = 0.9): string {
   const s: LineSums = raw ? (JSON.parse(raw) as LineSums) : { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
   const d = s.n > 0 ? decay : 1;
-  return JSON.stringify({ n: s.n * d + 1, sx: s.sx * d + x, sy: s.sy * d + y, sxx: s.sxx * d + x * x, sxy: s.sxy * d + x * y, xmax: Math.max(s.xmax ?? 0, x) });
+  return JSON.stringify({ n: s.n * d + 1, sx: s.sx * d + x, sy: s.sy * d + y, sxx: s.sxx * d + x * x, sxy: s.sxy * d + x * y });
 }
 
-function lineFit(raw: string | undefined): { a: number; b: number; n: number; xmax: number } | null {
+function lineFit(raw: string | undefined): { a: number; b: number; n: number } | null {
   if (!raw) return null;
   const s = JSON.parse(raw) as LineSums;
   const varx = s.sxx / s.n - (s.sx / s.n) ** 2;
@@ -416,5 +403,5 @@ function lineFit(raw: string | undefined): { a: number; b: number; n: number; xm
   const b = (s.sxy / s.n - (s.sx / s.n) * (s.sy / s.n)) / varx;
   const a = s.sy / s.n - b * (s.sx / s.n);
   if (!(b > 0)) return null;
-  return { a: Math.max(0, a), b, n: Math.round(s.n), xmax: s.xmax ?? Infinity };
+  return { a: Math.max(0, a), b, n: Math.round(s.n) };
 }
