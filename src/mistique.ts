@@ -247,8 +247,12 @@ export class Store {
     return opts.run ? (await this.planner.query(k, opts)).estimates : this.planner.explain(k, opts);
   }
 
-  /** ρ_d per codec and scheme family on this machine; `recalibrate` re-measures them from a few timed reads. */
-  async readRates(opts: { recalibrate?: boolean } = {}): Promise<Record<string, { rho: number; reads: number }>> {
+  /**
+   * The read model per codec and scheme family on this machine: its coefficients (READ_TERMS: fixed ms,
+   * ms per RowBlock, per MB decoded, per MB on disk, per MB of result) and how many reads they come
+   * from; `recalibrate` re-measures them from a few timed reads.
+   */
+  async readRates(opts: { recalibrate?: boolean } = {}): Promise<Record<string, { coef: number[]; reads: number }>> {
     this.checkOpen();
     if (opts.recalibrate) {
       const schemes = new Set(this.db.intermediates().filter((r) => r.materialized !== 0).map((r) => r.scheme));

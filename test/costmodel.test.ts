@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { addToFit, choose, gamma, solveFit, tRead, tRerunDnn, tRerunTrad, updateRho, type StageCost } from '../src/costmodel/index.js';
+import { addRead, addSample, choose, emptySums, gamma, solveNonNegative, solveRead, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -18,35 +18,46 @@ describe('cost model', () => {
     expect(tRerunDnn(net, 'dense2', 50)).toBeCloseTo(50 + 0.5 + 5);
     expect(() => tRerunDnn(net, 'nope', 1)).toThrow(/no timing/);
   });
-  it('Eq. 5.4 and Alg. 4: read when stored and not slower', () => {
-    expect(tRead(1e6, 500)).toBe(2000);
-    expect(tRead(1e6, 500, 1.5)).toBe(2001.5);
+  it('Eq. 5.4 and Alg. 4: the read terms add up; read when stored and not slower', () => {
+    const f: ReadFeatures = { blocks: 2, rawBytes: 4e6, storedBytes: 1e6, outBytes: 2e6 };
+    expect(tRead(f, [0.5, 0.2, 1, 2, 0.5])).toBeCloseTo(0.5 + 0.4 + 4 + 2 + 1, 12);
+    expect(() => tRead(f, [1, 2, 3])).toThrow(/5 non-negative/);
+    expect(() => tRead(f, [1, -1, 0, 0, 0])).toThrow(/non-negative/);
     expect(choose(true, 10, 20)).toBe('read');
     expect(choose(true, 30, 20)).toBe('rerun');
     expect(choose(false, 1, 20)).toBe('rerun');
   });
-  it('Eq. 5.5: γ in seconds saved per GB; ρ_d follows measured reads', () => {
+  it('Eq. 5.5: γ in seconds saved per GB', () => {
     expect(gamma(3000, 1000, 10, 1e9)).toBeCloseTo(20);
     expect(gamma(1000, 3000, 10, 1e9)).toBeCloseTo(-20);
-    expect(updateRho(undefined, 1000, 2)).toBe(500);
-    expect(updateRho(500, 1000, 1, 0.5)).toBe(750);
   });
-  it('fits the fixed cost of a read and ρ_d from reads of different sizes', () => {
-    // ms = 1.2 + bytes / 400 000 (400 MB/s)
-    let f;
-    expect(solveFit(addToFit(addToFit(addToFit(undefined, 1e6, 3.7), 1e6, 3.7), 1e6, 3.7))).toBeUndefined(); // one size cannot separate them
-    for (const b of [1e5, 1e6, 4e6, 1e5, 2e6]) f = addToFit(f, b, 1.2 + b / 4e5);
-    const line = solveFit(f)!;
-    expect(line.fixedMs).toBeCloseTo(1.2, 6);
-    expect(line.rho).toBeCloseTo(4e5, 0);
-    // a negative intercept (noise) is refitted through the origin
+  it('fits the five read terms from reads that vary each of them', () => {
+    const coef = [0.4, 0.25, 0.9, 1.2, 0.6];
+    let sums;
+    expect(solveRead(addRead(addRead(undefined, { blocks: 1, rawBytes: 1e6, storedBytes: 5e5, outBytes: 1e6 }, 3), { blocks: 1, rawBytes: 1e6, storedBytes: 5e5, outBytes: 1e6 }, 3))).toBeUndefined(); // two reads are not enough
+    for (const [blocks, raw, stored, out] of [[1, 5e7, 3e7, 5e6], [1, 5e7, 3e7, 5e7], [4, 2e8, 1.2e8, 2e8], [1, 5e7, 1.5e7, 5e7], [1, 4e4, 3.6e4, 4e3], [10, 4e5, 3.6e5, 4e5], [3, 2e6, 1e6, 2e6]] as const) {
+      const f: ReadFeatures = { blocks, rawBytes: raw, storedBytes: stored, outBytes: out };
+      sums = addRead(sums, f, tRead(f, coef), 1);
+    }
+    const fit = solveRead(sums)!;
+    for (let i = 0; i < 5; i++) expect(fit[i]).toBeCloseTo(coef[i]!, 6);
+  });
+  it('keeps the read terms non-negative, and lets small reads set the fixed cost (weights 1/ms²)', () => {
+    // noise that a free fit would answer with a negative intercept
     let g;
-    for (const b of [1e6, 2e6, 3e6]) g = addToFit(g, b, b / 1e6 - 0.5);
-    expect(solveFit(g)!.fixedMs).toBe(0);
-    // weighted by 1/ms²: small reads set the fixed cost even when large reads grow faster than linearly
-    // (an unweighted line through these four points has intercept −19 ms)
+    for (const b of [1e6, 2e6, 3e6]) g = addRead(g, { blocks: 1, rawBytes: b, storedBytes: b, outBytes: b }, b / 1e6 - 0.5, 1);
+    expect(solveRead(g)!.every((c) => c >= 0)).toBe(true);
+    // large reads growing faster than linearly do not drag a small read's estimate down
     let h;
-    for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addToFit(h, b, ms);
-    expect(solveFit(h)!.fixedMs).toBeCloseTo(2.0, 1);
+    for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addRead(h, { blocks: 1, rawBytes: b, storedBytes: b, outBytes: b }, ms);
+    expect(tRead({ blocks: 1, rawBytes: 1e4, storedBytes: 1e4, outBytes: 1e4 }, solveRead(h)!)).toBeCloseTo(2.0, 1);
+  });
+  it('non-negative least squares: collinear terms still give the right predictions', () => {
+    let s = emptySums(3);
+    for (const x of [1, 2, 3, 5]) s = addSample(s, [1, x, x], 2 + 3 * x, 1); // the 2nd and 3rd feature always equal
+    const c = solveNonNegative(s)!;
+    expect(c.every((v) => v >= 0)).toBe(true);
+    expect(c[0]! + 7 * (c[1]! + c[2]!)).toBeCloseTo(23, 6);
+    expect(solveNonNegative(addSample(emptySums(2), [1, 1], 5, 1))).toBeUndefined(); // too few samples
   });
 });

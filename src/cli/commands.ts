@@ -1,6 +1,7 @@
 // The CLI's store commands: ls, get, stats, log. Each takes parsed arguments and an output sink.
 import { MistiqueError } from '../errors.js';
 import type { QueryPath } from '../reader/planner.js';
+import { describeRate } from '../reader/readrates.js';
 import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
 import type { RowSelection } from '../reader/chunkreader.js';
@@ -81,7 +82,7 @@ export async function explainCmd(dir: string, keys: string[], opts: { rows?: str
       [false, true, false, true, true, false, ...(opts.run ? [true] : []), false]));
     for (const e of es) {
       const parts: string[] = [];
-      if (e.read) parts.push(`read: ${formatBytes(e.read.bytes)} in ${e.read.segments} segments ÷ ρ_d ${(e.read.rhoBytesPerMs / 1000).toFixed(1)} MB/s + ${e.read.fixedMs.toFixed(2)} ms fixed (${e.read.rhoSource}${e.read.rhoReads ? `, ${e.read.rhoReads} reads` : ''})`);
+      if (e.read) parts.push(`read: ${e.read.blocks} RowBlocks, ${e.read.segments} segments, ${formatBytes(e.read.rawBytes)} to decode (${formatBytes(e.read.storedBytes)} on disk${e.read.cachedBytes ? `, ${formatBytes(e.read.cachedBytes)} already decoded` : ''}), ${formatBytes(e.read.outBytes)} of result; model ${describeRate(e.read.coef)} (${e.read.source}${e.read.reads ? `, ${e.read.reads} reads` : ''})`);
       if (e.rerun) parts.push(`re-run: ${Object.entries(e.rerun.terms).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}`);
       if (e.gamma !== undefined) parts.push(`γ ${e.gamma.toPrecision(3)} s/GB${e.materializedNow ? ', materialized now' : ''}`);
       io.out(`${e.key}: ${parts.join('; ')}`);

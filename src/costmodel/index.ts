@@ -1,2 +1,2 @@
-// The cost model (paper §5.5): pure functions over recorded statistics.
-export { addToFit, choose, gamma, solveFit, tRead, tRerunDnn, tRerunTrad, updateRho, type Choice, type ReadFit, type NetworkCost, type StageCost } from './model.js';
+export { addRead, choose, gamma, READ_TERMS, readVector, solveRead, tRead, tRerunDnn, tRerunTrad, type Choice, type NetworkCost, type ReadFeatures, type StageCost } from './model.js';
+export { addSample, emptySums, solveNonNegative, type LinearSums } from './fit.js';

@@ -1,6 +1,7 @@
 // The cost model of paper §5.5, as pure functions over recorded statistics (no I/O, no clocks): the
 // time to re-run a TRAD stage (Eq. 5.2) or a DNN layer (Eq. 5.3), the time to read an intermediate's
-// asked rows (Eq. 5.4), the read-or-re-run choice (Alg. 4), and the storage trade-off γ (Eq. 5.5).
+// asked rows (Eq. 5.4, with the terms a real read has), the read-or-re-run choice (Alg. 4), and the storage trade-off γ (Eq. 5.5).
+import { addSample, emptySums, solveNonNegative, type LinearSums } from './fit.js';
 
 /** Recorded timings of one TRAD stage (ms), as the PipelineExecutor stores them. */
 export interface StageCost { name: string; inputs: readonly string[]; output: 'table' | 'model'; readOpMs: number; readInputMs: number; execMs: number; rows: number | null }
@@ -39,48 +40,41 @@ export function tRerunDnn(net: NetworkCost, layer: string, nRows: number): numbe
 }
 
 /**
- * Eq. 5.4: reading costs the stored bytes of the RowBlocks that hold the asked rows ÷ ρ_d, the read
- * rate (bytes per ms) measured for the intermediate's storage scheme and codec — plus, our addition, a
- * fixed cost per read (`fixedMs`: resolving the key, the row index, opening segments), which dominates
- * small reads and which Eq. 5.4 leaves out.
+ * Eq. 5.4 says reading costs the stored bytes of the asked rows ÷ ρ_d. Measured on this engine, a read
+ * has five parts, each linear in what the planner knows before reading (`ReadFeatures`): a fixed cost
+ * (resolving the key, the chunk index in SQLite), a cost per RowBlock (its row ids, its chunk lookups),
+ * a cost per MB decoded (inflating and reconstructing: 1/ρ_d of the paper), a cost per MB on disk
+ * (reading the file and feeding the inflater: incompressible data costs more per decoded MB) and a cost
+ * per MB of the result (assembling the asked rows into one dense matrix). Segments already decoded in
+ * the bufferpool count in neither decoded nor on-disk bytes.
  */
-export function tRead(storedBytesOfBlocks: number, rhoBytesPerMs: number, fixedMs = 0): number {
-  if (!(rhoBytesPerMs > 0)) throw new RangeError(`ρ_d must be positive, got ${rhoBytesPerMs}`);
-  return Math.max(0, fixedMs) + storedBytesOfBlocks / rhoBytesPerMs;
+export interface ReadFeatures { blocks: number; rawBytes: number; storedBytes: number; outBytes: number }
+
+/** The names of the read model's coefficients, in order. */
+export const READ_TERMS = ['fixed ms', 'ms per RowBlock', 'ms per MB decoded', 'ms per MB on disk', 'ms per MB of result'] as const;
+
+export function readVector(f: ReadFeatures): number[] {
+  return [1, f.blocks, f.rawBytes / 1e6, f.storedBytes / 1e6, f.outBytes / 1e6];
+}
+
+/** t_read: the coefficients (`READ_TERMS`) applied to a read's features. */
+export function tRead(f: ReadFeatures, coef: readonly number[]): number {
+  if (coef.length !== READ_TERMS.length || coef.some((c) => !(c >= 0))) throw new RangeError(`read coefficients must be ${READ_TERMS.length} non-negative numbers, got ${JSON.stringify(coef)}`);
+  const x = readVector(f);
+  return x.reduce((a, v, i) => a + v * coef[i]!, 0);
 }
 
 /**
- * Running sums for a least-squares line ms = fixed + bytes / ρ, weighted by 1 / ms² (so relative errors
- * count: a 2 ms read weighs as much as a 2 s one, which is what the read-or-re-run choice needs), older
- * reads decayed by `decay` per read.
+ * Folds one measured read into the running fit, weighted by 1/ms² (relative errors: a 2 ms read counts
+ * as much as a 2 s one, which is what the read-or-re-run choice needs), older reads decayed by `decay`.
  */
-export interface ReadFit { count: number; w: number; sx: number; sy: number; sxx: number; sxy: number }
-
-export function addToFit(fit: ReadFit | undefined, bytes: number, ms: number, decay = 0.95): ReadFit {
-  const f = fit ?? { count: 0, w: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
-  const x = bytes / 1e6; // MB, to keep the sums well scaled
-  const w = 1 / Math.max(ms, 0.05) ** 2;
-  return {
-    count: f.count + 1, w: f.w * decay + w, sx: f.sx * decay + w * x, sy: f.sy * decay + w * ms,
-    sxx: f.sxx * decay + w * x * x, sxy: f.sxy * decay + w * x * ms,
-  };
+export function addRead(sums: LinearSums | undefined, f: ReadFeatures, ms: number, decay = 0.97): LinearSums {
+  return addSample(sums ?? emptySums(READ_TERMS.length), readVector(f), ms, 1 / Math.max(ms, 0.05) ** 2, decay);
 }
 
-/**
- * The line through the reads, when they span enough sizes to tell a fixed cost from a rate: ρ in bytes
- * per ms and the fixed ms (never negative; a negative intercept is refitted through the origin).
- */
-export function solveFit(f: ReadFit | undefined): { rho: number; fixedMs: number } | undefined {
-  if (!f || f.count < 3 || !(f.w > 0)) return undefined;
-  const mx = f.sx / f.w, my = f.sy / f.w;
-  const varX = f.sxx / f.w - mx * mx;
-  if (!(varX > 1e-9 * Math.max(1e-12, mx * mx))) return undefined;
-  const slope = (f.sxy / f.w - mx * my) / varX; // ms per MB
-  let fixed = my - slope * mx;
-  let perMB = slope;
-  if (fixed < 0) { fixed = 0; perMB = f.sxy / f.sxx; }
-  if (!(perMB > 0)) return undefined;
-  return { rho: 1e6 / perMB, fixedMs: fixed };
+/** The read model's coefficients from the reads so far (non-negative least squares), once there are three. */
+export function solveRead(sums: LinearSums | undefined): number[] | undefined {
+  return sums ? solveNonNegative(sums, 3) : undefined;
 }
 
 export type Choice = 'read' | 'rerun';
@@ -94,10 +88,4 @@ export function choose(stored: boolean, tReadMs: number, tRerunMs: number): Choi
 export function gamma(tRerunMs: number, tReadMs: number, nQuery: number, storedBytes: number): number {
   if (storedBytes <= 0) return Infinity;
   return ((tRerunMs - tReadMs) / 1000) * nQuery / (storedBytes / 1e9);
-}
-
-/** Updates ρ_d with a measured read: an exponentially weighted mean of bytes per ms (weight `alpha` on the new read). */
-export function updateRho(rho: number | undefined, bytes: number, ms: number, alpha = 0.3): number {
-  const measured = bytes / Math.max(ms, 1e-3);
-  return rho === undefined ? measured : (1 - alpha) * rho + alpha * measured;
 }

@@ -326,15 +326,20 @@ export class MetadataDB {
    * holding the chunks of columns [c0, c1) and the blocks' row ids, their stored (compressed) and raw bytes.
    */
   readFootprint(intermediateId: number, blocks: readonly number[] | null, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): { stored: number; raw: number; segments: number } {
+    const segs = this.readSegments(intermediateId, blocks, c0, c1);
+    return { stored: segs.reduce((a, s) => a + s.length, 0), raw: segs.reduce((a, s) => a + s.raw_length, 0), segments: segs.length };
+  }
+
+  /** The segments on disk a read of these RowBlocks (all when null) and columns [c0, c1) decodes. */
+  readSegments(intermediateId: number, blocks: readonly number[] | null, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): { partition_id: number; seg: number; length: number; raw_length: number }[] {
     const where = blocks === null ? '' : `AND block IN (${blocks.map((b) => Number(b)).join(',') || '-1'})`;
-    const r = this.db.prepare(`
+    return this.db.prepare(`
       WITH used AS (
         SELECT blob_id FROM chunks WHERE intermediate_id = @id ${where} AND col_start < @c1 AND col_start + n_cols > @c0
         UNION SELECT rowid_blob FROM rowblocks WHERE intermediate_id = @id ${where}),
       segs AS (SELECT DISTINCT b.partition_id, b.segment FROM used u JOIN blobs b ON b.id = u.blob_id)
-      SELECT count(*) AS n, coalesce(sum(s.length), 0) AS stored, coalesce(sum(s.raw_length), 0) AS raw
-      FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`).get({ id: intermediateId, c0, c1 }) as { n: number; stored: number; raw: number };
-    return { stored: r.stored, raw: r.raw, segments: r.n };
+      SELECT s.partition_id, s.seg, s.length, s.raw_length
+      FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`).all({ id: intermediateId, c0, c1 }) as { partition_id: number; seg: number; length: number; raw_length: number }[];
   }
 
   /** Puts intermediate `newId` in the place of `oldId` under `name`, in one transaction (adaptive materialization). */

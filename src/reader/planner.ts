@@ -2,7 +2,7 @@
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query.
-import { choose, gamma, tRead, tRerunDnn, tRerunTrad, type Choice, type StageCost } from '../costmodel/index.js';
+import { choose, gamma, tRead, tRerunDnn, tRerunTrad, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
@@ -13,7 +13,7 @@ import { pool } from '../quantize/index.js';
 import type { DataStore } from '../store/datastore.js';
 import type { Table } from '../executor/table.js';
 import { ChunkReader, normalizeRows, type RowSelection } from './chunkreader.js';
-import { ReadRates, schemeFamily } from './readrates.js';
+import { machineId, ReadRates, schemeFamily } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
@@ -34,8 +34,12 @@ export interface Estimate {
   materialized: boolean;
   /** The workflow that can re-create it, if any. */
   workflow: 'trad' | 'dnn' | null;
-  /** Eq. 5.4: decoded bytes of the segments holding the asked rows and columns ÷ ρ_d. */
-  read: { bytes: number; segments: number; rhoBytesPerMs: number; fixedMs: number; rhoReads: number; rhoSource: 'measured' | 'calibrated' | 'assumed'; ms: number } | null;
+  /**
+   * Eq. 5.4 with the terms a read has (costmodel READ_TERMS): what the read touches — RowBlocks,
+   * segments, bytes to decode and their size on disk (segments already decoded in the bufferpool are
+   * `cachedBytes` and cost neither), bytes of the result — and the model's coefficients.
+   */
+  read: (ReadFeatures & { segments: number; cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'assumed'; ms: number }) | null;
   /** Eq. 5.2 / 5.3 with the terms that went in. */
   rerun: { ms: number; terms: Record<string, number> } | null;
   choice: Choice;
@@ -60,8 +64,8 @@ export interface Rerunners {
 
 export interface AdaptiveSettings { enabled: boolean; gammaMin: number }
 
-/** ρ_d used before anything was ever read on this machine: 100 MB/s of decoded bytes, stated as assumed. */
-const ASSUMED_RHO = 100_000;
+/** The read model before anything was ever read on this machine: 10 ms per MB decoded (100 MB/s), stated as assumed. */
+const ASSUMED_READ = [0, 0, 10, 0, 0];
 
 export class QueryPlanner {
   readonly rates: ReadRates;
@@ -100,9 +104,13 @@ export class QueryPlanner {
       const matrix = await this.reader.readSelections(sels, ids ? { rows: ids } : {});
       const ms = performance.now() - t0;
       const decoded = this.ds.decodedRawBytes - before;
-      const planned = estimates.reduce((a, e) => a + (e.read?.bytes ?? 0), 0);
-      // only reads that mostly decoded from disk say something about ρ_d (a cached read costs ~nothing)
-      if (sels.length === 1 && planned > 0 && decoded >= 0.5 * planned) this.rates.update(sels[0]!.intermediate.scheme, decoded, ms);
+      // every single-intermediate read teaches the read model; bytes as decoded (the cache may have
+      // changed since planning), on-disk bytes in the planned proportion
+      const f = estimates[0]!.read;
+      if (sels.length === 1 && f) {
+        const scale = f.rawBytes > 0 ? decoded / f.rawBytes : 0;
+        this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes }, ms);
+      }
       for (const e of estimates) e.measured = { path: 'read', ms: ms / estimates.length };
       matrix.sources = estimates.map((e) => ({ key: e.key, path: 'read' as const, scheme: e.scheme, loss: lossOf(e.scheme), ms: ms / estimates.length }));
       return { matrix, estimates };
@@ -171,28 +179,42 @@ export class QueryPlanner {
     return [...blocks].sort((a, b) => a - b);
   }
 
-  private async rho(scheme: string): Promise<{ rho: number; fixedMs: number; reads: number; source: 'measured' | 'calibrated' | 'assumed' }> {
+  private async readModel(scheme: string): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'assumed' }> {
     const rate = this.rates.get(scheme);
-    if (!rate) {
-      const cal = await this.calibrate(scheme);
-      if (!cal) return { rho: ASSUMED_RHO, fixedMs: 0, reads: 0, source: 'assumed' };
-      return { rho: cal.rho, fixedMs: cal.fixedMs ?? 0, reads: cal.reads, source: 'calibrated' };
+    if (rate) return { coef: rate.coef, reads: rate.reads, source: 'measured' };
+    const cal = await this.calibrate(scheme);
+    return cal ? { coef: cal.coef, reads: cal.reads, source: 'calibrated' } : { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
+  }
+
+  /** What a read of these rows and columns touches, given what the bufferpool holds now. */
+  private readFeatures(r: IntermediateRow, ids: Int32Array | undefined, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): ReadFeatures & { segments: number; cachedBytes: number } {
+    const blocks = this.blocksFor(r, ids);
+    const nBlocks = blocks ? blocks.length : Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
+    let rawBytes = 0, storedBytes = 0, cachedBytes = 0;
+    const segs = this.db.readSegments(r.id, blocks, c0, c1);
+    for (const s of segs) {
+      if (this.ds.isDecoded(s.partition_id, s.seg)) cachedBytes += s.raw_length;
+      else { rawBytes += s.raw_length; storedBytes += s.length; }
     }
-    return { rho: rate.rho, fixedMs: rate.fixedMs ?? 0, reads: rate.reads, source: 'measured' };
+    const inBlocks = Math.min(r.n_rows, nBlocks * r.row_block_size);
+    const n = ids ? Math.min(ids.length, inBlocks) : r.n_rows;
+    const outBytes = inBlocks > 0 ? ((rawBytes + cachedBytes) * n) / inBlocks : 0;
+    return { blocks: nBlocks, rawBytes, storedBytes, outBytes, segments: segs.length, cachedBytes };
   }
 
   private async readEstimate(sel: Selection, ids: Int32Array | undefined): Promise<NonNullable<Estimate['read']>> {
     const r = sel.intermediate;
     const c0 = Math.min(...sel.cols), c1 = Math.max(...sel.cols) + 1;
-    const fp = this.db.readFootprint(r.id, this.blocksFor(r, ids), c0, c1);
-    const rate = await this.rho(r.scheme);
-    return { bytes: fp.raw, segments: fp.segments, rhoBytesPerMs: rate.rho, fixedMs: rate.fixedMs, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(fp.raw, rate.rho, rate.fixedMs) };
+    const model = await this.readModel(r.scheme);
+    const f = this.readFeatures(r, ids, c0, c1);
+    return { ...f, ...model, ms: tRead(f, model.coef) };
   }
 
-  /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes at ρ_d). */
+  /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes, compressed as its scheme's reads are). */
   private async readEstimateUnstored(r: IntermediateRow): Promise<NonNullable<Estimate['read']>> {
-    const rate = await this.rho(r.scheme);
-    return { bytes: r.bytes_raw, segments: 0, rhoBytesPerMs: rate.rho, fixedMs: rate.fixedMs, rhoReads: rate.reads, rhoSource: rate.source, ms: tRead(r.bytes_raw, rate.rho, rate.fixedMs) };
+    const model = await this.readModel(r.scheme);
+    const f: ReadFeatures = { blocks: Math.ceil(r.n_rows / Math.max(1, r.row_block_size)), rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw };
+    return { ...f, segments: 0, cachedBytes: 0, ...model, ms: tRead(f, model.coef) };
   }
 
   private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {
@@ -205,56 +227,105 @@ export class QueryPlanner {
     }
     const spec = JSON.parse(wf.spec) as DnnSpec;
     const n = ids ? ids.length : r.n_rows;
-    const perBatch = spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
-    const [ip, im, ii] = spec.inputKey.split('.');
-    const inputId = this.db.intermediateId(ip!, im!, ii!);
-    let inputMs = 0;
-    if (inputId !== undefined) {
-      const row = this.db.intermediate(inputId)!;
-      const fp = this.db.readFootprint(inputId, this.blocksFor(row, ids));
-      const rate = await this.rho(row.scheme);
-      inputMs = tRead(fp.raw, rate.rho, rate.fixedMs);
-    }
-    // the fixed cost of a re-run (graph cut, session creation) as measured by earlier re-runs, else the logging session's load
-    const measuredLoad = Number(this.db.getMeta(`rerun_load_ms:${r.project}.${r.model}`) ?? NaN);
-    let loadMs = Number.isFinite(measuredLoad) ? measuredLoad : spec.loadMs;
-    let batchMs = perBatch;
-    // once this layer has been re-run at two or more sizes, its own line (load + batches × ms) replaces
-    // the profile of the logging session (which also paid for exposing every layer as an output)
-    const fit = lineFit(this.db.getMeta(`rerun_fit:${r.project}.${r.model}.${r.name}`));
-    if (fit) { loadMs = fit.a; batchMs = fit.b; }
+    const inputMs = await this.inputReadMs(spec, ids);
+    // Eq. 5.3's load and per-batch forward time: this layer's line over timed re-runs on this machine
+    // (calibrated with re-runs of 1, 8 and 32 batches the first time it is planned; per batch, large
+    // re-runs cost less than small ones, so the line must see both), else the logging session's profile
+    const fit = lineFit(this.rerunSums(r)) ?? await this.calibrateRerun(r, spec);
+    const loadMs = fit ? fit.a : spec.loadMs;
+    const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
     return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: batchMs, fromReruns: fit ? fit.n : 0 } };
   }
 
+  /** Eq. 5.3's input read: the read model on the network's stored examples. */
+  private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined): Promise<number> {
+    const [ip, im, ii] = spec.inputKey.split('.');
+    const inputId = this.db.intermediateId(ip!, im!, ii!);
+    if (inputId === undefined) return 0;
+    const row = this.db.intermediate(inputId)!;
+    return tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme)).coef);
+  }
+
+  private rerunKey(r: IntermediateRow): string { return `rerun_fit:${r.project}.${r.model}.${r.name}`; }
+
+  /** This layer's re-run line sums, if they were measured on this machine. */
+  private rerunSums(r: IntermediateRow): string | undefined {
+    const raw = this.db.getMeta(this.rerunKey(r));
+    if (!raw) return undefined;
+    const v = JSON.parse(raw) as { machine?: string; sums?: LineSums };
+    return v.machine === machineId() && v.sums ? JSON.stringify(v.sums) : undefined;
+  }
+
+  private foldRerun(r: IntermediateRow, batches: number, ms: number): void {
+    const sums = lineAdd(this.rerunSums(r), batches, ms);
+    this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), sums: JSON.parse(sums) as LineSums }));
+  }
+
   /**
-   * ρ_d from a few timed cold reads of stored intermediates of this scheme family (whole RowBlocks,
-   * decoded from disk): run when a store meets a scheme it has no rate for, on this machine.
+   * The first time a layer is planned on this machine: timed re-runs of one, eight and 32 batches
+   * (fewer when the layer has fewer rows; each twice, decoded segments dropped before each, the faster kept: the first run of a graph pays
+   * warm-up the model does not describe), minus the modelled input read, give its line load + batches × ms.
    */
-  async calibrate(scheme: string): Promise<{ rho: number; fixedMs?: number; reads: number } | undefined> {
+  private async calibrateRerun(r: IntermediateRow, spec: DnnSpec): Promise<{ a: number; b: number; n: number } | null> {
+    if (r.row_id_start === null || r.n_rows < 2) return null;
+    const B = spec.batchSize;
+    const sizes = [...new Set([Math.min(B, r.n_rows), Math.min(8 * B, r.n_rows), Math.min(32 * B, r.n_rows)])];
+    if (sizes.length < 2) sizes.unshift(Math.max(1, Math.floor(r.n_rows / 4)));
+    for (const size of sizes) {
+      const ids = Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
+      let best = Infinity;
+      for (let rep = 0; rep < 2; rep++) {
+        this.ds.dropCaches();
+        const inputMs = await this.inputReadMs(spec, ids);
+        const t0 = performance.now();
+        await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
+        best = Math.min(best, performance.now() - t0 - inputMs);
+      }
+      this.foldRerun(r, size / B, Math.max(0, best));
+    }
+    this.ds.dropCaches();
+    return lineFit(this.rerunSums(r));
+  }
+
+  /**
+   * The read model from a few timed cold reads of stored intermediates of this scheme family — a few
+   * rows of one RowBlock, one whole RowBlock, four RowBlocks, of the largest intermediates and of the
+   * smallest — so that the fixed, per-RowBlock, per-byte and per-result terms separate.
+   * Run when a store meets a scheme it has no model for, on this machine.
+   */
+  async calibrate(scheme: string): Promise<{ coef: number[]; reads: number } | undefined> {
     const want = schemeFamily(scheme);
-    const cands = this.db.intermediates()
+    const family = this.db.intermediates()
       .filter((r) => r.materialized !== 0 && schemeFamily(r.scheme) === want && r.n_chunks > 0)
-      .sort((a, b) => b.bytes_raw - a.bytes_raw)
-      .slice(0, 3);
-    if (cands.length === 0) return undefined;
-    // one RowBlock and up to four of each: two sizes, so that the fixed cost of a read and ρ_d separate
-    const samples: { bytes: number; ms: number }[] = [];
+      .sort((a, b) => b.bytes_raw - a.bytes_raw);
+    if (family.length === 0) return undefined;
+    const pool = family.slice(0, 12);
+    // the largest, and among the large ones the least and the most compressible (on-disk ÷ decoded
+    // bytes of their first RowBlock), so that the per-MB-decoded and per-MB-on-disk terms separate
+    const ratio = new Map(pool.map((r) => { const fp = this.db.readFootprint(r.id, r.row_id_start === null ? null : [0]); return [r, fp.raw > 0 ? fp.stored / fp.raw : 1]; }));
+    const byRatio = [...pool].sort((a, b) => ratio.get(a)! - ratio.get(b)!);
+    // and the smallest: its reads are mostly the fixed and per-RowBlock costs
+    const cands = [...new Set([pool[0]!, byRatio[0]!, byRatio[byRatio.length - 1]!, family[family.length - 1]!])];
+    const samples: { f: ReadFeatures; ms: number }[] = [];
     for (const r of cands) {
       const nb = Math.ceil(r.n_rows / r.row_block_size);
-      for (const count of [...new Set([1, Math.min(nb, 4)])]) {
-        const rows = r.row_id_start !== null ? { start: r.row_id_start, end: r.row_id_start + Math.min(r.n_rows, count * r.row_block_size) } : undefined;
-        const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
-        this.ds.dropCaches();
-        const before = this.ds.decodedRawBytes;
-        const t0 = performance.now();
-        await this.reader.readSelections([sel], rows ? { rows, record: false } : { record: false });
-        const ms = performance.now() - t0;
-        const bytes = this.ds.decodedRawBytes - before;
-        if (bytes > 0) samples.push({ bytes, ms });
-        if (!rows) break;
+      const sizes = r.row_id_start === null ? [r.n_rows] : [...new Set([Math.min(8, r.n_rows), Math.min(r.n_rows, r.row_block_size), Math.min(r.n_rows, Math.min(nb, 4) * r.row_block_size)])];
+      const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
+      for (const size of sizes) {
+        const ids = r.row_id_start === null ? undefined : Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
+        let best = Infinity, f: ReadFeatures | undefined;
+        for (let rep = 0; rep < 2; rep++) {
+          this.ds.dropCaches();
+          f = this.readFeatures(r, ids);
+          const t0 = performance.now();
+          await this.reader.readSelections([sel], ids ? { rows: ids, record: false } : { record: false });
+          best = Math.min(best, performance.now() - t0);
+        }
+        if (f && f.rawBytes > 0) samples.push({ f, ms: best });
       }
     }
+    this.ds.dropCaches();
     if (samples.length === 0) return undefined;
     return this.rates.set(scheme, samples);
   }
@@ -272,16 +343,8 @@ export class QueryPlanner {
       full = { table: res.full };
     } else {
       const res = await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, rows);
-      if (e.rerun) {
-        // keep the fixed part of Eq. 5.3 honest: what this re-run took beyond input read and forward batches
-        const t = e.rerun.terms;
-        const over = Math.max(0, performance.now() - t0 - t.inputReadMs! - t.batches! * t.layerMsPerBatch!);
-        const k = `rerun_load_ms:${r.project}.${r.model}`;
-        const old = Number(this.db.getMeta(k) ?? NaN);
-        this.db.setMeta(k, String(Number.isFinite(old) ? 0.7 * old + 0.3 * over : over));
-        const fk = `rerun_fit:${r.project}.${r.model}.${r.name}`;
-        this.db.setMeta(fk, lineAdd(this.db.getMeta(fk), t.batches!, performance.now() - t0 - t.inputReadMs!));
-      }
+      // every re-run teaches this layer's line: its time beyond the modelled input read, against its batches
+      if (e.rerun) this.foldRerun(r, e.rerun.terms.batches!, Math.max(0, performance.now() - t0 - e.rerun.terms.inputReadMs!));
       const pooled = applyPool(res.values, res.shape, r.scheme);
       m = tensorToMatrix(pooled.values, pooled.shape, res.rowIds, sel);
       // quantized schemes are not materialized from a re-run (they need the logging-time codebooks)
@@ -399,9 +462,12 @@ function lineFit(raw: string | undefined): { a: number; b: number; n: number } |
   if (!raw) return null;
   const s = JSON.parse(raw) as LineSums;
   const varx = s.sxx / s.n - (s.sx / s.n) ** 2;
-  if (s.n < 2 || !(varx > 1e-9 * Math.max(1, s.sxx / s.n))) return null;
-  const b = (s.sxy / s.n - (s.sx / s.n) * (s.sy / s.n)) / varx;
-  const a = s.sy / s.n - b * (s.sx / s.n);
-  if (!(b > 0)) return null;
-  return { a: Math.max(0, a), b, n: Math.round(s.n) };
+  if (s.n < 1.5 || !(varx > 1e-9 * Math.max(1, s.sxx / s.n))) return null; // n is decayed: two re-runs make 1.9
+  let b = (s.sxy / s.n - (s.sx / s.n) * (s.sy / s.n)) / varx;
+  let a = s.sy / s.n - b * (s.sx / s.n);
+  // a negative load or slope is noise around a tiny cost: refit the other through the origin
+  if (a < 0) { a = 0; b = s.sxy / s.sxx; }
+  else if (b <= 0) { b = 0; a = s.sy / s.n; }
+  if (!(b > 0) && !(a > 0)) return null;
+  return { a, b, n: Math.round(s.n) };
 }

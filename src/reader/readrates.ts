@@ -1,17 +1,16 @@
-// ρ_d of Eq. 5.4, measured: bytes decoded per ms when reading, per codec and scheme family, kept in the
-// MetadataDB's meta table and updated from every real read. Rates belong to a machine: a store opened
-// on another machine (or after `forget`) starts afresh and is calibrated again from a few timed reads.
+// The read model of Eq. 5.4 (see costmodel/model.ts: a fixed cost, per RowBlock, per MB decoded, per MB
+// on disk, per MB of result), measured: fitted per codec and scheme family to real reads, kept in the
+// MetadataDB's meta table and updated from every read a query makes. Rates belong to a machine: a
+// store opened on another machine (or after `forget`) starts afresh and is calibrated again from a few
+// timed reads.
 import os from 'node:os';
-import { addToFit, solveFit, updateRho, type ReadFit } from '../costmodel/index.js';
+import { addRead, READ_TERMS, solveRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 
-const META_KEY = 'read_rates';
+const META_KEY = 'read_model';
 
-/**
- * ρ (bytes per ms) and the fixed ms of one read, from a line fitted to real cold reads of different
- * sizes; until the reads span enough sizes, ρ is the mean rate and the fixed cost 0.
- */
-export interface ReadRate { rho: number; reads: number; fixedMs?: number; fit?: ReadFit }
+/** The fitted coefficients (`READ_TERMS`), how many reads they come from, and the running sums. */
+export interface ReadRate { coef: number[]; reads: number; sums: LinearSums }
 
 interface Saved { machine: string; rates: Record<string, ReadRate> }
 
@@ -25,6 +24,12 @@ export function schemeFamily(scheme: string): string {
 export function machineId(): string {
   const cpus = os.cpus();
   return `${os.hostname()}|${cpus[0]?.model ?? '?'}|${cpus.length}|${Math.round(os.totalmem() / 2 ** 30)}GB`;
+}
+
+/** Until the reads determine a line: everything charged per MB decoded, at their mean rate. */
+function meanRate(samples: readonly { f: ReadFeatures; ms: number }[]): number[] {
+  const mb = samples.reduce((a, x) => a + x.f.rawBytes, 0) / 1e6, ms = samples.reduce((a, x) => a + x.ms, 0);
+  return [0, 0, mb > 0 ? ms / mb : 0, 0, 0];
 }
 
 export class ReadRates {
@@ -44,35 +49,40 @@ export class ReadRates {
 
   get(scheme: string): ReadRate | undefined { return this.saved.rates[this.key(scheme)]; }
 
-  /** Folds in one measured read of `bytes` decoded bytes in `ms`. */
-  update(scheme: string, bytes: number, ms: number): ReadRate {
+  /** Folds in one measured read. */
+  update(scheme: string, f: ReadFeatures, ms: number): ReadRate {
     const k = this.key(scheme);
     const old = this.saved.rates[k];
-    const fit = addToFit(old?.fit, bytes, ms);
-    const line = solveFit(fit);
-    const r: ReadRate = line ? { rho: line.rho, fixedMs: line.fixedMs, reads: (old?.reads ?? 0) + 1, fit }
-      : { rho: updateRho(old?.rho, bytes, ms), fixedMs: old?.fixedMs ?? 0, reads: (old?.reads ?? 0) + 1, fit };
+    const sums = addRead(old?.sums, f, ms);
+    const coef = solveRead(sums) ?? old?.coef ?? meanRate([{ f, ms }]);
+    const r: ReadRate = { coef, reads: (old?.reads ?? 0) + 1, sums };
     this.saved.rates[k] = r;
-    this.db.setMeta(META_KEY, JSON.stringify(this.saved));
+    this.save();
     return r;
   }
 
-  /** Sets a rate from calibration reads, each (bytes, ms) (replacing what was there). */
-  set(scheme: string, samples: readonly { bytes: number; ms: number }[]): ReadRate {
-    let fit: ReadFit | undefined;
-    for (const x of samples) fit = addToFit(fit, x.bytes, x.ms, 1);
-    const line = solveFit(fit);
-    const bytes = samples.reduce((a, x) => a + x.bytes, 0), ms = samples.reduce((a, x) => a + x.ms, 0);
-    const r: ReadRate = line ? { rho: line.rho, fixedMs: line.fixedMs, reads: samples.length, fit } : { rho: bytes / Math.max(ms, 1e-3), fixedMs: 0, reads: samples.length, fit };
+  /** Sets the model from calibration reads (replacing what was there). */
+  set(scheme: string, samples: readonly { f: ReadFeatures; ms: number }[]): ReadRate {
+    let sums: LinearSums | undefined;
+    for (const x of samples) sums = addRead(sums, x.f, x.ms, 1);
+    const r: ReadRate = { coef: solveRead(sums) ?? meanRate(samples), reads: samples.length, sums: sums! };
     this.saved.rates[this.key(scheme)] = r;
-    this.db.setMeta(META_KEY, JSON.stringify(this.saved));
+    this.save();
     return r;
   }
 
   forget(): void {
     this.saved = { machine: machineId(), rates: {} };
-    this.db.setMeta(META_KEY, JSON.stringify(this.saved));
+    this.save();
   }
 
   all(): Record<string, ReadRate> { return { ...this.saved.rates }; }
+
+  private save(): void { this.db.setMeta(META_KEY, JSON.stringify(this.saved)); }
+}
+
+/** A read model as a line of text: its non-zero terms. */
+export function describeRate(coef: readonly number[]): string {
+  const parts = READ_TERMS.map((t, i) => (coef[i]! > 0 ? `${coef[i]!.toPrecision(3)} ${t}` : '')).filter(Boolean);
+  return parts.length ? parts.join(' + ') : '0 ms';
 }

@@ -33,6 +33,11 @@ export class InMemoryStore {
     return d;
   }
 
+  /** Whether a segment is decoded here, without touching its place in the LRU order. */
+  hasDecoded(key: string): boolean {
+    return this.decoded.has(key);
+  }
+
   putDecoded(key: string, d: DecodedSegment): void {
     if (d.byteLength > this.budget / 4) return; // a huge segment would flush everything else
     this.decoded.set(key, d);

@@ -258,6 +258,11 @@ export class DataStore {
   /** Raw bytes of the segments decoded from disk since the store was opened (the cost model's ρ_d is measured with it). */
   decodedRawBytes = 0;
 
+  /** Whether a segment is decoded in the bufferpool (a read of it costs no inflating). */
+  isDecoded(partitionId: number, seg: number): boolean {
+    return this.pool.hasDecoded(`${partitionId}:${seg}`);
+  }
+
   /** Drops decoded segments (so the next read decodes from disk, as a cold read would). */
   dropCaches(): void {
     this.pool.dropDecoded();
