@@ -250,16 +250,16 @@ export class QueryPlanner {
   private rerunKey(r: IntermediateRow): string { return `rerun_fit:${r.project}.${r.model}.${r.name}`; }
 
   /** This layer's re-run line sums, if they were measured on this machine. */
-  private rerunSums(r: IntermediateRow): string | undefined {
+  private rerunSums(r: IntermediateRow): LineSums | undefined {
     const raw = this.db.getMeta(this.rerunKey(r));
     if (!raw) return undefined;
     const v = JSON.parse(raw) as { machine?: string; sums?: LineSums };
-    return v.machine === machineId() && v.sums ? JSON.stringify(v.sums) : undefined;
+    return v.machine === machineId() ? v.sums : undefined;
   }
 
   private foldRerun(r: IntermediateRow, batches: number, ms: number): void {
     const sums = lineAdd(this.rerunSums(r), batches, ms);
-    this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), sums: JSON.parse(sums) as LineSums }));
+    this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), sums }));
   }
 
   /**
@@ -452,15 +452,14 @@ export function joinOnRowId(parts: Matrix[], rowsGiven: boolean): Matrix {
 /** Decayed sums for a least-squares line y = a + b·x over observed re-runs (x: batches, y: ms). */
 interface LineSums { n: number; sx: number; sy: number; sxx: number; sxy: number }
 
-function lineAdd(raw: string | undefined, x: number, y: number, decay = 0.9): string {
-  const s: LineSums = raw ? (JSON.parse(raw) as LineSums) : { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
+function lineAdd(old: LineSums | undefined, x: number, y: number, decay = 0.9): LineSums {
+  const s = old ?? { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
   const d = s.n > 0 ? decay : 1;
-  return JSON.stringify({ n: s.n * d + 1, sx: s.sx * d + x, sy: s.sy * d + y, sxx: s.sxx * d + x * x, sxy: s.sxy * d + x * y });
+  return { n: s.n * d + 1, sx: s.sx * d + x, sy: s.sy * d + y, sxx: s.sxx * d + x * x, sxy: s.sxy * d + x * y };
 }
 
-function lineFit(raw: string | undefined): { a: number; b: number; n: number } | null {
-  if (!raw) return null;
-  const s = JSON.parse(raw) as LineSums;
+function lineFit(s: LineSums | undefined): { a: number; b: number; n: number } | null {
+  if (!s) return null;
   const varx = s.sxx / s.n - (s.sx / s.n) ** 2;
   if (s.n < 1.5 || !(varx > 1e-9 * Math.max(1, s.sxx / s.n))) return null; // n is decayed: two re-runs make 1.9
   let b = (s.sxy / s.n - (s.sx / s.n) * (s.sy / s.n)) / varx;
