@@ -231,7 +231,9 @@ export class QueryPlanner {
     // Eq. 5.3's load and per-batch forward time: this layer's line over timed re-runs on this machine
     // (calibrated with re-runs of 1, 8 and 32 batches the first time it is planned; per batch, large
     // re-runs cost less than small ones, so the line must see both), else the logging session's profile
-    const fit = lineFit(this.rerunSums(r)) ?? await this.calibrateRerun(r, spec);
+    // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
+    const sums = this.rerunSums(r);
+    const fit = sums ? lineFit(sums) : await this.calibrateRerun(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
