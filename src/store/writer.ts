@@ -27,7 +27,10 @@ export interface WriterOptions {
    * adaptive, until queries make it worth its bytes). Default true.
    */
   materialize?: boolean;
-  /** Expected stored bytes of an unmaterialized intermediate, from its raw bytes: this turns raw bytes into them. */
+  /**
+   * Expected stored bytes of an unmaterialized intermediate, from its raw bytes, when its own sample
+   * cannot tell (see `IntermediateWriter.close`): this turns raw bytes into them.
+   */
   estimateStored?: (bytesRaw: number) => number;
   /** Query statistics to carry over (materializing an intermediate registered earlier). */
   carry?: { nQuery: number; tQueryMs: number };
@@ -58,6 +61,8 @@ export class IntermediateWriter {
   private readonly chunks: ChunkRow[] = [];
   private nrows = 0;
   private nblocks = 0;
+  /** Unmaterialized: the first RowBlock's chunks, encoded on close to estimate the stored size. */
+  private sample: ChunkData[] | null = null;
   private ncols = 0;
   private bytesRaw = 0;
   private bytesNew = 0;
@@ -108,6 +113,7 @@ export class IntermediateWriter {
     try {
       if (this.pendingRows > 0) this.emitBlock(this.takeRows(this.pendingRows));
       await this.ds.settle(this.place);
+      const bytesEst = this.opts.materialize === false ? await this.estimateStored() : null;
       const ms = performance.now() - this.t0;
       const id = this.db.insertIntermediate({
         ...this.key,
@@ -130,7 +136,7 @@ export class IntermediateWriter {
         rowblocks: this.rowblocks,
         chunks: this.chunks,
         materialized: this.opts.materialize !== false,
-        bytesEst: this.opts.materialize === false && this.opts.estimateStored ? Math.round(this.opts.estimateStored(this.bytesRaw)) : null,
+        bytesEst,
         nQuery: this.opts.carry?.nQuery, tQueryMs: this.opts.carry?.tQueryMs,
       });
       return {
@@ -142,6 +148,20 @@ export class IntermediateWriter {
     }
   }
 
+  /**
+   * What storing an unmaterialized intermediate would take on disk: its first RowBlock encoded with the
+   * store's codec gives its own compression ratio (a feature table and a tensor of noise differ by 10×;
+   * γ divides by this); without a sample, the caller's estimate.
+   */
+  private async estimateStored(): Promise<number | null> {
+    const raw = this.sample ? this.sample.reduce((a, c) => a + rawByteLength(c), 0) : 0;
+    if (this.sample && raw > 0) {
+      const enc = await this.ds.codec.encode(this.sample, raw);
+      return Math.round(this.bytesRaw * (enc.byteLength / raw));
+    }
+    return this.opts.estimateStored ? Math.round(this.opts.estimateStored(this.bytesRaw)) : null;
+  }
+
   /** Gives up: nothing of this intermediate is registered (chunks already placed stay as unreferenced data). */
   abort(): void {
     if (!this.done) this.finish();
@@ -150,6 +170,7 @@ export class IntermediateWriter {
   private finish(): void {
     this.done = true;
     this.pending = [];
+    this.sample = null;
     this.ds.release(this.place);
   }
 
@@ -218,9 +239,15 @@ export class IntermediateWriter {
       if (v <= idv[i - 1]!) sorted = 0;
     }
     if (this.opts.materialize === false) {
-      // registered, not stored: count what storing would take
+      // registered, not stored: count what storing would take, keep the first RowBlock as a sample
       this.bytesRaw += rawByteLength(ids);
-      for (const t of this.tiles) for (const p of pieces) this.bytesRaw += rawByteLength(p.frame.extract(p.r0, p.r1, t.c0, t.w));
+      const sample: ChunkData[] | null = this.sample ? null : [ids];
+      for (const t of this.tiles) {
+        const chunk = concatChunks(pieces.map((p) => p.frame.extract(p.r0, p.r1, t.c0, t.w)));
+        this.bytesRaw += rawByteLength(chunk);
+        sample?.push(chunk);
+      }
+      if (sample) this.sample = sample;
       this.bytesNew = this.bytesRaw;
       this.nblocks++;
       return;
