@@ -27,6 +27,11 @@ export interface QueryOptions {
 /** RowBlocks decoded per step of a large read: bounds memory. A query of more blocks is a scan and bypasses the segment cache. */
 const BLOCKS_PER_STEP = 16;
 
+/** Whether a read of this many RowBlocks is a scan: it neither uses nor fills the bufferpool's decoded segments. */
+export function isScan(blocks: number): boolean {
+  return blocks > BLOCKS_PER_STEP;
+}
+
 /** Chunk rows kept in the layout cache (intermediates never change once logged, so the cache never goes stale). */
 const LAYOUT_CACHE_ROWS = 2_000_000;
 
@@ -198,7 +203,7 @@ export class ChunkReader {
         .filter((c) => wanted.has(c.block) && overlaps(c, outCol));
       const known = new Map<number, BlobRow>();
       for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
-      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, blocks.length > BLOCKS_PER_STEP);
+      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, isScan(blocks.length));
       const decode = this.reconstructor(sel);
       for (const c of chunks) {
         const rows = rowsByBlock.get(c.block)!;

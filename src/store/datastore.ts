@@ -132,12 +132,17 @@ export class DataStore {
     this.throwWriteError();
   }
 
-  async flushAll(): Promise<void> {
-    for (const p of [...this.pool.open.values()]) await this.flushPartition(p);
+  /**
+   * Writes every open partition. `keepDecoded`: their segments stay in the bufferpool as decoded (where
+   * the codec can build that without decoding), for data about to be read — an intermediate
+   * materialized because queries ask for it.
+   */
+  async flushAll(opts: { keepDecoded?: boolean } = {}): Promise<void> {
+    for (const p of [...this.pool.open.values()]) await this.flushPartition(p, opts.keepDecoded === true);
     this.throwWriteError();
   }
 
-  private async flushPartition(p: OpenPartition): Promise<void> {
+  private async flushPartition(p: OpenPartition, keepDecoded = false): Promise<void> {
     if (!this.pool.open.has(p.id)) return;
     this.pool.open.delete(p.id);
     const i = this.idle.indexOf(p);
@@ -155,6 +160,8 @@ export class DataStore {
       const sigs = blobs.flatMap((b) => { const x = this.pendingSigs.get(b.id); return x ? [{ blob_id: b.id, ...x }] : []; });
       this.db.insertPartition(partition, segments, blobs, sigs);
       this.partitions.set(partition.id, partition);
+      const from = this.codec.decodedFrom;
+      if (keepDecoded && from) layout.segments.forEach((s, i) => this.pool.putDecoded(`${p.id}:${i}`, from(s.chunks, s.rawLength)));
       for (const b of blobs) {
         this.pendingBlobs.delete(b.id);
         this.pendingSigs.delete(b.id);

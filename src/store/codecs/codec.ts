@@ -28,4 +28,9 @@ export interface SegmentCodec {
   readonly ext: string;
   encode(chunks: readonly ChunkData[], rawLength: number): Promise<Uint8Array>;
   decode(bytes: Uint8Array, rawLength: number): Promise<DecodedSegment>;
+  /**
+   * The decoded form of chunks just encoded, without decoding them (write-through into the
+   * bufferpool); absent where building it would cost as much as a decode.
+   */
+  decodedFrom?(chunks: readonly ChunkData[], rawLength: number): DecodedSegment;
 }

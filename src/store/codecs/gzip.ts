@@ -56,5 +56,8 @@ export function gzipCodec(level = 6): SegmentCodec {
       if (raw.byteOffset % 8 !== 0) raw = new Uint8Array(raw);
       return new RawSegment(raw);
     },
+    decodedFrom(chunks, rawLength) {
+      return new RawSegment(concatAligned(chunks, rawLength));
+    },
   };
 }
