@@ -1,5 +1,6 @@
 // The Store: opens (or creates) a store directory and wires MetadataDB, DataStore and ChunkReader.
 import fs from 'node:fs';
+import os from 'node:os';
 import type { Table } from 'apache-arrow';
 import path from 'node:path';
 import { MistiqueError } from './errors.js';
@@ -10,6 +11,8 @@ import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
 import { QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
+import { probeFrames } from './reader/probe.js';
+import { schemeFamily, type ReadRate } from './reader/readrates.js';
 import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
 import { DataStore, type StoragePolicy } from './store/datastore.js';
@@ -130,12 +133,15 @@ export class Store {
     private readonly manifest: StoreManifest,
     readonly policy: StorePolicy,
     readonly gammaMin: number,
+    /** What a scratch store of the same make needs (the read probe). */
+    private readonly make: Pick<StoreOptions, 'gzipLevel' | 'parquetCompression' | 'segmentBytes'>,
   ) {
     this.reader = new ChunkReader(db, ds);
     this.planner = new QueryPlanner(db, ds, this.reader, {
       trad: (project, model, stage, rows) => rerunStage(db, project, model, stage, rows),
       dnn: (modelKey, layer, rows) => rerunLayer(this, modelKey, layer, rows),
       materialize: (row, full) => this.materialize(row, full),
+      probeReads: (scheme) => this.probeReads(scheme),
     }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
     this.recovered = [];
     for (const id of db.lostIntermediates()) {
@@ -166,7 +172,7 @@ export class Store {
       segmentBytes: positive('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES[manifest.codec]),
       similarityThreshold: fraction('similarityThreshold', opts.similarityThreshold ?? 0.5),
     });
-    return new Store(root, db, ds, manifest, policy, gammaMin);
+    return new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes });
   }
 
   get codec(): CodecId { return this.manifest.codec; }
@@ -224,8 +230,33 @@ export class Store {
       else await w.append(DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds));
       info = await w.close();
     } catch (err) { w.abort(); throw err; }
-    await this.ds.flushAll();
+    // written through: the queries that made it worth storing come back for it
+    await this.ds.flushAll({ keepDecoded: true });
     this.db.replaceIntermediate(row.id, info.id, row.name);
+  }
+
+  /**
+   * The read model of a scheme family this store holds nothing of yet: synthetic intermediates
+   * (reader/probe.ts) logged in a scratch store of the same codec, RowBlock size and segment size, in the
+   * system's temporary directory, timed by its calibration and removed. Only uncompressed values
+   * (family none): quantized families are not materialized from re-runs, so nothing waits on their γ.
+   */
+  private async probeReads(scheme: string): Promise<ReadRate | undefined> {
+    if (schemeFamily(scheme) !== 'none') return undefined;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-read-probe-'));
+    try {
+      const probe = await Store.open(dir, { ...this.make, codec: this.codec, rowBlockSize: this.rowBlockSize, policy: 'store_all', bufferpoolBytes: 64 * MB });
+      try {
+        for (const { name, frame } of probeFrames(this.rowBlockSize)) await probe.log(`probe.reads.${name}`, frame);
+        await probe.flush();
+        await probe.planner.calibrate(scheme);
+        return probe.planner.rates.get(scheme);
+      } finally {
+        await probe.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /**

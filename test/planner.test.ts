@@ -146,4 +146,35 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
     expect((await again.explain(key))[0]!.choice).toBe('read');
     await again.close();
   });
+
+  it('adaptive: an empty store times its codec on a scratch store, estimates stored sizes from a sample, and keeps what it materializes decoded', async () => {
+    const store = await tempStore({ policy: 'adaptive', gammaMin: 1 });
+    await store.logIntermediates(path.join(SPECS, 'P2_1.yaml'), { data: data() });
+    const files = (): string[] => fs.readdirSync(path.join(store.dir, 'partitions'));
+    expect(files()).toEqual([]);
+    const key = 'zillow.P2_1.test_set';
+    const [e] = await store.explain(`${key}.*`);
+    // nothing of its own to time a read on: the read model comes from the probe, on this machine
+    expect(e!.read!.source).toBe('probed');
+    expect(e!.read!.reads).toBeGreaterThanOrEqual(3);
+    expect(e!.read!.ms).toBeGreaterThan(0);
+    expect(files()).toEqual([]); // the store itself was left as it was
+    const est = e!.read!.storedBytes;
+    for (let q = 0; q < 6 && !store.list(key)[0]!.materialized; q++) await store.getIntermediates(`${key}.*`);
+    const item = store.list(key)[0]!;
+    expect(item.materialized).toBe(true);
+    // the first RowBlock, encoded, predicted the stored size (the store-wide guess was 3×)
+    expect(est / item.bytesStored).toBeGreaterThan(0.7);
+    expect(est / item.bytesStored).toBeLessThan(1.4);
+    // written through: a few rows are read from decoded segments; a scan of every RowBlock would not use them
+    const ids = (await store.getIntermediates(`${key}.*`, { path: 'read' })).rowIds;
+    const [few] = await store.explain(`${key}.*`, { rows: [ids[0]!, ids[1]!] });
+    expect(few!.read!.cachedBytes).toBeGreaterThan(0);
+    expect(few!.read!.rawBytes).toBe(0);
+    const [all] = await store.explain(`${key}.*`);
+    if (all!.read!.blocks > 16) expect(all!.read!.cachedBytes).toBe(0);
+    // a real read replaces the probe's claim
+    expect(all!.read!.source).toBe('measured');
+    await store.close();
+  });
 });

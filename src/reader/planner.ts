@@ -12,8 +12,8 @@ import type { ColumnType } from '../model/types.js';
 import { pool } from '../quantize/index.js';
 import type { DataStore } from '../store/datastore.js';
 import type { Table } from '../executor/table.js';
-import { ChunkReader, normalizeRows, type RowSelection } from './chunkreader.js';
-import { machineId, ReadRates, schemeFamily } from './readrates.js';
+import { ChunkReader, isScan, normalizeRows, type RowSelection } from './chunkreader.js';
+import { machineId, ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
@@ -39,7 +39,7 @@ export interface Estimate {
    * segments, bytes to decode and their size on disk (segments already decoded in the bufferpool are
    * `cachedBytes` and cost neither), bytes of the result — and the model's coefficients.
    */
-  read: (ReadFeatures & { segments: number; cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'assumed'; ms: number }) | null;
+  read: (ReadFeatures & { segments: number; cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; ms: number }) | null;
   /** Eq. 5.2 / 5.3 with the terms that went in. */
   rerun: { ms: number; terms: Record<string, number> } | null;
   choice: Choice;
@@ -60,6 +60,11 @@ export interface Rerunners {
   dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
   /** Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics. */
   materialize(row: IntermediateRow, full: RerunOutput): Promise<void>;
+  /**
+   * The read model of a scheme family this store holds nothing of, from timed reads of synthetic
+   * intermediates in a scratch store of the same codec (the store itself is left as it was).
+   */
+  probeReads?(scheme: string): Promise<ReadRate | undefined>;
 }
 
 export interface AdaptiveSettings { enabled: boolean; gammaMin: number }
@@ -179,21 +184,33 @@ export class QueryPlanner {
     return [...blocks].sort((a, b) => a - b);
   }
 
-  private async readModel(scheme: string): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'assumed' }> {
+  /**
+   * The read model of a scheme's family: measured on this machine; else calibrated from timed reads of
+   * the store's own intermediates; else, when it holds none of that family (adaptive, right after
+   * logging), probed on synthetic ones of its codec; else (a family the probe does not cover) assumed.
+   */
+  private async readModel(scheme: string): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed' }> {
     const rate = this.rates.get(scheme);
-    if (rate) return { coef: rate.coef, reads: rate.reads, source: 'measured' };
+    if (rate) return { coef: rate.coef, reads: rate.reads, source: rate.probed ? 'probed' : 'measured' };
     const cal = await this.calibrate(scheme);
-    return cal ? { coef: cal.coef, reads: cal.reads, source: 'calibrated' } : { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
+    if (cal) return { coef: cal.coef, reads: cal.reads, source: 'calibrated' };
+    const probe = await this.rerunners.probeReads?.(scheme);
+    if (probe) {
+      const r = this.rates.adopt(scheme, probe);
+      return { coef: r.coef, reads: r.reads, source: 'probed' };
+    }
+    return { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
   }
 
-  /** What a read of these rows and columns touches, given what the bufferpool holds now. */
+  /** What a read of these rows and columns touches, given what the bufferpool holds now (a scan uses none of it). */
   private readFeatures(r: IntermediateRow, ids: Int32Array | undefined, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): ReadFeatures & { segments: number; cachedBytes: number } {
     const blocks = this.blocksFor(r, ids);
     const nBlocks = blocks ? blocks.length : Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
+    const scan = isScan(nBlocks);
     let rawBytes = 0, storedBytes = 0, cachedBytes = 0;
     const segs = this.db.readSegments(r.id, blocks, c0, c1);
     for (const s of segs) {
-      if (this.ds.isDecoded(s.partition_id, s.seg)) cachedBytes += s.raw_length;
+      if (!scan && this.ds.isDecoded(s.partition_id, s.seg)) cachedBytes += s.raw_length;
       else { rawBytes += s.raw_length; storedBytes += s.length; }
     }
     const inBlocks = Math.min(r.n_rows, nBlocks * r.row_block_size);

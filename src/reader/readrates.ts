@@ -9,8 +9,11 @@ import type { MetadataDB } from '../metadata/metadatadb.js';
 
 const META_KEY = 'read_model';
 
-/** The fitted coefficients (`READ_TERMS`), how many reads they come from, and the running sums. */
-export interface ReadRate { coef: number[]; reads: number; sums: LinearSums }
+/**
+ * The fitted coefficients (`READ_TERMS`), how many reads they come from, and the running sums; `probed`
+ * while they come from synthetic intermediates only (no read of the store's own yet).
+ */
+export interface ReadRate { coef: number[]; reads: number; sums: LinearSums; probed?: boolean }
 
 interface Saved { machine: string; rates: Record<string, ReadRate> }
 
@@ -66,6 +69,14 @@ export class ReadRates {
     let sums: LinearSums | undefined;
     for (const x of samples) sums = addRead(sums, x.f, x.ms, 1);
     const r: ReadRate = { coef: solveRead(sums) ?? meanRate(samples), reads: samples.length, sums: sums! };
+    this.saved.rates[this.key(scheme)] = r;
+    this.save();
+    return r;
+  }
+
+  /** Takes a model fitted elsewhere on this machine (a probe of the same codec in a scratch store). */
+  adopt(scheme: string, rate: ReadRate): ReadRate {
+    const r: ReadRate = { coef: [...rate.coef], reads: rate.reads, sums: rate.sums, probed: true };
     this.saved.rates[this.key(scheme)] = r;
     this.save();
     return r;
