@@ -147,7 +147,8 @@ export class QueryPlanner {
     const materialized = r.materialized !== 0;
     const e: Estimate = { key, rows: n, columns: sel.cols.length, scheme: r.scheme, materialized, workflow, read: null, rerun: null, choice: 'read', reason: '' };
     if (materialized) e.read = await this.readEstimate(sel, ids);
-    else if (this.adaptive.enabled) e.read = await this.readEstimateUnstored(r);
+    // γ needs what reading it would cost once stored; with γ_min = ∞ nothing is ever stored
+    else if (this.adaptive.enabled && Number.isFinite(this.adaptive.gammaMin)) e.read = await this.readEstimateUnstored(r);
     if (workflow) e.rerun = await this.rerunEstimate(r, wf!, ids);
     if (path === 'read') {
       if (!materialized) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): it can only be re-run; use path auto or rerun`);
@@ -246,8 +247,8 @@ export class QueryPlanner {
     const n = ids ? ids.length : r.n_rows;
     const inputMs = await this.inputReadMs(spec, ids);
     // Eq. 5.3's load and per-batch forward time: this layer's line over timed re-runs on this machine
-    // (calibrated with re-runs of 1, 8 and 32 batches the first time it is planned; per batch, large
-    // re-runs cost less than small ones, so the line must see both), else the logging session's profile
+    // (calibrated with re-runs of 1, 8, 32 batches and all rows the first time it is planned; per batch,
+    // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
     // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
     const sums = this.rerunSums(r);
     const fit = sums ? lineFit(sums) : await this.calibrateRerun(r, spec);
@@ -282,14 +283,17 @@ export class QueryPlanner {
   }
 
   /**
-   * The first time a layer is planned on this machine: timed re-runs of one, eight and 32 batches
-   * (fewer when the layer has fewer rows; each twice, decoded segments dropped before each, the faster kept: the first run of a graph pays
-   * warm-up the model does not describe), minus the modelled input read, give its line load + batches × ms.
+   * The first time a layer is planned on this machine: timed re-runs of one, eight and 32 batches and
+   * of all its rows (fewer when the layer has fewer rows; each twice, decoded segments dropped before
+   * each, the faster kept: the first run of a graph pays warm-up the model does not describe), minus the
+   * modelled input read, give its line load + batches × ms. Per batch, large re-runs cost less than
+   * small ones (conv1 of the cnn: 4.8 ms over 8 batches, 3.2 over 79), so the line is fitted over the
+   * whole range queries can ask for rather than extrapolated from 32 batches.
    */
   private async calibrateRerun(r: IntermediateRow, spec: DnnSpec): Promise<{ a: number; b: number; n: number } | null> {
     if (r.row_id_start === null || r.n_rows < 2) return null;
     const B = spec.batchSize;
-    const sizes = [...new Set([Math.min(B, r.n_rows), Math.min(8 * B, r.n_rows), Math.min(32 * B, r.n_rows)])];
+    const sizes = [...new Set([Math.min(B, r.n_rows), Math.min(8 * B, r.n_rows), Math.min(32 * B, r.n_rows), r.n_rows])];
     if (sizes.length < 2) sizes.unshift(Math.max(1, Math.floor(r.n_rows / 4)));
     for (const size of sizes) {
       const ids = Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
