@@ -19,10 +19,10 @@ describe('cost model', () => {
     expect(() => tRerunDnn(net, 'nope', 1)).toThrow(/no timing/);
   });
   it('Eq. 5.4 and Alg. 4: the read terms add up; read when stored and not slower', () => {
-    const f: ReadFeatures = { blocks: 2, rawBytes: 4e6, storedBytes: 1e6, outBytes: 2e6 };
-    expect(tRead(f, [0.5, 0.2, 1, 2, 0.5])).toBeCloseTo(0.5 + 0.4 + 4 + 2 + 1, 12);
-    expect(() => tRead(f, [1, 2, 3])).toThrow(/5 non-negative/);
-    expect(() => tRead(f, [1, -1, 0, 0, 0])).toThrow(/non-negative/);
+    const f: ReadFeatures = { blocks: 2, segments: 6, rawBytes: 4e6, storedBytes: 1e6, outBytes: 2e6 };
+    expect(tRead(f, [0.5, 0.2, 0.1, 1, 2, 0.5])).toBeCloseTo(0.5 + 0.4 + 0.6 + 4 + 2 + 1, 12);
+    expect(() => tRead(f, [1, 2, 3])).toThrow(/6 non-negative/);
+    expect(() => tRead(f, [1, -1, 0, 0, 0, 0])).toThrow(/non-negative/);
     expect(choose(true, 10, 20)).toBe('read');
     expect(choose(true, 30, 20)).toBe('rerun');
     expect(choose(false, 1, 20)).toBe('rerun');
@@ -31,26 +31,27 @@ describe('cost model', () => {
     expect(gamma(3000, 1000, 10, 1e9)).toBeCloseTo(20);
     expect(gamma(1000, 3000, 10, 1e9)).toBeCloseTo(-20);
   });
-  it('fits the five read terms from reads that vary each of them', () => {
-    const coef = [0.4, 0.25, 0.9, 1.2, 0.6];
+  it('fits the six read terms from reads that vary each of them', () => {
+    const coef = [0.4, 0.25, 0.05, 0.9, 1.2, 0.6];
     let sums;
-    expect(solveRead(addRead(addRead(undefined, { blocks: 1, rawBytes: 1e6, storedBytes: 5e5, outBytes: 1e6 }, 3), { blocks: 1, rawBytes: 1e6, storedBytes: 5e5, outBytes: 1e6 }, 3))).toBeUndefined(); // two reads are not enough
-    for (const [blocks, raw, stored, out] of [[1, 5e7, 3e7, 5e6], [1, 5e7, 3e7, 5e7], [4, 2e8, 1.2e8, 2e8], [1, 5e7, 1.5e7, 5e7], [1, 4e4, 3.6e4, 4e3], [10, 4e5, 3.6e5, 4e5], [3, 2e6, 1e6, 2e6]] as const) {
-      const f: ReadFeatures = { blocks, rawBytes: raw, storedBytes: stored, outBytes: out };
+    const one: ReadFeatures = { blocks: 1, segments: 1, rawBytes: 1e6, storedBytes: 5e5, outBytes: 1e6 };
+    expect(solveRead(addRead(addRead(undefined, one, 3), one, 3))).toBeUndefined(); // two reads are not enough
+    for (const [blocks, segments, raw, stored, out] of [[1, 100, 5e7, 3e7, 5e6], [1, 100, 5e7, 3e7, 5e7], [4, 400, 2e8, 1.2e8, 2e8], [1, 20, 5e7, 1.5e7, 5e7], [1, 1, 4e4, 3.6e4, 4e3], [10, 10, 4e5, 3.6e5, 4e5], [3, 6, 2e6, 1e6, 2e6], [2, 50, 3e6, 2e6, 3e6]] as const) {
+      const f: ReadFeatures = { blocks, segments, rawBytes: raw, storedBytes: stored, outBytes: out };
       sums = addRead(sums, f, tRead(f, coef), 1);
     }
     const fit = solveRead(sums)!;
-    for (let i = 0; i < 5; i++) expect(fit[i]).toBeCloseTo(coef[i]!, 6);
+    for (let i = 0; i < 6; i++) expect(fit[i]).toBeCloseTo(coef[i]!, 6);
   });
   it('keeps the read terms non-negative, and lets small reads set the fixed cost (weights 1/ms²)', () => {
     // noise that a free fit would answer with a negative intercept
     let g;
-    for (const b of [1e6, 2e6, 3e6]) g = addRead(g, { blocks: 1, rawBytes: b, storedBytes: b, outBytes: b }, b / 1e6 - 0.5, 1);
+    for (const b of [1e6, 2e6, 3e6]) g = addRead(g, { blocks: 1, segments: 1, rawBytes: b, storedBytes: b, outBytes: b }, b / 1e6 - 0.5, 1);
     expect(solveRead(g)!.every((c) => c >= 0)).toBe(true);
     // large reads growing faster than linearly do not drag a small read's estimate down
     let h;
-    for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addRead(h, { blocks: 1, rawBytes: b, storedBytes: b, outBytes: b }, ms);
-    expect(tRead({ blocks: 1, rawBytes: 1e4, storedBytes: 1e4, outBytes: 1e4 }, solveRead(h)!)).toBeCloseTo(2.0, 1);
+    for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addRead(h, { blocks: 1, segments: 1, rawBytes: b, storedBytes: b, outBytes: b }, ms);
+    expect(tRead({ blocks: 1, segments: 1, rawBytes: 1e4, storedBytes: 1e4, outBytes: 1e4 }, solveRead(h)!)).toBeCloseTo(2.0, 1);
   });
   it('non-negative least squares: collinear terms still give the right predictions', () => {
     let s = emptySums(3);

@@ -86,7 +86,7 @@ describe('read or re-run (DNN)', () => {
     await store.log('p.m.i', { a: Float64Array.from({ length: 50_000 }, (_, i) => Math.sin(i)) });
     await store.flush();
     const rates = await store.readRates({ recalibrate: true });
-    expect(rates['gzip|none']!.coef).toHaveLength(5);
+    expect(rates['gzip|none']!.coef).toHaveLength(6);
     expect(rates['gzip|none']!.coef.some((c) => c > 0)).toBe(true);
     expect(store.list('p.m.i')[0]!.queries).toBe(0); // calibration reads are not queries
   });

@@ -59,8 +59,9 @@ Reads columns; several keys are joined on row_id.
   --path    auto (default: read or re-run, whichever the cost model estimates faster) | read | rerun`,
   explain: `usage: mistique explain <key> [<key> …] [--rows R] [--run] [--path auto|read|rerun] [--json] [--store dir]
 
-For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4: the bytes of
-the segments that hold them ÷ ρ_d, the read rate measured on this machine for the codec and scheme), the
+For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4 as six terms
+measured on this machine for the codec and scheme: fixed, per RowBlock, per segment, per MB decoded, per
+MB on disk, per MB of result; segments already decoded in the bufferpool cost none of them), the
 estimated time to re-run its workflow up to it (Eq. 5.2 for pipelines: the stages it needs; Eq. 5.3 for
 networks: model load + input read + batches × forward time up to the layer), the choice and why.
   --run    run the query too and show the measured time of the chosen path

@@ -41,20 +41,21 @@ export function tRerunDnn(net: NetworkCost, layer: string, nRows: number): numbe
 
 /**
  * Eq. 5.4 says reading costs the stored bytes of the asked rows ÷ ρ_d. Measured on this engine, a read
- * has five parts, each linear in what the planner knows before reading (`ReadFeatures`): a fixed cost
+ * has six parts, each linear in what the planner knows before reading (`ReadFeatures`): a fixed cost
  * (resolving the key, the chunk index in SQLite), a cost per RowBlock (its row ids, its chunk lookups),
- * a cost per MB decoded (inflating and reconstructing: 1/ρ_d of the paper), a cost per MB on disk
- * (reading the file and feeding the inflater: incompressible data costs more per decoded MB) and a cost
- * per MB of the result (assembling the asked rows into one dense matrix). Segments already decoded in
- * the bufferpool count in neither decoded nor on-disk bytes.
+ * a cost per segment decoded (reading it from the file, one inflate call and its hop to the threadpool:
+ * a RowBlock of a wide layer spans ~100 segments, of the logits one), a cost per MB decoded (inflating
+ * and reconstructing: 1/ρ_d of the paper), a cost per MB on disk (incompressible data costs more per
+ * decoded MB) and a cost per MB of the result (assembling the asked rows into one dense matrix).
+ * Segments already decoded in the bufferpool count in none of segments, decoded or on-disk bytes.
  */
-export interface ReadFeatures { blocks: number; rawBytes: number; storedBytes: number; outBytes: number }
+export interface ReadFeatures { blocks: number; segments: number; rawBytes: number; storedBytes: number; outBytes: number }
 
 /** The names of the read model's coefficients, in order. */
-export const READ_TERMS = ['fixed ms', 'ms per RowBlock', 'ms per MB decoded', 'ms per MB on disk', 'ms per MB of result'] as const;
+export const READ_TERMS = ['fixed ms', 'ms per RowBlock', 'ms per segment', 'ms per MB decoded', 'ms per MB on disk', 'ms per MB of result'] as const;
 
 export function readVector(f: ReadFeatures): number[] {
-  return [1, f.blocks, f.rawBytes / 1e6, f.storedBytes / 1e6, f.outBytes / 1e6];
+  return [1, f.blocks, f.segments, f.rawBytes / 1e6, f.storedBytes / 1e6, f.outBytes / 1e6];
 }
 
 /** t_read: the coefficients (`READ_TERMS`) applied to a read's features. */

@@ -36,10 +36,10 @@ export interface Estimate {
   workflow: 'trad' | 'dnn' | null;
   /**
    * Eq. 5.4 with the terms a read has (costmodel READ_TERMS): what the read touches — RowBlocks,
-   * segments, bytes to decode and their size on disk (segments already decoded in the bufferpool are
-   * `cachedBytes` and cost neither), bytes of the result — and the model's coefficients.
+   * segments to decode, their bytes decoded and on disk (segments already decoded in the bufferpool are
+   * `cachedBytes` and cost none of these), bytes of the result — and the model's coefficients.
    */
-  read: (ReadFeatures & { segments: number; cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; ms: number }) | null;
+  read: (ReadFeatures & { cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; ms: number }) | null;
   /** Eq. 5.2 / 5.3 with the terms that went in. */
   rerun: { ms: number; terms: Record<string, number> } | null;
   choice: Choice;
@@ -70,7 +70,7 @@ export interface Rerunners {
 export interface AdaptiveSettings { enabled: boolean; gammaMin: number }
 
 /** The read model before anything was ever read on this machine: 10 ms per MB decoded (100 MB/s), stated as assumed. */
-const ASSUMED_READ = [0, 0, 10, 0, 0];
+const ASSUMED_READ = [0, 0, 0, 10, 0, 0];
 
 export class QueryPlanner {
   readonly rates: ReadRates;
@@ -105,16 +105,16 @@ export class QueryPlanner {
     // Everything read: one pass of the ChunkReader, which joins on row_id itself.
     if (estimates.every((e) => e.choice === 'read')) {
       const t0 = performance.now();
-      const before = this.ds.decodedRawBytes;
+      const before = { bytes: this.ds.decodedRawBytes, segments: this.ds.decodedSegments };
       const matrix = await this.reader.readSelections(sels, ids ? { rows: ids } : {});
       const ms = performance.now() - t0;
-      const decoded = this.ds.decodedRawBytes - before;
-      // every single-intermediate read teaches the read model; bytes as decoded (the cache may have
-      // changed since planning), on-disk bytes in the planned proportion
+      const decoded = this.ds.decodedRawBytes - before.bytes;
+      // every single-intermediate read teaches the read model; segments and bytes as decoded (the cache
+      // may have changed since planning), on-disk bytes in the planned proportion
       const f = estimates[0]!.read;
       if (sels.length === 1 && f) {
         const scale = f.rawBytes > 0 ? decoded / f.rawBytes : 0;
-        this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes }, ms);
+        this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, segments: this.ds.decodedSegments - before.segments, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes }, ms);
       }
       for (const e of estimates) e.measured = { path: 'read', ms: ms / estimates.length };
       matrix.sources = estimates.map((e) => ({ key: e.key, path: 'read' as const, scheme: e.scheme, loss: lossOf(e.scheme), ms: ms / estimates.length }));
@@ -204,20 +204,19 @@ export class QueryPlanner {
   }
 
   /** What a read of these rows and columns touches, given what the bufferpool holds now (a scan uses none of it). */
-  private readFeatures(r: IntermediateRow, ids: Int32Array | undefined, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): ReadFeatures & { segments: number; cachedBytes: number } {
+  private readFeatures(r: IntermediateRow, ids: Int32Array | undefined, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): ReadFeatures & { cachedBytes: number } {
     const blocks = this.blocksFor(r, ids);
     const nBlocks = blocks ? blocks.length : Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
     const scan = isScan(nBlocks);
-    let rawBytes = 0, storedBytes = 0, cachedBytes = 0;
-    const segs = this.db.readSegments(r.id, blocks, c0, c1);
-    for (const s of segs) {
+    let segments = 0, rawBytes = 0, storedBytes = 0, cachedBytes = 0;
+    for (const s of this.db.readSegments(r.id, blocks, c0, c1)) {
       if (!scan && this.ds.isDecoded(s.partition_id, s.seg)) cachedBytes += s.raw_length;
-      else { rawBytes += s.raw_length; storedBytes += s.length; }
+      else { segments++; rawBytes += s.raw_length; storedBytes += s.length; }
     }
     const inBlocks = Math.min(r.n_rows, nBlocks * r.row_block_size);
     const n = ids ? Math.min(ids.length, inBlocks) : r.n_rows;
     const outBytes = inBlocks > 0 ? ((rawBytes + cachedBytes) * n) / inBlocks : 0;
-    return { blocks: nBlocks, rawBytes, storedBytes, outBytes, segments: segs.length, cachedBytes };
+    return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes };
   }
 
   private async readEstimate(sel: Selection, ids: Int32Array | undefined): Promise<NonNullable<Estimate['read']>> {
@@ -231,8 +230,11 @@ export class QueryPlanner {
   /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes, compressed as its scheme's reads are). */
   private async readEstimateUnstored(r: IntermediateRow): Promise<NonNullable<Estimate['read']>> {
     const model = await this.readModel(r.scheme);
-    const f: ReadFeatures = { blocks: Math.ceil(r.n_rows / Math.max(1, r.row_block_size)), rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw };
-    return { ...f, segments: 0, cachedBytes: 0, ...model, ms: tRead(f, model.coef) };
+    // each RowBlock's chunks fill segments of about the store's segment size
+    const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
+    const segments = blocks * Math.max(1, Math.ceil(r.bytes_raw / Math.max(1, blocks) / this.ds.opts.segmentBytes));
+    const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw };
+    return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef) };
   }
 
   private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {

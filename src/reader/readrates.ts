@@ -32,7 +32,7 @@ export function machineId(): string {
 /** Until the reads determine a line: everything charged per MB decoded, at their mean rate. */
 function meanRate(samples: readonly { f: ReadFeatures; ms: number }[]): number[] {
   const mb = samples.reduce((a, x) => a + x.f.rawBytes, 0) / 1e6, ms = samples.reduce((a, x) => a + x.ms, 0);
-  return [0, 0, mb > 0 ? ms / mb : 0, 0, 0];
+  return [0, 0, 0, mb > 0 ? ms / mb : 0, 0, 0];
 }
 
 export class ReadRates {
@@ -45,7 +45,9 @@ export class ReadRates {
       const raw = db.getMeta(META_KEY);
       s = raw ? (JSON.parse(raw) as Saved) : undefined;
     } catch { s = undefined; }
-    this.saved = s && s.machine === machine ? s : { machine, rates: {} };
+    // rates of another machine, or of a model with other terms (an older mistique), are not this one's
+    const fits = (r: ReadRate): boolean => r.coef.length === READ_TERMS.length && r.sums?.k === READ_TERMS.length;
+    this.saved = s && s.machine === machine ? { machine, rates: Object.fromEntries(Object.entries(s.rates ?? {}).filter(([, r]) => fits(r))) } : { machine, rates: {} };
   }
 
   private key(scheme: string): string { return `${this.codec}|${schemeFamily(scheme)}`; }

@@ -234,6 +234,7 @@ export class DataStore {
     try {
       const decoded = await this.codec.decode(this.files.read(part.file, row), row.raw_length);
       this.decodedRawBytes += row.raw_length;
+      this.decodedSegments++;
       if (!scan) this.pool.putDecoded(key, decoded);
       return decoded;
     } catch (err) {
@@ -264,6 +265,8 @@ export class DataStore {
 
   /** Raw bytes of the segments decoded from disk since the store was opened (the cost model's ρ_d is measured with it). */
   decodedRawBytes = 0;
+  /** Segments decoded from disk since the store was opened. */
+  decodedSegments = 0;
 
   /** Whether a segment is decoded in the bufferpool (a read of it costs no inflating). */
   isDecoded(partitionId: number, seg: number): boolean {
