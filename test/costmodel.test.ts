@@ -62,28 +62,3 @@ describe('cost model', () => {
     expect(solveNonNegative(addSample(emptySums(2), [1, 1], 5, 1))).toBeUndefined(); // too few samples
   });
 });
-
-describe('read model corrections per intermediate', () => {
-  it('learn what the shared model misses about one intermediate, within ×½…×2, and survive a reopen', async () => {
-    const path = await import('node:path');
-    const { MetadataDB } = await import('../src/metadata/metadatadb.js');
-    const { ReadRates } = await import('../src/reader/readrates.js');
-    const { tempDir } = await import('./helpers.js');
-    const file = path.join(tempDir(), 'm.db');
-    const db = new MetadataDB(file, { create: true });
-    const rates = new ReadRates(db, 'gzip');
-    expect(rates.correction(7)).toBe(1);
-    for (let i = 0; i < 3; i++) rates.updateCorrection(7, 8, 10); // reads take 0.8 of what the model says
-    const c = rates.correction(7);
-    expect(c).toBeLessThan(1);
-    expect(c).toBeGreaterThan(0.8);
-    expect(rates.correction(8)).toBe(1); // others keep the shared model
-    for (let i = 0; i < 30; i++) rates.updateCorrection(9, 100, 1);
-    expect(rates.correction(9)).toBeCloseTo(2, 6);
-    rates.updateCorrection(7, NaN, 10); // a read that measured nothing teaches nothing
-    expect(rates.correction(7)).toBe(c);
-    db.close();
-    const again = new ReadRates(new MetadataDB(file, { create: false }), 'gzip');
-    expect(again.correction(7)).toBeCloseTo(c, 12);
-  });
-});

@@ -82,7 +82,7 @@ export async function explainCmd(dir: string, keys: string[], opts: { rows?: str
       [false, true, false, true, true, false, ...(opts.run ? [true] : []), false]));
     for (const e of es) {
       const parts: string[] = [];
-      if (e.read) parts.push(`read: ${e.read.blocks} RowBlocks, ${e.read.segments} segments to decode, ${formatBytes(e.read.rawBytes)} (${formatBytes(e.read.storedBytes)} on disk${e.read.cachedBytes ? `, ${formatBytes(e.read.cachedBytes)} already decoded` : ''}), ${formatBytes(e.read.outBytes)} of result; model ${describeRate(e.read.coef)} (${e.read.source}${e.read.reads ? `, ${e.read.reads} reads` : ''})${Math.abs(e.read.correction - 1) >= 0.005 ? ` × ${e.read.correction.toFixed(2)} learnt from its own reads` : ''}`);
+      if (e.read) parts.push(`read: ${e.read.blocks} RowBlocks, ${e.read.segments} segments to decode, ${formatBytes(e.read.rawBytes)} (${formatBytes(e.read.storedBytes)} on disk${e.read.cachedBytes ? `, ${formatBytes(e.read.cachedBytes)} already decoded` : ''}), ${formatBytes(e.read.outBytes)} of result; model ${describeRate(e.read.coef)} (${e.read.source}${e.read.reads ? `, ${e.read.reads} reads` : ''})`);
       if (e.rerun) parts.push(`re-run: ${Object.entries(e.rerun.terms).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}`);
       if (e.gamma !== undefined) parts.push(`γ ${e.gamma.toPrecision(3)} s/GB${e.materializedNow ? ', materialized now' : ''}`);
       io.out(`${e.key}: ${parts.join('; ')}`);

@@ -37,10 +37,9 @@ export interface Estimate {
   /**
    * Eq. 5.4 with the terms a read has (costmodel READ_TERMS): what the read touches — RowBlocks,
    * segments to decode, their bytes decoded and on disk (segments already decoded in the bufferpool are
-   * `cachedBytes` and cost none of these), bytes of the result — the model's coefficients, and this
-   * intermediate's correction (learnt from its own reads: what the shared model misses about it).
+   * `cachedBytes` and cost none of these), bytes of the result — and the model's coefficients.
    */
-  read: (ReadFeatures & { cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; correction: number; ms: number }) | null;
+  read: (ReadFeatures & { cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; ms: number }) | null;
   /** Eq. 5.2 / 5.3 with the terms that went in. */
   rerun: { ms: number; terms: Record<string, number> } | null;
   choice: Choice;
@@ -115,10 +114,7 @@ export class QueryPlanner {
       const f = estimates[0]!.read;
       if (sels.length === 1 && f) {
         const scale = f.rawBytes > 0 ? decoded / f.rawBytes : 0;
-        const seen: ReadFeatures = { blocks: f.blocks, segments: this.ds.decodedSegments - before.segments, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes };
-        // this intermediate's correction learns what the shared model (as it stood) missed for this read
-        this.rates.updateCorrection(sels[0]!.intermediate.id, ms, tRead(seen, f.coef));
-        this.rates.update(sels[0]!.intermediate.scheme, seen, ms);
+        this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, segments: this.ds.decodedSegments - before.segments, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes }, ms);
       }
       for (const e of estimates) e.measured = { path: 'read', ms: ms / estimates.length };
       matrix.sources = estimates.map((e) => ({ key: e.key, path: 'read' as const, scheme: e.scheme, loss: lossOf(e.scheme), ms: ms / estimates.length }));
@@ -228,8 +224,7 @@ export class QueryPlanner {
     const c0 = Math.min(...sel.cols), c1 = Math.max(...sel.cols) + 1;
     const model = await this.readModel(r.scheme);
     const f = this.readFeatures(r, ids, c0, c1);
-    const correction = this.rates.correction(r.id);
-    return { ...f, ...model, correction, ms: tRead(f, model.coef) * correction };
+    return { ...f, ...model, ms: tRead(f, model.coef) };
   }
 
   /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes, compressed as its scheme's reads are). */
@@ -239,7 +234,7 @@ export class QueryPlanner {
     const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
     const segments = blocks * Math.max(1, Math.ceil(r.bytes_raw / Math.max(1, blocks) / this.ds.opts.segmentBytes));
     const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw };
-    return { ...f, cachedBytes: 0, ...model, correction: 1, ms: tRead(f, model.coef) };
+    return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef) };
   }
 
   private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {

@@ -15,17 +15,7 @@ const META_KEY = 'read_model';
  */
 export interface ReadRate { coef: number[]; reads: number; sums: LinearSums; probed?: boolean }
 
-/**
- * `fixes`: per intermediate (by id), the decayed mean of ln(measured ÷ modelled) over its own reads —
- * what the shared model misses about it (its tile layout, how its values compress, how large its
- * results are); estimates for it are multiplied by e^fix.
- */
-interface Saved { machine: string; rates: Record<string, ReadRate>; fixes?: Record<string, number> }
-
-/** How much of an intermediate's correction its latest read sets. */
-const FIX_WEIGHT = 0.4;
-/** A correction stays within ×½ … ×2: beyond, the shared model is wrong, not the intermediate special. */
-const FIX_LIMIT = Math.LN2;
+interface Saved { machine: string; rates: Record<string, ReadRate> }
 
 /** The family a scheme reads like: pooling changes sizes, not how bytes become values. */
 export function schemeFamily(scheme: string): string {
@@ -57,7 +47,7 @@ export class ReadRates {
     } catch { s = undefined; }
     // rates of another machine, or of a model with other terms (an older mistique), are not this one's
     const fits = (r: ReadRate): boolean => r.coef.length === READ_TERMS.length && r.sums?.k === READ_TERMS.length;
-    this.saved = s && s.machine === machine ? { machine, rates: Object.fromEntries(Object.entries(s.rates ?? {}).filter(([, r]) => fits(r))), fixes: s.fixes ?? {} } : { machine, rates: {} };
+    this.saved = s && s.machine === machine ? { machine, rates: Object.fromEntries(Object.entries(s.rates ?? {}).filter(([, r]) => fits(r))) } : { machine, rates: {} };
   }
 
   private key(scheme: string): string { return `${this.codec}|${schemeFamily(scheme)}`; }
@@ -92,21 +82,6 @@ export class ReadRates {
     this.saved.rates[this.key(scheme)] = r;
     this.save();
     return r;
-  }
-
-  /** The factor estimates for one intermediate are multiplied by (1 until it was read). */
-  correction(intermediateId: number): number {
-    return Math.exp(this.saved.fixes?.[intermediateId] ?? 0);
-  }
-
-  /** Folds in one read of an intermediate: its measured time against what the shared model said for it. */
-  updateCorrection(intermediateId: number, measuredMs: number, modelledMs: number): void {
-    if (!(measuredMs > 0 && modelledMs > 0)) return;
-    const fixes = (this.saved.fixes ??= {});
-    const old = fixes[intermediateId] ?? 0;
-    const r = Math.log(Math.max(measuredMs, 0.05) / Math.max(modelledMs, 0.05));
-    fixes[intermediateId] = Math.max(-FIX_LIMIT, Math.min(FIX_LIMIT, old + FIX_WEIGHT * (r - old)));
-    this.save();
   }
 
   forget(): void {
