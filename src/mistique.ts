@@ -280,8 +280,9 @@ export class Store {
 
   /**
    * The read model per codec and scheme family on this machine: its coefficients (READ_TERMS: fixed ms,
-   * ms per RowBlock, per MB decoded, per MB on disk, per MB of result) and how many reads they come
-   * from; `recalibrate` re-measures them from a few timed reads.
+   * ms per RowBlock, per segment decoded, per MB decoded, per MB on disk, per MB of result) and how many
+   * reads they come from; `recalibrate` re-measures them from a few timed reads (a family the store holds
+   * nothing of is probed again on its next estimate).
    */
   async readRates(opts: { recalibrate?: boolean } = {}): Promise<Record<string, { coef: number[]; reads: number }>> {
     this.checkOpen();
