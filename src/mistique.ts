@@ -243,7 +243,12 @@ export class Store {
    */
   private async probeReads(scheme: string): Promise<ReadRate | undefined> {
     if (schemeFamily(scheme) !== 'none') return undefined;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-read-probe-'));
+    let dir: string;
+    try {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-read-probe-'));
+    } catch {
+      return undefined; // no scratch space: the estimate says its read rate is assumed
+    }
     try {
       const probe = await Store.open(dir, { ...this.make, codec: this.codec, rowBlockSize: this.rowBlockSize, policy: 'store_all', bufferpoolBytes: 64 * MB });
       try {

@@ -9,6 +9,8 @@ import { hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
 
 const NO_HASH = Buffer.alloc(0);
+/** Raw bytes of an unmaterialized intermediate's first RowBlock encoded to estimate its stored size (a wide layer's RowBlock is 100 MB). */
+const SAMPLE_BYTES = 1 << 20;
 
 export interface WriterOptions {
   rowBlockSize: number;
@@ -149,8 +151,8 @@ export class IntermediateWriter {
   }
 
   /**
-   * What storing an unmaterialized intermediate would take on disk: its first RowBlock encoded with the
-   * store's codec gives its own compression ratio (a feature table and a tensor of noise differ by 10×;
+   * What storing an unmaterialized intermediate would take on disk: its first RowBlock (up to
+   * SAMPLE_BYTES of it) encoded with the store's codec gives its own compression ratio (a feature table and a tensor of noise differ by 10×;
    * γ divides by this); without a sample, the caller's estimate.
    */
   private async estimateStored(): Promise<number | null> {
@@ -239,13 +241,15 @@ export class IntermediateWriter {
       if (v <= idv[i - 1]!) sorted = 0;
     }
     if (this.opts.materialize === false) {
-      // registered, not stored: count what storing would take, keep the first RowBlock as a sample
+      // registered, not stored: count what storing would take, keep (up to 1 MB of) the first RowBlock as a sample
       this.bytesRaw += rawByteLength(ids);
       const sample: ChunkData[] | null = this.sample ? null : [ids];
+      let sampled = 0;
       for (const t of this.tiles) {
         const chunk = concatChunks(pieces.map((p) => p.frame.extract(p.r0, p.r1, t.c0, t.w)));
-        this.bytesRaw += rawByteLength(chunk);
-        sample?.push(chunk);
+        const raw = rawByteLength(chunk);
+        this.bytesRaw += raw;
+        if (sample && sampled < SAMPLE_BYTES) { sample.push(chunk); sampled += raw; }
       }
       if (sample) this.sample = sample;
       this.bytesNew = this.bytesRaw;
