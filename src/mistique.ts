@@ -205,15 +205,8 @@ export class Store {
       logicalType: opts.logicalType,
       codebook: opts.codebook,
       materialize,
-      estimateStored: (raw) => raw / this.compressionEstimate(),
       carry: opts.carry,
     });
-  }
-
-  /** The store's compression ratio so far (raw ÷ stored), for sizing what is not stored yet; gzip's typical 3 before anything is. */
-  private compressionEstimate(): number {
-    const t = this.db.totals();
-    return t.bytesOnDisk > 0 ? t.rawBytesOnDisk / t.bytesOnDisk : 3;
   }
 
   /** Adaptive: stores a re-created intermediate under its key, keeping its statistics; atomically replaces the registration. */

@@ -29,11 +29,6 @@ export interface WriterOptions {
    * adaptive, until queries make it worth its bytes). Default true.
    */
   materialize?: boolean;
-  /**
-   * Expected stored bytes of an unmaterialized intermediate, from its raw bytes, when its own sample
-   * cannot tell (see `IntermediateWriter.close`): this turns raw bytes into them.
-   */
-  estimateStored?: (bytesRaw: number) => number;
   /** Query statistics to carry over (materializing an intermediate registered earlier). */
   carry?: { nQuery: number; tQueryMs: number };
 }
@@ -152,16 +147,14 @@ export class IntermediateWriter {
 
   /**
    * What storing an unmaterialized intermediate would take on disk: its first RowBlock (up to
-   * SAMPLE_BYTES of it) encoded with the store's codec gives its own compression ratio (a feature table and a tensor of noise differ by 10×;
-   * γ divides by this); without a sample, the caller's estimate.
+   * SAMPLE_BYTES of it) encoded with the store's codec gives its own compression ratio (a feature table
+   * and a tensor of noise differ by 10×; γ divides by this). No RowBlock means no rows: nothing to store.
    */
-  private async estimateStored(): Promise<number | null> {
-    const raw = this.sample ? this.sample.reduce((a, c) => a + rawByteLength(c), 0) : 0;
-    if (this.sample && raw > 0) {
-      const enc = await this.ds.codec.encode(this.sample, raw);
-      return Math.round(this.bytesRaw * (enc.byteLength / raw));
-    }
-    return this.opts.estimateStored ? Math.round(this.opts.estimateStored(this.bytesRaw)) : null;
+  private async estimateStored(): Promise<number> {
+    if (!this.sample) return 0;
+    const raw = this.sample.reduce((a, c) => a + rawByteLength(c), 0); // > 0: the row ids are in it
+    const enc = await this.ds.codec.encode(this.sample, raw);
+    return Math.round(this.bytesRaw * (enc.byteLength / raw));
   }
 
   /** Gives up: nothing of this intermediate is registered (chunks already placed stay as unreferenced data). */
