@@ -286,8 +286,7 @@ export class QueryPlanner {
 
   /**
    * The first time a layer is planned on this machine: timed re-runs of one, eight and 32 batches and
-   * of all its rows (fewer when the layer has fewer rows; each twice, decoded segments dropped before
-   * each, the faster kept: the first run of a graph pays warm-up the model does not describe), minus the
+   * of all its rows (fewer when the layer has fewer rows; each the faster of two cold runs), minus the
    * modelled input read, give its line load + batches × ms. Per batch, large re-runs cost less than
    * small ones (conv1 of the cnn: 4.8 ms over 8 batches, 3.2 over 79), so the line is fitted over the
    * whole range queries can ask for rather than extrapolated from 32 batches.
@@ -299,14 +298,12 @@ export class QueryPlanner {
     if (sizes.length < 2) sizes.unshift(Math.max(1, Math.floor(r.n_rows / 4)));
     for (const size of sizes) {
       const ids = Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
-      let best = Infinity;
-      for (let rep = 0; rep < 2; rep++) {
-        this.ds.dropCaches();
+      const best = await this.coldBest(async () => {
         const inputMs = await this.inputReadMs(spec, ids);
         const t0 = performance.now();
         await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
-        best = Math.min(best, performance.now() - t0 - inputMs);
-      }
+        return performance.now() - t0 - inputMs;
+      });
       this.foldRerun(r, size / B, Math.max(0, best));
     }
     this.ds.dropCaches();
@@ -339,20 +336,32 @@ export class QueryPlanner {
       const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
       for (const size of sizes) {
         const ids = r.row_id_start === null ? undefined : Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
-        let best = Infinity, f: ReadFeatures | undefined;
-        for (let rep = 0; rep < 2; rep++) {
-          this.ds.dropCaches();
+        let f: ReadFeatures | undefined;
+        const best = await this.coldBest(async () => {
           f = this.readFeatures(r, ids);
           const t0 = performance.now();
           await this.reader.readSelections([sel], ids ? { rows: ids, record: false } : { record: false });
-          best = Math.min(best, performance.now() - t0);
-        }
+          return performance.now() - t0;
+        });
         if (f && f.rawBytes > 0) samples.push({ f, ms: best });
       }
     }
     this.ds.dropCaches();
     if (samples.length === 0) return undefined;
     return this.rates.set(scheme, samples);
+  }
+
+  /**
+   * The faster of two timed runs, decoded segments dropped before each: calibration times cold work,
+   * and the first run of a graph or a file pays warm-up that no model term describes.
+   */
+  private async coldBest(run: () => Promise<number>): Promise<number> {
+    let best = Infinity;
+    for (let rep = 0; rep < 2; rep++) {
+      this.ds.dropCaches();
+      best = Math.min(best, await run());
+    }
+    return best;
   }
 
   /** Re-creates one intermediate's asked rows and columns; materializes it if adaptive says so. */
