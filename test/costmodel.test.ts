@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { addRead, addSample, choose, emptySums, gamma, solveNonNegative, solveRead, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
+import { addRead, addRerun, addSample, choose, emptySums, gamma, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -52,6 +52,25 @@ describe('cost model', () => {
     let h;
     for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addRead(h, { blocks: 1, segments: 1, rawBytes: b, storedBytes: b, outBytes: b }, ms);
     expect(tRead({ blocks: 1, segments: 1, rawBytes: 1e4, storedBytes: 1e4, outBytes: 1e4 }, solveRead(h)!)).toBeCloseTo(2.0, 1);
+  });
+  it('fits a layer\'s re-run line once two sizes are in, keeping load and slope non-negative', () => {
+    let s = addRerun(undefined, 8, 20 + 3 * 8);
+    expect(solveRerun(s)).toBeNull(); // one re-run
+    s = addRerun(s, 8, 20 + 3 * 8);
+    expect(solveRerun(s)).toBeNull(); // one size
+    for (const b of [1, 32, 79]) s = addRerun(s, b, 20 + 3 * b);
+    const fit = solveRerun(s)!;
+    // the solver's tiny ridge (it keeps collinear terms solvable) moves the load by ~3e-5 ms
+    expect(fit.a).toBeCloseTo(20, 3);
+    expect(fit.b).toBeCloseTo(3, 5);
+    expect(fit.n).toBe(4); // decayed: 0.9⁴ + 0.9³ + 0.9² + 0.9 + 1
+    // a free fit would give a negative load: the slope is refitted through the origin
+    let t = addRerun(undefined, 1, 1);
+    t = addRerun(t, 10, 30);
+    t = addRerun(t, 20, 62);
+    const g = solveRerun(t)!;
+    expect(g.a).toBe(0);
+    expect(g.b).toBeGreaterThan(0);
   });
   it('non-negative least squares: collinear terms still give the right predictions', () => {
     let s = emptySums(3);

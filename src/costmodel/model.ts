@@ -40,6 +40,30 @@ export function tRerunDnn(net: NetworkCost, layer: string, nRows: number): numbe
 }
 
 /**
+ * Folds one measured re-run of a DNN layer (its ms beyond the modelled input read) into the layer's line
+ * load + batches × ms per batch: unweighted least squares over decayed running sums, older re-runs
+ * multiplied by `decay`.
+ */
+export function addRerun(sums: LinearSums | undefined, batches: number, ms: number, decay = 0.9): LinearSums {
+  return addSample(sums ?? emptySums(2), [1, batches], ms, 1, decay);
+}
+
+/**
+ * A layer's re-run line — load ms (`a`), ms per batch (`b`), how many re-runs it rests on (`n`, decayed)
+ * — from its re-runs (non-negative least squares: a negative load or slope is noise around a tiny cost,
+ * and the other term is refitted alone); null until re-runs of at least two sizes are in, or when
+ * neither term is positive.
+ */
+export function solveRerun(sums: LinearSums | undefined): { a: number; b: number; n: number } | null {
+  if (!sums || sums.k !== 2) return null;
+  const w = sums.xtx[0]!, mx = sums.xtx[1]! / w, mxx = sums.xtx[3]! / w;
+  // w is the decayed count: two re-runs make 1.9
+  if (!(w >= 1.5) || !(mxx - mx * mx > 1e-9 * Math.max(1, mxx))) return null;
+  const c = solveNonNegative(sums, 0);
+  return c ? { a: c[0]!, b: c[1]!, n: Math.round(w) } : null;
+}
+
+/**
  * Eq. 5.4 says reading costs the stored bytes of the asked rows ÷ ρ_d. Measured on this engine, a read
  * has six parts, each linear in what the planner knows before reading (`ReadFeatures`): a fixed cost
  * (resolving the key, the chunk index in SQLite), a cost per RowBlock (its row ids, its chunk lookups),

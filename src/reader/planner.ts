@@ -2,7 +2,7 @@
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query.
-import { choose, gamma, tRead, tRerunDnn, tRerunTrad, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
+import { addRerun, choose, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Choice, type LinearSums, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
@@ -253,7 +253,7 @@ export class QueryPlanner {
     // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
     // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
     const sums = this.rerunSums(r);
-    const fit = sums ? lineFit(sums) : await this.calibrateRerun(r, spec);
+    const fit = sums ? solveRerun(sums) : await this.calibrateRerun(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
@@ -272,15 +272,16 @@ export class QueryPlanner {
   private rerunKey(r: IntermediateRow): string { return `rerun_fit:${r.project}.${r.model}.${r.name}`; }
 
   /** This layer's re-run line sums, if they were measured on this machine. */
-  private rerunSums(r: IntermediateRow): LineSums | undefined {
+  private rerunSums(r: IntermediateRow): LinearSums | undefined {
     const raw = this.db.getMeta(this.rerunKey(r));
     if (!raw) return undefined;
-    const v = JSON.parse(raw) as { machine?: string; sums?: LineSums };
-    return v.machine === machineId() ? v.sums : undefined;
+    const v = JSON.parse(raw) as { machine?: string; sums?: LinearSums };
+    // sums of another machine, or in the older five-sum form, are not this line's: it is timed again
+    return v.machine === machineId() && v.sums?.k === 2 ? v.sums : undefined;
   }
 
   private foldRerun(r: IntermediateRow, batches: number, ms: number): void {
-    const sums = lineAdd(this.rerunSums(r), batches, ms);
+    const sums = addRerun(this.rerunSums(r), batches, ms);
     this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), sums }));
   }
 
@@ -307,7 +308,7 @@ export class QueryPlanner {
       this.foldRerun(r, size / B, Math.max(0, best));
     }
     this.ds.dropCaches();
-    return lineFit(this.rerunSums(r));
+    return solveRerun(this.rerunSums(r));
   }
 
   /**
@@ -481,26 +482,4 @@ export function joinOnRowId(parts: Matrix[], rowsGiven: boolean): Matrix {
   const m = new Matrix(Int32Array.from(ids), columns, values, null);
   m.sources = parts.flatMap((p) => p.sources);
   return m;
-}
-
-/** Decayed sums for a least-squares line y = a + b·x over observed re-runs (x: batches, y: ms). */
-interface LineSums { n: number; sx: number; sy: number; sxx: number; sxy: number }
-
-function lineAdd(old: LineSums | undefined, x: number, y: number, decay = 0.9): LineSums {
-  const s = old ?? { n: 0, sx: 0, sy: 0, sxx: 0, sxy: 0 };
-  const d = s.n > 0 ? decay : 1;
-  return { n: s.n * d + 1, sx: s.sx * d + x, sy: s.sy * d + y, sxx: s.sxx * d + x * x, sxy: s.sxy * d + x * y };
-}
-
-function lineFit(s: LineSums | undefined): { a: number; b: number; n: number } | null {
-  if (!s) return null;
-  const varx = s.sxx / s.n - (s.sx / s.n) ** 2;
-  if (s.n < 1.5 || !(varx > 1e-9 * Math.max(1, s.sxx / s.n))) return null; // n is decayed: two re-runs make 1.9
-  let b = (s.sxy / s.n - (s.sx / s.n) * (s.sy / s.n)) / varx;
-  let a = s.sy / s.n - b * (s.sx / s.n);
-  // a negative load or slope is noise around a tiny cost: refit the other through the origin
-  if (a < 0) { a = 0; b = s.sxy / s.sxx; }
-  else if (b <= 0) { b = 0; a = s.sy / s.n; }
-  if (!(b > 0) && !(a > 0)) return null;
-  return { a, b, n: Math.round(s.n) };
 }
