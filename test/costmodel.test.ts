@@ -53,6 +53,24 @@ describe('cost model', () => {
     for (const [b, ms] of [[1e4, 2], [2e4, 2.1], [1e8, 250], [5e8, 1600]] as const) h = addRead(h, { blocks: 1, segments: 1, rawBytes: b, storedBytes: b, outBytes: b }, ms);
     expect(tRead({ blocks: 1, segments: 1, rawBytes: 1e4, storedBytes: 1e4, outBytes: 1e4 }, solveRead(h)!)).toBeCloseTo(2.0, 1);
   });
+  it('estimates an undisturbed read: a read slower than predicted counts a quarter (interference only adds time)', () => {
+    const coef = [0.2, 0.1, 0.05, 1, 0.5, 0.3];
+    const fs: ReadFeatures[] = ([[1, 100, 5e7, 3e7, 5e6], [4, 400, 2e8, 1.2e8, 2e8], [1, 1, 4e4, 3.6e4, 4e3], [10, 10, 4e5, 3.6e5, 4e5], [3, 6, 2e6, 1e6, 2e6], [2, 50, 3e6, 2e6, 3e6]] as const)
+      .map(([blocks, segments, rawBytes, storedBytes, outBytes]) => ({ blocks, segments, rawBytes, storedBytes, outBytes }));
+    let sym, asym;
+    for (let rep = 0; rep < 10; rep++) {
+      fs.forEach((f, i) => {
+        // every third read is disturbed: 60% slower
+        const ms = tRead(f, coef) * ((rep + i) % 3 === 0 ? 1.6 : 1);
+        sym = addRead(sym, f, ms);
+        const c = solveRead(asym);
+        asym = addRead(asym, f, ms, undefined, c ? tRead(f, c) : undefined);
+      });
+    }
+    const worst = (c: number[]): number => Math.max(...fs.map((f) => Math.abs(tRead(f, c) / tRead(f, coef) - 1)));
+    expect(worst(solveRead(asym)!)).toBeLessThan(worst(solveRead(sym)!));
+    expect(worst(solveRead(asym)!)).toBeLessThan(0.1);
+  });
   it('fits a layer\'s re-run line once two sizes are in, keeping load and slope non-negative', () => {
     let s = addRerun(undefined, 8, 20 + 3 * 8);
     expect(solveRerun(s)).toBeNull(); // one re-run

@@ -4,7 +4,7 @@
 // store opened on another machine (or after `forget`) starts afresh and is calibrated again from a few
 // timed reads.
 import os from 'node:os';
-import { addRead, READ_TERMS, solveRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
+import { addRead, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 
 const META_KEY = 'read_model';
@@ -58,7 +58,8 @@ export class ReadRates {
   update(scheme: string, f: ReadFeatures, ms: number): ReadRate {
     const k = this.key(scheme);
     const old = this.saved.rates[k];
-    const sums = addRead(old?.sums, f, ms);
+    // weighed against what the model predicted for it (a read slower than that counts less: see addRead)
+    const sums = addRead(old?.sums, f, ms, undefined, old ? tRead(f, old.coef) : undefined);
     const coef = solveRead(sums) ?? old?.coef ?? meanRate([{ f, ms }]);
     const r: ReadRate = { coef, reads: (old?.reads ?? 0) + 1, sums };
     this.saved.rates[k] = r;
