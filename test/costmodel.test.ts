@@ -71,6 +71,20 @@ describe('cost model', () => {
     expect(worst(solveRead(asym)!)).toBeLessThan(worst(solveRead(sym)!));
     expect(worst(solveRead(asym)!)).toBeLessThan(0.1);
   });
+  it('keeps what calibration separated when later reads vary one term only (the anchor is not decayed)', () => {
+    const coef = [0.1, 0.05, 0.07, 0, 0.5, 0.6];
+    const cal: ReadFeatures[] = ([[1, 100, 5e7, 3e7, 5e6], [4, 400, 2e8, 1.2e8, 2e8], [1, 1, 4e4, 3.6e4, 4e3], [4, 4, 1.6e5, 1.4e5, 1.6e5], [1, 1, 4e4, 3.6e4, 4e4]] as const)
+      .map(([blocks, segments, rawBytes, storedBytes, outBytes]) => ({ blocks, segments, rawBytes, storedBytes, outBytes }));
+    let anchor;
+    for (const f of cal) anchor = addRead(anchor, f, tRead(f, coef), 1);
+    // then two hundred reads of one RowBlock of a small intermediate, ±5% noise: fixed and per-RowBlock cost move together
+    const one: ReadFeatures = { blocks: 1, segments: 1, rawBytes: 4e4, storedBytes: 3.6e4, outBytes: 1e4 };
+    let sums;
+    for (let i = 0; i < 200; i++) sums = addRead(sums, one, tRead(one, coef) * (i % 2 ? 1.05 : 0.95));
+    const four: ReadFeatures = { blocks: 4, segments: 4, rawBytes: 1.6e5, storedBytes: 1.44e5, outBytes: 1.2e5 };
+    expect(tRead(four, solveRead(sums, anchor)!) / tRead(four, coef)).toBeCloseTo(1, 1);
+    expect(tRead(one, solveRead(sums, anchor)!) / tRead(one, coef)).toBeCloseTo(1, 1);
+  });
   it('fits a layer\'s re-run line once two sizes are in, keeping load and slope non-negative', () => {
     let s = addRerun(undefined, 8, 20 + 3 * 8);
     expect(solveRerun(s)).toBeNull(); // one re-run

@@ -1,7 +1,7 @@
 // The cost model of paper §5.5, as pure functions over recorded statistics (no I/O, no clocks): the
 // time to re-run a TRAD stage (Eq. 5.2) or a DNN layer (Eq. 5.3), the time to read an intermediate's
 // asked rows (Eq. 5.4, with the terms a real read has), the read-or-re-run choice (Alg. 4), and the storage trade-off γ (Eq. 5.5).
-import { addSample, emptySums, solveNonNegative, type LinearSums } from './fit.js';
+import { addSample, addSums, emptySums, solveNonNegative, type LinearSums } from './fit.js';
 
 /** Recorded timings of one TRAD stage (ms), as the PipelineExecutor stores them. */
 export interface StageCost { name: string; inputs: readonly string[]; output: 'table' | 'model'; readOpMs: number; readInputMs: number; execMs: number; rows: number | null }
@@ -110,9 +110,16 @@ export function addRead(sums: LinearSums | undefined, f: ReadFeatures, ms: numbe
   return addSample(sums ?? emptySums(READ_TERMS.length), readVector(f), ms, w, decay);
 }
 
-/** The read model's coefficients from the reads so far (non-negative least squares), once there are three. */
-export function solveRead(sums: LinearSums | undefined): number[] | undefined {
-  return sums ? solveNonNegative(sums, 3) : undefined;
+/**
+ * The read model's coefficients from the reads so far (non-negative least squares), once there are
+ * three. `anchor` holds reads that vary every term on purpose (calibration), kept undecayed beside the
+ * decayed `sums` of the reads queries made: queries often vary one term only (a hundred, three hundred,
+ * a thousand rows of the logits are all one RowBlock and one segment), and without the anchor the
+ * split between the fixed and the per-RowBlock cost would drift to whatever the last reads left free.
+ */
+export function solveRead(sums: LinearSums | undefined, anchor?: LinearSums): number[] | undefined {
+  const all = sums && anchor ? addSums(anchor, sums) : sums ?? anchor;
+  return all ? solveNonNegative(all, 3) : undefined;
 }
 
 export type Choice = 'read' | 'rerun';

@@ -4,16 +4,17 @@
 // store opened on another machine (or after `forget`) starts afresh and is calibrated again from a few
 // timed reads.
 import os from 'node:os';
-import { addRead, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
+import { addRead, emptySums, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 
 const META_KEY = 'read_model';
 
 /**
- * The fitted coefficients (`READ_TERMS`), how many reads they come from, and the running sums; `probed`
- * while they come from synthetic intermediates only (no read of the store's own yet).
+ * The fitted coefficients (`READ_TERMS`), how many reads they come from, the decayed running sums of the
+ * reads queries made and the undecayed `anchor` of the calibration reads (see solveRead); `probed` while
+ * they come from synthetic intermediates only (no read of the store's own yet).
  */
-export interface ReadRate { coef: number[]; reads: number; sums: LinearSums; probed?: boolean }
+export interface ReadRate { coef: number[]; reads: number; sums: LinearSums; anchor?: LinearSums; probed?: boolean }
 
 interface Saved { machine: string; rates: Record<string, ReadRate> }
 
@@ -46,7 +47,7 @@ export class ReadRates {
       s = raw ? (JSON.parse(raw) as Saved) : undefined;
     } catch { s = undefined; }
     // rates of another machine, or of a model with other terms (an older mistique), are not this one's
-    const fits = (r: ReadRate): boolean => r.coef.length === READ_TERMS.length && r.sums?.k === READ_TERMS.length;
+    const fits = (r: ReadRate): boolean => r.coef.length === READ_TERMS.length && r.sums?.k === READ_TERMS.length && (r.anchor === undefined || r.anchor.k === READ_TERMS.length);
     this.saved = s && s.machine === machine ? { machine, rates: Object.fromEntries(Object.entries(s.rates ?? {}).filter(([, r]) => fits(r))) } : { machine, rates: {} };
   }
 
@@ -60,18 +61,18 @@ export class ReadRates {
     const old = this.saved.rates[k];
     // weighed against what the model predicted for it (a read slower than that counts less: see addRead)
     const sums = addRead(old?.sums, f, ms, undefined, old ? tRead(f, old.coef) : undefined);
-    const coef = solveRead(sums) ?? old?.coef ?? meanRate([{ f, ms }]);
-    const r: ReadRate = { coef, reads: (old?.reads ?? 0) + 1, sums };
+    const coef = solveRead(sums, old?.anchor) ?? old?.coef ?? meanRate([{ f, ms }]);
+    const r: ReadRate = { coef, reads: (old?.reads ?? 0) + 1, sums, ...(old?.anchor ? { anchor: old.anchor } : {}) };
     this.saved.rates[k] = r;
     this.save();
     return r;
   }
 
-  /** Sets the model from calibration reads (replacing what was there). */
+  /** Sets the model from calibration reads (replacing what was there): they become its anchor. */
   set(scheme: string, samples: readonly { f: ReadFeatures; ms: number }[]): ReadRate {
-    let sums: LinearSums | undefined;
-    for (const x of samples) sums = addRead(sums, x.f, x.ms, 1);
-    const r: ReadRate = { coef: solveRead(sums) ?? meanRate(samples), reads: samples.length, sums: sums! };
+    let anchor = emptySums(READ_TERMS.length);
+    for (const x of samples) anchor = addRead(anchor, x.f, x.ms, 1);
+    const r: ReadRate = { coef: solveRead(undefined, anchor) ?? meanRate(samples), reads: samples.length, sums: emptySums(READ_TERMS.length), anchor };
     this.saved.rates[this.key(scheme)] = r;
     this.save();
     return r;
@@ -79,7 +80,7 @@ export class ReadRates {
 
   /** Takes a model fitted elsewhere on this machine (a probe of the same codec in a scratch store). */
   adopt(scheme: string, rate: ReadRate): ReadRate {
-    const r: ReadRate = { coef: [...rate.coef], reads: rate.reads, sums: rate.sums, probed: true };
+    const r: ReadRate = { coef: [...rate.coef], reads: rate.reads, sums: rate.sums, ...(rate.anchor ? { anchor: rate.anchor } : {}), probed: true };
     this.saved.rates[this.key(scheme)] = r;
     this.save();
     return r;
