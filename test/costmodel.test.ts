@@ -104,6 +104,23 @@ describe('cost model', () => {
     expect(g.a).toBe(0);
     expect(g.b).toBeGreaterThan(0);
   });
+  it('keeps a re-run line\'s load and slope from calibration when queries ask one size, and leans to undisturbed runs', () => {
+    let anchor;
+    for (const b of [1, 8, 32, 79]) anchor = addRerun(anchor, b, 6 + 4 * b, 1);
+    // forty queries of all rows, every other one disturbed (30% slower)
+    let sums;
+    for (let i = 0; i < 40; i++) {
+      const ms = (6 + 4 * 79) * (i % 2 ? 1.3 : 1);
+      const fit = solveRerun(sums, anchor)!;
+      sums = addRerun(sums, 79, ms, undefined, fit.a + fit.b * 79);
+    }
+    const fit = solveRerun(sums, anchor)!;
+    expect(fit.a + fit.b * 8).toBeGreaterThan((6 + 4 * 8) * 0.9);
+    expect(fit.a + fit.b * 8).toBeLessThan((6 + 4 * 8) * 1.2);
+    // the all-rows estimate stays nearer the undisturbed run than the mean of the runs (15% above it)
+    expect((fit.a + fit.b * 79) / (6 + 4 * 79)).toBeLessThan(1.08);
+    expect(solveRerun(undefined, anchor)!.b).toBeCloseTo(4, 5);
+  });
   it('non-negative least squares: collinear terms still give the right predictions', () => {
     let s = emptySums(3);
     for (const x of [1, 2, 3, 5]) s = addSample(s, [1, x, x], 2 + 3 * x, 1); // the 2nd and 3rd feature always equal

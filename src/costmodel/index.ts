@@ -1,2 +1,2 @@
-export { addRead, addRerun, choose, gamma, READ_TERMS, readVector, SLOWER_READ_WEIGHT, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type Choice, type NetworkCost, type ReadFeatures, type StageCost } from './model.js';
+export { addRead, addRerun, choose, gamma, READ_TERMS, readVector, SLOWER_RUN_WEIGHT, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type Choice, type NetworkCost, type ReadFeatures, type StageCost } from './model.js';
 export { addSample, addSums, emptySums, solveNonNegative, type LinearSums } from './fit.js';

@@ -40,26 +40,44 @@ export function tRerunDnn(net: NetworkCost, layer: string, nRows: number): numbe
 }
 
 /**
- * Folds one measured re-run of a DNN layer (its ms beyond the modelled input read) into the layer's line
- * load + batches × ms per batch: unweighted least squares over decayed running sums, older re-runs
- * multiplied by `decay`.
+ * How much a run — a read or a re-run — slower than the model predicted counts, against one as fast or
+ * faster. The model estimates a run undisturbed by the rest of the machine (what calibration's faster
+ * of two cold runs measures): interference — the other core busy, a garbage collection, the threadpool
+ * late — only ever adds time, so a slow run is weaker evidence that runs got slower than a fast one is
+ * that they got faster. Asymmetric least squares (an expectile fit, τ = 0.2): on this machine's cold
+ * reads of the cnn (13 layers, 100 to 10 000 rows, five runs each) read estimates within 30% of the
+ * best run went from 84% to 92% of reads, and of the median run from 92% to 93%.
  */
-export function addRerun(sums: LinearSums | undefined, batches: number, ms: number, decay = 0.9): LinearSums {
-  return addSample(sums ?? emptySums(2), [1, batches], ms, 1, decay);
+export const SLOWER_RUN_WEIGHT = 0.25;
+
+/** The weight of a run that took `ms` against the model's `predictedMs` for it (none: not yet predicted). */
+function runWeight(ms: number, predictedMs: number | undefined): number {
+  return predictedMs !== undefined && ms > predictedMs ? SLOWER_RUN_WEIGHT : 1;
 }
 
 /**
- * A layer's re-run line — load ms (`a`), ms per batch (`b`), how many re-runs it rests on (`n`, decayed)
- * — from its re-runs (non-negative least squares: a negative load or slope is noise around a tiny cost,
- * and the other term is refitted alone); null until re-runs of at least two sizes are in, or when
- * neither term is positive.
+ * Folds one measured re-run of a DNN layer (its ms beyond the modelled input read) into the layer's line
+ * load + batches × ms per batch: least squares over decayed running sums, older re-runs multiplied by
+ * `decay`, a re-run slower than the line's `predictedMs` for it weighted by SLOWER_RUN_WEIGHT.
  */
-export function solveRerun(sums: LinearSums | undefined): { a: number; b: number; n: number } | null {
-  if (!sums || sums.k !== 2) return null;
-  const w = sums.xtx[0]!, mx = sums.xtx[1]! / w, mxx = sums.xtx[3]! / w;
-  // w is the decayed count: two re-runs make 1.9
-  if (!(w >= 1.5) || !(mxx - mx * mx > 1e-9 * Math.max(1, mxx))) return null;
-  const c = solveNonNegative(sums, 0);
+export function addRerun(sums: LinearSums | undefined, batches: number, ms: number, decay = 0.9, predictedMs?: number): LinearSums {
+  return addSample(sums ?? emptySums(2), [1, batches], ms, runWeight(ms, predictedMs), decay);
+}
+
+/**
+ * A layer's re-run line — load ms (`a`), ms per batch (`b`), how many re-runs it rests on (`n`, weighted
+ * and decayed) — from the re-runs queries made (`sums`) and the undecayed calibration re-runs
+ * (`anchor`: one, eight, 32 batches and all rows, so a layer always queried at one size keeps its load
+ * and slope apart). Non-negative least squares: a negative load or slope is noise around a tiny cost, and
+ * the other term is refitted alone. Null until re-runs of at least two sizes are in, or when neither
+ * term is positive.
+ */
+export function solveRerun(sums: LinearSums | undefined, anchor?: LinearSums): { a: number; b: number; n: number } | null {
+  const all = sums && anchor ? addSums(anchor, sums) : sums ?? anchor;
+  if (!all || all.k !== 2 || all.count < 2) return null;
+  const w = all.xtx[0]!, mx = all.xtx[1]! / w, mxx = all.xtx[3]! / w;
+  if (!(w > 0) || !(mxx - mx * mx > 1e-9 * Math.max(1, mxx))) return null;
+  const c = solveNonNegative(all, 0);
   return c ? { a: c[0]!, b: c[1]!, n: Math.round(w) } : null;
 }
 
@@ -90,23 +108,12 @@ export function tRead(f: ReadFeatures, coef: readonly number[]): number {
 }
 
 /**
- * How much a read slower than the model predicted counts, against one as fast or faster. The model
- * estimates a read undisturbed by the rest of the machine (what calibration's faster of two cold runs
- * measures): interference — the other core busy, a garbage collection, the threadpool late — only ever
- * adds time, so a slow read is weaker evidence that reads got slower than a fast one is that they got
- * faster. Asymmetric least squares (an expectile fit, τ = 0.2): on this machine's cold reads of the cnn
- * (13 layers, 100 to 10 000 rows, five runs each) predictions within 30% of the best run went from 84%
- * to 92% of reads, and of the median run from 92% to 93%.
- */
-export const SLOWER_READ_WEIGHT = 0.25;
-
-/**
  * Folds one measured read into the running fit, weighted by 1/ms² (relative errors: a 2 ms read counts
- * as much as a 2 s one, which is what the read-or-re-run choice needs) and by SLOWER_READ_WEIGHT when
+ * as much as a 2 s one, which is what the read-or-re-run choice needs) and by SLOWER_RUN_WEIGHT when
  * it took longer than `predictedMs` (the model's estimate before it); older reads decayed by `decay`.
  */
 export function addRead(sums: LinearSums | undefined, f: ReadFeatures, ms: number, decay = 0.97, predictedMs?: number): LinearSums {
-  const w = (predictedMs !== undefined && ms > predictedMs ? SLOWER_READ_WEIGHT : 1) / Math.max(ms, 0.05) ** 2;
+  const w = runWeight(ms, predictedMs) / Math.max(ms, 0.05) ** 2;
   return addSample(sums ?? emptySums(READ_TERMS.length), readVector(f), ms, w, decay);
 }
 

@@ -252,8 +252,8 @@ export class QueryPlanner {
     // (calibrated with re-runs of 1, 8, 32 batches and all rows the first time it is planned; per batch,
     // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
     // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
-    const sums = this.rerunSums(r);
-    const fit = sums ? solveRerun(sums) : await this.calibrateRerun(r, spec);
+    const line = this.rerunLine(r);
+    const fit = line ? solveRerun(line.sums, line.anchor) : await this.calibrateRerun(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
@@ -271,18 +271,28 @@ export class QueryPlanner {
 
   private rerunKey(r: IntermediateRow): string { return `rerun_fit:${r.project}.${r.model}.${r.name}`; }
 
-  /** This layer's re-run line sums, if they were measured on this machine. */
-  private rerunSums(r: IntermediateRow): LinearSums | undefined {
+  /**
+   * This layer's re-run line, if it was measured on this machine: the decayed sums of the re-runs
+   * queries made and the undecayed anchor of its calibration re-runs (see solveRerun).
+   */
+  private rerunLine(r: IntermediateRow): { sums?: LinearSums; anchor?: LinearSums } | undefined {
     const raw = this.db.getMeta(this.rerunKey(r));
     if (!raw) return undefined;
-    const v = JSON.parse(raw) as { machine?: string; sums?: LinearSums };
+    const v = JSON.parse(raw) as { machine?: string; sums?: LinearSums; anchor?: LinearSums };
     // sums of another machine, or in the older five-sum form, are not this line's: it is timed again
-    return v.machine === machineId() && v.sums?.k === 2 ? v.sums : undefined;
+    if (v.machine !== machineId() || (v.sums && v.sums.k !== 2) || (v.anchor && v.anchor.k !== 2) || (!v.sums && !v.anchor)) return undefined;
+    return { ...(v.sums ? { sums: v.sums } : {}), ...(v.anchor ? { anchor: v.anchor } : {}) };
   }
 
-  private foldRerun(r: IntermediateRow, batches: number, ms: number): void {
-    const sums = addRerun(this.rerunSums(r), batches, ms);
-    this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), sums }));
+  /** Folds a timed re-run into the layer's line: a calibration run into its anchor, a query's weighed against the line's estimate. */
+  private foldRerun(r: IntermediateRow, batches: number, ms: number, calibration = false): void {
+    const line = this.rerunLine(r) ?? {};
+    if (calibration) line.anchor = addRerun(line.anchor, batches, ms, 1);
+    else {
+      const fit = solveRerun(line.sums, line.anchor);
+      line.sums = addRerun(line.sums, batches, ms, undefined, fit ? fit.a + fit.b * batches : undefined);
+    }
+    this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), ...line }));
   }
 
   /**
@@ -305,10 +315,11 @@ export class QueryPlanner {
         await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
         return performance.now() - t0 - inputMs;
       });
-      this.foldRerun(r, size / B, Math.max(0, best));
+      this.foldRerun(r, size / B, Math.max(0, best), true);
     }
     this.ds.dropCaches();
-    return solveRerun(this.rerunSums(r));
+    const line = this.rerunLine(r);
+    return line ? solveRerun(line.sums, line.anchor) : null;
   }
 
   /**
