@@ -45,7 +45,7 @@ export function tRerunDnn(net: NetworkCost, layer: string, nRows: number): numbe
  * of two cold runs measures): interference — the other core busy, a garbage collection, the threadpool
  * late — only ever adds time, so a slow run is weaker evidence that runs got slower than a fast one is
  * that they got faster. Asymmetric least squares (an expectile fit, τ = 0.2): on this machine's cold
- * reads of the cnn (13 layers, 100 to 10 000 rows, five runs each) read estimates within 30% of the
+ * reads of the cnn (13 layers, 100 to 10 000 rows, ten runs each) read estimates within 30% of the
  * best run went from 84% to 92% of reads, and of the median run from 92% to 93%.
  */
 export const SLOWER_RUN_WEIGHT = 0.25;

@@ -1,5 +1,6 @@
-// The read model of Eq. 5.4 (see costmodel/model.ts: a fixed cost, per RowBlock, per MB decoded, per MB
-// on disk, per MB of result), measured: fitted per codec and scheme family to real reads, kept in the
+// The read model of Eq. 5.4 (see costmodel/model.ts: a fixed cost, per RowBlock, per segment decoded,
+// per MB decoded, per MB on disk, per MB of result), measured: fitted per codec and scheme family to real
+// reads — the calibration reads as an undecayed anchor, the reads queries make decayed — kept in the
 // MetadataDB's meta table and updated from every read a query makes. Rates belong to a machine: a
 // store opened on another machine (or after `forget`) starts afresh and is calibrated again from a few
 // timed reads.
