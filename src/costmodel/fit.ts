@@ -21,8 +21,9 @@ export function addSample(s: LinearSums, x: readonly number[], y: number, w: num
   return { k, count: s.count + 1, xtx, xty, yty: s.yty * decay + w * y * y };
 }
 
-/** Two sets of running sums as one (e.g. a prior that never decays and the decayed recent samples). */
-export function addSums(a: LinearSums, b: LinearSums): LinearSums {
+/** Two sets of running sums as one (e.g. a prior that never decays and the decayed recent samples); either may be missing. */
+export function addSums(a: LinearSums | undefined, b: LinearSums | undefined): LinearSums | undefined {
+  if (!a || !b) return a ?? b;
   if (a.k !== b.k) throw new RangeError(`sums of ${a.k} and ${b.k} features do not add`);
   return { k: a.k, count: a.count + b.count, xtx: a.xtx.map((v, i) => v + b.xtx[i]!), xty: a.xty.map((v, i) => v + b.xty[i]!), yty: a.yty + b.yty };
 }

@@ -73,7 +73,7 @@ export function addRerun(sums: LinearSums | undefined, batches: number, ms: numb
  * term is positive.
  */
 export function solveRerun(sums: LinearSums | undefined, anchor?: LinearSums): { a: number; b: number; n: number } | null {
-  const all = sums && anchor ? addSums(anchor, sums) : sums ?? anchor;
+  const all = addSums(anchor, sums);
   if (!all || all.k !== 2 || all.count < 2) return null;
   const w = all.xtx[0]!, mx = all.xtx[1]! / w, mxx = all.xtx[3]! / w;
   if (!(w > 0) || !(mxx - mx * mx > 1e-9 * Math.max(1, mxx))) return null;
@@ -125,7 +125,7 @@ export function addRead(sums: LinearSums | undefined, f: ReadFeatures, ms: numbe
  * split between the fixed and the per-RowBlock cost would drift to whatever the last reads left free.
  */
 export function solveRead(sums: LinearSums | undefined, anchor?: LinearSums): number[] | undefined {
-  const all = sums && anchor ? addSums(anchor, sums) : sums ?? anchor;
+  const all = addSums(anchor, sums);
   return all ? solveNonNegative(all, 3) : undefined;
 }
 
