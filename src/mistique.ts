@@ -287,6 +287,7 @@ export class Store {
     if (opts.recalibrate) {
       const schemes = new Set(this.db.intermediates().filter((r) => r.materialized !== 0).map((r) => r.scheme));
       this.planner.rates.forget();
+      this.planner.accuracy.forget('read:'); // the band was of the old read model's estimates
       for (const s of schemes) await this.planner.calibrate(s);
     }
     return this.planner.rates.all();

@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { addRead, addRerun, addSample, choose, emptySums, gamma, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
+import { addRatio, addRead, addRerun, addSample, choose, closeCall, ratioBand, emptySums, gamma, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -128,5 +128,27 @@ describe('cost model', () => {
     expect(c.every((v) => v >= 0)).toBe(true);
     expect(c[0]! + 7 * (c[1]! + c[2]!)).toBeCloseTo(23, 6);
     expect(solveNonNegative(addSample(emptySums(2), [1, 1], 5, 1))).toBeUndefined(); // too few samples
+  });
+
+  it('keeps the last runs\' measured ÷ estimated ratios and states their band; a choice inside it is a close call', () => {
+    let w: number[] = [];
+    for (const [est, ms] of [[10, 8], [10, 12], [10, 10], [0, 5], [10, NaN], [10, Infinity]]) w = addRatio(w, est!, ms!);
+    expect(w).toEqual([0.8, 1.2, 1]); // a run without a positive estimate or a finite time says nothing
+    expect(ratioBand(w.slice(0, 2))).toBeNull(); // two runs are no spread
+    expect(ratioBand(w)).toEqual({ runs: 3, low: 0.8, median: 1, high: 1.2 });
+    // ten runs 1.0 … 1.9: nearest-rank 10th / 50th / 90th percentiles; the window keeps the last 32
+    const ten = Array.from({ length: 10 }, (_, i) => 1 + i / 10);
+    expect(ratioBand(ten)).toMatchObject({ low: 1, median: 1.4, high: 1.8 });
+    let long: number[] = [];
+    for (let i = 0; i < 40; i++) long = addRatio(long, 1, i + 1);
+    expect(long).toHaveLength(32);
+    expect(long[0]).toBe(9);
+    // read 10 ms vs re-run 12 ms: with reads taking up to 1.3× their estimates, the re-run could win
+    const reads = { runs: 10, low: 0.9, median: 1, high: 1.3 }, reruns = { runs: 10, low: 0.95, median: 1, high: 1.1 };
+    expect(closeCall('read', 10, 12, reads, reruns)).toBe(true);
+    expect(closeCall('read', 10, 20, reads, reruns)).toBe(false);
+    expect(closeCall('read', 10, 12, null, null)).toBe(false); // no band: the estimates are all there is
+    expect(closeCall('rerun', 14, 12, reads, reruns)).toBe(true); // 12 × 1.1 = 13.2 against 14 × 0.9 = 12.6
+    expect(closeCall('rerun', 15, 12, reads, reruns)).toBe(false); // 13.2 against 13.5
   });
 });

@@ -49,6 +49,19 @@ describe('read or re-run (DNN)', () => {
     expect(ran!.measured!.ms).toBeGreaterThan(0);
     // a measured read model for this codec and scheme is kept
     expect(Object.keys(await store.readRates())).toContain('gzip|none');
+    // and how far its estimates were from the runs: after three reads and three re-runs, each estimate
+    // carries the band of measured ÷ estimated
+    for (let k = 0; k < 3; k++) {
+      await store.explain(`fm.cnn.${last}.*`, { run: true, path: 'read' });
+      await store.explain(`fm.cnn.${first}.*`, { rows: [7, 8], run: true, path: 'rerun' });
+    }
+    const [banded] = await store.explain(`fm.cnn.${last}.*`);
+    for (const b of [banded!.read!.accuracy!, banded!.rerun!.accuracy!]) {
+      expect(b.runs).toBeGreaterThanOrEqual(3);
+      expect(b.low).toBeGreaterThan(0);
+      expect(b.low).toBeLessThanOrEqual(b.median);
+      expect(b.median).toBeLessThanOrEqual(b.high);
+    }
     // segments the bufferpool holds decoded cost no inflating: the same read right after is estimated cheaper
     store.dropCaches();
     const [cold] = await store.explain(`fm.cnn.${first}.*`, { rows: [7, 42] });

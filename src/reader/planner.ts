@@ -2,7 +2,7 @@
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query.
-import { addRerun, choose, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Choice, type LinearSums, type ReadFeatures, type StageCost } from '../costmodel/index.js';
+import { addRerun, choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type LinearSums, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
@@ -13,6 +13,7 @@ import { pool } from '../quantize/index.js';
 import type { DataStore } from '../store/datastore.js';
 import type { Table } from '../executor/table.js';
 import { ChunkReader, isScan, normalizeRows, type RowSelection } from './chunkreader.js';
+import { EstimateAccuracy } from './accuracy.js';
 import { machineId, ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
 
@@ -39,9 +40,9 @@ export interface Estimate {
    * segments to decode, their bytes decoded and on disk (segments already decoded in the bufferpool are
    * `cachedBytes` and cost none of these), bytes of the result — and the model's coefficients.
    */
-  read: (ReadFeatures & { cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; ms: number }) | null;
+  read: (ReadFeatures & { cachedBytes: number; coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed'; ms: number; accuracy: Band | null }) | null;
   /** Eq. 5.2 / 5.3 with the terms that went in. */
-  rerun: { ms: number; terms: Record<string, number> } | null;
+  rerun: { ms: number; terms: Record<string, number>; accuracy: Band | null } | null;
   choice: Choice;
   reason: string;
   /** After the query ran: the path taken and its measured time. */
@@ -74,6 +75,11 @@ const ASSUMED_READ = [0, 0, 0, 10, 0, 0];
 
 export class QueryPlanner {
   readonly rates: ReadRates;
+  /**
+   * How far estimates have been from the runs that followed them, per kind of run (`accuracyKind`): an
+   * estimate carries the band (measured ÷ estimated, 10th–90th percentile of the last 32 runs) as `accuracy`.
+   */
+  readonly accuracy: EstimateAccuracy;
 
   constructor(
     private readonly db: MetadataDB,
@@ -84,6 +90,22 @@ export class QueryPlanner {
     codec: string,
   ) {
     this.rates = new ReadRates(db, codec);
+    this.accuracy = new EstimateAccuracy(db);
+    this.codec = codec;
+  }
+
+  private readonly codec: string;
+
+  /** The kind of run whose estimates share a band: reads of one codec and scheme family, re-runs of networks, of pipelines. */
+  private accuracyKind(path: Choice, e: Estimate): string {
+    return path === 'read' ? `read:${this.codec}|${schemeFamily(e.scheme)}` : `rerun:${e.workflow}`;
+  }
+
+  /** Records a query's measured run against the estimate for its path. */
+  private recordAccuracy(e: Estimate): void {
+    if (!e.measured || e.materializedNow) return; // a run that also materialized did more than was estimated
+    const est = e.measured.path === 'read' ? e.read?.ms : e.rerun?.ms;
+    if (est !== undefined) this.accuracy.record(this.accuracyKind(e.measured.path, e), est, e.measured.ms);
   }
 
   /** The estimates and choices for a query, without running it. */
@@ -117,6 +139,7 @@ export class QueryPlanner {
         this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, segments: this.ds.decodedSegments - before.segments, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes }, ms);
       }
       for (const e of estimates) e.measured = { path: 'read', ms: ms / estimates.length };
+      if (estimates.length === 1) this.recordAccuracy(estimates[0]!);
       matrix.sources = estimates.map((e) => ({ key: e.key, path: 'read' as const, scheme: e.scheme, loss: lossOf(e.scheme), ms: ms / estimates.length }));
       return { matrix, estimates };
     }
@@ -131,6 +154,7 @@ export class QueryPlanner {
         m = await this.rerun(sel, ids, e);
       }
       e.measured = { path: e.choice, ms: performance.now() - t0 };
+      this.recordAccuracy(e);
       m.sources = [{ key: e.key, path: e.choice, scheme: e.scheme, loss: e.choice === 'read' ? lossOf(e.scheme) : 'none (re-run at full precision)', ms: e.measured.ms }];
       parts.push(m);
     }
@@ -150,6 +174,8 @@ export class QueryPlanner {
     // γ needs what reading it would cost once stored; with γ_min = ∞ nothing is ever stored
     else if (this.adaptive.enabled && Number.isFinite(this.adaptive.gammaMin)) e.read = await this.readEstimateUnstored(r);
     if (workflow) e.rerun = await this.rerunEstimate(r, wf!, ids);
+    if (e.read) e.read.accuracy = this.accuracy.band(this.accuracyKind('read', e));
+    if (e.rerun) e.rerun.accuracy = this.accuracy.band(this.accuracyKind('rerun', e));
     if (path === 'read') {
       if (!materialized) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): it can only be re-run; use path auto or rerun`);
       e.choice = 'read'; e.reason = 'read was asked for';
@@ -164,6 +190,9 @@ export class QueryPlanner {
       e.choice = choose(true, e.read!.ms, e.rerun!.ms);
       const ratio = e.choice === 'read' ? e.rerun!.ms / Math.max(e.read!.ms, 1e-3) : e.read!.ms / Math.max(e.rerun!.ms, 1e-3);
       e.reason = `${e.choice === 'read' ? 'reading' : 're-running'} is estimated ${ratio.toFixed(1)}× faster`;
+      if (closeCall(e.choice, e.read!.ms, e.rerun!.ms, e.read!.accuracy, e.rerun!.accuracy)) {
+        e.reason += ` — a close call: runs here have taken ${bandText(e.read!.accuracy)} of the read estimate and ${bandText(e.rerun!.accuracy)} of the re-run estimate`;
+      }
     }
     return e;
   }
@@ -224,7 +253,7 @@ export class QueryPlanner {
     const c0 = Math.min(...sel.cols), c1 = Math.max(...sel.cols) + 1;
     const model = await this.readModel(r.scheme);
     const f = this.readFeatures(r, ids, c0, c1);
-    return { ...f, ...model, ms: tRead(f, model.coef) };
+    return { ...f, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
   /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes, compressed as its scheme's reads are). */
@@ -234,7 +263,7 @@ export class QueryPlanner {
     const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
     const segments = blocks * Math.max(1, Math.ceil(r.bytes_raw / Math.max(1, blocks) / this.ds.opts.segmentBytes));
     const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw };
-    return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef) };
+    return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
   private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {
@@ -243,7 +272,7 @@ export class QueryPlanner {
         name: s.name, inputs: JSON.parse(s.inputs) as string[], output: s.output, readOpMs: s.t_read_op_ms, readInputMs: s.t_read_input_ms, execMs: s.t_exec_ms, rows: s.n_rows,
       }));
       const ms = tRerunTrad(stages, r.name);
-      return { ms, terms: { stages: stages.length, wholeTableMs: ms } };
+      return { ms, terms: { stages: stages.length, wholeTableMs: ms }, accuracy: null };
     }
     const spec = JSON.parse(wf.spec) as DnnSpec;
     const n = ids ? ids.length : r.n_rows;
@@ -257,7 +286,7 @@ export class QueryPlanner {
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
-    return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: batchMs, fromReruns: fit ? fit.n : 0 } };
+    return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: batchMs, fromReruns: fit ? fit.n : 0 }, accuracy: null };
   }
 
   /** Eq. 5.3's input read: the read model on the network's stored examples. */
@@ -409,6 +438,11 @@ export class QueryPlanner {
     }
     return m;
   }
+}
+
+/** A band as text: '0.8–1.3×' (10th–90th percentile), or 'about 1×' before three runs. */
+export function bandText(b: Band | null): string {
+  return b ? `${b.low.toFixed(2)}–${b.high.toFixed(2)}×` : 'as estimated (no runs yet)';
 }
 
 /** What a read gives up for a scheme. */

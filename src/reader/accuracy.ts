@@ -1,0 +1,38 @@
+// The windows of measured ÷ estimated ratios (costmodel/accuracy.ts) the planner keeps, one per kind of
+// run, in the MetadataDB's meta table. Like the read model they belong to a machine: on another one they
+// start empty.
+import { addRatio, ratioBand, type Band } from '../costmodel/index.js';
+import type { MetadataDB } from '../metadata/metadatadb.js';
+import { machineId } from './readrates.js';
+
+const META_KEY = 'estimate_accuracy';
+
+interface Saved { machine: string; windows: Record<string, number[]> }
+
+export class EstimateAccuracy {
+  private saved: Saved;
+
+  constructor(private readonly db: MetadataDB) {
+    const machine = machineId();
+    let s: Saved | undefined;
+    try {
+      const raw = db.getMeta(META_KEY);
+      s = raw ? (JSON.parse(raw) as Saved) : undefined;
+    } catch { s = undefined; }
+    this.saved = s && s.machine === machine && s.windows ? s : { machine, windows: {} };
+  }
+
+  /** Records one run of `kind` against its estimate. */
+  record(kind: string, estimatedMs: number, measuredMs: number): void {
+    this.saved.windows[kind] = addRatio(this.saved.windows[kind], estimatedMs, measuredMs);
+    this.db.setMeta(META_KEY, JSON.stringify(this.saved));
+  }
+
+  band(kind: string): Band | null { return ratioBand(this.saved.windows[kind]); }
+
+  /** Drops the windows whose kind starts with `prefix` (their model was measured again). */
+  forget(prefix: string): void {
+    for (const k of Object.keys(this.saved.windows)) if (k.startsWith(prefix)) delete this.saved.windows[k];
+    this.db.setMeta(META_KEY, JSON.stringify(this.saved));
+  }
+}
