@@ -4,6 +4,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.js';
 import { openStore } from '../src/index.js';
+import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { tempDir } from './helpers.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -51,6 +52,22 @@ describe('mistique CLI', () => {
     expect(fs.readFileSync(path.join(dir, 'out.csv'), 'utf8')).toBe('row_id,zillow.P1.props.sqft\n0,1200\n1,NaN\n2,880.5\n');
     r = await cli('stats', '--json', '--store', store);
     expect(JSON.parse(r.out).intermediates).toBe(1);
+  });
+
+  it('explains a choice with both estimates, the measured time and how far past estimates were', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    const { x } = batches(loadSubset(), 200).next().value!;
+    const run0 = await s.logNetwork('fm.cnn', fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx')), { x, shape: [1, 28, 28] });
+    const last = run0.layers[run0.layers.length - 1]!.name;
+    await s.close();
+    let r = await cli('explain', `fm.cnn.${last}.*`, '--store', dir);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/read est ms\s+re-run est ms\s+choice/);
+    for (let k = 0; k < 3; k++) r = await cli('explain', `fm.cnn.${last}.*`, '--run', '--path', 'read', '--store', dir);
+    expect(r.out).toMatch(/measured ms/);
+    r = await cli('explain', `fm.cnn.${last}.*`, '--store', dir);
+    expect(r.out).toMatch(/the last \d+ reads took \d+\.\d\d–\d+\.\d\d× of their estimates \(median \d+\.\d\d×\)/);
   });
 
   it('logs .npy tensors with their per-example shape', async () => {

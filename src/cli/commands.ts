@@ -1,6 +1,7 @@
 // The CLI's store commands: ls, get, stats, log. Each takes parsed arguments and an output sink.
 import { MistiqueError } from '../errors.js';
-import type { QueryPath } from '../reader/planner.js';
+import { bandText, type QueryPath } from '../reader/planner.js';
+import type { Band } from '../costmodel/index.js';
 import { describeRate } from '../reader/readrates.js';
 import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
@@ -82,12 +83,17 @@ export async function explainCmd(dir: string, keys: string[], opts: { rows?: str
       [false, true, false, true, true, false, ...(opts.run ? [true] : []), false]));
     for (const e of es) {
       const parts: string[] = [];
-      if (e.read) parts.push(`read: ${e.read.blocks} RowBlocks, ${e.read.segments} segments to decode, ${formatBytes(e.read.rawBytes)} (${formatBytes(e.read.storedBytes)} on disk${e.read.cachedBytes ? `, ${formatBytes(e.read.cachedBytes)} already decoded` : ''}), ${formatBytes(e.read.outBytes)} of result; model ${describeRate(e.read.coef)} (${e.read.source}${e.read.reads ? `, ${e.read.reads} reads` : ''})`);
-      if (e.rerun) parts.push(`re-run: ${Object.entries(e.rerun.terms).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}`);
+      if (e.read) parts.push(`read: ${e.read.blocks} RowBlocks, ${e.read.segments} segments to decode, ${formatBytes(e.read.rawBytes)} (${formatBytes(e.read.storedBytes)} on disk${e.read.cachedBytes ? `, ${formatBytes(e.read.cachedBytes)} already decoded` : ''}), ${formatBytes(e.read.outBytes)} of result; model ${describeRate(e.read.coef)} (${e.read.source}${e.read.reads ? `, ${e.read.reads} reads` : ''})${accuracyText(e.read.accuracy, 'reads')}`);
+      if (e.rerun) parts.push(`re-run: ${Object.entries(e.rerun.terms).map(([k, v]) => `${k} ${+v.toPrecision(4)}`).join(', ')}${accuracyText(e.rerun.accuracy, 're-runs')}`);
       if (e.gamma !== undefined) parts.push(`γ ${e.gamma.toPrecision(3)} s/GB${e.materializedNow ? ', materialized now' : ''}`);
       io.out(`${e.key}: ${parts.join('; ')}`);
     }
   });
+}
+
+/** How the last runs of a kind compared with their estimates, for explain's detail lines. */
+function accuracyText(b: Band | null, what: string): string {
+  return b ? `; the last ${b.runs} ${what} took ${bandText(b)} of their estimates (median ${b.median.toFixed(2)}×)` : '';
 }
 
 export async function stats(dir: string, opts: { json?: boolean }, io: Io): Promise<void> {
