@@ -144,8 +144,11 @@ async function dnnPart(bar: { tick(): void }) {
     bar.tick();
   }
   const rates = await store.readRates();
+  // the band of measured ÷ estimated over the last 32 runs of each path, as explain states it
+  const [fin] = await store.explain(`fm.m.${layers[layers.length - 1]}.*`);
+  const accuracy = { read: fin!.read?.accuracy ?? null, rerun: fin!.rerun?.accuracy ?? null };
   await store.close();
-  return { ckpt: path.basename(ckpt), layers, batchSizes, rerunByBatch, readByScheme, sizes, points, rates };
+  return { ckpt: path.basename(ckpt), layers, batchSizes, rerunByBatch, readByScheme, sizes, points, rates, accuracy };
 }
 
 interface Query { cat: 'FCFR' | 'FCMR' | 'MCFR' | 'MCMR'; key: string; rows?: number[] }
@@ -272,7 +275,7 @@ async function main(): Promise<void> {
     rerun_ms_by_batch: dnn.rerunByBatch, read_by_scheme: dnn.readByScheme, read_model: dnn.rates,
     points: pts,
     choice_correct: r1(correct, 3), worst_wrong_ratio: worstWrong, pred_err_read_max_n1000: r1(predErrRead, 3), pred_err_rerun_max_n1000: r1(predErrRerun, 3), within30_frac_n1000: r1(within30, 3),
-    within30_of_median_frac_n1000: r1(within30Med, 3), run_spread_max_n1000: r1(spread, 2),
+    within30_of_median_frac_n1000: r1(within30Med, 3), run_spread_max_n1000: r1(spread, 2), estimate_accuracy_last32: dnn.accuracy,
     last_layer_all: { read_ms: lastAll.read, rerun_ms: lastAll.rerun, speedup: r1(lastAll.rerun / lastAll.read) },
     adaptive: {
       zillow_rows: Number(args['zillow-rows']), pipelines: ad.pipelines, gamma_min_s_per_gb: GAMMA_MIN,
