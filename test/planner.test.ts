@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { generateZillow } from '../datasets/zillow/generate.js';
-import { MistiqueError } from '../src/index.js';
+import { MistiqueError, openStore } from '../src/index.js';
+import { machineId } from '../src/reader/readrates.js';
 import { tempDir, tempStore } from './helpers.js';
 
 const FIXTURE = fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx'));
@@ -71,6 +72,29 @@ describe('read or re-run (DNN)', () => {
     expect(warm!.read!.cachedBytes).toBeGreaterThan(0.9 * cold!.read!.rawBytes);
     expect(warm!.read!.rawBytes).toBeLessThan(0.1 * cold!.read!.rawBytes);
     expect(warm!.read!.ms).toBeLessThan(cold!.read!.ms);
+  });
+
+  it('calls a choice that past runs could reverse a close call, and says why', async () => {
+    const dir = path.join(tempDir(), 's');
+    let store = await openStore(dir);
+    const { x } = batches(loadSubset(), 200).next().value!;
+    const run = await store.logNetwork('fm.cnn', FIXTURE, { x, shape: [1, 28, 28] });
+    const last = `fm.cnn.${run.layers[run.layers.length - 1]!.name}.*`;
+    const [clear] = await store.explain(last);
+    expect(clear!.choice).toBe('read');
+    expect(clear!.reason).not.toMatch(/close call/);
+    // a store whose reads on this machine took up to 1 000× their estimates (as a store left by earlier sessions would record them)
+    store.metadata.setMeta('estimate_accuracy', JSON.stringify({ machine: machineId(), windows: { 'read:gzip|none': [1, 1000, 1000, 1000] } }));
+    await store.close();
+    store = await openStore(dir);
+    const [close] = await store.explain(last);
+    expect(close!.read!.accuracy).toMatchObject({ runs: 4, low: 1, high: 1000 });
+    expect(close!.choice).toBe('read');
+    expect(close!.reason).toMatch(/estimated [\d.]+× faster — a close call: reads here took 1\.00–1000\.00× of their estimates/);
+    // re-measuring the read model drops the band of its old estimates
+    await store.readRates({ recalibrate: true });
+    expect((await store.explain(last))[0]!.read!.accuracy).toBeNull();
+    await store.close();
   });
 
   it('re-running a pooled layer pools the same way; a quantized read states its loss', async () => {

@@ -87,14 +87,11 @@ export class QueryPlanner {
     private readonly reader: ChunkReader,
     private readonly rerunners: Rerunners,
     private readonly adaptive: AdaptiveSettings,
-    codec: string,
+    private readonly codec: string,
   ) {
     this.rates = new ReadRates(db, codec);
     this.accuracy = new EstimateAccuracy(db);
-    this.codec = codec;
   }
-
-  private readonly codec: string;
 
   /** The kind of run whose estimates share a band: reads of one codec and scheme family, re-runs of networks, of pipelines. */
   private accuracyKind(path: Choice, e: Estimate): string {
@@ -191,7 +188,8 @@ export class QueryPlanner {
       const ratio = e.choice === 'read' ? e.rerun!.ms / Math.max(e.read!.ms, 1e-3) : e.read!.ms / Math.max(e.rerun!.ms, 1e-3);
       e.reason = `${e.choice === 'read' ? 'reading' : 're-running'} is estimated ${ratio.toFixed(1)}× faster`;
       if (closeCall(e.choice, e.read!.ms, e.rerun!.ms, e.read!.accuracy, e.rerun!.accuracy)) {
-        e.reason += ` — a close call: runs here have taken ${bandText(e.read!.accuracy)} of the read estimate and ${bandText(e.rerun!.accuracy)} of the re-run estimate`;
+        const seen = [['reads', e.read!.accuracy], ['re-runs', e.rerun!.accuracy]] as const;
+        e.reason += ` — a close call: ${seen.filter(([, b]) => b).map(([what, b]) => `${what} here took ${bandText(b!)} of their estimates`).join(', ')}`;
       }
     }
     return e;
@@ -440,9 +438,9 @@ export class QueryPlanner {
   }
 }
 
-/** A band as text: '0.8–1.3×' (10th–90th percentile), or 'about 1×' before three runs. */
-export function bandText(b: Band | null): string {
-  return b ? `${b.low.toFixed(2)}–${b.high.toFixed(2)}×` : 'as estimated (no runs yet)';
+/** A band as text: '0.80–1.30×' (its 10th–90th percentile). */
+export function bandText(b: Band): string {
+  return `${b.low.toFixed(2)}–${b.high.toFixed(2)}×`;
 }
 
 /** What a read gives up for a scheme. */
