@@ -3,7 +3,7 @@
 // start empty.
 import { addRatio, ratioBand, type Band } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
-import { machineId } from './readrates.js';
+import { machineId, machineMeta } from './readrates.js';
 
 const META_KEY = 'estimate_accuracy';
 
@@ -13,13 +13,8 @@ export class EstimateAccuracy {
   private saved: Saved;
 
   constructor(private readonly db: MetadataDB) {
-    const machine = machineId();
-    let s: Saved | undefined;
-    try {
-      const raw = db.getMeta(META_KEY);
-      s = raw ? (JSON.parse(raw) as Saved) : undefined;
-    } catch { s = undefined; }
-    this.saved = s && s.machine === machine && s.windows ? s : { machine, windows: {} };
+    const s = machineMeta<Saved>(db, META_KEY);
+    this.saved = s?.windows ? s : { machine: machineId(), windows: {} };
   }
 
   /** Records one run of `kind` against its estimate. */

@@ -14,7 +14,7 @@ import type { DataStore } from '../store/datastore.js';
 import type { Table } from '../executor/table.js';
 import { ChunkReader, isScan, normalizeRows, type RowSelection } from './chunkreader.js';
 import { EstimateAccuracy } from './accuracy.js';
-import { machineId, ReadRates, schemeFamily, type ReadRate } from './readrates.js';
+import { machineId, machineMeta, ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
@@ -303,11 +303,9 @@ export class QueryPlanner {
    * queries made and the undecayed anchor of its calibration re-runs (see solveRerun).
    */
   private rerunLine(r: IntermediateRow): { sums?: LinearSums; anchor?: LinearSums } | undefined {
-    const raw = this.db.getMeta(this.rerunKey(r));
-    if (!raw) return undefined;
-    const v = JSON.parse(raw) as { machine?: string; sums?: LinearSums; anchor?: LinearSums };
+    const v = machineMeta<{ machine: string; sums?: LinearSums; anchor?: LinearSums }>(this.db, this.rerunKey(r));
     // sums of another machine, or in the older five-sum form, are not this line's: it is timed again
-    if (v.machine !== machineId() || (v.sums && v.sums.k !== 2) || (v.anchor && v.anchor.k !== 2) || (!v.sums && !v.anchor)) return undefined;
+    if (!v || (v.sums && v.sums.k !== 2) || (v.anchor && v.anchor.k !== 2) || (!v.sums && !v.anchor)) return undefined;
     return { ...(v.sums ? { sums: v.sums } : {}), ...(v.anchor ? { anchor: v.anchor } : {}) };
   }
 

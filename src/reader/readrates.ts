@@ -31,6 +31,15 @@ export function machineId(): string {
   return `${os.hostname()}|${cpus[0]?.model ?? '?'}|${cpus.length}|${Math.round(os.totalmem() / 2 ** 30)}GB`;
 }
 
+/** A JSON value kept in the meta table for this machine: undefined when missing, unreadable or another machine's. */
+export function machineMeta<T extends { machine: string }>(db: MetadataDB, key: string): T | undefined {
+  try {
+    const raw = db.getMeta(key);
+    const s = raw ? (JSON.parse(raw) as T) : undefined;
+    return s && s.machine === machineId() ? s : undefined;
+  } catch { return undefined; }
+}
+
 /** Until the reads determine a line: everything charged per MB decoded, at their mean rate. */
 function meanRate(samples: readonly { f: ReadFeatures; ms: number }[]): number[] {
   const mb = samples.reduce((a, x) => a + x.f.rawBytes, 0) / 1e6, ms = samples.reduce((a, x) => a + x.ms, 0);
@@ -42,14 +51,10 @@ export class ReadRates {
 
   constructor(private readonly db: MetadataDB, private readonly codec: string) {
     const machine = machineId();
-    let s: Saved | undefined;
-    try {
-      const raw = db.getMeta(META_KEY);
-      s = raw ? (JSON.parse(raw) as Saved) : undefined;
-    } catch { s = undefined; }
+    const s = machineMeta<Saved>(db, META_KEY);
     // rates of another machine, or of a model with other terms (an older mistique), are not this one's
     const fits = (r: ReadRate): boolean => r.coef.length === READ_TERMS.length && r.sums?.k === READ_TERMS.length && (r.anchor === undefined || r.anchor.k === READ_TERMS.length);
-    this.saved = s && s.machine === machine ? { machine, rates: Object.fromEntries(Object.entries(s.rates ?? {}).filter(([, r]) => fits(r))) } : { machine, rates: {} };
+    this.saved = { machine, rates: Object.fromEntries(Object.entries(s?.rates ?? {}).filter(([, r]) => fits(r))) };
   }
 
   private key(scheme: string): string { return `${this.codec}|${schemeFamily(scheme)}`; }
