@@ -9,6 +9,7 @@ import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
 import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
 import { QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
+import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import { probeFrames } from './reader/probe.js';
@@ -291,6 +292,16 @@ export class Store {
       for (const s of schemes) await this.planner.calibrate(s);
     }
     return this.planner.rates.all();
+  }
+
+  /**
+   * How far the cost model's estimates have been from the runs that followed them on this machine, per
+   * kind of run (`read:<codec>|<scheme family>`, `rerun:dnn`, `rerun:trad`): the band of measured ÷
+   * estimated over the last 32 runs (10th percentile, median, 90th), for kinds with three runs or more.
+   */
+  estimateAccuracy(): Record<string, Band> {
+    this.checkOpen();
+    return this.planner.accuracy.all();
   }
 
   /** The same as getIntermediates, as an Arrow Table (row_id, then one column per key in its own type). */

@@ -113,6 +113,15 @@ export async function stats(dir: string, opts: { json?: boolean }, io: Io): Prom
     io.out('');
     io.out(formatTable(['project.model', 'intermediates', 'logged', 'stored'],
       [...groups].map(([k, g]) => [k, g.n, formatBytes(g.raw), formatBytes(g.stored)]), [false, true, true, true]));
+    // the cost model on this machine: what it has measured, and how far its estimates have been off
+    const rates = Object.entries(await s.readRates());
+    const bands = Object.entries(s.estimateAccuracy());
+    if (rates.length || bands.length) {
+      io.out('');
+      io.out('cost model on this machine:');
+      for (const [k, r] of rates) io.out(`  read model ${k}: ${describeRate(r.coef)} (${r.reads} reads)`);
+      for (const [k, b] of bands) io.out(`  ${k.replace(/^read:/, 'reads ').replace(/^rerun:/, 're-runs ')}: the last ${b.runs} took ${bandText(b)} of their estimates (median ${b.median.toFixed(2)}×)`);
+    }
   });
 }
 

@@ -25,6 +25,16 @@ export class EstimateAccuracy {
 
   band(kind: string): Band | null { return ratioBand(this.saved.windows[kind]); }
 
+  /** Every kind's band (kinds with fewer than three runs have none yet). */
+  all(): Record<string, Band> {
+    const out: Record<string, Band> = {};
+    for (const k of Object.keys(this.saved.windows).sort()) {
+      const b = ratioBand(this.saved.windows[k]);
+      if (b) out[k] = b;
+    }
+    return out;
+  }
+
   /** Drops the windows whose kind starts with `prefix` (their model was measured again). */
   forget(prefix: string): void {
     for (const k of Object.keys(this.saved.windows)) if (k.startsWith(prefix)) delete this.saved.windows[k];
