@@ -5,7 +5,8 @@
 //  3. adaptive materialization over a 25-query synthetic workload (four query categories) on three
 //     Zillow pipelines: storage over time and per-query times for ADAPTIVE, STORE_ALL, DEDUP and RERUN.
 // Prints one JSON line; writes plots to bench/out/costmodel-*.svg.
-// Usage: npm run bench:costmodel [-- --examples 10000 --model cnn --zillow-rows 20000 --gamma-min 500000]
+// Usage: npm run bench:costmodel [-- --examples 10000 --model cnn --zillow-rows 20000 --gamma-min 30 --seed 7 --parts dnn,adaptive]
+//        (--parts adaptive: the adaptive part alone; --seed: the 25-query workload's draw)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
