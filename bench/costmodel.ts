@@ -6,7 +6,7 @@
 //     Zillow pipelines: storage over time and per-query times for ADAPTIVE, STORE_ALL, DEDUP and RERUN.
 // Prints one JSON line; writes plots to bench/out/costmodel-*.svg.
 // Usage: npm run bench:costmodel [-- --examples 10000 --model cnn --zillow-rows 20000 --gamma-min 30 --seed 7 --parts dnn,adaptive]
-//        (--parts adaptive: the adaptive part alone; --seed: the 25-query workload's draw)
+//        (--parts dnn or --parts adaptive: one part alone; --seed: the 25-query workload's draw)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -245,7 +245,8 @@ async function main(): Promise<void> {
     return;
   }
   const dnn = await dnnPart(bar);
-  const ad = await adaptivePart(bar);
+  // --parts dnn: the DNN part alone (tuning the model); the adaptive figures and targets are then null
+  const ad = parts.has('adaptive') ? await adaptivePart(bar) : null;
   bar.stop();
 
   // targets
@@ -263,13 +264,28 @@ async function main(): Promise<void> {
   const spread = Math.max(...big.flatMap((p) => [p.readMax / p.read, p.rerunMax / p.rerun]));
   const lastL = dnn.layers[dnn.layers.length - 1]!;
   const lastAll = pts.find((p) => p.layer === lastL && p.n === dnn.sizes[dnn.sizes.length - 1])!;
-  const A = ad.res.ADAPTIVE!, D = ad.res.DEDUP!, R = ad.res.RERUN!;
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-  const storeFrac = A.storage.at(-1)! / D.storage.at(-1)!;
-  const timeFrac = sum(A.queryMs) / sum(R.queryMs);
-  // later queries: those ADAPTIVE answered by reading a materialized intermediate
-  const later = A.paths.map((p, i) => ({ p, i })).filter((x) => x.p === 'read' && x.i >= 5);
-  const laterRatio = later.length ? sum(later.map((x) => A.queryMs[x.i]!)) / sum(later.map((x) => D.queryMs[x.i]!)) : NaN;
+  const adaptive = ad && (() => {
+    const A = ad.res.ADAPTIVE!, D = ad.res.DEDUP!, R = ad.res.RERUN!;
+    const storeFrac = A.storage.at(-1)! / D.storage.at(-1)!;
+    const timeFrac = sum(A.queryMs) / sum(R.queryMs);
+    // later queries: those ADAPTIVE answered by reading a materialized intermediate
+    const later = A.paths.map((p, i) => ({ p, i })).filter((x) => x.p === 'read' && x.i >= 5);
+    const laterRatio = later.length ? sum(later.map((x) => A.queryMs[x.i]!)) / sum(later.map((x) => D.queryMs[x.i]!)) : NaN;
+    return {
+      figures: {
+        zillow_rows: Number(args['zillow-rows']), pipelines: ad.pipelines, gamma_min_s_per_gb: GAMMA_MIN,
+        queries: ad.queries.map((q) => `${q.cat} ${q.key}${q.rows ? ` rows ${q.rows.length}` : ''}`),
+        storage_mb: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.storage.at(-1)! / 2 ** 20, 2)])),
+        total_query_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(sum(v.queryMs) / 1000, 2)])),
+        log_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.logMs / 1000, 1)])),
+        query_ms: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, v.queryMs])),
+        adaptive_paths: A.paths, materialized: A.materialized,
+        storage_frac_of_dedup: r1(storeFrac, 3), time_frac_of_rerun: r1(timeFrac, 3), later_reads_vs_dedup: r1(laterRatio, 2),
+      },
+      targets: { adaptive_storage_le_25pct_dedup: storeFrac <= 0.25, adaptive_time_le_half_rerun: timeFrac <= 0.5, adaptive_later_as_fast_as_dedup: laterRatio <= 1.2 },
+    };
+  })();
 
   const result = {
     bench: 'costmodel', examples: N, model: dnn.ckpt, layers: dnn.layers,
@@ -278,22 +294,14 @@ async function main(): Promise<void> {
     choice_correct: r1(correct, 3), worst_wrong_ratio: worstWrong, pred_err_read_max_n1000: r1(predErrRead, 3), pred_err_rerun_max_n1000: r1(predErrRerun, 3), within30_frac_n1000: r1(within30, 3),
     within30_of_median_frac_n1000: r1(within30Med, 3), run_spread_max_n1000: r1(spread, 2), estimate_accuracy_last32: dnn.accuracy,
     last_layer_all: { read_ms: lastAll.read, rerun_ms: lastAll.rerun, speedup: r1(lastAll.rerun / lastAll.read) },
-    adaptive: {
-      zillow_rows: Number(args['zillow-rows']), pipelines: ad.pipelines, gamma_min_s_per_gb: GAMMA_MIN,
-      queries: ad.queries.map((q) => `${q.cat} ${q.key}${q.rows ? ` rows ${q.rows.length}` : ''}`),
-      storage_mb: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.storage.at(-1)! / 2 ** 20, 2)])),
-      total_query_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(sum(v.queryMs) / 1000, 2)])),
-      log_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.logMs / 1000, 1)])),
-      query_ms: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, v.queryMs])),
-      adaptive_paths: A.paths, materialized: A.materialized,
-      storage_frac_of_dedup: r1(storeFrac, 3), time_frac_of_rerun: r1(timeFrac, 3), later_reads_vs_dedup: r1(laterRatio, 2),
-    },
+    adaptive: adaptive?.figures ?? null,
     targets: {
       choice_correct_ge_0_95: correct >= 0.95, wrong_within_1_25x: worstWrong <= 1.25,
       predictions_within_30pct_n_ge_1000: predErrRead <= 0.3 && predErrRerun <= 0.3,
       last_layer_read_ge_50x: lastAll.rerun / lastAll.read >= 50,
-      adaptive_storage_le_25pct_dedup: storeFrac <= 0.25, adaptive_time_le_half_rerun: timeFrac <= 0.5,
-      adaptive_later_as_fast_as_dedup: laterRatio <= 1.2,
+      adaptive_storage_le_25pct_dedup: adaptive?.targets.adaptive_storage_le_25pct_dedup ?? null,
+      adaptive_time_le_half_rerun: adaptive?.targets.adaptive_time_le_half_rerun ?? null,
+      adaptive_later_as_fast_as_dedup: adaptive?.targets.adaptive_later_as_fast_as_dedup ?? null,
     },
   };
 
@@ -315,15 +323,17 @@ async function main(): Promise<void> {
     ]);
     fs.writeFileSync(path.join(OUT, `costmodel-${kind}.svg`), lineChart({ title: `${kind} read vs re-run (ms) by n_ex`, xLabel: 'examples', yLabel: 'ms', logY: true, x: dnn.sizes.map(String), series }));
   }
-  const qx = ad.queries.map((_, i) => String(i + 1));
-  fs.writeFileSync(path.join(OUT, 'costmodel-adaptive-time.svg'), lineChart({
-    title: 'per-query time (ms), 25-query workload on Zillow', xLabel: 'query', yLabel: 'ms', logY: true, x: qx,
-    series: Object.entries(ad.res).map(([k, v], i) => ({ name: k, color: colors[i]!, values: v.queryMs })),
-  }));
-  fs.writeFileSync(path.join(OUT, 'costmodel-adaptive-storage.svg'), lineChart({
-    title: 'storage over the workload (MB on disk)', xLabel: 'after query', yLabel: 'MB', x: ['log', ...qx],
-    series: Object.entries(ad.res).map(([k, v], i) => ({ name: k, color: colors[i]!, values: v.storage.map((b) => b / 2 ** 20) })),
-  }));
+  if (ad) {
+    const qx = ad.queries.map((_, i) => String(i + 1));
+    fs.writeFileSync(path.join(OUT, 'costmodel-adaptive-time.svg'), lineChart({
+      title: 'per-query time (ms), 25-query workload on Zillow', xLabel: 'query', yLabel: 'ms', logY: true, x: qx,
+      series: Object.entries(ad.res).map(([k, v], i) => ({ name: k, color: colors[i]!, values: v.queryMs })),
+    }));
+    fs.writeFileSync(path.join(OUT, 'costmodel-adaptive-storage.svg'), lineChart({
+      title: 'storage over the workload (MB on disk)', xLabel: 'after query', yLabel: 'MB', x: ['log', ...qx],
+      series: Object.entries(ad.res).map(([k, v], i) => ({ name: k, color: colors[i]!, values: v.storage.map((b) => b / 2 ** 20) })),
+    }));
+  }
   fs.rmSync(tmp, { recursive: true, force: true });
   process.stdout.write(JSON.stringify(result) + '\n');
 }
