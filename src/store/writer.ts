@@ -5,7 +5,7 @@ import { MistiqueError } from '../errors.js';
 import type { ChunkData, DataFrame, FrameSchema } from '../model/dataframe.js';
 import type { ChunkRow, ColumnRow, MetadataDB, RowBlockRow } from '../metadata/metadatadb.js';
 import { allocValues, type ColumnType } from '../model/types.js';
-import { hashChunk, rawByteLength } from './chunk.js';
+import { align8, hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
 
 const NO_HASH = Buffer.alloc(0);
@@ -152,7 +152,8 @@ export class IntermediateWriter {
    */
   private async estimateStored(): Promise<number> {
     if (!this.sample) return 0;
-    const raw = this.sample.reduce((a, c) => a + rawByteLength(c), 0); // > 0: the row ids are in it
+    // laid out as a segment lays its chunks out: each 8-byte aligned (> 0: the row ids are in it)
+    const raw = this.sample.reduce((a, c) => a + align8(rawByteLength(c)), 0);
     const enc = await this.ds.codec.encode(this.sample, raw);
     return Math.round(this.bytesRaw * (enc.byteLength / raw));
   }
