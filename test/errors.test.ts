@@ -79,6 +79,22 @@ describe('bad input', () => {
     expect(Array.from((await store.getIntermediates('p.m.s.a')).values)).toEqual([1, 2, 3]);
   });
 
+  it('rejects a bad query path and rows an intermediate does not hold, in explain too, changing nothing', async () => {
+    const store = await tempStore();
+    await store.log('p.m.dense', { v: Float64Array.from({ length: 300 }, (_, i) => i) });
+    const ids = Int32Array.from({ length: 200 }, (_, i) => 1000 + 7 * i);
+    await store.log('p.m.sparse', { v: Float64Array.from(ids) }, { rowIds: ids });
+    await unchanged(store, async () => {
+      await expectError(store.getIntermediates('p.m.dense.v', { path: 'fast' as never }), 'BAD_OPTION', /path "fast": use 'auto', 'read' or 'rerun'/);
+      await expectError(store.explain('p.m.dense.v', { path: 'fast' as never }), 'BAD_OPTION', /use 'auto', 'read' or 'rerun'/);
+      await expectError(store.explain('p.m.dense.v', { rows: [5, 300, -1] }), 'BAD_ROWS', /p\.m\.dense has no row with id 300, -1 \(it holds 300 rows\)/);
+      await expectError(store.explain('p.m.sparse.v', { rows: [1000, 5] }), 'BAD_ROWS', /p\.m\.sparse has no row with id 5 /);
+      // inside the RowBlocks' id range but not held: found when the rows are read
+      await expectError(store.getIntermediates('p.m.sparse.v', { rows: [1001] }), 'BAD_ROWS', /has no row with id 1001/);
+    });
+    expect((await store.explain('p.m.sparse.v', { rows: [1000, 1007] }))[0]!.choice).toBe('read');
+  });
+
   it('refuses directories that are not stores, and bad options', async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'hello');

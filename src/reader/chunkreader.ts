@@ -8,7 +8,7 @@ import {
 } from 'apache-arrow';
 import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
 import { allocValues, type ColumnType } from '../model/types.js';
-import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { BlobRow, BlockChunkRow, ChunkRow, IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
 import { identity, reconstructor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
@@ -319,8 +319,10 @@ export function normalizeRows(rows: RowSelection): Int32Array {
 function checkAllFound(plan: RowPlan, rowIds: Int32Array, sel: Selection): void {
   const missing: number[] = [];
   for (let i = 0; i < rowIds.length && missing.length < 5; i++) if (plan.block[i]! < 0) missing.push(rowIds[i]!);
-  if (missing.length > 0) {
-    const r = sel.intermediate;
-    throw new MistiqueError('BAD_ROWS', `${r.project}.${r.model}.${r.name} has no row with id ${missing.join(', ')}${missing.length === 5 ? ', …' : ''} (it holds ${r.n_rows} rows)`);
-  }
+  if (missing.length > 0) throw missingRows(sel.intermediate, missing);
+}
+
+/** The error for asked row ids an intermediate does not hold (up to five of them named). */
+export function missingRows(r: IntermediateRow, missing: readonly number[]): MistiqueError {
+  return new MistiqueError('BAD_ROWS', `${r.project}.${r.model}.${r.name} has no row with id ${missing.join(', ')}${missing.length === 5 ? ', …' : ''} (it holds ${r.n_rows} rows)`);
 }

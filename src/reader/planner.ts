@@ -12,7 +12,7 @@ import type { ColumnType } from '../model/types.js';
 import { pool } from '../quantize/index.js';
 import type { DataStore } from '../store/datastore.js';
 import type { Table } from '../executor/table.js';
-import { ChunkReader, isScan, normalizeRows, type RowSelection } from './chunkreader.js';
+import { ChunkReader, isScan, missingRows, normalizeRows, type RowSelection } from './chunkreader.js';
 import { EstimateAccuracy } from './accuracy.js';
 import { machineId, machineMeta, ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
@@ -110,7 +110,8 @@ export class QueryPlanner {
     const sels = resolveKeys(this.db, keys);
     const ids = opts.rows !== undefined ? normalizeRows(opts.rows) : undefined;
     const out: Estimate[] = [];
-    for (const sel of sels) out.push(await this.estimate(sel, ids, opts.path ?? 'auto'));
+    const path = queryPath(opts.path);
+    for (const sel of sels) out.push(await this.estimate(sel, ids, path));
     return out;
   }
 
@@ -118,7 +119,7 @@ export class QueryPlanner {
   async query(keys: readonly string[], opts: PlannedQueryOptions = {}): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
     const sels = resolveKeys(this.db, keys);
     const ids = opts.rows !== undefined ? normalizeRows(opts.rows) : undefined;
-    const path = opts.path ?? 'auto';
+    const path = queryPath(opts.path);
     const estimates: Estimate[] = [];
     for (const sel of sels) estimates.push(await this.estimate(sel, ids, path));
     // Everything read: one pass of the ChunkReader, which joins on row_id itself.
@@ -165,6 +166,7 @@ export class QueryPlanner {
     const wf = this.db.workflow(r.project, r.model);
     const workflow = wf && (wf.kind === 'trad' || wf.kind === 'dnn') ? wf.kind : null;
     const n = ids ? ids.length : r.n_rows;
+    if (ids) this.checkRowsHeld(r, ids);
     const materialized = r.materialized !== 0;
     const e: Estimate = { key, rows: n, columns: sel.cols.length, scheme: r.scheme, materialized, workflow, read: null, rerun: null, choice: 'read', reason: '' };
     if (materialized) e.read = await this.readEstimate(sel, ids);
@@ -193,6 +195,23 @@ export class QueryPlanner {
       }
     }
     return e;
+  }
+
+  /**
+   * Asked rows the intermediate cannot hold are an error before anything is estimated or run (an
+   * estimate for them would be of nothing): ids outside a dense id range, or outside every RowBlock's
+   * id range. A sparse id inside a RowBlock's range is checked when the rows are read or re-run.
+   */
+  private checkRowsHeld(r: IntermediateRow, ids: Int32Array): void {
+    const missing: number[] = [];
+    if (r.row_id_start !== null) {
+      for (const id of ids) if ((id < r.row_id_start || id >= r.row_id_start + r.n_rows) && missing.push(id) >= 5) break;
+    } else {
+      const rb = this.db.rowblocks(r.id);
+      if (rb.length === 0) return;
+      for (const id of ids) if (!rb.some((b) => id >= b.min_row_id && id <= b.max_row_id) && missing.push(id) >= 5) break;
+    }
+    if (missing.length > 0) throw missingRows(r, missing);
   }
 
   /** The RowBlocks that can hold the asked rows (all when none asked). */
@@ -434,6 +453,13 @@ export class QueryPlanner {
     }
     return m;
   }
+}
+
+/** A query path option, checked: auto (the cost model chooses), read or rerun. */
+function queryPath(p: QueryPath | undefined): QueryPath {
+  if (p === undefined) return 'auto';
+  if (p !== 'auto' && p !== 'read' && p !== 'rerun') throw new MistiqueError('BAD_OPTION', `path ${JSON.stringify(p)}: use 'auto', 'read' or 'rerun'`);
+  return p;
 }
 
 /** A band as text: '0.80–1.30×' (its 10th–90th percentile). */
