@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataFrame, MistiqueError, openStore, type Store } from '../src/index.js';
+import { generateZillow } from '../datasets/zillow/generate.js';
 import { snapshotFiles, tempDir, tempStore } from './helpers.js';
 
 async function expectError(p: Promise<unknown> | (() => unknown), code: string, message: RegExp): Promise<void> {
@@ -93,6 +94,20 @@ describe('bad input', () => {
       await expectError(store.getIntermediates('p.m.sparse.v', { rows: [1001] }), 'BAD_ROWS', /has no row with id 1001/);
     });
     expect((await store.explain('p.m.sparse.v', { rows: [1000, 1007] }))[0]!.choice).toBe('read');
+  });
+
+  it('says what a re-run needs when a pipeline\'s source data is gone, changing nothing', async () => {
+    const data = path.join(tempDir(), 'zillow');
+    generateZillow(data, 301);
+    const store = await tempStore({ policy: 'adaptive', gammaMin: Infinity }); // nothing stored: every query re-runs
+    await store.logIntermediates(path.join(__dirname, '../datasets/zillow/pipelines/P1_1.yaml'), { data });
+    fs.renameSync(data, data + '-moved');
+    await unchanged(store, async () => {
+      await expectError(store.getIntermediates('zillow.P1_1.test_set.*', { rows: [0] }), 'NOT_FOUND',
+        /re-running zillow\.P1_1\.test_set needs the source data of stage \w+ from .*zillow, where it was logged from, and it cannot be read \(ENOENT.*\): put the data back there/);
+    });
+    fs.renameSync(data + '-moved', data);
+    expect((await store.getIntermediates('zillow.P1_1.test_set.*', { rows: [0] })).nrows).toBe(1);
   });
 
   it('refuses directories that are not stores, and bad options', async () => {

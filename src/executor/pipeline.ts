@@ -129,7 +129,16 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
       values.set(s.name, { kind: 'model', model: (await op.load!(bytes)) as TrainedModel });
       continue;
     }
-    const out = await op.run(s.inputs.map((i) => values.get(i)!), JSON.parse(s.params), { dataDir: wf.data_dir ?? '.', stage: s.name });
+    let out: StageValue;
+    try {
+      out = await op.run(s.inputs.map((i) => values.get(i)!), JSON.parse(s.params), { dataDir: wf.data_dir ?? '.', stage: s.name });
+    } catch (err) {
+      // a source file that was there at logging time and is gone now: say so, not how to generate data
+      if (err instanceof MistiqueError && err.code === 'NOT_FOUND' && s.inputs.length === 0) {
+        throw new MistiqueError('NOT_FOUND', `re-running ${project}.${model}.${stage} needs the source data of stage ${s.name} from ${wf.data_dir ?? '.'}, where it was logged from, and it cannot be read (${(err.cause as Error | undefined)?.message ?? err.message}): put the data back there, or query an intermediate that is stored`, { cause: err });
+      }
+      throw err;
+    }
     values.set(s.name, out);
   }
   const out = values.get(stage)!;
