@@ -193,7 +193,7 @@ export class Store {
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
-  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook' | 'carry'> = {}): IntermediateWriter {
+  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook'> = {}): IntermediateWriter {
     this.checkOpen();
     // adaptive: a re-creatable intermediate is first registered only (γ = 0 before any query)
     const materialize = !(this.policy === 'adaptive' && opts.rerunnable === true && this.gammaMin > 0);
@@ -206,7 +206,6 @@ export class Store {
       logicalType: opts.logicalType,
       codebook: opts.codebook,
       materialize,
-      carry: opts.carry,
     });
   }
 
@@ -214,10 +213,9 @@ export class Store {
   private async materialize(row: IntermediateRow, full: RerunOutput): Promise<void> {
     const tmp = `${row.name.slice(0, 100)}-materializing-${row.id}`;
     const key = `${row.project}.${row.model}.${tmp}`;
-    const carry = { nQuery: row.n_query, tQueryMs: row.t_query_ms };
     const w = full.table
-      ? this.writer(key, { scheme: row.scheme, carry })
-      : this.writer(key, { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false, carry });
+      ? this.writer(key, { scheme: row.scheme })
+      : this.writer(key, { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false });
     let info: IntermediateInfo;
     try {
       if (full.table) await w.append(DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }));

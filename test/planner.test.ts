@@ -163,6 +163,20 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
     expect(e!.choice).toBe('rerun');
   });
 
+  it('adaptive: queries side by side materialize an intermediate once and keep every query counted', async () => {
+    const store = await tempStore({ policy: 'adaptive', gammaMin: 1e-6 });
+    await store.logIntermediates(path.join(SPECS, 'P1_1.yaml'), { data: data() });
+    const key = 'zillow.P1_1.test_set.*';
+    const runs = await Promise.all([0, 1, 2].map(() => store.explain(key, { run: true })));
+    expect(runs.map((r) => r[0]!.choice)).toEqual(['rerun', 'rerun', 'rerun']);
+    expect(runs.filter((r) => r[0]!.materializedNow).length).toBe(1);
+    const [item] = store.list('zillow.P1_1.test_set');
+    expect(item).toMatchObject({ materialized: true, queries: 3 });
+    const read = await store.getIntermediates(key, { path: 'read' });
+    const rerun = await store.getIntermediates(key, { path: 'rerun' });
+    expect(read.values).toEqual(rerun.values);
+  });
+
   it('adaptive stores nothing re-creatable at first, materializes after enough queries, then reads', async () => {
     const store = await tempStore({ policy: 'adaptive', gammaMin: 1 });
     await store.logIntermediates(path.join(SPECS, 'P2_1.yaml'), { data: data() });

@@ -77,8 +77,6 @@ export interface NewIntermediate {
   materialized?: boolean;
   bytesEst?: number | null;
   /** Query statistics carried over from an earlier registration of the same intermediate. */
-  nQuery?: number;
-  tQueryMs?: number;
 }
 
 const NO_HASH = Buffer.alloc(0);
@@ -144,9 +142,9 @@ export class MetadataDB {
       intermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
       insertIntermediate: db.prepare(`INSERT INTO intermediates
         (model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
-         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, n_query, t_query_ms)
+         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est)
         VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
-         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @nQuery, @tQueryMs)`),
+         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst)`),
       insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count) VALUES (?, ?, ?, ?, ?)`),
       insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id) VALUES (?, ?, ?, ?, ?)`),
@@ -200,7 +198,7 @@ export class MetadataDB {
         shape: x.shape ? JSON.stringify(x.shape) : null, scheme: x.scheme, rowBlockSize: x.rowBlockSize,
         tileCols: x.tileCols, rowIdStart: x.rowIdStart, policy: x.policy, bytesRaw: x.bytesRaw, bytesNew: x.bytesNew,
         nChunks: x.chunks.length, nChunksDedup: x.nChunksDedup, tLogMs: x.tLogMs, createdAt: new Date().toISOString(),
-        materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null, nQuery: x.nQuery ?? 0, tQueryMs: x.tQueryMs ?? 0,
+        materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null,
       }).lastInsertRowid);
       for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count);
       for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob);
@@ -345,8 +343,11 @@ export class MetadataDB {
   /** Puts intermediate `newId` in the place of `oldId` under `name`, in one transaction (adaptive materialization). */
   replaceIntermediate(oldId: number, newId: number, name: string): void {
     this.db.transaction(() => {
+      // the query statistics as they are now: queries may have been counted while the new one was written
+      const old = this.db.prepare(`SELECT n_query, t_query_ms FROM intermediates WHERE id = ?`).get(oldId) as { n_query: number; t_query_ms: number } | undefined;
       this.removeIntermediateRows(oldId);
       this.db.prepare(`UPDATE intermediates SET name = ? WHERE id = ?`).run(name, newId);
+      if (old) this.db.prepare(`UPDATE intermediates SET n_query = ?, t_query_ms = ? WHERE id = ?`).run(old.n_query, old.t_query_ms, newId);
     }).immediate();
   }
 

@@ -80,6 +80,8 @@ export class QueryPlanner {
    * estimate carries the band (measured ÷ estimated, 10th–90th percentile of the last 32 runs) as `accuracy`.
    */
   readonly accuracy: EstimateAccuracy;
+  /** Intermediates being materialized now: a query beside the one materializing leaves it be. */
+  private readonly materializing = new Set<number>();
 
   constructor(
     private readonly db: MetadataDB,
@@ -440,14 +442,23 @@ export class QueryPlanner {
       // quantized schemes are not materialized from a re-run (they need the logging-time codebooks)
       if ((!ids || ids.length === r.n_rows) && schemeFamily(r.scheme) === 'none') full = { tensor: { values: pooled.values, shape: pooled.shape, rowIds: res.rowIds } };
     }
-    this.db.recordQuery(r.id, performance.now() - t0);
-    if (this.adaptive.enabled && r.materialized === 0) {
-      const now = this.db.intermediate(r.id)!;
+    // by name, not by the id planned with: a query running beside this one may have materialized it
+    // meanwhile, which replaces its registration
+    const id = this.db.intermediateId(r.project, r.model, r.name);
+    if (id === undefined) return m;
+    this.db.recordQuery(id, performance.now() - t0);
+    const now = this.db.intermediate(id)!;
+    if (this.adaptive.enabled && now.materialized === 0 && !this.materializing.has(now.id)) {
       const tAll = e.rerun && !ids ? e.rerun.ms : (await this.rerunEstimate(now, this.db.workflow(r.project, r.model)!, undefined))!.ms;
       const tReadAll = e.read?.ms ?? 0;
       e.gamma = gamma(tAll, tReadAll, now.n_query, now.bytes_est ?? now.bytes_raw);
-      if (e.gamma >= this.adaptive.gammaMin && full) {
-        await this.rerunners.materialize(now, full);
+      if (e.gamma >= this.adaptive.gammaMin && full && !this.materializing.has(now.id)) {
+        this.materializing.add(now.id);
+        try {
+          await this.rerunners.materialize(now, full);
+        } finally {
+          this.materializing.delete(now.id);
+        }
         e.materializedNow = true;
       }
     }

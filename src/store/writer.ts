@@ -29,8 +29,6 @@ export interface WriterOptions {
    * adaptive, until queries make it worth its bytes). Default true.
    */
   materialize?: boolean;
-  /** Query statistics to carry over (materializing an intermediate registered earlier). */
-  carry?: { nQuery: number; tQueryMs: number };
 }
 
 export interface IntermediateInfo {
@@ -134,7 +132,6 @@ export class IntermediateWriter {
         chunks: this.chunks,
         materialized: this.opts.materialize !== false,
         bytesEst,
-        nQuery: this.opts.carry?.nQuery, tQueryMs: this.opts.carry?.tQueryMs,
       });
       return {
         key: this.keyString, id, rows: this.nrows, columns: this.ncols, chunks: this.chunks.length,
