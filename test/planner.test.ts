@@ -107,6 +107,10 @@ describe('read or re-run (DNN)', () => {
     for (let i = 0; i < r.values.length; i++) expect(Math.abs(r.values[i]! - s.values[i]!)).toBeLessThanOrEqual(Math.abs(r.values[i]!) * 1e-3 + 1e-6);
     expect(s.sources[0]!.loss).toMatch(/float16/);
     expect(r.sources[0]!.loss).toMatch(/none/);
+    // no rows asked: an empty result of the same columns and shape either way (nothing is run)
+    const [er, es] = await Promise.all([store.getIntermediates('fm.p.relu1.*', { rows: [], path: 'rerun' }), store.getIntermediates('fm.p.relu1.*', { rows: [], path: 'read' })]);
+    expect([er.nrows, er.ncols, er.shape]).toEqual([0, s.ncols, [4, 14, 14]]);
+    expect([es.nrows, es.ncols, es.shape]).toEqual([0, s.ncols, [4, 14, 14]]);
   });
 
   it('a caller-logged intermediate cannot be re-run; forcing it says so', async () => {

@@ -433,6 +433,9 @@ export class QueryPlanner {
       const res = await this.rerunners.trad(r.project, r.model, r.name, rows);
       m = tableToMatrix(res.table, sel);
       full = { table: res.full };
+    } else if (ids && ids.length === 0) {
+      // no rows asked: nothing to run (a network run on no examples has no output shape to give)
+      m = tensorToMatrix(new Float32Array(0), sel.schema.shape ?? [r.n_cols], new Int32Array(0), sel);
     } else {
       const res = await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, rows);
       // every re-run teaches this layer's line: its time beyond the modelled input read, against its batches
