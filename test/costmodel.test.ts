@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { addRatio, addRead, addRerun, addSample, choose, closeCall, ratioBand, emptySums, gamma, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
+import { addRatio, addRead, addRerun, addSample, choose, closeCall, ratioBand, refreshStageMs, emptySums, gamma, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -128,6 +128,15 @@ describe('cost model', () => {
     expect(c.every((v) => v >= 0)).toBe(true);
     expect(c[0]! + 7 * (c[1]! + c[2]!)).toBeCloseTo(23, 6);
     expect(solveNonNegative(addSample(emptySums(2), [1, 1], 5, 1))).toBeUndefined(); // too few samples
+  });
+
+  it('moves a recorded stage time toward a re-run\'s, a slower run a quarter as far', () => {
+    expect(refreshStageMs(100, 40)).toBe(70); // half way down
+    expect(refreshStageMs(100, 180)).toBe(110); // a quarter of half way up
+    expect(refreshStageMs(100, NaN)).toBe(100);
+    let t = 150; // logged at its first (JIT-warming) run; re-runs take 50
+    for (let i = 0; i < 6; i++) t = refreshStageMs(t, 50);
+    expect(t).toBeCloseTo(51.6, 1);
   });
 
   it('keeps the last runs\' measured ÷ estimated ratios and states their band; a choice inside it is a close call', () => {

@@ -153,6 +153,17 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
     for (let i = 0; i < 3; i++) for (let j = 0; j < sp.ncols; j++) expect(rp.get(i, j)).toEqual(sp.get(i, j));
   });
 
+  it('a pipeline re-run refreshes the stage times Eq. 5.2 sums, along the lineage only', async () => {
+    const store = await tempStore();
+    await store.logIntermediates(path.join(SPECS, 'P1_1.yaml'), { data: data() });
+    const wf = store.metadata.workflow('zillow', 'P1_1')!;
+    const before = new Map(store.metadata.stages(wf.model_id).map((s) => [s.name, s]));
+    await store.getIntermediates('zillow.P1_1.test_set.*', { rows: [0], path: 'rerun' });
+    const after = new Map(store.metadata.stages(wf.model_id).map((s) => [s.name, s]));
+    for (const name of ['properties', 'test', 'test_joined', 'test_set']) expect(after.get(name)!.t_exec_ms).not.toBe(before.get(name)!.t_exec_ms);
+    for (const name of ['train', 'model', 'pred_test']) expect(after.get(name)).toEqual(before.get(name)); // not in test_set's lineage
+  });
+
   it('adaptive registers tables of any row count (the sampled size lays chunks out 8-byte aligned, as segments do)', async () => {
     // 301 homes: tables of odd row counts, whose int32 and bool chunks are not multiples of 8 bytes
     const d = path.join(tempDir(), 'zillow');

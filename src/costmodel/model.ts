@@ -56,6 +56,18 @@ function runWeight(ms: number, predictedMs: number | undefined): number {
 }
 
 /**
+ * A TRAD stage's recorded time (Eq. 5.2's execute or read-operator term) after a re-run measured it:
+ * moved `rate` of the way to the measurement, a quarter of that when the run was slower (as for reads
+ * and layers, interference only adds time). The times recorded while logging are the first run of each
+ * operator in the process, which pays JIT warm-up: a pipeline on 400 homes re-ran in a third of the
+ * time its logging recorded.
+ */
+export function refreshStageMs(recordedMs: number, measuredMs: number, rate = 0.5): number {
+  if (!(measuredMs >= 0) || !Number.isFinite(measuredMs)) return recordedMs;
+  return recordedMs + rate * runWeight(measuredMs, recordedMs) * (measuredMs - recordedMs);
+}
+
+/**
  * Folds one measured re-run of a DNN layer (its ms beyond the modelled input read) into the layer's line
  * load + batches × ms per batch: least squares over decayed running sums, older re-runs multiplied by
  * `decay`, a re-run slower than the line's `predictedMs` for it weighted by SLOWER_RUN_WEIGHT.

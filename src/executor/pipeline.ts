@@ -103,7 +103,8 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
 }
 
 /** `table`: the asked rows; `full`: the whole re-created output (what adaptive materialization stores). */
-export interface RerunResult { table: Table; full: Table; stages: string[]; ms: number }
+/** `timings`: what each stage of the lineage took in this re-run (ms executing it, or loading its trained operator). */
+export interface RerunResult { table: Table; full: Table; stages: string[]; ms: number; timings: { name: string; execMs?: number; readOpMs?: number }[] }
 
 /**
  * Re-creates the output of one stage from the source files and the stored operators (no retraining),
@@ -119,6 +120,7 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
   const need = lineage(stages, stage);
   const t0 = performance.now();
   const values = new Map<string, StageValue>();
+  const timings: RerunResult['timings'] = [];
   for (const s of stages) {
     if (!need.has(s.name)) continue;
     const op = OPERATORS.get(s.op);
@@ -126,10 +128,13 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
     if (s.output === 'model') {
       const bytes = db.operator(wf.model_id, s.name);
       if (!bytes) throw new MistiqueError('CORRUPT', `the trained operator of stage ${s.name} is missing from the MetadataDB`);
+      const tl = performance.now();
       values.set(s.name, { kind: 'model', model: (await op.load!(bytes)) as TrainedModel });
+      timings.push({ name: s.name, readOpMs: performance.now() - tl });
       continue;
     }
     let out: StageValue;
+    const te = performance.now();
     try {
       out = await op.run(s.inputs.map((i) => values.get(i)!), JSON.parse(s.params), { dataDir: wf.data_dir ?? '.', stage: s.name });
     } catch (err) {
@@ -139,6 +144,7 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
       }
       throw err;
     }
+    timings.push({ name: s.name, execMs: performance.now() - te });
     values.set(s.name, out);
   }
   const out = values.get(stage)!;
@@ -155,5 +161,5 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
     }));
     table = takeRows(table, idx);
   }
-  return { table, full, stages: [...need], ms: performance.now() - t0 };
+  return { table, full, stages: [...need], ms: performance.now() - t0, timings };
 }

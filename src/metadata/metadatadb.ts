@@ -408,6 +408,18 @@ export class MetadataDB {
       JOIN models m ON m.id = w.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`).get(project, model) as WorkflowRow | undefined;
   }
 
+  /** Stage times refreshed from a re-run (the cost model's Eq. 5.2 terms), in one transaction. */
+  updateStageTimes(modelId: number, times: readonly { name: string; t_exec_ms?: number; t_read_op_ms?: number }[]): void {
+    const ex = this.db.prepare(`UPDATE stages SET t_exec_ms = ? WHERE model_id = ? AND name = ?`);
+    const op = this.db.prepare(`UPDATE stages SET t_read_op_ms = ? WHERE model_id = ? AND name = ?`);
+    this.db.transaction(() => {
+      for (const t of times) {
+        if (t.t_exec_ms !== undefined) ex.run(t.t_exec_ms, modelId, t.name);
+        if (t.t_read_op_ms !== undefined) op.run(t.t_read_op_ms, modelId, t.name);
+      }
+    })();
+  }
+
   stages(modelId: number): StageRow[] {
     return this.db.prepare(`SELECT name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms
       FROM stages WHERE model_id = ? ORDER BY ord`).all(modelId) as StageRow[];

@@ -2,7 +2,7 @@
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query.
-import { addRerun, choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type LinearSums, type ReadFeatures, type StageCost } from '../costmodel/index.js';
+import { addRerun, choose, closeCall, gamma, refreshStageMs, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type LinearSums, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
@@ -57,7 +57,7 @@ export interface Estimate {
 export interface RerunOutput { table?: Table; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }
 
 export interface Rerunners {
-  trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table }>;
+  trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table; timings: { name: string; execMs?: number; readOpMs?: number }[] }>;
   dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
   /** Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics. */
   materialize(row: IntermediateRow, full: RerunOutput): Promise<void>;
@@ -330,6 +330,22 @@ export class QueryPlanner {
     return { ...(v.sums ? { sums: v.sums } : {}), ...(v.anchor ? { anchor: v.anchor } : {}) };
   }
 
+  /** Moves the recorded time of each stage a TRAD re-run ran toward what it took (refreshStageMs). */
+  private foldStageTimes(r: IntermediateRow, timings: readonly { name: string; execMs?: number; readOpMs?: number }[]): void {
+    const wf = this.db.workflow(r.project, r.model);
+    if (!wf) return;
+    const old = new Map(this.db.stages(wf.model_id).map((s) => [s.name, s]));
+    this.db.updateStageTimes(wf.model_id, timings.flatMap((t) => {
+      const s = old.get(t.name);
+      if (!s) return [];
+      return [{
+        name: t.name,
+        ...(t.execMs !== undefined ? { t_exec_ms: refreshStageMs(s.t_exec_ms, t.execMs) } : {}),
+        ...(t.readOpMs !== undefined ? { t_read_op_ms: refreshStageMs(s.t_read_op_ms, t.readOpMs) } : {}),
+      }];
+    }));
+  }
+
   /** Folds a timed re-run into the layer's line: a calibration run into its anchor, a query's weighed against the line's estimate. */
   private foldRerun(r: IntermediateRow, batches: number, ms: number, calibration = false): void {
     const line = this.rerunLine(r) ?? {};
@@ -431,6 +447,8 @@ export class QueryPlanner {
     let full: RerunOutput | null = null;
     if (e.workflow === 'trad') {
       const res = await this.rerunners.trad(r.project, r.model, r.name, rows);
+      // every re-run refreshes the stage times Eq. 5.2 sums (logging recorded each operator's first run)
+      this.foldStageTimes(r, res.timings);
       m = tableToMatrix(res.table, sel);
       full = { table: res.full };
     } else if (ids && ids.length === 0) {
