@@ -8,7 +8,7 @@ import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
 import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
-import { QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
+import { materializableFromRerun, QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
 import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
@@ -195,8 +195,9 @@ export class Store {
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
   writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook'> = {}): IntermediateWriter {
     this.checkOpen();
-    // adaptive: a re-creatable intermediate is first registered only (γ = 0 before any query)
-    const materialize = !(this.policy === 'adaptive' && opts.rerunnable === true && this.gammaMin > 0);
+    // adaptive: a re-creatable intermediate is first registered only (γ = 0 before any query), unless a
+    // re-run could never become it (a quantized layer): then it is stored now, or it would never be
+    const materialize = !(this.policy === 'adaptive' && opts.rerunnable === true && this.gammaMin > 0 && materializableFromRerun(opts.scheme));
     return new IntermediateWriter(this.ds, this.db, parseIntermediateKey(key), {
       rowBlockSize: this.manifest.rowBlockSize,
       maxChunksPerBlock: this.manifest.maxChunksPerBlock,

@@ -97,6 +97,20 @@ describe('read or re-run (DNN)', () => {
     await store.close();
   });
 
+  it('adaptive stores quantized layers when logged (a re-run cannot become them) and registers full-precision ones', async () => {
+    const { x } = batches(loadSubset(), 64).next().value!;
+    for (const [scheme, stored] of [[{ quantize: { kbit: 8 } }, true], [{ quantize: 'lp' }, true], [{ pool: { sigma: 2 } }, false]] as const) {
+      const store = await tempStore({ policy: 'adaptive', gammaMin: 1 });
+      await store.logNetwork('fm.q', FIXTURE, { x, shape: [1, 28, 28] }, { scheme });
+      const items = store.list('fm.q.*');
+      expect(items.every((i) => i.materialized === stored), JSON.stringify(scheme)).toBe(true);
+      const [e] = await store.explain('fm.q.relu1.*');
+      if (stored) expect(e!.read!.ms).toBeGreaterThan(0); // a stored layer has a read to estimate
+      else expect(e!.choice).toBe('rerun'); // registered only: re-running is the only path
+      await store.close();
+    }
+  });
+
   it('re-running a pooled layer pools the same way; a quantized read states its loss', async () => {
     const { x } = batches(loadSubset(), 64).next().value!;
     const store = await tempStore();

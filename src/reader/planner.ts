@@ -461,7 +461,7 @@ export class QueryPlanner {
       const pooled = applyPool(res.values, res.shape, r.scheme);
       m = tensorToMatrix(pooled.values, pooled.shape, res.rowIds, sel);
       // quantized schemes are not materialized from a re-run (they need the logging-time codebooks)
-      if ((!ids || ids.length === r.n_rows) && schemeFamily(r.scheme) === 'none') full = { tensor: { values: pooled.values, shape: pooled.shape, rowIds: res.rowIds } };
+      if ((!ids || ids.length === r.n_rows) && materializableFromRerun(r.scheme)) full = { tensor: { values: pooled.values, shape: pooled.shape, rowIds: res.rowIds } };
     }
     // by name, not by the id planned with: a query running beside this one may have materialized it
     // meanwhile, which replaces its registration
@@ -485,6 +485,15 @@ export class QueryPlanner {
     }
     return m;
   }
+}
+
+/**
+ * Whether a re-run can become the stored intermediate under this scheme: full precision, pooled or not.
+ * Quantized schemes (LP_QT, KBIT_QT, THRESHOLD_QT) are written from their logging-time codebooks and
+ * thresholds, so under adaptive such intermediates are stored when logged (`Store.writer`).
+ */
+export function materializableFromRerun(scheme: string | undefined): boolean {
+  return schemeFamily(scheme ?? 'none') === 'none';
 }
 
 /** A query path option, checked: auto (the cost model chooses), read or rerun. */
