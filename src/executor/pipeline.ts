@@ -103,8 +103,11 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
 }
 
 /** `table`: the asked rows; `full`: the whole re-created output (what adaptive materialization stores). */
-/** `timings`: what each stage of the lineage took in this re-run (ms executing it, or loading its trained operator). */
-export interface RerunResult { table: Table; full: Table; stages: string[]; ms: number; timings: { name: string; execMs?: number; readOpMs?: number }[] }
+/** What one stage took in a re-run: ms executing it, or loading its trained operator. */
+export interface StageRerunTiming { name: string; execMs?: number; readOpMs?: number }
+
+/** `timings`: each stage of the lineage in this re-run. */
+export interface RerunResult { table: Table; full: Table; stages: string[]; ms: number; timings: StageRerunTiming[] }
 
 /**
  * Re-creates the output of one stage from the source files and the stored operators (no retraining),
@@ -120,7 +123,7 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
   const need = lineage(stages, stage);
   const t0 = performance.now();
   const values = new Map<string, StageValue>();
-  const timings: RerunResult['timings'] = [];
+  const timings: StageRerunTiming[] = [];
   for (const s of stages) {
     if (!need.has(s.name)) continue;
     const op = OPERATORS.get(s.op);

@@ -76,7 +76,6 @@ export interface NewIntermediate {
   /** false: register schema and statistics only (policy adaptive); default true. */
   materialized?: boolean;
   bytesEst?: number | null;
-  /** Query statistics carried over from an earlier registration of the same intermediate. */
 }
 
 const NO_HASH = Buffer.alloc(0);

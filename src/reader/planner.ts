@@ -11,6 +11,7 @@ import { schemaColumnName } from '../model/dataframe.js';
 import type { ColumnType } from '../model/types.js';
 import { pool } from '../quantize/index.js';
 import type { DataStore } from '../store/datastore.js';
+import type { StageRerunTiming } from '../executor/pipeline.js';
 import type { Table } from '../executor/table.js';
 import { ChunkReader, isScan, missingRows, normalizeRows, type RowSelection } from './chunkreader.js';
 import { EstimateAccuracy } from './accuracy.js';
@@ -57,7 +58,7 @@ export interface Estimate {
 export interface RerunOutput { table?: Table; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }
 
 export interface Rerunners {
-  trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table; timings: { name: string; execMs?: number; readOpMs?: number }[] }>;
+  trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table; timings: StageRerunTiming[] }>;
   dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
   /** Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics. */
   materialize(row: IntermediateRow, full: RerunOutput): Promise<void>;
@@ -331,7 +332,7 @@ export class QueryPlanner {
   }
 
   /** Moves the recorded time of each stage a TRAD re-run ran toward what it took (refreshStageMs). */
-  private foldStageTimes(r: IntermediateRow, timings: readonly { name: string; execMs?: number; readOpMs?: number }[]): void {
+  private foldStageTimes(r: IntermediateRow, timings: readonly StageRerunTiming[]): void {
     const wf = this.db.workflow(r.project, r.model);
     if (!wf) return;
     const old = new Map(this.db.stages(wf.model_id).map((s) => [s.name, s]));
