@@ -91,9 +91,14 @@ export async function explainCmd(dir: string, keys: string[], opts: { rows?: str
   });
 }
 
-/** How the last runs of a kind compared with their estimates, for explain's detail lines. */
+/** How the last runs of a kind compared with their estimates: 'the last 20 reads took 0.82–2.90× of their estimates (median 1.35×)'. */
+function bandSummary(b: Band, what?: string): string {
+  return `the last ${b.runs}${what ? ` ${what}` : ''} took ${bandText(b)} of their estimates (median ${b.median.toFixed(2)}×)`;
+}
+
+/** bandSummary for explain's detail lines (nothing before three runs). */
 function accuracyText(b: Band | null, what: string): string {
-  return b ? `; the last ${b.runs} ${what} took ${bandText(b)} of their estimates (median ${b.median.toFixed(2)}×)` : '';
+  return b ? `; ${bandSummary(b, what)}` : '';
 }
 
 export async function stats(dir: string, opts: { json?: boolean }, io: Io): Promise<void> {
@@ -120,7 +125,7 @@ export async function stats(dir: string, opts: { json?: boolean }, io: Io): Prom
       io.out('');
       io.out('cost model on this machine:');
       for (const [k, r] of rates) io.out(`  read model ${k}: ${describeRate(r.coef)} (${r.reads} reads)`);
-      for (const [k, b] of bands) io.out(`  ${k.replace(/^read:/, 'reads ').replace(/^rerun:/, 're-runs ')}: the last ${b.runs} took ${bandText(b)} of their estimates (median ${b.median.toFixed(2)}×)`);
+      for (const [k, b] of bands) io.out(`  ${k.replace(/^read:/, 'reads ').replace(/^rerun:/, 're-runs ')}: ${bandSummary(b)}`);
     }
   });
 }
