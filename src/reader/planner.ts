@@ -1,22 +1,23 @@
 // The query planner (paper Alg. 4): for every intermediate a query touches, estimate the time to read
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
-// intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query.
-import { addRerun, choose, closeCall, gamma, refreshStageMs, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type LinearSums, type ReadFeatures, type StageCost } from '../costmodel/index.js';
+// intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query. What re-runs
+// measured is kept by rerunstats.ts (as reads' by readrates.ts); rerunresult.ts turns a re-run's output
+// into the Matrix a read gives.
+import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
-import { Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
-import { schemaColumnName } from '../model/dataframe.js';
-import type { ColumnType } from '../model/types.js';
-import { pool } from '../quantize/index.js';
+import type { Matrix } from '../model/matrix.js';
 import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
 import type { Table } from '../executor/table.js';
 import { ChunkReader, isScan, missingRows, normalizeRows, type RowSelection } from './chunkreader.js';
 import { EstimateAccuracy } from './accuracy.js';
-import { machineId, machineMeta, ReadRates, schemeFamily, type ReadRate } from './readrates.js';
+import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
+import { applyPool, joinOnRowId, tableToMatrix, tensorToMatrix } from './rerunresult.js';
+import { RerunStats } from './rerunstats.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
 
@@ -76,6 +77,8 @@ const ASSUMED_READ = [0, 0, 0, 10, 0, 0];
 
 export class QueryPlanner {
   readonly rates: ReadRates;
+  /** What re-runs measured on this machine: each layer's line (Eq. 5.3) and each pipeline stage's time (Eq. 5.2). */
+  private readonly reruns: RerunStats;
   /**
    * How far estimates have been from the runs that followed them, per kind of run (`accuracyKind`): an
    * estimate carries the band (measured ÷ estimated, 10th–90th percentile of the last 32 runs) as `accuracy`.
@@ -93,6 +96,7 @@ export class QueryPlanner {
     private readonly codec: string,
   ) {
     this.rates = new ReadRates(db, codec);
+    this.reruns = new RerunStats(db);
     this.accuracy = new EstimateAccuracy(db);
   }
 
@@ -301,7 +305,7 @@ export class QueryPlanner {
     // (calibrated with re-runs of 1, 8, 32 batches and all rows the first time it is planned; per batch,
     // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
     // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
-    const line = this.rerunLine(r);
+    const line = this.reruns.line(r);
     const fit = line ? solveRerun(line.sums, line.anchor) : await this.calibrateRerun(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
@@ -316,46 +320,6 @@ export class QueryPlanner {
     if (inputId === undefined) return 0;
     const row = this.db.intermediate(inputId)!;
     return tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme)).coef);
-  }
-
-  private rerunKey(r: IntermediateRow): string { return `rerun_fit:${r.project}.${r.model}.${r.name}`; }
-
-  /**
-   * This layer's re-run line, if it was measured on this machine: the decayed sums of the re-runs
-   * queries made and the undecayed anchor of its calibration re-runs (see solveRerun).
-   */
-  private rerunLine(r: IntermediateRow): { sums?: LinearSums; anchor?: LinearSums } | undefined {
-    const v = machineMeta<{ machine: string; sums?: LinearSums; anchor?: LinearSums }>(this.db, this.rerunKey(r));
-    // sums of another machine, or in the older five-sum form, are not this line's: it is timed again
-    if (!v || (v.sums && v.sums.k !== 2) || (v.anchor && v.anchor.k !== 2) || (!v.sums && !v.anchor)) return undefined;
-    return { ...(v.sums ? { sums: v.sums } : {}), ...(v.anchor ? { anchor: v.anchor } : {}) };
-  }
-
-  /** Moves the recorded time of each stage a TRAD re-run ran toward what it took (refreshStageMs). */
-  private foldStageTimes(r: IntermediateRow, timings: readonly StageRerunTiming[]): void {
-    const wf = this.db.workflow(r.project, r.model);
-    if (!wf) return;
-    const old = new Map(this.db.stages(wf.model_id).map((s) => [s.name, s]));
-    this.db.updateStageTimes(wf.model_id, timings.flatMap((t) => {
-      const s = old.get(t.name);
-      if (!s) return [];
-      return [{
-        name: t.name,
-        ...(t.execMs !== undefined ? { t_exec_ms: refreshStageMs(s.t_exec_ms, t.execMs) } : {}),
-        ...(t.readOpMs !== undefined ? { t_read_op_ms: refreshStageMs(s.t_read_op_ms, t.readOpMs) } : {}),
-      }];
-    }));
-  }
-
-  /** Folds a timed re-run into the layer's line: a calibration run into its anchor, a query's weighed against the line's estimate. */
-  private foldRerun(r: IntermediateRow, batches: number, ms: number, calibration = false): void {
-    const line = this.rerunLine(r) ?? {};
-    if (calibration) line.anchor = addRerun(line.anchor, batches, ms, 1);
-    else {
-      const fit = solveRerun(line.sums, line.anchor);
-      line.sums = addRerun(line.sums, batches, ms, undefined, fit ? fit.a + fit.b * batches : undefined);
-    }
-    this.db.setMeta(this.rerunKey(r), JSON.stringify({ machine: machineId(), ...line }));
   }
 
   /**
@@ -378,10 +342,10 @@ export class QueryPlanner {
         await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
         return performance.now() - t0 - inputMs;
       });
-      this.foldRerun(r, size / B, Math.max(0, best), true);
+      this.reruns.foldLayer(r, size / B, Math.max(0, best), true);
     }
     this.ds.dropCaches();
-    const line = this.rerunLine(r);
+    const line = this.reruns.line(r);
     return line ? solveRerun(line.sums, line.anchor) : null;
   }
 
@@ -449,7 +413,7 @@ export class QueryPlanner {
     if (e.workflow === 'trad') {
       const res = await this.rerunners.trad(r.project, r.model, r.name, rows);
       // every re-run refreshes the stage times Eq. 5.2 sums (logging recorded each operator's first run)
-      this.foldStageTimes(r, res.timings);
+      this.reruns.foldStages(r, res.timings);
       m = tableToMatrix(res.table, sel);
       full = { table: res.full };
     } else if (ids && ids.length === 0) {
@@ -458,7 +422,7 @@ export class QueryPlanner {
     } else {
       const res = await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, rows);
       // every re-run teaches this layer's line: its time beyond the modelled input read, against its batches
-      if (e.rerun) this.foldRerun(r, e.rerun.terms.batches!, Math.max(0, performance.now() - t0 - e.rerun.terms.inputReadMs!));
+      if (e.rerun) this.reruns.foldLayer(r, e.rerun.terms.batches!, Math.max(0, performance.now() - t0 - e.rerun.terms.inputReadMs!));
       const pooled = applyPool(res.values, res.shape, r.scheme);
       m = tensorToMatrix(pooled.values, pooled.shape, res.rowIds, sel);
       // quantized schemes are not materialized from a re-run (they need the logging-time codebooks)
@@ -513,82 +477,4 @@ export function bandText(b: Band): string {
 export function lossOf(scheme: string): string {
   if (scheme === 'none') return 'none';
   return scheme.split('+').map((p) => (p.startsWith('pool') ? `${p} (stored pooled)` : p === 'lp' ? 'float16 rounding' : p.startsWith('kbit') ? `${p} quantile codes` : `${p} bits`)).join(', ');
-}
-
-function applyPool(values: Float32Array, shape: number[], scheme: string): { values: Float32Array; shape: number[] } {
-  const m = /pool\((\d+|S)(,max)?\)/.exec(scheme);
-  if (!m || shape.length !== 3) return { values, shape };
-  const sigma = m[1] === 'S' ? Math.max(shape[1]!, shape[2]!) : Number(m[1]);
-  return pool(values, shape, sigma, m[2] ? 'max' : 'avg');
-}
-
-function tensorToMatrix(values: Float32Array, shape: number[], rowIds: Int32Array, sel: Selection): Matrix {
-  const r = sel.intermediate;
-  const per = shape.reduce((a, b) => a * b, 1);
-  if (per !== r.n_cols) throw new MistiqueError('CORRUPT', `re-running ${r.project}.${r.model}.${r.name} gave ${per} values per example, the logged intermediate has ${r.n_cols}`);
-  const prefix = `${r.project}.${r.model}.${r.name}.`;
-  const cols: MatrixColumn[] = sel.cols.map((j) => { const name = schemaColumnName(sel.schema, j); return { key: prefix + name, name, type: 'float32' as ColumnType }; });
-  const whole = sel.cols.length === per && sel.cols.every((j, k) => j === k);
-  if (whole) return new Matrix(rowIds, cols, values, sel.schema.shape);
-  const n = rowIds.length, C = sel.cols.length;
-  const out = new Float32Array(n * C);
-  for (let i = 0; i < n; i++) for (let k = 0; k < C; k++) out[i * C + k] = values[i * per + sel.cols[k]!]!;
-  return new Matrix(rowIds, cols, out, null);
-}
-
-function tableToMatrix(t: Table, sel: Selection): Matrix {
-  const r = sel.intermediate;
-  const prefix = `${r.project}.${r.model}.${r.name}.`;
-  const src = sel.cols.map((j) => {
-    const name = schemaColumnName(sel.schema, j);
-    const k = t.names.indexOf(name);
-    if (k < 0) throw new MistiqueError('CORRUPT', `re-running ${prefix.slice(0, -1)} gave no column ${name}`);
-    return { name, col: t.columns[k]!, type: sel.schema.types[j]! as ColumnType };
-  });
-  const cols: MatrixColumn[] = src.map((s) => ({ key: prefix + s.name, name: s.name, type: s.type }));
-  const n = t.nrows, C = cols.length;
-  const allFloat = src.every((s) => s.type === 'float64');
-  const allText = src.every((s) => s.type === 'utf8');
-  const values: MatrixValues = allFloat ? new Float64Array(n * C) : allText ? new Int32Array(n * C) : new Float64Array(n * C);
-  src.forEach((s, k) => {
-    if (s.col instanceof Float64Array) {
-      for (let i = 0; i < n; i++) values[i * C + k] = s.col[i]!;
-    } else {
-      const dict: string[] = [];
-      const index = new Map<string, number>();
-      for (let i = 0; i < n; i++) {
-        const v = s.col[i];
-        if (v === null || v === undefined) { values[i * C + k] = -1; continue; }
-        let c = index.get(v);
-        if (c === undefined) { c = dict.length; dict.push(v); index.set(v, c); }
-        values[i * C + k] = c;
-      }
-      cols[k]!.dictionary = dict;
-    }
-  });
-  return new Matrix(t.rowIds, cols, values, null);
-}
-
-/** Joins per-intermediate results on row_id: the first result's row order; rows all of them hold. */
-export function joinOnRowId(parts: Matrix[], rowsGiven: boolean): Matrix {
-  const first = parts[0]!;
-  const indexes = parts.map((p) => p.rowIndex());
-  let ids = first.rowIds;
-  if (!rowsGiven) ids = ids.filter((id) => indexes.every((ix) => ix.has(id)));
-  const columns = parts.flatMap((p) => p.columns);
-  const C = columns.length;
-  const sameType = parts.every((p) => p.values.constructor === first.values.constructor);
-  const values: MatrixValues = sameType ? new (first.values.constructor as { new (n: number): MatrixValues })(ids.length * C) : new Float64Array(ids.length * C);
-  let base = 0;
-  for (let s = 0; s < parts.length; s++) {
-    const p = parts[s]!, ix = indexes[s]!, pc = p.ncols;
-    for (let i = 0; i < ids.length; i++) {
-      const r = ix.get(ids[i]!)!;
-      for (let k = 0; k < pc; k++) values[i * C + base + k] = p.values[r * pc + k]!;
-    }
-    base += pc;
-  }
-  const m = new Matrix(Int32Array.from(ids), columns, values, null);
-  m.sources = parts.flatMap((p) => p.sources);
-  return m;
 }
