@@ -3,6 +3,7 @@ import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.js';
+import { demoHints } from '../src/cli/demo.js';
 import { openStore } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { tempDir } from './helpers.js';
@@ -118,6 +119,13 @@ describe('mistique CLI', () => {
     expect(r.out).toMatch(/POINTQ/);
     expect(r.out).toMatch(/de-duplication keeps/);
     expect((await cli('demo', '--store', dir)).code).toBe(0); // re-runnable
+    // every command the demo suggests runs as printed on the store it wrote
+    const png0 = path.join(tempDir(), 'hint.png');
+    for (const argv of demoHints(dir)) {
+      expect(r.out).toContain(`mistique ${argv[0]}`);
+      const h = await cli(...argv.map((a) => (a === 'vis.png' ? png0 : a)));
+      expect(h.code, `mistique ${argv.join(' ')}: ${h.err}`).toBe(0);
+    }
 
     // diagnostics on the demo's store: the network's layers, its labels, a pipeline's predictions
     const d = (...a: string[]) => cli('diagnose', ...a, '--store', dir);

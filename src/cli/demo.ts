@@ -92,7 +92,23 @@ export async function demo(dir: string, io: Io): Promise<void> {
   const st = store.stats();
   io.out(`\n10. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
   await store.close();
-  io.out(`\nexplore it: mistique ls --store ${dir}; mistique get 'zillow.P1_1.pred_test.*' --rows ${row} --store ${dir}; mistique rerun zillow.P1_1.fit --rows 1-3 --store ${dir}; mistique explain 'fmnist.tiny_e01.*.*' --rows 1-5 --store ${dir}; mistique diagnose heatmap fmnist.tiny_e01.relu4 --by fmnist.data.labels --per-channel --out vis.png --store ${dir}`);
+  io.out(`\nexplore it (each line runs as printed, from this directory):`);
+  for (const argv of demoHints(dir, row)) io.out(`  mistique ${argv.map(shellQuote).join(' ')}`);
+}
+
+/** The commands the demo suggests next, as argv (the test runs every one on the demo's store). */
+export function demoHints(dir: string, row = 1234): string[][] {
+  return [
+    ['ls', '--store', dir],
+    ['get', 'zillow.P1_1.pred_test.*', '--rows', String(row), '--store', dir],
+    ['rerun', 'zillow.P1_1.pred_test', '--rows', '1-3', '--store', dir],
+    ['explain', 'fmnist.tiny_e01.*.*', '--rows', '1-5', '--store', dir],
+    ['diagnose', 'heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--per-channel', '--out', 'vis.png', '--store', dir],
+  ];
+}
+
+function shellQuote(a: string): string {
+  return /^[\w./=,:@+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Recreates the demo store; refuses to delete a directory that is not a mistique store. */

@@ -1,7 +1,5 @@
-#!/usr/bin/env node
-// mistique: the command line. `mistique <command> --help` for each command.
+// mistique: the command line (run() parses and dispatches; bin.ts is the executable). `mistique <command> --help` for each command.
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { MistiqueError } from '../errors.js';
 import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
 import { demo } from './demo.js';
@@ -154,17 +152,4 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     throw err;
   }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  // output piped into a reader that stops early (mistique get … | head): stop quietly, as Unix tools do
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
-  const io: Io = { out: (s) => process.stdout.write(s + '\n'), err: (s) => process.stderr.write(s + '\n') };
-  run(process.argv.slice(2), io).then((code) => { process.exitCode = code; }, (err: unknown) => {
-    process.stderr.write(`mistique: internal error: ${(err as Error).stack ?? String(err)}\n`);
-    process.exitCode = 70;
-  });
 }
