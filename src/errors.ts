@@ -16,6 +16,10 @@ export type ErrorCode =
   | 'BAD_INPUT'
   | 'NO_MEMORY'
   | 'NOT_STORED'
+  | 'LOCKED'
+  | 'READ_ONLY'
+  | 'NO_SPACE'
+  | 'IO'
   | 'INTERNAL';
 
 export class MistiqueError extends Error {

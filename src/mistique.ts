@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Table } from 'apache-arrow';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { MistiqueError } from './errors.js';
+import { WriteLock } from './store/writelock.js';
 import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe.js';
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
@@ -56,6 +58,19 @@ export interface StoreOptions {
   parquetCompression?: ParquetCompression;
   /** Open only: fail if the directory is not a store yet (default: create it). */
   create?: boolean;
+  /**
+   * One writer at a time: the first write takes the store's write lock (readers need none). A second
+   * writer waits this long for it, then fails with LOCKED (default 0: fails at once).
+   */
+  lockTimeoutMs?: number;
+  /** Every log call returns only once what it logged is durable (default false: see flushBytes, flushMs). */
+  durable?: boolean;
+  /**
+   * Logged data is written out once this many uncompressed bytes wait in memory (default 64 MB), and
+   * once any has waited flushMs (default 30 000 ms): a killed process loses at most that window.
+   */
+  flushBytes?: number;
+  flushMs?: number;
 }
 
 export type StorePolicy = StoragePolicy | 'adaptive';
@@ -72,6 +87,8 @@ export interface LogOptions extends FrameOptions {
   originalName?: string;
   /** Approximate (MinHash) de-duplication of its chunks under policy dedup; default yes for named columns, no for tensors. */
   approximate?: boolean;
+  /** Return only once it is durable: its partitions written and synced, its registration committed (default: the store's `durable`). */
+  durable?: boolean;
 }
 
 export interface IntermediateSummary {
@@ -114,6 +131,8 @@ interface StoreManifest {
   rowBlockSize: number;
   maxChunksPerBlock: number;
   createdAt: string;
+  /** Not saved: the store was created by this open. */
+  created?: boolean;
 }
 
 const MANIFEST = 'mistique.json';
@@ -124,8 +143,13 @@ export class Store {
   private closed = false;
   private readonly reader: ChunkReader;
   private readonly planner: QueryPlanner;
-  /** Intermediates removed on open because a crash lost their unwritten partitions. */
-  readonly recovered: string[];
+  private readonly lock: WriteLock;
+  private readonly flushTimer: NodeJS.Timeout;
+  /**
+   * What writers that died (kill -9, OOM, a crash) had logged but not made durable, removed when this
+   * handle opened the store or first wrote to it (only then is no other writer alive).
+   */
+  readonly recovered: string[] = [];
 
   private constructor(
     readonly dir: string,
@@ -136,6 +160,7 @@ export class Store {
     readonly gammaMin: number,
     /** What a scratch store of the same make needs (the read probe). */
     private readonly make: Pick<StoreOptions, 'gzipLevel' | 'parquetCompression' | 'segmentBytes'>,
+    private readonly writeOpts: { lockTimeoutMs: number; durable: boolean; flushMs: number },
   ) {
     this.reader = new ChunkReader(db, ds);
     this.planner = new QueryPlanner(db, ds, this.reader, {
@@ -144,12 +169,28 @@ export class Store {
       materialize: (row, full) => this.materialize(row, full),
       probeReads: (scheme) => this.probeReads(scheme),
     }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
-    this.recovered = [];
-    for (const id of db.lostIntermediates()) {
-      const r = db.intermediate(id);
-      if (r) this.recovered.push(`${r.project}.${r.model}.${r.name}`);
-      db.deleteIntermediate(id);
+    this.lock = new WriteLock(dir);
+    // recovery needs the write lock (no writer alive); a reader that cannot have it leaves the live writer be
+    if (this.lock.acquire(0, false)) {
+      try { this.recover(); } finally { this.lock.release(); }
     }
+    // what waits in memory is written out at least every flushMs, even while the caller computes
+    this.flushTimer = setInterval(() => {
+      if (this.ds.unflushedBytes > 0 && Date.now() - this.ds.unflushedSince >= this.writeOpts.flushMs) this.ds.flushAll().catch(() => undefined);
+    }, Math.min(1000, this.writeOpts.flushMs));
+    this.flushTimer.unref();
+  }
+
+  private recover(): void {
+    this.recovered.push(...this.db.recoverDeadWriters());
+    this.ds.resumeIds();
+  }
+
+  /** Takes the write lock before the first write (recovering what a dead writer left), or fails with LOCKED. */
+  private writable(): void {
+    if (this.lock.held) return;
+    this.lock.acquire(this.writeOpts.lockTimeoutMs);
+    this.recover();
   }
 
   static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
@@ -160,7 +201,15 @@ export class Store {
     if (opts.gammaMin !== undefined && (typeof opts.gammaMin !== 'number' || !(opts.gammaMin >= 0))) throw new MistiqueError('BAD_OPTION', `gammaMin must be a number ≥ 0 (seconds saved per GB stored), got ${opts.gammaMin}`);
     const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
     const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression });
-    const db = new MetadataDB(path.join(root, 'metadata.db'), { create: true });
+    const dbFile = path.join(root, 'metadata.db');
+    if (!manifest.created && !fs.existsSync(dbFile) && fs.readdirSync(path.join(root, 'partitions'), { withFileTypes: true }).some((f) => f.isFile())) {
+      // never an empty store in its place: the next log would overwrite the partition files
+      throw new MistiqueError('CORRUPT', `store ${root} has no metadata.db: its partition files cannot be read without it. Restore it from a backup; nothing was changed`);
+    }
+    const lockTimeoutMs = opts.lockTimeoutMs ?? 0;
+    if (typeof lockTimeoutMs !== 'number' || !(lockTimeoutMs >= 0)) throw new MistiqueError('BAD_OPTION', `lockTimeoutMs must be a number ≥ 0, got ${opts.lockTimeoutMs}`);
+    const flushMs = positive('flushMs', opts.flushMs ?? 30_000);
+    const db = new MetadataDB(dbFile, { create: !fs.existsSync(dbFile) || manifest.created === true, writer: randomBytes(8).toString('hex') });
     // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
     const policy = (policyGiven ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
     const gammaMin = opts.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
@@ -172,8 +221,10 @@ export class Store {
       partitionBytes: Math.min(positive('partitionBytes', opts.partitionBytes ?? 64 * MB), Math.max(1, Math.floor(budget / 2))),
       segmentBytes: positive('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES[manifest.codec]),
       similarityThreshold: fraction('similarityThreshold', opts.similarityThreshold ?? 0.5),
+      flushBytes: positive('flushBytes', opts.flushBytes ?? 64 * MB),
     });
-    return new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes });
+    return new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes },
+      { lockTimeoutMs, durable: opts.durable === true, flushMs });
   }
 
   get codec(): CodecId { return this.manifest.codec; }
@@ -183,22 +234,27 @@ export class Store {
   async log(key: string, frame: FrameInput, opts: LogOptions = {}): Promise<IntermediateInfo> {
     const df = DataFrame.from(frame, opts);
     const w = this.writer(key, opts);
+    let info: IntermediateInfo;
     try {
       await w.append(df);
-      return await w.close();
+      info = await w.close();
     } catch (err) {
       w.abort();
       throw err;
     }
+    if (opts.durable ?? this.writeOpts.durable) await this.ds.flushAll();
+    return info;
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
   writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook'> = {}): IntermediateWriter {
     this.checkOpen();
+    const k = parseIntermediateKey(key);
+    this.writable();
     // adaptive: a re-creatable intermediate is first registered only (γ = 0 before any query), unless a
     // re-run could never become it (a quantized layer): then it is stored now, or it would never be
     const materialize = !(this.policy === 'adaptive' && opts.rerunnable === true && this.gammaMin > 0 && materializableFromRerun(opts.scheme));
-    return new IntermediateWriter(this.ds, this.db, parseIntermediateKey(key), {
+    return new IntermediateWriter(this.ds, this.db, k, {
       rowBlockSize: this.manifest.rowBlockSize,
       maxChunksPerBlock: this.manifest.maxChunksPerBlock,
       scheme: opts.scheme,
@@ -210,8 +266,15 @@ export class Store {
     });
   }
 
-  /** Adaptive: stores a re-created intermediate under its key, keeping its statistics; atomically replaces the registration. */
-  private async materialize(row: IntermediateRow, full: RerunOutput): Promise<void> {
+  /**
+   * Adaptive: stores a re-created intermediate under its key, keeping its statistics; atomically replaces
+   * the registration. Not while another process writes the store (false): the query was answered anyway.
+   */
+  private async materialize(row: IntermediateRow, full: RerunOutput): Promise<boolean> {
+    if (!this.lock.held) {
+      if (!this.lock.acquire(0, false)) return false;
+      this.recover();
+    }
     const tmp = `${row.name.slice(0, 100)}-materializing-${row.id}`;
     const key = `${row.project}.${row.model}.${tmp}`;
     const w = full.table
@@ -226,6 +289,7 @@ export class Store {
     // written through: the queries that made it worth storing come back for it
     await this.ds.flushAll({ keepDecoded: true });
     this.db.replaceIntermediate(row.id, info.id, row.name);
+    return true;
   }
 
   /**
@@ -354,6 +418,7 @@ export class Store {
     this.checkOpen();
     const parsed = typeof spec === 'string' ? loadPipelineSpec(spec) : spec;
     if (!inputs || typeof inputs.data !== 'string') throw new MistiqueError('BAD_OPTION', 'logIntermediates needs { data: <directory of the source files> }');
+    this.writable();
     return logPipeline(this, parsed, { ...inputs, data: path.resolve(inputs.data) });
   }
 
@@ -374,6 +439,7 @@ export class Store {
    */
   async logNetwork(modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
     this.checkOpen();
+    this.writable();
     return logNetwork(this, modelKey, checkpoint, input, opts);
   }
 
@@ -402,12 +468,14 @@ export class Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    clearInterval(this.flushTimer);
     try {
       await this.ds.flushAll();
     } finally {
       this.closed = true;
       this.ds.close();
       this.db.close();
+      this.lock.release();
     }
   }
 
@@ -450,7 +518,7 @@ function readOrCreateManifest(root: string, opts: StoreOptions): StoreManifest {
   };
   fs.mkdirSync(path.join(root, 'partitions'), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
-  return manifest;
+  return { ...manifest, created: true };
 }
 
 function fraction(name: string, v: number): number {

@@ -11,7 +11,7 @@ const bin = path.join(root, 'dist', 'src', 'cli', 'bin.js');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { bin: Record<string, string> };
 
 function runBin(file: string, args: string[], cwd: string): string {
-  return execFileSync(process.execPath, [file, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MISTIQUE_STORE: '' } });
+  return execFileSync(process.execPath, [file, ...args], { cwd, encoding: 'utf8', env: { ...process.env, MISTIQUE_STORE: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 describe('the mistique command', () => {

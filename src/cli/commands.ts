@@ -5,7 +5,7 @@ import type { Band } from '../costmodel/index.js';
 import { describeRate } from '../reader/readrates.js';
 import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
-import type { RowSelection } from '../reader/chunkreader.js';
+import { rowIdRange, type RowSelection } from '../reader/chunkreader.js';
 import path from 'node:path';
 import { loadPipelineSpec } from '../executor/spec.js';
 import { readFrame, writeMatrix } from './files.js';
@@ -238,6 +238,7 @@ export function parseRows(s: string): RowSelection {
     const b = m[2] !== undefined ? Number(m[2]) : a;
     if (b < a) throw new MistiqueError('BAD_ROWS', `--rows range ${part} ends before it starts`);
     if (b - a > 50_000_000) throw new MistiqueError('BAD_ROWS', `--rows range ${part} is too large`);
+    if (a < -2147483648 || b > 2147483647) throw rowIdRange(`--rows ${part}`);
     for (let r = a; r <= b; r++) out.push(r);
   }
   return out;

@@ -48,7 +48,8 @@ export interface BlobRow {
 /** A chunk of a RowBlock with its blob's location; blob fields are null while the blob waits in memory. */
 export interface BlockChunkRow extends ChunkRow { blob: BlobRow | null }
 
-export interface SegmentRow { partition_id: number; seg: number; offset: number; length: number; raw_length: number }
+/** `crc32`: of the segment's encoded bytes (null in partitions written before checksums). */
+export interface SegmentRow { partition_id: number; seg: number; offset: number; length: number; raw_length: number; crc32: number | null }
 export interface PartitionRow { id: number; codec: string; file: string; bytes: number; raw_bytes: number; n_segments: number }
 
 export interface NewIntermediate {
@@ -76,6 +77,8 @@ export interface NewIntermediate {
   /** false: register schema and statistics only (policy adaptive); default true. */
   materialized?: boolean;
   bytesEst?: number | null;
+  /** Not durable yet: the writer token of the handle logging it (see schema v4); null: durable now. */
+  writer?: string | null;
 }
 
 const NO_HASH = Buffer.alloc(0);
@@ -102,21 +105,35 @@ export interface OperatorRow { stage: string; op: string; bytes: Uint8Array }
 
 export interface WorkflowRow { model_id: number; kind: string; spec: string; data_dir: string | null; t_total_ms: number }
 
+export interface MetadataDBOptions {
+  create: boolean;
+  /** This handle's writer token: rows it logged and has not made durable are visible to it alone. */
+  writer?: string;
+}
+
 export class MetadataDB {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<MetadataDB['prepare']>;
+  /** The token rows not yet durable carry (hex: it is written into SQL text). */
+  readonly writer: string;
+  /** SQL: the intermediate `i` is durable, or this handle's own. */
+  private readonly visible: string;
 
-  constructor(file: string, opts: { create: boolean }) {
+  constructor(file: string, opts: MetadataDBOptions) {
+    this.writer = opts.writer ?? 'none';
+    if (!/^[0-9a-z-]+$/.test(this.writer)) throw new MistiqueError('INTERNAL', `writer token ${JSON.stringify(this.writer)} is not hex`);
+    this.visible = `(i.writer IS NULL OR i.writer = '${this.writer}')`;
     try {
       this.db = new Database(file, { fileMustExist: !opts.create });
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate(file);
+      this.stmt = this.prepare();
     } catch (err) {
-      throw new MistiqueError('NOT_A_STORE', `cannot open metadata database ${file}: ${(err as Error).message}`, { cause: err });
+      if (err instanceof MistiqueError) throw err;
+      throw sqliteError(`opening metadata database ${file}`, err);
     }
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate(file);
-    this.stmt = this.prepare();
   }
 
   private migrate(file: string): void {
@@ -138,12 +155,14 @@ export class MetadataDB {
       insertProject: db.prepare(`INSERT INTO projects (name) VALUES (?)`),
       model: db.prepare(`SELECT id FROM models WHERE project_id = ? AND name = ?`).pluck(),
       insertModel: db.prepare(`INSERT INTO models (project_id, name, kind, source, created_at) VALUES (?, ?, ?, ?, ?)`),
-      intermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
+      intermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ? AND ${this.visible}`).pluck(),
+      // any row of that name, durable or not (a name is unique whoever logs it)
+      anyIntermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
       insertIntermediate: db.prepare(`INSERT INTO intermediates
         (model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
-         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est)
+         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, writer)
         VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
-         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst)`),
+         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @writer)`),
       insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count) VALUES (?, ?, ?, ?, ?)`),
       insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id) VALUES (?, ?, ?, ?, ?)`),
@@ -152,7 +171,10 @@ export class MetadataDB {
       blobByHash: db.prepare(`SELECT id FROM blobs WHERE hash = ? LIMIT 1`).pluck(),
       blob: db.prepare(`SELECT * FROM blobs WHERE id = ?`),
       insertPartition: db.prepare(`INSERT INTO partitions (id, codec, file, bytes, raw_bytes, n_segments, written_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      insertSegment: db.prepare(`INSERT INTO segments (partition_id, seg, offset, length, raw_length) VALUES (?, ?, ?, ?, ?)`),
+      insertSegment: db.prepare(`INSERT INTO segments (partition_id, seg, offset, length, raw_length, crc32) VALUES (?, ?, ?, ?, ?, ?)`),
+      // a flushed partition completes these intermediates, unless their workflow has not finished yet
+      markDurable: db.prepare(`UPDATE intermediates SET writer = NULL WHERE id = ? AND writer = ?
+        AND model_id NOT IN (SELECT model_id FROM workflows WHERE writer IS NOT NULL)`),
       partition: db.prepare(`SELECT * FROM partitions WHERE id = ?`),
       segment: db.prepare(`SELECT * FROM segments WHERE partition_id = ? AND seg = ?`),
       columns: db.prepare(`SELECT idx, name, type, count FROM columns WHERE intermediate_id = ? ORDER BY idx`),
@@ -189,7 +211,7 @@ export class MetadataDB {
       if (projectId === undefined) projectId = Number(s.insertProject.run(x.project).lastInsertRowid);
       let modelId = s.model.get(projectId, x.model) as number | undefined;
       if (modelId === undefined) modelId = Number(s.insertModel.run(projectId, x.model, 'external', null, new Date().toISOString()).lastInsertRowid);
-      if (s.intermediateId.get(x.project, x.model, x.name) !== undefined) {
+      if (s.anyIntermediateId.get(x.project, x.model, x.name) !== undefined) {
         throw new MistiqueError('EXISTS', `intermediate ${x.project}.${x.model}.${x.name} is already stored: log under a new model name (e.g. a new checkpoint) or delete it first`);
       }
       const id = Number(s.insertIntermediate.run({
@@ -198,6 +220,7 @@ export class MetadataDB {
         tileCols: x.tileCols, rowIdStart: x.rowIdStart, policy: x.policy, bytesRaw: x.bytesRaw, bytesNew: x.bytesNew,
         nChunks: x.chunks.length, nChunksDedup: x.nChunksDedup, tLogMs: x.tLogMs, createdAt: new Date().toISOString(),
         materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null,
+        writer: x.writer ?? (this.inUnfinishedWorkflow(modelId) ? this.writer : null),
       }).lastInsertRowid);
       for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count);
       for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob);
@@ -232,16 +255,20 @@ export class MetadataDB {
   maxBlobId(): number { return this.stmt.maxBlob.get() as number; }
   maxPartitionId(): number { return this.stmt.maxPartition.get() as number; }
 
-  /** Registers a written partition with its segments and the blobs it holds, in one transaction. */
-  insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = []): void {
+  /**
+   * Registers a written partition with its segments and the blobs it holds, in one transaction, and
+   * makes `durable` (intermediates whose last unwritten blobs these are) durable with it.
+   */
+  insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = [], durable: readonly number[] = []): void {
     this.db.transaction(() => {
+      for (const id of durable) this.stmt.markDurable.run(id, this.writer);
       for (const b of blobs) this.stmt.insertBlob.run(b);
       if (sigs.length > 0) {
         const ins = this.db.prepare(`INSERT OR REPLACE INTO minhashes (blob_id, cluster, sig) VALUES (?, ?, ?)`);
         for (const r of sigs) ins.run(r.blob_id, r.cluster, r.sig);
       }
       this.stmt.insertPartition.run(p.id, p.codec, p.file, p.bytes, p.raw_bytes, p.n_segments, new Date().toISOString());
-      for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length);
+      for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length, s.crc32);
     }).immediate();
   }
 
@@ -254,7 +281,7 @@ export class MetadataDB {
   }
 
   intermediates(): IntermediateRow[] {
-    return this.db.prepare(`${INTERMEDIATE_SELECT} ORDER BY p.name, m.name, i.id`).all() as IntermediateRow[];
+    return this.db.prepare(`${INTERMEDIATE_SELECT} WHERE ${this.visible} ORDER BY p.name, m.name, i.id`).all() as IntermediateRow[];
   }
 
   intermediate(id: number): IntermediateRow | undefined {
@@ -290,11 +317,30 @@ export class MetadataDB {
     this.stmt.recordQuery.run(ms, intermediateId);
   }
 
-  /** Intermediates whose chunks point at blobs never written: left by a crash before their partition was flushed. */
-  lostIntermediates(): number[] {
-    return this.db.prepare(`
-      SELECT DISTINCT c.intermediate_id FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE b.id IS NULL
-      UNION SELECT DISTINCT r.intermediate_id FROM rowblocks r LEFT JOIN blobs b ON b.id = r.rowid_blob WHERE b.id IS NULL`).pluck().all() as number[];
+  /**
+   * Removes what writers that are gone left not durable — intermediates and unfinished workflows with
+   * a writer token other than this handle's — and returns their keys. Only the holder of the store's
+   * write lock may call this: then no other writer is alive. Their blobs stay, unreferenced.
+   */
+  recoverDeadWriters(): string[] {
+    const lost: string[] = [];
+    const wfs = this.db.prepare(`SELECT w.model_id, p.name AS project, m.name AS model FROM workflows w JOIN models m ON m.id = w.model_id
+      JOIN projects p ON p.id = m.project_id WHERE w.writer IS NOT NULL AND w.writer != ?`).all(this.writer) as { model_id: number; project: string; model: string }[];
+    for (const w of wfs) {
+      const names = this.db.prepare(`SELECT name FROM intermediates WHERE model_id = ?`).pluck().all(w.model_id) as string[];
+      lost.push(...(names.length > 0 ? names.map((n) => `${w.project}.${w.model}.${n}`) : [`${w.project}.${w.model}`]));
+      this.deleteWorkflow(w.model_id);
+    }
+    const rows = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.writer IS NOT NULL AND i.writer != ?`).all(this.writer) as IntermediateRow[];
+    for (const r of rows) {
+      lost.push(`${r.project}.${r.model}.${r.name}`);
+      this.deleteIntermediate(r.id);
+    }
+    return lost;
+  }
+
+  private inUnfinishedWorkflow(modelId: number): boolean {
+    return this.db.prepare(`SELECT 1 FROM workflows WHERE model_id = ? AND writer IS NOT NULL`).get(modelId) !== undefined;
   }
 
   totals(): { partitions: number; bytesOnDisk: number; rawBytesOnDisk: number; blobs: number } {
@@ -371,14 +417,20 @@ export class MetadataDB {
         throw new MistiqueError('EXISTS', `model ${project}.${model} is already stored: give the pipeline a new name (its \`name:\`) or log into another store`);
       }
       const id = Number(s.insertModel.run(projectId, model, kind, null, new Date().toISOString()).lastInsertRowid);
-      this.db.prepare(`INSERT INTO workflows (model_id, kind, spec, data_dir, t_total_ms, created_at) VALUES (?, ?, ?, ?, 0, ?)`)
-        .run(id, kind, spec, dataDir, new Date().toISOString());
+      this.db.prepare(`INSERT INTO workflows (model_id, kind, spec, data_dir, t_total_ms, created_at, writer) VALUES (?, ?, ?, ?, 0, ?, ?)`)
+        .run(id, kind, spec, dataDir, new Date().toISOString(), this.writer);
       return id;
     }).immediate();
   }
 
+  /**
+   * Completes a workflow: its stages and operators are stored and it becomes durable together with its
+   * intermediates (the caller has flushed their partitions).
+   */
   finishWorkflow(modelId: number, stages: readonly StageRow[], operators: readonly OperatorRow[], totalMs: number): void {
     this.db.transaction(() => {
+      this.db.prepare(`UPDATE workflows SET writer = NULL WHERE model_id = ?`).run(modelId);
+      this.db.prepare(`UPDATE intermediates SET writer = NULL WHERE model_id = ? AND writer = ?`).run(modelId, this.writer);
       const ins = this.db.prepare(`INSERT INTO stages (model_id, name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms)
         VALUES (@model_id, @name, @ord, @op, @params, @inputs, @output, @n_rows, @t_read_op_ms, @t_read_input_ms, @t_exec_ms, @t_log_ms)`);
       for (const st of stages) ins.run({ ...st, model_id: modelId });
@@ -434,6 +486,16 @@ export class MetadataDB {
     return b ? new Float32Array(new Uint8Array(b).buffer) : undefined;
   }
 
+  /** The keys of the intermediates whose chunks or row ids lie in one segment (for error messages). */
+  intermediatesOfSegment(partitionId: number, seg: number): string[] {
+    return this.db.prepare(`
+      WITH b AS (SELECT id FROM blobs WHERE partition_id = ? AND segment = ?),
+      ids AS (SELECT intermediate_id FROM chunks WHERE blob_id IN (SELECT id FROM b)
+        UNION SELECT intermediate_id FROM rowblocks WHERE rowid_blob IN (SELECT id FROM b))
+      SELECT p.name || '.' || m.name || '.' || i.name FROM ids JOIN intermediates i ON i.id = ids.intermediate_id
+      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id ORDER BY 1 LIMIT 20`).pluck().all(partitionId, seg) as string[];
+  }
+
   /** Where each data chunk of an intermediate is stored (after its partitions are written). */
   chunkPlacement(intermediateId: number): { block: number; col_start: number; blob_id: number; partition_id: number; segment: number }[] {
     return this.db.prepare(`SELECT c.block, c.col_start, c.blob_id, b.partition_id, b.segment FROM chunks c JOIN blobs b ON b.id = c.blob_id
@@ -452,4 +514,16 @@ export class MetadataDB {
   close(): void {
     this.db.close();
   }
+}
+
+/** An error of SQLite as a MistiqueError whose code says what happened (full disk, read-only, corrupt, I/O). */
+export function sqliteError(where: string, err: unknown): MistiqueError {
+  const code = String((err as { code?: string }).code ?? '');
+  const msg = `${where}: ${(err as Error).message} (${code || 'no code'})`;
+  if (code.startsWith('SQLITE_FULL')) return new MistiqueError('NO_SPACE', `${msg}: the disk is full; free space and try again`, { cause: err });
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') return new MistiqueError('READ_ONLY', `${msg}: the store is read-only here`, { cause: err });
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return new MistiqueError('CORRUPT', `${msg}: the metadata database is damaged; run \`mistique verify\` and restore it from a backup`, { cause: err });
+  if (code.startsWith('SQLITE_CANTOPEN')) return new MistiqueError('NOT_A_STORE', `${msg}`, { cause: err });
+  if (code.startsWith('SQLITE_IOERR')) return new MistiqueError('IO', `${msg}: an I/O error; check the disk`, { cause: err });
+  return new MistiqueError('INTERNAL', msg, { cause: err });
 }

@@ -1,6 +1,6 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
 
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const MIGRATIONS: readonly string[] = [
   // v1: the data model of paper Fig. 5-6 plus per-intermediate statistics.
@@ -150,5 +150,20 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE intermediates ADD COLUMN materialized INTEGER NOT NULL DEFAULT 1;
   ALTER TABLE intermediates ADD COLUMN bytes_est INTEGER;
+  `,
+  // v4: trust. `writer` is the token of the Store handle that logged a row and has not made it durable
+  // yet (NULL: durable). Other handles neither see such rows nor, while that writer lives, remove them;
+  // the next writer removes those of a dead one. A workflow's intermediates become durable with it.
+  // Every segment carries the CRC-32 of its encoded bytes, checked on read. Stores of v3 have no
+  // writer token: intermediates whose chunks point at blobs never written (v3's sign of a crash before a
+  // flush) are handed to the recovery of the next writer.
+  `
+  ALTER TABLE intermediates ADD COLUMN writer TEXT;
+  ALTER TABLE workflows ADD COLUMN writer TEXT;
+  ALTER TABLE segments ADD COLUMN crc32 INTEGER;
+  UPDATE intermediates SET writer = 'v3-unflushed' WHERE id IN (
+    SELECT c.intermediate_id FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE b.id IS NULL
+    UNION SELECT r.intermediate_id FROM rowblocks r LEFT JOIN blobs b ON b.id = r.rowid_blob WHERE b.id IS NULL);
+  CREATE INDEX intermediates_writer ON intermediates (writer) WHERE writer IS NOT NULL;
   `,
 ];

@@ -299,12 +299,21 @@ function allocMatrix(types: ColumnType[], n: number): MatrixValues {
   return new Float64Array(n);
 }
 
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** Row ids are 32-bit: a larger one would wrap to another row, so it is an error (never a silent wrap). */
+export function rowIdRange(what: string): MistiqueError {
+  return new MistiqueError('BAD_ROWS', `${what}: row ids are 32-bit signed integers (${INT32_MIN} … ${INT32_MAX}); no intermediate holds such a row`);
+}
+
 export function normalizeRows(rows: RowSelection): Int32Array {
   if (rows instanceof Int32Array) return rows;
   if (Array.isArray(rows)) {
     const out = new Int32Array(rows.length);
     rows.forEach((v, i) => {
       if (!Number.isInteger(v)) throw new MistiqueError('BAD_ROWS', `rows[${i}] = ${v} is not an integer row id`);
+      if (v < INT32_MIN || v > INT32_MAX) throw rowIdRange(`rows[${i}] = ${v}`);
       out[i] = v;
     });
     return out;
@@ -313,6 +322,7 @@ export function normalizeRows(rows: RowSelection): Int32Array {
   if (!r || !Number.isInteger(r.start) || !Number.isInteger(r.end) || r.end < r.start) {
     throw new MistiqueError('BAD_ROWS', `rows must be a list of row ids or a range { start, end } with integers start ≤ end, got ${JSON.stringify(rows)}`);
   }
+  if (r.start < INT32_MIN || r.end - 1 > INT32_MAX) throw rowIdRange(`the range ${r.start}…${r.end - 1}`);
   return Int32Array.from({ length: r.end - r.start }, (_, i) => r.start + i);
 }
 

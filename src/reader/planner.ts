@@ -61,8 +61,11 @@ export interface RerunOutput { table?: Table; tensor?: { values: Float32Array; s
 export interface Rerunners {
   trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table; timings: StageRerunTiming[] }>;
   dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
-  /** Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics. */
-  materialize(row: IntermediateRow, full: RerunOutput): Promise<void>;
+  /**
+   * Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics;
+   * false when it could not now (another process holds the store's write lock).
+   */
+  materialize(row: IntermediateRow, full: RerunOutput): Promise<boolean>;
   /**
    * The read model of a scheme family this store holds nothing of, from timed reads of synthetic
    * intermediates in a scratch store of the same codec (the store itself is left as it was).
@@ -441,11 +444,10 @@ export class QueryPlanner {
       if (e.gamma >= this.adaptive.gammaMin && full && !this.materializing.has(now.id)) {
         this.materializing.add(now.id);
         try {
-          await this.rerunners.materialize(now, full);
+          e.materializedNow = await this.rerunners.materialize(now, full);
         } finally {
           this.materializing.delete(now.id);
         }
-        e.materializedNow = true;
       }
     }
     return m;

@@ -10,6 +10,8 @@ import { InMemoryStore } from './bufferpool.js';
 import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
+import { align8, rawByteLength } from './chunk.js';
+import { crc32 } from 'node:zlib';
 
 export type StoragePolicy = 'store_all' | 'dedup';
 
@@ -20,6 +22,8 @@ export interface DataStoreOptions {
   segmentBytes: number;
   /** τ: a new chunk whose estimated Jaccard similarity to a stored one is at least this joins its group. */
   similarityThreshold: number;
+  /** Every open partition is written once this many uncompressed bytes wait in memory (the bound on what a crash loses). */
+  flushBytes: number;
 }
 
 /** Where a writer's chunks go: one open partition per writer at a time, reused by later writers until full. */
@@ -37,6 +41,15 @@ export class DataStore {
   private nextBlobId: number;
   private nextPartitionId: number;
   private writeError: unknown = null;
+  /** Intermediates logged but not durable, with the blobs they still wait for (and the reverse). */
+  private readonly waiting = new Map<number, Set<number>>();
+  private readonly waitedBy = new Map<number, number[]>();
+  /** Partition writes under way, and the flushAll calls queued one after another. */
+  private readonly inflight = new Set<Promise<void>>();
+  private flushQueue: Promise<void> = Promise.resolve();
+  /** Uncompressed bytes added since everything was last written, and since when they wait. */
+  unflushedBytes = 0;
+  unflushedSince = 0;
   // approximate de-duplication: signatures of stored chunks, the group each belongs to, and the
   // partition a group's latest member went to (loaded from the MetadataDB on first use)
   private lsh: LSHIndex | null = null;
@@ -53,6 +66,48 @@ export class DataStore {
     this.nextPartitionId = db.maxPartitionId() + 1;
   }
 
+  /** After taking the write lock: ids continue from what other writers registered meanwhile. */
+  resumeIds(): void {
+    this.nextBlobId = Math.max(this.nextBlobId, this.db.maxBlobId() + 1);
+    this.nextPartitionId = Math.max(this.nextPartitionId, this.db.maxPartitionId() + 1);
+  }
+
+  /** Of these blob ids, those still waiting in memory for their partition to be written. */
+  unwritten(blobIds: Iterable<number>): number[] {
+    const out = new Set<number>();
+    for (const id of blobIds) if (this.pendingBlobs.has(id)) out.add(id);
+    return [...out];
+  }
+
+  /** An intermediate registered as not durable: it becomes durable when the last of `blobIds` is written. */
+  track(intermediateId: number, blobIds: readonly number[]): void {
+    this.waiting.set(intermediateId, new Set(blobIds));
+    for (const b of blobIds) {
+      const l = this.waitedBy.get(b);
+      if (l) l.push(intermediateId);
+      else this.waitedBy.set(b, [intermediateId]);
+    }
+  }
+
+  /** The intermediates that writing these blobs completes (nothing is changed). */
+  private completedBy(blobIds: readonly number[]): number[] {
+    const left = new Map<number, number>();
+    for (const b of blobIds) {
+      for (const i of this.waitedBy.get(b) ?? []) left.set(i, (left.get(i) ?? this.waiting.get(i)!.size) - 1);
+    }
+    return [...left].filter(([, n]) => n === 0).map(([i]) => i);
+  }
+
+  private written(blobIds: readonly number[]): void {
+    for (const b of blobIds) {
+      for (const i of this.waitedBy.get(b) ?? []) {
+        const w = this.waiting.get(i);
+        w?.delete(b);
+        if (w?.size === 0) this.waiting.delete(i);
+      }
+      this.waitedBy.delete(b);
+    }
+  }
   /** The blob already holding identical content, under the `dedup` policy. */
   findDuplicate(hash: Buffer): number | undefined {
     if (this.opts.policy !== 'dedup') return undefined;
@@ -95,6 +150,8 @@ export class DataStore {
     this.pendingBlobs.set(id, blob);
     if (hash.length > 0) this.pendingByHash.set(hash.toString('hex'), id);
     this.pool.touch(p);
+    if (this.unflushedBytes === 0) this.unflushedSince = Date.now();
+    this.unflushedBytes += align8(rawByteLength(chunk));
     return id;
   }
 
@@ -126,6 +183,8 @@ export class DataStore {
 
   /** Writes full partitions, then the least recently used ones while the pool is over budget. */
   async settle(place?: Placement): Promise<void> {
+    // a failed write is retried at the next settle: once space is back, the same Store goes on
+    if (this.writeError || this.unflushedBytes >= this.opts.flushBytes) return this.flushAll();
     const cur = place?.partition;
     if (cur && cur.rawBytes >= this.opts.partitionBytes) await this.flushPartition(cur);
     for (const p of this.pool.victims(0)) await this.flushPartition(p);
@@ -138,12 +197,27 @@ export class DataStore {
    * materialized because queries ask for it.
    */
   async flushAll(opts: { keepDecoded?: boolean } = {}): Promise<void> {
-    for (const p of [...this.pool.open.values()]) await this.flushPartition(p, opts.keepDecoded === true);
+    // one at a time, and each waits for partition writes already under way: on return all is durable
+    const run = this.flushQueue.then(async () => {
+      this.unflushedBytes = 0;
+      this.writeError = null;
+      for (const p of [...this.pool.open.values()]) await this.flushPartition(p, opts.keepDecoded === true);
+      await Promise.all([...this.inflight]);
+    });
+    this.flushQueue = run.catch(() => undefined);
+    await run;
     this.throwWriteError();
   }
 
-  private async flushPartition(p: OpenPartition, keepDecoded = false): Promise<void> {
-    if (!this.pool.open.has(p.id)) return;
+  private flushPartition(p: OpenPartition, keepDecoded = false): Promise<void> {
+    if (!this.pool.open.has(p.id)) return Promise.resolve();
+    const w = this.writeOut(p, keepDecoded);
+    const done = w.catch(() => undefined).then(() => { this.inflight.delete(done); });
+    this.inflight.add(done);
+    return w;
+  }
+
+  private async writeOut(p: OpenPartition, keepDecoded: boolean): Promise<void> {
     this.pool.open.delete(p.id);
     const i = this.idle.indexOf(p);
     if (i >= 0) this.idle.splice(i, 1);
@@ -158,7 +232,9 @@ export class DataStore {
         return { ...b, segment: w.segment, col_start: w.slot.colStart, byte_offset: w.slot.byteOffset, byte_length: w.slot.byteLength };
       });
       const sigs = blobs.flatMap((b) => { const x = this.pendingSigs.get(b.id); return x ? [{ blob_id: b.id, ...x }] : []; });
-      this.db.insertPartition(partition, segments, blobs, sigs);
+      const ids = blobs.map((b) => b.id);
+      this.db.insertPartition(partition, segments, blobs, sigs, this.completedBy(ids));
+      this.written(ids);
       this.partitions.set(partition.id, partition);
       const from = this.codec.decodedFrom;
       if (keepDecoded && from) layout.segments.forEach((s, i) => this.pool.putDecoded(`${p.id}:${i}`, from(s.chunks, s.rawLength)));
@@ -170,15 +246,16 @@ export class DataStore {
     } catch (err) {
       // Keep the data readable from memory and report on the next write: nothing is silently lost.
       this.pool.open.set(p.id, p);
+      this.unflushedBytes += p.rawBytes;
       this.writeError = err;
-      throw wrapError(`writing partition ${p.id}`, err);
+      throw ioError(`writing partition ${p.id}`, err);
     } finally {
       this.flushing.delete(p.id);
     }
   }
 
   private throwWriteError(): void {
-    if (this.writeError) throw wrapError('an earlier partition write failed', this.writeError);
+    if (this.writeError) throw ioError('a partition write failed', this.writeError);
   }
 
   /**
@@ -232,7 +309,11 @@ export class DataStore {
     const row = this.segmentRows(partitionId)[seg];
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
-      const decoded = await this.codec.decode(this.files.read(part.file, row), row.raw_length);
+      const bytes = this.files.read(part.file, row);
+      if (row.crc32 !== null && crc32(bytes) !== row.crc32) {
+        throw new MistiqueError('CORRUPT', `checksum mismatch: the bytes on disk (crc32 ${crc32(bytes).toString(16)}) are not those written (${row.crc32.toString(16)}); it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
+      }
+      const decoded = await this.codec.decode(bytes, row.raw_length);
       this.decodedRawBytes += row.raw_length;
       this.decodedSegments++;
       if (!scan) this.pool.putDecoded(key, decoded);
@@ -281,6 +362,17 @@ export class DataStore {
   close(): void {
     this.files.close();
   }
+}
+
+/** A file-system error as a MistiqueError whose code says what to do (a full disk is not corruption). */
+export function ioError(where: string, err: unknown): MistiqueError {
+  if (err instanceof MistiqueError) return wrapError(where, err);
+  const code = (err as NodeJS.ErrnoException).code;
+  const msg = `${where}: ${(err as Error).message}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new MistiqueError('NO_SPACE', `${msg}: the disk is full; free space, then flush or log again (what was logged waits in memory)`, { cause: err });
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new MistiqueError('READ_ONLY', `${msg}: the store cannot be written here`, { cause: err });
+  if (code === 'EIO') return new MistiqueError('IO', `${msg}: an I/O error; check the disk`, { cause: err });
+  return wrapError(where, err);
 }
 
 export function ensureDir(dir: string): void {

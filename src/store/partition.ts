@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import type { PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
@@ -86,23 +87,40 @@ export async function writePartition(
   const file = partitionFileName(p.id, codec);
   const tmp = path.join(dir, `.${file}.tmp`);
   const segments: SegmentRow[] = [];
-  const fd = fs.openSync(tmp, 'w');
   let offset = 0;
   try {
-    encoded.forEach((bytes, i) => {
-      fs.writeSync(fd, bytes);
-      segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength });
-      offset += bytes.length;
-    });
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      encoded.forEach((bytes, i) => {
+        writeAll(fd, bytes);
+        segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength, crc32: crc32(bytes) });
+        offset += bytes.length;
+      });
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, path.join(dir, file));
+    syncDir(dir); // the rename itself survives a power cut only once the directory is synced
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
   }
-  fs.renameSync(tmp, path.join(dir, file));
   return {
     partition: { id: p.id, codec: codec.id, file, bytes: offset, raw_bytes: p.rawBytes, n_segments: segments.length },
     segments,
   };
+}
+
+/** fs.writeSync may write less than asked (a full disk, a signal): write until all is out or it throws. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
+export function syncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
 }
 
 /** Open file descriptors of partition files, least recently used closed first. */
@@ -148,15 +166,27 @@ export class PartitionFiles {
   }
 }
 
+/**
+ * Runs fn over items, at most `limit` at a time. After a failure nothing new starts, and it rejects only
+ * once the calls under way have ended: no work of a failed call goes on behind the caller's back.
+ */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async (): Promise<void> => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      out[i] = await fn(items[i]!, i);
+      try {
+        out[i] = await fn(items[i]!, i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const runs = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const bad = runs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (bad) throw bad.reason;
   return out;
 }

@@ -110,6 +110,8 @@ export class IntermediateWriter {
       await this.ds.settle(this.place);
       const bytesEst = this.opts.materialize === false ? await this.estimateStored() : null;
       const ms = performance.now() - this.t0;
+      // durable once the partitions holding its chunks are written: until then only this handle sees it
+      const unwritten = this.ds.unwritten([...this.chunks.map((c) => c.blob_id), ...this.rowblocks.map((r) => r.rowid_blob)]);
       const id = this.db.insertIntermediate({
         ...this.key,
         name: this.key.intermediate,
@@ -132,7 +134,9 @@ export class IntermediateWriter {
         chunks: this.chunks,
         materialized: this.opts.materialize !== false,
         bytesEst,
+        writer: unwritten.length > 0 ? this.db.writer : null,
       });
+      if (unwritten.length > 0) this.ds.track(id, unwritten);
       return {
         key: this.keyString, id, rows: this.nrows, columns: this.ncols, chunks: this.chunks.length,
         chunksDeduplicated: this.nDedup, bytesRaw: this.bytesRaw, bytesNew: this.bytesNew, ms,

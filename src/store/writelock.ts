@@ -1,0 +1,65 @@
+// WriteLock: one writer per store at a time, any number of readers (LMDB's rule). The lock is an
+// exclusive SQLite transaction on `writer.lock`: an OS file lock, so a writer that dies (kill -9, OOM)
+// releases it with its process, and no pid file can go stale. Who holds it is kept beside it for messages.
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MistiqueError } from '../errors.js';
+
+export const LOCK_FILE = 'writer.lock';
+const HOLDER_FILE = 'writer.lock.json';
+
+interface Holder { pid: number; host: string; since: string }
+
+export class WriteLock {
+  private db: Database.Database | null = null;
+
+  constructor(private readonly dir: string) {}
+
+  get held(): boolean { return this.db !== null; }
+
+  /**
+   * Takes the lock, waiting up to `timeoutMs` for another writer to finish. Returns false when it is
+   * held elsewhere and `orFail` is false; otherwise that is a LOCKED error naming the holder.
+   */
+  acquire(timeoutMs: number, orFail = true): boolean {
+    if (this.db) return true;
+    let db: Database.Database;
+    try {
+      // a rollback journal (SQLite's default for a new file): BEGIN EXCLUSIVE then locks the file itself
+      db = new Database(path.join(this.dir, LOCK_FILE), { timeout: Math.max(0, timeoutMs) });
+    } catch (err) {
+      if (!orFail) return false;
+      throw new MistiqueError('READ_ONLY', `store ${this.dir} cannot be written: ${(err as Error).message} (it can still be read)`, { cause: err });
+    }
+    try {
+      db.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      db.close();
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw new MistiqueError('IO', `taking the write lock of ${this.dir}: ${(err as Error).message}`, { cause: err });
+      if (!orFail) return false;
+      throw new MistiqueError('LOCKED', `store ${this.dir} is being written by ${this.describeHolder()}: one writer at a time (readers are fine). Wait for it to close the store, or open with { lockTimeoutMs } to wait${timeoutMs > 0 ? ` longer than ${timeoutMs} ms` : ''}`);
+    }
+    this.db = db;
+    const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    try { fs.writeFileSync(path.join(this.dir, HOLDER_FILE), JSON.stringify(me) + '\n'); } catch { /* informational only */ }
+    return true;
+  }
+
+  release(): void {
+    if (!this.db) return;
+    try { fs.rmSync(path.join(this.dir, HOLDER_FILE), { force: true }); } catch { /* informational only */ }
+    try { this.db.exec('ROLLBACK'); } finally { this.db.close(); this.db = null; }
+  }
+
+  private describeHolder(): string {
+    try {
+      const h = JSON.parse(fs.readFileSync(path.join(this.dir, HOLDER_FILE), 'utf8')) as Holder;
+      const self = h.pid === process.pid && h.host === os.hostname() ? ' (this process: another open Store)' : '';
+      return `process ${h.pid} on ${h.host} since ${h.since}${self}`;
+    } catch {
+      return 'another process';
+    }
+  }
+}
