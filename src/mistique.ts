@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MistiqueError } from './errors.js';
 import { WriteLock } from './store/writelock.js';
+import { openReadOnlyCopy, unwritable } from './metadata/readonlycopy.js';
 import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe.js';
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
@@ -145,6 +146,8 @@ export class Store {
   private readonly planner: QueryPlanner;
   private readonly lock: WriteLock;
   private readonly flushTimer: NodeJS.Timeout;
+  /** A read-only store: removes the scratch copy its MetadataDB was opened on (null: opened in place). */
+  private scratch: (() => void) | null = null;
   /**
    * What writers that died (kill -9, OOM, a crash) had logged but not made durable, removed when this
    * handle opened the store or first wrote to it (only then is no other writer alive).
@@ -209,7 +212,15 @@ export class Store {
     const lockTimeoutMs = opts.lockTimeoutMs ?? 0;
     if (typeof lockTimeoutMs !== 'number' || !(lockTimeoutMs >= 0)) throw new MistiqueError('BAD_OPTION', `lockTimeoutMs must be a number ≥ 0, got ${opts.lockTimeoutMs}`);
     const flushMs = positive('flushMs', opts.flushMs ?? 30_000);
-    const db = new MetadataDB(dbFile, { create: !fs.existsSync(dbFile) || manifest.created === true, writer: randomBytes(8).toString('hex') });
+    const writer = randomBytes(8).toString('hex');
+    let db: MetadataDB;
+    let scratch: (() => void) | null = null;
+    try {
+      db = new MetadataDB(dbFile, { create: !fs.existsSync(dbFile) || manifest.created === true, writer });
+    } catch (err) {
+      if (!unwritable(root) || !fs.existsSync(dbFile)) throw err;
+      ({ db, remove: scratch } = openReadOnlyCopy(dbFile, writer));
+    }
     // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
     const policy = (policyGiven ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
     const gammaMin = opts.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
@@ -223,8 +234,10 @@ export class Store {
       similarityThreshold: fraction('similarityThreshold', opts.similarityThreshold ?? 0.5),
       flushBytes: positive('flushBytes', opts.flushBytes ?? 64 * MB),
     });
-    return new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes },
+    const store = new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes },
       { lockTimeoutMs, durable: opts.durable === true, flushMs });
+    store.scratch = scratch;
+    return store;
   }
 
   get codec(): CodecId { return this.manifest.codec; }
@@ -476,6 +489,7 @@ export class Store {
       this.ds.close();
       this.db.close();
       this.lock.release();
+      this.scratch?.();
     }
   }
 

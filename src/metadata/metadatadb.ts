@@ -195,8 +195,28 @@ export class MetadataDB {
     return row?.value;
   }
 
+  /** Settings and the cost model's statistics: best effort (a full disk or a read-only store keeps none, and reads go on). */
   setMeta(key: string, value: string): void {
-    this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value);
+    this.bestEffort(() => this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value));
+  }
+
+  /** A statistics write that must not fail the query it describes: full disk, read-only, busy or I/O errors skip it. */
+  private bestEffort(fn: () => unknown): void {
+    try {
+      fn();
+    } catch (err) {
+      if (!/^SQLITE_(FULL|READONLY|BUSY|IOERR|LOCKED)/.test(String((err as { code?: string }).code))) throw err;
+    }
+  }
+
+  /** Runs a registration; SQLite's errors become MistiqueErrors that say what happened (NO_SPACE, READ_ONLY, …). */
+  private write<T>(where: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof MistiqueError) throw err;
+      throw sqliteError(where, err);
+    }
   }
 
   intermediateId(project: string, model: string, name: string): number | undefined {
@@ -231,7 +251,7 @@ export class MetadataDB {
       }
       return id;
     });
-    return tx.immediate();
+    return this.write(`registering ${x.project}.${x.model}.${x.name}`, () => tx.immediate());
   }
 
   blobIdByHash(hash: Buffer): number | undefined {
@@ -260,7 +280,7 @@ export class MetadataDB {
    * makes `durable` (intermediates whose last unwritten blobs these are) durable with it.
    */
   insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = [], durable: readonly number[] = []): void {
-    this.db.transaction(() => {
+    this.write(`registering partition ${p.file}`, () => this.db.transaction(() => {
       for (const id of durable) this.stmt.markDurable.run(id, this.writer);
       for (const b of blobs) this.stmt.insertBlob.run(b);
       if (sigs.length > 0) {
@@ -269,7 +289,7 @@ export class MetadataDB {
       }
       this.stmt.insertPartition.run(p.id, p.codec, p.file, p.bytes, p.raw_bytes, p.n_segments, new Date().toISOString());
       for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length, s.crc32);
-    }).immediate();
+    }).immediate());
   }
 
   partition(id: number): PartitionRow | undefined {
@@ -314,7 +334,7 @@ export class MetadataDB {
   }
 
   recordQuery(intermediateId: number, ms: number): void {
-    this.stmt.recordQuery.run(ms, intermediateId);
+    this.bestEffort(() => this.stmt.recordQuery.run(ms, intermediateId));
   }
 
   /**
@@ -409,7 +429,7 @@ export class MetadataDB {
 
   /** Registers a workflow's model (kind 'trad') before its stages run; fails if the model name is taken. */
   insertWorkflow(project: string, model: string, kind: string, spec: string, dataDir: string | null): number {
-    return this.db.transaction(() => {
+    return this.write(`registering workflow ${project}.${model}`, () => this.db.transaction(() => {
       const s = this.stmt;
       let projectId = s.project.get(project) as number | undefined;
       if (projectId === undefined) projectId = Number(s.insertProject.run(project).lastInsertRowid);
@@ -420,7 +440,7 @@ export class MetadataDB {
       this.db.prepare(`INSERT INTO workflows (model_id, kind, spec, data_dir, t_total_ms, created_at, writer) VALUES (?, ?, ?, ?, 0, ?, ?)`)
         .run(id, kind, spec, dataDir, new Date().toISOString(), this.writer);
       return id;
-    }).immediate();
+    }).immediate());
   }
 
   /**
@@ -428,7 +448,7 @@ export class MetadataDB {
    * intermediates (the caller has flushed their partitions).
    */
   finishWorkflow(modelId: number, stages: readonly StageRow[], operators: readonly OperatorRow[], totalMs: number): void {
-    this.db.transaction(() => {
+    this.write('completing a workflow', () => this.db.transaction(() => {
       this.db.prepare(`UPDATE workflows SET writer = NULL WHERE model_id = ?`).run(modelId);
       this.db.prepare(`UPDATE intermediates SET writer = NULL WHERE model_id = ? AND writer = ?`).run(modelId, this.writer);
       const ins = this.db.prepare(`INSERT INTO stages (model_id, name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms)
@@ -437,7 +457,7 @@ export class MetadataDB {
       const op = this.db.prepare(`INSERT INTO operators (model_id, stage, op, bytes) VALUES (?, ?, ?, ?)`);
       for (const o of operators) op.run(modelId, o.stage, o.op, o.bytes);
       this.db.prepare(`UPDATE workflows SET t_total_ms = ? WHERE model_id = ?`).run(totalMs, modelId);
-    }).immediate();
+    }).immediate());
   }
 
   updateWorkflowSpec(modelId: number, spec: string): void {
@@ -463,12 +483,12 @@ export class MetadataDB {
   updateStageTimes(modelId: number, times: readonly { name: string; t_exec_ms?: number; t_read_op_ms?: number }[]): void {
     const ex = this.db.prepare(`UPDATE stages SET t_exec_ms = ? WHERE model_id = ? AND name = ?`);
     const op = this.db.prepare(`UPDATE stages SET t_read_op_ms = ? WHERE model_id = ? AND name = ?`);
-    this.db.transaction(() => {
+    this.bestEffort(() => this.db.transaction(() => {
       for (const t of times) {
         if (t.t_exec_ms !== undefined) ex.run(t.t_exec_ms, modelId, t.name);
         if (t.t_read_op_ms !== undefined) op.run(t.t_read_op_ms, modelId, t.name);
       }
-    })();
+    })());
   }
 
   stages(modelId: number): StageRow[] {

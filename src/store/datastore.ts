@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MistiqueError, wrapError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
-import type { BlobRow, MetadataDB, PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
+import { sqliteError, type BlobRow, type MetadataDB, type PartitionRow, type SegmentRow } from '../metadata/metadatadb.js';
 import { InMemoryStore } from './bufferpool.js';
 import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
@@ -368,6 +368,7 @@ export class DataStore {
 export function ioError(where: string, err: unknown): MistiqueError {
   if (err instanceof MistiqueError) return wrapError(where, err);
   const code = (err as NodeJS.ErrnoException).code;
+  if (code?.startsWith('SQLITE_')) return sqliteError(where, err);
   const msg = `${where}: ${(err as Error).message}`;
   if (code === 'ENOSPC' || code === 'EDQUOT') return new MistiqueError('NO_SPACE', `${msg}: the disk is full; free space, then flush or log again (what was logged waits in memory)`, { cause: err });
   if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new MistiqueError('READ_ONLY', `${msg}: the store cannot be written here`, { cause: err });

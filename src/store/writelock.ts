@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MistiqueError } from '../errors.js';
+import { unwritable } from '../metadata/readonlycopy.js';
 
 export const LOCK_FILE = 'writer.lock';
 const HOLDER_FILE = 'writer.lock.json';
@@ -28,6 +29,8 @@ export class WriteLock {
     let db: Database.Database;
     try {
       // a rollback journal (SQLite's default for a new file): BEGIN EXCLUSIVE then locks the file itself
+      // SQLite quietly opens read-only where it cannot write, and such a lock locks nothing: ask first
+      if (unwritable(this.dir)) throw new Error('its directory is not writable (a read-only file system or no permission)');
       db = new Database(path.join(this.dir, LOCK_FILE), { timeout: Math.max(0, timeoutMs) });
     } catch (err) {
       if (!orFail) return false;
