@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MistiqueError, openStore, type CodecId } from '../src/index.js';
+import { parsePipelineSpec } from '../src/executor/spec.js';
 import { digestStored, expectedDigest, frameFor } from './workers/data.js';
 import { rng, snapshotFiles, tempDir } from './helpers.js';
 
@@ -222,6 +223,20 @@ describe('corruption', () => {
 });
 
 describe('inputs at the edges', () => {
+  it('a pipeline spec cannot read files outside its data directory', async () => {
+    const data = tempDir();
+    fs.writeFileSync(path.join(data, 'homes.csv'), 'id,sqft\n1,100\n');
+    const s = await openStore(path.join(tempDir(), 's'));
+    for (const [i, file] of ['../../../../etc/passwd', '/etc/passwd', '..', 'sub/../../x.csv'].entries()) {
+      const spec = parsePipelineSpec(`project: z\nname: P${i}\nstages:\n  - name: props\n    op: ReadCSV\n    params: { file: ${JSON.stringify(file)} }\n`);
+      const err = await s.logIntermediates(spec, { data }).catch((e: unknown) => e);
+      expect((err as MistiqueError).code, file).toBe('BAD_SPEC');
+      expect((err as MistiqueError).message).toMatch(/outside the data directory/);
+    }
+    expect(s.list()).toEqual([]);
+    await s.close();
+  });
+
   it('row ids beyond 32 bits are BAD_ROWS, never another row', async () => {
     const dir = path.join(tempDir(), 's');
     const s = await openStore(dir);

@@ -7,7 +7,7 @@
 //     - { name: properties, op: ReadCSV, params: { file: properties.csv } }
 //     - { name: joined, op: Join, inputs: [train, properties], params: { on: parcelid } }
 import fs from 'node:fs';
-import { parse as parseYAML } from 'yaml';
+import { parseDocument } from 'yaml';
 import { MistiqueError } from '../errors.js';
 import { checkName } from '../model/key.js';
 import { OPERATORS } from './operators/index.js';
@@ -43,7 +43,11 @@ export function loadPipelineSpec(file: string): PipelineSpec {
 export function parsePipelineSpec(text: string, source = 'pipeline spec'): PipelineSpec {
   let doc: unknown;
   try {
-    doc = parseYAML(text);
+    const d = parseDocument(text);
+    // the yaml library reports what it could not make sense of (an unknown !tag, …) as warnings on stderr: they are errors here
+    const problem = d.errors[0] ?? d.warnings[0];
+    if (problem) throw problem;
+    doc = d.toJS();
   } catch (err) {
     throw new MistiqueError('BAD_SPEC', `${source} is not valid YAML: ${(err as Error).message}`, { cause: err });
   }

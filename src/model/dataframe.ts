@@ -155,6 +155,7 @@ export class TensorFrame extends DataFrame {
       throw new MistiqueError('BAD_FRAME', `a tensor frame needs ${encoded ? (encoded === 'float16' ? 'a Uint16Array' : 'a Uint8Array') : 'a Float32Array or Float64Array'}, got ${describe(values)}`);
     }
     this.type = encoded ?? (values instanceof Float32Array ? 'float32' : 'float64');
+    if (!Array.isArray(shape)) throw new MistiqueError('BAD_FRAME', `a tensor frame needs its per-example shape as a list of positive integers such as [32, 28, 28], got ${describe(shape)}`);
     const ncols = shape.reduce((a, b) => a * b, 1);
     this.shape = checkShape(shape, ncols, [this.type])!;
     if (values.length % ncols !== 0) {
@@ -210,6 +211,7 @@ function defaultRowIds(n: number): Int32Array {
 
 function checkRowIds(ids: Int32Array | readonly number[] | undefined, n: number): Int32Array | null {
   if (ids === undefined) return null;
+  if (!(ids instanceof Int32Array) && !Array.isArray(ids)) throw new MistiqueError('BAD_FRAME', `rowIds must be an Int32Array or a list of integers, got ${describe(ids)}`);
   if (ids.length !== n) throw new MistiqueError('BAD_FRAME', `rowIds has ${ids.length} entries but the frame has ${n} rows: give one row id per row`);
   const out = ids instanceof Int32Array ? ids : new Int32Array(n);
   if (!(ids instanceof Int32Array)) {

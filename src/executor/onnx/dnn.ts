@@ -117,7 +117,12 @@ export async function logNetwork(store: Store, modelKey: string, checkpoint: str
   const t0 = performance.now();
   const profiling = opts.profile !== false;
   const prefix = profilePrefix();
-  const session = await ort.InferenceSession.create(exposeLayers(g), profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {});
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(exposeLayers(g), profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {});
+  } catch (err) {
+    throw new MistiqueError('BAD_INPUT', `onnxruntime cannot load ${typeof checkpoint === 'string' ? checkpoint : 'the checkpoint'}: ${(err as Error).message}`, { cause: err });
+  }
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 

@@ -11,8 +11,18 @@ export const ReadCSV: OperatorDef = {
   name: 'ReadCSV', doc: 'reads a CSV file (relative to the data directory) into a table; row ids = row positions',
   inputs: [], output: 'table',
   params: { file: { type: 'string', required: true, doc: 'file name, e.g. properties.csv' } },
-  run: (_in, p, ctx) => table(readCSV(path.resolve(ctx.dataDir, p.file as string))),
+  run: (_in, p, ctx) => table(readCSV(inDataDir(ctx.dataDir, p.file as string, ctx.stage))),
 };
+
+/** A spec names files inside its data directory only: a shared spec must not read ../../etc/passwd or /home/…. */
+function inDataDir(dataDir: string, file: string, stage: string): string {
+  const full = path.resolve(dataDir, file);
+  const rel = path.relative(path.resolve(dataDir), full);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) {
+    throw new MistiqueError('BAD_SPEC', `stage ${stage}: ReadCSV file ${JSON.stringify(file)} is outside the data directory ${dataDir}; name a file inside it (relative to it)`);
+  }
+  return full;
+}
 
 export const Join: OperatorDef = {
   name: 'Join', doc: 'left join of input 1 with input 2 on a key column; rows and row ids of input 1, missing → NaN / null',
