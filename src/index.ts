@@ -23,4 +23,5 @@ export type { QueryOptions, RowSelection } from './reader/chunkreader.js';
 export type { IntermediateWriter, IntermediateInfo } from './store/writer.js';
 export type { CodecId } from './store/codecs/index.js';
 export type { StoragePolicy } from './store/datastore.js';
+export type { VerifyReport } from './store/verify.js';
 export * as diagnostics from './diagnostics/index.js';

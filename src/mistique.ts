@@ -6,6 +6,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { MistiqueError } from './errors.js';
 import { WriteLock } from './store/writelock.js';
+import { verifyStore, type VerifyReport } from './store/verify.js';
 import { openReadOnlyCopy, unwritable } from './metadata/readonlycopy.js';
 import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe.js';
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
@@ -472,6 +473,20 @@ export class Store {
   async flush(): Promise<void> {
     this.checkOpen();
     await this.ds.flushAll();
+  }
+
+  /**
+   * Checks the whole store: metadata.db, every segment's checksum and decode, every intermediate's
+   * blobs, partition files against the MetadataDB. `repair` drops intermediates that cannot be read and
+   * removes unreferenced files. Takes the write lock (LOCKED while another process writes).
+   */
+  async verify(opts: { repair?: boolean; onPartition?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+    this.checkOpen();
+    this.writable();
+    await this.ds.flushAll();
+    const report = await verifyStore(this.dir, this.db, this.ds.codec, opts);
+    this.ds.dropCaches();
+    return report;
   }
 
   /** Forgets decoded segments, so the next read decodes from disk (cold-read measurements). */

@@ -4,7 +4,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MistiqueError, openStore, type CodecId } from '../src/index.js';
+import { MistiqueError, openStore, type CodecId, type VerifyReport } from '../src/index.js';
+import { run } from '../src/cli/main.js';
 import { parsePipelineSpec } from '../src/executor/spec.js';
 import { digestStored, expectedDigest, frameFor } from './workers/data.js';
 import { rng, snapshotFiles, tempDir } from './helpers.js';
@@ -103,6 +104,33 @@ describe('two handles, two writers, readers beside a writer', () => {
     expect(b.acks).toHaveLength(9);
     await expectExact(dir, [...a.acks, ...b.acks]);
   });
+});
+
+describe('load', () => {
+  it('8 reader processes for a minute while writers log one after another: no error, every read equals what was logged', async () => {
+    const dir = path.join(tempDir(), 's');
+    await (await openStore(dir)).close();
+    const seconds = 60;
+    const readers = Array.from({ length: 8 }, (_, i) => {
+      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'workers', 'reader.ts'), dir, String(seconds), String(i + 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      proc.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+      return new Promise<{ code: number | null; out: string }>((resolve) => proc.on('exit', (code) => resolve({ code, out })));
+    });
+    const acked: string[] = [];
+    const end = Date.now() + (seconds - 5) * 1000;
+    for (let w = 0; Date.now() < end; w++) {
+      const c = startLogger(dir, 'gzip', `load.w${w}`, 6, 30_000);
+      expect(await c.exited).toBe(0);
+      acked.push(...c.acks);
+    }
+    const results = await Promise.all(readers);
+    for (const r of results) expect(r.code, r.out).toBe(0);
+    const reads = results.reduce((a, r) => a + Number(/reads (\d+)/.exec(r.out)?.[1] ?? 0), 0);
+    expect(reads).toBeGreaterThan(100);
+    await expectExact(dir, acked);
+  }, 120_000);
 });
 
 describe('kill -9 at 20 points', () => {
@@ -219,6 +247,45 @@ describe('corruption', () => {
     expect(['CORRUPT', 'NOT_A_STORE']).toContain((err2 as MistiqueError).code);
     fs.writeFileSync(db, saved);
     await expectExact(dir, ['c.m.k0']);
+  });
+});
+
+describe('mistique verify', () => {
+  it('finds a bad segment, a stray file and a missing metadata.db; --repair drops only what cannot be read', async () => {
+    const dir = path.join(tempDir(), 's');
+    const w = await openStore(dir, { segmentBytes: 16 << 10 });
+    for (const i of [0, 1, 2]) await w.log(`v.m.k${i}`, frameFor(`v.m.k${i}`, i));
+    await w.close();
+    const out: string[] = [];
+    const io = { out: (x: string) => out.push(x), err: (x: string) => out.push(x) };
+    expect(await run(['verify', '--store', dir], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/metadata\.db ok\nok$/);
+    // one byte of the segment holding k1's first chunk, and a temp file a crash left
+    const s0 = await openStore(dir, { create: false });
+    const blob = s0.metadata.chunkPlacement(s0.metadata.intermediateId('v', 'm', 'k1')!)[0]!;
+    const seg = s0.metadata.segment(blob.partition_id, blob.segment)!;
+    const file = path.join(dir, 'partitions', s0.metadata.partition(blob.partition_id)!.file);
+    await s0.close();
+    const b = fs.readFileSync(file);
+    b[seg.offset + 3] ^= 0x5a;
+    fs.writeFileSync(file, b);
+    fs.writeFileSync(path.join(dir, 'partitions', '.p00000042.gz.tmp'), 'half');
+    out.length = 0;
+    expect(await run(['verify', '--json', '--store', dir], io)).toBe(1);
+    const r = JSON.parse(out.join('\n')) as VerifyReport;
+    expect(r.badSegments).toHaveLength(1);
+    expect(r.badSegments[0]!.error).toMatch(/checksum mismatch/);
+    expect(r.unreadable).toEqual(['v.m.k1']);
+    expect(r.orphanFiles).toEqual(['.p00000042.gz.tmp']);
+    expect(await run(['verify', '--repair', '--store', dir], io)).toBe(0);
+    out.length = 0;
+    expect(await run(['verify', '--store', dir], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/ok$/);
+    await expectExact(dir, ['v.m.k0', 'v.m.k2']);
+    fs.renameSync(path.join(dir, 'metadata.db'), path.join(dir, 'metadata.db.away'));
+    out.length = 0;
+    expect(await run(['verify', '--store', dir], io)).toBe(3);
+    expect(out.join('\n')).toMatch(/no metadata\.db/);
   });
 });
 

@@ -243,3 +243,38 @@ export function parseRows(s: string): RowSelection {
   }
   return out;
 }
+
+/**
+ * mistique verify: the store checked whole. Exit 0 when sound, 1 when problems remain (3 when the
+ * store cannot even be opened: its metadata.db is missing or damaged).
+ */
+export async function verify(dir: string, opts: { repair?: boolean; json?: boolean }, io: Io): Promise<number> {
+  let store: Store;
+  try {
+    store = await openStore(dir, { create: false });
+  } catch (err) {
+    if (!(err instanceof MistiqueError) || err.code === 'NOT_A_STORE' && !/metadata/.test(err.message)) throw err;
+    if (opts.json) io.out(JSON.stringify({ ok: false, open: { code: err.code, message: err.message } }));
+    else io.out(`store ${path.resolve(dir)} cannot be opened: ${err.message}`);
+    return 3;
+  }
+  try {
+    let bar: ReturnType<typeof progress> | null = null;
+    const r = await store.verify({
+      repair: opts.repair,
+      onPartition: (done, total) => { bar ??= progress('verify', total); bar.tick(); if (done === total) bar.stop(); },
+    });
+    if (opts.json) { io.out(JSON.stringify(r, null, 2)); return r.ok || r.repaired ? 0 : 1; }
+    io.out(`store ${store.dir}: ${r.partitions} partitions, ${r.segments} segments, ${formatBytes(r.bytes)} checked; metadata.db ${r.metadata.join('; ')}`);
+    for (const b of r.badSegments) io.out(`  bad segment ${b.file} #${b.segment}: ${b.error} — serves ${b.intermediates.join(', ') || 'nothing'}`);
+    for (const f of r.missingFiles) io.out(`  missing partition file ${f}`);
+    if (r.unreadable.length) io.out(`  ${r.unreadable.length} intermediates cannot be read whole: ${r.unreadable.join(', ')}`);
+    if (r.orphanFiles.length) io.out(`  ${r.orphanFiles.length} files in partitions/ belong to no partition: ${r.orphanFiles.join(', ')}`);
+    if (r.orphanBlobs.count) io.out(`  ${r.orphanBlobs.count} stored chunks (${formatBytes(r.orphanBlobs.rawBytes)} raw) are referenced by no intermediate (aborted or dropped writes); they take space, not data`);
+    if (r.repaired) io.out(`repaired: dropped ${r.repaired.intermediates.length} intermediates${r.repaired.intermediates.length ? ` (${r.repaired.intermediates.join(', ')})` : ''}, removed ${r.repaired.files.length} files`);
+    else io.out(r.ok ? 'ok' : 'problems found: `mistique verify --repair` drops what cannot be read and removes the stray files');
+    return r.ok || r.repaired ? 0 : 1;
+  } finally {
+    await store.close();
+  }
+}

@@ -1,7 +1,7 @@
 // mistique: the command line (run() parses and dispatches; bin.ts is the executable). `mistique <command> --help` for each command.
 import { parseArgs } from 'node:util';
 import { MistiqueError } from '../errors.js';
-import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, type Io } from './commands.js';
+import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, verify, type Io } from './commands.js';
 import { demo } from './demo.js';
 import { diagnose } from './diagnose.js';
 
@@ -19,6 +19,7 @@ commands:
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
   explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
+  verify [--repair]                         check every checksum, file and intermediate of a store
   diagnose <technique> <key> …              svcca, knn, topk, heatmap, netdissect, pointq, coldiff, coldist, rowdiff
   demo                                      log a small bundled workload and answer a few queries
 
@@ -89,6 +90,13 @@ faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.rel
   coldist <key.column> [--bins 20] [--json]    distribution: count of NaN/±Infinity, quantiles, histogram
   rowdiff <key> --rows A,B [--k 20]            two rows side by side, largest differences first
   --rows    restrict every query to these row ids (as for get)`,
+  verify: `usage: mistique verify [--repair] [--json] [--store dir]
+
+Checks the whole store: SQLite's quick_check of metadata.db, every segment's CRC-32 and decode, that every
+intermediate's chunks are registered, and that partitions/ holds only registered files. Takes the store's
+write lock (a logging process must finish first).
+  --repair   drop the intermediates that cannot be read whole and remove unreferenced files, reporting both
+Exit status: 0 sound (or repaired), 1 problems found, 3 the store cannot be opened (metadata.db missing or damaged).`,
   demo: `usage: mistique demo [--store dir]
 
 Builds a fresh store (default ./demo-store), logs a small bundled workload — a homes dataset, the
@@ -114,7 +122,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
-        bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' },
+        bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -136,6 +144,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path }, io); break;
       case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, path: o.path, json: o.json }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;
+      case 'verify': return await verify(dir, { repair: o.repair, json: o.json }, io);
       case 'demo': await demo(dir, io); break;
       case 'diagnose':
         await diagnose(dir, pos[0], pos.slice(1), {

@@ -506,14 +506,61 @@ export class MetadataDB {
     return b ? new Float32Array(new Uint8Array(b).buffer) : undefined;
   }
 
-  /** The keys of the intermediates whose chunks or row ids lie in one segment (for error messages). */
-  intermediatesOfSegment(partitionId: number, seg: number): string[] {
+  /** The keys of the intermediates whose chunks or row ids lie in one segment (up to `limit`; −1: all). */
+  intermediatesOfSegment(partitionId: number, seg: number, limit = 20): string[] {
+    return this.keysUsingBlobs(`SELECT id FROM blobs WHERE partition_id = ? AND segment = ?`, limit, partitionId, seg);
+  }
+
+  /** The keys of the intermediates with a chunk or row ids in a partition. */
+  intermediatesOfPartition(partitionId: number): string[] {
+    return this.keysUsingBlobs(`SELECT id FROM blobs WHERE partition_id = ?`, -1, partitionId);
+  }
+
+  private keysUsingBlobs(blobs: string, limit: number, ...args: unknown[]): string[] {
     return this.db.prepare(`
-      WITH b AS (SELECT id FROM blobs WHERE partition_id = ? AND segment = ?),
+      WITH b AS (${blobs}),
       ids AS (SELECT intermediate_id FROM chunks WHERE blob_id IN (SELECT id FROM b)
         UNION SELECT intermediate_id FROM rowblocks WHERE rowid_blob IN (SELECT id FROM b))
       SELECT p.name || '.' || m.name || '.' || i.name FROM ids JOIN intermediates i ON i.id = ids.intermediate_id
-      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id ORDER BY 1 LIMIT 20`).pluck().all(partitionId, seg) as string[];
+      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id ORDER BY 1 LIMIT ${Math.trunc(limit)}`).pluck().all(...args) as string[];
+  }
+
+  /** Durable intermediates with a chunk or row ids whose blob was never registered (the store was changed outside mistique). */
+  intermediatesWithMissingBlobs(): string[] {
+    return this.db.prepare(`
+      WITH ids AS (SELECT c.intermediate_id FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE b.id IS NULL
+        UNION SELECT r.intermediate_id FROM rowblocks r LEFT JOIN blobs b ON b.id = r.rowid_blob WHERE b.id IS NULL)
+      SELECT p.name || '.' || m.name || '.' || i.name FROM ids JOIN intermediates i ON i.id = ids.intermediate_id
+      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE i.writer IS NULL ORDER BY 1`).pluck().all() as string[];
+  }
+
+  /** Stored blobs that no intermediate references, and their raw bytes. */
+  orphanBlobs(): { count: number; rawBytes: number } {
+    const r = this.db.prepare(`SELECT count(*) AS n, coalesce(sum(byte_length), 0) AS b FROM blobs
+      WHERE id NOT IN (SELECT blob_id FROM chunks) AND id NOT IN (SELECT rowid_blob FROM rowblocks)`).get() as { n: number; b: number };
+    return { count: r.n, rawBytes: r.b };
+  }
+
+  /** SQLite's own consistency check of the database file ('ok', or what it found). */
+  quickCheck(): string[] {
+    return (this.db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
+  }
+
+  partitionRows(): PartitionRow[] {
+    return this.db.prepare(`SELECT id, codec, file, bytes, raw_bytes, n_segments FROM partitions ORDER BY id`).all() as PartitionRow[];
+  }
+
+  /** Removes intermediates by key (their blobs stay); returns the keys removed. */
+  deleteIntermediatesByKey(keys: readonly string[]): string[] {
+    const done: string[] = [];
+    for (const k of keys) {
+      const [project, model, ...name] = k.split('.');
+      const id = this.stmt.anyIntermediateId.get(project, model, name.join('.')) as number | undefined;
+      if (id === undefined) continue;
+      this.deleteIntermediate(id);
+      done.push(k);
+    }
+    return done;
   }
 
   /** Where each data chunk of an intermediate is stored (after its partitions are written). */
