@@ -19,12 +19,20 @@ export interface Io {
   err(s: string): void;
 }
 
-export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false): Promise<T> {
+export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false, io?: Io): Promise<T> {
   const store = await openStore(dir, { create });
+  noteRecovered(store, io);
   try {
     return await fn(store);
   } finally {
     await store.close();
+  }
+}
+
+/** A writer that died left intermediates that never became durable: opening removed them, and says so. */
+function noteRecovered(store: Store, io: Io | undefined): void {
+  if (io && store.recovered.length > 0) {
+    io.err(`mistique: a writer of this store stopped before these intermediates were durable; they were removed: ${store.recovered.slice(0, 10).join(', ')}${store.recovered.length > 10 ? `, … ${store.recovered.length} in all` : ''}`);
   }
 }
 
@@ -40,7 +48,7 @@ export async function ls(dir: string, pattern: string | undefined, io: Io): Prom
       items.map((i) => [i.key, i.rows, i.columns, i.shape ? `[${i.shape.join(',')}]` : '', i.materialized ? i.scheme : `${i.scheme} (not stored: re-run)`, formatBytes(i.bytesRaw), formatBytes(i.bytesStored), i.queries]),
       [false, true, true, false, false, true, true, true],
     ));
-  });
+  }, false, io);
 }
 
 function queryPath(p: string | undefined): QueryPath {
@@ -65,7 +73,7 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20));
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
     }
-  });
+  }, false, io);
 }
 
 /** `mistique explain <keys> [--rows] [--run]`: the cost model's estimates, choice and reason. */
@@ -88,7 +96,7 @@ export async function explainCmd(dir: string, keys: string[], opts: { rows?: str
       if (e.gamma !== undefined) parts.push(`γ ${e.gamma.toPrecision(3)} s/GB${e.materializedNow ? ', materialized now' : ''}`);
       io.out(`${e.key}: ${parts.join('; ')}`);
     }
-  });
+  }, false, io);
 }
 
 /** How the last runs of a kind compared with their estimates: 'the last 20 reads took 0.82–2.90× of their estimates (median 1.35×)'. */
@@ -127,7 +135,7 @@ export async function stats(dir: string, opts: { json?: boolean }, io: Io): Prom
       for (const [k, r] of rates) io.out(`  read model ${k}: ${describeRate(r.coef)} (${r.reads} reads)`);
       for (const [k, b] of bands) io.out(`  ${k.replace(/^read:/, 'reads ').replace(/^rerun:/, 're-runs ')}: ${bandSummary(b)}`);
     }
-  });
+  }, false, io);
 }
 
 export async function logFile(dir: string, key: string | undefined, file: string | undefined, opts: { shape?: string }, io: Io): Promise<void> {
@@ -137,7 +145,7 @@ export async function logFile(dir: string, key: string | undefined, file: string
   await withStore(dir, async (s) => {
     const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined) });
     io.out(`logged ${info.key}: ${info.rows} rows × ${info.columns} columns, ${formatBytes(info.bytesRaw)} raw, ${formatBytes(info.bytesNew)} new (${info.chunksDeduplicated} of ${info.chunks} chunks de-duplicated) in ${info.ms.toFixed(0)} ms`);
-  }, true);
+  }, true, io);
 }
 
 /** `mistique log pipeline.yaml --data dir`: runs a TRAD pipeline in logging mode with a progress bar. */
@@ -155,7 +163,7 @@ export async function logPipelineFile(dir: string, file: string, opts: { data?: 
     io.out(formatTable(['stage', 'operator', 'rows', 'run ms', 'log ms'],
       r.stages.map((t) => [t.stage, t.op, t.rows ?? 'model', t.execMs.toFixed(1), t.logMs.toFixed(1)]), [false, false, true, true, true]));
     io.out(`logged ${spec.stages.length} stages of ${r.key} in ${r.totalMs.toFixed(0)} ms; read them with \`mistique get '${r.key}.<stage>.*'\``);
-  }, true);
+  }, true, io);
 }
 
 /** Parses a scheme such as `pool2+lp`, `kbit8`, `threshold99.5`, `poolS`, `none`. */
@@ -193,7 +201,7 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
     }
     io.out(formatTable(['layer', 'original', 'op', 'shape'], r.layers.map((l) => [l.name, l.original, l.op, `[${l.shape.join(',')}]`])));
     io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} images (${schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
-  }, true);
+  }, true, io);
 }
 
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */
@@ -221,7 +229,7 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
       Array.from({ length: n }, (_, i) => [t.rowIds[i]!, ...t.columns.map((c) => { const v = c[i]; return v === null || v === undefined ? '' : typeof v === 'number' ? +v.toPrecision(6) : v; })]),
       [true, ...t.columns.map((c) => c instanceof Float64Array)]));
     io.out(`${t.nrows} rows × ${t.names.length} columns, re-run through ${r.stages.length} stages (${r.stages.join(' ← ')}) in ${r.ms.toFixed(0)} ms`);
-  });
+  }, false, io);
 }
 
 function rangeIds(r: { start: number; end: number }): number[] {
@@ -258,6 +266,7 @@ export async function verify(dir: string, opts: { repair?: boolean; json?: boole
     else io.out(`store ${path.resolve(dir)} cannot be opened: ${err.message}`);
     return 3;
   }
+  noteRecovered(store, io);
   try {
     let bar: ReturnType<typeof progress> | null = null;
     const r = await store.verify({

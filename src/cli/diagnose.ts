@@ -173,5 +173,5 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         return;
       }
     }
-  });
+  }, false, io);
 }

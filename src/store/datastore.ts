@@ -11,7 +11,7 @@ import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
 import { align8, rawByteLength } from './chunk.js';
-import { crc32 } from 'node:zlib';
+import { checksum, checksumsOn } from './checksum.js';
 
 export type StoragePolicy = 'store_all' | 'dedup';
 
@@ -310,8 +310,8 @@ export class DataStore {
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
       const bytes = this.files.read(part.file, row);
-      if (row.crc32 !== null && crc32(bytes) !== row.crc32) {
-        throw new MistiqueError('CORRUPT', `checksum mismatch: the bytes on disk (crc32 ${crc32(bytes).toString(16)}) are not those written (${row.crc32.toString(16)}); it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
+      if (row.crc32 !== null && checksumsOn && checksum(bytes) !== row.crc32) {
+        throw new MistiqueError('CORRUPT', `checksum mismatch: the bytes on disk (crc32 ${checksum(bytes).toString(16)}) are not those written (${row.crc32.toString(16)}); it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
       }
       const decoded = await this.codec.decode(bytes, row.raw_length);
       this.decodedRawBytes += row.raw_length;

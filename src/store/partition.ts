@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { checksum, checksumsOn } from './checksum.js';
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import type { PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
@@ -93,7 +93,7 @@ export async function writePartition(
     try {
       encoded.forEach((bytes, i) => {
         writeAll(fd, bytes);
-        segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength, crc32: crc32(bytes) });
+        segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength, crc32: checksumsOn ? checksum(bytes) : null });
         offset += bytes.length;
       });
       fs.fsyncSync(fd);

@@ -3,7 +3,7 @@
 // files no one references. The caller holds the write lock, so no writer is half-way through anything.
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
+import { checksum } from './checksum.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 import type { SegmentCodec } from './codecs/index.js';
 
@@ -55,7 +55,7 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
         try {
           const n = fs.readSync(fd, buf, 0, s.length, s.offset);
           if (n !== s.length) error = `read ${n} of ${s.length} bytes: the file is truncated`;
-          else if (s.crc32 !== null && crc32(buf) !== s.crc32) error = `checksum mismatch (crc32 ${crc32(buf).toString(16)}, written ${s.crc32.toString(16)})`;
+          else if (s.crc32 !== null && checksum(buf) !== s.crc32) error = `checksum mismatch (crc32 ${checksum(buf).toString(16)}, written ${s.crc32.toString(16)})`;
           else await codec.decode(buf, s.raw_length);
         } catch (err) {
           error = (err as Error).message;
