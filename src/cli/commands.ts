@@ -275,6 +275,7 @@ export async function verify(dir: string, opts: { repair?: boolean; json?: boole
     });
     if (opts.json) { io.out(JSON.stringify(r, null, 2)); return r.ok || r.repaired ? 0 : 1; }
     io.out(`store ${store.dir}: ${r.partitions} partitions, ${r.segments} segments, ${formatBytes(r.bytes)} checked; metadata.db ${r.metadata.join('; ')}`);
+    for (const d of r.damagedRows) io.out(`  damaged metadata row of ${d.table} (${d.row}) — affects ${d.intermediates.join(', ') || 'no intermediate'}`);
     for (const b of r.badSegments) io.out(`  bad segment ${b.file} #${b.segment}: ${b.error} — serves ${b.intermediates.join(', ') || 'nothing'}`);
     for (const f of r.missingFiles) io.out(`  missing partition file ${f}`);
     if (r.unreadable.length) io.out(`  ${r.unreadable.length} intermediates cannot be read whole: ${r.unreadable.join(', ')}`);

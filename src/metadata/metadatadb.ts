@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { MistiqueError } from '../errors.js';
 import type { ColumnType } from '../model/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { checkRow, crcOf, damaged, ROW_FIELDS, rowCrc, type CheckedTable } from './rowcrc.js';
 
 export interface IntermediateRow {
   id: number;
@@ -111,6 +112,15 @@ export interface MetadataDBOptions {
   writer?: string;
 }
 
+/** A metadata row whose checksum does not match: its table, a description, the intermediates it affects, its primary key. */
+export interface DamagedRow { table: CheckedTable; row: string; intermediates: string[]; key: unknown[] }
+
+const PRIMARY_KEYS: Record<CheckedTable, readonly string[]> = {
+  intermediates: ['id'], columns: ['intermediate_id', 'idx'], rowblocks: ['intermediate_id', 'block'],
+  chunks: ['intermediate_id', 'block', 'col_start'], blobs: ['id'], segments: ['partition_id', 'seg'], partitions: ['id'],
+  codebooks: ['intermediate_id'], workflows: ['model_id'], stages: ['model_id', 'name'], operators: ['model_id', 'stage'],
+};
+
 export class MetadataDB {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<MetadataDB['prepare']>;
@@ -128,12 +138,28 @@ export class MetadataDB {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
+      this.db.function('mistique_rowcrc', { varargs: true, deterministic: true }, (...v: unknown[]) => rowCrc(v));
       this.migrate(file);
       this.stmt = this.prepare();
     } catch (err) {
       if (err instanceof MistiqueError) throw err;
       throw sqliteError(`opening metadata database ${file}`, err);
     }
+    // every call: SQLite's errors (a damaged page, a full disk) become MistiqueErrors with a code
+    return new Proxy(this, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          try {
+            return (v as (...a: unknown[]) => unknown).apply(target, args);
+          } catch (err) {
+            if (err instanceof MistiqueError || !String((err as { code?: string }).code).startsWith('SQLITE_')) throw err;
+            throw sqliteError(`metadata database ${file}`, err);
+          }
+        };
+      },
+    });
   }
 
   private migrate(file: string): void {
@@ -163,25 +189,25 @@ export class MetadataDB {
          bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, writer)
         VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
          @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @writer)`),
-      insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count) VALUES (?, ?, ?, ?, ?)`),
-      insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id) VALUES (?, ?, ?, ?, ?)`),
-      insertBlob: db.prepare(`INSERT INTO blobs (id, hash, partition_id, segment, type, n_rows, n_cols, col_start, byte_offset, byte_length)
-        VALUES (@id, @hash, @partition_id, @segment, @type, @n_rows, @n_cols, @col_start, @byte_offset, @byte_length)`),
+      insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count, crc) VALUES (?, ?, ?, ?, ?, ?)`),
+      insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id, crc) VALUES (?, ?, ?, ?, ?, ?)`),
+      insertBlob: db.prepare(`INSERT INTO blobs (id, hash, partition_id, segment, type, n_rows, n_cols, col_start, byte_offset, byte_length, crc)
+        VALUES (@id, @hash, @partition_id, @segment, @type, @n_rows, @n_cols, @col_start, @byte_offset, @byte_length, @crc)`),
       blobByHash: db.prepare(`SELECT id FROM blobs WHERE hash = ? LIMIT 1`).pluck(),
       blob: db.prepare(`SELECT * FROM blobs WHERE id = ?`),
-      insertPartition: db.prepare(`INSERT INTO partitions (id, codec, file, bytes, raw_bytes, n_segments, written_at) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      insertSegment: db.prepare(`INSERT INTO segments (partition_id, seg, offset, length, raw_length, crc32) VALUES (?, ?, ?, ?, ?, ?)`),
+      insertPartition: db.prepare(`INSERT INTO partitions (id, codec, file, bytes, raw_bytes, n_segments, written_at, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertSegment: db.prepare(`INSERT INTO segments (partition_id, seg, offset, length, raw_length, crc32, crc) VALUES (?, ?, ?, ?, ?, ?, ?)`),
       // a flushed partition completes these intermediates, unless their workflow has not finished yet
       markDurable: db.prepare(`UPDATE intermediates SET writer = NULL WHERE id = ? AND writer = ?
         AND model_id NOT IN (SELECT model_id FROM workflows WHERE writer IS NOT NULL)`),
       partition: db.prepare(`SELECT * FROM partitions WHERE id = ?`),
       segment: db.prepare(`SELECT * FROM segments WHERE partition_id = ? AND seg = ?`),
-      columns: db.prepare(`SELECT idx, name, type, count FROM columns WHERE intermediate_id = ? ORDER BY idx`),
-      rowblocks: db.prepare(`SELECT block, n_rows, min_row_id, max_row_id, sorted, rowid_blob FROM rowblocks WHERE intermediate_id = ? ORDER BY block`),
+      columns: db.prepare(`SELECT intermediate_id, idx, name, type, count, crc FROM columns WHERE intermediate_id = ? ORDER BY idx`),
+      rowblocks: db.prepare(`SELECT intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob, crc FROM rowblocks WHERE intermediate_id = ? ORDER BY block`),
       // Raw rows, no hash: this runs for every RowBlock a query reads, and objects / Buffers per row dominate it.
       blockChunks: db.prepare(`SELECT c.block, c.col_start, c.n_cols, c.blob_id, b.id, b.partition_id, b.segment, b.type,
-        b.n_rows, b.n_cols, b.col_start, b.byte_offset, b.byte_length
+        b.n_rows, b.n_cols, b.col_start, b.byte_offset, b.byte_length, c.crc, b.crc
         FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE c.intermediate_id = ? AND c.block BETWEEN ? AND ? ORDER BY c.block, c.col_start`).raw(true),
       segments: db.prepare(`SELECT * FROM segments WHERE partition_id = ? ORDER BY seg`),
       recordQuery: db.prepare(`UPDATE intermediates SET n_query = n_query + 1, t_query_ms = t_query_ms + ? WHERE id = ?`),
@@ -242,12 +268,13 @@ export class MetadataDB {
         materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null,
         writer: x.writer ?? (this.inUnfinishedWorkflow(modelId) ? this.writer : null),
       }).lastInsertRowid);
-      for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count);
-      for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob);
-      for (const c of x.chunks) s.insertChunk.run(id, c.block, c.col_start, c.n_cols, c.blob_id);
+      this.rehash('intermediates', 'id = ?', id);
+      for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count, rowCrc([id, c.idx, c.name, c.type, c.count]));
+      for (const r of x.rowblocks) s.insertRowBlock.run(id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob, rowCrc([id, r.block, r.n_rows, r.min_row_id, r.max_row_id, r.sorted, r.rowid_blob]));
+      for (const c of x.chunks) s.insertChunk.run(id, c.block, c.col_start, c.n_cols, c.blob_id, rowCrc([id, c.block, c.col_start, c.n_cols, c.blob_id]));
       if (x.codebook) {
-        this.db.prepare(`INSERT INTO codebooks (intermediate_id, codes) VALUES (?, ?)`)
-          .run(id, Buffer.from(x.codebook.buffer, x.codebook.byteOffset, x.codebook.byteLength));
+        const codes = Buffer.from(x.codebook.buffer, x.codebook.byteOffset, x.codebook.byteLength);
+        this.db.prepare(`INSERT INTO codebooks (intermediate_id, codes, crc) VALUES (?, ?, ?)`).run(id, codes, rowCrc([id, codes]));
       }
       return id;
     });
@@ -259,7 +286,9 @@ export class MetadataDB {
   }
 
   blob(id: number): BlobRow | undefined {
-    return this.stmt.blob.get(id) as BlobRow | undefined;
+    const b = this.stmt.blob.get(id) as BlobRow | undefined;
+    if (b) checkRow('blobs', b as unknown as Record<string, unknown>, `blob ${id}`);
+    return b;
   }
 
   blobs(ids: readonly number[]): Map<number, BlobRow> {
@@ -267,7 +296,10 @@ export class MetadataDB {
     for (let i = 0; i < ids.length; i += 500) {
       const part = ids.slice(i, i + 500);
       const rows = this.db.prepare(`SELECT * FROM blobs WHERE id IN (${part.map(() => '?').join(',')})`).all(...part) as BlobRow[];
-      for (const r of rows) out.set(r.id, r);
+      for (const r of rows) {
+        checkRow('blobs', r as unknown as Record<string, unknown>, `blob ${r.id}`);
+        out.set(r.id, r);
+      }
     }
     return out;
   }
@@ -282,44 +314,67 @@ export class MetadataDB {
   insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = [], durable: readonly number[] = []): void {
     this.write(`registering partition ${p.file}`, () => this.db.transaction(() => {
       for (const id of durable) this.stmt.markDurable.run(id, this.writer);
-      for (const b of blobs) this.stmt.insertBlob.run(b);
+      for (const b of blobs) this.stmt.insertBlob.run({ ...b, crc: crcOf('blobs', b as unknown as Record<string, unknown>) });
       if (sigs.length > 0) {
         const ins = this.db.prepare(`INSERT OR REPLACE INTO minhashes (blob_id, cluster, sig) VALUES (?, ?, ?)`);
         for (const r of sigs) ins.run(r.blob_id, r.cluster, r.sig);
       }
-      this.stmt.insertPartition.run(p.id, p.codec, p.file, p.bytes, p.raw_bytes, p.n_segments, new Date().toISOString());
-      for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length, s.crc32);
+      this.stmt.insertPartition.run(p.id, p.codec, p.file, p.bytes, p.raw_bytes, p.n_segments, new Date().toISOString(), rowCrc([p.id, p.codec, p.file]));
+      for (const s of segments) this.stmt.insertSegment.run(s.partition_id, s.seg, s.offset, s.length, s.raw_length, s.crc32, crcOf('segments', s as unknown as Record<string, unknown>));
     }).immediate());
   }
 
   partition(id: number): PartitionRow | undefined {
-    return this.stmt.partition.get(id) as PartitionRow | undefined;
+    const p = this.stmt.partition.get(id) as PartitionRow | undefined;
+    if (p) checkRow('partitions', p as unknown as Record<string, unknown>, `partition ${id}`);
+    return p;
   }
 
   segment(partitionId: number, seg: number): SegmentRow | undefined {
-    return this.stmt.segment.get(partitionId, seg) as SegmentRow | undefined;
+    const r = this.stmt.segment.get(partitionId, seg) as SegmentRow | undefined;
+    if (r) checkRow('segments', r as unknown as Record<string, unknown>, `partition ${partitionId} segment ${seg}`);
+    return r;
   }
 
   intermediates(): IntermediateRow[] {
-    return this.db.prepare(`${INTERMEDIATE_SELECT} WHERE ${this.visible} ORDER BY p.name, m.name, i.id`).all() as IntermediateRow[];
+    const rows = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE ${this.visible} ORDER BY p.name, m.name, i.id`).all() as IntermediateRow[];
+    for (const r of rows) checkRow('intermediates', r as unknown as Record<string, unknown>, `${r.project}.${r.model}.${r.name}`);
+    return rows;
+  }
+
+  /** Rows of a checked table, each verified against its crc (CORRUPT naming `what` otherwise). */
+  private checked<T>(table: CheckedTable, rows: T[], what: string): T[] {
+    for (const r of rows) checkRow(table, r as unknown as Record<string, unknown>, what);
+    return rows;
+  }
+
+  /** Recomputes the crc of rows after an insert or update of their hashed fields (in the caller's transaction). */
+  private rehash(table: CheckedTable, where: string, ...args: unknown[]): void {
+    this.db.prepare(`UPDATE ${table} SET crc = mistique_rowcrc(${ROW_FIELDS[table].join(', ')}) WHERE ${where}`).run(...args);
   }
 
   intermediate(id: number): IntermediateRow | undefined {
-    return this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
+    const r = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
+    if (r) checkRow('intermediates', r as unknown as Record<string, unknown>, `${r.project}.${r.model}.${r.name}`);
+    return r;
   }
 
   columns(intermediateId: number): ColumnRow[] {
-    return this.stmt.columns.all(intermediateId) as ColumnRow[];
+    return this.checked('columns', this.stmt.columns.all(intermediateId) as ColumnRow[], `intermediate ${intermediateId}`);
   }
 
   rowblocks(intermediateId: number): RowBlockRow[] {
-    return this.stmt.rowblocks.all(intermediateId) as RowBlockRow[];
+    return this.checked('rowblocks', this.stmt.rowblocks.all(intermediateId) as RowBlockRow[], `intermediate ${intermediateId}`);
   }
 
 
   /** The chunks of RowBlocks first..last joined with where their blobs are stored: one query instead of two per chunk. */
   blockChunks(intermediateId: number, first: number, last: number): BlockChunkRow[] {
     const rows = this.stmt.blockChunks.all(intermediateId, first, last) as (number | string | null)[][];
+    for (const r of rows) {
+      if (r[13] !== rowCrc([intermediateId, r[0], r[1], r[2], r[3]])) throw damaged('chunks', `intermediate ${intermediateId} block ${r[0]} column ${r[1]}`);
+      if (r[4] !== null && r[14] !== rowCrc(r.slice(4, 13))) throw damaged('blobs', `blob ${r[4]}`);
+    }
     return rows.map((r) => ({
       block: r[0] as number, col_start: r[1] as number, n_cols: r[2] as number, blob_id: r[3] as number,
       blob: r[4] === null ? null : {
@@ -330,7 +385,7 @@ export class MetadataDB {
   }
 
   segments(partitionId: number): SegmentRow[] {
-    return this.stmt.segments.all(partitionId) as SegmentRow[];
+    return this.checked('segments', this.stmt.segments.all(partitionId) as SegmentRow[], `partition ${partitionId}`);
   }
 
   recordQuery(intermediateId: number, ms: number): void {
@@ -412,6 +467,7 @@ export class MetadataDB {
       const old = this.db.prepare(`SELECT n_query, t_query_ms FROM intermediates WHERE id = ?`).get(oldId) as { n_query: number; t_query_ms: number } | undefined;
       this.removeIntermediateRows(oldId);
       this.db.prepare(`UPDATE intermediates SET name = ? WHERE id = ?`).run(name, newId);
+      this.rehash('intermediates', 'id = ?', newId);
       if (old) this.db.prepare(`UPDATE intermediates SET n_query = ?, t_query_ms = ? WHERE id = ?`).run(old.n_query, old.t_query_ms, newId);
     }).immediate();
   }
@@ -439,6 +495,7 @@ export class MetadataDB {
       const id = Number(s.insertModel.run(projectId, model, kind, null, new Date().toISOString()).lastInsertRowid);
       this.db.prepare(`INSERT INTO workflows (model_id, kind, spec, data_dir, t_total_ms, created_at, writer) VALUES (?, ?, ?, ?, 0, ?, ?)`)
         .run(id, kind, spec, dataDir, new Date().toISOString(), this.writer);
+      this.rehash('workflows', 'model_id = ?', id);
       return id;
     }).immediate());
   }
@@ -456,12 +513,17 @@ export class MetadataDB {
       for (const st of stages) ins.run({ ...st, model_id: modelId });
       const op = this.db.prepare(`INSERT INTO operators (model_id, stage, op, bytes) VALUES (?, ?, ?, ?)`);
       for (const o of operators) op.run(modelId, o.stage, o.op, o.bytes);
+      this.rehash('stages', 'model_id = ?', modelId);
+      this.rehash('operators', 'model_id = ?', modelId);
       this.db.prepare(`UPDATE workflows SET t_total_ms = ? WHERE model_id = ?`).run(totalMs, modelId);
     }).immediate());
   }
 
   updateWorkflowSpec(modelId: number, spec: string): void {
-    this.db.prepare(`UPDATE workflows SET spec = ? WHERE model_id = ?`).run(spec, modelId);
+    this.db.transaction(() => {
+      this.db.prepare(`UPDATE workflows SET spec = ? WHERE model_id = ?`).run(spec, modelId);
+      this.rehash('workflows', 'model_id = ?', modelId);
+    }).immediate();
   }
 
   /** Removes a workflow that failed midway: its intermediates, stages, operators and model row. */
@@ -475,8 +537,10 @@ export class MetadataDB {
   }
 
   workflow(project: string, model: string): WorkflowRow | undefined {
-    return this.db.prepare(`SELECT w.model_id, w.kind, w.spec, w.data_dir, w.t_total_ms FROM workflows w
+    const w = this.db.prepare(`SELECT w.model_id, w.kind, w.spec, w.data_dir, w.t_total_ms, w.crc FROM workflows w
       JOIN models m ON m.id = w.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`).get(project, model) as WorkflowRow | undefined;
+    if (w) checkRow('workflows', w as unknown as Record<string, unknown>, `workflow ${project}.${model}`);
+    return w;
   }
 
   /** Stage times refreshed from a re-run (the cost model's Eq. 5.2 terms), in one transaction. */
@@ -492,18 +556,22 @@ export class MetadataDB {
   }
 
   stages(modelId: number): StageRow[] {
-    return this.db.prepare(`SELECT name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms
-      FROM stages WHERE model_id = ? ORDER BY ord`).all(modelId) as StageRow[];
+    return this.checked('stages', this.db.prepare(`SELECT model_id, name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms, crc
+      FROM stages WHERE model_id = ? ORDER BY ord`).all(modelId) as StageRow[], `the stages of model ${modelId}`);
   }
 
   operator(modelId: number, stage: string): Uint8Array | undefined {
-    const b = this.db.prepare(`SELECT bytes FROM operators WHERE model_id = ? AND stage = ?`).pluck().get(modelId, stage) as Buffer | undefined;
-    return b ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : undefined;
+    const r = this.db.prepare(`SELECT model_id, stage, op, bytes, crc FROM operators WHERE model_id = ? AND stage = ?`).get(modelId, stage) as { bytes: Buffer } | undefined;
+    if (!r) return undefined;
+    checkRow('operators', r, `the trained operator of stage ${stage} of model ${modelId}`);
+    return new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
   }
 
   codebook(intermediateId: number): Float32Array | undefined {
-    const b = this.db.prepare(`SELECT codes FROM codebooks WHERE intermediate_id = ?`).pluck().get(intermediateId) as Buffer | undefined;
-    return b ? new Float32Array(new Uint8Array(b).buffer) : undefined;
+    const r = this.db.prepare(`SELECT intermediate_id, codes, crc FROM codebooks WHERE intermediate_id = ?`).get(intermediateId) as { codes: Buffer } | undefined;
+    if (!r) return undefined;
+    checkRow('codebooks', r, `the codebook of intermediate ${intermediateId}`);
+    return new Float32Array(new Uint8Array(r.codes).buffer);
   }
 
   /** The keys of the intermediates whose chunks or row ids lie in one segment (up to `limit`; −1: all). */
@@ -539,6 +607,46 @@ export class MetadataDB {
     const r = this.db.prepare(`SELECT count(*) AS n, coalesce(sum(byte_length), 0) AS b FROM blobs
       WHERE id NOT IN (SELECT blob_id FROM chunks) AND id NOT IN (SELECT rowid_blob FROM rowblocks)`).get() as { n: number; b: number };
     return { count: r.n, rawBytes: r.b };
+  }
+
+  /**
+   * Every row of the checked tables whose crc does not match its fields, with the keys of the
+   * intermediates it affects (verify: what the row checksums say about the whole database).
+   */
+  damagedRows(): DamagedRow[] {
+    const out: DamagedRow[] = [];
+    const keyOf = (id: unknown): string[] => {
+      const r = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
+      return r ? [`${r.project}.${r.model}.${r.name}`] : [];
+    };
+    const ofModel = (id: unknown): string[] => this.db.prepare(`SELECT p.name || '.' || m.name || '.' || i.name FROM intermediates i
+      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE i.model_id = ?`).pluck().all(id) as string[];
+    for (const table of Object.keys(ROW_FIELDS) as CheckedTable[]) {
+      for (const r of this.db.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Record<string, unknown>>) {
+        if (r.crc === crcOf(table, r)) continue;
+        const row = ROW_FIELDS[table].slice(0, 3).map((f) => `${f} ${String(r[f]).slice(0, 40)}`).join(', ');
+        const affected = 'intermediate_id' in r ? keyOf(r.intermediate_id)
+          : table === 'intermediates' ? keyOf(r.id)
+            : table === 'blobs' ? this.keysUsingBlobs(`SELECT ? AS id`, -1, r.id)
+              : table === 'segments' ? this.intermediatesOfSegment(r.partition_id as number, r.seg as number, -1)
+                : table === 'partitions' ? this.intermediatesOfPartition(r.id as number)
+                  : ofModel(r.model_id);
+        out.push({ table, row, intermediates: affected, key: PRIMARY_KEYS[table].map((f) => r[f]) });
+      }
+    }
+    return out;
+  }
+
+  /** Deletes damaged rows of the tables a read goes through (repair, after the intermediates they affect were dropped). */
+  deleteDamagedRows(rows: readonly DamagedRow[]): number {
+    let n = 0;
+    this.db.transaction(() => {
+      for (const d of rows) {
+        if (d.table === 'workflows' || d.table === 'stages' || d.table === 'operators') continue; // re-run recipes: reported, not guessed at
+        n += this.db.prepare(`DELETE FROM ${d.table} WHERE ${PRIMARY_KEYS[d.table].map((f) => `${f} IS ?`).join(' AND ')}`).run(...d.key).changes;
+      }
+    }).immediate();
+    return n;
   }
 
   /** SQLite's own consistency check of the database file ('ok', or what it found). */
@@ -589,7 +697,8 @@ export function sqliteError(where: string, err: unknown): MistiqueError {
   const msg = `${where}: ${(err as Error).message} (${code || 'no code'})`;
   if (code.startsWith('SQLITE_FULL')) return new MistiqueError('NO_SPACE', `${msg}: the disk is full; free space and try again`, { cause: err });
   if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') return new MistiqueError('READ_ONLY', `${msg}: the store is read-only here`, { cause: err });
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') return new MistiqueError('CORRUPT', `${msg}: the metadata database is damaged; run \`mistique verify\` and restore it from a backup`, { cause: err });
+  const schemaDamage = code === 'SQLITE_ERROR' && /no such (table|column|index)|has no column|malformed|unrecognized token|syntax error/.test((err as Error).message);
+  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || schemaDamage) return new MistiqueError('CORRUPT', `${msg}: the metadata database is damaged; run \`mistique verify\` and restore it from a backup`, { cause: err });
   if (code.startsWith('SQLITE_CANTOPEN')) return new MistiqueError('NOT_A_STORE', `${msg}`, { cause: err });
   if (code.startsWith('SQLITE_IOERR')) return new MistiqueError('IO', `${msg}: an I/O error; check the disk`, { cause: err });
   return new MistiqueError('INTERNAL', msg, { cause: err });

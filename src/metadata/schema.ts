@@ -1,6 +1,7 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
+import { addCrcSql } from './rowcrc.js';
 
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const MIGRATIONS: readonly string[] = [
   // v1: the data model of paper Fig. 5-6 plus per-intermediate statistics.
@@ -166,4 +167,8 @@ export const MIGRATIONS: readonly string[] = [
     UNION SELECT r.intermediate_id FROM rowblocks r LEFT JOIN blobs b ON b.id = r.rowid_blob WHERE b.id IS NULL);
   CREATE INDEX intermediates_writer ON intermediates (writer) WHERE writer IS NOT NULL;
   `,
+  // v5: row checksums (metadata/rowcrc.ts): every row whose fields decide what a read or a re-run
+  // returns carries a hash of those fields, filled here for the rows a v4 store holds.
+  (['intermediates', 'columns', 'rowblocks', 'chunks', 'blobs', 'segments', 'partitions', 'codebooks', 'workflows', 'stages', 'operators'] as const)
+    .map(addCrcSql).join('\n'),
 ];

@@ -53,9 +53,16 @@ export class ChunkReader {
     let hi = last;
     while (hi >= lo && layout[hi]) hi--;
     if (lo <= hi) {
-      for (let b = lo; b <= hi; b++) layout[b] = [];
+      // cached only once read and checked whole: a failed read must not leave blocks that look empty
       const rows = this.db.blockChunks(id, lo, hi);
-      for (const c of rows) layout[c.block]!.push(c);
+      const fresh = Array.from({ length: hi - lo + 1 }, (): BlockChunkRow[] => []);
+      for (const c of rows) {
+        const list = fresh[c.block - lo];
+        if (!list) throw new MistiqueError('CORRUPT', `the metadata database is damaged: ${keyOf(sel)} has a chunk in RowBlock ${c.block}, outside blocks ${lo}…${hi}; run \`mistique verify\``);
+        list.push(c);
+      }
+      fresh.forEach((list, k) => checkCoverage(sel, lo + k, list));
+      fresh.forEach((list, k) => { layout[lo + k] = list; });
       this.layoutRows += rows.length;
       this.evictLayouts(id);
     }
@@ -335,4 +342,20 @@ function checkAllFound(plan: RowPlan, rowIds: Int32Array, sel: Selection): void 
 /** The error for asked row ids an intermediate does not hold (up to five of them named). */
 export function missingRows(r: IntermediateRow, missing: readonly number[]): MistiqueError {
   return new MistiqueError('BAD_ROWS', `${r.project}.${r.model}.${r.name} has no row with id ${missing.join(', ')}${missing.length === 5 ? ', …' : ''} (it holds ${r.n_rows} rows)`);
+}
+
+function keyOf(sel: Selection): string {
+  return `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
+}
+
+/** A RowBlock's chunks (in column order) tile its columns exactly; a chunk row lost to damage is an error, not a hole. */
+function checkCoverage(sel: Selection, block: number, chunks: readonly BlockChunkRow[]): void {
+  let next = 0;
+  for (const c of chunks) {
+    if (c.col_start !== next) break;
+    next += c.n_cols;
+  }
+  if (next !== sel.intermediate.n_cols) {
+    throw new MistiqueError('CORRUPT', `the metadata database is damaged: RowBlock ${block} of ${keyOf(sel)} lacks the chunks of columns from ${next} on (it has ${sel.intermediate.n_cols}); run \`mistique verify\``);
+  }
 }

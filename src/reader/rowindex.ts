@@ -17,7 +17,14 @@ export class RowIndex {
   constructor(private readonly db: MetadataDB, private readonly ds: DataStore, readonly row: IntermediateRow) {}
 
   private rowblocks(): RowBlockRow[] {
-    return (this.blocks ??= this.db.rowblocks(this.row.id));
+    if (this.blocks) return this.blocks;
+    const blocks = this.db.rowblocks(this.row.id);
+    // every RowBlock is there, numbered from 0, holding all rows: a row lost to damage is an error, not fewer rows
+    const n = blocks.reduce((a, b) => a + b.n_rows, 0);
+    if (n !== this.row.n_rows || blocks.some((b, i) => b.block !== i)) {
+      throw new MistiqueError('CORRUPT', `the metadata database is damaged: the RowBlocks of ${this.row.project}.${this.row.model}.${this.row.name} hold ${n} rows in ${blocks.length} blocks, not its ${this.row.n_rows}; run \`mistique verify\``);
+    }
+    return (this.blocks = blocks);
   }
 
   /** All row ids in stored order. */

@@ -4,12 +4,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checksum } from './checksum.js';
-import type { MetadataDB } from '../metadata/metadatadb.js';
+import type { DamagedRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { SegmentCodec } from './codecs/index.js';
 
 export interface VerifyReport {
   /** SQLite's quick_check of metadata.db: ['ok'] or what it found. */
   metadata: string[];
+  /** Metadata rows whose checksum does not match (what they describe cannot be trusted), with the intermediates they affect. */
+  damagedRows: DamagedRow[];
   partitions: number;
   segments: number;
   /** Encoded bytes checked. */
@@ -34,7 +36,7 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   const partDir = path.join(dir, 'partitions');
   const parts = db.partitionRows();
   const r: VerifyReport = {
-    metadata: db.quickCheck(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [],
+    metadata: db.quickCheck(), damagedRows: db.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [],
     orphanFiles: [], orphanBlobs: db.orphanBlobs(), repaired: null, ok: true,
   };
   for (const [k, p] of parts.entries()) {
@@ -71,14 +73,16 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   }
   const bad = new Set<string>(db.intermediatesWithMissingBlobs());
   for (const b of r.badSegments) for (const k of b.intermediates) bad.add(k);
+  for (const d of r.damagedRows) for (const k of d.intermediates) bad.add(k);
   for (const m of r.missingFiles) for (const k of db.intermediatesOfPartition(parts.find((p) => p.file === m)!.id)) bad.add(k);
   r.unreadable = [...bad].sort();
   const known = new Set(parts.map((p) => p.file));
   r.orphanFiles = fs.readdirSync(partDir).filter((f) => !known.has(f)).sort();
   // a bad segment that serves no intermediate any more loses nothing: it waits to be rewritten, like an orphan blob
-  r.ok = r.metadata.join() === 'ok' && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0;
+  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0;
   if (opts.repair) {
     const dropped = db.deleteIntermediatesByKey(r.unreadable);
+    db.deleteDamagedRows(r.damagedRows);
     for (const f of r.orphanFiles) fs.rmSync(path.join(partDir, f), { force: true });
     r.repaired = { intermediates: dropped, files: [...r.orphanFiles] };
   }

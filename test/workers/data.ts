@@ -27,15 +27,24 @@ export function frameFor(key: string, i: number): DataFrame {
   return DataFrame.from({ x, k, z }, { rowIds });
 }
 
+/** Feeds one column into the digest: numbers as float64 bits (NaN, ±Infinity and -0 kept), strings as text. */
+function digestColumn(h: ReturnType<typeof createHash>, name: string, n: number, get: (i: number) => number | string | null, utf8: boolean): void {
+  h.update(name);
+  if (utf8) {
+    for (let i = 0; i < n; i++) { const v = get(i); h.update(v === null ? '\u0000null' : `${String(v)}\u0000`); }
+    return;
+  }
+  const col = new Float64Array(n);
+  for (let i = 0; i < n; i++) col[i] = get(i) as number;
+  h.update(new Uint8Array(col.buffer));
+}
+
 /** A digest of everything a read returns (row ids, column names, every value's bits). */
 export async function digestStored(store: Store, key: string): Promise<string> {
   const m = await store.getIntermediates(`${key}.*`, { path: 'read' });
   const h = createHash('sha1');
   h.update(new Uint8Array(m.rowIds.buffer, m.rowIds.byteOffset, m.rowIds.byteLength));
-  for (let j = 0; j < m.ncols; j++) {
-    h.update(m.columns[j]!.name);
-    for (let i = 0; i < m.nrows; i++) h.update(String(m.get(i, j)));
-  }
+  for (let j = 0; j < m.ncols; j++) digestColumn(h, m.columns[j]!.name, m.nrows, (i) => m.get(i, j), m.columns[j]!.type === 'utf8');
   return h.digest('hex');
 }
 
@@ -45,12 +54,8 @@ export function expectedDigest(key: string, i: number): string {
   const h = createHash('sha1');
   h.update(new Uint8Array(f.rowIds.buffer, f.rowIds.byteOffset, f.rowIds.byteLength));
   for (let j = 0; j < f.ncols; j++) {
-    h.update(f.columnName(j));
     const c = f.extract(0, f.nrows, j, 1);
-    for (let r = 0; r < f.nrows; r++) {
-      const v = c.values[r]!;
-      h.update(String(c.type === 'utf8' ? (v < 0 ? null : c.dictionary![v]) : v));
-    }
+    digestColumn(h, f.columnName(j), f.nrows, (r) => (c.type === 'utf8' ? (c.values[r]! < 0 ? null : c.dictionary![c.values[r]!]!) : c.values[r]!), c.type === 'utf8');
   }
   return h.digest('hex');
 }
