@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import type { Matrix } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { exposeLayers, parseGraph, truncateAt } from '../src/executor/onnx/graph.js';
 import { fromFloat16, pool, toFloat16 } from '../src/quantize/index.js';
@@ -134,6 +135,7 @@ describe('logging a network', () => {
   it('quantized tensors round-trip through the Arrow IPC and Parquet codecs too', async () => {
     const { x } = images(40);
     const want = new Map<string, number[]>();
+    const exactOf = new Map<string, Matrix>();
     for (const codec of ['gzip', 'arrow', 'parquet'] as const) {
       const s = await tempStore({ codec });
       await s.logNetwork('fm.a', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: 'lp' } });
@@ -141,11 +143,39 @@ describe('logging a network', () => {
       await s.logNetwork('fm.c', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { threshold: 90 } } });
       for (const k of ['fm.a.relu2.*', 'fm.b.dense1.*', 'fm.c.relu3.*']) {
         s.dropCaches();
-        const got = [...(await s.getIntermediates(k, { rows: [3, 39], path: 'read' })).values];
+        const m = await s.getIntermediates(k, { path: 'read' });
+        // against the layer's full-precision values (a re-run), within what the scheme may lose
+        const exact = exactOf.get(k) ?? (await s.getIntermediates(k, { path: 'rerun' }));
+        exactOf.set(k, exact);
+        expect(m.nrows).toBe(40);
+        expect([...m.rowIds]).toEqual([...exact.rowIds]);
+        const src = exact.values;
+        let maxAbs = 0;
+        for (const v of src) maxAbs = Math.max(maxAbs, Math.abs(v));
+        for (let i = 0; i < src.length; i++) {
+          const v = m.values[i]!, e = src[i]!;
+          if (k.startsWith('fm.a')) expect(Math.abs(v - e), `${codec} ${k} [${i}]`).toBeLessThanOrEqual(Math.abs(e) * 2 ** -10 + 6e-8); // float16
+          else if (k.startsWith('fm.b')) expect(Math.abs(v - e), `${codec} ${k} [${i}]`).toBeLessThanOrEqual(maxAbs); // within the range
+          else expect(v === 0 || v === 1, `${codec} ${k} [${i}]`).toBe(true); // one bit per value
+        }
+        if (k.startsWith('fm.b')) {
+          // 16 quantile bins: 16 values at most, each close to the values it stands for
+          expect(new Set(m.values).size).toBeLessThanOrEqual(16);
+          let err = 0, mag = 0;
+          for (let i = 0; i < src.length; i++) { err += Math.abs(m.values[i]! - src[i]!); mag += Math.abs(src[i]!); }
+          expect(err / mag).toBeLessThan(0.2); // 0.108 here; a codebook of one value gives ~1
+        }
+        // the same across codecs: bit for bit
+        const got = [...m.values];
         if (!want.has(k)) want.set(k, got);
         expect(got).toEqual(want.get(k));
+        // getTable: the same values, column by column
         const t = await s.getTable(k);
         expect(t.numRows).toBe(40);
+        for (const j of [0, Math.floor(m.ncols / 2), m.ncols - 1]) {
+          const col = t.getChildAt(j + 1)!.toArray() as Float32Array;
+          for (let i = 0; i < 40; i++) expect(col[i], `${codec} ${k} getTable [${i}, ${j}]`).toBe(m.values[i * m.ncols + j]);
+        }
       }
     }
   });

@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { MistiqueError, openStore } from '../src/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MistiqueError, openStore, type Store } from '../src/index.js';
 import { digestStored, expectedDigest, frameFor } from './workers/data.js';
 import { snapshotFiles, tempDir } from './helpers.js';
 
@@ -89,5 +89,63 @@ describe.skipIf(!canMount)('a read-only store', () => {
     expect((err as MistiqueError).code).toBe('READ_ONLY');
     await s.close();
     expect(snapshotFiles(ro)).toEqual(before);
+  });
+});
+
+/** Makes the n-th call (from now) of fs[fn] fail with errno `code`, once. */
+function failOnce(fn: 'openSync' | 'writeSync' | 'fsyncSync' | 'renameSync' | 'readSync', code: string, n: number): () => void {
+  const real = fs[fn] as (...a: unknown[]) => unknown;
+  let calls = 0;
+  const spy = vi.spyOn(fs, fn).mockImplementation(((...args: unknown[]) => {
+    if (++calls === n) throw Object.assign(new Error(`${code}: injected by the test, ${fn}`), { code });
+    return real.apply(fs, args);
+  }) as never);
+  return () => spy.mockRestore();
+}
+
+describe('I/O errors injected at the file-system calls the store makes', () => {
+  const cases: ['openSync' | 'writeSync' | 'fsyncSync' | 'renameSync', string, string][] = [
+    ['openSync', 'EIO', 'IO'], ['writeSync', 'EIO', 'IO'], ['writeSync', 'ENOSPC', 'NO_SPACE'], ['fsyncSync', 'EIO', 'IO'], ['renameSync', 'EIO', 'IO'],
+  ];
+  for (const [fn, errno, code] of cases) {
+    it(`${errno} in ${fn} while writing: ${code}, nothing half-visible, and the same Store goes on`, async () => {
+      const dir = path.join(tempDir(), 's');
+      const s: Store = await openStore(dir, { flushMs: 3_600_000 });
+      await s.log('io.m.k0', frameFor('io.m.k0', 0), { durable: true });
+      const restore = failOnce(fn, errno, 1);
+      const err = await s.log('io.m.k1', frameFor('io.m.k1', 1), { durable: true }).catch((e: unknown) => e);
+      restore();
+      expect(err, `${fn} was never called`).toBeInstanceOf(MistiqueError);
+      expect((err as MistiqueError).code, (err as Error).message).toBe(code);
+      // another handle sees the durable one, whole, and not the one that failed
+      const r = await openStore(dir, { create: false });
+      expect(r.list().map((x) => x.key)).toEqual(['io.m.k0']);
+      expect(await digestStored(r, 'io.m.k0')).toBe(expectedDigest('io.m.k0', 0));
+      await r.close();
+      expect(fs.readdirSync(path.join(dir, 'partitions')).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+      // the fault is gone: the same Store writes what waited, and logs again
+      await s.flush();
+      await s.log('io.m.k2', frameFor('io.m.k2', 2), { durable: true });
+      await s.close();
+      const again = await openStore(dir, { create: false });
+      for (const k of again.list().map((x) => x.key)) expect(await digestStored(again, k), k).toBe(expectedDigest(k, Number(k.split('.k')[1])));
+      expect(again.list().map((x) => x.key)).toContain('io.m.k2');
+      await again.close();
+    });
+  }
+
+  it('EIO while reading a partition is IO naming the file, and the next read succeeds', async () => {
+    const dir = path.join(tempDir(), 's');
+    const w = await openStore(dir);
+    await w.log('io.m.k1', frameFor('io.m.k1', 1));
+    await w.close();
+    const s = await openStore(dir, { create: false });
+    const restore = failOnce('readSync', 'EIO', 1);
+    const err = await digestStored(s, 'io.m.k1').catch((e: unknown) => e);
+    restore();
+    expect((err as MistiqueError).code, String(err)).toBe('IO');
+    expect((err as Error).message).toMatch(/p\d{8}\.gz/);
+    expect(await digestStored(s, 'io.m.k1')).toBe(expectedDigest('io.m.k1', 1));
+    await s.close();
   });
 });

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { MistiqueError } from '../errors.js';
 import type { ColumnType } from '../model/types.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { checkRow, crcOf, damaged, ROW_FIELDS, rowCrc, type CheckedTable } from './rowcrc.js';
+import { checkRow, checksumsOn, crcOf, damaged, ROW_FIELDS, rowCrc, type CheckedTable } from './rowcrc.js';
 
 export interface IntermediateRow {
   id: number;
@@ -371,7 +371,7 @@ export class MetadataDB {
   /** The chunks of RowBlocks first..last joined with where their blobs are stored: one query instead of two per chunk. */
   blockChunks(intermediateId: number, first: number, last: number): BlockChunkRow[] {
     const rows = this.stmt.blockChunks.all(intermediateId, first, last) as (number | string | null)[][];
-    for (const r of rows) {
+    for (const r of checksumsOn ? rows : []) {
       if (r[13] !== rowCrc([intermediateId, r[0], r[1], r[2], r[3]])) throw damaged('chunks', `intermediate ${intermediateId} block ${r[0]} column ${r[1]}`);
       if (r[4] !== null && r[14] !== rowCrc(r.slice(4, 13))) throw damaged('blobs', `blob ${r[4]}`);
     }

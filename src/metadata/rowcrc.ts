@@ -5,6 +5,13 @@
 // Fields that change in place (query statistics, a writer token, stage timings) are not hashed.
 import { MistiqueError } from '../errors.js';
 
+/**
+ * Whether checksums are checked: always, except that `MISTIQUE_CHECKSUMS=off` turns them off (segment
+ * checksums are then neither written nor checked, row checksums written but not checked) for measuring
+ * what they cost (npm run bench:checksum).
+ */
+export const checksumsOn = process.env.MISTIQUE_CHECKSUMS !== 'off';
+
 /** The hashed fields of each table, in order. */
 export const ROW_FIELDS = {
   intermediates: ['id', 'model_id', 'name', 'n_rows', 'n_cols', 'shape', 'scheme', 'row_block_size', 'tile_cols', 'row_id_start', 'materialized', 'n_chunks'],
@@ -60,7 +67,7 @@ export function crcOf(table: CheckedTable, row: Record<string, unknown>): number
 
 /** Throws CORRUPT unless the row's stored crc matches its fields. */
 export function checkRow(table: CheckedTable, row: Record<string, unknown> & { crc?: unknown }, what: string): void {
-  if (row.crc !== crcOf(table, row)) throw damaged(table, what);
+  if (checksumsOn && row.crc !== crcOf(table, row)) throw damaged(table, what);
 }
 
 export function damaged(table: string, what: string): MistiqueError {

@@ -17,8 +17,5 @@ function load(): Crc {
 
 export const checksum: Crc = load();
 
-/**
- * Whether segments get checksums when written and checked when read. Always on, except that
- * `MISTIQUE_CHECKSUMS=off` turns them off for measuring what they cost (npm run bench:checksum).
- */
-export const checksumsOn = process.env.MISTIQUE_CHECKSUMS !== 'off';
+/** Whether checksums are written and checked (metadata/rowcrc.ts: off only to measure their cost). */
+export { checksumsOn } from '../metadata/rowcrc.js';

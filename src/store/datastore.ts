@@ -319,7 +319,7 @@ export class DataStore {
       if (!scan) this.pool.putDecoded(key, decoded);
       return decoded;
     } catch (err) {
-      throw wrapError(`reading ${part.file} segment ${seg} (${part.codec})`, err);
+      throw ioError(`reading ${part.file} segment ${seg} (${part.codec})`, err);
     }
   }
 
