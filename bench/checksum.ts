@@ -8,25 +8,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { mulberry32 } from '../datasets/random.js';
 import { DataFrame, openStore, type CodecId } from '../src/index.js';
+import { reluTensor, stat, TENSOR_PER as PER, TENSOR_SHAPE as SHAPE } from './tensor.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, examples: { type: 'string', default: '2000' }, child: { type: 'string' } } });
 const N = Number(args.examples);
-const SHAPE = [16, 28, 28];
-const PER = SHAPE.reduce((a, b) => a * b, 1);
 const MB = 1024 * 1024;
 
-function tensor(): Float32Array {
-  const r = mulberry32(9);
-  const v = new Float32Array(N * PER);
-  for (let i = 0; i < v.length; i++) { const x = r() * 2 - 1; v[i] = x > 0 ? x * 3 : 0; }
-  return v;
-}
 
 /** One run in this process: log (flushed, fsynced) then a cold full read; prints {logMBs, readMBs}. */
 async function child(codec: CodecId): Promise<void> {
-  const v = tensor();
+  const v = reluTensor(N);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-bench-ck-'));
   try {
     const s = await openStore(path.join(dir, 's'), { codec, policy: 'store_all' });
@@ -52,10 +44,6 @@ async function child(codec: CodecId): Promise<void> {
   }
 }
 
-const stat = (xs: number[]): { median: number; min: number; max: number } => {
-  const s = [...xs].sort((a, b) => a - b);
-  return { median: +s[Math.floor(s.length / 2)]!.toFixed(1), min: +s[0]!.toFixed(1), max: +s[s.length - 1]!.toFixed(1) };
-};
 
 if (args.child) {
   await child(args.child as CodecId);

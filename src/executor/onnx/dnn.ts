@@ -78,10 +78,10 @@ export function schemeName(s: DnnScheme): string {
   return parts.length ? parts.join('+') : 'none';
 }
 
-interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number }
+export interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number }
 
 /** Applies the quantization step to one batch of a layer; `state` carries the codebook / threshold from the first batch. */
-function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { codebook?: Codebook; threshold?: number }): Encoded {
+export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { codebook?: Codebook; threshold?: number }): Encoded {
   const sh = shape.length ? shape : [1];
   if (!q) return { frame: DataFrame.fromTensor(values, sh, ids) };
   if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(toFloat16(values), 'float16', sh, ids) };
