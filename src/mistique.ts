@@ -1,4 +1,5 @@
-// The Store: opens (or creates) a store directory and wires MetadataDB, DataStore and ChunkReader.
+// The Store: opens (or creates) a store directory and wires the MetadataDB, the DataStore (with its write
+// lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Table } from 'apache-arrow';

@@ -29,6 +29,21 @@ export interface DataStoreOptions {
 /** Where a writer's chunks go: one open partition per writer at a time, reused by later writers until full. */
 export interface Placement { partition: OpenPartition | null }
 
+/**
+ * Invariants (tests: bufferpool, trust, io, dedup):
+ * - A blob id is handed out when its chunk enters an open partition (`add`), before anything is on
+ *   disk; the blob row is registered only when that partition is written, in the same SQLite
+ *   transaction as the partition and its segments. Until then the chunk is `pendingBlobs`, readable from
+ *   memory (`pool.open`, or `flushing` while its write is under way), and findable for dedup by hash.
+ * - A partition is in exactly one of: open in the pool (filling; also in `idle` when no writer holds it),
+ *   `flushing`, or written. A failed write puts it back open and is retried at the next settle or flush.
+ * - Only the holder of the store's write lock (the Store) calls add / settle / flushAll: ids continue
+ *   from the MetadataDB's maxima at the time the lock was taken (`resumeIds`).
+ * - An intermediate registered while any blob it references is pending is not durable (`track`): it
+ *   becomes durable in the transaction that registers its last pending blob (`completedBy`), and
+ *   recovery, run only under the write lock, removes what a dead writer left not durable.
+ * - `flushAll` runs one at a time and returns only after every partition write under way has ended.
+ */
 export class DataStore {
   readonly pool: InMemoryStore;
   private readonly files: PartitionFiles;

@@ -9,11 +9,25 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { MistiqueError } from '../../errors.js';
 import { DataFrame } from '../../model/dataframe.js';
-import type { Store } from '../../mistique.js';
+import type { MetadataDB } from '../../metadata/metadatadb.js';
+import type { Matrix } from '../../model/matrix.js';
+import type { ColumnType } from '../../model/types.js';
 import { kbitCodebook, kbitEncode, percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 import { layerTimes, profilePrefix } from './profile.js';
+
+/**
+ * What the network executor needs of a store (the Store class provides it): given from below as an
+ * interface, so that the executor does not import mistique.ts, which imports the executor.
+ */
+export interface NetworkSink {
+  readonly dir: string;
+  readonly metadata: MetadataDB;
+  writer(key: string, opts: { scheme?: string; originalName?: string; approximate?: boolean; rerunnable?: boolean; logicalType?: ColumnType; codebook?: Float32Array }): IntermediateWriter;
+  flush(): Promise<void>;
+  getIntermediates(keys: string, opts: { rows?: number[] }): Promise<Matrix>;
+}
 
 export interface DnnInput {
   /** N examples, each `shape` (e.g. [1, 28, 28]), row-major float32. */
@@ -96,12 +110,12 @@ export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32A
   return { frame: DataFrame.fromEncodedTensor(bits, 'bool', sh, ids), threshold: state.threshold };
 }
 
-function checkpointFile(store: Store, project: string, model: string): string {
+function checkpointFile(store: NetworkSink, project: string, model: string): string {
   return path.join(store.dir, 'checkpoints', `${project}.${model}.onnx`);
 }
 
 /** Logs every layer of `checkpoint` (a path or ONNX bytes) over the examples as `<project>.<model>.<layer>`. */
-export async function logNetwork(store: Store, modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
+export async function logNetwork(store: NetworkSink, modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
   const [project, model, ...rest] = modelKey.split('.');
   if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
   const bytes = typeof checkpoint === 'string' ? readCheckpoint(checkpoint) : checkpoint;
@@ -223,7 +237,7 @@ export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int
  * Re-runs a logged network up to one layer, on only the asked rows: their inputs are read from the
  * store, the stored checkpoint is cut after the layer, and only that graph runs. Full precision (no scheme).
  */
-export async function rerunLayer(store: Store, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number): Promise<LayerRerun> {
+export async function rerunLayer(store: NetworkSink, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number): Promise<LayerRerun> {
   const [project, model] = modelKey.split('.');
   const wf = project && model ? store.metadata.workflow(project, model) : undefined;
   if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
