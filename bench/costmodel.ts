@@ -113,7 +113,7 @@ async function dnnPart(bar: { tick(): void }) {
       // everything cold: decoded segments dropped before the estimate and before each measured run, so
       // that the planner estimates the state both paths are measured in (the re-run reads its inputs cold)
       store.dropCaches();
-      const [e] = await store.explain(`fm.m.${l}.*`, { rows });
+      const [e] = await store.explain(`fm.m.${l}.*`, { rows, measure: true });
       // each path's own time as the query measures it (explain's `measured`, best of 5: on this 2-core VM a
       // run can be 40% slower than the one before); planning — resolving the
       // key, the estimates — is the same for both paths and reported apart (`plan`)
@@ -146,7 +146,7 @@ async function dnnPart(bar: { tick(): void }) {
   }
   const rates = await store.readRates();
   // the band of measured ÷ estimated over the last 32 runs of each path, as explain states it
-  const [fin] = await store.explain(`fm.m.${layers[layers.length - 1]}.*`);
+  const [fin] = await store.explain(`fm.m.${layers[layers.length - 1]}.*`, { measure: true });
   const accuracy = { read: fin!.read?.accuracy ?? null, rerun: fin!.rerun?.accuracy ?? null };
   await store.close();
   return { ckpt: path.basename(ckpt), layers, batchSizes, rerunByBatch, readByScheme, sizes, points, rates, accuracy };

@@ -89,7 +89,7 @@ async function once(store: Store, q: Query, p: 'read' | 'rerun' | 'auto'): Promi
 
 async function runQuery(store: Store, q: Query): Promise<QueryResult> {
   const choices: string[] = [];
-  for (const f of q.fetch) if (!f.data) for (const e of await store.explain(f.keys, f.rows ? { rows: f.rows } : {})) choices.push(e.choice);
+  for (const f of q.fetch) if (!f.data) for (const e of await store.explain(f.keys, { ...(f.rows ? { rows: f.rows } : {}), measure: true })) choices.push(e.choice);
   const best = async (p: 'read' | 'rerun' | 'auto') => {
     let b: Timing | null = null;
     for (let i = 0; i < 2; i++) { const t = await once(store, q, p); if (!b || t.total < b.total) b = t; }

@@ -347,9 +347,11 @@ export class Store {
 
   /**
    * The cost model's view of a query: per intermediate, both estimates (with their inputs), the choice
-   * and why. With `run: true` the query runs too and each estimate gets its measured time.
+   * and why. It changes nothing: a read model or re-run line not yet measured on this machine is assumed
+   * (its `source` says so). `measure: true` times what the estimates need first, as a query does;
+   * `run: true` runs the query too and each estimate gets its measured time.
    */
-  async explain(keys: string | readonly string[], opts: PlannedQueryOptions & { run?: boolean } = {}): Promise<Estimate[]> {
+  async explain(keys: string | readonly string[], opts: PlannedQueryOptions & { run?: boolean; measure?: boolean } = {}): Promise<Estimate[]> {
     this.checkOpen();
     const k = typeof keys === 'string' ? [keys] : keys;
     return opts.run ? (await this.planner.query(k, opts)).estimates : this.planner.explain(k, opts);

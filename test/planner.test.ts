@@ -1,6 +1,7 @@
 // The query planner: the read-or-re-run choice on real stores (Alg. 4), explain, equal results on both
 // paths, ρ_d measured and re-calibrated, and adaptive materialization (Eq. 5.5).
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
@@ -24,6 +25,20 @@ describe('read or re-run (DNN)', () => {
     const store = await tempStore({ rowBlockSize: 4096 });
     const run = await store.logNetwork('fm.cnn', FIXTURE, { x, shape: [1, 28, 28] });
     const first = run.layers[0]!.name, last = run.layers[run.layers.length - 1]!.name;
+    // explain measures nothing: before any query the read model is assumed and the re-run line is the
+    // logging profile's, and the store's statistics are as logging left them
+    const meta = (): unknown[] => {
+      const db = new Database(path.join(store.dir, 'metadata.db'), { readonly: true });
+      try { return db.prepare('SELECT key, value FROM meta ORDER BY key').all(); } finally { db.close(); }
+    };
+    const metaBefore = meta();
+    const [unmeasured] = await store.explain(`fm.cnn.${last}.*`);
+    expect(unmeasured!.read!.source).toBe('assumed');
+    expect(unmeasured!.rerun!.terms.fromReruns).toBe(0);
+    expect(meta()).toEqual(metaBefore);
+    // a query measures what it needs (a read of the logits: its read model, and the re-run line it is compared with)
+    await store.getIntermediates(`fm.cnn.${last}.*`, { rows: [7] });
+    await store.getIntermediates(`fm.cnn.${first}.*`, { rows: [7] });
     const [few] = await store.explain(`fm.cnn.${first}.*`, { rows: [7, 3300, 42] });
     expect(few!.choice).toBe('rerun');
     expect(few!.rerun!.ms).toBeLessThan(few!.read!.ms);
@@ -278,6 +293,11 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
     const files = (): string[] => fs.readdirSync(path.join(store.dir, 'partitions'));
     expect(files()).toEqual([]);
     const key = 'zillow.P2_1.test_set';
+    // explain alone measures nothing (the read model is assumed); a query probes the codec
+    const [unmeasured] = await store.explain(`${key}.*`);
+    expect(unmeasured!.read!.source).toBe('assumed');
+    // (a read it refuses — not stored yet — still estimates it, measuring: nothing is materialized)
+    await expect(store.getIntermediates(`${key}.*`, { path: 'read' })).rejects.toMatchObject({ code: 'NOT_STORED' });
     const [e] = await store.explain(`${key}.*`);
     // nothing of its own to time a read on: the read model comes from the probe, on this machine
     expect(e!.read!.source).toBe('probed');

@@ -77,13 +77,13 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
 }
 
 /** `mistique explain <keys> [--rows] [--run]`: the cost model's estimates, choice and reason. */
-export async function explainCmd(dir: string, keys: string[], opts: { rows?: string; run?: boolean; path?: string; json?: boolean }, io: Io): Promise<void> {
+export async function explainCmd(dir: string, keys: string[], opts: { rows?: string; run?: boolean; measure?: boolean; path?: string; json?: boolean }, io: Io): Promise<void> {
   if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique explain zillow.P1.pred.*`');
   keys.forEach(parseKey);
   const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
   const path = queryPath(opts.path);
   await withStore(dir, async (s) => {
-    const es = await s.explain(keys, { ...(rows ? { rows } : {}), path, run: opts.run === true });
+    const es = await s.explain(keys, { ...(rows ? { rows } : {}), path, run: opts.run === true, measure: opts.measure === true });
     if (opts.json) { io.out(JSON.stringify(es, null, 2)); return; }
     const ms = (v: number | undefined) => (v === undefined ? '–' : v < 10 ? v.toFixed(2) : v.toFixed(0));
     io.out(formatTable(['intermediate', 'rows', 'stored', 'read est ms', 're-run est ms', 'choice', ...(opts.run ? ['measured ms'] : []), 'why'],

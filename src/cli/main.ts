@@ -56,14 +56,16 @@ Reads columns; several keys are joined on row_id.
   --out     write the result instead of printing it: .npy, .arrow, .parquet or .csv
   --limit   rows to print (default 20)
   --path    auto (default: read or re-run, whichever the cost model estimates faster) | read | rerun`,
-  explain: `usage: mistique explain <key> [<key> …] [--rows R] [--run] [--path auto|read|rerun] [--json] [--store dir]
+  explain: `usage: mistique explain <key> [<key> …] [--rows R] [--measure | --run] [--path auto|read|rerun] [--json] [--store dir]
 
 For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4 as six terms
 measured on this machine for the codec and scheme: fixed, per RowBlock, per segment, per MB decoded, per
 MB on disk, per MB of result; segments already decoded in the bufferpool cost none of them), the
 estimated time to re-run its workflow up to it (Eq. 5.2 for pipelines: the stages it needs; Eq. 5.3 for
 networks: model load + input read + batches × forward time up to the layer), the choice and why.
-  --run    run the query too and show the measured time of the chosen path
+It changes nothing: a model not yet measured on this machine is shown as assumed.
+  --measure  time what the estimates need first (reads, re-runs), as a query would, without running it
+  --run      run the query too and show the measured time of the chosen path
   --rows   as for get`,
   rerun: `usage: mistique rerun <project.model.intermediate> [--rows R] [--limit N] [--store dir]
 
@@ -122,7 +124,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
-        bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' },
+        bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -142,7 +144,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'rerun': await rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
       case 'ls': await ls(dir, pos[0], io); break;
       case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path }, io); break;
-      case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, path: o.path, json: o.json }, io); break;
+      case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;
       case 'verify': return await verify(dir, { repair: o.repair, json: o.json }, io);
       case 'demo': await demo(dir, io); break;

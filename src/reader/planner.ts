@@ -115,13 +115,19 @@ export class QueryPlanner {
     if (est !== undefined) this.accuracy.record(this.accuracyKind(e.measured.path, e), est, e.measured.ms);
   }
 
-  /** The estimates and choices for a query, without running it. */
-  async explain(keys: readonly string[], opts: PlannedQueryOptions = {}): Promise<Estimate[]> {
+  /**
+   * The estimates and choices for a query, without running it — and without measuring anything: a
+   * read model or a re-run line this machine has not measured yet is taken from what is at hand (the
+   * logging profile, the assumed read rate) and says so in its `source`, instead of timing reads and
+   * re-runs (and dropping the bufferpool's decoded segments) in the middle of other queries. A query,
+   * explain with `run`, or `measure: true` (estimate as a query would, without running it) measures them.
+   */
+  async explain(keys: readonly string[], opts: PlannedQueryOptions & { measure?: boolean } = {}): Promise<Estimate[]> {
     const sels = resolveKeys(this.db, keys);
     const ids = opts.rows !== undefined ? normalizeRows(opts.rows) : undefined;
     const out: Estimate[] = [];
     const path = queryPath(opts.path);
-    for (const sel of sels) out.push(await this.estimate(sel, ids, path));
+    for (const sel of sels) out.push(await this.estimate(sel, ids, path, opts.measure === true));
     return out;
   }
 
@@ -170,7 +176,8 @@ export class QueryPlanner {
     return { matrix, estimates };
   }
 
-  private async estimate(sel: Selection, ids: Int32Array | undefined, path: QueryPath): Promise<Estimate> {
+  /** `measure`: a model not measured on this machine yet is calibrated now (timed reads or re-runs); else assumed. */
+  private async estimate(sel: Selection, ids: Int32Array | undefined, path: QueryPath, measure = true): Promise<Estimate> {
     const r = sel.intermediate;
     const key = `${r.project}.${r.model}.${r.name}`;
     const wf = this.db.workflow(r.project, r.model);
@@ -179,10 +186,10 @@ export class QueryPlanner {
     if (ids) this.checkRowsHeld(r, ids);
     const materialized = r.materialized !== 0;
     const e: Estimate = { key, rows: n, columns: sel.cols.length, scheme: r.scheme, materialized, workflow, read: null, rerun: null, choice: 'read', reason: '' };
-    if (materialized) e.read = await this.readEstimate(sel, ids);
+    if (materialized) e.read = await this.readEstimate(sel, ids, measure);
     // γ needs what reading it would cost once stored; with γ_min = ∞ nothing is ever stored
-    else if (this.adaptive.enabled && Number.isFinite(this.adaptive.gammaMin)) e.read = await this.readEstimateUnstored(r);
-    if (workflow) e.rerun = await this.rerunEstimate(r, wf!, ids);
+    else if (this.adaptive.enabled && Number.isFinite(this.adaptive.gammaMin)) e.read = await this.readEstimateUnstored(r, measure);
+    if (workflow) e.rerun = await this.rerunEstimate(r, wf!, ids, measure);
     if (e.read) e.read.accuracy = this.accuracy.band(this.accuracyKind('read', e));
     if (e.rerun) e.rerun.accuracy = this.accuracy.band(this.accuracyKind('rerun', e));
     if (path === 'read') {
@@ -246,9 +253,10 @@ export class QueryPlanner {
    * the store's own intermediates; else, when it holds none of that family (adaptive, right after
    * logging), probed on synthetic ones of its codec; else (a family the probe does not cover) assumed.
    */
-  private async readModel(scheme: string): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed' }> {
+  private async readModel(scheme: string, measure = true): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed' }> {
     const rate = this.rates.get(scheme);
     if (rate) return { coef: rate.coef, reads: rate.reads, source: rate.probed ? 'probed' : 'measured' };
+    if (!measure) return { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
     const cal = await this.calibrate(scheme);
     if (cal) return { coef: cal.coef, reads: cal.reads, source: 'calibrated' };
     const probe = await this.rerunners.probeReads?.(scheme);
@@ -275,17 +283,17 @@ export class QueryPlanner {
     return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes };
   }
 
-  private async readEstimate(sel: Selection, ids: Int32Array | undefined): Promise<NonNullable<Estimate['read']>> {
+  private async readEstimate(sel: Selection, ids: Int32Array | undefined, measure = true): Promise<NonNullable<Estimate['read']>> {
     const r = sel.intermediate;
     const c0 = Math.min(...sel.cols), c1 = Math.max(...sel.cols) + 1;
-    const model = await this.readModel(r.scheme);
+    const model = await this.readModel(r.scheme, measure);
     const f = this.readFeatures(r, ids, c0, c1);
     return { ...f, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
   /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes, compressed as its scheme's reads are). */
-  private async readEstimateUnstored(r: IntermediateRow): Promise<NonNullable<Estimate['read']>> {
-    const model = await this.readModel(r.scheme);
+  private async readEstimateUnstored(r: IntermediateRow, measure = true): Promise<NonNullable<Estimate['read']>> {
+    const model = await this.readModel(r.scheme, measure);
     // each RowBlock's chunks fill segments of about the store's segment size
     const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
     const segments = blocks * Math.max(1, Math.ceil(r.bytes_raw / Math.max(1, blocks) / this.ds.opts.segmentBytes));
@@ -293,7 +301,7 @@ export class QueryPlanner {
     return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
-  private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined): Promise<Estimate['rerun']> {
+  private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined, measure = true): Promise<Estimate['rerun']> {
     if (wf.kind === 'trad') {
       const stages: StageCost[] = this.db.stages(wf.model_id).map((s) => ({
         name: s.name, inputs: JSON.parse(s.inputs) as string[], output: s.output, readOpMs: s.t_read_op_ms, readInputMs: s.t_read_input_ms, execMs: s.t_exec_ms, rows: s.n_rows,
@@ -303,13 +311,13 @@ export class QueryPlanner {
     }
     const spec = JSON.parse(wf.spec) as DnnSpec;
     const n = ids ? ids.length : r.n_rows;
-    const inputMs = await this.inputReadMs(spec, ids);
+    const inputMs = await this.inputReadMs(spec, ids, measure);
     // Eq. 5.3's load and per-batch forward time: this layer's line over timed re-runs on this machine
     // (calibrated with re-runs of 1, 8, 32 batches and all rows the first time it is planned; per batch,
     // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
     // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
     const line = this.reruns.line(r);
-    const fit = line ? solveRerun(line.sums, line.anchor) : await this.calibrateRerun(r, spec);
+    const fit = line ? solveRerun(line.sums, line.anchor) : measure ? await this.calibrateRerun(r, spec) : null;
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
@@ -317,12 +325,12 @@ export class QueryPlanner {
   }
 
   /** Eq. 5.3's input read: the read model on the network's stored examples. */
-  private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined): Promise<number> {
+  private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined, measure = true): Promise<number> {
     const [ip, im, ii] = spec.inputKey.split('.');
     const inputId = this.db.intermediateId(ip!, im!, ii!);
     if (inputId === undefined) return 0;
     const row = this.db.intermediate(inputId)!;
-    return tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme)).coef);
+    return tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme, measure)).coef);
   }
 
   /**
