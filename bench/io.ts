@@ -4,7 +4,7 @@
 //   - the floor: the tensor written as one raw file with fsync, and read back cold (page cache dropped
 //     where the machine lets us);
 //   - each codec alone in memory on segments of the store's size: gzip (node:zlib, level 6), fflate
-//     (level 6), Arrow IPC, Parquet (parquet-wasm, snappy) — compress and decompress MB/s;
+//     (level 6), LZ4 (lz4-napi), Arrow IPC, Parquet (parquet-wasm, snappy) — compress and decompress MB/s;
 //   - mistique, per codec × scheme (fp32, lp, kbit8, pool2, written as logNetwork writes them): log
 //     (batches of 128 examples, flushed and fsynced), a cold full read, a cold read of 10% of the rows
 //     at random, a cold one-row read.
@@ -12,6 +12,7 @@
 // full read ÷ min(raw read, codec decompress), gzip against fflate — and writes bench/results/io.svg.
 // Usage: npm run bench:io [-- --examples 2000 --runs 5 --codecs gzip,arrow,parquet --schemes fp32,lp,kbit8,pool2 --dir /tmp]
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +30,7 @@ import { reluTensor, stat, TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
 const { values: args } = parseArgs({
   options: {
     examples: { type: 'string', default: '2000' }, runs: { type: 'string', default: '5' },
-    codecs: { type: 'string', default: 'gzip,arrow,parquet' }, schemes: { type: 'string', default: 'fp32,lp,kbit8,pool2' },
+    codecs: { type: 'string', default: 'gzip,lz4,arrow,parquet' }, schemes: { type: 'string', default: 'fp32,lp,kbit8,pool2' },
     dir: { type: 'string', default: os.tmpdir() },
   },
 });
@@ -37,7 +38,7 @@ const N = Number(args.examples), RUNS = Number(args.runs);
 const CODECS = args.codecs!.split(',') as CodecId[];
 const SCHEMES = args.schemes!.split(',');
 const MB = 1024 * 1024;
-const SEGMENT: Record<CodecId, number> = { gzip: 64 << 10, arrow: 1 << 20, parquet: 256 << 10 };
+const SEGMENT: Record<CodecId, number> = { gzip: 64 << 10, lz4: 64 << 10, arrow: 1 << 20, parquet: 256 << 10 };
 const BATCH = 128;
 const v = reluTensor(N);
 const inMB = v.byteLength / MB;
@@ -101,6 +102,11 @@ async function codecsAlone(): Promise<Record<string, { compressMBs: number; deco
   const [ff, fc] = time(() => g.map((p) => fflate.gzipSync(p, { level: 6 })));
   const [, fd] = time(() => ff.map((p) => fflate.gunzipSync(p)));
   out.fflate = { compressMBs: rate(fc), decompressMBs: rate(fd) };
+  const lz4 = createRequire(import.meta.url)('lz4-napi') as { compressSync(b: Buffer): Buffer; uncompressSync(b: Buffer): Buffer };
+  const l = pieces(SEGMENT.lz4).map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength));
+  const [lz, lc] = time(() => l.map((p) => lz4.compressSync(p)));
+  const [, ld] = time(() => lz.map((p) => lz4.uncompressSync(p)));
+  out.lz4 = { compressMBs: rate(lc), decompressMBs: rate(ld) };
   const f32 = (p: Uint8Array): Float32Array => new Float32Array(p.buffer, p.byteOffset, p.byteLength / 4);
   const a = pieces(SEGMENT.arrow);
   const [ipc, ac] = time(() => a.map((p) => tableToIPC(tableFromArrays({ v: f32(p) }))));

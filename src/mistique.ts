@@ -28,7 +28,7 @@ import { loadPipelineSpec, type PipelineSpec } from './executor/spec.js';
 import { logNetwork, rerunLayer, type DnnInput, type DnnLogOptions, type DnnRun, type LayerRerun } from './executor/onnx/dnn.js';
 
 export interface StoreOptions {
-  /** How partitions are compressed: gzip (default, as in the paper), parquet, or arrow (uncompressed IPC). Fixed at creation. */
+  /** How partitions are compressed: gzip (default, as in the paper), lz4 (fast), parquet, or arrow (uncompressed IPC). Fixed at creation. */
   codec?: CodecId;
   /**
    * store_all: every chunk is written (the baseline); dedup (default): identical chunks are stored once
@@ -139,7 +139,7 @@ interface StoreManifest {
 }
 
 const MANIFEST = 'mistique.json';
-const DEFAULT_SEGMENT_BYTES: Record<CodecId, number> = { gzip: 64 * 1024, arrow: 1024 * 1024, parquet: 256 * 1024 };
+const DEFAULT_SEGMENT_BYTES: Record<CodecId, number> = { gzip: 64 * 1024, lz4: 64 * 1024, arrow: 1024 * 1024, parquet: 256 * 1024 };
 const MB = 1024 * 1024;
 
 export class Store {

@@ -8,6 +8,7 @@ import type { Matrix } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { exposeLayers, parseGraph, truncateAt } from '../src/executor/onnx/graph.js';
 import { fromFloat16, pool, toFloat16 } from '../src/quantize/index.js';
+import { CODEC_IDS } from '../src/store/codecs/index.js';
 import { tempStore } from './helpers.js';
 
 const FIXTURE = path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx');
@@ -136,7 +137,7 @@ describe('logging a network', () => {
     const { x } = images(40);
     const want = new Map<string, number[]>();
     const exactOf = new Map<string, Matrix>();
-    for (const codec of ['gzip', 'arrow', 'parquet'] as const) {
+    for (const codec of CODEC_IDS) {
       const s = await tempStore({ codec });
       await s.logNetwork('fm.a', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: 'lp' } });
       await s.logNetwork('fm.b', bytes, { x, shape: [1, 28, 28] }, { scheme: { quantize: { kbit: 4 } } });

@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
 import { tableFromArrays } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { DataFrame, openStore } from '../src/index.js';
@@ -52,6 +56,31 @@ describe('round trip', () => {
         const city = res.columnIndex('city');
         expect(Array.from({ length: N }, (_, i) => res.get(i, city))).toEqual(f.city);
         expect(Array.from(res.rowIds)).toEqual(Array.from({ length: N }, (_, i) => i));
+      }
+    });
+  }
+
+  for (const codec of ['gzip', 'lz4'] as const) {
+    it(`${codec} partitions hold each chunk's raw little-endian bytes, readable by the codec's own tool`, async () => {
+      const store = await tempStore({ codec, policy: 'store_all', rowBlockSize: 512 });
+      const v = Float64Array.from({ length: 2000 }, (_, i) => i * 0.25 - 7);
+      await store.log('p.m.raw', { v });
+      await store.flush();
+      const db = store.metadata;
+      const id = db.intermediateId('p', 'm', 'raw')!;
+      const placed = db.chunkPlacement(id);
+      expect(placed).toHaveLength(4);
+      const blobs = db.blobs(placed.map((c) => c.blob_id));
+      const lz4 = createRequire(import.meta.url)('lz4-napi') as { uncompressSync(b: Buffer): Buffer };
+      for (const c of placed) {
+        const b = blobs.get(c.blob_id)!;
+        const seg = db.segment(b.partition_id, b.segment)!;
+        const file = fs.readFileSync(path.join(store.dir, 'partitions', db.partition(b.partition_id)!.file));
+        const enc = file.subarray(seg.offset, seg.offset + seg.length);
+        const raw = codec === 'gzip' ? zlib.gunzipSync(enc) : lz4.uncompressSync(enc);
+        expect(raw.length).toBe(seg.raw_length);
+        const want = v.subarray(c.block * 512, Math.min(2000, (c.block + 1) * 512));
+        expect(raw.subarray(b.byte_offset, b.byte_offset + b.byte_length)).toEqual(Buffer.from(want.buffer, want.byteOffset, want.byteLength));
       }
     });
   }

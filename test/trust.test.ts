@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MistiqueError, openStore, type CodecId, type VerifyReport } from '../src/index.js';
+import { CODEC_IDS } from '../src/store/codecs/index.js';
 import { run } from '../src/cli/main.js';
 import { parsePipelineSpec } from '../src/executor/spec.js';
 import { digestStored, expectedDigest, frameFor } from './workers/data.js';
@@ -135,7 +136,7 @@ describe('load', () => {
 });
 
 describe('kill -9 at 20 points', () => {
-  const codecs: CodecId[] = ['gzip', 'arrow', 'parquet'];
+  const codecs: readonly CodecId[] = CODEC_IDS;
   it('loses no durable intermediate, shows nothing half-written, and takes writes afterwards', async () => {
     const r = rng(20261204);
     let points = 0;
@@ -176,7 +177,7 @@ describe('kill -9 at 20 points', () => {
 });
 
 describe('corruption', () => {
-  for (const codec of ['gzip', 'arrow', 'parquet'] as CodecId[]) {
+  for (const codec of CODEC_IDS) {
     it(`detects 100 of 100 flipped bytes and truncations in ${codec} partitions, returning no wrong value`, async () => {
       const dir = path.join(tempDir(), 's');
       const keys = ['c.m.k0', 'c.m.k1', 'c.m.k2'];
@@ -232,7 +233,7 @@ describe('corruption', () => {
   it('100 byte flips in metadata.db per codec: every failure is CORRUPT and no wrong value is returned (row checksums)', async () => {
     const keys = ['c.m.k0', 'c.m.k1', 'c.m.k2', 'c.m.k3'];
     const tally = { harmless: 0, detected: 0 };
-    for (const codec of ['gzip', 'arrow', 'parquet'] as CodecId[]) {
+    for (const codec of CODEC_IDS) {
       const dir = path.join(tempDir(), codec);
       const w = await openStore(dir, { codec, segmentBytes: 16 << 10 });
       for (const [i, key] of keys.entries()) await w.log(key, frameFor(key, i));

@@ -3,8 +3,8 @@
 import type { ChunkData } from '../../model/dataframe.js';
 import type { ColumnType } from '../../model/types.js';
 
-export type CodecId = 'gzip' | 'arrow' | 'parquet';
-export const CODEC_IDS: readonly CodecId[] = ['gzip', 'arrow', 'parquet'];
+export type CodecId = 'gzip' | 'lz4' | 'arrow' | 'parquet';
+export const CODEC_IDS: readonly CodecId[] = ['gzip', 'lz4', 'arrow', 'parquet'];
 
 /** Where one chunk sits inside its segment: column slots (arrow, parquet) and raw byte range (gzip). */
 export interface Slot {

@@ -3,37 +3,14 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { MistiqueError } from '../../errors.js';
-import type { ChunkData } from '../../model/dataframe.js';
-import { align8, chunkParts, decodeChunkRaw } from '../chunk.js';
-import type { DecodedSegment, SegmentCodec, Slot } from './codec.js';
+import type { SegmentCodec } from './codec.js';
+import { alignedRaw, concatAligned, RawSegment } from './raw.js';
 
 const gzip = promisify(zlib.gzip);
 const gunzip = promisify(zlib.gunzip);
 
 /** Inputs below this many bytes are (de)compressed on the calling thread: a threadpool hop costs more. */
 const SYNC_BELOW = 16 * 1024;
-
-export function concatAligned(chunks: readonly ChunkData[], rawLength: number): Uint8Array {
-  const out = new Uint8Array(rawLength);
-  let pos = 0;
-  for (const c of chunks) {
-    for (const p of chunkParts(c)) {
-      out.set(p, pos);
-      pos += p.length;
-    }
-    pos = align8(pos);
-  }
-  if (pos !== rawLength) throw new MistiqueError('CORRUPT', `segment layout says ${rawLength} raw bytes but its chunks hold ${pos}`);
-  return out;
-}
-
-class RawSegment implements DecodedSegment {
-  constructor(private readonly raw: Uint8Array) {}
-  get byteLength(): number { return this.raw.byteLength; }
-  chunk(slot: Slot): ChunkData {
-    return decodeChunkRaw(this.raw.subarray(slot.byteOffset, slot.byteOffset + slot.byteLength), slot.type, slot.nrows, slot.ncols);
-  }
-}
 
 export function gzipCodec(level = 6): SegmentCodec {
   const opts = { level };
@@ -48,13 +25,11 @@ export function gzipCodec(level = 6): SegmentCodec {
     async decode(bytes, rawLength) {
       // One output buffer of the known size: Node's default 16 KB pieces cost a threadpool round trip and a concat each.
       const o = { chunkSize: Math.max(1024, rawLength + 64), maxOutputLength: rawLength + 64 };
-      let raw: Uint8Array = bytes.length < SYNC_BELOW / 4 ? zlib.gunzipSync(bytes, o) : await gunzip(bytes, o);
+      const raw: Uint8Array = bytes.length < SYNC_BELOW / 4 ? zlib.gunzipSync(bytes, o) : await gunzip(bytes, o);
       if (raw.byteLength !== rawLength) {
         throw new MistiqueError('CORRUPT', `gzip segment inflated to ${raw.byteLength} bytes but ${rawLength} were written`);
       }
-      // Typed-array views need 8-byte alignment; small Buffers may sit at any offset of a shared pool.
-      if (raw.byteOffset % 8 !== 0) raw = new Uint8Array(raw);
-      return new RawSegment(raw);
+      return new RawSegment(alignedRaw(raw));
     },
     decodedFrom(chunks, rawLength) {
       return new RawSegment(concatAligned(chunks, rawLength));

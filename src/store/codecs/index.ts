@@ -3,6 +3,7 @@ import { MistiqueError } from '../../errors.js';
 import { arrowCodec } from './arrow.js';
 import { CODEC_IDS, type CodecId, type SegmentCodec } from './codec.js';
 import { gzipCodec } from './gzip.js';
+import { lz4Codec } from './lz4.js';
 import type { ParquetCompression } from './parquet.js';
 
 export type { CodecId, DecodedSegment, SegmentCodec, Slot } from './codec.js';
@@ -16,6 +17,7 @@ export interface CodecOptions {
 export async function loadCodec(id: string, opts: CodecOptions = {}): Promise<SegmentCodec> {
   switch (id as CodecId) {
     case 'gzip': return gzipCodec(opts.gzipLevel ?? 6);
+    case 'lz4': return lz4Codec();
     case 'arrow': return arrowCodec();
     case 'parquet': {
       const { parquetCodec, PARQUET_COMPRESSIONS } = await import('./parquet.js');

@@ -1,0 +1,33 @@
+// The raw segment layout shared by the byte codecs (gzip, lz4): the chunks' raw bytes, each 8-byte
+// aligned, concatenated; decoded, a chunk is a typed-array view into the segment's bytes.
+import { MistiqueError } from '../../errors.js';
+import type { ChunkData } from '../../model/dataframe.js';
+import { align8, chunkParts, decodeChunkRaw } from '../chunk.js';
+import type { DecodedSegment, Slot } from './codec.js';
+
+export function concatAligned(chunks: readonly ChunkData[], rawLength: number): Uint8Array {
+  const out = new Uint8Array(rawLength);
+  let pos = 0;
+  for (const c of chunks) {
+    for (const p of chunkParts(c)) {
+      out.set(p, pos);
+      pos += p.length;
+    }
+    pos = align8(pos);
+  }
+  if (pos !== rawLength) throw new MistiqueError('CORRUPT', `segment layout says ${rawLength} raw bytes but its chunks hold ${pos}`);
+  return out;
+}
+
+export class RawSegment implements DecodedSegment {
+  constructor(private readonly raw: Uint8Array) {}
+  get byteLength(): number { return this.raw.byteLength; }
+  chunk(slot: Slot): ChunkData {
+    return decodeChunkRaw(this.raw.subarray(slot.byteOffset, slot.byteOffset + slot.byteLength), slot.type, slot.nrows, slot.ncols);
+  }
+}
+
+/** Typed-array views need 8-byte alignment; small Buffers may sit at any offset of a shared pool. */
+export function alignedRaw(raw: Uint8Array): Uint8Array {
+  return raw.byteOffset % 8 === 0 ? raw : new Uint8Array(raw);
+}
