@@ -118,7 +118,7 @@ describe('bad input', () => {
     await expectError(openStore(path.join(dir, 'notes.txt')), 'NOT_A_STORE', /is a file/);
     await expectError(openStore(path.join(dir, 'new'), { create: false }), 'NOT_A_STORE', /not a mistique store/);
     expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
-    await expectError(openStore(path.join(dir, 'c'), { codec: 'lz4' as never }), 'BAD_OPTION', /unknown codec "lz4"/);
+    await expectError(openStore(path.join(dir, 'c'), { codec: 'brotli' as never }), 'BAD_OPTION', /unknown codec "brotli": choose one of gzip, lz4, arrow, parquet/);
     await expectError(openStore(path.join(dir, 'd'), { bufferpoolBytes: -1 }), 'BAD_OPTION', /bufferpoolBytes must be a positive integer/);
     const s = await openStore(path.join(dir, 'g'), { codec: 'gzip' });
     await s.close();
