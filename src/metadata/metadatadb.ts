@@ -2,109 +2,16 @@
 import Database from 'better-sqlite3';
 import { MistiqueError } from '../errors.js';
 import type { ColumnType } from '../model/types.js';
-import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { INTERMEDIATE_SELECT, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { checkRow, checksumsOn, crcOf, damaged, ROW_FIELDS, rowCrc, type CheckedTable } from './rowcrc.js';
-
-export interface IntermediateRow {
-  id: number;
-  project: string;
-  model: string;
-  name: string;
-  original_name: string | null;
-  n_rows: number;
-  n_cols: number;
-  shape: string | null;
-  scheme: string;
-  row_block_size: number;
-  tile_cols: number;
-  row_id_start: number | null;
-  policy: string;
-  bytes_raw: number;
-  bytes_new: number;
-  n_chunks: number;
-  n_chunks_dedup: number;
-  t_log_ms: number;
-  n_query: number;
-  t_query_ms: number;
-  /** 0: registered (schema, statistics, how to re-create it) but its chunks are not stored. */
-  materialized: number;
-  bytes_est: number | null;
-}
-
-export interface ColumnRow { idx: number; name: string | null; type: ColumnType; count: number }
-export interface RowBlockRow { block: number; n_rows: number; min_row_id: number; max_row_id: number; sorted: number; rowid_blob: number }
-export interface ChunkRow { block: number; col_start: number; n_cols: number; blob_id: number }
-export interface BlobRow {
-  id: number;
-  hash: Buffer;
-  partition_id: number;
-  segment: number;
-  type: ColumnType;
-  n_rows: number;
-  n_cols: number;
-  col_start: number;
-  byte_offset: number;
-  byte_length: number;
-}
-/** A chunk of a RowBlock with its blob's location; blob fields are null while the blob waits in memory. */
-export interface BlockChunkRow extends ChunkRow { blob: BlobRow | null }
-
-/** `crc32`: of the segment's encoded bytes (null in partitions written before checksums). */
-export interface SegmentRow { partition_id: number; seg: number; offset: number; length: number; raw_length: number; crc32: number | null }
-export interface PartitionRow { id: number; codec: string; file: string; bytes: number; raw_bytes: number; n_segments: number }
-
-export interface NewIntermediate {
-  project: string;
-  model: string;
-  name: string;
-  originalName: string | null;
-  nRows: number;
-  nCols: number;
-  shape: number[] | null;
-  scheme: string;
-  rowBlockSize: number;
-  tileCols: number;
-  rowIdStart: number | null;
-  policy: string;
-  bytesRaw: number;
-  bytesNew: number;
-  nChunksDedup: number;
-  tLogMs: number;
-  columns: ColumnRow[];
-  rowblocks: RowBlockRow[];
-  chunks: ChunkRow[];
-  /** KBIT_QT: the value of each code. */
-  codebook?: Float32Array | null;
-  /** false: register schema and statistics only (policy adaptive); default true. */
-  materialized?: boolean;
-  bytesEst?: number | null;
-  /** Not durable yet: the writer token of the handle logging it (see schema v4); null: durable now. */
-  writer?: string | null;
-}
+import { MetadataIntegrity } from './integrity.js';
+import { guardSqlite, sqliteError } from './sqliteerror.js';
+import type { IntermediateRow, ColumnRow, RowBlockRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
+export type { IntermediateRow, ColumnRow, RowBlockRow, ChunkRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
+export { sqliteError } from './sqliteerror.js';
 
 const NO_HASH = Buffer.alloc(0);
 
-const INTERMEDIATE_SELECT = `
-  SELECT i.*, p.name AS project, m.name AS model FROM intermediates i
-  JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id`;
-
-export interface StageRow {
-  name: string;
-  ord: number;
-  op: string;
-  params: string;
-  inputs: string;
-  output: 'table' | 'model';
-  n_rows: number | null;
-  t_read_op_ms: number;
-  t_read_input_ms: number;
-  t_exec_ms: number;
-  t_log_ms: number;
-}
-
-export interface OperatorRow { stage: string; op: string; bytes: Uint8Array }
-
-export interface WorkflowRow { model_id: number; kind: string; spec: string; data_dir: string | null; t_total_ms: number }
 
 export interface MetadataDBOptions {
   create: boolean;
@@ -112,20 +19,13 @@ export interface MetadataDBOptions {
   writer?: string;
 }
 
-/** A metadata row whose checksum does not match: its table, a description, the intermediates it affects, its primary key. */
-export interface DamagedRow { table: CheckedTable; row: string; intermediates: string[]; key: unknown[] }
-
-const PRIMARY_KEYS: Record<CheckedTable, readonly string[]> = {
-  intermediates: ['id'], columns: ['intermediate_id', 'idx'], rowblocks: ['intermediate_id', 'block'],
-  chunks: ['intermediate_id', 'block', 'col_start'], blobs: ['id'], segments: ['partition_id', 'seg'], partitions: ['id'],
-  codebooks: ['intermediate_id'], workflows: ['model_id'], stages: ['model_id', 'name'], operators: ['model_id', 'stage'],
-};
-
 export class MetadataDB {
   private readonly db: Database.Database;
   private readonly stmt: ReturnType<MetadataDB['prepare']>;
   /** The token rows not yet durable carry (hex: it is written into SQL text). */
   readonly writer: string;
+  /** What `mistique verify` asks of the database: damaged rows, orphans, SQLite's own check. */
+  readonly integrity: MetadataIntegrity;
   /** SQL: the intermediate `i` is durable, or this handle's own. */
   private readonly visible: string;
 
@@ -146,20 +46,8 @@ export class MetadataDB {
       throw sqliteError(`opening metadata database ${file}`, err);
     }
     // every call: SQLite's errors (a damaged page, a full disk) become MistiqueErrors with a code
-    return new Proxy(this, {
-      get(target, prop, receiver) {
-        const v = Reflect.get(target, prop, receiver) as unknown;
-        if (typeof v !== 'function') return v;
-        return (...args: unknown[]) => {
-          try {
-            return (v as (...a: unknown[]) => unknown).apply(target, args);
-          } catch (err) {
-            if (err instanceof MistiqueError || !String((err as { code?: string }).code).startsWith('SQLITE_')) throw err;
-            throw sqliteError(`metadata database ${file}`, err);
-          }
-        };
-      },
-    });
+    this.integrity = guardSqlite(new MetadataIntegrity(this.db, this), file);
+    return guardSqlite(this, file);
   }
 
   private migrate(file: string): void {
@@ -584,78 +472,13 @@ export class MetadataDB {
     return this.keysUsingBlobs(`SELECT id FROM blobs WHERE partition_id = ?`, -1, partitionId);
   }
 
-  private keysUsingBlobs(blobs: string, limit: number, ...args: unknown[]): string[] {
+  keysUsingBlobs(blobs: string, limit: number, ...args: unknown[]): string[] {
     return this.db.prepare(`
       WITH b AS (${blobs}),
       ids AS (SELECT intermediate_id FROM chunks WHERE blob_id IN (SELECT id FROM b)
         UNION SELECT intermediate_id FROM rowblocks WHERE rowid_blob IN (SELECT id FROM b))
       SELECT p.name || '.' || m.name || '.' || i.name FROM ids JOIN intermediates i ON i.id = ids.intermediate_id
       JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id ORDER BY 1 LIMIT ${Math.trunc(limit)}`).pluck().all(...args) as string[];
-  }
-
-  /** Durable intermediates with a chunk or row ids whose blob was never registered (the store was changed outside mistique). */
-  intermediatesWithMissingBlobs(): string[] {
-    return this.db.prepare(`
-      WITH ids AS (SELECT c.intermediate_id FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id WHERE b.id IS NULL
-        UNION SELECT r.intermediate_id FROM rowblocks r LEFT JOIN blobs b ON b.id = r.rowid_blob WHERE b.id IS NULL)
-      SELECT p.name || '.' || m.name || '.' || i.name FROM ids JOIN intermediates i ON i.id = ids.intermediate_id
-      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE i.writer IS NULL ORDER BY 1`).pluck().all() as string[];
-  }
-
-  /** Stored blobs that no intermediate references, and their raw bytes. */
-  orphanBlobs(): { count: number; rawBytes: number } {
-    const r = this.db.prepare(`SELECT count(*) AS n, coalesce(sum(byte_length), 0) AS b FROM blobs
-      WHERE id NOT IN (SELECT blob_id FROM chunks) AND id NOT IN (SELECT rowid_blob FROM rowblocks)`).get() as { n: number; b: number };
-    return { count: r.n, rawBytes: r.b };
-  }
-
-  /**
-   * Every row of the checked tables whose crc does not match its fields, with the keys of the
-   * intermediates it affects (verify: what the row checksums say about the whole database).
-   */
-  damagedRows(): DamagedRow[] {
-    const out: DamagedRow[] = [];
-    const keyOf = (id: unknown): string[] => {
-      const r = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
-      return r ? [`${r.project}.${r.model}.${r.name}`] : [];
-    };
-    const ofModel = (id: unknown): string[] => this.db.prepare(`SELECT p.name || '.' || m.name || '.' || i.name FROM intermediates i
-      JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE i.model_id = ?`).pluck().all(id) as string[];
-    for (const table of Object.keys(ROW_FIELDS) as CheckedTable[]) {
-      for (const r of this.db.prepare(`SELECT * FROM ${table}`).iterate() as Iterable<Record<string, unknown>>) {
-        if (r.crc === crcOf(table, r)) continue;
-        const row = ROW_FIELDS[table].slice(0, 3).map((f) => `${f} ${String(r[f]).slice(0, 40)}`).join(', ');
-        const affected = 'intermediate_id' in r ? keyOf(r.intermediate_id)
-          : table === 'intermediates' ? keyOf(r.id)
-            : table === 'blobs' ? this.keysUsingBlobs(`SELECT ? AS id`, -1, r.id)
-              : table === 'segments' ? this.intermediatesOfSegment(r.partition_id as number, r.seg as number, -1)
-                : table === 'partitions' ? this.intermediatesOfPartition(r.id as number)
-                  : ofModel(r.model_id);
-        out.push({ table, row, intermediates: affected, key: PRIMARY_KEYS[table].map((f) => r[f]) });
-      }
-    }
-    return out;
-  }
-
-  /** Deletes damaged rows of the tables a read goes through (repair, after the intermediates they affect were dropped). */
-  deleteDamagedRows(rows: readonly DamagedRow[]): number {
-    let n = 0;
-    this.db.transaction(() => {
-      for (const d of rows) {
-        if (d.table === 'workflows' || d.table === 'stages' || d.table === 'operators') continue; // re-run recipes: reported, not guessed at
-        n += this.db.prepare(`DELETE FROM ${d.table} WHERE ${PRIMARY_KEYS[d.table].map((f) => `${f} IS ?`).join(' AND ')}`).run(...d.key).changes;
-      }
-    }).immediate();
-    return n;
-  }
-
-  /** SQLite's own consistency check of the database file ('ok', or what it found). */
-  quickCheck(): string[] {
-    return (this.db.pragma('quick_check') as { quick_check: string }[]).map((r) => r.quick_check);
-  }
-
-  partitionRows(): PartitionRow[] {
-    return this.db.prepare(`SELECT id, codec, file, bytes, raw_bytes, n_segments FROM partitions ORDER BY id`).all() as PartitionRow[];
   }
 
   /** Removes intermediates by key (their blobs stay); returns the keys removed. */
@@ -689,17 +512,4 @@ export class MetadataDB {
   close(): void {
     this.db.close();
   }
-}
-
-/** An error of SQLite as a MistiqueError whose code says what happened (full disk, read-only, corrupt, I/O). */
-export function sqliteError(where: string, err: unknown): MistiqueError {
-  const code = String((err as { code?: string }).code ?? '');
-  const msg = `${where}: ${(err as Error).message} (${code || 'no code'})`;
-  if (code.startsWith('SQLITE_FULL')) return new MistiqueError('NO_SPACE', `${msg}: the disk is full; free space and try again`, { cause: err });
-  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') return new MistiqueError('READ_ONLY', `${msg}: the store is read-only here`, { cause: err });
-  const schemaDamage = code === 'SQLITE_ERROR' && /no such (table|column|index)|has no column|malformed|unrecognized token|syntax error/.test((err as Error).message);
-  if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || schemaDamage) return new MistiqueError('CORRUPT', `${msg}: the metadata database is damaged; run \`mistique verify\` and restore it from a backup`, { cause: err });
-  if (code.startsWith('SQLITE_CANTOPEN')) return new MistiqueError('NOT_A_STORE', `${msg}`, { cause: err });
-  if (code.startsWith('SQLITE_IOERR')) return new MistiqueError('IO', `${msg}: an I/O error; check the disk`, { cause: err });
-  return new MistiqueError('INTERNAL', msg, { cause: err });
 }

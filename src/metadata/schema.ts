@@ -3,6 +3,11 @@ import { addCrcSql } from './rowcrc.js';
 
 export const SCHEMA_VERSION = 5;
 
+/** An intermediate's row with its project's and model's names. */
+export const INTERMEDIATE_SELECT = `
+  SELECT i.*, p.name AS project, m.name AS model FROM intermediates i
+  JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id`;
+
 export const MIGRATIONS: readonly string[] = [
   // v1: the data model of paper Fig. 5-6 plus per-intermediate statistics.
   `

@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { checksum } from './checksum.js';
-import type { DamagedRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { MetadataDB } from '../metadata/metadatadb.js';
+import type { DamagedRow } from '../metadata/integrity.js';
 import type { SegmentCodec } from './codecs/index.js';
 
 export interface VerifyReport {
@@ -34,10 +35,10 @@ export interface VerifyReport {
 
 export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCodec, opts: { repair?: boolean; onPartition?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
   const partDir = path.join(dir, 'partitions');
-  const parts = db.partitionRows();
+  const parts = db.integrity.partitionRows();
   const r: VerifyReport = {
-    metadata: db.quickCheck(), damagedRows: db.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [],
-    orphanFiles: [], orphanBlobs: db.orphanBlobs(), repaired: null, ok: true,
+    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [],
+    orphanFiles: [], orphanBlobs: db.integrity.orphanBlobs(), repaired: null, ok: true,
   };
   for (const [k, p] of parts.entries()) {
     const file = path.join(partDir, p.file);
@@ -71,7 +72,7 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
     }
     opts.onPartition?.(k + 1, parts.length);
   }
-  const bad = new Set<string>(db.intermediatesWithMissingBlobs());
+  const bad = new Set<string>(db.integrity.intermediatesWithMissingBlobs());
   for (const b of r.badSegments) for (const k of b.intermediates) bad.add(k);
   for (const d of r.damagedRows) for (const k of d.intermediates) bad.add(k);
   for (const m of r.missingFiles) for (const k of db.intermediatesOfPartition(parts.find((p) => p.file === m)!.id)) bad.add(k);
@@ -82,7 +83,7 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0;
   if (opts.repair) {
     const dropped = db.deleteIntermediatesByKey(r.unreadable);
-    db.deleteDamagedRows(r.damagedRows);
+    db.integrity.deleteDamagedRows(r.damagedRows);
     for (const f of r.orphanFiles) fs.rmSync(path.join(partDir, f), { force: true });
     r.repaired = { intermediates: dropped, files: [...r.orphanFiles] };
   }
