@@ -449,7 +449,8 @@ export class QueryPlanner {
       const tAll = e.rerun && !ids ? e.rerun.ms : (await this.rerunEstimate(now, this.db.workflow(r.project, r.model)!, undefined))!.ms;
       const tReadAll = e.read?.ms ?? 0;
       e.gamma = gamma(tAll, tReadAll, now.n_query, now.bytes_est ?? now.bytes_raw);
-      if (e.gamma >= this.adaptive.gammaMin && full && !this.materializing.has(now.id)) {
+      // still the registration this query saw: while it estimated, another query may have materialized it
+      if (e.gamma >= this.adaptive.gammaMin && full && !this.materializing.has(now.id) && this.db.intermediateId(r.project, r.model, r.name) === now.id) {
         this.materializing.add(now.id);
         try {
           e.materializedNow = await this.rerunners.materialize(now, full);
