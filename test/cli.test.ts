@@ -23,6 +23,21 @@ describe('mistique CLI', () => {
       expect(r.out).toMatch(new RegExp(`usage: mistique ${cmd}`));
     }
     expect((await cli('--help')).out).toMatch(/commands:/);
+    expect((await cli('--version')).out).toMatch(/^mistique \d+\.\d+\.\d+$/);
+  });
+
+  it('refuses an option a command does not take, instead of ignoring it', async () => {
+    for (const [argv, msg] of [
+      [['ls', '--json'], /ls: --json is not an option of this command; see mistique ls --help/],
+      [['rerun', 'a.b.c', '--out', 'fit.csv'], /rerun: --out is not an option of this command \(it takes --rows, --limit\)/],
+      [['log', 'a.b.c', 'x.npy', '--shape', '4x9'], /log x\.npy: --shape is not an option/],
+      [['log', 'p.yaml', '--model', 'a.b'], /log p\.yaml: --model is not an option of this command \(it takes --data\)/],
+      [['stats', '--rows', '3', '--repair'], /--rows, --repair are not options/],
+    ] as const) {
+      const r = await cli(...argv, '--store', path.join(tempDir(), 'none'));
+      expect(r.code, argv.join(' ')).toBe(2);
+      expect(r.err).toMatch(msg);
+    }
     expect((await cli('frobnicate')).code).toBe(2);
   });
 

@@ -1,5 +1,8 @@
 // mistique: the command line (run() parses and dispatches; bin.ts is the executable). `mistique <command> --help` for each command.
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { packageRoot } from '../paths.js';
 import { MistiqueError } from '../errors.js';
 import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, verify, type Io } from './commands.js';
 import { demo } from './demo.js';
@@ -25,7 +28,8 @@ commands:
 
 options for every command:
   --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
-  --help          help for the command`,
+  --help          help for the command
+An option a command does not take is an error (exit 2). mistique --version prints the version.`,
   log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--store dir]
        mistique log <pipeline.yaml> [--data dir] [--store dir]
        mistique log <checkpoint.onnx> --model project.model [--images test|train|subset] [--examples N]
@@ -105,8 +109,34 @@ Builds a fresh store (default ./demo-store), logs a small bundled workload — a
 stages of two pipeline variants and a small network's activations — and answers a few queries.`,
 };
 
+/** The options each command takes besides --store and --help: any other is an error, never ignored. */
+const TAKES: Record<string, readonly string[]> = {
+  rerun: ['rows', 'limit'],
+  ls: [],
+  get: ['rows', 'out', 'limit', 'path'],
+  explain: ['rows', 'run', 'measure', 'path', 'json'],
+  stats: ['json'],
+  verify: ['repair', 'json'],
+  demo: [],
+  diagnose: ['rows', 'row', 'k', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json'],
+};
+
+/** log takes the options of its form: a pipeline spec, an ONNX checkpoint, or a data file. */
+function logTakes(pos: readonly string[]): { form: string; takes: readonly string[] } {
+  const [first = '', second = ''] = pos;
+  if (/\.ya?ml$/i.test(first)) return { form: first, takes: ['data'] };
+  if (/\.onnx$/i.test(first)) return { form: first, takes: ['model', 'images', 'examples', 'scheme', 'batch'] };
+  // a .npy file carries its own shape; a flat file (csv, arrow, parquet) may be given one
+  return { form: second, takes: /\.npy$/i.test(second) ? [] : ['shape'] };
+}
+
 export async function run(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V') {
+    const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    io.out(`mistique ${pkg.version}`);
+    return 0;
+  }
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP.main!);
     return command ? 0 : 2;
@@ -133,6 +163,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const { values: o, positionals: pos } = parsed;
   if (o.help) { io.out(HELP[command]!); return 0; }
+  const { form: logForm, takes } = command === 'log' ? logTakes(pos) : { form: '', takes: TAKES[command]! };
+  const stray = Object.keys(o).filter((k) => k !== 'store' && k !== 'help' && !takes.includes(k));
+  if (stray.length > 0) {
+    const form = logForm ? ` ${logForm}` : '';
+    io.err(`mistique ${command}${form}: --${stray.join(', --')} ${stray.length > 1 ? 'are not options' : 'is not an option'} of this command${takes.length ? ` (it takes --${takes.join(', --')})` : ''}; see mistique ${command} --help`);
+    return 2;
+  }
   const dir = o.store ?? process.env.MISTIQUE_STORE ?? (command === 'demo' ? './demo-store' : './mistique-store');
   try {
     switch (command) {
