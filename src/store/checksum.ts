@@ -3,6 +3,7 @@
 // node:zlib stands in wherever the native binding cannot load.
 import { createRequire } from 'node:module';
 import { crc32 as zlibCrc32 } from 'node:zlib';
+import { checksumsOn } from '../metadata/rowcrc.js';
 
 type Crc = (bytes: Uint8Array) => number;
 
@@ -19,3 +20,10 @@ export const checksum: Crc = load();
 
 /** Whether checksums are written and checked (metadata/rowcrc.ts: off only to measure their cost). */
 export { checksumsOn } from '../metadata/rowcrc.js';
+
+/** Why a segment's bytes are not those written (their CRC-32 differs from the recorded one), or null. */
+export function segmentMismatch(bytes: Uint8Array, recorded: number | null): string | null {
+  if (recorded === null || !checksumsOn) return null;
+  const got = checksum(bytes);
+  return got === recorded ? null : `checksum mismatch: the bytes on disk (crc32 ${got.toString(16)}) are not those written (${recorded.toString(16)})`;
+}

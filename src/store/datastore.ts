@@ -11,7 +11,7 @@ import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
 import { align8, rawByteLength } from './chunk.js';
-import { checksum, checksumsOn } from './checksum.js';
+import { segmentMismatch } from './checksum.js';
 
 export type StoragePolicy = 'store_all' | 'dedup';
 
@@ -325,9 +325,8 @@ export class DataStore {
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
       const bytes = this.files.read(part.file, row);
-      if (row.crc32 !== null && checksumsOn && checksum(bytes) !== row.crc32) {
-        throw new MistiqueError('CORRUPT', `checksum mismatch: the bytes on disk (crc32 ${checksum(bytes).toString(16)}) are not those written (${row.crc32.toString(16)}); it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
-      }
+      const mismatch = segmentMismatch(bytes, row.crc32);
+      if (mismatch) throw new MistiqueError('CORRUPT', `${mismatch}; it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
       const decoded = await this.codec.decode(bytes, row.raw_length);
       this.decodedRawBytes += row.raw_length;
       this.decodedSegments++;

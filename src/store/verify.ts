@@ -3,7 +3,7 @@
 // files no one references. The caller holds the write lock, so no writer is half-way through anything.
 import fs from 'node:fs';
 import path from 'node:path';
-import { checksum } from './checksum.js';
+import { segmentMismatch } from './checksum.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 import type { DamagedRow } from '../metadata/integrity.js';
 import type { SegmentCodec } from './codecs/index.js';
@@ -58,8 +58,8 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
         try {
           const n = fs.readSync(fd, buf, 0, s.length, s.offset);
           if (n !== s.length) error = `read ${n} of ${s.length} bytes: the file is truncated`;
-          else if (s.crc32 !== null && checksum(buf) !== s.crc32) error = `checksum mismatch (crc32 ${checksum(buf).toString(16)}, written ${s.crc32.toString(16)})`;
-          else await codec.decode(buf, s.raw_length);
+          else error = segmentMismatch(buf, s.crc32);
+          if (!error) await codec.decode(buf, s.raw_length);
         } catch (err) {
           error = (err as Error).message;
         }
