@@ -207,7 +207,8 @@ export class Store {
     const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
     const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression });
     const dbFile = path.join(root, 'metadata.db');
-    if (!manifest.created && !fs.existsSync(dbFile) && fs.readdirSync(path.join(root, 'partitions'), { withFileTypes: true }).some((f) => f.isFile())) {
+    const dbExists = fs.existsSync(dbFile);
+    if (!manifest.created && !dbExists && fs.readdirSync(path.join(root, 'partitions'), { withFileTypes: true }).some((f) => f.isFile())) {
       // never an empty store in its place: the next log would overwrite the partition files
       throw new MistiqueError('CORRUPT', `store ${root} has no metadata.db: its partition files cannot be read without it. Restore it from a backup; nothing was changed`);
     }
@@ -218,9 +219,9 @@ export class Store {
     let db: MetadataDB;
     let scratch: (() => void) | null = null;
     try {
-      db = new MetadataDB(dbFile, { create: !fs.existsSync(dbFile) || manifest.created === true, writer });
+      db = new MetadataDB(dbFile, { create: !dbExists || manifest.created === true, writer });
     } catch (err) {
-      if (!unwritable(root) || !fs.existsSync(dbFile)) throw err;
+      if (!unwritable(root) || !dbExists) throw err;
       ({ db, remove: scratch } = openReadOnlyCopy(dbFile, writer));
     }
     // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
