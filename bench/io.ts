@@ -24,6 +24,7 @@ import { mulberry32 } from '../datasets/random.js';
 import { quantizeBatch, schemeName, type DnnScheme } from '../src/executor/onnx/dnn.js';
 import { openStore, type CodecId } from '../src/index.js';
 import { pool } from '../src/quantize/index.js';
+import { tensorGeometry } from '../src/store/geometry.js';
 import { barChart } from './svg.js';
 import { reluTensor, stat, TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
 
@@ -38,7 +39,12 @@ const N = Number(args.examples), RUNS = Number(args.runs);
 const CODECS = args.codecs!.split(',') as CodecId[];
 const SCHEMES = args.schemes!.split(',');
 const MB = 1024 * 1024;
-const SEGMENT: Record<CodecId, number> = { gzip: 64 << 10, lz4: 64 << 10, arrow: 1 << 20, parquet: 256 << 10 };
+const SEGMENT_BYTES: Record<CodecId, number> = { gzip: 64 << 10, lz4: 64 << 10, arrow: 1 << 20, parquet: 256 << 10 };
+// the store's fp32 chunks of this tensor (store/geometry.ts), and its segments: as many whole chunks as
+// fit the codec's segment size, at least one — the codecs alone compress pieces of the same size
+const g = tensorGeometry(TENSOR_SHAPE, 'float32', 1024);
+const CHUNK = g.blockRows * g.chunkCols * 4;
+const SEGMENT = Object.fromEntries(Object.entries(SEGMENT_BYTES).map(([c, b]) => [c, CHUNK * Math.max(1, Math.floor(b / CHUNK))])) as Record<CodecId, number>;
 const BATCH = 128;
 const v = reluTensor(N);
 const inMB = v.byteLength / MB;

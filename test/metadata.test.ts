@@ -21,7 +21,7 @@ describe('MetadataDB', () => {
     const t0 = performance.now();
     const iid = db.insertIntermediate({
       project: 'p', model: 'm', name: 'wide', originalName: null, nRows: 1024 * nBlocks, nCols, shape: null, scheme: 'none',
-      rowBlockSize: 1024, tileCols: 1, rowIdStart: 0, policy: 'dedup', bytesRaw: 0, bytesNew: 0, nChunksDedup: 0, tLogMs: 0,
+      rowBlockSize: 1024, tileCols: 1, chunkOrder: 'col', rowIdStart: 0, policy: 'dedup', bytesRaw: 0, bytesNew: 0, nChunksDedup: 0, tLogMs: 0,
       columns: Array.from({ length: nCols }, (_, i) => ({ idx: i, name: `c${i}`, type: 'float32' as const, count: 1 })),
       rowblocks: Array.from({ length: nBlocks }, (_, b) => ({ block: b, n_rows: 1024, min_row_id: b * 1024, max_row_id: b * 1024 + 1023, sorted: 1, rowid_blob: 1 })),
       chunks,

@@ -7,7 +7,7 @@ import { checkRow, checksumsOn, crcOf, damaged, ROW_FIELDS, rowCrc, type Checked
 import { MetadataIntegrity } from './integrity.js';
 import { guardSqlite, sqliteError } from './sqliteerror.js';
 import type { IntermediateRow, ColumnRow, RowBlockRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
-export type { IntermediateRow, ColumnRow, RowBlockRow, ChunkRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
+export type { ChunkOrder, IntermediateRow, ColumnRow, RowBlockRow, ChunkRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
 export { sqliteError } from './sqliteerror.js';
 
 const NO_HASH = Buffer.alloc(0);
@@ -74,9 +74,9 @@ export class MetadataDB {
       anyIntermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
       insertIntermediate: db.prepare(`INSERT INTO intermediates
         (model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
-         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, writer)
+         bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, writer, chunk_order)
         VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
-         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @writer)`),
+         @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @writer, @chunkOrder)`),
       insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count, crc) VALUES (?, ?, ?, ?, ?, ?)`),
       insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id, crc) VALUES (?, ?, ?, ?, ?, ?)`),
@@ -153,7 +153,7 @@ export class MetadataDB {
         shape: x.shape ? JSON.stringify(x.shape) : null, scheme: x.scheme, rowBlockSize: x.rowBlockSize,
         tileCols: x.tileCols, rowIdStart: x.rowIdStart, policy: x.policy, bytesRaw: x.bytesRaw, bytesNew: x.bytesNew,
         nChunks: x.chunks.length, nChunksDedup: x.nChunksDedup, tLogMs: x.tLogMs, createdAt: new Date().toISOString(),
-        materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null,
+        materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null, chunkOrder: x.chunkOrder,
         writer: x.writer ?? (this.inUnfinishedWorkflow(modelId) ? this.writer : null),
       }).lastInsertRowid);
       this.rehash('intermediates', 'id = ?', id);

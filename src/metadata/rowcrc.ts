@@ -14,7 +14,7 @@ export const checksumsOn = process.env.MISTIQUE_CHECKSUMS !== 'off';
 
 /** The hashed fields of each table, in order. */
 export const ROW_FIELDS = {
-  intermediates: ['id', 'model_id', 'name', 'n_rows', 'n_cols', 'shape', 'scheme', 'row_block_size', 'tile_cols', 'row_id_start', 'materialized', 'n_chunks'],
+  intermediates: ['id', 'model_id', 'name', 'n_rows', 'n_cols', 'shape', 'scheme', 'row_block_size', 'tile_cols', 'row_id_start', 'materialized', 'n_chunks', 'chunk_order'],
   columns: ['intermediate_id', 'idx', 'name', 'type', 'count'],
   rowblocks: ['intermediate_id', 'block', 'n_rows', 'min_row_id', 'max_row_id', 'sorted', 'rowid_blob'],
   chunks: ['intermediate_id', 'block', 'col_start', 'n_cols', 'blob_id'],
@@ -74,8 +74,22 @@ export function damaged(table: string, what: string): MistiqueError {
   return new MistiqueError('CORRUPT', `the metadata database is damaged: a row of ${table} (${what}) does not match its checksum, so what it describes cannot be trusted. Run \`mistique verify\` (--repair drops what it damages) or restore metadata.db from a backup`);
 }
 
+/** The hashed fields of a table as schema v5 had them (v6 added intermediates.chunk_order). */
+export function v5Fields(table: CheckedTable): readonly string[] {
+  return table === 'intermediates' ? ROW_FIELDS.intermediates.filter((f) => f !== 'chunk_order') : ROW_FIELDS[table];
+}
+
 /** SQL for a v5 migration step: the crc column of a table, filled from its rows. */
 export function addCrcSql(table: CheckedTable): string {
   return `ALTER TABLE ${table} ADD COLUMN crc INTEGER;
-    UPDATE ${table} SET crc = mistique_rowcrc(${ROW_FIELDS[table].join(', ')});`;
+    UPDATE ${table} SET crc = mistique_rowcrc(${v5Fields(table).join(', ')});`;
+}
+
+/**
+ * SQL for the v6 migration: rows whose v5 checksum holds get the v6 one (a damaged row keeps its old
+ * checksum, so it still reads as damaged rather than being blessed by the migration).
+ */
+export function rehashIntermediatesV6Sql(): string {
+  return `UPDATE intermediates SET crc = mistique_rowcrc(${ROW_FIELDS.intermediates.join(', ')})
+    WHERE crc = mistique_rowcrc(${v5Fields('intermediates').join(', ')});`;
 }

@@ -25,7 +25,11 @@ export interface IntermediateRow {
   /** 0: registered (schema, statistics, how to re-create it) but its chunks are not stored. */
   materialized: number;
   bytes_est: number | null;
+  /** How values lie inside its chunks: 'col' column-major (tables, stores before v6), 'row' row-major (tensors). */
+  chunk_order: ChunkOrder;
 }
+
+export type ChunkOrder = 'col' | 'row';
 
 export interface ColumnRow { idx: number; name: string | null; type: ColumnType; count: number }
 export interface RowBlockRow { block: number; n_rows: number; min_row_id: number; max_row_id: number; sorted: number; rowid_blob: number }
@@ -60,6 +64,7 @@ export interface NewIntermediate {
   scheme: string;
   rowBlockSize: number;
   tileCols: number;
+  chunkOrder: ChunkOrder;
   rowIdStart: number | null;
   policy: string;
   bytesRaw: number;

@@ -1,7 +1,7 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
-import { addCrcSql } from './rowcrc.js';
+import { addCrcSql, rehashIntermediatesV6Sql } from './rowcrc.js';
 
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /** An intermediate's row with its project's and model's names. */
 export const INTERMEDIATE_SELECT = `
@@ -176,4 +176,12 @@ export const MIGRATIONS: readonly string[] = [
   // returns carries a hash of those fields, filled here for the rows a v4 store holds.
   (['intermediates', 'columns', 'rowblocks', 'chunks', 'blobs', 'segments', 'partitions', 'codebooks', 'workflows', 'stages', 'operators'] as const)
     .map(addCrcSql).join('\n'),
+  // v6: the order of values inside an intermediate's chunks. 'col' (every store before v6, and tables):
+  // column-major, a column's values of the RowBlock one after another. 'row' (tensors from v6 on):
+  // row-major, an example's values of the chunk's column range one after another, so that a dense read
+  // is one copy per row run (src/store/geometry.ts).
+  `
+  ALTER TABLE intermediates ADD COLUMN chunk_order TEXT NOT NULL DEFAULT 'col';
+  ${rehashIntermediatesV6Sql()}
+  `,
 ];

@@ -8,7 +8,7 @@ export function sqliteError(where: string, err: unknown): MistiqueError {
   const msg = `${where}: ${(err as Error).message} (${code || 'no code'})`;
   if (code.startsWith('SQLITE_FULL')) return new MistiqueError('NO_SPACE', `${msg}: the disk is full; free space and try again`, { cause: err });
   if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM') return new MistiqueError('READ_ONLY', `${msg}: the store is read-only here`, { cause: err });
-  const schemaDamage = code === 'SQLITE_ERROR' && /no such (table|column|index)|has no column|malformed|unrecognized token|syntax error/.test((err as Error).message);
+  const schemaDamage = code === 'SQLITE_ERROR' && /no such (table|column|index)|has no column|malformed|unrecognized token|syntax error|foreign key mismatch/.test((err as Error).message);
   if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' || schemaDamage) return new MistiqueError('CORRUPT', `${msg}: the metadata database is damaged; run \`mistique verify\` and restore it from a backup`, { cause: err });
   if (code.startsWith('SQLITE_CANTOPEN')) return new MistiqueError('NOT_A_STORE', `${msg}`, { cause: err });
   if (code.startsWith('SQLITE_IOERR')) return new MistiqueError('IO', `${msg}: an I/O error; check the disk`, { cause: err });

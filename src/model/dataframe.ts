@@ -13,13 +13,17 @@ export interface Column {
   dictionary?: string[];
 }
 
-/** A column-major block of `ncols` adjacent columns of one type over `nrows` rows: a ColumnChunk's content. */
+/**
+ * A block of `ncols` adjacent columns of one type over `nrows` rows: a ColumnChunk's content. Column-major
+ * (value (i, k) at k·nrows + i) unless `order` is 'row' (at i·ncols + k: a tensor chunk, see store/geometry.ts).
+ */
 export interface ChunkData {
   type: ColumnType;
   nrows: number;
   ncols: number;
   values: ColumnValues;
   dictionary?: string[];
+  order?: 'row';
 }
 
 export type PlainColumn = ColumnValues | readonly (string | null)[] | readonly number[] | readonly boolean[];
@@ -49,6 +53,11 @@ export abstract class DataFrame {
   abstract columnType(j: number): ColumnType;
   /** Copies rows [r0, r1) × columns [c0, c0+w) (all of one type) into a column-major chunk. */
   abstract extract(r0: number, r1: number, c0: number, w: number): ChunkData;
+  /** The same block as a row-major chunk (order 'row'): one copy per row, none of a transpose. */
+  extractRows(r0: number, r1: number, c0: number, w: number): ChunkData {
+    const c = this.extract(r0, r1, c0, w);
+    return { ...toRowMajor(c), order: 'row' };
+  }
   abstract schema(): FrameSchema;
 
   static from(input: FrameInput, opts: FrameOptions = {}): DataFrame {
@@ -174,6 +183,16 @@ export class TensorFrame extends DataFrame {
   columnType(): ColumnType { return this.type; }
   schema(): FrameSchema { return { names: null, types: [this.type], shape: this.shape }; }
 
+  override extractRows(r0: number, r1: number, c0: number, w: number): ChunkData {
+    const C = this.ncols;
+    const src = this.values;
+    // slice, not subarray: the partition keeps the chunk, the caller keeps its frame
+    if (c0 === 0 && w === C) return { type: this.type, nrows: r1 - r0, ncols: w, values: src.slice(r0 * C, r1 * C), order: 'row' };
+    const out = allocValues(this.type, (r1 - r0) * w);
+    for (let i = r0; i < r1; i++) out.set(src.subarray(i * C + c0, i * C + c0 + w), (i - r0) * w);
+    return { type: this.type, nrows: r1 - r0, ncols: w, values: out, order: 'row' };
+  }
+
   extract(r0: number, r1: number, c0: number, w: number): ChunkData {
     const n = r1 - r0;
     const out = allocValues(this.type, n * w);
@@ -185,6 +204,15 @@ export class TensorFrame extends DataFrame {
     }
     return { type: this.type, nrows: n, ncols: w, values: out };
   }
+}
+
+/** A column-major chunk's values in row-major order (the chunk itself when it is one column or one row). */
+function toRowMajor(c: ChunkData): ChunkData {
+  if (c.ncols === 1 || c.nrows === 1) return c;
+  const out = allocValues(c.type, c.values.length);
+  const n = c.nrows, w = c.ncols, src = c.values;
+  for (let k = 0; k < w; k++) for (let i = 0; i < n; i++) out[i * w + k] = src[k * n + i]!;
+  return { ...c, values: out };
 }
 
 /** Column names of a stored frame, from its schema (tensor frames generate them from the shape). */

@@ -10,7 +10,7 @@ import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../m
 import { allocValues, type ColumnType } from '../model/types.js';
 import type { BlobRow, BlockChunkRow, ChunkRow, IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
-import { identity, reconstructor, type Reconstruct } from './reconstruct.js';
+import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
@@ -133,6 +133,13 @@ export class ChunkReader {
           const chunk = decode(stored);
           n = chunk.nrows;
           for (let k = 0; k < c.n_cols; k++) {
+            if (chunk.order === 'row') {
+              // a column per value position: gathered from the rows (the transpose a tensor's Arrow table costs)
+              const v = allocValues(chunk.type, n) as MatrixValues, w = chunk.ncols;
+              for (let i = 0; i < n; i++) v[i] = chunk.values[i * w + k]!;
+              children.push(columnData(chunk.type, v));
+              continue;
+            }
             const v = chunk.values.subarray(k * n, (k + 1) * n) as MatrixValues;
             children.push(columnData(chunk.type, c.blob && chunk === stored ? v : v.slice()));
           }
@@ -148,6 +155,11 @@ export class ChunkReader {
 
   /** How this intermediate's stored chunks become values of its logical types (quantized schemes). */
   private reconstructor(sel: Selection): Reconstruct {
+    const decode = this.valueDecoder(sel);
+    return sel.intermediate.chunk_order === 'row' ? rowMajor(decode) : decode;
+  }
+
+  private valueDecoder(sel: Selection): Reconstruct {
     const scheme = sel.intermediate.scheme;
     if (!scheme || scheme === 'none' || /^pool\([^)]*\)$/.test(scheme)) return identity;
     const key = `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
@@ -215,6 +227,15 @@ export class ChunkReader {
       for (const c of chunks) {
         const rows = rowsByBlock.get(c.block)!;
         const chunk = decode(data.get(c.blob_id)!);
+        if (chunk.order === 'row') {
+          const ks: number[] = [], ocs: number[] = [];
+          for (let k = 0; k < c.n_cols; k++) {
+            const oc = outCol.get(c.col_start + k);
+            if (oc !== undefined) { ks.push(k); ocs.push(oc); }
+          }
+          sink.copyRows(chunk, rows, Int32Array.from(ks), Int32Array.from(ocs));
+          continue;
+        }
         for (let k = 0; k < c.n_cols; k++) {
           const oc = outCol.get(c.col_start + k);
           if (oc === undefined) continue;

@@ -10,20 +10,25 @@ export type Reconstruct = (c: ChunkData) => ChunkData;
 
 export const identity: Reconstruct = (c) => c;
 
+/** Marks chunks as row-major (the byte codecs hand chunks back without knowing their order), then decodes them. */
+export function rowMajor(decode: Reconstruct): Reconstruct {
+  return (c) => decode(c.order === 'row' ? c : { ...c, order: 'row' });
+}
+
 /** The decoder for one intermediate, given its scheme string and (for KBIT_QT) its codebook. */
 export function reconstructor(key: string, scheme: string, codebook: Float32Array | null): Reconstruct {
   return (c) => {
     switch (c.type) {
       case 'float16':
-        return { type: 'float32', nrows: c.nrows, ncols: c.ncols, values: fromFloat16(c.values as Uint16Array) };
+        return { ...c, type: 'float32', values: fromFloat16(c.values as Uint16Array) };
       case 'uint8': {
         if (!codebook) throw new MistiqueError('CORRUPT', `${key} is stored as ${scheme} codes but its codebook is missing from the MetadataDB`);
         const codes = c.values as Uint8Array, out = new Float32Array(codes.length);
         for (let i = 0; i < codes.length; i++) out[i] = codebook[codes[i]!]!;
-        return { type: 'float32', nrows: c.nrows, ncols: c.ncols, values: out };
+        return { ...c, type: 'float32', values: out };
       }
       case 'bool':
-        return { type: 'float32', nrows: c.nrows, ncols: c.ncols, values: Float32Array.from(c.values as Uint8Array) };
+        return { ...c, type: 'float32', values: Float32Array.from(c.values as Uint8Array) };
       default:
         return c;
     }

@@ -15,6 +15,11 @@ export interface Selection {
 export function schemaOf(db: MetadataDB, row: IntermediateRow): FrameSchema {
   const cols = db.columns(row.id);
   const shape = row.shape ? (JSON.parse(row.shape) as number[]) : null;
+  // rows are checksummed one by one; a row lost whole (a damaged index page) shows here, as a gap
+  const described = cols.reduce((a, c, i) => (c.idx === i ? a + c.count : NaN), 0);
+  if (described !== row.n_cols) {
+    throw new MistiqueError('CORRUPT', `the metadata database is damaged: ${row.project}.${row.model}.${row.name} has ${row.n_cols} columns but its column rows describe ${Number.isNaN(described) ? 'them with a gap' : described}; run \`mistique verify\``);
+  }
   if (cols.length === 1 && cols[0]!.name === null) return { names: null, types: [cols[0]!.type], shape };
   return { names: cols.map((c) => c.name!), types: cols.map((c) => c.type as ColumnType), shape };
 }

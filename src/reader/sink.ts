@@ -12,7 +12,16 @@ export interface BlockRows {
 }
 
 export interface Sink {
+  /** Column k of a column-major chunk to result column oc. */
   copy(chunk: ChunkData, k: number, rows: BlockRows, oc: number, remap: Int32Array | null): void;
+  /** Columns ks of a row-major chunk to result columns ocs (ascending, both). */
+  copyRows(chunk: ChunkData, rows: BlockRows, ks: Int32Array, ocs: Int32Array): void;
+}
+
+/** Whether ks → ocs is one run: adjacent chunk columns to adjacent result columns. */
+function isRun(ks: Int32Array, ocs: Int32Array): boolean {
+  const m = ks.length;
+  return m > 0 && ks[m - 1]! - ks[0]! === m - 1 && ocs[m - 1]! - ocs[0]! === m - 1;
 }
 
 export class RowMajorSink implements Sink {
@@ -37,6 +46,28 @@ export class RowMajorSink implements Sink {
       for (let i = 0; i < offsets.length; i++) out[outRows[i]! * C + oc] = src[base + offsets[i]!]!;
     }
   }
+
+  copyRows(chunk: ChunkData, rows: BlockRows, ks: Int32Array, ocs: Int32Array): void {
+    const src = chunk.values, w = chunk.ncols, out = this.out, C = this.ncols;
+    const { offsets, outRows } = rows;
+    if (isRun(ks, ocs)) {
+      const k0 = ks[0]!, m = ks.length, oc0 = ocs[0]!;
+      if (rows.contiguous && m === w && m === C) {
+        // the chunk spans the result's rows: one copy for the whole block
+        out.set(src.subarray(0, offsets.length * w), rows.contiguous.first * C);
+        return;
+      }
+      for (let i = 0; i < offsets.length; i++) {
+        const s0 = offsets[i]! * w + k0;
+        out.set(src.subarray(s0, s0 + m), outRows[i]! * C + oc0);
+      }
+      return;
+    }
+    for (let i = 0; i < offsets.length; i++) {
+      const s0 = offsets[i]! * w, o0 = outRows[i]! * C;
+      for (let j = 0; j < ks.length; j++) out[o0 + ocs[j]!] = src[s0 + ks[j]!]!;
+    }
+  }
 }
 
 export class ColumnSink implements Sink {
@@ -56,6 +87,15 @@ export class ColumnSink implements Sink {
       out.set(src.subarray(base, base + offsets.length), rows.contiguous.first);
     } else {
       for (let i = 0; i < offsets.length; i++) out[outRows[i]!] = src[base + offsets[i]!]!;
+    }
+  }
+
+  copyRows(chunk: ChunkData, rows: BlockRows, ks: Int32Array, ocs: Int32Array): void {
+    const src = chunk.values, w = chunk.ncols;
+    const { offsets, outRows } = rows;
+    for (let j = 0; j < ks.length; j++) {
+      const out = this.columns[ocs[j]!]!, k = ks[j]!;
+      for (let i = 0; i < offsets.length; i++) out[outRows[i]!] = src[offsets[i]! * w + k]!;
     }
   }
 }

@@ -54,7 +54,7 @@ export function rawByteLength(c: ChunkData): number {
   return chunkParts(c).reduce((a, p) => a + p.length, 0);
 }
 
-/** Rebuilds a chunk from its raw bytes; the bytes must start 8-byte aligned in their buffer. */
+/** Rebuilds a chunk from its raw bytes (in the order it was written; readers know which); the bytes must start 8-byte aligned in their buffer. */
 export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: number, ncols: number): ChunkData {
   const n = nrows * ncols;
   let off = 0;
@@ -85,7 +85,8 @@ export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: numbe
 export function hashChunk(c: ChunkData): Buffer {
   const h = createHash('sha1');
   const head = Buffer.alloc(12);
-  head.writeUInt32LE(TYPE_TAG[c.type], 0);
+  // the order is part of the content: the same values column-major and row-major are different chunks
+  head.writeUInt32LE(TYPE_TAG[c.type] | (c.order === 'row' ? 0x100 : 0), 0);
   head.writeUInt32LE(c.nrows, 4);
   head.writeUInt32LE(c.ncols, 8);
   h.update(head);

@@ -68,7 +68,7 @@ export class OpenPartition {
       seg.chunks.push(chunk);
       seg.slots.push(slot);
       seg.rawLength += e.raw;
-      seg.ncols += chunk.ncols;
+      seg.ncols += chunk.order === 'row' ? 1 : chunk.ncols; // a row-major chunk is one (list) column of a table segment
       where.set(e.blobId, { segment: segments.length - 1, slot });
     }
     return { segments, where };

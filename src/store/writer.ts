@@ -3,17 +3,21 @@
 // intermediate is registered in the MetadataDB in one transaction on close.
 import { MistiqueError } from '../errors.js';
 import type { ChunkData, DataFrame, FrameSchema } from '../model/dataframe.js';
-import type { ChunkRow, ColumnRow, MetadataDB, RowBlockRow } from '../metadata/metadatadb.js';
+import type { ChunkOrder, ChunkRow, ColumnRow, MetadataDB, RowBlockRow } from '../metadata/metadatadb.js';
 import { allocValues, type ColumnType } from '../model/types.js';
 import { align8, hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
+import { tensorGeometry } from './geometry.js';
 
 const NO_HASH = Buffer.alloc(0);
 /** Raw bytes of an unmaterialized intermediate's first RowBlock encoded to estimate its stored size (a wide layer's RowBlock is 100 MB). */
 const SAMPLE_BYTES = 1 << 20;
 
 export interface WriterOptions {
+  /** Rows per RowBlock of a table, and the most a tensor's RowBlock holds (store/geometry.ts). */
   rowBlockSize: number;
+  /** 'col' stores a tensor column-major in tiles, as stores before schema v6 did (tests of old layouts). */
+  chunkOrder?: ChunkOrder;
   /** A RowBlock of a wide frame holds at most this many chunks: wider frames get tiles of adjacent columns. */
   maxChunksPerBlock: number;
   scheme?: string;
@@ -49,6 +53,8 @@ export interface Tile { c0: number; w: number; type: ColumnType }
 export class IntermediateWriter {
   private schema: FrameSchema | null = null;
   private tiles: Tile[] = [];
+  private blockRows = 0;
+  private order: ChunkOrder = 'col';
   private pending: Piece[] = [];
   private pendingRows = 0;
   private readonly place: Placement = { partition: null };
@@ -95,7 +101,7 @@ export class IntermediateWriter {
     this.pending.push({ frame, r0: 0, r1: frame.nrows });
     this.pendingRows += frame.nrows;
     this.nrows += frame.nrows;
-    const B = this.opts.rowBlockSize;
+    const B = this.blockRows;
     while (this.pendingRows >= B) {
       this.emitBlock(this.takeRows(B));
       await this.ds.settle(this.place);
@@ -120,8 +126,9 @@ export class IntermediateWriter {
         nCols: this.ncols,
         shape: this.schema.shape,
         scheme: this.opts.scheme ?? 'none',
-        rowBlockSize: this.opts.rowBlockSize,
+        rowBlockSize: this.blockRows,
         tileCols: this.tiles.reduce((m, t) => Math.max(m, t.w), 1),
+        chunkOrder: this.order,
         rowIdStart: this.monotonic && this.lastId - this.firstId === this.nrows - 1 ? this.firstId : null,
         policy: this.ds.opts.policy,
         bytesRaw: this.bytesRaw,
@@ -176,7 +183,16 @@ export class IntermediateWriter {
     if (!this.schema) {
       this.schema = s;
       this.ncols = frame.ncols;
-      this.tiles = planTiles(frame, this.opts.maxChunksPerBlock);
+      if (s.names === null && this.opts.chunkOrder !== 'col') {
+        const g = tensorGeometry(s.shape!, s.types[0]!, this.opts.rowBlockSize);
+        this.order = 'row';
+        this.blockRows = g.blockRows;
+        this.tiles = [];
+        for (let c0 = 0; c0 < frame.ncols; c0 += g.chunkCols) this.tiles.push({ c0, w: Math.min(g.chunkCols, frame.ncols - c0), type: s.types[0]! });
+      } else {
+        this.blockRows = this.opts.rowBlockSize;
+        this.tiles = planTiles(frame, this.opts.maxChunksPerBlock);
+      }
       this.approximate = this.opts.approximate ?? s.names !== null;
       return;
     }
@@ -241,7 +257,7 @@ export class IntermediateWriter {
       const sample: ChunkData[] | null = this.sample ? null : [ids];
       let sampled = 0;
       for (const t of this.tiles) {
-        const chunk = concatChunks(pieces.map((p) => p.frame.extract(p.r0, p.r1, t.c0, t.w)));
+        const chunk = this.extract(pieces, t);
         const raw = rawByteLength(chunk);
         this.bytesRaw += raw;
         if (sample && sampled < SAMPLE_BYTES) { sample.push(chunk); sampled += raw; }
@@ -255,9 +271,14 @@ export class IntermediateWriter {
     this.rowblocks.push({ block, n_rows: idv.length, min_row_id: min, max_row_id: max, sorted, rowid_blob: rowidBlob });
     this.nblocks++;
     for (const t of this.tiles) {
-      const chunk = concatChunks(pieces.map((p) => p.frame.extract(p.r0, p.r1, t.c0, t.w)));
+      const chunk = this.extract(pieces, t);
       this.chunks.push({ block, col_start: t.c0, n_cols: t.w, blob_id: this.put(chunk, true) });
     }
+  }
+
+  /** One chunk of a RowBlock: tile t of the rows the pieces hold, in this intermediate's chunk order. */
+  private extract(pieces: Piece[], t: Tile): ChunkData {
+    return concatChunks(pieces.map((p) => (this.order === 'row' ? p.frame.extractRows(p.r0, p.r1, t.c0, t.w) : p.frame.extract(p.r0, p.r1, t.c0, t.w))));
   }
 
   /** Stores or de-duplicates one chunk; bytes count row ids too, chunk counts only data chunks. */
@@ -298,6 +319,11 @@ export function concatChunks(parts: ChunkData[]): ChunkData {
   const { type, ncols } = parts[0]!;
   const n = parts.reduce((a, p) => a + p.nrows, 0);
   const out = allocValues(type, n * ncols);
+  if (parts[0]!.order === 'row') {
+    let at = 0;
+    for (const p of parts) { out.set(p.values, at); at += p.values.length; }
+    return { type, nrows: n, ncols, values: out, order: 'row' };
+  }
   let dictionary: string[] | undefined;
   const index = new Map<string, number>();
   let r = 0;

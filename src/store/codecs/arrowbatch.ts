@@ -1,7 +1,10 @@
-// Chunks ⇄ one Arrow RecordBatch, a column per data column: shared by the Arrow IPC and Parquet codecs.
+// Chunks ⇄ one Arrow RecordBatch: shared by the Arrow IPC and Parquet codecs. A column-major chunk (a
+// table's column) is a column per data column; a row-major chunk (a tensor's RowBlock × value range) is
+// one FixedSizeList column, a list of the chunk's values per example, which pyarrow and DuckDB read as
+// such (Parquet has no fixed-size list: it comes back as a List whose offsets are checked to be regular).
 import {
-  Bool, Dictionary, Field, Float32, Float64, Int32, makeData, Uint16, Uint8, RecordBatch, Schema, Struct, Table, Utf8,
-  vectorFromArray, type Data, type DataType,
+  Bool, Dictionary, DataType as ArrowType, Field, FixedSizeList, Float32, Float64, Int32, makeData, Uint16, Uint8, RecordBatch, Schema,
+  Struct, Table, Utf8, vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
 import { MistiqueError } from '../../errors.js';
 import type { ChunkData } from '../../model/dataframe.js';
@@ -13,6 +16,13 @@ export function chunksToTable(chunks: readonly ChunkData[]): Table {
   const children: Data[] = [];
   const nrows = chunks[0]?.nrows ?? 0;
   for (const c of chunks) {
+    if (c.order === 'row') {
+      const item = valuesData(c.type, c.values);
+      const type = new FixedSizeList(c.ncols, new Field('item', item.type, false));
+      fields.push(new Field(String(fields.length), type, false));
+      children.push(makeData({ type, length: c.nrows, nullCount: 0, child: item }));
+      continue;
+    }
     for (let k = 0; k < c.ncols; k++) {
       const data = columnData(c, k);
       fields.push(new Field(String(fields.length), data.type, data.nullCount > 0));
@@ -22,6 +32,12 @@ export function chunksToTable(chunks: readonly ChunkData[]): Table {
   const schema = new Schema(fields);
   const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: nrows, nullCount: 0, children }));
   return new Table([batch]);
+}
+
+/** The values of a row-major chunk as the child of its list column (not utf8: tensors hold numbers). */
+function valuesData(type: ColumnType, v: ChunkData['values']): Data {
+  if (type === 'utf8') throw new MistiqueError('INTERNAL', 'a row-major chunk holds numbers, not strings');
+  return columnData({ type, nrows: v.length, ncols: 1, values: v }, 0);
 }
 
 function columnData(c: ChunkData, k: number): Data {
@@ -79,6 +95,8 @@ export class TableSegment implements DecodedSegment {
 
   chunk(slot: Slot): ChunkData {
     const { type, nrows, ncols, colStart } = slot;
+    const list = this.cols[colStart];
+    if (list && (ArrowType.isFixedSizeList(list.type) || ArrowType.isList(list.type))) return listChunk(list, slot);
     if (colStart + ncols > this.cols.length) throw new MistiqueError('CORRUPT', `segment has ${this.cols.length} columns, chunk wants ${colStart}..${colStart + ncols}`);
     if (ncols === 1 && type !== 'bool' && type !== 'utf8') {
       const d = this.cols[colStart]!;
@@ -99,6 +117,33 @@ export class TableSegment implements DecodedSegment {
     }
     return dictionary ? { type, nrows, ncols, values: out, dictionary } : { type, nrows, ncols, values: out };
   }
+}
+
+/** A row-major chunk from its list column: the child's values are the chunk's values, in order. */
+function listChunk(d: Data, slot: Slot): ChunkData {
+  const { type, nrows, ncols } = slot;
+  if (d.length !== nrows || d.nullCount > 0) throw new MistiqueError('CORRUPT', `stored list column has ${d.length} rows (${d.nullCount} null), metadata says ${nrows}`);
+  const child = d.children[0];
+  let start = d.offset * ncols;
+  if (ArrowType.isList(d.type)) {
+    // Parquet's list: regular offsets, or it is not the chunk that was written
+    const off = d.valueOffsets as Int32Array;
+    for (let i = 0; i <= nrows; i++) {
+      if (off[d.offset + i]! - off[d.offset]! !== i * ncols) throw new MistiqueError('CORRUPT', `stored list column of ${nrows} rows has a row that is not ${ncols} values long`);
+    }
+    start = off[d.offset]!;
+  } else if ((d.type as FixedSizeList).listSize !== ncols) {
+    throw new MistiqueError('CORRUPT', `stored list column holds ${(d.type as FixedSizeList).listSize} values per row, metadata says ${ncols}`);
+  }
+  const n = nrows * ncols;
+  if (!child || child.length - start < n || child.nullCount > 0) throw new MistiqueError('CORRUPT', `stored list column holds fewer than the ${n} values of its chunk`);
+  if (type === 'bool') {
+    const out = new Uint8Array(n);
+    unpackBits(child.values as Uint8Array, child.offset + start, n, out, 0);
+    return { type, nrows, ncols, values: out, order: 'row' };
+  }
+  const at = child.offset + start;
+  return { type, nrows, ncols, values: child.values.subarray(at, at + n), order: 'row' };
 }
 
 function checkColumn(d: Data<DataType>, type: ColumnType, nrows: number): void {
