@@ -92,12 +92,17 @@ describe.skipIf(!canMount)('a read-only store', () => {
   });
 });
 
-/** Makes the n-th call (from now) of fs[fn] fail with errno `code`, once. */
-function failOnce(fn: 'openSync' | 'writeSync' | 'fsyncSync' | 'renameSync' | 'readSync', code: string, n: number): () => void {
+/** Makes the n-th call (from now) of fs[fn] fail with errno `code`, once (fs.read through its callback). */
+function failOnce(fn: 'openSync' | 'writeSync' | 'fsyncSync' | 'renameSync' | 'read', code: string, n: number): () => void {
   const real = fs[fn] as (...a: unknown[]) => unknown;
   let calls = 0;
   const spy = vi.spyOn(fs, fn).mockImplementation(((...args: unknown[]) => {
-    if (++calls === n) throw Object.assign(new Error(`${code}: injected by the test, ${fn}`), { code });
+    if (++calls === n) {
+      const err = Object.assign(new Error(`${code}: injected by the test, ${fn}`), { code });
+      if (fn !== 'read') throw err;
+      (args[args.length - 1] as (e: Error) => void)(err);
+      return undefined;
+    }
     return real.apply(fs, args);
   }) as never);
   return () => spy.mockRestore();
@@ -140,7 +145,7 @@ describe('I/O errors injected at the file-system calls the store makes', () => {
     await w.log('io.m.k1', frameFor('io.m.k1', 1));
     await w.close();
     const s = await openStore(dir, { create: false });
-    const restore = failOnce('readSync', 'EIO', 1);
+    const restore = failOnce('read', 'EIO', 1);
     const err = await digestStored(s, 'io.m.k1').catch((e: unknown) => e);
     restore();
     expect((err as MistiqueError).code, String(err)).toBe('IO');

@@ -218,13 +218,34 @@ function toRowMajor(c: ChunkData): ChunkData {
 /** Column names of a stored frame, from its schema (tensor frames generate them from the shape). */
 export function schemaColumnName(schema: FrameSchema, j: number): string {
   if (schema.names) return schema.names[j]!;
-  const shape = schema.shape!;
-  const parts: number[] = [];
-  for (let i = shape.length - 1; i >= 0; i--) {
-    parts.push(j % shape[i]!);
-    j = Math.floor(j / shape[i]!);
+  return tensorColumnNames(schema.shape!)[j]!;
+}
+
+/** Names of a tensor's columns, "c_y_x" per value position: built once per shape (a wide layer has 100 000s). */
+const NAMES_CACHED = 16;
+const tensorNames = new Map<string, readonly string[]>();
+export function tensorColumnNames(shape: readonly number[]): readonly string[] {
+  const key = shape.join('x');
+  let names = tensorNames.get(key);
+  if (names) {
+    tensorNames.delete(key);
+    tensorNames.set(key, names);
+    return names;
   }
-  return parts.reverse().join('_');
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Array<string>(n);
+  const idx = new Array<number>(shape.length).fill(0);
+  for (let j = 0; j < n; j++) {
+    out[j] = idx.join('_');
+    for (let d = shape.length - 1; d >= 0; d--) {
+      if (++idx[d]! < shape[d]!) break;
+      idx[d] = 0;
+    }
+  }
+  names = Object.freeze(out);
+  tensorNames.set(key, names);
+  if (tensorNames.size > NAMES_CACHED) tensorNames.delete(tensorNames.keys().next().value as string);
+  return names;
 }
 
 export function schemaColumnType(schema: FrameSchema, j: number): ColumnType {

@@ -2,7 +2,7 @@
 // tiles that hold what was asked, and stitching them into one dense row-major Matrix.
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
-import { schemaColumnName, schemaColumnType } from '../model/dataframe.js';
+import { schemaColumnName, schemaColumnType, tensorColumnNames } from '../model/dataframe.js';
 import {
   Bool, Field, Float32, Float64, Int32, makeData, makeVector, RecordBatch, Schema, Struct, Table, type Data, type DataType, type Vector,
 } from 'apache-arrow';
@@ -35,7 +35,11 @@ export function isScan(blocks: number): boolean {
 /** Chunk rows kept in the layout cache (intermediates never change once logged, so the cache never goes stale). */
 const LAYOUT_CACHE_ROWS = 2_000_000;
 
+/** Tensor intermediates whose result columns are kept (wholeColumns). */
+const COLUMN_CACHE = 8;
+
 export class ChunkReader {
+  private readonly columnCache = new Map<string, readonly MatrixColumn[]>();
   private readonly layouts = new Map<number, (BlockChunkRow[] | undefined)[]>();
   private layoutRows = 0;
 
@@ -188,6 +192,11 @@ export class ChunkReader {
     }
     const columns: MatrixColumn[] = [];
     for (const s of sels) {
+      const whole = this.wholeColumns(s);
+      if (whole) {
+        for (const c of whole) columns.push(c);
+        continue;
+      }
       const prefix = `${s.intermediate.project}.${s.intermediate.model}.${s.intermediate.name}.`;
       for (const j of s.cols) {
         const name = schemaColumnName(s.schema, j);
@@ -195,6 +204,26 @@ export class ChunkReader {
       }
     }
     return { sels, rowIds, plans, columns, record: opts.record !== false };
+  }
+
+  /**
+   * The result columns of a selection of every column of a tensor, in order — built once per intermediate
+   * (frozen: results share them), since a wide layer's 100 000s of column objects cost more than its read.
+   */
+  private wholeColumns(s: Selection): readonly MatrixColumn[] | null {
+    const n = s.intermediate.n_cols;
+    if (s.schema.names || s.cols.length !== n) return null;
+    for (let j = 0; j < n; j++) if (s.cols[j] !== j) return null;
+    const prefix = `${s.intermediate.project}.${s.intermediate.model}.${s.intermediate.name}.`;
+    const key = `${s.intermediate.id}:${prefix}`; // by name too: adaptive materialization renames an id
+    let cols = this.columnCache.get(key);
+    if (!cols) {
+      const type = schemaColumnType(s.schema, 0);
+      cols = Object.freeze(tensorColumnNames(s.schema.shape!).map((name) => Object.freeze({ key: prefix + name, name, type })));
+      this.columnCache.set(key, cols);
+      if (this.columnCache.size > COLUMN_CACHE) this.columnCache.delete(this.columnCache.keys().next().value as string);
+    }
+    return cols;
   }
 
   private async run(q: Query, sink: Sink): Promise<void> {
@@ -210,16 +239,24 @@ export class ChunkReader {
 
   /** Copies the selected columns of one intermediate into the sink, a few RowBlocks at a time. */
   private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: MatrixColumn[], colBase: number): Promise<void> {
-    const outCol = new Map<number, number>();
-    sel.cols.forEach((j, k) => outCol.set(j, colBase + k));
+    // result column of each of the intermediate's columns, −1 where not asked
+    const outCol = new Int32Array(sel.intermediate.n_cols).fill(-1);
+    sel.cols.forEach((j, k) => { outCol[j] = colBase + k; });
     const rowsByBlock = groupByBlock(plan);
     const blocks = [...rowsByBlock.keys()].sort((a, b) => a - b);
     const dicts = new Map<number, Map<string, number>>();
+    // the columns of a tile a row-major chunk holds → result columns: the same for every RowBlock
+    const tileMaps = new Map<number, ReturnType<typeof tileMap>>();
+    const mapOf = (c: ChunkRow): ReturnType<typeof tileMap> => {
+      let m = tileMaps.get(c.col_start);
+      if (!m || m.width !== c.n_cols) tileMaps.set(c.col_start, (m = tileMap(c, outCol)));
+      return m;
+    };
     for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
       const step = blocks.slice(s, s + BLOCKS_PER_STEP);
       const wanted = new Set(step);
       const chunks = this.blockChunks(sel, step[0]!, step[step.length - 1]!)
-        .filter((c) => wanted.has(c.block) && overlaps(c, outCol));
+        .filter((c) => wanted.has(c.block) && mapOf(c).ks.length > 0);
       const known = new Map<number, BlobRow>();
       for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
       const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, isScan(blocks.length));
@@ -228,17 +265,13 @@ export class ChunkReader {
         const rows = rowsByBlock.get(c.block)!;
         const chunk = decode(data.get(c.blob_id)!);
         if (chunk.order === 'row') {
-          const ks: number[] = [], ocs: number[] = [];
-          for (let k = 0; k < c.n_cols; k++) {
-            const oc = outCol.get(c.col_start + k);
-            if (oc !== undefined) { ks.push(k); ocs.push(oc); }
-          }
-          sink.copyRows(chunk, rows, Int32Array.from(ks), Int32Array.from(ocs));
+          const m = mapOf(c);
+          sink.copyRows(chunk, rows, m.ks, m.ocs);
           continue;
         }
         for (let k = 0; k < c.n_cols; k++) {
-          const oc = outCol.get(c.col_start + k);
-          if (oc === undefined) continue;
+          const oc = outCol[c.col_start + k] ?? -1;
+          if (oc < 0) continue;
           sink.copy(chunk, k, rows, oc, chunk.type === 'utf8' ? dictRemap(chunk, dicts, oc, columns) : null);
         }
       }
@@ -311,9 +344,14 @@ function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc
   return remap;
 }
 
-function overlaps(c: ChunkRow, outCol: Map<number, number>): boolean {
-  for (let j = c.col_start; j < c.col_start + c.n_cols; j++) if (outCol.has(j)) return true;
-  return false;
+/** Which columns of a chunk's tile the result takes (ks, ascending) and where they go (ocs). */
+function tileMap(c: ChunkRow, outCol: Int32Array): { ks: Int32Array; ocs: Int32Array; width: number } {
+  const ks: number[] = [], ocs: number[] = [];
+  for (let k = 0; k < c.n_cols; k++) {
+    const oc = outCol[c.col_start + k] ?? -1;
+    if (oc >= 0) { ks.push(k); ocs.push(oc); }
+  }
+  return { ks: Int32Array.from(ks), ocs: Int32Array.from(ocs), width: c.n_cols };
 }
 
 function allocMatrix(types: ColumnType[], n: number): MatrixValues {

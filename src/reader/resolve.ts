@@ -28,7 +28,7 @@ export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[
   if (!Array.isArray(keys) || keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key such as project.model.intermediate.column');
   const all = db.intermediates();
   const out = new Map<number, Selection>();
-  const seen = new Map<number, Set<number>>();
+  const seen = new Map<number, Uint8Array>();
   for (const key of keys) {
     const k = parseKey(key);
     const [rp, rm, ri] = [globToRegExp(k.project), globToRegExp(k.model), globToRegExp(k.intermediate)];
@@ -39,12 +39,12 @@ export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[
       if (!sel) {
         sel = { intermediate: row, schema: schemaOf(db, row), cols: [] };
         out.set(row.id, sel);
-        seen.set(row.id, new Set());
+        seen.set(row.id, new Uint8Array(row.n_cols));
       }
       const taken = seen.get(row.id)!;
       for (const j of matchColumns(sel.schema, row.n_cols, k.column)) {
         matched++;
-        if (!taken.has(j)) { taken.add(j); sel.cols.push(j); }
+        if (!taken[j]) { taken[j] = 1; sel.cols.push(j); }
       }
     }
     if (matched === 0) {

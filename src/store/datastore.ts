@@ -324,7 +324,7 @@ export class DataStore {
     const row = this.segmentRows(partitionId)[seg];
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     try {
-      const bytes = this.files.read(part.file, row);
+      const bytes = await this.files.read(part.file, row);
       const mismatch = segmentMismatch(bytes, row.crc32);
       if (mismatch) throw new MistiqueError('CORRUPT', `${mismatch}; it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
       const decoded = await this.codec.decode(bytes, row.raw_length);

@@ -123,45 +123,63 @@ export function syncDir(dir: string): void {
   try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
 }
 
-/** Open file descriptors of partition files, least recently used closed first. */
+/** Open file descriptors of partition files, least recently used closed first (never one a read is using). */
 export class PartitionFiles {
-  private readonly fds = new Map<string, number>();
+  private readonly fds = new Map<string, { fd: number; users: number }>();
 
   constructor(private readonly dir: string, private readonly maxOpen = 64) {}
 
-  /** Reads one segment's encoded bytes into a fresh, 8-byte aligned buffer (its own ArrayBuffer, not zero-filled). */
-  read(file: string, seg: SegmentRow): Uint8Array {
+  /**
+   * Reads one segment's encoded bytes into a fresh, 8-byte aligned buffer (its own ArrayBuffer, not
+   * zero-filled). Asynchronous (the threadpool): a full read overlaps the disk with decoding and copying.
+   */
+  async read(file: string, seg: SegmentRow): Promise<Uint8Array> {
     const out = Buffer.allocUnsafeSlow(seg.length);
-    const n = fs.readSync(this.fd(file), out, 0, seg.length, seg.offset);
+    const e = this.open(file);
+    e.users++;
+    let n: number;
+    try {
+      n = await new Promise<number>((resolve, reject) => {
+        fs.read(e.fd, out, 0, seg.length, seg.offset, (err, bytes) => (err ? reject(err) : resolve(bytes)));
+      });
+    } finally {
+      e.users--;
+      this.evict();
+    }
     if (n !== seg.length) {
       throw new MistiqueError('CORRUPT', `partition ${file} segment ${seg.seg}: read ${n} of ${seg.length} bytes at offset ${seg.offset}; the file is truncated`);
     }
     return out;
   }
 
-  private fd(file: string): number {
-    let fd = this.fds.get(file);
-    if (fd !== undefined) {
+  private open(file: string): { fd: number; users: number } {
+    let e = this.fds.get(file);
+    if (e) {
       this.fds.delete(file);
-      this.fds.set(file, fd);
-      return fd;
+      this.fds.set(file, e);
+      return e;
     }
     try {
-      fd = fs.openSync(path.join(this.dir, file), 'r');
+      e = { fd: fs.openSync(path.join(this.dir, file), 'r'), users: 0 };
     } catch (err) {
       throw new MistiqueError('CORRUPT', `partition file ${file} is missing from ${this.dir}: the store was modified outside mistique`, { cause: err });
     }
-    this.fds.set(file, fd);
-    if (this.fds.size > this.maxOpen) {
-      const [oldest, ofd] = this.fds.entries().next().value as [string, number];
-      this.fds.delete(oldest);
-      fs.closeSync(ofd);
+    this.fds.set(file, e);
+    this.evict();
+    return e;
+  }
+
+  private evict(): void {
+    for (const [file, e] of this.fds) {
+      if (this.fds.size <= this.maxOpen) break;
+      if (e.users > 0) continue;
+      this.fds.delete(file);
+      fs.closeSync(e.fd);
     }
-    return fd;
   }
 
   close(): void {
-    for (const fd of this.fds.values()) fs.closeSync(fd);
+    for (const e of this.fds.values()) fs.closeSync(e.fd);
     this.fds.clear();
   }
 }
