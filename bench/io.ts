@@ -151,7 +151,7 @@ async function storeRun(codec: CodecId, schemeKey: string, rep: number): Promise
       let shape = TENSOR_SHAPE;
       if (pooled) ({ values, shape } = pool(values, shape, 2, 'avg'));
       const enc = quantizeBatch(values, shape, Int32Array.from({ length: e - i }, (_, k) => i + k), scheme.quantize, state);
-      w ??= s.writer('b.m.t', { scheme: schemeName(scheme), approximate: false, logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook });
+      w ??= s.writer('b.m.t', { scheme: schemeName(scheme), approximate: false, logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook, kbit: enc.kbit });
       await w.append(enc.frame);
     }
     await w!.close();

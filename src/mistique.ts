@@ -263,7 +263,7 @@ export class Store {
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
-  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook'> = {}): IntermediateWriter {
+  writer(key: string, opts: Pick<LogOptions, 'scheme' | 'originalName' | 'approximate' | 'rerunnable'> & Pick<WriterOptions, 'logicalType' | 'codebook' | 'kbit'> = {}): IntermediateWriter {
     this.checkOpen();
     const k = parseIntermediateKey(key);
     this.writable();
@@ -278,6 +278,7 @@ export class Store {
       approximate: opts.approximate,
       logicalType: opts.logicalType,
       codebook: opts.codebook,
+      kbit: opts.kbit,
       materialize,
     });
   }

@@ -78,14 +78,24 @@ describe('row-major tensor chunks through every codec and scheme', () => {
         // two batches, cut inside a RowBlock; the scheme's state (codebook, threshold) from the first
         const st = {};
         const encs = ([[0, 611], [611, N]] as const).map(([a, b]) => quantizeBatch(x.subarray(a * C, b * C), shape, ids.subarray(a, b), q, st));
-        const w = store.writer(`p.m.${name}`, { scheme: name, logicalType: q ? 'float32' : undefined, codebook: encs[0]!.codebook });
+        const w = store.writer(`p.m.${name}`, { scheme: name, logicalType: q ? 'float32' : undefined, codebook: encs[0]!.codebook, kbit: encs[0]!.kbit });
         for (const e of encs) await w.append(e.frame);
         await w.close();
         await store.flush(); // durable: the second handle below sees it
-        // what the scheme's decoder gives, computed on the side
-        const want = new Float32Array(N * C);
+        // what the scheme's decoder gives, computed on the side; KBIT_QT quantizes chunk by chunk in the
+        // writer, so its reads are checked against its bound (one bin width of the range) and then taken as `want`
+        let want = new Float32Array(N * C);
         if (name === 'fp32') want.set(x);
-        else want.set(decodeFrame(encs[0]!.frame, encs[0]!.codebook)), want.set(decodeFrame(encs[1]!.frame, encs[0]!.codebook), 611 * C);
+        else if (name === 'kbit') {
+          want = (await store.getIntermediates('p.m.kbit.*')).values as Float32Array;
+          let lo = Infinity, hi = -Infinity;
+          for (const v of x) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+          for (let i = 0; i < x.length; i++) {
+            if (Number.isFinite(x[i]!)) expect(Math.abs(want[i]! - x[i]!)).toBeLessThanOrEqual(((hi - lo) / 255) * (1 + 1e-6));
+            else expect(Object.is(want[i], x[i])).toBe(true); // NaN, ±Infinity read back exactly
+          }
+          expect(store.metadata.blobs([store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', 'kbit')!)[0]!.blob_id]).values().next().value!.type).toBe('kbit');
+        } else want.set(decodeFrame(encs[0]!.frame, encs[0]!.codebook)), want.set(decodeFrame(encs[1]!.frame, encs[0]!.codebook), 611 * C);
         for (const reopen of [false, true]) {
           const s = reopen ? await openStore(store.dir) : store;
           if (reopen) s.dropCaches();

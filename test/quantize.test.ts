@@ -1,6 +1,8 @@
 // Storage schemes: known answers for float16, k-bit quantiles, threshold bits and pooling.
 import { describe, expect, it } from 'vitest';
 import { float32ToHalfBits, fromFloat16, halfBitsToFloat32, kbitCodebook, kbitDecode, kbitEncode, percentile, pool, thresholdDecode, thresholdEncode, toFloat16 } from '../src/quantize/index.js';
+import fc from 'fast-check';
+import { kbitBlock, kbitBlockDecode } from '../src/quantize/kbit.js';
 import { rng } from './helpers.js';
 
 describe('LP_QT float16', () => {
@@ -52,6 +54,57 @@ describe('KBIT_QT', () => {
     expect([...kbitDecode(kbitEncode(Float32Array.from([1, 4, NaN]), cb), cb)]).toEqual([2.5, 2.5, NaN]);
     const cb2 = kbitCodebook(Float32Array.from([1, 2, 3, 4, 5, 6]), 2);
     expect([...kbitDecode(kbitEncode(Float32Array.from([1, 3, 6]), cb2), cb2)]).toEqual([1.5, 3.5, 5.5]);
+  });
+});
+
+describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () => {
+  /** The largest |read − value| over finite values, and the bound: one bin width of their range. */
+  function check(x: Float32Array, k: number): { maxErr: number; bound: number; rmse: number } {
+    const { codes, book } = kbitBlock(x, k);
+    expect(book).toHaveLength(2 ** k);
+    const back = kbitBlockDecode(codes, book);
+    let lo = Infinity, hi = -Infinity, maxErr = 0, sq = 0, n = 0;
+    for (const v of x) if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i]!;
+      if (Number.isNaN(v)) { expect(codes[i]).toBe(2 ** k - 1); expect(Number.isNaN(back[i]!)).toBe(true); continue; }
+      if (!Number.isFinite(v)) { if (k >= 2) expect(back[i]).toBe(v); continue; }
+      const e = Math.abs(back[i]! - v);
+      maxErr = Math.max(maxErr, e); sq += e * e; n++;
+    }
+    return { maxErr, bound: n ? (hi - lo) / (2 ** k - 1) : 0, rmse: n ? Math.sqrt(sq / n) : 0 };
+  }
+
+  it('never clips: a value far past the others reads back within one bin width of the range', () => {
+    const r = rng(4);
+    const x = Float32Array.from({ length: 125_440 }, () => (r() < 0.5 ? 0 : -Math.log(r() || 1e-9) * 2));
+    x[77] = 31.1; // the dense1 case of #16: 31.10 read back as 23.12 under the first batch's codebook
+    x[5] = NaN; x[9] = Infinity; x[10] = -Infinity;
+    const { maxErr, bound, rmse } = check(x, 8);
+    expect(maxErr).toBeLessThanOrEqual(bound);
+    expect(bound).toBeCloseTo(31.1 / 255, 6);
+    const { codes, book } = kbitBlock(x, 8);
+    expect(Math.abs(book[codes[77]!]! - 31.1)).toBeLessThanOrEqual(bound);
+    // quantile edges where values are dense: well under uniform 8-bit quantization's rmse (bound/√3)
+    expect(rmse).toBeLessThan(bound / Math.sqrt(3) / 2);
+  });
+
+  it('holds its bound for any values and k (property, 300 cases)', () => {
+    const value = fc.oneof(
+      { weight: 20, arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }) },
+      { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity, 0, -0) },
+    );
+    fc.assert(fc.property(fc.array(value, { minLength: 0, maxLength: 3000 }), fc.integer({ min: 1, max: 8 }), (vals, k) => {
+      const { maxErr, bound } = check(Float32Array.from(vals), k);
+      return maxErr <= bound;
+    }), { seed: 16, numRuns: 300 });
+  });
+
+  it('constant chunks and single values read back exactly', () => {
+    for (const x of [new Float32Array(0), Float32Array.from([3.5]), new Float32Array(1000).fill(-2), Float32Array.from([NaN, NaN])]) {
+      const { codes, book } = kbitBlock(x, 8);
+      expect(Array.from(kbitBlockDecode(codes, book))).toEqual(Array.from(x));
+    }
   });
 });
 

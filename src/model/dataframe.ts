@@ -24,6 +24,8 @@ export interface ChunkData {
   values: ColumnValues;
   dictionary?: string[];
   order?: 'row';
+  /** kbit chunks: the value read back for each code (KBIT_QT with a codebook per chunk). */
+  codebook?: Float32Array;
 }
 
 export type PlainColumn = ColumnValues | readonly (string | null)[] | readonly number[] | readonly boolean[];

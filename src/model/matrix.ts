@@ -92,7 +92,7 @@ export function columnVector(c: MatrixColumn, v: MatrixValues): Vector {
       for (let i = 0; i < n; i++) if (v[i]) bits[i >> 3]! |= 1 << (i & 7);
       return makeVector(makeData({ type: new Bool(), length: n, data: bits }));
     }
-    case 'float16': case 'uint8':
+    case 'float16': case 'uint8': case 'kbit':
       throw new MistiqueError('INTERNAL', `column ${c.key} has physical type ${c.type}: quantized values are reconstructed to float32 before they reach a result`);
     case 'utf8': {
       const codes = new Int32Array(n);

@@ -487,5 +487,5 @@ export function bandText(b: Band): string {
 /** What a read gives up for a scheme. */
 export function lossOf(scheme: string): string {
   if (scheme === 'none') return 'none';
-  return scheme.split('+').map((p) => (p.startsWith('pool') ? `${p} (stored pooled)` : p === 'lp' ? 'float16 rounding' : p.startsWith('kbit') ? `${p} quantile codes` : `${p} bits`)).join(', ');
+  return scheme.split('+').map((p) => (p.startsWith('pool') ? `${p} (stored pooled)` : p === 'lp' ? 'float16 rounding' : p.startsWith('kbit') ? `${p} codes, each value within (max − min)/(2^k − 1) of its chunk's range` : `${p} bits`)).join(', ');
 }

@@ -5,6 +5,7 @@
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { fromFloat16 } from '../quantize/lowprecision.js';
+import { kbitBlockDecode } from '../quantize/kbit.js';
 
 export type Reconstruct = (c: ChunkData) => ChunkData;
 
@@ -27,6 +28,9 @@ export function reconstructor(key: string, scheme: string, codebook: Float32Arra
         for (let i = 0; i < codes.length; i++) out[i] = codebook[codes[i]!]!;
         return { ...c, type: 'float32', values: out };
       }
+      case 'kbit':
+        if (!c.codebook) throw new MistiqueError('CORRUPT', `a chunk of ${key} holds ${scheme} codes without their codebook`);
+        return { ...c, type: 'float32', values: kbitBlockDecode(c.values as Uint8Array, c.codebook) };
       case 'bool':
         return { ...c, type: 'float32', values: Float32Array.from(c.values as Uint8Array) };
       default:

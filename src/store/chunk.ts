@@ -4,7 +4,7 @@ import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { BYTES_PER_VALUE, type ColumnType } from '../model/types.js';
 
-const TYPE_TAG: Record<ColumnType, number> = { float64: 1, float32: 2, int32: 3, bool: 4, utf8: 5, float16: 6, uint8: 7 };
+const TYPE_TAG: Record<ColumnType, number> = { float64: 1, float32: 2, int32: 3, bool: 4, utf8: 5, float16: 6, uint8: 7, kbit: 8 };
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -45,9 +45,30 @@ export function decodeDictionary(bytes: Uint8Array): { dictionary: string[]; byt
   return { dictionary, byteLength: align8(start) };
 }
 
-/** The raw (uncompressed) byte parts of a chunk: [dictionary,] values. Length is a multiple of 8 when concatenated with padding. */
+/** Codebook of a kbit chunk: u32 count, count float32 values, zero padding to 8. */
+export function encodeCodebook(book: Float32Array): Uint8Array {
+  const out = new Uint8Array(align8(4 + 4 * book.length));
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, book.length, true);
+  for (let i = 0; i < book.length; i++) dv.setFloat32(4 + 4 * i, book[i]!, true);
+  return out;
+}
+
+export function decodeCodebook(bytes: Uint8Array): { codebook: Float32Array; byteLength: number } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.byteLength < 4) throw new MistiqueError('CORRUPT', 'a kbit chunk is too short to hold its codebook');
+  const n = dv.getUint32(0, true);
+  if (n > 256 || 4 + 4 * n > bytes.byteLength) throw new MistiqueError('CORRUPT', `a kbit chunk says its codebook has ${n} values; it holds at most 256`);
+  const codebook = new Float32Array(n);
+  for (let i = 0; i < n; i++) codebook[i] = dv.getFloat32(4 + 4 * i, true);
+  return { codebook, byteLength: align8(4 + 4 * n) };
+}
+
+/** The raw (uncompressed) byte parts of a chunk: [dictionary or codebook,] values. Length is a multiple of 8 when concatenated with padding. */
 export function chunkParts(c: ChunkData): Uint8Array[] {
-  return c.type === 'utf8' ? [encodeDictionary(c.dictionary ?? []), valueBytes(c)] : [valueBytes(c)];
+  if (c.type === 'utf8') return [encodeDictionary(c.dictionary ?? []), valueBytes(c)];
+  if (c.type === 'kbit') return [encodeCodebook(c.codebook ?? new Float32Array(0)), valueBytes(c)];
+  return [valueBytes(c)];
 }
 
 export function rawByteLength(c: ChunkData): number {
@@ -59,9 +80,14 @@ export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: numbe
   const n = nrows * ncols;
   let off = 0;
   let dictionary: string[] | undefined;
+  let codebook: Float32Array | undefined;
   if (type === 'utf8') {
     const d = decodeDictionary(bytes);
     dictionary = d.dictionary;
+    off = d.byteLength;
+  } else if (type === 'kbit') {
+    const d = decodeCodebook(bytes);
+    codebook = d.codebook;
     off = d.byteLength;
   }
   const at = bytes.byteOffset + off;
@@ -78,6 +104,7 @@ export function decodeChunkRaw(bytes: Uint8Array, type: ColumnType, nrows: numbe
     case 'utf8': return { type, nrows, ncols, values: new Int32Array(buf, at, n), dictionary: dictionary! };
     case 'float16': return { type, nrows, ncols, values: new Uint16Array(buf, at, n) };
     case 'uint8': return { type, nrows, ncols, values: new Uint8Array(buf, at, n) };
+    case 'kbit': return { type, nrows, ncols, values: new Uint8Array(buf, at, n), codebook: codebook! };
   }
 }
 

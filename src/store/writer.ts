@@ -8,6 +8,7 @@ import { allocValues, type ColumnType } from '../model/types.js';
 import { align8, hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
 import { tensorGeometry } from './geometry.js';
+import { kbitBlock } from '../quantize/kbit.js';
 
 const NO_HASH = Buffer.alloc(0);
 /** Raw bytes of an unmaterialized intermediate's first RowBlock encoded to estimate its stored size (a wide layer's RowBlock is 100 MB). */
@@ -26,8 +27,13 @@ export interface WriterOptions {
   approximate?: boolean;
   /** The type readers get when the frames hold a quantized physical type (float16, uint8, bool bits). */
   logicalType?: ColumnType;
-  /** KBIT_QT codebook (value per code), stored with the intermediate. */
+  /** KBIT_QT codebook (value per code), stored with the intermediate (frames of uint8 codes made with it). */
   codebook?: Float32Array;
+  /**
+   * KBIT_QT with k bits, done here chunk by chunk (quantize/kbit.ts kbitBlock): frames hold the float32
+   * values and every chunk is stored as codes with a codebook of its own, so no value is clipped.
+   */
+  kbit?: number;
   /**
    * false: nothing is stored; the intermediate is registered with its schema and statistics only (policy
    * adaptive, until queries make it worth its bytes). Default true.
@@ -183,8 +189,11 @@ export class IntermediateWriter {
     if (!this.schema) {
       this.schema = s;
       this.ncols = frame.ncols;
+      if (this.opts.kbit !== undefined && (s.names !== null || s.types[0] !== 'float32' || this.opts.chunkOrder === 'col')) {
+        throw new MistiqueError('BAD_FRAME', `KBIT_QT quantizes float32 tensors: ${this.keyString} got ${describeSchema(s, frame.ncols)}`);
+      }
       if (s.names === null && this.opts.chunkOrder !== 'col') {
-        const g = tensorGeometry(s.shape!, s.types[0]!, this.opts.rowBlockSize);
+        const g = tensorGeometry(s.shape!, this.opts.kbit !== undefined ? 'kbit' : s.types[0]!, this.opts.rowBlockSize);
         this.order = 'row';
         this.blockRows = g.blockRows;
         this.tiles = [];
@@ -278,7 +287,10 @@ export class IntermediateWriter {
 
   /** One chunk of a RowBlock: tile t of the rows the pieces hold, in this intermediate's chunk order. */
   private extract(pieces: Piece[], t: Tile): ChunkData {
-    return concatChunks(pieces.map((p) => (this.order === 'row' ? p.frame.extractRows(p.r0, p.r1, t.c0, t.w) : p.frame.extract(p.r0, p.r1, t.c0, t.w))));
+    const c = concatChunks(pieces.map((p) => (this.order === 'row' ? p.frame.extractRows(p.r0, p.r1, t.c0, t.w) : p.frame.extract(p.r0, p.r1, t.c0, t.w))));
+    if (this.opts.kbit === undefined) return c;
+    const { codes, book } = kbitBlock(c.values as Float32Array, this.opts.kbit);
+    return { type: 'kbit', nrows: c.nrows, ncols: c.ncols, values: codes, order: 'row', codebook: book };
   }
 
   /** Stores or de-duplicates one chunk; bytes count row ids too, chunk counts only data chunks. */

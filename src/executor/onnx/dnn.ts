@@ -12,7 +12,7 @@ import { DataFrame } from '../../model/dataframe.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
-import { kbitCodebook, kbitEncode, percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
+import { percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -24,7 +24,7 @@ import { layerTimes, profilePrefix } from './profile.js';
 export interface NetworkSink {
   readonly dir: string;
   readonly metadata: MetadataDB;
-  writer(key: string, opts: { scheme?: string; originalName?: string; approximate?: boolean; rerunnable?: boolean; logicalType?: ColumnType; codebook?: Float32Array }): IntermediateWriter;
+  writer(key: string, opts: { scheme?: string; originalName?: string; approximate?: boolean; rerunnable?: boolean; logicalType?: ColumnType; codebook?: Float32Array; kbit?: number }): IntermediateWriter;
   flush(): Promise<void>;
   getIntermediates(keys: string, opts: { rows?: number[] }): Promise<Matrix>;
 }
@@ -92,7 +92,8 @@ export function schemeName(s: DnnScheme): string {
   return parts.length ? parts.join('+') : 'none';
 }
 
-export interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number }
+/** A batch ready for its writer: `kbit` asks the writer to quantize it chunk by chunk (a codebook per chunk). */
+export interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number; kbit?: number }
 
 /** Applies the quantization step to one batch of a layer; `state` carries the codebook / threshold from the first batch. */
 export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { codebook?: Codebook; threshold?: number }): Encoded {
@@ -101,8 +102,8 @@ export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32A
   if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(toFloat16(values), 'float16', sh, ids) };
   if ('kbit' in q) {
     if (q.kbit > 8) throw new MistiqueError('BAD_OPTION', `KBIT_QT stores one byte per value: k must be 1…8, got ${q.kbit}`);
-    state.codebook ??= kbitCodebook(sampleValues(values), q.kbit);
-    return { frame: DataFrame.fromEncodedTensor(kbitEncode(values, state.codebook) as Uint8Array, 'uint8', sh, ids), codebook: state.codebook.values };
+    if (!Number.isInteger(q.kbit) || q.kbit < 1) throw new MistiqueError('BAD_OPTION', `KBIT_QT needs k bits, an integer 1…8, got ${q.kbit}`);
+    return { frame: DataFrame.fromTensor(values, sh, ids), kbit: q.kbit };
   }
   state.threshold ??= percentile(sampleValues(values), q.threshold);
   const bits = new Uint8Array(values.length);
@@ -188,7 +189,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         if (!w) {
           w = store.writer(`${project}.${model}.${l.name}`, {
             originalName: l.original, scheme: schemeName(scheme), approximate: false, rerunnable: true,
-            logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook,
+            logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook, kbit: enc.kbit,
           });
           writers.set(l.name, w);
         }

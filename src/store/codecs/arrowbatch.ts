@@ -11,6 +11,8 @@ import type { ChunkData } from '../../model/dataframe.js';
 import { allocValues, type ColumnType } from '../../model/types.js';
 import type { DecodedSegment, Slot } from './codec.js';
 
+const CODEBOOK_KEY = 'mistique.codebook';
+
 export function chunksToTable(chunks: readonly ChunkData[]): Table {
   const fields: Field[] = [];
   const children: Data[] = [];
@@ -19,7 +21,9 @@ export function chunksToTable(chunks: readonly ChunkData[]): Table {
     if (c.order === 'row') {
       const item = valuesData(c.type, c.values);
       const type = new FixedSizeList(c.ncols, new Field('item', item.type, false));
-      fields.push(new Field(String(fields.length), type, false));
+      // a kbit chunk's codebook travels in its field's metadata (float32 little-endian, base64)
+      const meta = c.type === 'kbit' ? new Map([[CODEBOOK_KEY, Buffer.from(c.codebook!.buffer, c.codebook!.byteOffset, c.codebook!.byteLength).toString('base64')]]) : undefined;
+      fields.push(new Field(String(fields.length), type, false, meta));
       children.push(makeData({ type, length: c.nrows, nullCount: 0, child: item }));
       continue;
     }
@@ -50,7 +54,7 @@ function columnData(c: ChunkData, k: number): Data {
     case 'bool': return makeData({ type: new Bool(), length: n, data: packBits(v as Uint8Array) });
     // half floats travel as their bits (Arrow's Float16 is not read by every Parquet implementation)
     case 'float16': return makeData({ type: new Uint16(), length: n, data: v as Uint16Array });
-    case 'uint8': return makeData({ type: new Uint8(), length: n, data: v as Uint8Array });
+    case 'uint8': case 'kbit': return makeData({ type: new Uint8(), length: n, data: v as Uint8Array });
     case 'utf8': {
       const codes = v as Int32Array;
       let nulls = 0;
@@ -85,18 +89,20 @@ function unpackBits(bits: Uint8Array, offset: number, n: number, out: Uint8Array
 export class TableSegment implements DecodedSegment {
   readonly byteLength: number;
   private readonly cols: Data[];
+  private readonly fields: Field[];
 
   constructor(table: Table, byteLength: number) {
     const batch = table.batches[0];
     if (table.batches.length !== 1 || !batch) throw new MistiqueError('CORRUPT', `a segment holds one record batch, found ${table.batches.length}`);
     this.cols = batch.data.children;
+    this.fields = batch.schema.fields;
     this.byteLength = byteLength;
   }
 
   chunk(slot: Slot): ChunkData {
     const { type, nrows, ncols, colStart } = slot;
     const list = this.cols[colStart];
-    if (list && (ArrowType.isFixedSizeList(list.type) || ArrowType.isList(list.type))) return listChunk(list, slot);
+    if (list && (ArrowType.isFixedSizeList(list.type) || ArrowType.isList(list.type))) return listChunk(list, slot, this.fields[colStart]!);
     if (colStart + ncols > this.cols.length) throw new MistiqueError('CORRUPT', `segment has ${this.cols.length} columns, chunk wants ${colStart}..${colStart + ncols}`);
     if (ncols === 1 && type !== 'bool' && type !== 'utf8') {
       const d = this.cols[colStart]!;
@@ -120,7 +126,7 @@ export class TableSegment implements DecodedSegment {
 }
 
 /** A row-major chunk from its list column: the child's values are the chunk's values, in order. */
-function listChunk(d: Data, slot: Slot): ChunkData {
+function listChunk(d: Data, slot: Slot, field: Field): ChunkData {
   const { type, nrows, ncols } = slot;
   if (d.length !== nrows || d.nullCount > 0) throw new MistiqueError('CORRUPT', `stored list column has ${d.length} rows (${d.nullCount} null), metadata says ${nrows}`);
   const child = d.children[0];
@@ -143,7 +149,17 @@ function listChunk(d: Data, slot: Slot): ChunkData {
     return { type, nrows, ncols, values: out, order: 'row' };
   }
   const at = child.offset + start;
-  return { type, nrows, ncols, values: child.values.subarray(at, at + n), order: 'row' };
+  const values = child.values.subarray(at, at + n);
+  if (type === 'kbit') {
+    const b64 = field.metadata.get(CODEBOOK_KEY);
+    if (b64 === undefined) throw new MistiqueError('CORRUPT', 'a stored kbit chunk has lost its codebook');
+    const bytes = Buffer.from(b64, 'base64');
+    if (bytes.length % 4 !== 0 || bytes.length > 1024) throw new MistiqueError('CORRUPT', `a stored kbit chunk's codebook is ${bytes.length} bytes`);
+    const codebook = new Float32Array(bytes.length / 4);
+    new Uint8Array(codebook.buffer).set(bytes);
+    return { type, nrows, ncols, values, order: 'row', codebook };
+  }
+  return { type, nrows, ncols, values, order: 'row' };
 }
 
 function checkColumn(d: Data<DataType>, type: ColumnType, nrows: number): void {
