@@ -21,7 +21,7 @@ describe('bufferpool', () => {
     }
     const files = fs.readdirSync(path.join(dir, 'partitions'));
     expect(files.length).toBeGreaterThan(1);
-    expect(files.every((f) => /^p\d{8}\.gz$/.test(f))).toBe(true);
+    expect(files.every((f) => /^p\d{8}\.lz4$/.test(f))).toBe(true);
     for (let k = 0; k < 6; k++) {
       const m = await store.getIntermediates(`p.m.f${k}.*`);
       frames[k]!.forEach((c, j) => expect(m.column(j)).toEqual(c));

@@ -86,8 +86,8 @@ describe('mistique CLI', () => {
     expect(r.out).toMatch(/the last \d+ reads took \d+\.\d\d–\d+\.\d\d× of their estimates \(median \d+\.\d\d×\)/);
     // stats shows the cost model on this machine: the read model and the bands
     r = await cli('stats', '--store', dir);
-    expect(r.out).toMatch(/cost model on this machine:\n {2}read model gzip\|none: .* \(\d+ reads\)/);
-    expect(r.out).toMatch(/ {2}reads gzip\|none: the last \d+ took [\d.]+–[\d.]+× of their estimates/);
+    expect(r.out).toMatch(/cost model on this machine:\n {2}read model lz4\|none: .* \(\d+ reads\)/);
+    expect(r.out).toMatch(/ {2}reads lz4\|none: the last \d+ took [\d.]+–[\d.]+× of their estimates/);
   });
 
   it('logs .npy tensors with their per-example shape', async () => {

@@ -149,7 +149,7 @@ describe('I/O errors injected at the file-system calls the store makes', () => {
     const err = await digestStored(s, 'io.m.k1').catch((e: unknown) => e);
     restore();
     expect((err as MistiqueError).code, String(err)).toBe('IO');
-    expect((err as Error).message).toMatch(/p\d{8}\.gz/);
+    expect((err as Error).message).toMatch(/p\d{8}\.lz4/);
     expect(await digestStored(s, 'io.m.k1')).toBe(expectedDigest('io.m.k1', 1));
     await s.close();
   });

@@ -66,7 +66,7 @@ describe('read or re-run (DNN)', () => {
     expect(ran!.measured!.path).toBe('read');
     expect(ran!.measured!.ms).toBeGreaterThan(0);
     // a measured read model for this codec and scheme is kept
-    expect(Object.keys(await store.readRates())).toContain('gzip|none');
+    expect(Object.keys(await store.readRates())).toContain('lz4|none');
     // and how far its estimates were from the runs: after three reads and three re-runs, each estimate
     // carries the band of measured ÷ estimated
     for (let k = 0; k < 3; k++) {
@@ -77,9 +77,9 @@ describe('read or re-run (DNN)', () => {
     // the bands are of the runs' own ratios: the last read run's measured ÷ estimated is the newest in its window
     const windows = (JSON.parse(store.metadata.getMeta('estimate_accuracy')!) as { windows: Record<string, number[]> }).windows;
     const lastRead = await store.explain(`fm.cnn.${last}.*`, { run: true, path: 'read' });
-    const w = (JSON.parse(store.metadata.getMeta('estimate_accuracy')!) as { windows: Record<string, number[]> }).windows['read:gzip|none']!;
+    const w = (JSON.parse(store.metadata.getMeta('estimate_accuracy')!) as { windows: Record<string, number[]> }).windows['read:lz4|none']!;
     expect(w.at(-1)).toBeCloseTo(lastRead[0]!.measured!.ms / lastRead[0]!.read!.ms, 9);
-    for (const [b, kind] of [[banded!.read!.accuracy!, 'read:gzip|none'], [banded!.rerun!.accuracy!, 'rerun:dnn']] as const) {
+    for (const [b, kind] of [[banded!.read!.accuracy!, 'read:lz4|none'], [banded!.rerun!.accuracy!, 'rerun:dnn']] as const) {
       expect(b).toEqual(ratioBand(windows[kind]));
       expect(b.runs).toBeGreaterThanOrEqual(3);
     }
@@ -104,7 +104,7 @@ describe('read or re-run (DNN)', () => {
     expect(clear!.choice).toBe('read');
     expect(clear!.reason).not.toMatch(/close call/);
     // a store whose reads on this machine took up to 1 000× their estimates (as a store left by earlier sessions would record them)
-    store.metadata.setMeta('estimate_accuracy', JSON.stringify({ machine: machineId(), windows: { 'read:gzip|none': [1, 1000, 1000, 1000] } }));
+    store.metadata.setMeta('estimate_accuracy', JSON.stringify({ machine: machineId(), windows: { 'read:lz4|none': [1, 1000, 1000, 1000] } }));
     await store.close();
     store = await openStore(dir);
     const [close] = await store.explain(last);
@@ -176,8 +176,8 @@ describe('read or re-run (DNN)', () => {
     await store.log('p.m.i', { a: Float64Array.from({ length: 50_000 }, (_, i) => Math.sin(i)) });
     await store.flush();
     const rates = await store.readRates({ recalibrate: true });
-    expect(rates['gzip|none']!.coef).toHaveLength(6);
-    expect(rates['gzip|none']!.coef.every((c) => c >= 0)).toBe(true); // non-negative least squares
+    expect(rates['lz4|none']!.coef).toHaveLength(6);
+    expect(rates['lz4|none']!.coef.every((c) => c >= 0)).toBe(true); // non-negative least squares
     // the re-measured model comes from this store's reads and predicts a real read within a factor of 10 (a
     // model of zeros would not; calibrated from this one 400 KB intermediate it is no closer than ~5× here:
     // two runs measured 0.2× and 5.9× of the estimate)

@@ -111,7 +111,7 @@ describe('two handles, two writers, readers beside a writer', () => {
 describe('load', () => {
   it('8 reader processes for a minute while writers log one after another: no error, every read equals what was logged', async () => {
     const dir = path.join(tempDir(), 's');
-    await (await openStore(dir)).close();
+    await (await openStore(dir, { codec: 'gzip' })).close();
     const seconds = 60;
     const readers = Array.from({ length: 8 }, (_, i) => {
       const proc = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'workers', 'reader.ts'), dir, String(seconds), String(i + 1)], { stdio: ['ignore', 'pipe', 'pipe'] });
