@@ -12,7 +12,7 @@ import { Dictionary, Int32, makeVector, Table as ArrowTable, tableToIPC, Utf8, v
 import { generateZillow } from '../datasets/zillow/generate.js';
 import { runPipeline } from '../src/executor/pipeline.js';
 import { loadPipelineSpec } from '../src/executor/spec.js';
-import { toFrame, type Table } from '../src/executor/table.js';
+import { toFrame, type StageTable } from '../src/executor/table.js';
 import { openStore } from '../src/index.js';
 import { progress } from '../src/cli/progress.js';
 import { bundledPipelines } from '../src/paths.js';
@@ -64,7 +64,7 @@ async function phase(name: string): Promise<PhaseResult> {
     let bytes = 0;
     for (const f of files) {
       const spec = loadPipelineSpec(f);
-      const save = pq ? async (stage: string, t: Table): Promise<number> => {
+      const save = pq ? async (stage: string, t: StageTable): Promise<number> => {
         const s = performance.now();
         const ipc = tableToIPC(arrowTable(t), 'stream');
         const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
@@ -99,7 +99,7 @@ async function phase(name: string): Promise<PhaseResult> {
 }
 
 /** row_id first, numbers as float64, strings dictionary-encoded: what a user would save with pyarrow. */
-function arrowTable(t: Table): ArrowTable {
+function arrowTable(t: StageTable): ArrowTable {
   const cols: Record<string, Vector> = { row_id: makeVector(t.rowIds) };
   const frame = toFrame(t);
   for (const [k, v] of Object.entries(frame)) {

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'READ_ONLY'
   | 'NO_SPACE'
   | 'IO'
+  | 'BUSY'
   | 'INTERNAL';
 
 export class MistiqueError extends Error {

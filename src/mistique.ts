@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { MistiqueError } from './errors.js';
 import { WriteLock } from './store/writelock.js';
 import { verifyStore, type VerifyReport } from './store/verify.js';
+import { collectGarbage, type GcOptions, type GcReport } from './store/gc.js';
 import { openReadOnlyCopy, unwritable } from './metadata/readonlycopy.js';
 import { DataFrame, type FrameInput, type FrameOptions } from './model/dataframe.js';
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
@@ -494,6 +495,51 @@ export class Store {
     await this.ds.flushAll();
     const report = await verifyStore(this.dir, this.db, this.ds.codec, opts);
     this.ds.dropCaches();
+    return report;
+  }
+
+  /**
+   * Deletes what `pattern` names — `project`, `project.model` (whole models: their intermediates, workflow,
+   * trained operators and checkpoint) or `project.model.intermediate` (`*` matches any part) — and returns
+   * the keys it deleted. The data stays on disk, unreferenced, until `gc()`. `dryRun` only lists them.
+   */
+  delete(pattern: string, opts: { dryRun?: boolean } = {}): string[] {
+    this.checkOpen();
+    const parts = typeof pattern === 'string' ? pattern.split('.') : [];
+    if (parts.length < 1 || parts.length > 3 || parts.some((p) => p === '')) {
+      throw new MistiqueError('BAD_KEY', `delete takes project, project.model or project.model.intermediate (with * for any part), got ${JSON.stringify(pattern)}; a column cannot be deleted alone`);
+    }
+    const [rp, rm, ri] = [globToRegExp(parts[0]!), globToRegExp(parts[1] ?? '*'), globToRegExp(parts[2] ?? '*')];
+    const hits = this.db.intermediates().filter((r) => rp.test(r.project) && rm.test(r.model) && ri.test(r.name));
+    const models = parts.length < 3 ? this.db.lifecycle.models().filter((m) => rp.test(m.project) && rm.test(m.model)) : [];
+    const keys = [...hits.map((r) => `${r.project}.${r.model}.${r.name}`), ...models.filter((m) => !hits.some((r) => r.project === m.project && r.model === m.model)).map((m) => `${m.project}.${m.model}`)];
+    if (keys.length === 0) throw new MistiqueError('NOT_FOUND', `${JSON.stringify(pattern)} matches nothing stored; run \`mistique ls\``);
+    if (opts.dryRun) return keys.sort();
+    this.writable();
+    const modelIds: number[] = [];
+    const ids = new Set(hits.map((r) => r.id));
+    for (const m of models) {
+      const found = this.db.lifecycle.model(m.project, m.model);
+      if (!found) continue;
+      for (const id of found.intermediates) ids.add(id);
+      modelIds.push(found.id);
+    }
+    this.db.lifecycle.delete([...ids], modelIds);
+    for (const m of models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
+    this.reader.forget();
+    return keys.sort();
+  }
+
+  /**
+   * Reclaims the space of what no intermediate references any more: partitions left with nothing live are
+   * removed, and those with at least `minDeadFraction` (default 0.25) of their bytes unreferenced are
+   * rewritten with their live data only. Takes the write lock; no writer of this handle may be open.
+   */
+  async gc(opts: GcOptions = {}): Promise<GcReport> {
+    this.checkOpen();
+    this.writable();
+    const report = await collectGarbage(this.ds, this.db.lifecycle, () => new Set(this.db.integrity.partitionRows().map((p) => p.file)), opts);
+    this.reader.forget();
     return report;
   }
 

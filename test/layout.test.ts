@@ -58,6 +58,25 @@ describe('tensor geometry', () => {
   });
 });
 
+describe('very wide tensors', () => {
+  it('a 300 000-value example logs, reads whole and in part, and is estimated (#19: 130 000 columns overflowed the stack)', async () => {
+    const store = await tempStore();
+    const shape = [40, 7500], C = 300_000, N = 4;
+    const x = new Float32Array(N * C).map((_, i) => (i % 977) / 977);
+    await store.log('p.m.logits', DataFrame.fromTensor(x, shape));
+    const row = store.metadata.intermediates().find((r) => r.name === 'logits')!;
+    expect(row.row_block_size).toBe(1); // 1.2 MB a row: one row a RowBlock, cut into chunks of whole channels
+    expect(row.tile_cols % 7500).toBe(0);
+    const all = await store.getIntermediates('p.m.logits.*');
+    expect(bytesOf(all.values).equals(bytesOf(x))).toBe(true);
+    const part = await store.getIntermediates('p.m.logits.39_*', { rows: [2] });
+    expect(bytesOf(part.values).equals(bytesOf(x.subarray(2 * C + 39 * 7500, 3 * C)))).toBe(true);
+    const [e] = await store.explain('p.m.logits.*', { rows: [1, 3] });
+    expect(e!.choice).toBe('read');
+    expect(e!.read!.blocks).toBe(2);
+  });
+});
+
 /** Values with every kind of float and sizes that cut RowBlocks and chunks unevenly. */
 function activations(n: number, per: number, seed: number): Float32Array {
   const r = rng(seed);

@@ -8,7 +8,7 @@ import { parseCSV } from '../src/executor/csv.js';
 import { OPERATORS } from '../src/executor/operators/index.js';
 import type { StageValue } from '../src/executor/operators/operator.js';
 import { loadPipelineSpec, parsePipelineSpec } from '../src/executor/spec.js';
-import { makeTable, type Table } from '../src/executor/table.js';
+import { makeTable, type StageTable } from '../src/executor/table.js';
 import { MistiqueError } from '../src/index.js';
 import { jaccard, signature } from '../src/store/minhash.js';
 import { rng, snapshotFiles, tempDir, tempStore } from './helpers.js';
@@ -26,8 +26,8 @@ async function op(name: string, inputs: StageValue[], params: Record<string, unk
   const { checkParams } = await import('../src/executor/operators/operator.js');
   return def.run(inputs, checkParams('t', def, params), { dataDir: '.', stage: 't' });
 }
-const T = (v: StageValue): Table => { if (v.kind !== 'table') throw new Error('not a table'); return v.table; };
-const col = (t: Table, n: string) => t.columns[t.names.indexOf(n)]!;
+const T = (v: StageValue): StageTable => { if (v.kind !== 'table') throw new Error('not a table'); return v.table; };
+const col = (t: StageTable, n: string) => t.columns[t.names.indexOf(n)]!;
 
 function specError(yaml: string): MistiqueError {
   try { parsePipelineSpec(yaml, 'spec'); } catch (e) { return e as MistiqueError; }

@@ -217,7 +217,7 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
       const limit = opts.limit ? Number(opts.limit) : 20;
       io.out(formatTable(['row_id', 'first values', 'max'], Array.from({ length: Math.min(limit, r.rowIds.length) }, (_, i) => {
         const v = r.values.subarray(i * per, (i + 1) * per);
-        return [r.rowIds[i]!, Array.from(v.subarray(0, 6), (x) => +x.toPrecision(4)).join(' ') + (per > 6 ? ' …' : ''), +Math.max(...v).toPrecision(4)];
+        return [r.rowIds[i]!, Array.from(v.subarray(0, 6), (x) => +x.toPrecision(4)).join(' ') + (per > 6 ? ' …' : ''), +v.reduce((m, x) => (x > m ? x : m), -Infinity).toPrecision(4)];
       }), [true, false, true]));
       io.out(`${r.rowIds.length} rows of [${r.shape.join(', ')}], re-run through ${r.nodes} of ${r.totalNodes} graph nodes in ${r.ms.toFixed(0)} ms`);
       return;

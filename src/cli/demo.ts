@@ -70,7 +70,7 @@ export async function demo(dir: string, io: Io): Promise<void> {
 
   io.out('\n7. the activation map of channel 2 of relu1 for image 7 (28×28, shown 14×14)');
   const map = await store.getIntermediates('fmnist.tiny_e01.relu1.2_*', { rows: [7] });
-  const mx = Math.max(...map.values) || 1;
+  const mx = (map.values as Float32Array).reduce((m, x) => (x > m ? x : m), 0) || 1;
   for (let y = 0; y < 28; y += 2) io.out('   ' + Array.from({ length: 14 }, (_, k) => ' ▁▂▃▄▅▆▇█'[Math.min(8, Math.floor(((map.values[y * 28 + 2 * k]! as number) / mx) * 8.99))]).join(''));
 
   io.out('\n8. read or re-run? the cost model per query (Eq. 5.2–5.4), then the measured time of its choice');

@@ -11,7 +11,7 @@ export function formatBytes(n: number): string {
 
 export function formatTable(header: string[], rows: (string | number)[][], alignRight: boolean[] = []): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, j) => Math.max(...cells.map((r) => (r[j] ?? '').length)));
+  const widths = header.map((_, j) => cells.reduce((m, r) => Math.max(m, (r[j] ?? '').length), 0));
   const line = (r: string[]): string => r.map((c, j) => (alignRight[j] ? c.padStart(widths[j]!) : c.padEnd(widths[j]!))).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '─'.repeat(w))), ...cells.slice(1).map(line)].join('\n');
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../paths.js';
 import { MistiqueError } from '../errors.js';
+import { gcCmd, rm } from './lifecycle.js';
 import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, verify, type Io } from './commands.js';
 import { demo } from './demo.js';
 import { diagnose } from './diagnose.js';
@@ -23,6 +24,8 @@ commands:
   explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
   verify [--repair]                         check every checksum, file and intermediate of a store
+  rm <project[.model[.intermediate]]> …     delete intermediates or whole models (* allowed; --dry-run)
+  gc [--all]                                reclaim the space of what nothing references any more
   diagnose <technique> <key> …              svcca, knn, topk, heatmap, netdissect, pointq, coldiff, coldist, rowdiff
   demo                                      log a small bundled workload and answer a few queries
 
@@ -103,6 +106,19 @@ intermediate's chunks are registered, and that partitions/ holds only registered
 write lock (a logging process must finish first).
   --repair   drop the intermediates that cannot be read whole and remove unreferenced files, reporting both
 Exit status: 0 sound (or repaired), 1 problems found, 3 the store cannot be opened (metadata.db missing or damaged).`,
+  rm: `usage: mistique rm <pattern> … [--dry-run] [--gc] [--json] [--store dir]
+
+Deletes what each pattern names: project.model.intermediate (those intermediates; a pipeline or network
+can still re-run them), project.model or project (whole models: their intermediates, workflow, trained
+operators and checkpoint). * matches any part. Every pattern must match something, or nothing is deleted.
+The bytes stay on disk until \`mistique gc\` (--gc runs it at once).
+  --dry-run   list what would be deleted, delete nothing`,
+  gc: `usage: mistique gc [--all] [--json] [--store dir]
+
+Reclaims the space of stored chunks that no intermediate references (after rm, or a writer that died):
+partitions with nothing live are removed, partitions with at least a quarter unreferenced are rewritten
+with their live chunks only (--all: any partition with something unreferenced). Safe beside readers;
+takes the write lock.`,
   demo: `usage: mistique demo [--store dir]
 
 Builds a fresh store (default ./demo-store), logs a small bundled workload — a homes dataset, the
@@ -117,6 +133,8 @@ const TAKES: Record<string, readonly string[]> = {
   explain: ['rows', 'run', 'measure', 'path', 'json'],
   stats: ['json'],
   verify: ['repair', 'json'],
+  rm: ['dry-run', 'gc', 'json'],
+  gc: ['all', 'json'],
   demo: [],
   diagnose: ['rows', 'row', 'k', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json'],
 };
@@ -155,6 +173,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -184,6 +203,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;
       case 'verify': return await verify(dir, { repair: o.repair, json: o.json }, io);
+      case 'rm': await rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;
+      case 'gc': await gcCmd(dir, { all: o.all, json: o.json }, io); break;
       case 'demo': await demo(dir, io); break;
       case 'diagnose':
         await diagnose(dir, pos[0], pos.slice(1), {

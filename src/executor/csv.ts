@@ -3,7 +3,7 @@
 // with commas, doubled quotes and newlines are handled.
 import fs from 'node:fs';
 import { MistiqueError } from '../errors.js';
-import { makeTable, type Table, type TableColumn } from './table.js';
+import { makeTable, type StageTable, type TableColumn } from './table.js';
 
 export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells: string[][] } {
   const rows: string[][] = [];
@@ -50,8 +50,8 @@ export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells
   return { names, cells: rows };
 }
 
-/** Reads a CSV file into a Table; row ids are the data rows' positions 0…N−1. */
-export function readCSV(file: string): Table {
+/** Reads a CSV file into a StageTable; row ids are the data rows' positions 0…N−1. */
+export function readCSV(file: string): StageTable {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');

@@ -7,7 +7,7 @@ import type { MetadataDB, OperatorRow, StageRow } from '../metadata/metadatadb.j
 import { lineage, type PipelineSpec } from './spec.js';
 import { OPERATORS } from './operators/index.js';
 import type { StageValue, TrainedModel } from './operators/operator.js';
-import { takeRows, toFrame, type Table } from './table.js';
+import { takeRows, toFrame, type StageTable } from './table.js';
 
 /** What the executor needs of a store (the Store class provides it). */
 export interface IntermediateSink {
@@ -74,7 +74,7 @@ async function execute(
  * Runs a pipeline without logging to a store (the baseline a logging run is compared with); `onTable`
  * sees every table a stage outputs (e.g. to save it some other way) and returns the ms it spent.
  */
-export async function runPipeline(spec: PipelineSpec, opts: RunOptions, onTable?: (stage: string, t: Table) => Promise<number>): Promise<PipelineRun> {
+export async function runPipeline(spec: PipelineSpec, opts: RunOptions, onTable?: (stage: string, t: StageTable) => Promise<number>): Promise<PipelineRun> {
   const t0 = performance.now();
   const { timings } = await execute(spec, opts, onTable ? async (stage, v) => (v.kind === 'table' ? onTable(stage, v.table) : 0) : undefined);
   return { key: `${spec.project}.${spec.name}`, stages: timings, totalMs: performance.now() - t0 };
@@ -107,7 +107,7 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
 export interface StageRerunTiming { name: string; execMs?: number; readOpMs?: number }
 
 /** `timings`: each stage of the lineage in this re-run. */
-export interface RerunResult { table: Table; full: Table; stages: string[]; ms: number; timings: StageRerunTiming[] }
+export interface RerunResult { table: StageTable; full: StageTable; stages: string[]; ms: number; timings: StageRerunTiming[] }
 
 /**
  * Re-creates the output of one stage from the source files and the stored operators (no retraining),

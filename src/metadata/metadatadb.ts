@@ -4,6 +4,7 @@ import { MistiqueError } from '../errors.js';
 import type { ColumnType } from '../model/types.js';
 import { INTERMEDIATE_SELECT, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 import { checkRow, checksumsOn, crcOf, damaged, ROW_FIELDS, rowCrc, type CheckedTable } from './rowcrc.js';
+import { MetadataLifecycle } from './lifecycle.js';
 import { MetadataIntegrity } from './integrity.js';
 import { guardSqlite, sqliteError } from './sqliteerror.js';
 import type { IntermediateRow, ColumnRow, RowBlockRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
@@ -26,6 +27,7 @@ export class MetadataDB {
   readonly writer: string;
   /** What `mistique verify` asks of the database: damaged rows, orphans, SQLite's own check. */
   readonly integrity: MetadataIntegrity;
+  readonly lifecycle: MetadataLifecycle;
   /** SQL: the intermediate `i` is durable, or this handle's own. */
   private readonly visible: string;
 
@@ -47,6 +49,7 @@ export class MetadataDB {
     }
     // every call: SQLite's errors (a damaged page, a full disk) become MistiqueErrors with a code
     this.integrity = guardSqlite(new MetadataIntegrity(this.db, this), file);
+    this.lifecycle = guardSqlite(new MetadataLifecycle(this.db), file);
     return guardSqlite(this, file);
   }
 
@@ -72,10 +75,11 @@ export class MetadataDB {
       intermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ? AND ${this.visible}`).pluck(),
       // any row of that name, durable or not (a name is unique whoever logs it)
       anyIntermediateId: db.prepare(`SELECT i.id FROM intermediates i JOIN models m ON m.id = i.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ? AND i.name = ?`).pluck(),
+      // ids continue past any deleted one (metadata/lifecycle.ts): a reader's caches key on them
       insertIntermediate: db.prepare(`INSERT INTO intermediates
-        (model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
+        (id, model_id, name, original_name, n_rows, n_cols, shape, scheme, row_block_size, tile_cols, row_id_start, policy,
          bytes_raw, bytes_new, n_chunks, n_chunks_dedup, t_log_ms, created_at, materialized, bytes_est, writer, chunk_order)
-        VALUES (@modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
+        VALUES (max(coalesce((SELECT max(id) FROM intermediates), 0), coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'intermediate_id_high'), 0)) + 1, @modelId, @name, @originalName, @nRows, @nCols, @shape, @scheme, @rowBlockSize, @tileCols, @rowIdStart, @policy,
          @bytesRaw, @bytesNew, @nChunks, @nChunksDedup, @tLogMs, @createdAt, @materialized, @bytesEst, @writer, @chunkOrder)`),
       insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count, crc) VALUES (?, ?, ?, ?, ?, ?)`),
       insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),

@@ -45,6 +45,34 @@ export class ChunkReader {
 
   constructor(private readonly db: MetadataDB, private readonly ds: DataStore) {}
 
+  /** Forgets cached layouts and result columns (after intermediates were deleted or partitions rewritten). */
+  forget(): void {
+    this.layouts.clear();
+    this.layoutRows = 0;
+    this.columnCache.clear();
+  }
+
+  /**
+   * Reads chunks by the layout cache's blob placements; when they went stale — another process's gc moved
+   * the blobs to a new partition — reloads the intermediate's layout once and reads again.
+   */
+  private async readBlocks(sel: Selection, chunks: BlockChunkRow[], reload: () => BlockChunkRow[], scan: boolean): Promise<{ chunks: BlockChunkRow[]; data: Map<number, ChunkData> }> {
+    const known = (cs: BlockChunkRow[]): Map<number, BlobRow> => {
+      const m = new Map<number, BlobRow>();
+      for (const c of cs) if (c.blob) m.set(c.blob_id, c.blob);
+      return m;
+    };
+    try {
+      return { chunks, data: await this.ds.readChunks(chunks.map((c) => c.blob_id), known(chunks), scan) };
+    } catch (err) {
+      const moved = chunks.some((c) => c.blob && this.db.partition(c.blob.partition_id) === undefined);
+      if (!moved) throw err;
+      this.layouts.delete(sel.intermediate.id);
+      const fresh = reload();
+      return { chunks: fresh, data: await this.ds.readChunks(fresh.map((c) => c.blob_id), known(fresh), scan) };
+    }
+  }
+
   /** The chunks of RowBlocks first..last of an intermediate, from the layout cache or the MetadataDB. */
   private blockChunks(sel: Selection, first: number, last: number): BlockChunkRow[] {
     const id = sel.intermediate.id;
@@ -122,10 +150,8 @@ export class ChunkReader {
     const batches: RecordBatch[] = [];
     let row = 0;
     for (let b0 = 0; b0 < nBlocks; b0 += BLOCKS_PER_STEP) {
-      const chunks = this.blockChunks(sel, b0, Math.min(nBlocks, b0 + BLOCKS_PER_STEP) - 1);
-      const known = new Map<number, BlobRow>();
-      for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
-      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, true);
+      const load = (): BlockChunkRow[] => this.blockChunks(sel, b0, Math.min(nBlocks, b0 + BLOCKS_PER_STEP) - 1);
+      const { chunks, data } = await this.readBlocks(sel, load(), load, true);
       const decode = this.reconstructor(sel);
       for (let i = 0; i < chunks.length;) {
         const block = chunks[i]!.block;
@@ -255,11 +281,9 @@ export class ChunkReader {
     for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
       const step = blocks.slice(s, s + BLOCKS_PER_STEP);
       const wanted = new Set(step);
-      const chunks = this.blockChunks(sel, step[0]!, step[step.length - 1]!)
+      const load = (): BlockChunkRow[] => this.blockChunks(sel, step[0]!, step[step.length - 1]!)
         .filter((c) => wanted.has(c.block) && mapOf(c).ks.length > 0);
-      const known = new Map<number, BlobRow>();
-      for (const c of chunks) if (c.blob) known.set(c.blob_id, c.blob);
-      const data = await this.ds.readChunks(chunks.map((c) => c.blob_id), known, isScan(blocks.length));
+      const { chunks, data } = await this.readBlocks(sel, load(), load, isScan(blocks.length));
       const decode = this.reconstructor(sel);
       for (const c of chunks) {
         const rows = rowsByBlock.get(c.block)!;

@@ -11,7 +11,7 @@ import type { DnnSpec } from '../executor/onnx/dnn.js';
 import type { Matrix } from '../model/matrix.js';
 import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
-import type { Table } from '../executor/table.js';
+import type { StageTable } from '../executor/table.js';
 import { ChunkReader, isScan, missingRows, normalizeRows, type RowSelection } from './chunkreader.js';
 import { EstimateAccuracy } from './accuracy.js';
 import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
@@ -56,10 +56,10 @@ export interface Estimate {
 
 
 /** The whole output of a re-run, as adaptive materialization stores it: a pipeline table or a layer's tensor. */
-export interface RerunOutput { table?: Table; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }
+export interface RerunOutput { table?: StageTable; tensor?: { values: Float32Array; shape: number[]; rowIds: Int32Array } }
 
 export interface Rerunners {
-  trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: Table; full: Table; timings: StageRerunTiming[] }>;
+  trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: StageTable; full: StageTable; timings: StageRerunTiming[] }>;
   dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
   /**
    * Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics;
@@ -285,7 +285,9 @@ export class QueryPlanner {
 
   private async readEstimate(sel: Selection, ids: Int32Array | undefined, measure = true): Promise<NonNullable<Estimate['read']>> {
     const r = sel.intermediate;
-    const c0 = Math.min(...sel.cols), c1 = Math.max(...sel.cols) + 1;
+    // a loop, not Math.min(...cols): a wide layer's hundreds of thousands of columns overflow the stack as arguments
+    let c0 = Infinity, c1 = -Infinity;
+    for (const j of sel.cols) { if (j < c0) c0 = j; if (j + 1 > c1) c1 = j + 1; }
     const model = await this.readModel(r.scheme, measure);
     const f = this.readFeatures(r, ids, c0, c1);
     return { ...f, ...model, ms: tRead(f, model.coef), accuracy: null };

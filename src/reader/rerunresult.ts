@@ -2,7 +2,7 @@
 // pools it and a table's columns, as the dense row-major Matrix of the selected columns; and the join on
 // row_id of per-intermediate results when a query's intermediates took different paths.
 import { MistiqueError } from '../errors.js';
-import type { Table } from '../executor/table.js';
+import type { StageTable } from '../executor/table.js';
 import { schemaColumnName } from '../model/dataframe.js';
 import { Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
 import type { ColumnType } from '../model/types.js';
@@ -33,7 +33,7 @@ export function tensorToMatrix(values: Float32Array, shape: number[], rowIds: In
 }
 
 /** A re-run table's selected columns as the Matrix a read gives (utf8 as dictionary codes). */
-export function tableToMatrix(t: Table, sel: Selection): Matrix {
+export function tableToMatrix(t: StageTable, sel: Selection): Matrix {
   const r = sel.intermediate;
   const prefix = `${r.project}.${r.model}.${r.name}.`;
   const src = sel.cols.map((j) => {

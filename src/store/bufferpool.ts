@@ -1,9 +1,9 @@
-// InMemoryStore: the bufferpool. Open partitions and decoded segments share one byte budget;
+// BufferPool: the in-memory store of the paper (InMemoryStore). Open partitions and decoded segments share one byte budget;
 // decoded segments are dropped first (they can be read again), then open partitions are written out.
 import type { DecodedSegment } from './codecs/index.js';
 import type { OpenPartition } from './partition.js';
 
-export class InMemoryStore {
+export class BufferPool {
   /** Open partitions in least-recently-used order (first = oldest). */
   readonly open = new Map<number, OpenPartition>();
   private readonly decoded = new Map<string, DecodedSegment>();

@@ -1,12 +1,12 @@
 // DataStore: decides where each ColumnChunk goes (exact de-duplication, partition placement),
-// keeps the InMemoryStore within budget by writing partitions out, and reads chunks back.
+// keeps the BufferPool within budget by writing partitions out, and reads chunks back.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MistiqueError, wrapError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { sqliteError, type BlobRow, type MetadataDB, type PartitionRow, type SegmentRow } from '../metadata/metadatadb.js';
-import { InMemoryStore } from './bufferpool.js';
+import { BufferPool } from './bufferpool.js';
 import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
@@ -45,7 +45,7 @@ export interface Placement { partition: OpenPartition | null }
  * - `flushAll` runs one at a time and returns only after every partition write under way has ended.
  */
 export class DataStore {
-  readonly pool: InMemoryStore;
+  readonly pool: BufferPool;
   private readonly files: PartitionFiles;
   private readonly pendingBlobs = new Map<number, BlobRow>();
   private readonly pendingByHash = new Map<string, number>();
@@ -75,10 +75,18 @@ export class DataStore {
   readonly approx = { signed: 0, matched: 0, colocated: 0 };
 
   constructor(readonly dir: string, readonly db: MetadataDB, readonly codec: SegmentCodec, readonly opts: DataStoreOptions) {
-    this.pool = new InMemoryStore(opts.bufferpoolBytes);
+    this.pool = new BufferPool(opts.bufferpoolBytes);
     this.files = new PartitionFiles(path.join(dir, 'partitions'));
     this.nextBlobId = db.maxBlobId() + 1;
     this.nextPartitionId = db.maxPartitionId() + 1;
+  }
+
+  /** Writers open on this store (gc waits for none: a writer may hold a dedup reference not yet registered). */
+  openWriters = 0;
+
+  /** A fresh partition id (for a partition gc rewrites). */
+  allocPartitionId(): number {
+    return this.nextPartitionId++;
   }
 
   /** After taking the write lock: ids continue from what other writers registered meanwhile. */

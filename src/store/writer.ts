@@ -90,8 +90,9 @@ export class IntermediateWriter {
     private readonly opts: WriterOptions,
   ) {
     if (db.intermediateId(key.project, key.model, key.intermediate) !== undefined) {
-      throw new MistiqueError('EXISTS', `intermediate ${this.keyString} is already stored: log under a new model name (e.g. a new checkpoint) or another intermediate name`);
+      throw new MistiqueError('EXISTS', `intermediate ${this.keyString} is already stored: log under a new model name (e.g. a new checkpoint) or another intermediate name, or delete it first (\`mistique rm ${this.keyString}\`)`);
     }
+    ds.openWriters++;
   }
 
   get keyString(): string {
@@ -178,6 +179,7 @@ export class IntermediateWriter {
   }
 
   private finish(): void {
+    if (!this.done) this.ds.openWriters--;
     this.done = true;
     this.pending = [];
     this.sample = null;

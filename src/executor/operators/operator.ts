@@ -1,17 +1,17 @@
 // The operator contract: what a stage's `op` names. Operators validate their parameters up front (so a
 // bad spec fails before anything runs) and are pure over their inputs: same inputs, same output.
 import { MistiqueError } from '../../errors.js';
-import type { Table } from '../table.js';
+import type { StageTable } from '../table.js';
 
 /** A trained operator: stored at log time so that re-running never retrains. */
 export interface TrainedModel {
   readonly op: string;
   readonly features: readonly string[];
-  predict(X: Table, stage: string): Float64Array;
+  predict(X: StageTable, stage: string): Float64Array;
   serialize(): Uint8Array;
 }
 
-export type StageValue = { kind: 'table'; table: Table } | { kind: 'model'; model: TrainedModel };
+export type StageValue = { kind: 'table'; table: StageTable } | { kind: 'model'; model: TrainedModel };
 
 export interface RunContext {
   /** Directory that ReadCSV's relative file names resolve against. */
@@ -93,7 +93,7 @@ export function checkParams(stage: string, op: OperatorDef, raw: unknown): Param
   return out;
 }
 
-export function tableOf(v: StageValue | undefined, stage: string, i: number): Table {
+export function tableOf(v: StageValue | undefined, stage: string, i: number): StageTable {
   if (!v || v.kind !== 'table') throw new MistiqueError('BAD_SPEC', `stage ${stage}: input ${i + 1} must be a table`);
   return v.table;
 }
@@ -103,4 +103,4 @@ export function modelOf(v: StageValue | undefined, stage: string, i: number): Tr
   return v.model;
 }
 
-export const table = (t: Table): StageValue => ({ kind: 'table', table: t });
+export const table = (t: StageTable): StageValue => ({ kind: 'table', table: t });

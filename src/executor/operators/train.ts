@@ -2,7 +2,7 @@
 // every other numeric column. The trained operator is a stage output of kind `model`: it is serialized
 // into the MetadataDB at log time, so re-running a later stage never retrains.
 import { MistiqueError } from '../../errors.js';
-import { featureColumns, isNumeric, makeTable, numeric, type Table } from '../table.js';
+import { featureColumns, isNumeric, makeTable, numeric, type StageTable } from '../table.js';
 import { predictElasticNet, trainElasticNet, type ENetModel } from './elasticnet.js';
 import { predictGBT, trainGBT, type GBTModel } from './gbt.js';
 import { modelOf, table, tableOf, type OperatorDef, type Params, type TrainedModel } from './operator.js';
@@ -10,7 +10,7 @@ import { predictXGBoost, trainXGBoost } from './xgboost.js';
 
 const enc = new TextEncoder(), dec = new TextDecoder();
 
-function featuresOf(t: Table, label: string, stage: string): string[] {
+function featuresOf(t: StageTable, label: string, stage: string): string[] {
   numeric(t, label, stage);
   const f = t.names.filter((n, j) => n !== label && isNumeric(t.columns[j]!));
   if (f.length === 0) throw new MistiqueError('BAD_SPEC', `stage ${stage}: no numeric feature columns besides ${label}`);
@@ -132,7 +132,7 @@ function packXGB(features: string[], p: Params, booster: Uint8Array): Uint8Array
   return out;
 }
 
-export async function predictAsync(m: TrainedModel, X: Table, stage: string): Promise<Float64Array> {
+export async function predictAsync(m: TrainedModel, X: StageTable, stage: string): Promise<Float64Array> {
   const booster = xgbBytes.get(m);
   if (booster) return predictXGBoost(booster, featureColumns(X, m.features, stage), X.nrows);
   return m.predict(X, stage);

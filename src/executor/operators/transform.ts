@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { MistiqueError } from '../../errors.js';
 import { readCSV } from '../csv.js';
-import { column, isNumeric, makeTable, numeric, takeRows, type Table, type TableColumn } from '../table.js';
+import { column, isNumeric, makeTable, numeric, takeRows, type StageTable, type TableColumn } from '../table.js';
 import { table, tableOf, type OperatorDef } from './operator.js';
 
 const T = ['table'] as const;
@@ -259,6 +259,6 @@ export const TrainTestSplit: OperatorDef = {
   },
 };
 
-export function numericTable(t: Table): boolean {
+export function numericTable(t: StageTable): boolean {
   return t.columns.every(isNumeric);
 }

@@ -1,0 +1,144 @@
+// A store's life cycle (#23): delete intermediates and whole models, re-log them, reclaim their space
+// with gc — under every codec, with readers (in another handle) that cached where the data was.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../src/cli/main.js';
+import { DataFrame, MistiqueError, openStore } from '../src/index.js';
+import { CODEC_IDS } from '../src/store/codecs/index.js';
+import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
+import { digestStored, expectedDigest, frameFor } from './workers/data.js';
+import { tempDir } from './helpers.js';
+
+const FIXTURE = path.resolve(import.meta.dirname, '../datasets/fixtures/tiny_cnn.onnx');
+
+function partitionBytes(dir: string): number {
+  return fs.readdirSync(path.join(dir, 'partitions')).reduce((a, f) => a + fs.statSync(path.join(dir, 'partitions', f)).size, 0);
+}
+
+describe('delete and gc', () => {
+  for (const codec of CODEC_IDS) {
+    it(`deletes what is asked, and gc gives its space back while everything else reads exactly (${codec})`, async () => {
+      const dir = path.join(tempDir(), 's');
+      const s = await openStore(dir, { codec, policy: 'store_all' });
+      // tables (column-major) and tensors (row-major), and a kbit tensor (a codebook per chunk), interleaved in partitions
+      const keys = Array.from({ length: 6 }, (_, i) => `p.m${i % 2}.k${i}`);
+      for (const [i, k] of keys.entries()) await s.log(k, frameFor(k, i));
+      const x = Float32Array.from({ length: 300 * 4 * 8 * 8 }, (_, i) => Math.sin(i) * 3);
+      const w = s.writer('p.q.kb', { scheme: 'kbit(8)', logicalType: 'float32', kbit: 8 });
+      await w.append(DataFrame.fromTensor(x, [4, 8, 8]));
+      await w.close();
+      await s.flush();
+      const kb = await s.getIntermediates('p.q.kb.*');
+      // a reader in another handle caches where k1 lies
+      const reader = await openStore(dir);
+      expect(await digestStored(reader, 'p.m1.k1')).toBe(expectedDigest('p.m1.k1', 1));
+      const before = partitionBytes(dir);
+      const deletedBytes = s.list('p.m0.*').reduce((a, i) => a + i.bytesStored, 0);
+
+      expect(s.delete('p.m0.k2', { dryRun: true })).toEqual(['p.m0.k2']);
+      expect(s.delete('p.m0')).toEqual(['p.m0.k0', 'p.m0.k2', 'p.m0.k4']);
+      expect(s.list().map((i) => i.key)).toEqual(['p.m1.k1', 'p.m1.k3', 'p.m1.k5', 'p.q.kb']);
+      const r = await s.gc({ minDeadFraction: 0 });
+      expect(r.rewritten).toBeGreaterThan(0); // the partition holds live data too: rewritten, not dropped
+      const after = partitionBytes(dir);
+      // what the deleted intermediates took, less what a rewritten segment's framing changes
+      expect(before - after).toBeGreaterThan(deletedBytes * 0.9);
+      expect(r.bytesBefore - r.bytesAfter).toBe(before - after);
+      for (const [i, k] of keys.entries()) if (i % 2 === 1) expect(await digestStored(s, k), k).toBe(expectedDigest(k, i));
+      const kb2 = await s.getIntermediates('p.q.kb.*');
+      expect(Buffer.from(kb2.values.buffer).equals(Buffer.from(kb.values.buffer))).toBe(true);
+      // the other handle's cached placements went stale: it reloads them and reads right. (Its open file
+      // descriptor of the old partition would still read the old, identical bytes; as after its LRU closed
+      // that descriptor, the old file is opened by name — and is gone.)
+      (reader as unknown as { ds: { files: { close(): void } } }).ds.files.close();
+      reader.dropCaches();
+      expect(await digestStored(reader, 'p.m1.k1')).toBe(expectedDigest('p.m1.k1', 1));
+      await expect(reader.getIntermediates('p.m0.k0.*')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await reader.close();
+      const v = await s.verify();
+      expect(v.ok, JSON.stringify(v)).toBe(true);
+      expect(v.orphanBlobs.count).toBe(0);
+      await s.close();
+      // reopened: the same
+      const again = await openStore(dir);
+      for (const [i, k] of keys.entries()) if (i % 2 === 1) expect(await digestStored(again, k), k).toBe(expectedDigest(k, i));
+      await again.close();
+    });
+  }
+
+  it('a deleted intermediate can be logged again; ids are never handed out twice', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    await s.log('p.m.a', frameFor('p.m.a', 0));
+    await s.log('p.m.b', frameFor('p.m.b', 1));
+    const idB = s.metadata.intermediateId('p', 'm', 'b')!;
+    s.delete('p.m.b');
+    await expect(s.getIntermediates('p.m.b.*')).rejects.toBeInstanceOf(MistiqueError);
+    await s.log('p.m.b', frameFor('p.m.a', 0)); // other content under the same name
+    expect(s.metadata.intermediateId('p', 'm', 'b')!).toBeGreaterThan(idB);
+    expect(await digestStored(s, 'p.m.b')).toBe(expectedDigest('p.m.a', 0));
+    await s.close();
+  });
+
+  it('deleting a network model removes its layers, workflow and checkpoint, and it can be logged again', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    const { x, rowIds } = batches(loadSubset(), 200).next().value!;
+    await s.logNetwork('fm.tiny', FIXTURE, { x, shape: [1, 28, 28], rowIds }, { batchSize: 64 });
+    expect(fs.readdirSync(path.join(dir, 'checkpoints'))).toEqual(['fm.tiny.onnx']);
+    const layers = s.list('fm.tiny.*').map((i) => i.key);
+    expect(s.delete('fm.tiny')).toEqual(expect.arrayContaining(layers));
+    // the examples stay: every checkpoint of the project shares them
+    expect(s.list().map((i) => i.key)).toEqual([expect.stringMatching(/^fm\.inputs\.x_/)]);
+    expect(fs.readdirSync(path.join(dir, 'checkpoints'))).toEqual([]);
+    expect(s.metadata.workflow('fm', 'tiny')).toBeUndefined();
+    await s.gc();
+    await s.logNetwork('fm.tiny', FIXTURE, { x, shape: [1, 28, 28], rowIds }, { batchSize: 64 });
+    expect(s.list('fm.tiny.*').map((i) => i.key)).toEqual(layers);
+    await s.close();
+  });
+
+  it('refuses what it cannot do and changes nothing', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    await s.log('p.m.a', frameFor('p.m.a', 0));
+    expect(() => s.delete('p.m.nothing')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }));
+    expect(() => s.delete('p.m.a.x')).toThrow(expect.objectContaining({ code: 'BAD_KEY' }));
+    expect(() => s.delete('')).toThrow(expect.objectContaining({ code: 'BAD_KEY' }));
+    const w = s.writer('p.m.open');
+    await w.append(frameFor('p.m.open', 0));
+    await expect(s.gc()).rejects.toMatchObject({ code: 'BUSY' });
+    w.abort();
+    await s.gc();
+    expect(await digestStored(s, 'p.m.a')).toBe(expectedDigest('p.m.a', 0));
+    await s.close();
+  });
+});
+
+describe('mistique rm and gc', () => {
+  it('rm lists (--dry-run), deletes, and gc reclaims; a pattern that matches nothing deletes nothing', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    for (const [i, k] of ['p.a.x', 'p.a.y', 'p.b.z'].entries()) await s.log(k, frameFor(k, i));
+    await s.close();
+    const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
+      const out: string[] = [], err: string[] = [];
+      const code = await run([...argv, '--store', dir], { out: (t) => out.push(t), err: (t) => err.push(t) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    expect((await cli('rm', 'p.a', '--dry-run')).out).toBe('would delete 2: p.a.x, p.a.y');
+    const bad = await cli('rm', 'p.b', 'p.nothing');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/p\.nothing.*matches nothing/);
+    expect((await cli('ls')).out).toMatch(/p\.b\.z/);
+    const del = await cli('rm', 'p.a.*');
+    expect(del.out).toMatch(/^deleted 2: p\.a\.x, p\.a\.y/);
+    const gc = await cli('gc', '--json');
+    const r = JSON.parse(gc.out) as { dropped: number; rewritten: number; bytesBefore: number; bytesAfter: number };
+    expect(r.bytesBefore).toBeGreaterThan(r.bytesAfter);
+    expect((await cli('rm', 'p.b', '--gc')).out).toMatch(/deleted 1: p\.b\.z\ngc: /);
+    expect((await cli('ls')).out).toMatch(/empty/);
+    expect((await cli('rm', '--help')).out).toMatch(/usage: mistique rm/);
+  });
+});
