@@ -67,6 +67,25 @@ class VGG(nn.Module):
         return self.classifier(self.features(x))
 
 
+class DynNet(nn.Module):
+    """A test fixture of graph kinds exporters emit: hard-swish, an Upsample (Resize), ReLU6 (Clip) and a
+    flatten by the batch size read at run time (Shape -> Gather -> Unsqueeze -> Concat -> Reshape, int64
+    values that are not layers). Untrained: it exercises the graph, not accuracy."""
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.act1 = nn.Hardswish()
+        self.pool = nn.MaxPool2d(2)
+        self.up = nn.Upsample(scale_factor=2, mode='nearest')
+        self.conv2 = nn.Conv2d(4, 4, 3, stride=2, padding=1)
+        self.act2 = nn.ReLU6()
+        self.fc = nn.Linear(4 * 14 * 14, 10)
+
+    def forward(self, x):
+        y = self.act2(self.conv2(self.up(self.pool(self.act1(self.conv1(x))))))
+        return self.fc(y.view(y.size(0), -1))
+
+
 def export(model, path):
     model.eval()
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=['image'], output_names=['logits'],
@@ -128,6 +147,9 @@ def main():
         train(tiny, tiny.parameters(), xtr, ytr, 300, 64, 3e-3, lambda k, l: None, 4)
         export(tiny, os.path.join(fx, 'tiny_cnn.onnx'))
         print(f'wrote {fx}/tiny_cnn.onnx (test accuracy {accuracy(tiny, xte, yte):.3f})')
+        torch.manual_seed(5)
+        export(DynNet(), os.path.join(fx, 'dynamic_net.onnx'))
+        print(f'wrote {fx}/dynamic_net.onnx (untrained)')
         return
 
     cnn = CNN()

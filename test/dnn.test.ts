@@ -34,6 +34,38 @@ describe('ONNX graph rewrite', () => {
     const s = await ort.InferenceSession.create(cut.bytes);
     expect(s.outputNames).toEqual([g.layers[4]!.original]);
   });
+  it('a graph that computes its shapes at run time logs (#19): int64 values are not layers; hard-swish, Resize and ReLU6 are', async () => {
+    // datasets/train.py --fixtures: Conv → HardSigmoid·Mul (hard-swish) → MaxPool → Resize → Conv → Clip (ReLU6) →
+    // a flatten by the batch size read at run time (Shape → Gather → Unsqueeze → Concat → Reshape, int64) → Gemm
+    const dyn = path.resolve(__dirname, '../datasets/fixtures/dynamic_net.onnx');
+    const g = parseGraph(fs.readFileSync(dyn));
+    expect(g.layers.map((l) => l.name)).toEqual(['conv1', 'hsigmoid1', 'hswish1', 'pool1', 'resize1', 'conv2', 'clip1', 'dense1']);
+    const store = await tempStore();
+    const { x } = images(70);
+    const run = await store.logNetwork('fm.dyn', dyn, { x, shape: [1, 28, 28] }, { batchSize: 32 });
+    expect(run.layers.map((l) => `${l.name}[${l.shape.join(',')}]`)).toEqual(['conv1[4,28,28]', 'hsigmoid1[4,28,28]', 'hswish1[4,28,28]', 'pool1[4,14,14]', 'resize1[4,28,28]', 'conv2[4,14,14]', 'clip1[4,14,14]', 'dense1[10]']);
+    // every layer read equals its re-run through the truncated graph, bit for bit
+    for (const l of run.layers) {
+      const read = await store.getIntermediates(`fm.dyn.${l.name}.*`, { rows: [3, 69, 40], path: 'read' });
+      const rerun = await store.rerunLayer('fm.dyn', l.name, { rows: [3, 69, 40] });
+      expect(Buffer.from(read.values.buffer, read.values.byteOffset, read.values.byteLength).equals(Buffer.from(rerun.values.buffer, rerun.values.byteOffset, rerun.values.byteLength)), l.name).toBe(true);
+    }
+    // the last layer equals the unmodified model's output
+    const plain = await ort.InferenceSession.create(dyn);
+    const ref = (await plain.run({ image: new ort.Tensor('float32', x, [70, 1, 28, 28]) })).logits!.data as Float32Array;
+    const logits = await store.getIntermediates('fm.dyn.dense1.*', { path: 'read' });
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ref[i]!)));
+  });
+
+  it('an onnxruntime failure while running is a MistiqueError naming the model and the input', async () => {
+    const store = await tempStore();
+    // 27×27 images into a model built for 28×28: its Reshape/Gemm fails at run time
+    const err = await store.logNetwork('fm.bad', FIXTURE, { x: new Float32Array(4 * 27 * 27), shape: [1, 27, 27] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BAD_INPUT' });
+    expect((err as Error).message).toMatch(/onnxruntime failed running fm\.bad on examples 0…3 \(image \[4, 1, 27, 27\] float32\)/);
+    expect(store.list()).toEqual([]);
+  });
+
   it('rejects what is not an ONNX model', () => {
     expect(() => parseGraph(new Uint8Array([1, 2, 3, 4, 5]))).toThrow(/not an ONNX model|no graph/);
   });

@@ -163,7 +163,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
       const xs = input.x.subarray(s * per, e * per);
       const ids = rowIds.subarray(s, e);
       const t1 = performance.now();
-      const out = await session.run({ [g.input]: new ort.Tensor('float32', xs, [e - s, ...input.shape]) });
+      const out = await runSession(session, modelKey, { [g.input]: new ort.Tensor('float32', xs, [e - s, ...input.shape]) }, s, e);
       forwardMs += performance.now() - t1;
       // profile the first two batches only (the second is past the first run's allocations)
       if (profiling && (s / B === 1 || e === N) && layerMs.size === 0) {
@@ -224,6 +224,16 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   }
 }
 
+/** One batch through onnxruntime; its failure (a node's type or shape error) as a MistiqueError naming the model and the examples. */
+async function runSession(session: ort.InferenceSession, model: string, feeds: Record<string, ort.Tensor>, s: number, e: number): Promise<ort.InferenceSession.OnnxValueMapType> {
+  try {
+    return await session.run(feeds);
+  } catch (err) {
+    const shapes = Object.entries(feeds).map(([k, t]) => `${k} [${t.dims.join(', ')}] ${t.type}`).join(', ');
+    throw new MistiqueError('BAD_INPUT', `onnxruntime failed running ${model} on examples ${s}…${e - 1} (${shapes}): ${(err as Error).message}; check that the input shape and type are what the model expects`, { cause: err });
+  }
+}
+
 function readCheckpoint(file: string): Uint8Array {
   try {
     return fs.readFileSync(file);
@@ -260,7 +270,7 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
     let shape: number[] = [];
     for (let s = 0; s < n; s += B) {
       const e = Math.min(n, s + B);
-      const out = await session.run({ [g.input]: new ort.Tensor('float32', x.slice(s * per, e * per), [e - s, ...spec.inputShape]) });
+      const out = await runSession(session, `${modelKey}.${layer}`, { [g.input]: new ort.Tensor('float32', x.slice(s * per, e * per), [e - s, ...spec.inputShape]) }, s, e);
       const t = out[l.original]!;
       if (!values) {
         shape = (t.dims as number[]).slice(1).map(Number);

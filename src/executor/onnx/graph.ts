@@ -6,22 +6,69 @@ import { MistiqueError } from '../../errors.js';
 
 const { onnx } = onnxProto;
 type ModelProto = InstanceType<typeof onnx.ModelProto>;
-interface NodeP { opType: string; name: string; input: string[]; output: string[] }
-interface GraphP { node: NodeP[]; initializer: { name: string }[]; input: { name: string }[]; output: { name: string }[] }
+interface AttrP { name: string; i?: number | { toNumber(): number } | null; t?: { dataType?: number | null } | null; f?: number; ints?: unknown[]; floats?: unknown[] }
+interface NodeP { opType: string; name: string; input: string[]; output: string[]; attribute: AttrP[] }
+interface ValueP { name: string; type?: { tensorType?: { elemType?: number | null } | null } | null }
+interface GraphP { node: NodeP[]; initializer: { name: string; dataType?: number | null }[]; input: ValueP[]; output: ValueP[]; valueInfo: ValueP[] }
 /** Decoded messages are class instances: their repeated fields are arrays, never null. */
 const graphOf = (m: ModelProto): GraphP => m.graph as unknown as GraphP;
 
 /** Ops whose outputs are layer boundaries (what `layers` mode exposes). */
 // Flatten, Reshape, Dropout (at inference) and Identity only re-label the previous layer's values: storing
 // them would store the same activations twice, so `layers` leaves them out (`nodes` keeps them).
-const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
-  'Gemm', 'MatMul', 'Softmax', 'BatchNormalization', 'Concat', 'Add']);
-/** Ops that never produce float activations. */
-const SKIP_OPS = new Set(['Constant', 'Shape', 'Gather', 'Unsqueeze', 'Squeeze', 'Cast', 'ConstantOfShape', 'Range', 'NonZero']);
+const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Softplus', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
+  'Clip', 'Gelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Resize', 'Upsample', 'Gemm', 'MatMul', 'Softmax',
+  'BatchNormalization', 'LayerNormalization', 'InstanceNormalization', 'Concat', 'Add']);
+/** Ops that never produce activations (their outputs are constants or shapes even when float). */
+const SKIP_OPS = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Range', 'NonZero']);
+/** A Mul gated by one of these is an activation (swish, hard-swish): a layer. */
+const GATES: Record<string, string> = { HardSigmoid: 'hswish', Sigmoid: 'swish' };
 const PREFIX: Record<string, string> = {
-  Conv: 'conv', ConvTranspose: 'deconv', Relu: 'relu', LeakyRelu: 'relu', MaxPool: 'pool', AveragePool: 'avgpool', GlobalAveragePool: 'gap',
-  Gemm: 'dense', MatMul: 'dense', Flatten: 'flatten', Softmax: 'softmax', BatchNormalization: 'bn', Sigmoid: 'sigmoid', Tanh: 'tanh',
+  Conv: 'conv', ConvTranspose: 'deconv', Relu: 'relu', LeakyRelu: 'relu', Clip: 'clip', MaxPool: 'pool', AveragePool: 'avgpool', GlobalAveragePool: 'gap',
+  GlobalMaxPool: 'gmp', Gemm: 'dense', MatMul: 'dense', Flatten: 'flatten', Softmax: 'softmax', BatchNormalization: 'bn', LayerNormalization: 'ln',
+  InstanceNormalization: 'in', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
 };
+
+/** ONNX element types (TensorProto.DataType) the rewriter needs by name. */
+const FLOAT = 1, INT64 = 7, BOOL = 9;
+const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
+const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
+
+const num = (v: AttrP['i']): number => (typeof v === 'object' && v !== null ? v.toNumber() : Number(v ?? 0));
+
+/**
+ * The element type of every value of the graph: declared ones (inputs, initializers, value_info,
+ * outputs) first, then each node's outputs from its op and inputs — enough to tell float activations
+ * from the int64 and bool values exporters compute shapes and masks with.
+ */
+export function elementTypes(g: GraphP): Map<string, number> {
+  const t = new Map<string, number>();
+  for (const v of [...g.input, ...g.valueInfo, ...g.output]) {
+    const e = v.type?.tensorType?.elemType;
+    if (e) t.set(v.name, e);
+  }
+  for (const i of g.initializer) if (i.dataType) t.set(i.name, i.dataType);
+  for (const n of g.node) {
+    const attr = (name: string): AttrP | undefined => n.attribute.find((a) => a.name === name);
+    const first = n.input.map((i) => t.get(i)).find((e) => e !== undefined) ?? FLOAT;
+    n.output.forEach((out, k) => {
+      if (!out || t.has(out)) return;
+      let e: number;
+      if (INT64_OUT.has(n.opType) || (k === 1 && (n.opType === 'TopK' || n.opType === 'MaxPool'))) e = INT64;
+      else if (BOOL_OUT.has(n.opType) || (k === 1 && n.opType === 'Dropout')) e = BOOL;
+      else if (n.opType === 'Cast') e = num(attr('to')?.i) || FLOAT;
+      else if (n.opType === 'CastLike') e = t.get(n.input[1]!) ?? FLOAT;
+      else if (n.opType === 'Constant' || n.opType === 'ConstantOfShape') {
+        const v = attr('value');
+        e = v?.t?.dataType ?? (attr('value_int') || attr('value_ints') ? INT64 : FLOAT);
+      } else if (n.opType === 'Where') e = t.get(n.input[1]!) ?? FLOAT;
+      else if (n.opType === 'DequantizeLinear') e = FLOAT;
+      else e = first;
+      t.set(out, e);
+    });
+  }
+  return t;
+}
 
 export interface Layer {
   /** Safe intermediate name: conv1, relu1, … */
@@ -62,12 +109,18 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
   if (g.output.length < 1) throw new MistiqueError('BAD_INPUT', 'the ONNX model has no outputs');
   const counters = new Map<string, number>();
   const layers: Layer[] = [];
+  const types = elementTypes(g);
+  const producer = new Map<string, string>();
+  for (const n of g.node) for (const o of n.output) producer.set(o, n.opType);
   g.node.forEach((n, k) => {
     const op = n.opType ?? '';
-    if (SKIP_OPS.has(op) || (expose === 'layers' && !LAYER_OPS.has(op))) return;
-    for (const out of n.output) {
-      if (!out) continue;
-      const prefix = PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
+    // a Mul gated by a (hard) sigmoid computes an activation: swish, hard-swish
+    const gate = op === 'Mul' ? n.input.map((i) => GATES[producer.get(i) ?? '']).find((x) => x) : undefined;
+    if (SKIP_OPS.has(op) || (expose === 'layers' && !LAYER_OPS.has(op) && !gate)) return;
+    for (const [j, out] of n.output.entries()) {
+      // float activations only: int64 shapes, bool masks and a MaxPool's indices are not layers
+      if (!out || types.get(out) !== FLOAT || (j > 0 && op === 'MaxPool')) continue;
+      const prefix = gate ?? PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
       const c = (counters.get(prefix) ?? 0) + 1;
       counters.set(prefix, c);
       layers.push({ name: `${prefix}${c}`, original: out, op, node: k });
