@@ -65,9 +65,23 @@ describe('mistique CLI', () => {
     expect(npy.toString('latin1')).toMatch(/'descr': '<f8', 'fortran_order': False, 'shape': \(3, 1\)/);
     const arrow = tableFromIPC(fs.readFileSync(path.join(dir, 'out.arrow')));
     expect(Array.from(arrow.getChild('zillow.P1.props.sqft')!.toArray() as Float64Array)).toEqual([1200, NaN, 880.5]);
-    expect(fs.readFileSync(path.join(dir, 'out.csv'), 'utf8')).toBe('row_id,zillow.P1.props.sqft\n0,1200\n1,NaN\n2,880.5\n');
+    // one intermediate's columns by name, as logged; its row ids beside an .npy
+    expect(fs.readFileSync(path.join(dir, 'out.csv'), 'utf8')).toBe('row_id,sqft\n0,1200\n1,NaN\n2,880.5\n');
+    expect(fs.readFileSync(path.join(dir, 'out.row_id.npy')).toString('latin1')).toMatch(/'descr': '<i4', 'fortran_order': False, 'shape': \(3,\)/);
+    // exports keep the data: text never becomes codes in an .npy; a CSV export logs back with its row ids
+    r = await cli('get', 'zillow.P1.props.*', '--out', path.join(dir, 'all.npy'), '--store', store);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/\.npy holds numbers and column zillow\.P1\.props\.zone holds text/);
+    expect(fs.existsSync(path.join(dir, 'all.npy'))).toBe(false);
+    r = await cli('get', 'zillow.P1.props.*', '--rows', '2,0', '--out', path.join(dir, 'all.csv'), '--store', store);
+    expect(r.code, r.err).toBe(0);
+    r = await cli('log', 'zillow.P1.again', path.join(dir, 'all.csv'), '--store', store);
+    expect(r.out).toMatch(/logged zillow\.P1\.again: 2 rows × 3 columns/);
+    const back = await cli('get', 'zillow.P1.again.*', '--store', store);
+    const orig = await cli('get', 'zillow.P1.props.*', '--rows', '2,0', '--store', store);
+    expect(back.out.split('\n').slice(0, 4)).toEqual(orig.out.split('\n').slice(0, 4));
     r = await cli('stats', '--json', '--store', store);
-    expect(JSON.parse(r.out).intermediates).toBe(1);
+    expect(JSON.parse(r.out).intermediates).toBe(2);
   });
 
   it('explains a choice with both estimates, the measured time and how far past estimates were', async () => {

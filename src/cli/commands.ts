@@ -67,8 +67,8 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
     const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
     const ms = performance.now() - t0;
     if (opts.out) {
-      await writeMatrix(m, opts.out);
-      io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${opts.out} (query ${ms.toFixed(1)} ms)`);
+      const files = await writeMatrix(m, opts.out);
+      io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} (query ${ms.toFixed(1)} ms)`);
     } else {
       io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20));
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
@@ -140,10 +140,10 @@ export async function stats(dir: string, opts: { json?: boolean }, io: Io): Prom
 
 export async function logFile(dir: string, key: string | undefined, file: string | undefined, opts: { shape?: string }, io: Io): Promise<void> {
   if (!key || !file) throw new MistiqueError('BAD_OPTION', 'usage: mistique log <project.model.intermediate> <file.csv|.npy|.arrow|.parquet>');
-  const { frame, shape } = await readFrame(file);
+  const { frame, shape, rowIds } = await readFrame(file);
   const explicit = opts.shape ? opts.shape.split(/[x,×]/).map(Number) : undefined;
   await withStore(dir, async (s) => {
-    const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined) });
+    const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined), rowIds });
     io.out(`logged ${info.key}: ${info.rows} rows × ${info.columns} columns, ${formatBytes(info.bytesRaw)} raw, ${formatBytes(info.bytesNew)} new (${info.chunksDeduplicated} of ${info.chunks} chunks de-duplicated) in ${info.ms.toFixed(0)} ms`);
   }, true, io);
 }

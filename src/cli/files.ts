@@ -8,16 +8,36 @@ import type { Matrix } from '../model/matrix.js';
 
 export const OUTPUT_FORMATS = ['npy', 'arrow', 'parquet', 'csv'] as const;
 
-export async function writeMatrix(m: Matrix, file: string): Promise<void> {
+/**
+ * Writes a result to a file by its extension, keeping what it holds: Arrow and Parquet with row_id and
+ * typed, named columns; CSV with a row_id column (read back as row ids by `mistique log`); .npy with the
+ * values only — numbers only (a text column is an error, never its dictionary codes) — and the row ids
+ * beside it in `<name>.row_id.npy`.
+ */
+export async function writeMatrix(m: Matrix, file: string): Promise<string[]> {
   const ext = path.extname(file).slice(1).toLowerCase();
   let bytes: Uint8Array;
+  const written = [file];
   switch (ext) {
-    case 'npy': bytes = toNpy(m); break;
+    case 'npy': {
+      const text = m.columns.find((c) => c.type === 'utf8');
+      if (text) throw new MistiqueError('BAD_OPTION', `cannot write ${file}: .npy holds numbers and column ${text.key} holds text; write .parquet, .arrow or .csv instead (or select numeric columns)`);
+      bytes = toNpy(m);
+      const ids = file.replace(/\.npy$/i, '.row_id.npy');
+      atomicWrite(ids, npyBytes(m.rowIds, [m.nrows]));
+      written.push(ids);
+      break;
+    }
     case 'arrow': case 'feather': bytes = tableToIPC(m.toArrow(), 'file'); break;
     case 'parquet': bytes = await toParquet(m.toArrow()); break;
     case 'csv': bytes = Buffer.from(toCsv(m)); break;
     default: throw new MistiqueError('BAD_OPTION', `cannot write ${file}: name it .npy, .arrow, .parquet or .csv`);
   }
+  atomicWrite(file, bytes);
+  return written;
+}
+
+function atomicWrite(file: string, bytes: Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, bytes);
   fs.renameSync(tmp, file);
@@ -25,9 +45,11 @@ export async function writeMatrix(m: Matrix, file: string): Promise<void> {
 
 /** NumPy .npy (format 1.0): the dense row-major values, shape (rows, columns) or (rows, *example shape). */
 export function toNpy(m: Matrix): Uint8Array {
-  const v = m.values;
+  return npyBytes(m.values, m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]);
+}
+
+function npyBytes(v: Matrix['values'], shape: number[]): Uint8Array {
   const descr = v instanceof Float64Array ? '<f8' : v instanceof Float32Array ? '<f4' : v instanceof Int32Array ? '<i4' : '|u1';
-  const shape = m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols];
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const total = 10 + header.length + 1;
   header = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
@@ -40,7 +62,10 @@ export function toNpy(m: Matrix): Uint8Array {
 }
 
 function toCsv(m: Matrix): string {
-  const lines = [['row_id', ...m.columns.map((c) => c.key)].map(csvCell).join(',')];
+  // one intermediate: its column names, as it was logged; several: their keys, which tell them apart
+  const prefixes = new Set(m.columns.map((c) => c.key.slice(0, c.key.length - c.name.length)));
+  const names = prefixes.size === 1 ? m.columns.map((c) => c.name) : m.columns.map((c) => c.key);
+  const lines = [['row_id', ...names].map(csvCell).join(',')];
   for (let i = 0; i < m.nrows; i++) {
     const cells = [String(m.rowIds[i])];
     for (let j = 0; j < m.ncols; j++) {
@@ -63,12 +88,12 @@ async function toParquet(t: Table): Promise<Uint8Array> {
 }
 
 /** Reads a frame to log from a .csv, .npy, .arrow/.feather or .parquet file. */
-export async function readFrame(file: string): Promise<{ frame: FrameInput; shape?: number[] }> {
+export async function readFrame(file: string): Promise<{ frame: FrameInput; shape?: number[]; rowIds?: Int32Array }> {
   if (!fs.existsSync(file)) throw new MistiqueError('NOT_FOUND', `input file ${file} does not exist`);
   const ext = path.extname(file).slice(1).toLowerCase();
   const bytes = fs.readFileSync(file);
   switch (ext) {
-    case 'csv': return { frame: parseCsv(bytes.toString('utf8'), file) };
+    case 'csv': return csvFrame(parseCsv(bytes.toString('utf8'), file), file);
     case 'npy': return fromNpy(bytes, file);
     case 'arrow': case 'feather': case 'arrows': return { frame: tableFromIPC(bytes) };
     case 'parquet': {
@@ -97,6 +122,18 @@ function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: numb
   const values = descr === '<f4' ? new Float32Array(buf) : new Float64Array(buf);
   const example = shape.length === 1 ? [1] : shape.slice(1);
   return { frame: DataFrame.fromTensor(values, example), shape: example };
+}
+
+/** A CSV's `row_id` column (as `mistique get --out x.csv` writes it) gives the row ids, not a data column. */
+function csvFrame(plain: PlainFrame, file: string): { frame: FrameInput; rowIds?: Int32Array } {
+  const ids = plain.row_id;
+  if (ids === undefined) return { frame: plain };
+  if (!(ids instanceof Float64Array) || ids.some((v) => !Number.isInteger(v) || v < -2147483648 || v > 2147483647)) {
+    throw new MistiqueError('BAD_FRAME', `${file}: its row_id column must hold 32-bit integer row ids (rename the column to log it as data)`);
+  }
+  const { row_id: _ids, ...rest } = plain;
+  if (Object.keys(rest).length === 0) throw new MistiqueError('BAD_FRAME', `${file} has a row_id column and no data column`);
+  return { frame: rest, rowIds: Int32Array.from(ids) };
 }
 
 /** CSV with a header row. A column whose every non-empty cell is a number is float64 (empty = NaN); else utf8 (empty = null). */
