@@ -28,7 +28,7 @@ describe('mistique CLI', () => {
 
   it('refuses an option a command does not take, instead of ignoring it', async () => {
     for (const [argv, msg] of [
-      [['ls', '--json'], /ls: --json is not an option of this command; see mistique ls --help/],
+      [['ls', '--json'], /ls: --json is not an option of this command \(it takes --format\); see mistique ls --help/],
       [['rerun', 'a.b.c', '--out', 'fit.csv'], /rerun: --out is not an option of this command \(it takes --rows, --limit\)/],
       [['log', 'a.b.c', 'x.npy', '--shape', '4x9'], /log x\.npy: --shape is not an option/],
       [['log', 'p.yaml', '--model', 'a.b'], /log p\.yaml: --model is not an option of this command \(it takes --data\)/],
@@ -80,6 +80,19 @@ describe('mistique CLI', () => {
     const back = await cli('get', 'zillow.P1.again.*', '--store', store);
     const orig = await cli('get', 'zillow.P1.props.*', '--rows', '2,0', '--store', store);
     expect(back.out.split('\n').slice(0, 4)).toEqual(orig.out.split('\n').slice(0, 4));
+    // results as data on stdout: csv, json, jsonl; what it took on stderr
+    r = await cli('get', 'zillow.P1.props.*', '--rows', '2,0', '--out', '-', '--store', store);
+    expect(r.out).toBe('row_id,id,sqft,zone\n2,3,880.5,\n0,1,1200,"LA, R1"');
+    expect(r.err).toMatch(/^query [\d.]+ ms$/);
+    r = await cli('get', 'zillow.P1.props.sqft', '--format', 'jsonl', '--store', store);
+    expect(r.out.split('\n').map((l) => JSON.parse(l))).toEqual([{ row_id: 0, sqft: 1200 }, { row_id: 1, sqft: null }, { row_id: 2, sqft: 880.5 }]);
+    r = await cli('get', 'zillow.P1.props.*', '--rows', '1', '--format', 'json', '--store', store);
+    expect(JSON.parse(r.out)).toMatchObject({ rowIds: [1], rows: [[2, null, 'LARS']], columns: [{ name: 'id', type: 'float64' }, { name: 'sqft' }, { name: 'zone', type: 'utf8' }] });
+    expect((await cli('get', 'zillow.P1.props.*', '--out', '-', '--format', 'table', '--store', store)).code).toBe(1);
+    r = await cli('ls', '--format', 'csv', '--store', store);
+    expect(r.out.split('\n')[0]).toBe('key,rows,columns,shape,scheme,materialized,bytes_raw,bytes_stored,queries');
+    expect(r.out).toMatch(/\nzillow\.P1\.props,3,3,,none,1,\d+,\d+,\d+/);
+    expect(JSON.parse((await cli('ls', '--format', 'json', '--store', store)).out)).toHaveLength(2);
     r = await cli('stats', '--json', '--store', store);
     expect(JSON.parse(r.out).intermediates).toBe(2);
   });

@@ -8,7 +8,7 @@ import { parseKey } from '../model/key.js';
 import { rowIdRange, type RowSelection } from '../reader/chunkreader.js';
 import path from 'node:path';
 import { loadPipelineSpec } from '../executor/spec.js';
-import { readFrame, writeMatrix } from './files.js';
+import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
 import { progress } from './progress.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { schemeName, type DnnScheme } from '../executor/onnx/dnn.js';
@@ -36,9 +36,17 @@ function noteRecovered(store: Store, io: Io | undefined): void {
   }
 }
 
-export async function ls(dir: string, pattern: string | undefined, io: Io): Promise<void> {
+export async function ls(dir: string, pattern: string | undefined, opts: { format?: string }, io: Io): Promise<void> {
+  const format = textFormat(opts.format, 'table');
   await withStore(dir, async (s) => {
     const items = s.list(pattern ?? '*');
+    if (format === 'json') { io.out(JSON.stringify(items)); return; }
+    if (format === 'jsonl') { for (const i of items) io.out(JSON.stringify(i)); return; }
+    if (format === 'csv') {
+      io.out('key,rows,columns,shape,scheme,materialized,bytes_raw,bytes_stored,queries');
+      for (const i of items) io.out([i.key, i.rows, i.columns, i.shape ? i.shape.join('x') : '', i.scheme, i.materialized ? 1 : 0, i.bytesRaw, i.bytesStored, i.queries].join(','));
+      return;
+    }
     if (items.length === 0) {
       io.out(pattern ? `nothing matches ${pattern}` : 'the store is empty: log something with `mistique log`');
       return;
@@ -57,7 +65,11 @@ function queryPath(p: string | undefined): QueryPath {
   return p;
 }
 
-export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string; path?: string }, io: Io): Promise<void> {
+export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string; path?: string; format?: string }, io: Io): Promise<void> {
+  // --out - (stdout) is data: csv unless --format says otherwise; --format alone prints that format
+  const format = textFormat(opts.format, opts.out === '-' ? 'csv' : 'table');
+  if (opts.out && opts.out !== '-' && opts.format) throw new MistiqueError('BAD_OPTION', `--format is for stdout; ${opts.out} is written in the format its extension names`);
+  if (opts.out === '-' && format === 'table') throw new MistiqueError('BAD_OPTION', '--out - writes data: use --format csv, json or jsonl');
   if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
   keys.forEach(parseKey); // a malformed key is reported before the store is even opened
   const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
@@ -66,7 +78,10 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
     const t0 = performance.now();
     const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
     const ms = performance.now() - t0;
-    if (opts.out) {
+    if (format !== 'table') {
+      io.out(matrixText(m, format).replace(/\n$/, ''));
+      io.err(`query ${ms.toFixed(1)} ms`);
+    } else if (opts.out) {
       const files = await writeMatrix(m, opts.out);
       io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} (query ${ms.toFixed(1)} ms)`);
     } else {

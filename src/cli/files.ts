@@ -61,10 +61,43 @@ function npyBytes(v: Matrix['values'], shape: number[]): Uint8Array {
   return out;
 }
 
-function toCsv(m: Matrix): string {
-  // one intermediate: its column names, as it was logged; several: their keys, which tell them apart
+export const TEXT_FORMATS = ['table', 'csv', 'json', 'jsonl'] as const;
+export type TextFormat = (typeof TEXT_FORMATS)[number];
+
+export function textFormat(f: string | undefined, fallback: TextFormat): TextFormat {
+  if (f === undefined) return fallback;
+  if (!(TEXT_FORMATS as readonly string[]).includes(f)) throw new MistiqueError('BAD_OPTION', `--format ${JSON.stringify(f)}: use ${TEXT_FORMATS.join(', ')}`);
+  return f as TextFormat;
+}
+
+/** A result as data on stdout: CSV (row_id first), JSON ({ rowIds, columns, rows }) or JSON lines (one object a row). NaN and ±Infinity are null in JSON. */
+export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string {
+  if (format === 'csv') return toCsv(m);
+  const names = columnNames(m);
+  const val = (i: number, j: number): number | string | null => { const v = m.get(i, j); return typeof v === 'number' && !Number.isFinite(v) ? null : v; };
+  if (format === 'json') {
+    return JSON.stringify({
+      rowIds: Array.from(m.rowIds), shape: m.shape, columns: m.columns.map((c, j) => ({ name: names[j], key: c.key, type: c.type })),
+      rows: Array.from({ length: m.nrows }, (_, i) => Array.from({ length: m.ncols }, (_, j) => val(i, j))),
+    }) + '\n';
+  }
+  const lines: string[] = [];
+  for (let i = 0; i < m.nrows; i++) {
+    const o: Record<string, number | string | null> = { row_id: m.rowIds[i]! };
+    for (let j = 0; j < m.ncols; j++) o[names[j]!] = val(i, j);
+    lines.push(JSON.stringify(o));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** One intermediate's columns by name, as logged; several intermediates' by key, which tell them apart. */
+function columnNames(m: Matrix): string[] {
   const prefixes = new Set(m.columns.map((c) => c.key.slice(0, c.key.length - c.name.length)));
-  const names = prefixes.size === 1 ? m.columns.map((c) => c.name) : m.columns.map((c) => c.key);
+  return prefixes.size === 1 ? m.columns.map((c) => c.name) : m.columns.map((c) => c.key);
+}
+
+function toCsv(m: Matrix): string {
+  const names = columnNames(m);
   const lines = [['row_id', ...names].map(csvCell).join(',')];
   for (let i = 0; i < m.nrows; i++) {
     const cells = [String(m.rowIds[i])];

@@ -51,16 +51,20 @@ Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn 
   .arrow     an Arrow IPC file; a row_id Int32 column, if present, gives the row ids
   .parquet   a Parquet file, as above
   --shape    per-example shape for a flat file, e.g. 32x28x28`,
-  ls: `usage: mistique ls [pattern] [--store dir]
+  ls: `usage: mistique ls [pattern] [--format table|csv|json|jsonl] [--store dir]
 
 Lists intermediates with rows, columns, per-example shape, storage scheme, raw and stored bytes, and how
-often each was queried. pattern matches project.model.intermediate, e.g. 'zillow.P1.*' or '*.*.conv1'.`,
-  get: `usage: mistique get <key> [<key> …] [--rows R] [--out FILE] [--limit N] [--store dir]
+often each was queried. pattern matches project.model.intermediate, e.g. 'zillow.P1.*' or '*.*.conv1'.
+  --format  table (default) for reading; csv, json or jsonl for piping`,
+  get: `usage: mistique get <key> [<key> …] [--rows R] [--out FILE|-] [--format table|csv|json|jsonl] [--limit N] [--store dir]
 
 Reads columns; several keys are joined on row_id.
   key       project.model.intermediate.column, '*' at any level: 'zillow.P1.pred.*', 'fm.cnn_e09.conv1.3_*'
   --rows    row ids: 5 | 1,7,9 | 100-200 (inclusive) | 1,5-8; default all rows
-  --out     write the result instead of printing it: .npy, .arrow, .parquet or .csv
+  --out     write the result instead of printing it: .npy (with its row ids in <name>.row_id.npy; numbers
+            only), .arrow, .parquet or .csv (row_id first: \`mistique log\` reads it back); - for stdout
+  --format  table (default: the first rows, for reading); csv, json or jsonl: every row, as data on
+            stdout (what it took goes to stderr); NaN and ±Infinity are null in JSON
   --limit   rows to print (default 20)
   --path    auto (default: read or re-run, whichever the cost model estimates faster) | read | rerun`,
   explain: `usage: mistique explain <key> [<key> …] [--rows R] [--measure | --run] [--path auto|read|rerun] [--json] [--store dir]
@@ -128,8 +132,8 @@ stages of two pipeline variants and a small network's activations — and answer
 /** The options each command takes besides --store and --help: any other is an error, never ignored. */
 const TAKES: Record<string, readonly string[]> = {
   rerun: ['rows', 'limit'],
-  ls: [],
-  get: ['rows', 'out', 'limit', 'path'],
+  ls: ['format'],
+  get: ['rows', 'out', 'limit', 'path', 'format'],
   explain: ['rows', 'run', 'measure', 'path', 'json'],
   stats: ['json'],
   verify: ['repair', 'json'],
@@ -173,7 +177,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
-        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' },
       },
     });
   } catch (err) {
@@ -198,8 +202,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
         else await logFile(dir, pos[0], pos[1], { shape: o.shape }, io);
         break;
       case 'rerun': await rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
-      case 'ls': await ls(dir, pos[0], io); break;
-      case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path }, io); break;
+      case 'ls': await ls(dir, pos[0], { format: o.format }, io); break;
+      case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
       case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
       case 'stats': await stats(dir, { json: o.json }, io); break;
       case 'verify': return await verify(dir, { repair: o.repair, json: o.json }, io);
