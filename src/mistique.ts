@@ -24,9 +24,13 @@ import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
 import { DataStore, type StoragePolicy } from './store/datastore.js';
 import { IntermediateWriter, type IntermediateInfo, type WriterOptions } from './store/writer.js';
-import { logPipeline, rerunStage, type PipelineRun, type RerunResult, type RunOptions } from './executor/pipeline.js';
-import { loadPipelineSpec, type PipelineSpec } from './executor/spec.js';
-import { logNetwork, rerunLayer, type DnnInput, type DnnLogOptions, type DnnRun, type LayerRerun } from './executor/onnx/dnn.js';
+// the executors (onnxruntime, the YAML parser, the operators) load on first use: `mistique ls` and
+// plain reads start without them
+import type { PipelineRun, RerunResult, RunOptions } from './executor/pipeline.js';
+import type { PipelineSpec } from './executor/spec.js';
+import type { DnnInput, DnnLogOptions, DnnRun, LayerRerun } from './executor/onnx/dnn.js';
+const pipelineExecutor = (): Promise<typeof import('./executor/pipeline.js')> => import('./executor/pipeline.js');
+const networkExecutor = (): Promise<typeof import('./executor/onnx/dnn.js')> => import('./executor/onnx/dnn.js');
 
 export interface StoreOptions {
   /**
@@ -173,8 +177,8 @@ export class Store {
   ) {
     this.reader = new ChunkReader(db, ds);
     this.planner = new QueryPlanner(db, ds, this.reader, {
-      trad: (project, model, stage, rows) => rerunStage(db, project, model, stage, rows),
-      dnn: (modelKey, layer, rows) => rerunLayer(this, modelKey, layer, rows),
+      trad: async (project, model, stage, rows) => (await pipelineExecutor()).rerunStage(db, project, model, stage, rows),
+      dnn: async (modelKey, layer, rows) => (await networkExecutor()).rerunLayer(this, modelKey, layer, rows),
       materialize: (row, full) => this.materialize(row, full),
       probeReads: (scheme) => this.probeReads(scheme),
     }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
@@ -439,10 +443,10 @@ export class Store {
    */
   async logIntermediates(spec: string | PipelineSpec, inputs: RunOptions): Promise<PipelineRun> {
     this.checkOpen();
-    const parsed = typeof spec === 'string' ? loadPipelineSpec(spec) : spec;
+    const parsed = typeof spec === 'string' ? (await import('./executor/spec.js')).loadPipelineSpec(spec) : spec;
     if (!inputs || typeof inputs.data !== 'string') throw new MistiqueError('BAD_OPTION', 'logIntermediates needs { data: <directory of the source files> }');
     this.writable();
-    return logPipeline(this, parsed, { ...inputs, data: path.resolve(inputs.data) });
+    return (await pipelineExecutor()).logPipeline(this, parsed, { ...inputs, data: path.resolve(inputs.data) });
   }
 
   /**
@@ -453,7 +457,7 @@ export class Store {
     this.checkOpen();
     const [project, name, ...rest] = model.split('.');
     if (!project || !name || rest.length > 0) throw new MistiqueError('BAD_KEY', `rerun takes a model as project.model (e.g. zillow.P1_1), got ${JSON.stringify(model)}`);
-    return rerunStage(this.db, project, name, intermediate, opts.rows);
+    return (await pipelineExecutor()).rerunStage(this.db, project, name, intermediate, opts.rows);
   }
 
   /**
@@ -463,13 +467,13 @@ export class Store {
   async logNetwork(modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
     this.checkOpen();
     this.writable();
-    return logNetwork(this, modelKey, checkpoint, input, opts);
+    return (await networkExecutor()).logNetwork(this, modelKey, checkpoint, input, opts);
   }
 
   /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {
     this.checkOpen();
-    return rerunLayer(this, modelKey, layer, opts.rows, opts.batchSize);
+    return (await networkExecutor()).rerunLayer(this, modelKey, layer, opts.rows, opts.batchSize);
   }
 
   /** The MetadataDB, for the executor and the cost model (not for applications). */

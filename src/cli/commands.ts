@@ -7,11 +7,10 @@ import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
 import { rowIdRange, type RowSelection } from '../reader/chunkreader.js';
 import path from 'node:path';
-import { loadPipelineSpec } from '../executor/spec.js';
 import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
 import { progress } from './progress.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
-import { schemeName, type DnnScheme } from '../executor/onnx/dnn.js';
+import type { DnnScheme } from '../executor/onnx/dnn.js';
 import { formatBytes, formatMatrix, formatTable } from './format.js';
 
 export interface Io {
@@ -165,7 +164,7 @@ export async function logFile(dir: string, key: string | undefined, file: string
 
 /** `mistique log pipeline.yaml --data dir`: runs a TRAD pipeline in logging mode with a progress bar. */
 export async function logPipelineFile(dir: string, file: string, opts: { data?: string }, io: Io): Promise<void> {
-  const spec = loadPipelineSpec(file); // a bad spec is reported before the store is touched
+  const spec = (await import('../executor/spec.js')).loadPipelineSpec(file); // a bad spec is reported before the store is touched
   const data = opts.data ?? process.env.MISTIQUE_DATA ?? path.dirname(path.resolve(file));
   await withStore(dir, async (s) => {
     const bar = progress(`${spec.project}.${spec.name}`, spec.stages.length);
@@ -215,7 +214,7 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
       bar.stop();
     }
     io.out(formatTable(['layer', 'original', 'op', 'shape'], r.layers.map((l) => [l.name, l.original, l.op, `[${l.shape.join(',')}]`])));
-    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} images (${schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
+    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} images (${(await import('../executor/onnx/dnn.js')).schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
   }, true, io);
 }
 

@@ -4,10 +4,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../paths.js';
 import { MistiqueError } from '../errors.js';
-import { gcCmd, rm } from './lifecycle.js';
-import { explainCmd, get, logCheckpoint, logFile, logPipelineFile, ls, rerunCmd, stats, verify, type Io } from './commands.js';
-import { demo } from './demo.js';
-import { diagnose } from './diagnose.js';
+import type { Io } from './commands.js';
+// each command's module loads when it runs: `mistique --help` or `ls` does not load onnxruntime or the diagnostics
+const commands = (): Promise<typeof import('./commands.js')> => import('./commands.js');
 
 const HELP: Record<string, string> = {
   main: `mistique — Model Intermediate STore and QUery Engine
@@ -197,21 +196,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     switch (command) {
       case 'log':
-        if (pos[0] && /\.ya?ml$/i.test(pos[0])) await logPipelineFile(dir, pos[0], { data: o.data }, io);
-        else if (pos[0] && /\.onnx$/i.test(pos[0])) await logCheckpoint(dir, pos[0], { model: o.model, images: o.images, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
-        else await logFile(dir, pos[0], pos[1], { shape: o.shape }, io);
+        if (pos[0] && /\.ya?ml$/i.test(pos[0])) await (await commands()).logPipelineFile(dir, pos[0], { data: o.data }, io);
+        else if (pos[0] && /\.onnx$/i.test(pos[0])) await (await commands()).logCheckpoint(dir, pos[0], { model: o.model, images: o.images, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
+        else await (await commands()).logFile(dir, pos[0], pos[1], { shape: o.shape }, io);
         break;
-      case 'rerun': await rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
-      case 'ls': await ls(dir, pos[0], { format: o.format }, io); break;
-      case 'get': await get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
-      case 'explain': await explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
-      case 'stats': await stats(dir, { json: o.json }, io); break;
-      case 'verify': return await verify(dir, { repair: o.repair, json: o.json }, io);
-      case 'rm': await rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;
-      case 'gc': await gcCmd(dir, { all: o.all, json: o.json }, io); break;
-      case 'demo': await demo(dir, io); break;
+      case 'rerun': await (await commands()).rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
+      case 'ls': await (await commands()).ls(dir, pos[0], { format: o.format }, io); break;
+      case 'get': await (await commands()).get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
+      case 'explain': await (await commands()).explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
+      case 'stats': await (await commands()).stats(dir, { json: o.json }, io); break;
+      case 'verify': return await (await commands()).verify(dir, { repair: o.repair, json: o.json }, io);
+      case 'rm': await (await import('./lifecycle.js')).rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;
+      case 'gc': await (await import('./lifecycle.js')).gcCmd(dir, { all: o.all, json: o.json }, io); break;
+      case 'demo': await (await import('./demo.js')).demo(dir, io); break;
       case 'diagnose':
-        await diagnose(dir, pos[0], pos.slice(1), {
+        await (await import('./diagnose.js')).diagnose(dir, pos[0], pos.slice(1), {
           rows: o.rows, row: o.row, k: o.k, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,
           tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json,
         }, io);
