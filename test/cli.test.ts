@@ -6,6 +6,7 @@ import { run } from '../src/cli/main.js';
 import { demoHints } from '../src/cli/demo.js';
 import { openStore } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
+import { progress } from '../src/cli/progress.js';
 import { tempDir } from './helpers.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -14,6 +15,24 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string; err:
   const code = await run(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
+
+describe('progress off a terminal', () => {
+  it('writes a plain line at most every 10 s, and none for work that ends sooner', () => {
+    const lines: string[] = [];
+    const stream = { isTTY: false, write: (s: string) => { lines.push(s); return true; } } as unknown as NodeJS.WriteStream;
+    let t = 0;
+    const quick = progress('quick', 10, stream, () => t);
+    for (let i = 0; i < 10; i++) { t += 100; quick.tick(); }
+    quick.stop();
+    expect(lines).toEqual([]);
+    const slow = progress('fm.cnn_e03', 100, stream, () => t);
+    for (let i = 0; i < 100; i++) { t += 1_000; slow.tick(); }
+    slow.stop();
+    expect(lines).toHaveLength(11); // every 10 s of 100 s, and the end
+    expect(lines[0]).toBe('fm.cnn_e03: 10/100 (10%) after 10 s\n');
+    expect(lines.at(-1)).toBe('fm.cnn_e03: 100/100 (100%) after 100 s\n');
+  });
+});
 
 describe('mistique CLI', () => {
   it('has --help on every command', async () => {

@@ -1,4 +1,5 @@
-// A progress bar on stderr for long work; silent when stderr is not a terminal (CI, pipes).
+// Progress of long work on stderr: a bar on a terminal; off a terminal (a log file, CI, a pipe) one plain
+// line at most every LINE_MS — so a long `mistique log` is never silent — and none for work that ends sooner.
 import cliProgress from 'cli-progress';
 
 export interface Progress {
@@ -6,8 +7,25 @@ export interface Progress {
   stop(): void;
 }
 
-export function progress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY || total <= 0) return { tick() {}, stop() {} };
+const LINE_MS = 10_000;
+
+export function progress(label: string, total: number, stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): Progress {
+  if (total <= 0) return { tick() {}, stop() {} };
+  if (!stream.isTTY) {
+    const t0 = now();
+    let done = 0, last = t0;
+    const line = (): void => {
+      const s = (now() - t0) / 1000;
+      stream.write(`${label}: ${done}/${total} (${Math.floor((100 * done) / total)}%) after ${s.toFixed(0)} s\n`);
+    };
+    return {
+      tick: (n = 1) => {
+        done += n;
+        if (now() - last >= LINE_MS) { last = now(); line(); }
+      },
+      stop: () => { if (last !== t0) line(); },
+    };
+  }
   const bar = new cliProgress.SingleBar(
     { format: `${label.padEnd(24)} {bar} {percentage}% | {value}/{total} | {duration_formatted}`, stream, hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
