@@ -20,9 +20,10 @@ import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import { probeFrames } from './reader/probe.js';
 import { schemeFamily, type ReadRate } from './reader/readrates.js';
-import { CODEC_IDS, loadCodec, type CodecId } from './store/codecs/index.js';
+import { loadCodec, type CodecId } from './store/codecs/index.js';
 import type { ParquetCompression } from './store/codecs/parquet.js';
 import { DataStore, type StoragePolicy } from './store/datastore.js';
+import { DEFAULT_SEGMENT_BYTES, fraction, positive, readOrCreateManifest, type StoreManifest } from './store/manifest.js';
 import { IntermediateWriter, type IntermediateInfo, type WriterOptions } from './store/writer.js';
 // the executors (onnxruntime, the YAML parser, the operators) load on first use: `mistique ls` and
 // plain reads start without them
@@ -135,19 +136,6 @@ export interface StoreStats {
   items: IntermediateSummary[];
 }
 
-interface StoreManifest {
-  format: 'mistique-store';
-  version: 1;
-  codec: CodecId;
-  rowBlockSize: number;
-  maxChunksPerBlock: number;
-  createdAt: string;
-  /** Not saved: the store was created by this open. */
-  created?: boolean;
-}
-
-const MANIFEST = 'mistique.json';
-const DEFAULT_SEGMENT_BYTES: Record<CodecId, number> = { gzip: 64 * 1024, lz4: 64 * 1024, arrow: 1024 * 1024, parquet: 256 * 1024 };
 const MB = 1024 * 1024;
 
 export class Store {
@@ -573,47 +561,4 @@ export class Store {
 
 export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> {
   return Store.open(dir, opts);
-}
-
-function readOrCreateManifest(root: string, opts: StoreOptions): StoreManifest {
-  const file = path.join(root, MANIFEST);
-  if (fs.existsSync(file)) {
-    let m: StoreManifest;
-    try {
-      m = JSON.parse(fs.readFileSync(file, 'utf8')) as StoreManifest;
-    } catch (err) {
-      throw new MistiqueError('NOT_A_STORE', `${file} is not valid JSON: the store's manifest is damaged`, { cause: err });
-    }
-    if (m.format !== 'mistique-store') throw new MistiqueError('NOT_A_STORE', `${root} is not a mistique store (${MANIFEST} has format ${JSON.stringify(m.format)})`);
-    if (m.version !== 1) throw new MistiqueError('NOT_A_STORE', `${root} is a mistique store of version ${m.version}; this mistique reads version 1`);
-    if (opts.codec && opts.codec !== m.codec) throw new MistiqueError('BAD_OPTION', `store ${root} was created with codec ${m.codec}; it cannot be opened as ${opts.codec} (leave codec out, or use a new directory)`);
-    if (opts.rowBlockSize && opts.rowBlockSize !== m.rowBlockSize) throw new MistiqueError('BAD_OPTION', `store ${root} was created with RowBlocks of ${m.rowBlockSize} rows, not ${opts.rowBlockSize}`);
-    return m;
-  }
-  if (fs.existsSync(root)) {
-    if (!fs.statSync(root).isDirectory()) throw new MistiqueError('NOT_A_STORE', `${root} is a file, not a store directory`);
-    if (fs.readdirSync(root).length > 0) throw new MistiqueError('NOT_A_STORE', `${root} is not empty and is not a mistique store (no ${MANIFEST}): choose an empty or new directory`);
-  }
-  if (opts.create === false) throw new MistiqueError('NOT_A_STORE', `${root} is not a mistique store: create one with openStore() or \`mistique log\``);
-  const codec = opts.codec ?? 'lz4';
-  if (!CODEC_IDS.includes(codec)) throw new MistiqueError('BAD_OPTION', `unknown codec ${JSON.stringify(codec)}: choose one of ${CODEC_IDS.join(', ')}`);
-  const manifest: StoreManifest = {
-    format: 'mistique-store', version: 1, codec,
-    rowBlockSize: positive('rowBlockSize', opts.rowBlockSize ?? 1024),
-    maxChunksPerBlock: 1024,
-    createdAt: new Date().toISOString(),
-  };
-  fs.mkdirSync(path.join(root, 'partitions'), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n');
-  return { ...manifest, created: true };
-}
-
-function fraction(name: string, v: number): number {
-  if (typeof v !== 'number' || !(v > 0 && v <= 1)) throw new MistiqueError('BAD_OPTION', `${name} must be a number in (0, 1], got ${v}`);
-  return v;
-}
-
-function positive(name: string, v: number): number {
-  if (!Number.isInteger(v) || v <= 0) throw new MistiqueError('BAD_OPTION', `${name} must be a positive integer, got ${v}`);
-  return v;
 }
