@@ -14,7 +14,7 @@ import { formatTable, formatValue } from './format.js';
 export const TECHNIQUES = ['pointq', 'topk', 'coldiff', 'coldist', 'rowdiff', 'knn', 'svcca', 'heatmap', 'netdissect'] as const;
 
 export interface DiagnoseOptions {
-  rows?: string; row?: string; k?: string; metric?: string; by?: string; variance?: string; alpha?: string;
+  rows?: string; row?: string; k?: string; channel?: string; limit?: string; metric?: string; by?: string; variance?: string; alpha?: string;
   bins?: string; tolerance?: string; asc?: boolean; perChannel?: boolean; out?: string; json?: boolean;
 }
 
@@ -28,6 +28,11 @@ function num(name: string, v: string | undefined, dflt: number, integer = false)
   const x = Number(v);
   if (!Number.isFinite(x) || (integer && !Number.isInteger(x))) throw new MistiqueError('BAD_OPTION', `--${name} ${JSON.stringify(v)}: give a${integer ? 'n integer' : ' number'}`);
   return x;
+}
+
+/** --k is the k of knn and topk only; what other techniques show is --limit, pointq's channel --channel. */
+function noK(o: DiagnoseOptions, technique: string, instead: '--limit' | '--channel'): void {
+  if (o.k !== undefined) throw new MistiqueError('BAD_OPTION', `${technique} does not take --k (the k of knn and topk): use ${instead}`);
 }
 
 function need(v: string | undefined, what: string): string {
@@ -62,8 +67,9 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const r = pointq(m, num('row', o.row, 0, true));
         if (m.shape && m.shape.length === 3) {
           const [C, H, W] = m.shape as [number, number, number];
-          const c = num('k', o.k, 0, true);
-          if (c < 0 || c >= C) throw new MistiqueError('BAD_OPTION', `--k selects the channel to print: 0…${C - 1}`);
+          noK(o, 'pointq', '--channel');
+          const c = num('channel', o.channel, 0, true);
+          if (c < 0 || c >= C) throw new MistiqueError('BAD_OPTION', `--channel selects the channel to print: 0…${C - 1}`);
           io.out(`row ${r.row}, channel ${c} of ${C} (${H}×${W}):`);
           for (let y = 0; y < H; y++) io.out(Array.from(r.values.subarray(c * H * W + y * W, c * H * W + (y + 1) * W), (v) => formatValue(+v.toPrecision(3)).padStart(8)).join(''));
         } else {
@@ -87,9 +93,10 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const a = await query(s, need(args[0], 'two column keys'), o.rows);
         const b = await query(s, need(args[1], 'two column keys'), o.rows);
         const d = colDiff(a, 0, b, 0, num('tolerance', o.tolerance, 0));
-        const limit = num('k', o.k, 20, true);
+        noK(o, 'coldiff', '--limit');
+        const limit = num('limit', o.limit, 20, true);
         io.out(formatTable(['row_id', a.columns[0]!.key, b.columns[0]!.key], Array.from(d.rowIds.subarray(0, limit), (id, i) => [id, formatValue(d.a[i]!), formatValue(d.b[i]!)]), [true, true, true]));
-        io.out(`${d.rowIds.length} of ${d.compared} shared rows differ${d.rowIds.length > limit ? ` (first ${limit} shown; --k for more)` : ''}`);
+        io.out(`${d.rowIds.length} of ${d.compared} shared rows differ${d.rowIds.length > limit ? ` (first ${limit} shown; --limit for more)` : ''}`);
         return;
       }
       case 'coldist': {
@@ -107,7 +114,8 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const m = await query(s, need(args[0], 'the key'), ids);
         const two = (parseRows(ids) as number[]);
         if (two.length !== 2) throw new MistiqueError('BAD_ROWS', `rowdiff compares two rows: --rows A,B (got ${two.length})`);
-        const r = rowDiff(m, two[0]!, two[1]!, num('k', o.k, 20, true));
+        noK(o, 'rowdiff', '--limit');
+        const r = rowDiff(m, two[0]!, two[1]!, num('limit', o.limit, 20, true));
         io.out(formatTable(['column', `row ${two[0]}`, `row ${two[1]}`, 'difference'], r.columns.map((c, j) => [c, formatValue(r.a[j]!), formatValue(r.b[j]!), formatValue(r.diff[j]!)]), [false, true, true, true]));
         return;
       }
@@ -161,7 +169,8 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const concepts = pixelConcepts(images.values, images.rowIds);
         const r = netdissect(m, concepts, { alpha: num('alpha', o.alpha, 0.005) });
         if (o.json) { io.out(JSON.stringify({ ...r, iou: [...r.iou] })); return; }
-        const top = [...r.units].sort((a, b) => b.iou - a.iou).slice(0, num('k', o.k, 20, true));
+        noK(o, 'netdissect', '--limit');
+        const top = [...r.units].sort((a, b) => b.iou - a.iou).slice(0, num('limit', o.limit, 20, true));
         io.out(formatTable(['unit', 'concept', 'IoU', 'T_k'], top.map((u) => [u.unit, u.concept, u.iou.toFixed(3), formatValue(+u.threshold.toPrecision(4))]), [true, false, true, true]));
         const per = new Map<string, number>();
         for (const u of r.units) if (u.iou >= 0.04) per.set(u.concept, (per.get(u.concept) ?? 0) + 1);

@@ -94,13 +94,13 @@ faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.rel
   topk <key.column> [--k 10] [--asc] [--by <key>]   the rows with the largest (smallest) value of a column
   heatmap <layer key> --by <labels key> [--per-channel] [--out vis.png]
                                                mean activation per class and unit, written as a PNG
-  netdissect <project.model.layer> [--alpha 0.005] [--k 20] [--out netdissect.png]
+  netdissect <project.model.layer> [--alpha 0.005] [--limit 20] [--out netdissect.png]
                                                per unit: IoU of its top-α map with pixel concepts of the images;
                                                the picture shows the best units' masks on the images they like
-  pointq <key> --row N [--k channel]           one example's values (one channel's map for a conv layer)
-  coldiff <keyA.column> <keyB.column> [--tolerance 0]   rows where two columns differ
+  pointq <key> --row N [--channel C]           one example's values (one channel's map for a conv layer)
+  coldiff <keyA.column> <keyB.column> [--tolerance 0] [--limit 20]   rows where two columns differ
   coldist <key.column> [--bins 20] [--json]    distribution: count of NaN/±Infinity, quantiles, histogram
-  rowdiff <key> --rows A,B [--k 20]            two rows side by side, largest differences first
+  rowdiff <key> --rows A,B [--limit 20]        two rows side by side, largest differences first
   --rows    restrict every query to these row ids (as for get)`,
   verify: `usage: mistique verify [--repair] [--json] [--store dir]
 
@@ -139,7 +139,7 @@ const TAKES: Record<string, readonly string[]> = {
   rm: ['dry-run', 'gc', 'json'],
   gc: ['all', 'json'],
   demo: [],
-  diagnose: ['rows', 'row', 'k', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json'],
+  diagnose: ['rows', 'row', 'k', 'channel', 'limit', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json'],
 };
 
 /** log takes the options of its form: a pipeline spec, an ONNX checkpoint, or a data file. */
@@ -176,7 +176,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
-        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' },
       },
     });
   } catch (err) {
@@ -211,7 +211,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'demo': await (await import('./demo.js')).demo(dir, io); break;
       case 'diagnose':
         await (await import('./diagnose.js')).diagnose(dir, pos[0], pos.slice(1), {
-          rows: o.rows, row: o.row, k: o.k, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,
+          rows: o.rows, row: o.row, k: o.k, channel: o.channel, limit: o.limit, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,
           tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json,
         }, io);
         break;
