@@ -99,6 +99,8 @@ export interface LogOptions extends FrameOptions {
   originalName?: string;
   /** Approximate (MinHash) de-duplication of its chunks under policy dedup; default yes for named columns, no for tensors. */
   approximate?: boolean;
+  /** Put the new data in the place of an intermediate already stored under this key (default: EXISTS error). */
+  replace?: boolean;
   /** Return only once it is durable: its partitions written and synced, its registration committed (default: the store's `durable`). */
   durable?: boolean;
 }
@@ -245,6 +247,7 @@ export class Store {
   /** Logs one intermediate computed by the caller, under `project.model.intermediate`. */
   async log(key: string, frame: FrameInput, opts: LogOptions = {}): Promise<IntermediateInfo> {
     const df = DataFrame.from(frame, opts);
+    if (opts.replace) return this.replaceLog(key, df, opts);
     const w = this.writer(key, opts);
     let info: IntermediateInfo;
     try {
@@ -256,6 +259,22 @@ export class Store {
     }
     if (opts.durable ?? this.writeOpts.durable) await this.ds.flushAll();
     return info;
+  }
+
+  /**
+   * `log(…, { replace: true })`: the new data is written under a temporary name and made durable, then put
+   * in the old one's place in one transaction — a reader sees the old intermediate or the new one, never
+   * neither. (A crash between the two leaves the new one under `<name>-replacing-<id>`; rm it or re-run.)
+   */
+  private async replaceLog(key: string, df: DataFrame, opts: LogOptions): Promise<IntermediateInfo> {
+    const k = parseIntermediateKey(key);
+    const oldId = this.db.intermediateId(k.project, k.model, k.intermediate);
+    if (oldId === undefined) return this.log(key, df, { ...opts, replace: false });
+    const tmp = `${k.project}.${k.model}.${k.intermediate.slice(0, 100)}-replacing-${oldId}`;
+    const info = await this.log(tmp, df, { ...opts, replace: false, durable: true });
+    this.db.replaceIntermediate(oldId, info.id, k.intermediate, false);
+    this.reader.forget();
+    return { ...info, key: `${k.project}.${k.model}.${k.intermediate}` };
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */

@@ -112,6 +112,16 @@ describe('mistique CLI', () => {
     expect(r.out.split('\n')[0]).toBe('key,rows,columns,shape,scheme,materialized,bytes_raw,bytes_stored,queries');
     expect(r.out).toMatch(/\nzillow\.P1\.props,3,3,,none,1,\d+,\d+,\d+/);
     expect(JSON.parse((await cli('ls', '--format', 'json', '--store', store)).out)).toHaveLength(2);
+    // every column listed with its type
+    r = await cli('ls', 'zillow.P1.props', '--columns', '--format', 'csv', '--store', store);
+    expect(r.out).toBe('key,column,type\nzillow.P1.props,id,float64\nzillow.P1.props,sqft,float64\nzillow.P1.props,zone,utf8');
+    // --replace puts new data in an intermediate's place; without it, EXISTS
+    fs.writeFileSync(path.join(dir, 'new.csv'), 'row_id,a\n5,1.5\n6,2.5\n');
+    expect((await cli('log', 'zillow.P1.again', path.join(dir, 'new.csv'), '--store', store)).err).toMatch(/already stored/);
+    r = await cli('log', 'zillow.P1.again', path.join(dir, 'new.csv'), '--replace', '--store', store);
+    expect(r.out).toMatch(/logged zillow\.P1\.again: 2 rows × 1 columns/);
+    expect((await cli('get', 'zillow.P1.again.*', '--out', '-', '--store', store)).out).toBe('row_id,a\n5,1.5\n6,2.5');
+    expect((await cli('ls', '--format', 'csv', '--store', store)).out).not.toMatch(/replacing/);
     r = await cli('stats', '--json', '--store', store);
     expect(JSON.parse(r.out).intermediates).toBe(2);
   });

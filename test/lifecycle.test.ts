@@ -67,6 +67,37 @@ describe('delete and gc', () => {
     });
   }
 
+  it('after dropping half of a store and gc, it takes ≤ 1.1× the bytes of a store that never held that half (#23)', async () => {
+    const dirA = path.join(tempDir(), 'a'), dirB = path.join(tempDir(), 'b');
+    const a = await openStore(dirA, { policy: 'store_all' }), b = await openStore(dirB, { policy: 'store_all' });
+    // interleaved: every partition holds both halves
+    for (let i = 0; i < 8; i++) {
+      const k = `p.m.k${i}`;
+      await a.log(k, frameFor(k, i));
+      if (i % 2 === 0) await b.log(k, frameFor(k, i));
+    }
+    await a.flush(); await b.flush();
+    for (let i = 1; i < 8; i += 2) a.delete(`p.m.k${i}`);
+    await a.gc();
+    await a.close(); await b.close();
+    expect(partitionBytes(dirA)).toBeLessThanOrEqual(1.1 * partitionBytes(dirB));
+  });
+
+  it('log with replace puts new data in the old one\'s place: another handle reads the old or the new, never neither', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    await s.log('p.m.a', frameFor('p.m.a', 0), { durable: true });
+    const reader = await openStore(dir);
+    expect(await digestStored(reader, 'p.m.a')).toBe(expectedDigest('p.m.a', 0));
+    await expect(s.log('p.m.a', frameFor('p.m.b', 1))).rejects.toMatchObject({ code: 'EXISTS' });
+    const info = await s.log('p.m.a', frameFor('p.m.b', 1), { replace: true });
+    expect(info.key).toBe('p.m.a');
+    expect(s.list().map((i) => [i.key, i.queries])).toEqual([['p.m.a', 0]]); // a replacement starts its statistics afresh
+    expect(await digestStored(reader, 'p.m.a')).toBe(expectedDigest('p.m.b', 1));
+    await reader.close();
+    await s.close();
+  });
+
   it('a deleted intermediate can be logged again; ids are never handed out twice', async () => {
     const dir = path.join(tempDir(), 's');
     const s = await openStore(dir);

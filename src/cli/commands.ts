@@ -35,10 +35,11 @@ function noteRecovered(store: Store, io: Io | undefined): void {
   }
 }
 
-export async function ls(dir: string, pattern: string | undefined, opts: { format?: string }, io: Io): Promise<void> {
+export async function ls(dir: string, pattern: string | undefined, opts: { format?: string; columns?: boolean }, io: Io): Promise<void> {
   const format = textFormat(opts.format, 'table');
   await withStore(dir, async (s) => {
     const items = s.list(pattern ?? '*');
+    if (opts.columns) { lsColumns(s, items, format, io); return; }
     if (format === 'json') { io.out(JSON.stringify(items)); return; }
     if (format === 'jsonl') { for (const i of items) io.out(JSON.stringify(i)); return; }
     if (format === 'csv') {
@@ -56,6 +57,21 @@ export async function ls(dir: string, pattern: string | undefined, opts: { forma
       [false, true, true, false, false, true, true, true],
     ));
   }, false, io);
+}
+
+/** `ls --columns`: each intermediate's columns and types; a tensor's shape and how its values are named. */
+function lsColumns(s: Store, items: ReturnType<Store['list']>, format: string, io: Io): void {
+  const rows = items.flatMap(({ key, shape }) => {
+    const [project, model, ...rest] = key.split('.');
+    const cols = s.metadata.columns(s.metadata.intermediateId(project!, model!, rest.join('.'))!);
+    // a tensor's values are named by their coordinates: 0_0_0 … for shape [C, H, W]
+    const last = shape ? shape.map((d) => d - 1).join('_') : '';
+    return cols.map((c) => ({ key, column: c.name ?? `${shape!.map(() => '0').join('_')} … ${last} (${c.count} values of [${shape!.join(', ')}])`, type: c.type }));
+  });
+  if (format === 'json') { io.out(JSON.stringify(rows)); return; }
+  if (format === 'jsonl') { for (const r of rows) io.out(JSON.stringify(r)); return; }
+  if (format === 'csv') { io.out('key,column,type'); for (const r of rows) io.out([r.key, r.column, r.type].join(',')); return; }
+  io.out(formatTable(['intermediate', 'column', 'type'], rows.map((r) => [r.key, r.column, r.type])));
 }
 
 function queryPath(p: string | undefined): QueryPath {
@@ -152,12 +168,12 @@ export async function stats(dir: string, opts: { json?: boolean }, io: Io): Prom
   }, false, io);
 }
 
-export async function logFile(dir: string, key: string | undefined, file: string | undefined, opts: { shape?: string }, io: Io): Promise<void> {
+export async function logFile(dir: string, key: string | undefined, file: string | undefined, opts: { shape?: string; replace?: boolean }, io: Io): Promise<void> {
   if (!key || !file) throw new MistiqueError('BAD_OPTION', 'usage: mistique log <project.model.intermediate> <file.csv|.npy|.arrow|.parquet>');
   const { frame, shape, rowIds } = await readFrame(file);
   const explicit = opts.shape ? opts.shape.split(/[x,×]/).map(Number) : undefined;
   await withStore(dir, async (s) => {
-    const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined), rowIds });
+    const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined), rowIds, replace: opts.replace });
     io.out(`logged ${info.key}: ${info.rows} rows × ${info.columns} columns, ${formatBytes(info.bytesRaw)} raw, ${formatBytes(info.bytesNew)} new (${info.chunksDeduplicated} of ${info.chunks} chunks de-duplicated) in ${info.ms.toFixed(0)} ms`);
   }, true, io);
 }

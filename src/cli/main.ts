@@ -32,7 +32,7 @@ options for every command:
   --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
   --help          help for the command
 An option a command does not take is an error (exit 2). mistique --version prints the version.`,
-  log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--store dir]
+  log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--replace] [--store dir]
        mistique log <pipeline.yaml> [--data dir] [--store dir]
        mistique log <checkpoint.onnx> --model project.model [--images test|train|subset] [--examples N]
                     [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch 128] [--store dir]
@@ -54,7 +54,8 @@ Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn 
 
 Lists intermediates with rows, columns, per-example shape, storage scheme, raw and stored bytes, and how
 often each was queried. pattern matches project.model.intermediate, e.g. 'zillow.P1.*' or '*.*.conv1'.
-  --format  table (default) for reading; csv, json or jsonl for piping`,
+  --format  table (default) for reading; csv, json or jsonl for piping
+  --columns every column of each intermediate with its type (a tensor: its shape and how values are named)`,
   get: `usage: mistique get <key> [<key> …] [--rows R] [--out FILE|-] [--format table|csv|json|jsonl] [--limit N] [--store dir]
 
 Reads columns; several keys are joined on row_id.
@@ -131,7 +132,7 @@ stages of two pipeline variants and a small network's activations — and answer
 /** The options each command takes besides --store and --help: any other is an error, never ignored. */
 const TAKES: Record<string, readonly string[]> = {
   rerun: ['rows', 'limit'],
-  ls: ['format'],
+  ls: ['format', 'columns'],
   get: ['rows', 'out', 'limit', 'path', 'format'],
   explain: ['rows', 'run', 'measure', 'path', 'json'],
   stats: ['json'],
@@ -148,7 +149,7 @@ function logTakes(pos: readonly string[]): { form: string; takes: readonly strin
   if (/\.ya?ml$/i.test(first)) return { form: first, takes: ['data'] };
   if (/\.onnx$/i.test(first)) return { form: first, takes: ['model', 'images', 'examples', 'scheme', 'batch'] };
   // a .npy file carries its own shape; a flat file (csv, arrow, parquet) may be given one
-  return { form: second, takes: /\.npy$/i.test(second) ? [] : ['shape'] };
+  return { form: second, takes: /\.npy$/i.test(second) ? ['replace'] : ['shape', 'replace'] };
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
@@ -176,7 +177,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
-        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -198,10 +199,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'log':
         if (pos[0] && /\.ya?ml$/i.test(pos[0])) await (await commands()).logPipelineFile(dir, pos[0], { data: o.data }, io);
         else if (pos[0] && /\.onnx$/i.test(pos[0])) await (await commands()).logCheckpoint(dir, pos[0], { model: o.model, images: o.images, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
-        else await (await commands()).logFile(dir, pos[0], pos[1], { shape: o.shape }, io);
+        else await (await commands()).logFile(dir, pos[0], pos[1], { shape: o.shape, replace: o.replace }, io);
         break;
       case 'rerun': await (await commands()).rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
-      case 'ls': await (await commands()).ls(dir, pos[0], { format: o.format }, io); break;
+      case 'ls': await (await commands()).ls(dir, pos[0], { format: o.format, columns: o.columns }, io); break;
       case 'get': await (await commands()).get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
       case 'explain': await (await commands()).explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
       case 'stats': await (await commands()).stats(dir, { json: o.json }, io); break;

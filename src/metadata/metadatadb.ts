@@ -355,15 +355,18 @@ export class MetadataDB {
       FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`).all({ id: intermediateId, c0, c1 }) as { partition_id: number; seg: number; length: number; raw_length: number }[];
   }
 
-  /** Puts intermediate `newId` in the place of `oldId` under `name`, in one transaction (adaptive materialization). */
-  replaceIntermediate(oldId: number, newId: number, name: string): void {
+  /**
+   * Puts intermediate `newId` in the place of `oldId` under `name`, in one transaction (adaptive
+   * materialization keeps the query statistics; a caller's replacement starts afresh).
+   */
+  replaceIntermediate(oldId: number, newId: number, name: string, keepStats = true): void {
     this.db.transaction(() => {
       // the query statistics as they are now: queries may have been counted while the new one was written
       const old = this.db.prepare(`SELECT n_query, t_query_ms FROM intermediates WHERE id = ?`).get(oldId) as { n_query: number; t_query_ms: number } | undefined;
       this.removeIntermediateRows(oldId);
       this.db.prepare(`UPDATE intermediates SET name = ? WHERE id = ?`).run(name, newId);
       this.rehash('intermediates', 'id = ?', newId);
-      if (old) this.db.prepare(`UPDATE intermediates SET n_query = ?, t_query_ms = ? WHERE id = ?`).run(old.n_query, old.t_query_ms, newId);
+      if (old && keepStats) this.db.prepare(`UPDATE intermediates SET n_query = ?, t_query_ms = ? WHERE id = ?`).run(old.n_query, old.t_query_ms, newId);
     }).immediate();
   }
 
