@@ -47,7 +47,7 @@ describe('mistique CLI', () => {
 
   it('refuses an option a command does not take, instead of ignoring it', async () => {
     for (const [argv, msg] of [
-      [['ls', '--json'], /ls: --json is not an option of this command \(it takes --format\); see mistique ls --help/],
+      [['ls', '--json'], /ls: --json is not an option of this command \(it takes --format, --columns\); see mistique ls --help/],
       [['rerun', 'a.b.c', '--out', 'fit.csv'], /rerun: --out is not an option of this command \(it takes --rows, --limit\)/],
       [['log', 'a.b.c', 'x.npy', '--shape', '4x9'], /log x\.npy: --shape is not an option/],
       [['log', 'p.yaml', '--model', 'a.b'], /log p\.yaml: --model is not an option of this command \(it takes --data\)/],

@@ -1,6 +1,7 @@
 // DataFrame: one intermediate, N rows × C columns with a row_id per row (paper Fig. 5-6),
 // normalized and validated from what callers hand in, before anything is written.
 import { DataType, Table, Type } from 'apache-arrow';
+import { LRUCache } from 'lru-cache';
 import { MistiqueError } from '../errors.js';
 import { checkColumnName } from './key.js';
 import { allocValues, type ColumnType, type ColumnValues } from './types.js';
@@ -224,16 +225,11 @@ export function schemaColumnName(schema: FrameSchema, j: number): string {
 }
 
 /** Names of a tensor's columns, "c_y_x" per value position: built once per shape (a wide layer has 100 000s). */
-const NAMES_CACHED = 16;
-const tensorNames = new Map<string, readonly string[]>();
+const tensorNames = new LRUCache<string, readonly string[]>({ max: 16 });
 export function tensorColumnNames(shape: readonly number[]): readonly string[] {
   const key = shape.join('x');
   let names = tensorNames.get(key);
-  if (names) {
-    tensorNames.delete(key);
-    tensorNames.set(key, names);
-    return names;
-  }
+  if (names) return names;
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Array<string>(n);
   const idx = new Array<number>(shape.length).fill(0);
@@ -246,7 +242,6 @@ export function tensorColumnNames(shape: readonly number[]): readonly string[] {
   }
   names = Object.freeze(out);
   tensorNames.set(key, names);
-  if (tensorNames.size > NAMES_CACHED) tensorNames.delete(tensorNames.keys().next().value as string);
   return names;
 }
 

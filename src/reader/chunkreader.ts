@@ -1,5 +1,6 @@
 // ChunkReader: answers getIntermediates(keys, { rows }) by reading only the RowBlocks and column
 // tiles that hold what was asked, and stitching them into one dense row-major Matrix.
+import { LRUCache } from 'lru-cache';
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { schemaColumnName, schemaColumnType, tensorColumnNames } from '../model/dataframe.js';
@@ -35,20 +36,21 @@ export function isScan(blocks: number): boolean {
 /** Chunk rows kept in the layout cache (intermediates never change once logged, so the cache never goes stale). */
 const LAYOUT_CACHE_ROWS = 2_000_000;
 
+interface Layout { blocks: (BlockChunkRow[] | undefined)[]; rows: number }
+
 /** Tensor intermediates whose result columns are kept (wholeColumns). */
 const COLUMN_CACHE = 8;
 
 export class ChunkReader {
-  private readonly columnCache = new Map<string, readonly MatrixColumn[]>();
-  private readonly layouts = new Map<number, (BlockChunkRow[] | undefined)[]>();
-  private layoutRows = 0;
+  private readonly columnCache = new LRUCache<string, readonly MatrixColumn[]>({ max: COLUMN_CACHE });
+  /** Per intermediate, the chunks of each RowBlock read so far, weighted by their number of chunk rows. */
+  private readonly layouts = new LRUCache<number, Layout>({ maxSize: LAYOUT_CACHE_ROWS, sizeCalculation: (l) => Math.max(1, l.rows) });
 
   constructor(private readonly db: MetadataDB, private readonly ds: DataStore) {}
 
   /** Forgets cached layouts and result columns (after intermediates were deleted or partitions rewritten). */
   forget(): void {
     this.layouts.clear();
-    this.layoutRows = 0;
     this.columnCache.clear();
   }
 
@@ -76,10 +78,9 @@ export class ChunkReader {
   /** The chunks of RowBlocks first..last of an intermediate, from the layout cache or the MetadataDB. */
   private blockChunks(sel: Selection, first: number, last: number): BlockChunkRow[] {
     const id = sel.intermediate.id;
-    let layout = this.layouts.get(id);
-    if (layout) this.layouts.delete(id); // re-inserted below: most recently used last
-    layout ??= new Array<BlockChunkRow[] | undefined>(Math.ceil(sel.intermediate.n_rows / sel.intermediate.row_block_size));
-    this.layouts.set(id, layout);
+    const cached = this.layouts.get(id);
+    const entry: Layout = cached ?? { blocks: new Array<BlockChunkRow[] | undefined>(Math.ceil(sel.intermediate.n_rows / sel.intermediate.row_block_size)), rows: 0 };
+    const layout = entry.blocks;
     let lo = first;
     while (lo <= last && layout[lo]) lo++;
     let hi = last;
@@ -95,19 +96,10 @@ export class ChunkReader {
       }
       fresh.forEach((list, k) => checkCoverage(sel, lo + k, list));
       fresh.forEach((list, k) => { layout[lo + k] = list; });
-      this.layoutRows += rows.length;
-      this.evictLayouts(id);
+      entry.rows += rows.length;
+      this.layouts.set(id, entry); // (re)weighed: evicts the least recently used others past the budget
     }
     return layout.slice(first, last + 1).flatMap((b) => b ?? []);
-  }
-
-  private evictLayouts(keep: number): void {
-    for (const [k, v] of this.layouts) {
-      if (this.layoutRows <= LAYOUT_CACHE_ROWS) break;
-      if (k === keep) continue;
-      this.layouts.delete(k);
-      this.layoutRows -= v.reduce((a, b) => a + (b?.length ?? 0), 0);
-    }
   }
 
   /** A dense row-major Matrix of the keys' columns, joined on row_id. */
@@ -247,7 +239,6 @@ export class ChunkReader {
       const type = schemaColumnType(s.schema, 0);
       cols = Object.freeze(tensorColumnNames(s.schema.shape!).map((name) => Object.freeze({ key: prefix + name, name, type })));
       this.columnCache.set(key, cols);
-      if (this.columnCache.size > COLUMN_CACHE) this.columnCache.delete(this.columnCache.keys().next().value as string);
     }
     return cols;
   }

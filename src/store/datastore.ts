@@ -1,6 +1,7 @@
 // DataStore: decides where each ColumnChunk goes (exact de-duplication, partition placement),
 // keeps the BufferPool within budget by writing partitions out, and reads chunks back.
 import fs from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import os from 'node:os';
 import path from 'node:path';
 import { MistiqueError, wrapError } from '../errors.js';
@@ -52,7 +53,7 @@ export class DataStore {
   private readonly flushing = new Map<number, OpenPartition>();
   private readonly idle: OpenPartition[] = [];
   private readonly partitions = new Map<number, PartitionRow>();
-  private readonly segmentCache = new Map<number, SegmentRow[]>();
+  private readonly segmentCache = new LRUCache<number, SegmentRow[]>({ max: 256 });
   private nextBlobId: number;
   private nextPartitionId: number;
   private writeError: unknown = null;
@@ -350,7 +351,6 @@ export class DataStore {
     if (!rows) {
       rows = this.db.segments(partitionId);
       this.segmentCache.set(partitionId, rows);
-      if (this.segmentCache.size > 256) this.segmentCache.delete(this.segmentCache.keys().next().value as number);
     }
     return rows;
   }
