@@ -122,8 +122,14 @@ describe('mistique CLI', () => {
     expect(r.out).toMatch(/logged zillow\.P1\.again: 2 rows × 1 columns/);
     expect((await cli('get', 'zillow.P1.again.*', '--out', '-', '--store', store)).out).toBe('row_id,a\n5,1.5\n6,2.5');
     expect((await cli('ls', '--format', 'csv', '--store', store)).out).not.toMatch(/replacing/);
+    // a table says when it rounded; data formats keep every digit
+    expect((await cli('get', 'zillow.P1.again.*', '--store', store)).out).not.toMatch(/rounded/);
+    fs.writeFileSync(path.join(dir, 'pi.csv'), 'x\n3.14159265358979\n');
+    await cli('log', 'zillow.P1.pi', path.join(dir, 'pi.csv'), '--store', store);
+    expect((await cli('get', 'zillow.P1.pi.*', '--store', store)).out).toMatch(/3\.14159\n.*values rounded to 6 significant digits/s);
+    expect((await cli('get', 'zillow.P1.pi.*', '--format', 'csv', '--store', store)).out).toBe('row_id,x\n0,3.14159265358979');
     r = await cli('stats', '--json', '--store', store);
-    expect(JSON.parse(r.out).intermediates).toBe(2);
+    expect(JSON.parse(r.out).intermediates).toBe(3);
   });
 
   it('explains a choice with both estimates, the measured time and how far past estimates were', async () => {

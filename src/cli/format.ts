@@ -25,7 +25,14 @@ export function formatValue(v: number | string | null): string {
   return a !== 0 && (a < 1e-3 || a >= 1e7) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
 }
 
-/** The first rows and columns of a Matrix, with a line saying what was left out. */
+/** Whether the table text of v is not its exact value (6 significant digits of a non-integer). */
+function rounded(v: number | string | null): boolean {
+  return typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) && Number(formatValue(v)) !== v;
+}
+
+const ROUNDED_NOTE = 'values rounded to 6 significant digits (--format csv or json for every digit)';
+
+/** The first rows and columns of a Matrix, with a line saying what was left out (and whether values were rounded). */
 export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8): string {
   if (m.nrows <= 3 && m.ncols > maxCols) return formatVertical(m, maxCols * 4);
   const nr = Math.min(m.nrows, maxRows);
@@ -38,7 +45,9 @@ export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8): string {
   if (m.nrows > nr) more.push(`${m.nrows - nr} more rows`);
   if (m.ncols > nc) more.push(`${m.ncols - nc} more columns`);
   const size = `${m.nrows} rows × ${m.ncols} columns${m.shape ? ` (per-example shape [${m.shape.join(', ')}])` : ''}`;
-  return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}`;
+  let anyRounded = false;
+  for (let i = 0; i < nr && !anyRounded; i++) for (let j = 0; j < nc && !anyRounded; j++) anyRounded = rounded(m.get(i, j));
+  return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}${anyRounded ? `; ${ROUNDED_NOTE}` : ''}`;
 }
 
 /** Few rows, many columns: one line per column. */
@@ -48,7 +57,9 @@ function formatVertical(m: Matrix, maxCols: number): string {
   const header = ['column', ...Array.from(m.rowIds, (id) => `row ${id}`)];
   const rows = Array.from({ length: nc }, (_, j) => [names[j]!, ...Array.from({ length: m.nrows }, (_, i) => formatValue(m.get(i, j)))]);
   const more = m.ncols > nc ? `… ${m.ncols - nc} more columns; ` : '';
-  return `${formatTable(header, rows, header.map((_, j) => j > 0))}\n${more}${m.nrows} rows × ${m.ncols} columns`;
+  let anyRounded = false;
+  for (let j = 0; j < nc && !anyRounded; j++) for (let i = 0; i < m.nrows && !anyRounded; i++) anyRounded = rounded(m.get(i, j));
+  return `${formatTable(header, rows, header.map((_, j) => j > 0))}\n${more}${m.nrows} rows × ${m.ncols} columns${anyRounded ? `; ${ROUNDED_NOTE}` : ''}`;
 }
 
 /** Column names when the result comes from one intermediate, full keys otherwise. */

@@ -31,7 +31,9 @@ commands:
 options for every command:
   --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
   --help          help for the command
-An option a command does not take is an error (exit 2). mistique --version prints the version.`,
+An option a command does not take is an error (exit 2). mistique --version prints the version.
+Exit status: 0 done; 1 the command failed (the message says why and what to do); 2 a usage error (an
+unknown command or option); 3 (verify) the store cannot be opened.`,
   log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--replace] [--store dir]
        mistique log <pipeline.yaml> [--data dir] [--store dir]
        mistique log <checkpoint.onnx> --model project.model [--images test|train|subset] [--examples N]
