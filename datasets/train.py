@@ -86,6 +86,29 @@ class DynNet(nn.Module):
         return self.fc(y.view(y.size(0), -1))
 
 
+class TinyTextClassifier(nn.Module):
+    """A test fixture of a transformer-style graph with two int64 inputs: token ids and an attention mask.
+    Embedding, one masked self-attention block with a residual Add and LayerNorm, a GELU feed-forward,
+    masked mean pooling, logits. Untrained: it exercises the graph."""
+    def __init__(self, vocab=50, dim=16, classes=3):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.ff = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+        self.out = nn.Linear(dim, classes)
+        self.scale = dim ** -0.5
+
+    def forward(self, input_ids, attention_mask):
+        h = self.emb(input_ids)
+        m = attention_mask.to(h.dtype)
+        scores = torch.matmul(self.q(h), self.k(h).transpose(1, 2)) * self.scale + (1.0 - m[:, None, :]) * -1e4
+        h = self.ln1(h + torch.matmul(torch.softmax(scores, dim=-1), self.v(h)))
+        h = self.ln2(h + self.ff(h))
+        pooled = (h * m[:, :, None]).sum(1) / m.sum(1, keepdim=True).clamp(min=1.0)
+        return self.out(pooled)
+
+
 def export(model, path):
     model.eval()
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=['image'], output_names=['logits'],
@@ -150,6 +173,13 @@ def main():
         torch.manual_seed(5)
         export(DynNet(), os.path.join(fx, 'dynamic_net.onnx'))
         print(f'wrote {fx}/dynamic_net.onnx (untrained)')
+        torch.manual_seed(6)
+        text = TinyTextClassifier().eval()
+        ids = torch.zeros(2, 8, dtype=torch.int64)
+        torch.onnx.export(text, (ids, torch.ones(2, 8, dtype=torch.int64)), os.path.join(fx, 'tiny_text.onnx'),
+                          input_names=['input_ids', 'attention_mask'], output_names=['logits'],
+                          dynamic_axes={'input_ids': {0: 'batch'}, 'attention_mask': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=13)
+        print(f'wrote {fx}/tiny_text.onnx (untrained)')
         return
 
     cnn = CNN()

@@ -57,6 +57,49 @@ describe('ONNX graph rewrite', () => {
     for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(ref[i]!)));
   });
 
+  it('a model with two int64 inputs (token ids, attention mask) logs every layer, aligned by row, and re-runs (#19)', async () => {
+    // datasets/train.py --fixtures: embedding, masked self-attention with a residual Add and LayerNorm, GELU, pooling
+    const text = path.resolve(__dirname, '../datasets/fixtures/tiny_text.onnx');
+    const N = 37, T = 8;
+    const ids = new BigInt64Array(N * T), mask = new BigInt64Array(N * T);
+    for (let i = 0; i < N; i++) {
+      const len = 1 + (i % T); // sentences of 1…8 tokens, the rest padding
+      for (let t = 0; t < T; t++) { ids[i * T + t] = t < len ? BigInt((i * 7 + t * 3) % 50) : 0n; mask[i * T + t] = t < len ? 1n : 0n; }
+    }
+    const rowIds = Int32Array.from({ length: N }, (_, i) => 1000 + i);
+    const store = await tempStore();
+    // one input given where the model takes two: a clear error naming them
+    await expect(store.logNetwork('nlp.bad', text, { inputs: { input_ids: { data: ids, shape: [T] } }, rowIds })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/takes inputs input_ids \(int64\), attention_mask \(int64\); missing: attention_mask/) });
+    await expect(store.logNetwork('nlp.bad', text, { x: new Float32Array(N * T), shape: [T] })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/takes 2 inputs/) });
+    const run = await store.logNetwork('nlp.tiny', text, { inputs: { input_ids: { data: ids, shape: [T] }, attention_mask: { data: mask, shape: [T] } }, rowIds }, { batchSize: 16 });
+    const names = run.layers.map((l) => l.name);
+    // torch 1.13 exports LayerNorm and GELU decomposed (ReduceMean…, Erf…): their last Adds are layers
+    for (const want of ['embed1', 'softmax1', 'dense1']) expect(names).toContain(want);
+    expect(names.some((n) => n.startsWith('add'))).toBe(true); // the residuals
+    // the inputs are stored for re-runs, exactly
+    const stored = store.list('nlp.inputs.*').map((i) => i.key);
+    expect(stored).toHaveLength(2);
+    const back = await store.getIntermediates(`${stored.find((k) => k.includes('input_ids'))}.*`, { rows: [1005] });
+    expect(Array.from(back.values)).toEqual(Array.from(ids.subarray(5 * T, 6 * T), Number));
+    // the last layer equals the unmodified model's output, and every layer's read equals its re-run
+    const plain = await ort.InferenceSession.create(text);
+    const ref = (await plain.run({ input_ids: new ort.Tensor('int64', ids, [N, T]), attention_mask: new ort.Tensor('int64', mask, [N, T]) })).logits!.data as Float32Array;
+    const last = run.layers.at(-1)!.name;
+    const logits = await store.getIntermediates(`nlp.tiny.${last}.*`, { path: 'read' });
+    expect(Array.from(logits.rowIds)).toEqual(Array.from(rowIds));
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(ref[i]!)));
+    for (const l of run.layers) {
+      const rows = [1036, 1000, 1017];
+      const read = await store.getIntermediates(`nlp.tiny.${l.name}.*`, { rows, path: 'read' });
+      const rerun = await store.rerunLayer('nlp.tiny', l.name, { rows });
+      expect(Array.from(rerun.rowIds)).toEqual(rows);
+      for (let i = 0; i < read.values.length; i++) expect(Math.abs(read.values[i]! - rerun.values[i]!), l.name).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(read.values[i]!)));
+    }
+    // the planner estimates and takes the re-run path too
+    const viaRerun = await store.getIntermediates(`nlp.tiny.${last}.*`, { rows: [1001], path: 'rerun' });
+    expect(viaRerun.sources[0]!.path).toBe('rerun');
+  });
+
   it('an onnxruntime failure while running is a MistiqueError naming the model and the input', async () => {
     const store = await tempStore();
     // 27×27 images into a model built for 28×28: its Reshape/Gemm fails at run time

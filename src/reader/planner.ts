@@ -326,13 +326,17 @@ export class QueryPlanner {
     return { ms, terms: { loadMs, inputReadMs: inputMs, batches: n / spec.batchSize, layerMsPerBatch: batchMs, fromReruns: fit ? fit.n : 0 }, accuracy: null };
   }
 
-  /** Eq. 5.3's input read: the read model on the network's stored examples. */
+  /** Eq. 5.3's input read: the read model on the network's stored examples (every input of a multi-input model). */
   private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined, measure = true): Promise<number> {
-    const [ip, im, ii] = spec.inputKey.split('.');
-    const inputId = this.db.intermediateId(ip!, im!, ii!);
-    if (inputId === undefined) return 0;
-    const row = this.db.intermediate(inputId)!;
-    return tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme, measure)).coef);
+    let ms = 0;
+    for (const key of spec.inputs?.map((i) => i.key) ?? [spec.inputKey]) {
+      const [ip, im, ...ii] = key.split('.');
+      const inputId = this.db.intermediateId(ip!, im!, ii.join('.'));
+      if (inputId === undefined) continue;
+      const row = this.db.intermediate(inputId)!;
+      ms += tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme, measure)).coef);
+    }
+    return ms;
   }
 
   /**

@@ -13,6 +13,7 @@ import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
 import { percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
+import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -29,12 +30,13 @@ export interface NetworkSink {
   getIntermediates(keys: string, opts: { rows?: number[] }): Promise<Matrix>;
 }
 
-export interface DnnInput {
-  /** N examples, each `shape` (e.g. [1, 28, 28]), row-major float32. */
-  x: Float32Array;
-  shape: readonly number[];
-  rowIds?: Int32Array;
-}
+/**
+ * The examples a network runs on: one float32 input (`x`: N examples of `shape`, e.g. [1, 28, 28]), or
+ * the model's inputs by name (`inputs`: token ids and attention masks as int64, …), aligned by row.
+ */
+export type DnnInput =
+  | { x: Float32Array; shape: readonly number[]; rowIds?: Int32Array; inputs?: undefined }
+  | { inputs: Record<string, NamedInput>; rowIds?: Int32Array; x?: undefined; shape?: undefined };
 
 /**
  * A storage scheme (paper §5.4.1), applied per layer before storing: optional pooling of every channel
@@ -73,6 +75,8 @@ export interface DnnSpec {
   /** Where the input examples are stored: `<project>.inputs.x_<content hash>`, once for all checkpoints. */
   inputKey: string;
   inputShape: number[];
+  /** Every input with its type, per-example shape and stored key (specs before multi-input have only the fields above). */
+  inputs?: InputSpec[];
   batchSize: number;
   scheme: DnnScheme;
   layers: { name: string; original: string; op: string }[];
@@ -121,9 +125,15 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
   const bytes = typeof checkpoint === 'string' ? readCheckpoint(checkpoint) : checkpoint;
   const g = parseGraph(bytes, opts.expose ?? 'layers');
-  const per = input.shape.reduce((a, b) => a * b, 1);
-  if (per === 0 || input.x.length % per !== 0) throw new MistiqueError('BAD_INPUT', `${input.x.length} input values are not a whole number of [${input.shape.join(', ')}] examples`);
-  const N = input.x.length / per;
+  let feeds: Feed[], N: number;
+  if (input.inputs !== undefined) ({ feeds, n: N } = namedFeeds(g, input.inputs));
+  else {
+    if (g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
+    const per = input.shape.reduce((a, b) => a * b, 1);
+    if (per === 0 || input.x.length % per !== 0) throw new MistiqueError('BAD_INPUT', `${input.x.length} input values are not a whole number of [${input.shape.join(', ')}] examples`);
+    N = input.x.length / per;
+    feeds = [{ name: g.input, type: 'float32', shape: [...input.shape], per, values: input.x }];
+  }
   const rowIds = input.rowIds ?? Int32Array.from({ length: N }, (_, i) => i);
   if (rowIds.length !== N) throw new MistiqueError('BAD_INPUT', `${rowIds.length} row ids for ${N} examples`);
   const B = opts.batchSize ?? 128;
@@ -141,9 +151,13 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 
-  const inputName = `x_${createHash('sha1').update(new Uint8Array(input.x.buffer, input.x.byteOffset, input.x.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16)}`;
+  const specs: InputSpec[] = input.inputs !== undefined ? inputSpecs(project, feeds, rowIds) : [{
+    // one float input keeps the key it always had (x_<hash>): stores of earlier versions share it
+    name: g.input, type: 'float32', shape: feeds[0]!.shape,
+    key: `${project}.inputs.x_${createHash('sha1').update(new Uint8Array(input.x!.buffer, input.x!.byteOffset, input.x!.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16)}`,
+  }];
   const spec: DnnSpec = {
-    kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: g.input, inputKey: `${project}.inputs.${inputName}`, inputShape: [...input.shape], batchSize: B, scheme,
+    kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: specs[0]!.name, inputKey: specs[0]!.key, inputShape: specs[0]!.shape, inputs: specs, batchSize: B, scheme,
     layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
   };
   const db = store.metadata;
@@ -156,14 +170,13 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     fs.writeFileSync(checkpointFile(store, project, model), bytes);
     // the examples are source data, not an intermediate: stored once per project whatever the policy
-    const inputWriter = db.intermediateId(project, 'inputs', inputName) === undefined ? store.writer(spec.inputKey, { approximate: false, rerunnable: false }) : null;
-    if (inputWriter) writers.set('input', inputWriter);
+    const inputWriters = specs.map((sp) => (db.intermediateId(project, 'inputs', sp.key.split('.').slice(2).join('.')) === undefined ? store.writer(sp.key, { approximate: false, rerunnable: false }) : null));
+    inputWriters.forEach((w, k) => { if (w) writers.set(`input:${k}`, w); });
     for (let s = 0; s < N; s += B) {
       const e = Math.min(N, s + B);
-      const xs = input.x.subarray(s * per, e * per);
       const ids = rowIds.subarray(s, e);
       const t1 = performance.now();
-      const out = await runSession(session, modelKey, { [g.input]: new ort.Tensor('float32', xs, [e - s, ...input.shape]) }, s, e);
+      const out = await runSession(session, modelKey, batchTensors(feeds, s, e), s, e);
       forwardMs += performance.now() - t1;
       // profile the first two batches only (the second is past the first run's allocations)
       if (profiling && (s / B === 1 || e === N) && layerMs.size === 0) {
@@ -171,7 +184,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         layerMs = layerTimes(prefix, nodeNames(g), g.layers);
       }
       const t2 = performance.now();
-      await inputWriter?.append(DataFrame.fromTensor(xs.slice(), input.shape, ids.slice()));
+      for (const [k, w] of inputWriters.entries()) await w?.append(inputFrame(feeds[k]!, s, e, ids.slice()));
       for (const l of g.layers) {
         const t = out[l.original];
         if (!t || t.type !== 'float32') continue;
@@ -257,20 +270,24 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   const g = parseGraph(readCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
   const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
   if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
-  const input = await store.getIntermediates(`${spec.inputKey}.*`, rows ? { rows: Array.from(rows) } : {});
+  const specs = spec.inputs ?? [{ name: spec.input, type: 'float32' as const, shape: spec.inputShape, key: spec.inputKey }];
+  const reads = await Promise.all(specs.map((sp) => store.getIntermediates(`${sp.key}.*`, rows ? { rows: Array.from(rows) } : {})));
+  const feeds = storedFeeds(specs, reads);
+  const input = reads[0]!;
   const cut = truncateAt(g, l);
   const session = await ort.InferenceSession.create(cut.bytes);
   try {
     const n = input.nrows;
-    const per = spec.inputShape.reduce((a, b) => a * b, 1);
-    const x = input.values as Float32Array;
     const B = batchSize ?? spec.batchSize;
     // batch by batch, as when logged: memory stays at one batch of activations plus the result
     let values: Float32Array | null = null;
     let shape: number[] = [];
     for (let s = 0; s < n; s += B) {
       const e = Math.min(n, s + B);
-      const out = await runSession(session, `${modelKey}.${layer}`, { [g.input]: new ort.Tensor('float32', x.slice(s * per, e * per), [e - s, ...spec.inputShape]) }, s, e);
+      // a truncated graph takes only the inputs its layer depends on
+      const all = batchTensors(feeds, s, e);
+      const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
+      const out = await runSession(session, `${modelKey}.${layer}`, used, s, e);
       const t = out[l.original]!;
       if (!values) {
         shape = (t.dims as number[]).slice(1).map(Number);

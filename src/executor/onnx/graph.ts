@@ -18,7 +18,9 @@ const graphOf = (m: ModelProto): GraphP => m.graph as unknown as GraphP;
 // them would store the same activations twice, so `layers` leaves them out (`nodes` keeps them).
 const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'PRelu', 'Elu', 'Selu', 'Softplus', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish',
   'Clip', 'Gelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Resize', 'Upsample', 'Gemm', 'MatMul', 'Softmax',
-  'BatchNormalization', 'LayerNormalization', 'InstanceNormalization', 'Concat', 'Add']);
+  'BatchNormalization', 'LayerNormalization', 'InstanceNormalization', 'Concat', 'Add',
+  // a Gather of float values is an embedding lookup (a Gather of shapes is int64, never a layer)
+  'Gather']);
 /** Ops that never produce activations (their outputs are constants or shapes even when float). */
 const SKIP_OPS = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Range', 'NonZero']);
 /** A Mul gated by one of these is an activation (swish, hard-swish): a layer. */
@@ -26,7 +28,7 @@ const GATES: Record<string, string> = { HardSigmoid: 'hswish', Sigmoid: 'swish' 
 const PREFIX: Record<string, string> = {
   Conv: 'conv', ConvTranspose: 'deconv', Relu: 'relu', LeakyRelu: 'relu', Clip: 'clip', MaxPool: 'pool', AveragePool: 'avgpool', GlobalAveragePool: 'gap',
   GlobalMaxPool: 'gmp', Gemm: 'dense', MatMul: 'dense', Flatten: 'flatten', Softmax: 'softmax', BatchNormalization: 'bn', LayerNormalization: 'ln',
-  InstanceNormalization: 'in', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
+  InstanceNormalization: 'in', Gather: 'embed', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
 };
 
 /** ONNX element types (TensorProto.DataType) the rewriter needs by name. */
@@ -82,7 +84,10 @@ export interface Layer {
 
 export interface OnnxGraph {
   model: ModelProto;
+  /** The first data input (the one of a single-input model). */
   input: string;
+  /** Every data input (graph inputs that are not initializers), with its ONNX element type. */
+  inputs: { name: string; elemType: number }[];
   output: string;
   layers: Layer[];
 }
@@ -105,7 +110,7 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
   if (!g || g.node.length === 0) throw new MistiqueError('BAD_INPUT', 'the ONNX model has no graph nodes');
   const inits = new Set(g.initializer.map((t) => t.name));
   const inputs = g.input.filter((i) => !inits.has(i.name));
-  if (inputs.length !== 1) throw new MistiqueError('UNSUPPORTED', `the model has ${inputs.length} data inputs (${inputs.map((i) => i.name).join(', ')}); mistique runs models with one input`);
+  if (inputs.length === 0) throw new MistiqueError('BAD_INPUT', 'the ONNX model has no data input');
   if (g.output.length < 1) throw new MistiqueError('BAD_INPUT', 'the ONNX model has no outputs');
   const counters = new Map<string, number>();
   const layers: Layer[] = [];
@@ -127,7 +132,7 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
     }
   });
   if (layers.length === 0) throw new MistiqueError('UNSUPPORTED', 'no layer outputs found in the ONNX graph');
-  return { model, input: inputs[0]!.name, output: g.output[0]!.name, layers };
+  return { model, input: inputs[0]!.name, inputs: inputs.map((i) => ({ name: i.name, elemType: i.type?.tensorType?.elemType ?? FLOAT })), output: g.output[0]!.name, layers };
 }
 
 function floatOutput(name: string): InstanceType<typeof onnx.ValueInfoProto> {

@@ -1,0 +1,111 @@
+// A network's inputs: one float32 tensor (images), or several named inputs of any element type —
+// token ids and attention masks as int64, bool masks — each N examples of its own per-example shape,
+// aligned by row. Each is stored once per project as an intermediate of its own (`<project>.inputs.…`,
+// float32 as float32, integers and bools as exact float64) so that a re-run feeds the same examples.
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { MistiqueError } from '../../errors.js';
+import { DataFrame } from '../../model/dataframe.js';
+import type { Matrix } from '../../model/matrix.js';
+import type { OnnxGraph } from './graph.js';
+
+export type InputType = 'float32' | 'int64' | 'int32' | 'bool';
+
+/** One named input: N × shape values (row-major); its type defaults to the graph's. */
+export interface NamedInput {
+  data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | readonly number[];
+  shape: readonly number[];
+  type?: InputType;
+}
+
+/** How a network's input is stored and fed (in the workflow's spec). */
+export interface InputSpec { name: string; type: InputType; shape: number[]; key: string }
+
+/** Inputs ready to feed: values as float32 (float inputs) or float64 (exact integers, bools). */
+export interface Feed { name: string; type: InputType; shape: number[]; per: number; values: Float32Array | Float64Array }
+
+const ONNX_TYPE: Record<number, InputType> = { 1: 'float32', 7: 'int64', 6: 'int32', 9: 'bool' };
+
+/** The graph's data inputs with their types; an input of another type is UNSUPPORTED, named. */
+export function graphInputs(g: OnnxGraph): { name: string; type: InputType }[] {
+  return g.inputs.map((i) => {
+    const type = ONNX_TYPE[i.elemType];
+    if (!type) throw new MistiqueError('UNSUPPORTED', `input ${i.name} of the model has ONNX element type ${i.elemType}: mistique feeds float32, int64, int32 and bool inputs`);
+    return { name: i.name, type };
+  });
+}
+
+/** Checks named inputs against the graph: every input given, none unknown, whole examples, one N, exact values. */
+export function namedFeeds(g: OnnxGraph, inputs: Record<string, NamedInput>): { feeds: Feed[]; n: number } {
+  const want = graphInputs(g);
+  const names = Object.keys(inputs);
+  const unknown = names.filter((n) => !want.some((w) => w.name === n));
+  const missing = want.filter((w) => !(w.name in inputs)).map((w) => w.name);
+  if (unknown.length || missing.length) {
+    throw new MistiqueError('BAD_INPUT', `the model takes inputs ${want.map((w) => `${w.name} (${w.type})`).join(', ')}${missing.length ? `; missing: ${missing.join(', ')}` : ''}${unknown.length ? `; not inputs of the model: ${unknown.join(', ')}` : ''}`);
+  }
+  let n = -1;
+  const feeds = want.map(({ name, type: graphType }) => {
+    const inp = inputs[name]!;
+    const type = inp.type ?? graphType;
+    if (type !== graphType) throw new MistiqueError('BAD_INPUT', `input ${name} is ${type} but the model takes ${graphType}`);
+    const shape = [...inp.shape];
+    if (shape.some((d) => !Number.isInteger(d) || d <= 0)) throw new MistiqueError('BAD_INPUT', `input ${name}: shape [${shape.join(', ')}] must be positive integers (the per-example shape, without the batch axis)`);
+    const per = shape.reduce((a, b) => a * b, 1);
+    const len = inp.data.length;
+    if (len % per !== 0) throw new MistiqueError('BAD_INPUT', `input ${name}: ${len} values are not a whole number of [${shape.join(', ')}] examples`);
+    if (n >= 0 && len / per !== n) throw new MistiqueError('BAD_INPUT', `input ${name} has ${len / per} examples, the others ${n}: inputs are aligned by row`);
+    n = len / per;
+    return { name, type, shape, per, values: toValues(name, type, inp.data) };
+  });
+  return { feeds, n };
+}
+
+function toValues(name: string, type: InputType, data: NamedInput['data']): Float32Array | Float64Array {
+  if (type === 'float32') return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  const out = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = Number((data as ArrayLike<number | bigint>)[i]);
+    if (!Number.isSafeInteger(v) || (type === 'bool' && v !== 0 && v !== 1) || (type === 'int32' && (v < -2147483648 || v > 2147483647))) {
+      throw new MistiqueError('BAD_INPUT', `input ${name}[${i}] = ${String((data as ArrayLike<unknown>)[i])} is not a ${type} value mistique can store exactly`);
+    }
+    out[i] = v;
+  }
+  return out;
+}
+
+/** One batch (rows s…e−1) of every input as onnxruntime tensors of the model's types. */
+export function batchTensors(feeds: readonly Feed[], s: number, e: number): Record<string, ort.Tensor> {
+  const out: Record<string, ort.Tensor> = {};
+  for (const f of feeds) {
+    const v = f.values.subarray(s * f.per, e * f.per);
+    const dims = [e - s, ...f.shape];
+    if (f.type === 'float32') out[f.name] = new ort.Tensor('float32', v as Float32Array, dims);
+    else if (f.type === 'int64') out[f.name] = new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
+    else if (f.type === 'int32') out[f.name] = new ort.Tensor('int32', Int32Array.from(v), dims);
+    else out[f.name] = new ort.Tensor('bool', Uint8Array.from(v), dims);
+  }
+  return out;
+}
+
+/** Where each input is stored: `<project>.inputs.<name>_<hash of its values and row ids>`. */
+export function inputSpecs(project: string, feeds: readonly Feed[], rowIds: Int32Array): InputSpec[] {
+  return feeds.map((f) => {
+    const h = createHash('sha1').update(new Uint8Array(f.values.buffer, f.values.byteOffset, f.values.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16);
+    return { name: f.name, type: f.type, shape: f.shape, key: `${project}.inputs.${f.name.replace(/[^A-Za-z0-9_]/g, '_')}_${h}` };
+  });
+}
+
+/** A batch of one input as the frame it is stored as. */
+export function inputFrame(f: Feed, s: number, e: number, ids: Int32Array): DataFrame {
+  return DataFrame.fromTensor(f.values.slice(s * f.per, e * f.per), f.shape, ids);
+}
+
+/** The inputs of a re-run, read back from the store (rows in the same order for every input). */
+export function storedFeeds(specs: readonly InputSpec[], reads: readonly Matrix[]): Feed[] {
+  return specs.map((sp, k) => {
+    const m = reads[k]!;
+    const values = sp.type === 'float32' ? (m.values instanceof Float32Array ? m.values : Float32Array.from(m.values)) : Float64Array.from(m.values);
+    return { name: sp.name, type: sp.type, shape: sp.shape, per: sp.shape.reduce((a, b) => a * b, 1), values };
+  });
+}
