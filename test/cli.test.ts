@@ -170,6 +170,23 @@ describe('mistique CLI', () => {
     expect(r.out).toMatch(/fm\.cnn_e01\.conv1\s+5\s+18\s+\[2,3,3\]/);
     const g = await cli('get', 'fm.cnn_e01.conv1.1_2_*', '--rows', '4', '--store', store);
     expect(g.out).toMatch(/4\s+8\.7\s+8\.8\s+8\.9/); // example 4, channel 1, row 2: values 4·18 + 1·9 + 2·3 + x
+    // a whole tensor exports as row_id and one list column with its shape, and logs back as the same tensor
+    for (const ext of ['arrow', 'parquet']) {
+      const out = path.join(dir, `acts.${ext}`);
+      expect((await cli('get', 'fm.cnn_e01.conv1.*', '--out', out, '--store', store)).code).toBe(0);
+      if (ext === 'arrow') {
+        const t = tableFromIPC(fs.readFileSync(out));
+        expect(t.schema.fields.map((f) => f.name)).toEqual(['row_id', 'fm.cnn_e01.conv1']);
+        expect(t.schema.fields[1]!.metadata.get('mistique.shape')).toBe('[2,3,3]');
+      }
+      expect((await cli('log', `fm.back.${ext}`, out, '--store', store)).code).toBe(0);
+      const back = await openStore(store);
+      const a = await back.getIntermediates('fm.cnn_e01.conv1.*'), b = await back.getIntermediates(`fm.back.${ext}.*`);
+      expect(b.shape).toEqual([2, 3, 3]);
+      expect(Array.from(b.rowIds)).toEqual(Array.from(a.rowIds));
+      expect(Buffer.from(b.values.buffer, b.values.byteOffset, b.values.byteLength).equals(Buffer.from(a.values.buffer, a.values.byteOffset, a.values.byteLength))).toBe(true);
+      await back.close();
+    }
   });
 
   it('reports bad input as one clear line and exit code 1', async () => {

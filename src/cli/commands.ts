@@ -98,7 +98,7 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       io.err(`query ${ms.toFixed(1)} ms`);
     } else if (opts.out) {
       const files = await writeMatrix(m, opts.out);
-      io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} (query ${ms.toFixed(1)} ms)`);
+      io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} in ${(performance.now() - t0).toFixed(0)} ms (the query ${ms.toFixed(1)} ms of it)`);
     } else {
       io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20));
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);

@@ -1,7 +1,7 @@
 // Reading frames from files (csv, npy, arrow, parquet) and writing query results to them.
 import fs from 'node:fs';
 import path from 'node:path';
-import { tableFromIPC, tableToIPC, type Table } from 'apache-arrow';
+import { DataType, Field, FixedSizeList, Float32, Int32, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { parseCSV } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
@@ -29,13 +29,35 @@ export async function writeMatrix(m: Matrix, file: string): Promise<string[]> {
       written.push(ids);
       break;
     }
-    case 'arrow': case 'feather': bytes = tableToIPC(m.toArrow(), 'file'); break;
-    case 'parquet': bytes = await toParquet(m.toArrow()); break;
+    case 'arrow': case 'feather': bytes = tableToIPC(exportTable(m), 'file'); break;
+    case 'parquet': bytes = await toParquet(exportTable(m)); break;
     case 'csv': bytes = Buffer.from(toCsv(m)); break;
     default: throw new MistiqueError('BAD_OPTION', `cannot write ${file}: name it .npy, .arrow, .parquet or .csv`);
   }
   atomicWrite(file, bytes);
   return written;
+}
+
+/**
+ * A result as the Arrow table a file holds: row_id, then a column per named column — or, for one whole
+ * tensor, one fixed-size-list column of its values per example, named by the intermediate's key, with
+ * the per-example shape in the field's metadata (`mistique.shape`, JSON) — pyarrow / numpy reshape it
+ * with one call, where a column per value position (thousands) made files slow to write and to open.
+ */
+export function exportTable(m: Matrix): Table {
+  if (!m.shape || !(m.values instanceof Float32Array)) return m.toArrow();
+  const per = m.ncols;
+  const key = m.columns[0]!.key.slice(0, m.columns[0]!.key.length - m.columns[0]!.name.length - 1);
+  const item = makeData({ type: new Float32(), length: m.values.length, data: m.values });
+  const type = new FixedSizeList(per, new Field('item', new Float32(), false));
+  const field = new Field(key, type, false, new Map([['mistique.shape', JSON.stringify(m.shape)]]));
+  const ids = new Field('row_id', new Int32(), false);
+  const schema = new Schema([ids, field]);
+  const data = makeData({
+    type: new Struct(schema.fields), length: m.nrows, nullCount: 0,
+    children: [makeData({ type: new Int32(), length: m.nrows, data: m.rowIds }), makeData({ type, length: m.nrows, nullCount: 0, child: item })],
+  });
+  return new Table(schema, [new RecordBatch(schema, data)]);
 }
 
 function atomicWrite(file: string, bytes: Uint8Array): void {
@@ -129,10 +151,10 @@ export async function readFrame(file: string): Promise<{ frame: FrameInput; shap
   switch (ext) {
     case 'csv': return csvFrame(parseCsv(bytes.toString('utf8'), file), file);
     case 'npy': return fromNpy(bytes, file);
-    case 'arrow': case 'feather': case 'arrows': return { frame: tableFromIPC(bytes) };
+    case 'arrow': case 'feather': case 'arrows': return arrowFrame(tableFromIPC(bytes), file);
     case 'parquet': {
       const pq = await import('parquet-wasm');
-      return { frame: tableFromIPC(pq.readParquet(bytes).intoIPCStream()) };
+      return arrowFrame(tableFromIPC(pq.readParquet(bytes).intoIPCStream()), file);
     }
     default: throw new MistiqueError('BAD_OPTION', `cannot read ${file}: give a .csv, .npy, .arrow or .parquet file`);
   }
@@ -156,6 +178,42 @@ function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: numb
   const values = descr === '<f4' ? new Float32Array(buf) : new Float64Array(buf);
   const example = shape.length === 1 ? [1] : shape.slice(1);
   return { frame: DataFrame.fromTensor(values, example), shape: example };
+}
+
+/**
+ * An Arrow table to log: named columns as they are, or — as `get --out` writes a tensor — row_id and one
+ * list column of float values per example, its shape from the field's `mistique.shape` (else [length]).
+ */
+function arrowFrame(t: Table, file: string): { frame: FrameInput; shape?: number[] } {
+  const data = t.schema.fields.filter((f) => f.name !== 'row_id');
+  const f = data[0];
+  if (data.length !== 1 || !f || !(DataType.isFixedSizeList(f.type) || DataType.isList(f.type))) return { frame: t };
+  const col = t.getChild(f.name)!;
+  const n = col.length;
+  // every example's list: its start and end in the chunk's child values
+  const bounds = (chunk: (typeof col.data)[number], i: number): [number, number] => {
+    if (DataType.isFixedSizeList(chunk.type)) { const len = (chunk.type as FixedSizeList).listSize; return [(chunk.offset + i) * len, (chunk.offset + i + 1) * len]; }
+    const off = chunk.valueOffsets as Int32Array;
+    return [off[chunk.offset + i]!, off[chunk.offset + i + 1]!];
+  };
+  const first = col.data[0];
+  const per = first && first.length > 0 ? bounds(first, 0)[1] - bounds(first, 0)[0] : 0;
+  const flat = new Float32Array(n * per);
+  let row = 0;
+  for (const chunk of col.data) {
+    const child = chunk.children[0]!;
+    for (let i = 0; i < chunk.length; i++, row++) {
+      const [a, b] = bounds(chunk, i);
+      if (b - a !== per) throw new MistiqueError('BAD_FRAME', `${file}: column ${f.name} holds lists of ${per} and ${b - a} values; a tensor needs one length`);
+      if (chunk.nullCount > 0 && !chunk.getValid(i)) throw new MistiqueError('BAD_FRAME', `${file}: column ${f.name} has a null example at row ${row}`);
+      flat.set(child.values.subarray(child.offset + a, child.offset + b) as ArrayLike<number>, row * per);
+    }
+  }
+  const meta = f.metadata.get('mistique.shape');
+  const shape = meta ? (JSON.parse(meta) as number[]) : [per];
+  const ids = t.getChild('row_id');
+  const rowIds = ids ? Int32Array.from(ids.toArray() as ArrayLike<number>) : undefined;
+  return { frame: DataFrame.fromTensor(flat, shape, rowIds), shape };
 }
 
 /** A CSV's `row_id` column (as `mistique get --out x.csv` writes it) gives the row ids, not a data column. */
