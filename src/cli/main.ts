@@ -64,7 +64,8 @@ Reads columns; several keys are joined on row_id.
   key       project.model.intermediate.column, '*' at any level: 'zillow.P1.pred.*', 'fm.cnn_e09.conv1.3_*'
   --rows    row ids: 5 | 1,7,9 | 100-200 (inclusive) | 1,5-8; default all rows
   --out     write the result instead of printing it: .npy (with its row ids in <name>.row_id.npy; numbers
-            only), .arrow, .parquet or .csv (row_id first: \`mistique log\` reads it back); - for stdout
+            only), .arrow, .parquet (a whole tensor: row_id and one list column, its shape in the field's
+            metadata) or .csv (row_id first); \`mistique log\` reads each back as it was; - for stdout
   --format  table (default: the first rows, for reading); csv, json or jsonl: every row, as data on
             stdout (what it took goes to stderr); NaN and ±Infinity are null in JSON
   --limit   rows to print (default 20)

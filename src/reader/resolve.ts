@@ -42,6 +42,13 @@ export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[
         seen.set(row.id, new Uint8Array(row.n_cols));
       }
       const taken = seen.get(row.id)!;
+      if (k.column === '*' && sel.cols.length === 0) {
+        // every column, the first ask of this intermediate: one array, not a pass per column
+        sel.cols = Array.from({ length: row.n_cols }, (_, j) => j);
+        taken.fill(1);
+        matched += row.n_cols;
+        continue;
+      }
       for (const j of matchColumns(sel.schema, row.n_cols, k.column)) {
         matched++;
         if (!taken[j]) { taken[j] = 1; sel.cols.push(j); }
