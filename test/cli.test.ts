@@ -249,6 +249,14 @@ describe('mistique CLI', () => {
     expect(x.out).toMatch(/difference/);
     expect((await d('pointq', 'fmnist.tiny_e01.pool2', '--row', '3', '--k', '1')).err).toMatch(/pointq does not take --k \(the k of knn and topk\): use --channel/);
     x = await d('pointq', 'fmnist.tiny_e01.pool2', '--row', '3', '--channel', '1');
+    // every technique answers as data with --json
+    for (const argv of [['pointq', 'fmnist.tiny_e01.dense2', '--row', '3'], ['topk', 'fmnist.tiny_e01.dense2.9', '--k', '3'], ['rowdiff', 'fmnist.tiny_e01.dense2', '--rows', '3,4'],
+      ['knn', 'fmnist.tiny_e01.pool2', '--row', '51', '--k', '2'], ['coldist', 'fmnist.tiny_e01.dense2.9']]) {
+      const j = await d(...argv, '--json');
+      expect(j.code, `${argv.join(' ')}: ${j.err}`).toBe(0);
+      expect(() => JSON.parse(j.out), argv.join(' ')).not.toThrow();
+    }
+    expect(JSON.parse((await d('topk', 'fmnist.tiny_e01.dense2.9', '--k', '3', '--json')).out).rowIds).toHaveLength(3);
     expect(x.out).toMatch(/row 3, channel 1 of 8 \(7×7\)/);
     x = await d('frobnicate');
     expect(x.code).toBe(1);

@@ -30,6 +30,11 @@ function num(name: string, v: string | undefined, dflt: number, integer = false)
   return x;
 }
 
+/** A result as one JSON line: typed arrays as arrays, NaN and ±Infinity as null. */
+function json(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) => (ArrayBuffer.isView(x) && !(x instanceof DataView) ? Array.from(x as unknown as ArrayLike<number>, (n) => (Number.isFinite(n) ? n : null)) : typeof x === 'number' && !Number.isFinite(x) ? null : x));
+}
+
 /** --k is the k of knn and topk only; what other techniques show is --limit, pointq's channel --channel. */
 function noK(o: DiagnoseOptions, technique: string, instead: '--limit' | '--channel'): void {
   if (o.k !== undefined) throw new MistiqueError('BAD_OPTION', `${technique} does not take --k (the k of knn and topk): use ${instead}`);
@@ -65,6 +70,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
       case 'pointq': {
         const m = await query(s, need(args[0], 'the key'), need(o.row, '--row'));
         const r = pointq(m, num('row', o.row, 0, true));
+        if (o.json) { io.out(json({ ...r, shape: m.shape })); return; }
         if (m.shape && m.shape.length === 3) {
           const [C, H, W] = m.shape as [number, number, number];
           noK(o, 'pointq', '--channel');
@@ -83,6 +89,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         if (m.ncols !== 1) throw new MistiqueError('BAD_KEY', `topk ranks by one column; ${args[0]} gives ${m.ncols}: name the column (or neuron index) as the last part of the key`);
         const t = topk(m, 0, num('k', o.k, 10, true), o.asc ? 'asc' : 'desc');
         const extra = by ? lookup(by, t.rowIds) : null;
+        if (o.json) { io.out(json({ ...t, by: extra })); return; }
         io.out(formatTable(['row_id', t.column, ...(extra?.columns ?? [])],
           Array.from(t.rowIds, (id, i) => [id, formatValue(t.values[i]!), ...(extra ? extra.rows[i]!.map(className) : [])]), [true, true]));
         if (t.nanSkipped) io.out(`${t.nanSkipped} rows with NaN left out`);
@@ -95,6 +102,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const d = colDiff(a, 0, b, 0, num('tolerance', o.tolerance, 0));
         noK(o, 'coldiff', '--limit');
         const limit = num('limit', o.limit, 20, true);
+        if (o.json) { io.out(json(d)); return; }
         io.out(formatTable(['row_id', a.columns[0]!.key, b.columns[0]!.key], Array.from(d.rowIds.subarray(0, limit), (id, i) => [id, formatValue(d.a[i]!), formatValue(d.b[i]!)]), [true, true, true]));
         io.out(`${d.rowIds.length} of ${d.compared} shared rows differ${d.rowIds.length > limit ? ` (first ${limit} shown; --limit for more)` : ''}`);
         return;
@@ -116,6 +124,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         if (two.length !== 2) throw new MistiqueError('BAD_ROWS', `rowdiff compares two rows: --rows A,B (got ${two.length})`);
         noK(o, 'rowdiff', '--limit');
         const r = rowDiff(m, two[0]!, two[1]!, num('limit', o.limit, 20, true));
+        if (o.json) { io.out(json(r)); return; }
         io.out(formatTable(['column', `row ${two[0]}`, `row ${two[1]}`, 'difference'], r.columns.map((c, j) => [c, formatValue(r.a[j]!), formatValue(r.b[j]!), formatValue(r.diff[j]!)]), [false, true, true, true]));
         return;
       }
@@ -124,6 +133,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const metric = (o.metric ?? 'euclidean') as 'euclidean' | 'cosine';
         const r = knn(m, num('row', need(o.row, '--row'), 0, true), { k: num('k', o.k, 10, true), metric });
         const extra = by ? lookup(by, [r.query, ...r.rowIds]) : null;
+        if (o.json) { io.out(json({ ...r, metric, by: extra })); return; }
         io.out(formatTable(['', 'row_id', `${metric} distance`, ...(extra?.columns ?? [])],
           [[`query`, r.query, 0, ...(extra ? extra.rows[0]!.map(className) : [])],
             ...Array.from(r.rowIds, (id, i) => [`${i + 1}`, id, formatValue(r.distances[i]!), ...(extra ? extra.rows[i + 1]!.map(className) : [])])], [true, true, true]));
@@ -149,6 +159,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const h = heatmap(m, by, { perChannel: o.perChannel ?? false });
         const out = o.out ?? 'vis.png';
         fs.writeFileSync(out, heatmapPng(h));
+        if (o.json) { io.out(json({ ...h, png: out })); return; }
         const U = h.units.length;
         io.out(formatTable(['class', 'examples', 'most active unit', 'its mean'], h.classes.map((c, k) => {
           let best = 0;

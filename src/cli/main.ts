@@ -103,9 +103,10 @@ faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.rel
                                                the picture shows the best units' masks on the images they like
   pointq <key> --row N [--channel C]           one example's values (one channel's map for a conv layer)
   coldiff <keyA.column> <keyB.column> [--tolerance 0] [--limit 20]   rows where two columns differ
-  coldist <key.column> [--bins 20] [--json]    distribution: count of NaN/±Infinity, quantiles, histogram
+  coldist <key.column> [--bins 20]             distribution: count of NaN/±Infinity, quantiles, histogram
   rowdiff <key> --rows A,B [--limit 20]        two rows side by side, largest differences first
-  --rows    restrict every query to these row ids (as for get)`,
+  --rows    restrict every query to these row ids (as for get)
+  --json    every technique: the whole result as one JSON line (NaN and ±Infinity as null)`,
   verify: `usage: mistique verify [--repair] [--json] [--store dir]
 
 Checks the whole store: SQLite's quick_check of metadata.db, every segment's CRC-32 and decode, that every
