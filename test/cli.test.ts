@@ -34,6 +34,19 @@ describe('progress off a terminal', () => {
   });
 });
 
+describe('tables fit the terminal', () => {
+  it('shows the columns a width holds and counts the rest', async () => {
+    const { formatMatrix } = await import('../src/cli/format.js');
+    const { Matrix } = await import('../src/index.js');
+    const cols = Array.from({ length: 12 }, (_, j) => ({ key: `p.m.i.column_${j}`, name: `column_${j}`, type: 'float64' as const }));
+    const m = new Matrix(Int32Array.from([1, 2, 3, 4, 5]), cols, new Float64Array(60).fill(1.5), null);
+    const narrow = formatMatrix(m, 20, 8, 40);
+    expect(narrow.split('\n').every((l) => l.length <= 40 || l.startsWith('…'))).toBe(true);
+    expect(narrow).toMatch(/… 9 more columns/); // row_id + 3 columns of 8 characters in 40
+    expect(formatMatrix(m, 20, 8, 1000)).not.toMatch(/more columns/);
+  });
+});
+
 describe('mistique CLI', () => {
   it('has --help on every command', async () => {
     for (const cmd of ['log', 'ls', 'get', 'stats', 'demo', 'diagnose']) {

@@ -100,7 +100,8 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       const files = await writeMatrix(m, opts.out);
       io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} in ${(performance.now() - t0).toFixed(0)} ms (the query ${ms.toFixed(1)} ms of it)`);
     } else {
-      io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20));
+      // on a terminal, as many columns as fit its width (the rest are counted; --format csv shows all)
+      io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20, 8, process.stdout.isTTY ? process.stdout.columns : undefined));
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
     }
   }, false, io);

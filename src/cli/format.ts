@@ -33,11 +33,11 @@ function rounded(v: number | string | null): boolean {
 const ROUNDED_NOTE = 'values rounded to 6 significant digits (--format csv or json for every digit)';
 
 /** The first rows and columns of a Matrix, with a line saying what was left out (and whether values were rounded). */
-export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8): string {
+export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8, width?: number): string {
   if (m.nrows <= 3 && m.ncols > maxCols) return formatVertical(m, maxCols * 4);
   const nr = Math.min(m.nrows, maxRows);
-  const nc = Math.min(m.ncols, maxCols);
   const short = shortNames(m);
+  const nc = width ? fitColumns(m, short, nr, width) : Math.min(m.ncols, maxCols);
   const header = ['row_id', ...short.slice(0, nc)];
   const rows = Array.from({ length: nr }, (_, i) => [String(m.rowIds[i]), ...Array.from({ length: nc }, (_, j) => formatValue(m.get(i, j)))]);
   const out = formatTable(header, rows, header.map((_, j) => j === 0 || m.columns[j - 1]?.type !== 'utf8'));
@@ -48,6 +48,21 @@ export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8): string {
   let anyRounded = false;
   for (let i = 0; i < nr && !anyRounded; i++) for (let j = 0; j < nc && !anyRounded; j++) anyRounded = rounded(m.get(i, j));
   return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}${anyRounded ? `; ${ROUNDED_NOTE}` : ''}`;
+}
+
+/** How many columns fit a terminal `width` wide (at least one): a column is as wide as its widest cell, plus two spaces. */
+function fitColumns(m: Matrix, names: string[], nr: number, width: number): number {
+  let used = 6; // 'row_id'
+  for (let i = 0; i < nr; i++) used = Math.max(used, String(m.rowIds[i]).length);
+  let nc = 0;
+  for (let j = 0; j < m.ncols; j++) {
+    let w = names[j]!.length;
+    for (let i = 0; i < nr; i++) w = Math.max(w, formatValue(m.get(i, j)).length);
+    if (nc > 0 && used + 2 + w > width) break;
+    used += 2 + w;
+    nc++;
+  }
+  return nc;
 }
 
 /** Few rows, many columns: one line per column. */
