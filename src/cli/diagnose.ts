@@ -110,7 +110,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
       case 'coldist': {
         const m = await query(s, need(args[0], 'the column key'), o.rows);
         const d = colDist(m, 0, num('bins', o.bins, 20, true));
-        if (o.json) { io.out(JSON.stringify({ ...d, edges: [...d.edges], counts: [...d.counts] })); return; }
+        if (o.json) { io.out(json(d)); return; }
         io.out(`${d.column}: ${d.count} rows (${d.nan} NaN, ${d.posInf} +Infinity, ${d.negInf} -Infinity); mean ${formatValue(d.mean)}, std ${formatValue(d.std)}`);
         io.out(Object.entries(d.quantiles).map(([q, v]) => `${q} ${formatValue(v)}`).join('  '));
         const max = Math.max(1, ...d.counts);
@@ -145,7 +145,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const a = await query(s, need(args[0], 'two keys'), o.rows);
         const b = await query(s, need(args[1], 'two keys'), o.rows);
         const r = await svcca(a, b, { variance: num('variance', o.variance, 0.99) });
-        if (o.json) { io.out(JSON.stringify({ ...r, correlations: [...r.correlations] })); return; }
+        if (o.json) { io.out(json(r)); return; }
         io.out(`SVCCA ${args[0]} ~ ${args[1]}: ${r.mean.toFixed(4)} (mean of ${r.correlations.length} canonical correlations over ${r.rows} examples${r.droppedRows ? `; ${r.droppedRows} rows with NaN/±Infinity left out` : ''})`);
         io.out(`kept directions (${(num('variance', o.variance, 0.99) * 100).toFixed(0)}% of the variance): ${r.a.kept} of ${r.a.columns} and ${r.b.kept} of ${r.b.columns}`);
         io.out(`correlations: ${Array.from(r.correlations.subarray(0, 10), (c) => c.toFixed(3)).join(' ')}${r.correlations.length > 10 ? ' …' : ''}`);
@@ -179,7 +179,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const images = await s.getIntermediates(`${spec.inputKey}.*`, { rows: m.rowIds, path: 'read' });
         const concepts = pixelConcepts(images.values, images.rowIds);
         const r = netdissect(m, concepts, { alpha: num('alpha', o.alpha, 0.005) });
-        if (o.json) { io.out(JSON.stringify({ ...r, iou: [...r.iou] })); return; }
+        if (o.json) { io.out(json(r)); return; }
         noK(o, 'netdissect', '--limit');
         const top = [...r.units].sort((a, b) => b.iou - a.iou).slice(0, num('limit', o.limit, 20, true));
         io.out(formatTable(['unit', 'concept', 'IoU', 'T_k'], top.map((u) => [u.unit, u.concept, u.iou.toFixed(3), formatValue(+u.threshold.toPrecision(4))]), [true, false, true, true]));

@@ -6,6 +6,7 @@ import { parseCSV } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
+import { columnNames } from './format.js';
 
 export const OUTPUT_FORMATS = ['npy', 'arrow', 'parquet', 'csv'] as const;
 
@@ -111,12 +112,6 @@ export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string 
     lines.push(JSON.stringify(o));
   }
   return lines.join('\n') + '\n';
-}
-
-/** One intermediate's columns by name, as logged; several intermediates' by key, which tell them apart. */
-function columnNames(m: Matrix): string[] {
-  const prefixes = new Set(m.columns.map((c) => c.key.slice(0, c.key.length - c.name.length)));
-  return prefixes.size === 1 ? m.columns.map((c) => c.name) : m.columns.map((c) => c.key);
 }
 
 function toCsv(m: Matrix): string {

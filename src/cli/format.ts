@@ -25,29 +25,36 @@ export function formatValue(v: number | string | null): string {
   return a !== 0 && (a < 1e-3 || a >= 1e7) ? v.toExponential(4) : String(Number(v.toPrecision(6)));
 }
 
-/** Whether the table text of v is not its exact value (6 significant digits of a non-integer). */
-function rounded(v: number | string | null): boolean {
-  return typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) && Number(formatValue(v)) !== v;
-}
-
 const ROUNDED_NOTE = 'values rounded to 6 significant digits (--format csv or json for every digit)';
+
+/** formatValue for the cells of one table, remembering whether any shown text is not its exact value. */
+function cellFormatter(): { cell(v: number | string | null): string; note(): string } {
+  let rounded = false;
+  return {
+    cell(v) {
+      const s = formatValue(v);
+      if (!rounded && typeof v === 'number' && Number.isFinite(v) && !Number.isInteger(v) && Number(s) !== v) rounded = true;
+      return s;
+    },
+    note: () => (rounded ? `; ${ROUNDED_NOTE}` : ''),
+  };
+}
 
 /** The first rows and columns of a Matrix, with a line saying what was left out (and whether values were rounded). */
 export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8, width?: number): string {
   if (m.nrows <= 3 && m.ncols > maxCols) return formatVertical(m, maxCols * 4);
   const nr = Math.min(m.nrows, maxRows);
-  const short = shortNames(m);
+  const short = columnNames(m);
   const nc = width ? fitColumns(m, short, nr, width) : Math.min(m.ncols, maxCols);
   const header = ['row_id', ...short.slice(0, nc)];
-  const rows = Array.from({ length: nr }, (_, i) => [String(m.rowIds[i]), ...Array.from({ length: nc }, (_, j) => formatValue(m.get(i, j)))]);
+  const f = cellFormatter();
+  const rows = Array.from({ length: nr }, (_, i) => [String(m.rowIds[i]), ...Array.from({ length: nc }, (_, j) => f.cell(m.get(i, j)))]);
   const out = formatTable(header, rows, header.map((_, j) => j === 0 || m.columns[j - 1]?.type !== 'utf8'));
   const more: string[] = [];
   if (m.nrows > nr) more.push(`${m.nrows - nr} more rows`);
   if (m.ncols > nc) more.push(`${m.ncols - nc} more columns`);
   const size = `${m.nrows} rows × ${m.ncols} columns${m.shape ? ` (per-example shape [${m.shape.join(', ')}])` : ''}`;
-  let anyRounded = false;
-  for (let i = 0; i < nr && !anyRounded; i++) for (let j = 0; j < nc && !anyRounded; j++) anyRounded = rounded(m.get(i, j));
-  return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}${anyRounded ? `; ${ROUNDED_NOTE}` : ''}`;
+  return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}${f.note()}`;
 }
 
 /** How many columns fit a terminal `width` wide (at least one): a column is as wide as its widest cell, plus two spaces. */
@@ -68,17 +75,16 @@ function fitColumns(m: Matrix, names: string[], nr: number, width: number): numb
 /** Few rows, many columns: one line per column. */
 function formatVertical(m: Matrix, maxCols: number): string {
   const nc = Math.min(m.ncols, maxCols);
-  const names = shortNames(m);
+  const names = columnNames(m);
   const header = ['column', ...Array.from(m.rowIds, (id) => `row ${id}`)];
-  const rows = Array.from({ length: nc }, (_, j) => [names[j]!, ...Array.from({ length: m.nrows }, (_, i) => formatValue(m.get(i, j)))]);
+  const f = cellFormatter();
+  const rows = Array.from({ length: nc }, (_, j) => [names[j]!, ...Array.from({ length: m.nrows }, (_, i) => f.cell(m.get(i, j)))]);
   const more = m.ncols > nc ? `… ${m.ncols - nc} more columns; ` : '';
-  let anyRounded = false;
-  for (let j = 0; j < nc && !anyRounded; j++) for (let i = 0; i < m.nrows && !anyRounded; i++) anyRounded = rounded(m.get(i, j));
-  return `${formatTable(header, rows, header.map((_, j) => j > 0))}\n${more}${m.nrows} rows × ${m.ncols} columns${anyRounded ? `; ${ROUNDED_NOTE}` : ''}`;
+  return `${formatTable(header, rows, header.map((_, j) => j > 0))}\n${more}${m.nrows} rows × ${m.ncols} columns${f.note()}`;
 }
 
 /** Column names when the result comes from one intermediate, full keys otherwise. */
-function shortNames(m: Matrix): string[] {
+export function columnNames(m: Matrix): string[] {
   const prefixes = new Set(m.columns.map((c) => c.key.slice(0, c.key.length - c.name.length)));
   return prefixes.size === 1 ? m.columns.map((c) => c.name) : m.columns.map((c) => c.key);
 }

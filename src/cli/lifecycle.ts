@@ -8,9 +8,9 @@ import { progress } from './progress.js';
 export async function rm(dir: string, patterns: readonly string[], opts: { dryRun?: boolean; gc?: boolean; json?: boolean }, io: Io): Promise<void> {
   if (patterns.length === 0) throw new MistiqueError('BAD_KEY', 'usage: mistique rm <project[.model[.intermediate]]> … [--dry-run] [--gc]');
   await withStore(dir, async (s) => {
-    // every pattern is checked before anything is deleted: one that matches nothing deletes nothing
-    for (const p of patterns) s.delete(p, { dryRun: true });
-    const keys = [...new Set(patterns.flatMap((p) => s.delete(p, { dryRun: opts.dryRun })))].sort();
+    // every pattern is listed before anything is deleted: one that matches nothing deletes nothing
+    const listed = patterns.map((p) => s.delete(p, { dryRun: true }));
+    const keys = [...new Set((opts.dryRun ? listed : patterns.map((p) => s.delete(p))).flat())].sort();
     const gc = opts.gc && !opts.dryRun ? await s.gc({ minDeadFraction: 0 }) : null;
     if (opts.json) { io.out(JSON.stringify({ deleted: keys, dryRun: !!opts.dryRun, gc })); return; }
     io.out(`${opts.dryRun ? 'would delete' : 'deleted'} ${keys.length}: ${keys.join(', ')}`);

@@ -184,8 +184,7 @@ export class ChunkReader {
   private valueDecoder(sel: Selection): Reconstruct {
     const scheme = sel.intermediate.scheme;
     if (!scheme || scheme === 'none' || /^pool\([^)]*\)$/.test(scheme)) return identity;
-    const key = `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
-    return reconstructor(key, scheme, this.db.codebook(sel.intermediate.id) ?? null);
+    return reconstructor(keyOf(sel), scheme, this.db.codebook(sel.intermediate.id) ?? null);
   }
 
   /** Resolves keys and finds every asked row in every intermediate (the plan; `run` does the reading). */
@@ -215,7 +214,7 @@ export class ChunkReader {
         for (const c of whole) columns.push(c);
         continue;
       }
-      const prefix = `${s.intermediate.project}.${s.intermediate.model}.${s.intermediate.name}.`;
+      const prefix = `${keyOf(s)}.`;
       for (const j of s.cols) {
         const name = schemaColumnName(s.schema, j);
         columns.push({ key: prefix + name, name, type: schemaColumnType(s.schema, j) });
@@ -232,7 +231,7 @@ export class ChunkReader {
     const n = s.intermediate.n_cols;
     if (s.schema.names || s.cols.length !== n) return null;
     for (let j = 0; j < n; j++) if (s.cols[j] !== j) return null;
-    const prefix = `${s.intermediate.project}.${s.intermediate.model}.${s.intermediate.name}.`;
+    const prefix = `${keyOf(s)}.`;
     const key = `${s.intermediate.id}:${prefix}`; // by name too: adaptive materialization renames an id
     let cols = this.columnCache.get(key);
     if (!cols) {

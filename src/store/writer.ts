@@ -17,8 +17,6 @@ const SAMPLE_BYTES = 1 << 20;
 export interface WriterOptions {
   /** Rows per RowBlock of a table, and the most a tensor's RowBlock holds (store/geometry.ts). */
   rowBlockSize: number;
-  /** 'col' stores a tensor column-major in tiles, as stores before schema v6 did (tests of old layouts). */
-  chunkOrder?: ChunkOrder;
   /** A RowBlock of a wide frame holds at most this many chunks: wider frames get tiles of adjacent columns. */
   maxChunksPerBlock: number;
   scheme?: string;
@@ -191,10 +189,10 @@ export class IntermediateWriter {
     if (!this.schema) {
       this.schema = s;
       this.ncols = frame.ncols;
-      if (this.opts.kbit !== undefined && (s.names !== null || s.types[0] !== 'float32' || this.opts.chunkOrder === 'col')) {
+      if (this.opts.kbit !== undefined && (s.names !== null || s.types[0] !== 'float32')) {
         throw new MistiqueError('BAD_FRAME', `KBIT_QT quantizes float32 tensors: ${this.keyString} got ${describeSchema(s, frame.ncols)}`);
       }
-      if (s.names === null && this.opts.chunkOrder !== 'col') {
+      if (s.names === null) {
         const g = tensorGeometry(s.shape!, this.opts.kbit !== undefined ? 'kbit' : s.types[0]!, this.opts.rowBlockSize);
         this.order = 'row';
         this.blockRows = g.blockRows;

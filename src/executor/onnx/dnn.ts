@@ -3,7 +3,6 @@
 // row, its activation map a tensor column), optionally pooled (POOL_QT). The input examples are logged
 // too (`input`: exact de-duplication stores them once for all checkpoints), and the checkpoint file is
 // kept in the store, so that any layer can be re-run later: a truncated graph on only the asked rows.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -13,7 +12,7 @@ import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
 import { percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
-import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
+import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -125,15 +124,9 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
   const bytes = typeof checkpoint === 'string' ? readCheckpoint(checkpoint) : checkpoint;
   const g = parseGraph(bytes, opts.expose ?? 'layers');
-  let feeds: Feed[], N: number;
-  if (input.inputs !== undefined) ({ feeds, n: N } = namedFeeds(g, input.inputs));
-  else {
-    if (g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
-    const per = input.shape.reduce((a, b) => a * b, 1);
-    if (per === 0 || input.x.length % per !== 0) throw new MistiqueError('BAD_INPUT', `${input.x.length} input values are not a whole number of [${input.shape.join(', ')}] examples`);
-    N = input.x.length / per;
-    feeds = [{ name: g.input, type: 'float32', shape: [...input.shape], per, values: input.x }];
-  }
+  if (input.inputs === undefined && g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
+  // one float input (x) is the model's only input by another name
+  const { feeds, n: N } = namedFeeds(g, input.inputs ?? { [g.input]: { data: input.x!, shape: input.shape!, type: 'float32' } });
   const rowIds = input.rowIds ?? Int32Array.from({ length: N }, (_, i) => i);
   if (rowIds.length !== N) throw new MistiqueError('BAD_INPUT', `${rowIds.length} row ids for ${N} examples`);
   const B = opts.batchSize ?? 128;
@@ -151,11 +144,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 
-  const specs: InputSpec[] = input.inputs !== undefined ? inputSpecs(project, feeds, rowIds) : [{
-    // one float input keeps the key it always had (x_<hash>): stores of earlier versions share it
-    name: g.input, type: 'float32', shape: feeds[0]!.shape,
-    key: `${project}.inputs.x_${createHash('sha1').update(new Uint8Array(input.x!.buffer, input.x!.byteOffset, input.x!.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16)}`,
-  }];
+  // one float input keeps the key it always had (x_<hash>): stores of earlier versions share it
+  const specs = inputSpecs(project, feeds, rowIds, input.inputs === undefined ? 'x' : undefined);
   const spec: DnnSpec = {
     kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: specs[0]!.name, inputKey: specs[0]!.key, inputShape: specs[0]!.shape, inputs: specs, batchSize: B, scheme,
     layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},

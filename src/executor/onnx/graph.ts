@@ -122,9 +122,9 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
     // a Mul gated by a (hard) sigmoid computes an activation: swish, hard-swish
     const gate = op === 'Mul' ? n.input.map((i) => GATES[producer.get(i) ?? '']).find((x) => x) : undefined;
     if (SKIP_OPS.has(op) || (expose === 'layers' && !LAYER_OPS.has(op) && !gate)) return;
-    for (const [j, out] of n.output.entries()) {
+    for (const out of n.output) {
       // float activations only: int64 shapes, bool masks and a MaxPool's indices are not layers
-      if (!out || types.get(out) !== FLOAT || (j > 0 && op === 'MaxPool')) continue;
+      if (!out || types.get(out) !== FLOAT) continue;
       const prefix = gate ?? PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
       const c = (counters.get(prefix) ?? 0) + 1;
       counters.set(prefix, c);

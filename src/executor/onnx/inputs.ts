@@ -88,11 +88,14 @@ export function batchTensors(feeds: readonly Feed[], s: number, e: number): Reco
   return out;
 }
 
-/** Where each input is stored: `<project>.inputs.<name>_<hash of its values and row ids>`. */
-export function inputSpecs(project: string, feeds: readonly Feed[], rowIds: Int32Array): InputSpec[] {
+/**
+ * Where each input is stored: `<project>.inputs.<name>_<hash of its values and row ids>` (`stem` in place
+ * of the name: a single-input model's examples are `x_<hash>`, as in every store before named inputs).
+ */
+export function inputSpecs(project: string, feeds: readonly Feed[], rowIds: Int32Array, stem?: string): InputSpec[] {
   return feeds.map((f) => {
     const h = createHash('sha1').update(new Uint8Array(f.values.buffer, f.values.byteOffset, f.values.byteLength)).update(new Uint8Array(rowIds.buffer, rowIds.byteOffset, rowIds.byteLength)).digest('hex').slice(0, 16);
-    return { name: f.name, type: f.type, shape: f.shape, key: `${project}.inputs.${f.name.replace(/[^A-Za-z0-9_]/g, '_')}_${h}` };
+    return { name: f.name, type: f.type, shape: f.shape, key: `${project}.inputs.${stem ?? f.name.replace(/[^A-Za-z0-9_]/g, '_')}_${h}` };
   });
 }
 
