@@ -131,8 +131,8 @@ describe('logging a network', () => {
     expect(conv1.shape).toEqual([4, 28, 28]);
     expect(store.list('fm.inputs.*')).toHaveLength(1); // the examples, stored once for re-runs
     // per-layer forward times for the cost model: one batch through each layer, cumulative along the graph
-    const wf = store.metadata.workflow('fm', 'tiny_e01')!;
-    const stages = store.metadata.stages(wf.model_id);
+    const wf = store.metadata.workflows.get('fm', 'tiny_e01')!;
+    const stages = store.metadata.workflows.stages(wf.model_id);
     expect(stages.map((st) => st.name)).toEqual(run.layers.map((l) => l.name));
     for (let k = 1; k < stages.length; k++) expect(stages[k]!.t_exec_ms).toBeGreaterThanOrEqual(stages[k - 1]!.t_exec_ms);
     expect(stages.at(-1)!.t_exec_ms).toBeGreaterThan(0);

@@ -126,7 +126,7 @@ describe('delete and gc', () => {
     // the examples stay: every checkpoint of the project shares them
     expect(s.list().map((i) => i.key)).toEqual([expect.stringMatching(/^fm\.inputs\.x_/)]);
     expect(fs.readdirSync(path.join(dir, 'checkpoints'))).toEqual([]);
-    expect(s.metadata.workflow('fm', 'tiny')).toBeUndefined();
+    expect(s.metadata.workflows.get('fm', 'tiny')).toBeUndefined();
     await s.gc();
     await s.logNetwork('fm.tiny', FIXTURE, { x, shape: [1, 28, 28], rowIds }, { batchSize: 64 });
     expect(s.list('fm.tiny.*').map((i) => i.key)).toEqual(layers);

@@ -216,10 +216,10 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
   it('a pipeline re-run refreshes the stage times Eq. 5.2 sums, along the lineage only', async () => {
     const store = await tempStore();
     await store.logIntermediates(path.join(SPECS, 'P1_1.yaml'), { data: data() });
-    const wf = store.metadata.workflow('zillow', 'P1_1')!;
-    const before = new Map(store.metadata.stages(wf.model_id).map((s) => [s.name, s]));
+    const wf = store.metadata.workflows.get('zillow', 'P1_1')!;
+    const before = new Map(store.metadata.workflows.stages(wf.model_id).map((s) => [s.name, s]));
     await store.getIntermediates('zillow.P1_1.test_set.*', { rows: [0], path: 'rerun' });
-    const after = new Map(store.metadata.stages(wf.model_id).map((s) => [s.name, s]));
+    const after = new Map(store.metadata.workflows.stages(wf.model_id).map((s) => [s.name, s]));
     for (const name of ['properties', 'test', 'test_joined', 'test_set']) expect(after.get(name)!.t_exec_ms).not.toBe(before.get(name)!.t_exec_ms);
     for (const name of ['train', 'model', 'pred_test']) expect(after.get(name)).toEqual(before.get(name)); // not in test_set's lineage
   });

@@ -242,7 +242,7 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
   const sel = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
   const rows = sel === undefined ? undefined : Array.isArray(sel) || ArrayBuffer.isView(sel) ? (sel as ArrayLike<number>) : rangeIds(sel as { start: number; end: number });
   await withStore(dir, async (s) => {
-    if (s.metadata.workflow(parts[0]!, parts[1]!)?.kind === 'dnn') {
+    if (s.metadata.workflows.get(parts[0]!, parts[1]!)?.kind === 'dnn') {
       const r = await s.rerunLayer(`${parts[0]}.${parts[1]}`, parts[2]!, rows ? { rows } : {});
       const per = r.shape.reduce((a, b) => a * b, 1);
       const limit = opts.limit ? Number(opts.limit) : 20;

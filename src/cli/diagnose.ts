@@ -172,7 +172,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
       case 'netdissect': {
         const key = need(args[0], 'the layer key (project.model.layer)');
         const [p, mname] = key.split('.');
-        const wf = s.metadata.workflow(p ?? '', mname ?? '');
+        const wf = s.metadata.workflows.get(p ?? '', mname ?? '');
         if (wf?.kind !== 'dnn') throw new MistiqueError('BAD_KEY', `${key} is not a layer of a logged network: netdissect needs project.model.layer`);
         const spec = JSON.parse(wf.spec) as DnnSpec;
         const m = await query(s, key, o.rows);

@@ -84,7 +84,7 @@ export async function runPipeline(spec: PipelineSpec, opts: RunOptions, onTable?
 export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, opts: RunOptions): Promise<PipelineRun> {
   const db = store.metadata;
   const t0 = performance.now();
-  const modelId = db.insertWorkflow(spec.project, spec.name, 'trad', spec.source, opts.data);
+  const modelId = db.workflows.insert(spec.project, spec.name, 'trad', spec.source, opts.data);
   try {
     const { timings, rows, operators } = await execute(spec, opts, async (stage, v) => {
       if (v.kind !== 'table') return 0;
@@ -94,10 +94,10 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
     });
     await store.flush();
     const totalMs = performance.now() - t0;
-    db.finishWorkflow(modelId, rows, operators, totalMs);
+    db.workflows.finish(modelId, rows, operators, totalMs);
     return { key: `${spec.project}.${spec.name}`, stages: timings, totalMs };
   } catch (err) {
-    db.deleteWorkflow(modelId);
+    db.workflows.delete(modelId);
     throw err;
   }
 }
@@ -114,9 +114,9 @@ export interface RerunResult { table: StageTable; full: StageTable; stages: stri
  * then keeps the asked rows (by row id, in the asked order; ids not present are an error).
  */
 export async function rerunStage(db: MetadataDB, project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<RerunResult> {
-  const wf = db.workflow(project, model);
+  const wf = db.workflows.get(project, model);
   if (!wf) throw new MistiqueError('NOT_FOUND', `${project}.${model} is not a logged workflow: only intermediates logged by a pipeline can be re-run`);
-  const stages = db.stages(wf.model_id).map((s) => ({ ...s, inputs: JSON.parse(s.inputs) as string[] }));
+  const stages = db.workflows.stages(wf.model_id).map((s) => ({ ...s, inputs: JSON.parse(s.inputs) as string[] }));
   if (!stages.some((s) => s.name === stage)) throw new MistiqueError('NOT_FOUND', `${project}.${model} has no stage ${stage}; stages: ${stages.map((s) => s.name).join(', ')}`);
   const target = stages.find((s) => s.name === stage)!;
   if (target.output !== 'table') throw new MistiqueError('BAD_KEY', `stage ${stage} outputs a trained model, not an intermediate table`);
@@ -129,7 +129,7 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
     const op = OPERATORS.get(s.op);
     if (!op) throw new MistiqueError('CORRUPT', `stage ${s.name} uses operator ${s.op}, unknown to this mistique`);
     if (s.output === 'model') {
-      const bytes = db.operator(wf.model_id, s.name);
+      const bytes = db.workflows.operator(wf.model_id, s.name);
       if (!bytes) throw new MistiqueError('CORRUPT', `the trained operator of stage ${s.name} is missing from the MetadataDB`);
       const tl = performance.now();
       values.set(s.name, { kind: 'model', model: (await op.load!(bytes)) as TrainedModel });

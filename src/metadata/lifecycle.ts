@@ -19,6 +19,12 @@ export interface PartitionUse {
   deadRawBytes: number;
 }
 
+/** The rows of one intermediate in every table that holds them (inside a caller's transaction). */
+export function deleteIntermediateRows(db: Database.Database, id: number): void {
+  for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
+  db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
+}
+
 export class MetadataLifecycle {
   constructor(private readonly db: Database.Database) {}
 
@@ -50,8 +56,7 @@ export class MetadataLifecycle {
       for (const id of intermediateIds) {
         const m = this.db.prepare(`SELECT model_id FROM intermediates WHERE id = ?`).pluck().get(id) as number | undefined;
         if (m !== undefined) touched.add(m);
-        for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
-        this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
+        deleteIntermediateRows(this.db, id);
       }
       for (const m of modelIds) {
         const rest = this.db.prepare(`SELECT id FROM intermediates WHERE model_id = ?`).pluck().all(m) as number[];

@@ -1,13 +1,15 @@
-// MetadataDB: models, intermediates, columns, chunks, partitions and statistics in SQLite (better-sqlite3).
+// MetadataDB: projects, models, intermediates, columns, RowBlocks, chunks, blobs, partitions and statistics in SQLite
+// (better-sqlite3). Workflows (specs, stages, operators) are workflows.ts; verify's questions integrity.ts; deletes and gc lifecycle.ts.
 import Database from 'better-sqlite3';
 import { MistiqueError } from '../errors.js';
 import type { ColumnType } from '../model/types.js';
 import { INTERMEDIATE_SELECT, MIGRATIONS, SCHEMA_VERSION } from './schema.js';
-import { checkRow, checksumsOn, crcOf, damaged, ROW_FIELDS, rowCrc, type CheckedTable } from './rowcrc.js';
-import { MetadataLifecycle } from './lifecycle.js';
+import { checkedRows, checkRow, checksumsOn, crcOf, damaged, rehashRows, rowCrc } from './rowcrc.js';
+import { deleteIntermediateRows, MetadataLifecycle } from './lifecycle.js';
+import { MetadataWorkflows } from './workflows.js';
 import { MetadataIntegrity } from './integrity.js';
-import { guardSqlite, sqliteError } from './sqliteerror.js';
-import type { IntermediateRow, ColumnRow, RowBlockRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
+import { guardSqlite, sqliteBestEffort, sqliteError, sqliteWrite } from './sqliteerror.js';
+import type { IntermediateRow, ColumnRow, RowBlockRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate } from './rows.js';
 export type { ChunkOrder, IntermediateRow, ColumnRow, RowBlockRow, ChunkRow, BlobRow, BlockChunkRow, SegmentRow, PartitionRow, NewIntermediate, StageRow, OperatorRow, WorkflowRow } from './rows.js';
 export { sqliteError } from './sqliteerror.js';
 
@@ -28,6 +30,8 @@ export class MetadataDB {
   /** What `mistique verify` asks of the database: damaged rows, orphans, SQLite's own check. */
   readonly integrity: MetadataIntegrity;
   readonly lifecycle: MetadataLifecycle;
+  /** Pipelines and networks: specs, stages and their timings, trained operators. */
+  readonly workflows: MetadataWorkflows;
   /** SQL: the intermediate `i` is durable, or this handle's own. */
   private readonly visible: string;
 
@@ -50,6 +54,7 @@ export class MetadataDB {
     // every call: SQLite's errors (a damaged page, a full disk) become MistiqueErrors with a code
     this.integrity = guardSqlite(new MetadataIntegrity(this.db, this), file);
     this.lifecycle = guardSqlite(new MetadataLifecycle(this.db), file);
+    this.workflows = guardSqlite(new MetadataWorkflows(this.db, this, this.writer), file);
     return guardSqlite(this, file);
   }
 
@@ -115,26 +120,21 @@ export class MetadataDB {
 
   /** Settings and the cost model's statistics: best effort (a full disk or a read-only store keeps none, and reads go on). */
   setMeta(key: string, value: string): void {
-    this.bestEffort(() => this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value));
+    sqliteBestEffort(() => this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value));
   }
 
-  /** A statistics write that must not fail the query it describes: full disk, read-only, busy or I/O errors skip it. */
-  private bestEffort(fn: () => unknown): void {
-    try {
-      fn();
-    } catch (err) {
-      if (!/^SQLITE_(FULL|READONLY|BUSY|IOERR|LOCKED)/.test(String((err as { code?: string }).code))) throw err;
-    }
+  /** A project's id, the project registered if new (inside a caller's transaction). */
+  projectId(project: string): number {
+    return (this.stmt.project.get(project) as number | undefined) ?? Number(this.stmt.insertProject.run(project).lastInsertRowid);
   }
 
-  /** Runs a registration; SQLite's errors become MistiqueErrors that say what happened (NO_SPACE, READ_ONLY, …). */
-  private write<T>(where: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof MistiqueError) throw err;
-      throw sqliteError(where, err);
-    }
+  modelId(projectId: number, model: string): number | undefined {
+    return this.stmt.model.get(projectId, model) as number | undefined;
+  }
+
+  /** Registers a model of a project (kind 'external': logged by the caller; 'trad', 'dnn': a workflow mistique runs). */
+  newModel(projectId: number, model: string, kind: string): number {
+    return Number(this.stmt.insertModel.run(projectId, model, kind, null, new Date().toISOString()).lastInsertRowid);
   }
 
   intermediateId(project: string, model: string, name: string): number | undefined {
@@ -145,10 +145,8 @@ export class MetadataDB {
   insertIntermediate(x: NewIntermediate): number {
     const tx = this.db.transaction(() => {
       const s = this.stmt;
-      let projectId = s.project.get(x.project) as number | undefined;
-      if (projectId === undefined) projectId = Number(s.insertProject.run(x.project).lastInsertRowid);
-      let modelId = s.model.get(projectId, x.model) as number | undefined;
-      if (modelId === undefined) modelId = Number(s.insertModel.run(projectId, x.model, 'external', null, new Date().toISOString()).lastInsertRowid);
+      const projectId = this.projectId(x.project);
+      const modelId = this.modelId(projectId, x.model) ?? this.newModel(projectId, x.model, 'external');
       if (s.anyIntermediateId.get(x.project, x.model, x.name) !== undefined) {
         throw new MistiqueError('EXISTS', `intermediate ${x.project}.${x.model}.${x.name} is already stored: log under a new model name (e.g. a new checkpoint) or delete it first`);
       }
@@ -160,7 +158,7 @@ export class MetadataDB {
         materialized: x.materialized === false ? 0 : 1, bytesEst: x.bytesEst ?? null, chunkOrder: x.chunkOrder,
         writer: x.writer ?? (this.inUnfinishedWorkflow(modelId) ? this.writer : null),
       }).lastInsertRowid);
-      this.rehash('intermediates', 'id = ?', id);
+      rehashRows(this.db, 'intermediates', 'id = ?', id);
       for (const c of x.columns) s.insertColumn.run(id, c.idx, c.name, c.type, c.count, crcOf('columns', { ...c, intermediate_id: id }));
       // RowBlocks and chunks (a million rows for a large network) are hashed in place, in ROW_FIELDS order:
       // a row object per chunk made registration 25% slower
@@ -172,7 +170,7 @@ export class MetadataDB {
       }
       return id;
     });
-    return this.write(`registering ${x.project}.${x.model}.${x.name}`, () => tx.immediate());
+    return sqliteWrite(`registering ${x.project}.${x.model}.${x.name}`, () => tx.immediate());
   }
 
   blobIdByHash(hash: Buffer): number | undefined {
@@ -206,7 +204,7 @@ export class MetadataDB {
    * makes `durable` (intermediates whose last unwritten blobs these are) durable with it.
    */
   insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = [], durable: readonly number[] = []): void {
-    this.write(`registering partition ${p.file}`, () => this.db.transaction(() => {
+    sqliteWrite(`registering partition ${p.file}`, () => this.db.transaction(() => {
       for (const id of durable) this.stmt.markDurable.run(id, this.writer);
       for (const b of blobs) this.stmt.insertBlob.run({ ...b, crc: crcOf('blobs', b as unknown as Record<string, unknown>) });
       if (sigs.length > 0) {
@@ -236,17 +234,6 @@ export class MetadataDB {
     return rows;
   }
 
-  /** Rows of a checked table, each verified against its crc (CORRUPT naming `what` otherwise). */
-  private checked<T>(table: CheckedTable, rows: T[], what: string): T[] {
-    for (const r of rows) checkRow(table, r as unknown as Record<string, unknown>, what);
-    return rows;
-  }
-
-  /** Recomputes the crc of rows after an insert or update of their hashed fields (in the caller's transaction). */
-  private rehash(table: CheckedTable, where: string, ...args: unknown[]): void {
-    this.db.prepare(`UPDATE ${table} SET crc = mistique_rowcrc(${ROW_FIELDS[table].join(', ')}) WHERE ${where}`).run(...args);
-  }
-
   intermediate(id: number): IntermediateRow | undefined {
     const r = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
     if (r) checkRow('intermediates', r as unknown as Record<string, unknown>, `${r.project}.${r.model}.${r.name}`);
@@ -254,11 +241,11 @@ export class MetadataDB {
   }
 
   columns(intermediateId: number): ColumnRow[] {
-    return this.checked('columns', this.stmt.columns.all(intermediateId) as ColumnRow[], `intermediate ${intermediateId}`);
+    return checkedRows('columns', this.stmt.columns.all(intermediateId) as ColumnRow[], `intermediate ${intermediateId}`);
   }
 
   rowblocks(intermediateId: number): RowBlockRow[] {
-    return this.checked('rowblocks', this.stmt.rowblocks.all(intermediateId) as RowBlockRow[], `intermediate ${intermediateId}`);
+    return checkedRows('rowblocks', this.stmt.rowblocks.all(intermediateId) as RowBlockRow[], `intermediate ${intermediateId}`);
   }
 
 
@@ -280,11 +267,11 @@ export class MetadataDB {
   }
 
   segments(partitionId: number): SegmentRow[] {
-    return this.checked('segments', this.stmt.segments.all(partitionId) as SegmentRow[], `partition ${partitionId}`);
+    return checkedRows('segments', this.stmt.segments.all(partitionId) as SegmentRow[], `partition ${partitionId}`);
   }
 
   recordQuery(intermediateId: number, ms: number): void {
-    this.bestEffort(() => this.stmt.recordQuery.run(ms, intermediateId));
+    sqliteBestEffort(() => this.stmt.recordQuery.run(ms, intermediateId));
   }
 
   /**
@@ -299,7 +286,7 @@ export class MetadataDB {
     for (const w of wfs) {
       const names = this.db.prepare(`SELECT name FROM intermediates WHERE model_id = ?`).pluck().all(w.model_id) as string[];
       lost.push(...(names.length > 0 ? names.map((n) => `${w.project}.${w.model}.${n}`) : [`${w.project}.${w.model}`]));
-      this.deleteWorkflow(w.model_id);
+      this.workflows.delete(w.model_id);
     }
     const rows = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.writer IS NOT NULL AND i.writer != ?`).all(this.writer) as IntermediateRow[];
     for (const r of rows) {
@@ -363,106 +350,16 @@ export class MetadataDB {
     this.db.transaction(() => {
       // the query statistics as they are now: queries may have been counted while the new one was written
       const old = this.db.prepare(`SELECT n_query, t_query_ms FROM intermediates WHERE id = ?`).get(oldId) as { n_query: number; t_query_ms: number } | undefined;
-      this.removeIntermediateRows(oldId);
+      deleteIntermediateRows(this.db, oldId);
       this.db.prepare(`UPDATE intermediates SET name = ? WHERE id = ?`).run(name, newId);
-      this.rehash('intermediates', 'id = ?', newId);
+      rehashRows(this.db, 'intermediates', 'id = ?', newId);
       if (old && keepStats) this.db.prepare(`UPDATE intermediates SET n_query = ?, t_query_ms = ? WHERE id = ?`).run(old.n_query, old.t_query_ms, newId);
     }).immediate();
   }
 
   /** Removes an intermediate's metadata (its blobs stay: others may share them). */
   deleteIntermediate(id: number): void {
-    this.db.transaction(() => this.removeIntermediateRows(id)).immediate();
-  }
-
-  /** The rows of one intermediate in every table that holds them (inside a caller's transaction). */
-  private removeIntermediateRows(id: number): void {
-    for (const t of ['chunks', 'rowblocks', 'columns', 'codebooks']) this.db.prepare(`DELETE FROM ${t} WHERE intermediate_id = ?`).run(id);
-    this.db.prepare(`DELETE FROM intermediates WHERE id = ?`).run(id);
-  }
-
-  /** Registers a workflow's model (kind 'trad') before its stages run; fails if the model name is taken. */
-  insertWorkflow(project: string, model: string, kind: string, spec: string, dataDir: string | null): number {
-    return this.write(`registering workflow ${project}.${model}`, () => this.db.transaction(() => {
-      const s = this.stmt;
-      let projectId = s.project.get(project) as number | undefined;
-      if (projectId === undefined) projectId = Number(s.insertProject.run(project).lastInsertRowid);
-      if (s.model.get(projectId, model) !== undefined) {
-        throw new MistiqueError('EXISTS', `model ${project}.${model} is already stored: give the pipeline a new name (its \`name:\`) or log into another store`);
-      }
-      const id = Number(s.insertModel.run(projectId, model, kind, null, new Date().toISOString()).lastInsertRowid);
-      this.db.prepare(`INSERT INTO workflows (model_id, kind, spec, data_dir, t_total_ms, created_at, writer) VALUES (?, ?, ?, ?, 0, ?, ?)`)
-        .run(id, kind, spec, dataDir, new Date().toISOString(), this.writer);
-      this.rehash('workflows', 'model_id = ?', id);
-      return id;
-    }).immediate());
-  }
-
-  /**
-   * Completes a workflow: its stages and operators are stored and it becomes durable together with its
-   * intermediates (the caller has flushed their partitions).
-   */
-  finishWorkflow(modelId: number, stages: readonly StageRow[], operators: readonly OperatorRow[], totalMs: number): void {
-    this.write('completing a workflow', () => this.db.transaction(() => {
-      this.db.prepare(`UPDATE workflows SET writer = NULL WHERE model_id = ?`).run(modelId);
-      this.db.prepare(`UPDATE intermediates SET writer = NULL WHERE model_id = ? AND writer = ?`).run(modelId, this.writer);
-      const ins = this.db.prepare(`INSERT INTO stages (model_id, name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms)
-        VALUES (@model_id, @name, @ord, @op, @params, @inputs, @output, @n_rows, @t_read_op_ms, @t_read_input_ms, @t_exec_ms, @t_log_ms)`);
-      for (const st of stages) ins.run({ ...st, model_id: modelId });
-      const op = this.db.prepare(`INSERT INTO operators (model_id, stage, op, bytes) VALUES (?, ?, ?, ?)`);
-      for (const o of operators) op.run(modelId, o.stage, o.op, o.bytes);
-      this.rehash('stages', 'model_id = ?', modelId);
-      this.rehash('operators', 'model_id = ?', modelId);
-      this.db.prepare(`UPDATE workflows SET t_total_ms = ? WHERE model_id = ?`).run(totalMs, modelId);
-    }).immediate());
-  }
-
-  updateWorkflowSpec(modelId: number, spec: string): void {
-    this.db.transaction(() => {
-      this.db.prepare(`UPDATE workflows SET spec = ? WHERE model_id = ?`).run(spec, modelId);
-      this.rehash('workflows', 'model_id = ?', modelId);
-    }).immediate();
-  }
-
-  /** Removes a workflow that failed midway: its intermediates, stages, operators and model row. */
-  deleteWorkflow(modelId: number): void {
-    const ids = this.db.prepare(`SELECT id FROM intermediates WHERE model_id = ?`).pluck().all(modelId) as number[];
-    for (const id of ids) this.deleteIntermediate(id);
-    this.db.transaction(() => {
-      for (const t of ['stages', 'operators', 'workflows']) this.db.prepare(`DELETE FROM ${t} WHERE model_id = ?`).run(modelId);
-      this.db.prepare(`DELETE FROM models WHERE id = ?`).run(modelId);
-    }).immediate();
-  }
-
-  workflow(project: string, model: string): WorkflowRow | undefined {
-    const w = this.db.prepare(`SELECT w.model_id, w.kind, w.spec, w.data_dir, w.t_total_ms, w.crc FROM workflows w
-      JOIN models m ON m.id = w.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`).get(project, model) as WorkflowRow | undefined;
-    if (w) checkRow('workflows', w as unknown as Record<string, unknown>, `workflow ${project}.${model}`);
-    return w;
-  }
-
-  /** Stage times refreshed from a re-run (the cost model's Eq. 5.2 terms), in one transaction. */
-  updateStageTimes(modelId: number, times: readonly { name: string; t_exec_ms?: number; t_read_op_ms?: number }[]): void {
-    const ex = this.db.prepare(`UPDATE stages SET t_exec_ms = ? WHERE model_id = ? AND name = ?`);
-    const op = this.db.prepare(`UPDATE stages SET t_read_op_ms = ? WHERE model_id = ? AND name = ?`);
-    this.bestEffort(() => this.db.transaction(() => {
-      for (const t of times) {
-        if (t.t_exec_ms !== undefined) ex.run(t.t_exec_ms, modelId, t.name);
-        if (t.t_read_op_ms !== undefined) op.run(t.t_read_op_ms, modelId, t.name);
-      }
-    })());
-  }
-
-  stages(modelId: number): StageRow[] {
-    return this.checked('stages', this.db.prepare(`SELECT model_id, name, ord, op, params, inputs, output, n_rows, t_read_op_ms, t_read_input_ms, t_exec_ms, t_log_ms, crc
-      FROM stages WHERE model_id = ? ORDER BY ord`).all(modelId) as StageRow[], `the stages of model ${modelId}`);
-  }
-
-  operator(modelId: number, stage: string): Uint8Array | undefined {
-    const r = this.db.prepare(`SELECT model_id, stage, op, bytes, crc FROM operators WHERE model_id = ? AND stage = ?`).get(modelId, stage) as { bytes: Buffer } | undefined;
-    if (!r) return undefined;
-    checkRow('operators', r, `the trained operator of stage ${stage} of model ${modelId}`);
-    return new Uint8Array(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+    this.db.transaction(() => deleteIntermediateRows(this.db, id)).immediate();
   }
 
   codebook(intermediateId: number): Float32Array | undefined {

@@ -65,6 +65,17 @@ export function crcOf(table: CheckedTable, row: Record<string, unknown>): number
   return rowCrc(ROW_FIELDS[table].map((f) => row[f]));
 }
 
+/** Recomputes the crc of rows after an insert or update of their hashed fields (in the caller's transaction). */
+export function rehashRows(db: { prepare(sql: string): { run(...a: unknown[]): unknown } }, table: CheckedTable, where: string, ...args: unknown[]): void {
+  db.prepare(`UPDATE ${table} SET crc = mistique_rowcrc(${ROW_FIELDS[table].join(', ')}) WHERE ${where}`).run(...args);
+}
+
+/** Rows of a checked table, each verified against its crc (CORRUPT naming `what` otherwise). */
+export function checkedRows<T>(table: CheckedTable, rows: T[], what: string): T[] {
+  for (const r of rows) checkRow(table, r as unknown as Record<string, unknown>, what);
+  return rows;
+}
+
 /** Throws CORRUPT unless the row's stored crc matches its fields. */
 export function checkRow(table: CheckedTable, row: Record<string, unknown> & { crc?: unknown }, what: string): void {
   if (checksumsOn && row.crc !== crcOf(table, row)) throw damaged(table, what);

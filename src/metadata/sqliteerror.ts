@@ -15,6 +15,25 @@ export function sqliteError(where: string, err: unknown): MistiqueError {
   return new MistiqueError('INTERNAL', msg, { cause: err });
 }
 
+/** Runs a registration; SQLite's errors become MistiqueErrors that say what happened (NO_SPACE, READ_ONLY, …). */
+export function sqliteWrite<T>(where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof MistiqueError) throw err;
+    throw sqliteError(where, err);
+  }
+}
+
+/** A statistics write that must not fail the query it describes: full disk, read-only, busy or I/O errors skip it. */
+export function sqliteBestEffort(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    if (!/^SQLITE_(FULL|READONLY|BUSY|IOERR|LOCKED)/.test(String((err as { code?: string }).code))) throw err;
+  }
+}
+
 /** The object with every method's SQLite errors turned into MistiqueErrors (sqliteError). */
 export function guardSqlite<T extends object>(target: T, file: string): T {
   return new Proxy(target, {

@@ -180,7 +180,7 @@ export class QueryPlanner {
   private async estimate(sel: Selection, ids: Int32Array | undefined, path: QueryPath, measure = true): Promise<Estimate> {
     const r = sel.intermediate;
     const key = `${r.project}.${r.model}.${r.name}`;
-    const wf = this.db.workflow(r.project, r.model);
+    const wf = this.db.workflows.get(r.project, r.model);
     const workflow = wf && (wf.kind === 'trad' || wf.kind === 'dnn') ? wf.kind : null;
     const n = ids ? ids.length : r.n_rows;
     if (ids) this.checkRowsHeld(r, ids);
@@ -305,7 +305,7 @@ export class QueryPlanner {
 
   private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined, measure = true): Promise<Estimate['rerun']> {
     if (wf.kind === 'trad') {
-      const stages: StageCost[] = this.db.stages(wf.model_id).map((s) => ({
+      const stages: StageCost[] = this.db.workflows.stages(wf.model_id).map((s) => ({
         name: s.name, inputs: JSON.parse(s.inputs) as string[], output: s.output, readOpMs: s.t_read_op_ms, readInputMs: s.t_read_input_ms, execMs: s.t_exec_ms, rows: s.n_rows,
       }));
       const ms = tRerunTrad(stages, r.name);
@@ -452,7 +452,7 @@ export class QueryPlanner {
     this.db.recordQuery(id, performance.now() - t0);
     const now = this.db.intermediate(id)!;
     if (this.adaptive.enabled && now.materialized === 0 && !this.materializing.has(now.id)) {
-      const tAll = e.rerun && !ids ? e.rerun.ms : (await this.rerunEstimate(now, this.db.workflow(r.project, r.model)!, undefined))!.ms;
+      const tAll = e.rerun && !ids ? e.rerun.ms : (await this.rerunEstimate(now, this.db.workflows.get(r.project, r.model)!, undefined))!.ms;
       const tReadAll = e.read?.ms ?? 0;
       e.gamma = gamma(tAll, tReadAll, now.n_query, now.bytes_est ?? now.bytes_raw);
       // still the registration this query saw: while it estimated, another query may have materialized it

@@ -38,10 +38,10 @@ export class RerunStats {
 
   /** Moves the recorded time of each stage a pipeline re-run ran toward what it took (refreshStageMs). */
   foldStages(r: IntermediateRow, timings: readonly StageRerunTiming[]): void {
-    const wf = this.db.workflow(r.project, r.model);
+    const wf = this.db.workflows.get(r.project, r.model);
     if (!wf) return;
-    const old = new Map(this.db.stages(wf.model_id).map((s) => [s.name, s]));
-    this.db.updateStageTimes(wf.model_id, timings.flatMap((t) => {
+    const old = new Map(this.db.workflows.stages(wf.model_id).map((s) => [s.name, s]));
+    this.db.workflows.updateStageTimes(wf.model_id, timings.flatMap((t) => {
       const s = old.get(t.name);
       if (!s) return [];
       return [{

@@ -151,7 +151,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
   };
   const db = store.metadata;
-  const modelId = db.insertWorkflow(project, model, 'dnn', JSON.stringify(spec), null);
+  const modelId = db.workflows.insert(project, model, 'dnn', JSON.stringify(spec), null);
   const writers = new Map<string, IntermediateWriter>();
   const shapes = new Map<string, number[]>();
   const qstate = new Map<string, { codebook?: Codebook; threshold?: number }>();
@@ -208,18 +208,18 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     spec.forwardMsPerBatch = forwardMs / Math.ceil(N / B);
     spec.layerMsPerBatch = Object.fromEntries(layerMs);
     const totalMs = performance.now() - t0;
-    db.finishWorkflow(modelId, g.layers.map((l, k) => ({
+    db.workflows.finish(modelId, g.layers.map((l, k) => ({
       name: l.name, ord: k, op: l.op, params: JSON.stringify({ original: l.original, shape: shapes.get(l.name) ?? null }), inputs: JSON.stringify([]), output: 'table',
       n_rows: N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(l.name) ?? 0, t_log_ms: logMs,
     })), [], totalMs);
-    db.updateWorkflowSpec(modelId, JSON.stringify(spec));
+    db.workflows.updateSpec(modelId, JSON.stringify(spec));
     return {
       key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
       layers: g.layers.filter((l) => shapes.has(l.name)).map((l) => ({ name: l.name, original: l.original, op: l.op, shape: shapes.get(l.name)! })),
     };
   } catch (err) {
     for (const w of writers.values()) w.abort();
-    db.deleteWorkflow(modelId);
+    db.workflows.delete(modelId);
     fs.rmSync(checkpointFile(store, project, model), { force: true });
     throw err;
   } finally {
@@ -253,7 +253,7 @@ export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int
  */
 export async function rerunLayer(store: NetworkSink, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number): Promise<LayerRerun> {
   const [project, model] = modelKey.split('.');
-  const wf = project && model ? store.metadata.workflow(project, model) : undefined;
+  const wf = project && model ? store.metadata.workflows.get(project, model) : undefined;
   if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
   const spec = JSON.parse(wf.spec) as DnnSpec;
   const t0 = performance.now();
