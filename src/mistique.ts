@@ -516,29 +516,13 @@ export class Store {
    */
   delete(pattern: string, opts: { dryRun?: boolean } = {}): string[] {
     this.checkOpen();
-    const parts = typeof pattern === 'string' ? pattern.split('.') : [];
-    if (parts.length < 1 || parts.length > 3 || parts.some((p) => p === '')) {
-      throw new MistiqueError('BAD_KEY', `delete takes project, project.model or project.model.intermediate (with * for any part), got ${JSON.stringify(pattern)}; a column cannot be deleted alone`);
-    }
-    const [rp, rm, ri] = [globToRegExp(parts[0]!), globToRegExp(parts[1] ?? '*'), globToRegExp(parts[2] ?? '*')];
-    const hits = this.db.intermediates().filter((r) => rp.test(r.project) && rm.test(r.model) && ri.test(r.name));
-    const models = parts.length < 3 ? this.db.lifecycle.models().filter((m) => rp.test(m.project) && rm.test(m.model)) : [];
-    const keys = [...hits.map((r) => `${r.project}.${r.model}.${r.name}`), ...models.filter((m) => !hits.some((r) => r.project === m.project && r.model === m.model)).map((m) => `${m.project}.${m.model}`)];
-    if (keys.length === 0) throw new MistiqueError('NOT_FOUND', `${JSON.stringify(pattern)} matches nothing stored; run \`mistique ls\``);
-    if (opts.dryRun) return keys.sort();
+    const { keys, intermediateIds, models } = this.db.lifecycle.resolve(pattern, this.db.intermediates());
+    if (opts.dryRun) return keys;
     this.writable();
-    const modelIds: number[] = [];
-    const ids = new Set(hits.map((r) => r.id));
-    for (const m of models) {
-      const found = this.db.lifecycle.model(m.project, m.model);
-      if (!found) continue;
-      for (const id of found.intermediates) ids.add(id);
-      modelIds.push(found.id);
-    }
-    this.db.lifecycle.delete([...ids], modelIds);
+    this.db.lifecycle.delete(intermediateIds, models.map((m) => m.id));
     for (const m of models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
     this.reader.forget();
-    return keys.sort();
+    return keys;
   }
 
   /**

@@ -5,7 +5,8 @@
 import type Database from 'better-sqlite3';
 import { MistiqueError } from '../errors.js';
 import { crcOf } from './rowcrc.js';
-import type { BlobRow, PartitionRow, SegmentRow } from './rows.js';
+import { globToRegExp } from '../model/key.js';
+import type { BlobRow, IntermediateRow, PartitionRow, SegmentRow } from './rows.js';
 
 /** One partition as garbage collection sees it: its live blobs and its dead ones. */
 export interface PartitionUse {
@@ -28,17 +29,30 @@ export function deleteIntermediateRows(db: Database.Database, id: number): void 
 export class MetadataLifecycle {
   constructor(private readonly db: Database.Database) {}
 
-  /** Every model (durable workflows and models of durable intermediates), by project and name. */
-  models(): { project: string; model: string }[] {
-    return this.db.prepare(`SELECT p.name AS project, m.name AS model FROM models m JOIN projects p ON p.id = m.project_id
-      WHERE NOT EXISTS (SELECT 1 FROM workflows w WHERE w.model_id = m.id AND w.writer IS NOT NULL) ORDER BY 1, 2`).all() as { project: string; model: string }[];
-  }
-
-  /** Ids of a model's intermediates. */
-  model(project: string, model: string): { id: number; intermediates: number[] } | undefined {
-    const id = this.db.prepare(`SELECT m.id FROM models m JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`).pluck().get(project, model) as number | undefined;
-    if (id === undefined) return undefined;
-    return { id, intermediates: this.db.prepare(`SELECT id FROM intermediates WHERE model_id = ?`).pluck().all(id) as number[] };
+  /**
+   * What a delete pattern names — `project`, `project.model` (whole models) or `project.model.intermediate`,
+   * `*` for any part — among the `visible` intermediates and the models not being written: the keys to
+   * report (sorted), the intermediates to delete (a whole model's all of them) and the models. NOT_FOUND
+   * when it names nothing; BAD_KEY for another form (a column cannot be deleted alone).
+   */
+  resolve(pattern: string, visible: readonly IntermediateRow[]): { keys: string[]; intermediateIds: number[]; models: { id: number; project: string; model: string }[] } {
+    const parts = typeof pattern === 'string' ? pattern.split('.') : [];
+    if (parts.length < 1 || parts.length > 3 || parts.some((p) => p === '')) {
+      throw new MistiqueError('BAD_KEY', `delete takes project, project.model or project.model.intermediate (with * for any part), got ${JSON.stringify(pattern)}; a column cannot be deleted alone`);
+    }
+    const [rp, rm, ri] = [globToRegExp(parts[0]!), globToRegExp(parts[1] ?? '*'), globToRegExp(parts[2] ?? '*')];
+    const hits = visible.filter((r) => rp.test(r.project) && rm.test(r.model) && ri.test(r.name));
+    const models = parts.length < 3
+      ? (this.db.prepare(`SELECT m.id, p.name AS project, m.name AS model FROM models m JOIN projects p ON p.id = m.project_id
+          WHERE NOT EXISTS (SELECT 1 FROM workflows w WHERE w.model_id = m.id AND w.writer IS NOT NULL) ORDER BY 2, 3`).all() as { id: number; project: string; model: string }[])
+        .filter((m) => rp.test(m.project) && rm.test(m.model))
+      : [];
+    const keys = [...hits.map((r) => `${r.project}.${r.model}.${r.name}`), ...models.filter((m) => !hits.some((r) => r.project === m.project && r.model === m.model)).map((m) => `${m.project}.${m.model}`)];
+    if (keys.length === 0) throw new MistiqueError('NOT_FOUND', `${JSON.stringify(pattern)} matches nothing stored; run \`mistique ls\``);
+    const ids = new Set(hits.map((r) => r.id));
+    const ofModel = this.db.prepare(`SELECT id FROM intermediates WHERE model_id = ?`).pluck();
+    for (const m of models) for (const id of ofModel.all(m.id) as number[]) ids.add(id);
+    return { keys: keys.sort(), intermediateIds: [...ids], models };
   }
 
   /**
