@@ -270,11 +270,21 @@ export class Store {
     const k = parseIntermediateKey(key);
     const oldId = this.db.intermediateId(k.project, k.model, k.intermediate);
     if (oldId === undefined) return this.log(key, df, { ...opts, replace: false });
-    const tmp = `${k.project}.${k.model}.${k.intermediate.slice(0, 100)}-replacing-${oldId}`;
-    const info = await this.log(tmp, df, { ...opts, replace: false, durable: true });
-    this.db.replaceIntermediate(oldId, info.id, k.intermediate, false);
-    this.reader.forget();
+    const info = await this.swapIn(k.project, k.model, k.intermediate, oldId, 'replacing', (tmp) => this.log(tmp, df, { ...opts, replace: false }), {});
     return { ...info, key: `${k.project}.${k.model}.${k.intermediate}` };
+  }
+
+  /**
+   * Writes a new intermediate under a temporary name (`<name>-<verb>-<old id>`), makes it durable, then puts
+   * it in the place of intermediate `oldId` under `name` in one transaction. (Readers' caches need no
+   * clearing: they key on ids, and ids are never handed out twice.)
+   */
+  private async swapIn(project: string, model: string, name: string, oldId: number, verb: string,
+    write: (tmpKey: string) => Promise<IntermediateInfo>, opts: { keepStats?: boolean; keepDecoded?: boolean }): Promise<IntermediateInfo> {
+    const info = await write(`${project}.${model}.${name.slice(0, 100)}-${verb}-${oldId}`);
+    await this.ds.flushAll({ keepDecoded: opts.keepDecoded });
+    this.db.replaceIntermediate(oldId, info.id, name, opts.keepStats === true);
+    return info;
   }
 
   /** Streams one intermediate in batches: `append` each batch, then `close`. Memory stays within the bufferpool. */
@@ -307,20 +317,10 @@ export class Store {
       if (!this.lock.acquire(0, false)) return false;
       this.recover();
     }
-    const tmp = `${row.name.slice(0, 100)}-materializing-${row.id}`;
-    const key = `${row.project}.${row.model}.${tmp}`;
-    const w = full.table
-      ? this.writer(key, { scheme: row.scheme })
-      : this.writer(key, { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false });
-    let info: IntermediateInfo;
-    try {
-      if (full.table) await w.append(DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }));
-      else await w.append(DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds));
-      info = await w.close();
-    } catch (err) { w.abort(); throw err; }
-    // written through: the queries that made it worth storing come back for it
-    await this.ds.flushAll({ keepDecoded: true });
-    this.db.replaceIntermediate(row.id, info.id, row.name);
+    const frame = full.table ? DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }) : DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds);
+    const opts = full.table ? { scheme: row.scheme } : { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false };
+    // written through (keepDecoded): the queries that made it worth storing come back for it
+    await this.swapIn(row.project, row.model, row.name, row.id, 'materializing', (tmp) => this.log(tmp, frame, opts), { keepStats: true, keepDecoded: true });
     return true;
   }
 
