@@ -19,6 +19,7 @@ describe('bufferpool', () => {
       const open = (store as unknown as { ds: { pool: { usedBytes: number } } }).ds.pool.usedBytes;
       expect(open).toBeLessThanOrEqual(budget);
     }
+    await (store as unknown as { ds: { writesUnderWay(): Promise<void> } }).ds.writesUnderWay(); // writes run in the background
     const files = fs.readdirSync(path.join(dir, 'partitions'));
     expect(files.length).toBeGreaterThan(1);
     expect(files.every((f) => /^p\d{8}\.lz4$/.test(f))).toBe(true);
@@ -56,6 +57,7 @@ describe('bufferpool', () => {
     }
     // 4 × 10 × 32 KB = 1.3 MB logged; no writer reached 512 KB, so every partition on disk was evicted
     expect(maxUsed).toBeLessThanOrEqual(budget);
+    await (store as unknown as { ds: { writesUnderWay(): Promise<void> } }).ds.writesUnderWay(); // writes run in the background
     expect(fs.readdirSync(path.join(dir, 'partitions')).length).toBeGreaterThanOrEqual(2);
     for (const w of writers) await w.close();
     for (let k = 0; k < 4; k++) {

@@ -92,32 +92,43 @@ describe.skipIf(!canMount)('a read-only store', () => {
   });
 });
 
-/** Makes the n-th call (from now) of fs[fn] fail with errno `code`, once (fs.read through its callback). */
-function failOnce(fn: 'openSync' | 'writeSync' | 'fsyncSync' | 'renameSync' | 'read', code: string, n: number): () => void {
-  const real = fs[fn] as (...a: unknown[]) => unknown;
+/** The calls a partition write makes: fs.promises.open and .rename, and a FileHandle's write and sync. */
+type WriteCall = 'open' | 'write' | 'sync' | 'rename';
+
+/** Makes the n-th call (from now) of a partition write's `fn`, or of fs.read (through its callback), fail with errno `code`, once. */
+async function failOnce(fn: WriteCall | 'read', code: string, n: number): Promise<() => void> {
+  const err = (): Error => Object.assign(new Error(`${code}: injected by the test, ${fn}`), { code });
   let calls = 0;
-  const spy = vi.spyOn(fs, fn).mockImplementation(((...args: unknown[]) => {
-    if (++calls === n) {
-      const err = Object.assign(new Error(`${code}: injected by the test, ${fn}`), { code });
-      if (fn !== 'read') throw err;
-      (args[args.length - 1] as (e: Error) => void)(err);
+  if (fn === 'read') {
+    const real = fs.read as (...a: unknown[]) => unknown;
+    const spy = vi.spyOn(fs, 'read').mockImplementation(((...args: unknown[]) => {
+      if (++calls !== n) return real.apply(fs, args);
+      (args[args.length - 1] as (e: Error) => void)(err());
       return undefined;
-    }
-    return real.apply(fs, args);
-  }) as never);
+    }) as never);
+    return () => spy.mockRestore();
+  }
+  // a FileHandle's methods live on its prototype, reached through a handle
+  const fh = await fs.promises.open(process.execPath, 'r');
+  const target = (fn === 'open' || fn === 'rename' ? fs.promises : Object.getPrototypeOf(fh)) as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  await fh.close();
+  const real = target[fn]!;
+  const spy = vi.spyOn(target, fn).mockImplementation(function (this: unknown, ...args: unknown[]) {
+    return ++calls === n ? Promise.reject(err()) : real.apply(this, args);
+  } as never);
   return () => spy.mockRestore();
 }
 
 describe('I/O errors injected at the file-system calls the store makes', () => {
-  const cases: ['openSync' | 'writeSync' | 'fsyncSync' | 'renameSync', string, string][] = [
-    ['openSync', 'EIO', 'IO'], ['writeSync', 'EIO', 'IO'], ['writeSync', 'ENOSPC', 'NO_SPACE'], ['fsyncSync', 'EIO', 'IO'], ['renameSync', 'EIO', 'IO'],
+  const cases: [WriteCall, string, string][] = [
+    ['open', 'EIO', 'IO'], ['write', 'EIO', 'IO'], ['write', 'ENOSPC', 'NO_SPACE'], ['sync', 'EIO', 'IO'], ['rename', 'EIO', 'IO'],
   ];
   for (const [fn, errno, code] of cases) {
     it(`${errno} in ${fn} while writing: ${code}, nothing half-visible, and the same Store goes on`, async () => {
       const dir = path.join(tempDir(), 's');
       const s: Store = await openStore(dir, { flushMs: 3_600_000 });
       await s.log('io.m.k0', frameFor('io.m.k0', 0), { durable: true });
-      const restore = failOnce(fn, errno, 1);
+      const restore = await failOnce(fn, errno, 1);
       const err = await s.log('io.m.k1', frameFor('io.m.k1', 1), { durable: true }).catch((e: unknown) => e);
       restore();
       expect(err, `${fn} was never called`).toBeInstanceOf(MistiqueError);
@@ -145,7 +156,7 @@ describe('I/O errors injected at the file-system calls the store makes', () => {
     await w.log('io.m.k1', frameFor('io.m.k1', 1));
     await w.close();
     const s = await openStore(dir, { create: false });
-    const restore = failOnce('read', 'EIO', 1);
+    const restore = await failOnce('read', 'EIO', 1);
     const err = await digestStored(s, 'io.m.k1').catch((e: unknown) => e);
     restore();
     expect((err as MistiqueError).code, String(err)).toBe('IO');

@@ -181,15 +181,19 @@ describe('read or re-run (DNN)', () => {
     // the re-measured model comes from this store's reads and predicts a real read within a factor of 10 (a
     // model of zeros would not; calibrated from this one 400 KB intermediate it is no closer than ~5× here:
     // two runs measured 0.2× and 5.9× of the estimate)
-    const [e] = await store.explain('p.m.i.a', { run: true, path: 'read' });
-    expect(['calibrated', 'measured']).toContain(e!.read!.source);
-    expect(e!.read!.reads).toBeGreaterThanOrEqual(2);
-    expect(e!.read!.ms).toBeGreaterThan(0);
-    const ratio = e!.measured!.ms / e!.read!.ms;
-    expect(ratio, `measured ${e!.measured!.ms} ms, estimated ${e!.read!.ms} ms`).toBeGreaterThan(0.1);
-    expect(ratio).toBeLessThan(10);
+    // judged on the median of three measured reads, not one draw (other test files share the cores)
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push((await store.explain('p.m.i.a', { run: true, path: 'read' }))[0]!);
+    for (const e of runs) {
+      expect(['calibrated', 'measured']).toContain(e.read!.source);
+      expect(e.read!.reads).toBeGreaterThanOrEqual(2);
+      expect(e.read!.ms).toBeGreaterThan(0);
+    }
+    const ratios = runs.map((e) => e.measured!.ms / e.read!.ms).sort((a, b) => a - b);
+    expect(ratios[1], `measured ÷ estimated: ${ratios.map((r) => r.toFixed(2)).join(', ')}`).toBeGreaterThan(0.1);
+    expect(ratios[1]).toBeLessThan(10);
     await store.explain('p.m.i.a', { run: true }); // (a query: counted below)
-    expect(store.list('p.m.i')[0]!.queries).toBe(2); // the two queries; calibration reads are not queries
+    expect(store.list('p.m.i')[0]!.queries).toBe(4); // the four queries; calibration reads are not queries
   });
 });
 

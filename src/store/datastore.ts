@@ -44,6 +44,9 @@ export interface Placement { partition: OpenPartition | null }
  *   becomes durable in the transaction that registers its last pending blob (`completedBy`), and
  *   recovery, run only under the write lock, removes what a dead writer left not durable.
  * - `flushAll` runs one at a time and returns only after every partition write under way has ended.
+ *   `settle` starts writes without waiting for them (at most one flushAll and flushBytes of partition
+ *   writes in the background): a write's failure is kept and thrown by the next settle or flushAll,
+ *   after one retry.
  */
 export class DataStore {
   readonly pool: BufferPool;
@@ -63,6 +66,9 @@ export class DataStore {
   /** Partition writes under way, and the flushAll calls queued one after another. */
   private readonly inflight = new Set<Promise<void>>();
   private flushQueue: Promise<void> = Promise.resolve();
+  /** Uncompressed bytes of the partition writes under way; the flush of everything running in the background. */
+  private inflightBytes = 0;
+  private background: Promise<void> | null = null;
   /** Uncompressed bytes added since everything was last written, and since when they wait. */
   unflushedBytes = 0;
   unflushedSince = 0;
@@ -205,14 +211,36 @@ export class DataStore {
     if (p && this.pool.open.has(p.id) && !this.idle.includes(p)) this.idle.push(p);
   }
 
-  /** Writes full partitions, then the least recently used ones while the pool is over budget. */
+  /**
+   * Writes full partitions, then the least recently used ones while the pool is over budget, and every
+   * open partition once flushBytes wait unwritten. The writes go on in the background (the caller logs
+   * the next batch meanwhile); it waits only while more than flushBytes are being written, or for the
+   * previous flush of everything before it starts the next, or while the writes under way hold more
+   * than half the pool's budget.
+   */
   async settle(place?: Placement): Promise<void> {
     // a failed write is retried at the next settle: once space is back, the same Store goes on
-    if (this.writeError || this.unflushedBytes >= this.opts.flushBytes) return this.flushAll();
-    const cur = place?.partition;
-    if (cur && cur.rawBytes >= this.opts.partitionBytes) await this.flushPartition(cur);
-    for (const p of this.pool.victims(0)) await this.flushPartition(p);
+    if (this.writeError) return this.flushAll();
+    if (this.unflushedBytes >= this.opts.flushBytes) {
+      if (this.background) await this.background;
+      if (this.unflushedBytes >= this.opts.flushBytes) {
+        const run: Promise<void> = this.flushAll().catch(() => undefined).finally(() => { if (this.background === run) this.background = null; });
+        this.background = run;
+      }
+    } else {
+      const cur = place?.partition;
+      if (cur && cur.rawBytes >= this.opts.partitionBytes) this.flushPartition(cur).catch(() => undefined);
+      for (const p of this.pool.victims(0)) this.flushPartition(p).catch(() => undefined);
+    }
+    // what is being written is memory too: at most half the pool's budget (or flushBytes) of it
+    const limit = Math.min(this.opts.flushBytes, this.pool.budget / 2);
+    while (this.inflightBytes > limit && this.inflight.size > 0) await Promise.race(this.inflight);
     this.throwWriteError();
+  }
+
+  /** Resolves once the partition writes under way have ended (whether they succeeded or not). */
+  async writesUnderWay(): Promise<void> {
+    await Promise.all([...this.inflight]);
   }
 
   /**
@@ -225,7 +253,8 @@ export class DataStore {
     const run = this.flushQueue.then(async () => {
       this.unflushedBytes = 0;
       this.writeError = null;
-      for (const p of [...this.pool.open.values()]) await this.flushPartition(p, opts.keepDecoded === true);
+      // two partitions at a time: one encodes while the other waits for its fsync
+      await mapLimit([...this.pool.open.values()], 2, (p) => this.flushPartition(p, opts.keepDecoded === true));
       await Promise.all([...this.inflight]);
     });
     this.flushQueue = run.catch(() => undefined);
@@ -235,8 +264,10 @@ export class DataStore {
 
   private flushPartition(p: OpenPartition, keepDecoded = false): Promise<void> {
     if (!this.pool.open.has(p.id)) return Promise.resolve();
+    const bytes = p.rawBytes;
+    this.inflightBytes += bytes;
     const w = this.writeOut(p, keepDecoded);
-    const done = w.catch(() => undefined).then(() => { this.inflight.delete(done); });
+    const done = w.catch(() => undefined).then(() => { this.inflight.delete(done); this.inflightBytes -= bytes; });
     this.inflight.add(done);
     return w;
   }

@@ -79,7 +79,11 @@ export function partitionFileName(id: number, codec: SegmentCodec): string {
   return `p${String(id).padStart(8, '0')}.${codec.ext}`;
 }
 
-/** Encodes all segments (in parallel, on the threadpool where the codec can) and writes the file atomically. */
+/**
+ * Encodes all segments (in parallel, on the threadpool where the codec can) and writes the file atomically.
+ * The writes and the fsync run on the threadpool too: the caller's thread goes on (the next forward pass,
+ * the next RowBlock) while the disk works.
+ */
 export async function writePartition(
   dir: string, p: OpenPartition, layout: OpenSegment[], codec: SegmentCodec,
 ): Promise<{ partition: PartitionRow; segments: SegmentRow[] }> {
@@ -89,19 +93,19 @@ export async function writePartition(
   const segments: SegmentRow[] = [];
   let offset = 0;
   try {
-    const fd = fs.openSync(tmp, 'w');
+    const fh = await fs.promises.open(tmp, 'w');
     try {
-      encoded.forEach((bytes, i) => {
-        writeAll(fd, bytes);
+      for (const [i, bytes] of encoded.entries()) {
+        await writeAll(fh, bytes);
         segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength, crc32: checksumsOn ? checksum(bytes) : null });
         offset += bytes.length;
-      });
-      fs.fsyncSync(fd);
+      }
+      await fh.sync();
     } finally {
-      fs.closeSync(fd);
+      await fh.close();
     }
-    fs.renameSync(tmp, path.join(dir, file));
-    syncDir(dir); // the rename itself survives a power cut only once the directory is synced
+    await fs.promises.rename(tmp, path.join(dir, file));
+    await syncDirAsync(dir); // the rename itself survives a power cut only once the directory is synced
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
@@ -112,10 +116,15 @@ export async function writePartition(
   };
 }
 
-/** fs.writeSync may write less than asked (a full disk, a signal): write until all is out or it throws. */
-function writeAll(fd: number, bytes: Uint8Array): void {
+/** A write may write less than asked (a full disk, a signal): write until all is out or it throws. */
+async function writeAll(fh: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
   let done = 0;
-  while (done < bytes.length) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
+}
+
+async function syncDirAsync(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, 'r');
+  try { await fh.sync(); } finally { await fh.close(); }
 }
 
 export function syncDir(dir: string): void {

@@ -8,7 +8,7 @@ import { allocValues, type ColumnType } from '../model/types.js';
 import { align8, hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
 import { tensorGeometry } from './geometry.js';
-import { kbitBlock } from '../quantize/kbit.js';
+import { encode } from '../quantize/workers.js';
 
 const NO_HASH = Buffer.alloc(0);
 /** Raw bytes of an unmaterialized intermediate's first RowBlock encoded to estimate its stored size (a wide layer's RowBlock is 100 MB). */
@@ -108,7 +108,7 @@ export class IntermediateWriter {
     this.nrows += frame.nrows;
     const B = this.blockRows;
     while (this.pendingRows >= B) {
-      this.emitBlock(this.takeRows(B));
+      await this.emitBlock(this.takeRows(B));
       await this.ds.settle(this.place);
     }
   }
@@ -117,7 +117,7 @@ export class IntermediateWriter {
     if (this.done) throw new MistiqueError('CLOSED', `writer for ${this.keyString} is closed`);
     if (!this.schema) throw new MistiqueError('BAD_FRAME', `nothing was appended to ${this.keyString}: an intermediate needs at least one batch`);
     try {
-      if (this.pendingRows > 0) this.emitBlock(this.takeRows(this.pendingRows));
+      if (this.pendingRows > 0) await this.emitBlock(this.takeRows(this.pendingRows));
       await this.ds.settle(this.place);
       const bytesEst = this.opts.materialize === false ? await this.estimateStored() : null;
       const ms = performance.now() - this.t0;
@@ -248,7 +248,8 @@ export class IntermediateWriter {
     return out;
   }
 
-  private emitBlock(pieces: Piece[]): void {
+  private async emitBlock(pieces: Piece[]): Promise<void> {
+    const chunks = await this.blockChunks(pieces);
     const block = this.nblocks;
     // slice, not subarray: the partition keeps the chunk, the caller keeps its frame.
     const ids = concatChunks(pieces.map((p) => ({ type: 'int32', nrows: p.r1 - p.r0, ncols: 1, values: p.frame.rowIds.slice(p.r0, p.r1) })));
@@ -265,8 +266,7 @@ export class IntermediateWriter {
       this.bytesRaw += rawByteLength(ids);
       const sample: ChunkData[] | null = this.sample ? null : [ids];
       let sampled = 0;
-      for (const t of this.tiles) {
-        const chunk = this.extract(pieces, t);
+      for (const chunk of chunks) {
         const raw = rawByteLength(chunk);
         this.bytesRaw += raw;
         if (sample && sampled < SAMPLE_BYTES) { sample.push(chunk); sampled += raw; }
@@ -279,18 +279,16 @@ export class IntermediateWriter {
     const rowidBlob = this.put(ids, false);
     this.rowblocks.push({ block, n_rows: idv.length, min_row_id: min, max_row_id: max, sorted, rowid_blob: rowidBlob });
     this.nblocks++;
-    for (const t of this.tiles) {
-      const chunk = this.extract(pieces, t);
-      this.chunks.push({ block, col_start: t.c0, n_cols: t.w, blob_id: this.put(chunk, true) });
-    }
+    this.tiles.forEach((t, i) => this.chunks.push({ block, col_start: t.c0, n_cols: t.w, blob_id: this.put(chunks[i]!, true) }));
   }
 
-  /** One chunk of a RowBlock: tile t of the rows the pieces hold, in this intermediate's chunk order. */
-  private extract(pieces: Piece[], t: Tile): ChunkData {
-    const c = concatChunks(pieces.map((p) => (this.order === 'row' ? p.frame.extractRows(p.r0, p.r1, t.c0, t.w) : p.frame.extract(p.r0, p.r1, t.c0, t.w))));
-    if (this.opts.kbit === undefined) return c;
-    const { codes, book } = kbitBlock(c.values as Float32Array, this.opts.kbit);
-    return { type: 'kbit', nrows: c.nrows, ncols: c.ncols, values: codes, order: 'row', codebook: book };
+  /** The chunks of a RowBlock, one per tile, in this intermediate's chunk order; KBIT_QT on the encode workers. */
+  private async blockChunks(pieces: Piece[]): Promise<ChunkData[]> {
+    const plain = this.tiles.map((t) => concatChunks(pieces.map((p) => (this.order === 'row' ? p.frame.extractRows(p.r0, p.r1, t.c0, t.w) : p.frame.extract(p.r0, p.r1, t.c0, t.w)))));
+    const k = this.opts.kbit;
+    if (k === undefined) return plain;
+    const blocks = await encode({ op: 'kbit', chunks: plain.map((c) => c.values as Float32Array), k });
+    return plain.map((c, i) => ({ type: 'kbit', nrows: c.nrows, ncols: c.ncols, values: blocks[i]!.codes, order: 'row', codebook: blocks[i]!.book }));
   }
 
   /** Stores or de-duplicates one chunk; bytes count row ids too, chunk counts only data chunks. */

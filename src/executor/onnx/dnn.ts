@@ -11,7 +11,9 @@ import { DataFrame } from '../../model/dataframe.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
-import { percentile, pool, sampleValues, toFloat16, type Codebook, type PoolKind } from '../../quantize/index.js';
+import { percentile, sampleValues, type Codebook, type PoolKind } from '../../quantize/index.js';
+import { encodeLayer, type LayerResult, type LayerTask } from '../../quantize/encode.js';
+import { encode } from '../../quantize/workers.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
@@ -96,22 +98,50 @@ export function schemeName(s: DnnScheme): string {
 }
 
 /** A batch ready for its writer: `kbit` asks the writer to quantize it chunk by chunk (a codebook per chunk). */
-export interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number; kbit?: number }
+export interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number; kbit?: number; /** per-example shape after pooling ([] for one value) */ shape?: number[] }
 
 /** Applies the quantization step to one batch of a layer; `state` carries the codebook / threshold from the first batch. */
 export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { codebook?: Codebook; threshold?: number }): Encoded {
   const sh = shape.length ? shape : [1];
-  if (!q) return { frame: DataFrame.fromTensor(values, sh, ids) };
-  if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(toFloat16(values), 'float16', sh, ids) };
-  if ('kbit' in q) {
-    if (q.kbit > 8) throw new MistiqueError('BAD_OPTION', `KBIT_QT stores one byte per value: k must be 1…8, got ${q.kbit}`);
-    if (!Number.isInteger(q.kbit) || q.kbit < 1) throw new MistiqueError('BAD_OPTION', `KBIT_QT needs k bits, an integer 1…8, got ${q.kbit}`);
-    return { frame: DataFrame.fromTensor(values, sh, ids), kbit: q.kbit };
+  checkKbit(q);
+  if (q && typeof q === 'object' && 'threshold' in q) state.threshold ??= percentile(sampleValues(values), q.threshold);
+  return encodedFrame(encodeLayer(layerTask(values, sh, undefined, q, state)), ids, q, state);
+}
+
+/**
+ * One batch of a layer pooled and quantized as `scheme` says, on an encode worker (the values are handed
+ * over). THRESHOLD_QT's first batch runs here: the threshold comes from its (pooled) values.
+ */
+export async function encodeBatch(values: Float32Array, shape: number[], ids: Int32Array, scheme: DnnScheme, state: { threshold?: number }): Promise<Encoded> {
+  const q = scheme.quantize;
+  checkKbit(q);
+  const poolOp = scheme.pool && shape.length === 3 ? { sigma: scheme.pool.sigma, kind: scheme.pool.op ?? 'avg' } : undefined;
+  if (q && typeof q === 'object' && 'threshold' in q && state.threshold === undefined) {
+    const pooled = encodeLayer({ op: 'layer', values, shape, pool: poolOp });
+    return quantizeBatch(pooled.values as Float32Array, pooled.shape, ids, q, state);
   }
-  state.threshold ??= percentile(sampleValues(values), q.threshold);
-  const bits = new Uint8Array(values.length);
-  for (let i = 0; i < values.length; i++) bits[i] = values[i]! > state.threshold ? 1 : 0;
-  return { frame: DataFrame.fromEncodedTensor(bits, 'bool', sh, ids), threshold: state.threshold };
+  return encodedFrame(await encode(layerTask(values, shape, poolOp, q, state)), ids, q, state);
+}
+
+function checkKbit(q: DnnScheme['quantize']): void {
+  if (!q || typeof q !== 'object' || !('kbit' in q)) return;
+  if (q.kbit > 8) throw new MistiqueError('BAD_OPTION', `KBIT_QT stores one byte per value: k must be 1…8, got ${q.kbit}`);
+  if (!Number.isInteger(q.kbit) || q.kbit < 1) throw new MistiqueError('BAD_OPTION', `KBIT_QT needs k bits, an integer 1…8, got ${q.kbit}`);
+}
+
+/** KBIT_QT is left to the writer (a codebook per chunk); LP_QT and THRESHOLD_QT are done here. */
+function layerTask(values: Float32Array, shape: number[], poolOp: LayerTask['pool'], q: DnnScheme['quantize'], state: { threshold?: number }): LayerTask {
+  const quantize = q === 'lp' ? 'lp' : q && 'threshold' in q ? { threshold: state.threshold! } : undefined;
+  return { op: 'layer', values, shape, pool: poolOp, quantize };
+}
+
+function encodedFrame(r: LayerResult, ids: Int32Array, q: DnnScheme['quantize'], state: { threshold?: number }): Encoded {
+  const sh = r.shape.length ? r.shape : [1];
+  const shape = r.shape;
+  if (!q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), shape };
+  if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(r.values as Uint16Array, 'float16', sh, ids), shape };
+  if ('kbit' in q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), kbit: q.kbit, shape };
+  return { frame: DataFrame.fromEncodedTensor(r.values as Uint8Array, 'bool', sh, ids), threshold: state.threshold, shape };
 }
 
 function checkpointFile(store: NetworkSink, project: string, model: string): string {
@@ -175,19 +205,14 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
       }
       const t2 = performance.now();
       for (const [k, w] of inputWriters.entries()) await w?.append(inputFrame(feeds[k]!, s, e, ids.slice()));
-      for (const l of g.layers) {
+      // every layer of the batch at once: while one is encoded on a worker, the next is cut into chunks here
+      await Promise.all(g.layers.map(async (l) => {
         const t = out[l.original];
-        if (!t || t.type !== 'float32') continue;
-        let values = t.data as Float32Array;
-        let shape = (t.dims as number[]).slice(1).map(Number);
-        if (scheme.pool && shape.length === 3) {
-          const p = pool(values, shape, scheme.pool.sigma === 'S' ? Math.max(shape[1]!, shape[2]!) : scheme.pool.sigma, scheme.pool.op ?? 'avg');
-          values = p.values; shape = p.shape;
-        }
-        shapes.set(l.name, shape);
+        if (!t || t.type !== 'float32') return;
         let st = qstate.get(l.name);
         if (!st) qstate.set(l.name, (st = {}));
-        const enc = quantizeBatch(values, shape, ids.slice(), scheme.quantize, st);
+        const enc = await encodeBatch(t.data as Float32Array, (t.dims as number[]).slice(1).map(Number), ids.slice(), scheme, st);
+        shapes.set(l.name, enc.shape!);
         let w = writers.get(l.name);
         if (!w) {
           w = store.writer(`${project}.${model}.${l.name}`, {
@@ -197,7 +222,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
           writers.set(l.name, w);
         }
         await w.append(enc.frame);
-      }
+      }));
       logMs += performance.now() - t2;
       opts.onBatch?.(e, N);
     }

@@ -5,7 +5,12 @@ import type { ChunkData } from '../../model/dataframe.js';
 import { align8, chunkParts, decodeChunkRaw } from '../chunk.js';
 import type { DecodedSegment, Slot } from './codec.js';
 
+/** The chunks' raw bytes, 8-byte aligned, as one buffer: a segment of one plain chunk is its own bytes, no copy. */
 export function concatAligned(chunks: readonly ChunkData[], rawLength: number): Uint8Array {
+  if (chunks.length === 1) {
+    const parts = chunkParts(chunks[0]!);
+    if (parts.length === 1 && parts[0]!.byteLength === rawLength) return parts[0]!;
+  }
   const out = new Uint8Array(rawLength);
   let pos = 0;
   for (const c of chunks) {

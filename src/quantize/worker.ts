@@ -1,0 +1,12 @@
+// An encode worker's body: runs tasks (encode.ts) and sends back results, their buffers transferred.
+import { parentPort } from 'node:worker_threads';
+import { buffersOf, runTask, type EncodeTask } from './encode.js';
+
+parentPort!.on('message', (m: { id: number; task: EncodeTask }) => {
+  try {
+    const result = runTask(m.task);
+    parentPort!.postMessage({ id: m.id, result }, buffersOf(result as never));
+  } catch (err) {
+    parentPort!.postMessage({ id: m.id, error: { message: (err as Error).message, name: (err as Error).name } });
+  }
+});
