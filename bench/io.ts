@@ -142,7 +142,7 @@ async function storeRun(codec: CodecId, schemeKey: string, rep: number): Promise
   const dir = path.join(work, `${codec}-${schemeKey}-${rep}`);
   const { scheme, pooled } = schemeOf(schemeKey);
   const s = await openStore(dir, { codec, policy: 'store_all' });
-  const state: { codebook?: import('../src/quantize/index.js').Codebook; threshold?: number } = {};
+  const state: { threshold?: number } = {};
   const [, logMs] = await timeAsync(async () => {
     let w: ReturnType<typeof s.writer> | null = null;
     for (let i = 0; i < N; i += BATCH) {
@@ -151,7 +151,7 @@ async function storeRun(codec: CodecId, schemeKey: string, rep: number): Promise
       let shape = TENSOR_SHAPE;
       if (pooled) ({ values, shape } = pool(values, shape, 2, 'avg'));
       const enc = quantizeBatch(values, shape, Int32Array.from({ length: e - i }, (_, k) => i + k), scheme.quantize, state);
-      w ??= s.writer('b.m.t', { scheme: schemeName(scheme), approximate: false, logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook, kbit: enc.kbit });
+      w ??= s.writer('b.m.t', { scheme: schemeName(scheme), approximate: false, logicalType: scheme.quantize ? 'float32' : undefined, kbit: enc.kbit });
       await w.append(enc.frame);
     }
     await w!.close();

@@ -94,10 +94,10 @@ describe('row-major tensor chunks through every codec and scheme', () => {
       const store = await tempStore({ codec, rowBlockSize: 256 });
       const ids = Int32Array.from({ length: N }, (_, i) => 7 + 3 * i);
       for (const [name, q] of [['fp32', undefined], ['lp', 'lp'], ['kbit', { kbit: 8 }], ['thr', { threshold: 0.9 }]] as const) {
-        // two batches, cut inside a RowBlock; the scheme's state (codebook, threshold) from the first
+        // two batches, cut inside a RowBlock; the scheme's state (the threshold) from the first
         const st = {};
         const encs = ([[0, 611], [611, N]] as const).map(([a, b]) => quantizeBatch(x.subarray(a * C, b * C), shape, ids.subarray(a, b), q, st));
-        const w = store.writer(`p.m.${name}`, { scheme: name, logicalType: q ? 'float32' : undefined, codebook: encs[0]!.codebook, kbit: encs[0]!.kbit });
+        const w = store.writer(`p.m.${name}`, { scheme: name, logicalType: q ? 'float32' : undefined, kbit: encs[0]!.kbit });
         for (const e of encs) await w.append(e.frame);
         await w.close();
         await store.flush(); // durable: the second handle below sees it
@@ -114,7 +114,7 @@ describe('row-major tensor chunks through every codec and scheme', () => {
             else expect(Object.is(want[i], x[i])).toBe(true); // NaN, ±Infinity read back exactly
           }
           expect(store.metadata.blobs([store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', 'kbit')!)[0]!.blob_id]).values().next().value!.type).toBe('kbit');
-        } else want.set(decodeFrame(encs[0]!.frame, encs[0]!.codebook)), want.set(decodeFrame(encs[1]!.frame, encs[0]!.codebook), 611 * C);
+        } else want.set(decodeFrame(encs[0]!.frame)), want.set(decodeFrame(encs[1]!.frame), 611 * C);
         for (const reopen of [false, true]) {
           const s = reopen ? await openStore(store.dir) : store;
           if (reopen) s.dropCaches();
@@ -155,7 +155,7 @@ describe('row-major tensor chunks through every codec and scheme', () => {
   });
 });
 
-function decodeFrame(frame: DataFrame, codebook?: Float32Array): Float32Array {
+function decodeFrame(frame: DataFrame): Float32Array {
   const v = (frame as unknown as { values: Uint16Array | Uint8Array }).values;
   if (v instanceof Uint16Array) {
     const out = new Float32Array(v.length);
@@ -163,7 +163,6 @@ function decodeFrame(frame: DataFrame, codebook?: Float32Array): Float32Array {
     for (let i = 0; i < v.length; i++) out[i] = half(v[i]!, dv);
     return out;
   }
-  if (codebook) return Float32Array.from(v, (c) => codebook[c]!);
   return Float32Array.from(v);
 }
 

@@ -43,7 +43,7 @@ export function runTask<T extends EncodeTask>(t: T): EncodeResult<T> {
 }
 
 /** Typed arrays a task or its result moves between threads (their buffers are transferred, not copied). */
-export function buffersOf(x: LayerTask | LayerResult | KbitTask | KbitBlock[]): ArrayBuffer[] {
+export function buffersOf(x: EncodeTask | LayerResult | KbitBlock[]): ArrayBuffer[] {
   const views: ArrayBufferView[] = Array.isArray(x) ? x.flatMap((b) => [b.codes, b.book]) : 'chunks' in x ? x.chunks : [x.values];
   return [...new Set(views.map((v) => v.buffer as ArrayBuffer))];
 }

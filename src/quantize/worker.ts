@@ -5,7 +5,7 @@ import { buffersOf, runTask, type EncodeTask } from './encode.js';
 parentPort!.on('message', (m: { id: number; task: EncodeTask }) => {
   try {
     const result = runTask(m.task);
-    parentPort!.postMessage({ id: m.id, result }, buffersOf(result as never));
+    parentPort!.postMessage({ id: m.id, result }, buffersOf(result));
   } catch (err) {
     parentPort!.postMessage({ id: m.id, error: { message: (err as Error).message, name: (err as Error).name } });
   }

@@ -27,7 +27,7 @@ export class EncodePool {
     return new Promise<EncodeResult<T>>((resolve, reject) => {
       slot.pending.set(id, { resolve: resolve as (r: never) => void, reject });
       if (slot.pending.size === 1) slot.worker.ref();
-      slot.worker.postMessage({ id, task }, buffersOf(task as never));
+      slot.worker.postMessage({ id, task }, buffersOf(task));
     });
   }
 

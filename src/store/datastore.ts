@@ -44,9 +44,9 @@ export interface Placement { partition: OpenPartition | null }
  *   becomes durable in the transaction that registers its last pending blob (`completedBy`), and
  *   recovery, run only under the write lock, removes what a dead writer left not durable.
  * - `flushAll` runs one at a time and returns only after every partition write under way has ended.
- *   `settle` starts writes without waiting for them (at most one flushAll and flushBytes of partition
- *   writes in the background): a write's failure is kept and thrown by the next settle or flushAll,
- *   after one retry.
+ *   `settle` starts writes without waiting for them (at most one flushAll, and partition writes of at
+ *   most min(flushBytes, half the pool's budget), in the background): a write's failure is kept and
+ *   thrown by the next settle or flushAll, after one retry.
  */
 export class DataStore {
   readonly pool: BufferPool;
@@ -214,9 +214,8 @@ export class DataStore {
   /**
    * Writes full partitions, then the least recently used ones while the pool is over budget, and every
    * open partition once flushBytes wait unwritten. The writes go on in the background (the caller logs
-   * the next batch meanwhile); it waits only while more than flushBytes are being written, or for the
-   * previous flush of everything before it starts the next, or while the writes under way hold more
-   * than half the pool's budget.
+   * the next batch meanwhile); it waits only for the previous flush of everything before it starts the
+   * next, and while the writes under way hold more than min(flushBytes, half the pool's budget).
    */
   async settle(place?: Placement): Promise<void> {
     // a failed write is retried at the next settle: once space is back, the same Store goes on
@@ -255,7 +254,7 @@ export class DataStore {
       this.writeError = null;
       // two partitions at a time: one encodes while the other waits for its fsync
       await mapLimit([...this.pool.open.values()], 2, (p) => this.flushPartition(p, opts.keepDecoded === true));
-      await Promise.all([...this.inflight]);
+      await this.writesUnderWay();
     });
     this.flushQueue = run.catch(() => undefined);
     await run;

@@ -76,7 +76,7 @@ export async function collectGarbage(ds: DataStore, lifecycle: MetadataLifecycle
     }
     opts.onPartition?.(k + 1, uses.length);
   }
-  syncDir(dir);
+  await syncDir(dir);
   const known = registeredFiles();
   r.strayFiles = fs.readdirSync(dir).filter((f) => !known.has(f)).sort();
   for (const f of r.strayFiles) fs.rmSync(path.join(dir, f), { force: true });

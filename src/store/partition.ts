@@ -105,7 +105,7 @@ export async function writePartition(
       await fh.close();
     }
     await fs.promises.rename(tmp, path.join(dir, file));
-    await syncDirAsync(dir); // the rename itself survives a power cut only once the directory is synced
+    await syncDir(dir); // the rename itself survives a power cut only once the directory is synced
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
@@ -122,14 +122,10 @@ async function writeAll(fh: fs.promises.FileHandle, bytes: Uint8Array): Promise<
   while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
 }
 
-async function syncDirAsync(dir: string): Promise<void> {
+/** fsyncs a directory: a rename or unlink in it survives a power cut only then. */
+export async function syncDir(dir: string): Promise<void> {
   const fh = await fs.promises.open(dir, 'r');
   try { await fh.sync(); } finally { await fh.close(); }
-}
-
-export function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
 }
 
 /** Open file descriptors of partition files, least recently used closed first (never one a read is using). */

@@ -11,7 +11,7 @@ import { DataFrame } from '../../model/dataframe.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
-import { percentile, sampleValues, type Codebook, type PoolKind } from '../../quantize/index.js';
+import { percentile, sampleValues, type PoolKind } from '../../quantize/index.js';
 import { encodeLayer, type LayerResult, type LayerTask } from '../../quantize/encode.js';
 import { encode } from '../../quantize/workers.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
@@ -42,8 +42,8 @@ export type DnnInput =
 /**
  * A storage scheme (paper §5.4.1), applied per layer before storing: optional pooling of every channel
  * map (σ = 2, or 'S' for one value per channel), then optional quantization — LP_QT half floats, KBIT_QT
- * codes with a codebook from a sample of the layer's first batch, or THRESHOLD_QT bits against a
- * percentile of that sample. Readers get float32 back. `{}` stores full precision.
+ * codes with a codebook per chunk (done by the writer), or THRESHOLD_QT bits against a percentile of a
+ * sample of the layer's first batch. Readers get float32 back. `{}` stores full precision.
  */
 export interface DnnScheme {
   pool?: { sigma: number | 'S'; op?: PoolKind };
@@ -98,14 +98,13 @@ export function schemeName(s: DnnScheme): string {
 }
 
 /** A batch ready for its writer: `kbit` asks the writer to quantize it chunk by chunk (a codebook per chunk). */
-export interface Encoded { frame: DataFrame; codebook?: Float32Array; threshold?: number; kbit?: number; /** per-example shape after pooling ([] for one value) */ shape?: number[] }
+export interface Encoded { frame: DataFrame; threshold?: number; kbit?: number; /** per-example shape after pooling ([] for one value) */ shape: number[] }
 
-/** Applies the quantization step to one batch of a layer; `state` carries the codebook / threshold from the first batch. */
-export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { codebook?: Codebook; threshold?: number }): Encoded {
-  const sh = shape.length ? shape : [1];
+/** Applies the quantization step to one batch of a layer; `state` carries the threshold from the first batch. */
+export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { threshold?: number }): Encoded {
   checkKbit(q);
   if (q && typeof q === 'object' && 'threshold' in q) state.threshold ??= percentile(sampleValues(values), q.threshold);
-  return encodedFrame(encodeLayer(layerTask(values, sh, undefined, q, state)), ids, q, state);
+  return encodedFrame(encodeLayer(layerTask(values, shape, undefined, q, state)), ids, q, state);
 }
 
 /**
@@ -137,7 +136,7 @@ function layerTask(values: Float32Array, shape: number[], poolOp: LayerTask['poo
 
 function encodedFrame(r: LayerResult, ids: Int32Array, q: DnnScheme['quantize'], state: { threshold?: number }): Encoded {
   const sh = r.shape.length ? r.shape : [1];
-  const shape = r.shape;
+  const { shape } = r;
   if (!q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), shape };
   if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(r.values as Uint16Array, 'float16', sh, ids), shape };
   if ('kbit' in q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), kbit: q.kbit, shape };
@@ -184,7 +183,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const modelId = db.workflows.insert(project, model, 'dnn', JSON.stringify(spec), null);
   const writers = new Map<string, IntermediateWriter>();
   const shapes = new Map<string, number[]>();
-  const qstate = new Map<string, { codebook?: Codebook; threshold?: number }>();
+  const qstate = new Map<string, { threshold?: number }>();
   let forwardMs = 0, logMs = 0;
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
@@ -212,12 +211,12 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         let st = qstate.get(l.name);
         if (!st) qstate.set(l.name, (st = {}));
         const enc = await encodeBatch(t.data as Float32Array, (t.dims as number[]).slice(1).map(Number), ids.slice(), scheme, st);
-        shapes.set(l.name, enc.shape!);
+        shapes.set(l.name, enc.shape);
         let w = writers.get(l.name);
         if (!w) {
           w = store.writer(`${project}.${model}.${l.name}`, {
             originalName: l.original, scheme: schemeName(scheme), approximate: false, rerunnable: true,
-            logicalType: scheme.quantize ? 'float32' : undefined, codebook: enc.codebook, kbit: enc.kbit,
+            logicalType: scheme.quantize ? 'float32' : undefined, kbit: enc.kbit,
           });
           writers.set(l.name, w);
         }
