@@ -16,7 +16,7 @@ export { MistiqueError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { DataFrame } from './model/dataframe.js';
 export type { FrameInput, FrameOptions, PlainFrame, Column, ChunkData } from './model/dataframe.js';
-export { Matrix } from './model/matrix.js';
+export { Matrix, unshared } from './model/matrix.js';
 export type { MatrixColumn, MatrixSource, MatrixValues } from './model/matrix.js';
 export type { ColumnType } from './model/types.js';
 export type { QueryOptions, RowSelection } from './reader/chunkreader.js';

@@ -1,10 +1,10 @@
-// Encode workers (src/quantize/workers.ts): the same bytes as the main thread, buffers handed over (not
+// Encode workers (src/workers/pool.ts): the same bytes as the main thread, buffers handed over (not
 // copied, and never taken from under a caller's larger buffer), and a dead worker is an error, not a hang.
 import { describe, expect, it } from 'vitest';
 import { MistiqueError } from '../src/errors.js';
 import { encodeLayer } from '../src/quantize/encode.js';
 import { kbitBlock } from '../src/quantize/kbit.js';
-import { encode, EncodePool } from '../src/quantize/workers.js';
+import { encode, WorkerPool } from '../src/workers/pool.js';
 import { rng } from './helpers.js';
 
 const relu = (n: number, seed: number): Float32Array => {
@@ -37,7 +37,7 @@ describe('encode workers', () => {
   });
 
   it('a worker that dies fails its tasks with INTERNAL, and the next task gets a fresh worker', async () => {
-    const pool = new EncodePool(1);
+    const pool = new WorkerPool(1);
     const task = pool.run({ op: 'kbit', chunks: [relu(2_000_000, 6)], k: 8 });
     await new Promise((r) => setTimeout(r, 20));
     await (pool as unknown as { slots: { worker: { terminate(): Promise<number> } }[] }).slots[0]!.worker.terminate();
@@ -50,7 +50,7 @@ describe('encode workers', () => {
   });
 
   it('an error inside a task reaches the caller', async () => {
-    const pool = new EncodePool(1);
+    const pool = new WorkerPool(1);
     const err = await pool.run({ op: 'layer', values: relu(100_001, 8), shape: [16, 28, 28], pool: { sigma: 2, kind: 'avg' } }).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/not a whole number/);
     await pool.close();

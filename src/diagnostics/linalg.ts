@@ -7,6 +7,7 @@ import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { MistiqueError } from '../errors.js';
+import { unshared } from '../model/matrix.js';
 
 const { onnx } = onnxProto;
 
@@ -54,7 +55,7 @@ export async function matmulAtB(a: Float64Array, b: Float64Array, k: number, m: 
 }
 
 async function runMatMul(which: 'ab' | 'atb', a: Float64Array, as: number[], b: Float64Array, bs: number[]): Promise<Float64Array> {
-  const out = await (await matmulSessions())[which].run({ a: new ort.Tensor('float64', a, as), b: new ort.Tensor('float64', b, bs) });
+  const out = await (await matmulSessions())[which].run({ a: new ort.Tensor('float64', unshared(a), as), b: new ort.Tensor('float64', unshared(b), bs) });
   return out.c!.data as Float64Array;
 }
 

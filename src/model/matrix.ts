@@ -1,10 +1,20 @@
 // Matrix: what a query returns. Row ids, column keys, and one dense row-major typed array
-// (utf8 columns hold dictionary codes, with the strings in the column's dictionary).
+// (utf8 columns hold dictionary codes, with the strings in the column's dictionary). A result of 8 MB or
+// more lives in a SharedArrayBuffer (the workers of a scan write into it): `unshared` for consumers that
+// refuse shared memory.
 import { Bool, Dictionary, Int32, makeData, makeVector, Table, Utf8, vectorFromArray, type Vector } from 'apache-arrow';
 import { MistiqueError } from '../errors.js';
 import type { ColumnType } from './types.js';
 
 export type MatrixValues = Float64Array | Float32Array | Int32Array | Uint8Array;
+
+/**
+ * The values themselves, or a copy when they are a view of a SharedArrayBuffer (large results are, so
+ * that a scan's workers decode into them) — for consumers that refuse shared memory, as onnxruntime-node does.
+ */
+export function unshared<T extends Float64Array | Float32Array | Int32Array | Uint8Array>(v: T): T {
+  return v.buffer instanceof SharedArrayBuffer ? (v.slice() as T) : v;
+}
 
 export interface MatrixColumn {
   /** The full key: project.model.intermediate.column */

@@ -15,6 +15,9 @@ import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstru
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
+import { storedAsIs, type TileMap } from './scatter.js';
+import type { ScatterInto } from '../store/datastore.js';
+import { workerCount } from '../workers/pool.js';
 
 export type RowSelection = readonly number[] | Int32Array | { start: number; end: number };
 
@@ -27,6 +30,9 @@ export interface QueryOptions {
 
 /** RowBlocks decoded per step of a large read: bounds memory. A query of more blocks is a scan and bypasses the segment cache. */
 const BLOCKS_PER_STEP = 16;
+
+/** Steps a scan decoded straight into a shared result keeps under way beyond the one being awaited. */
+const SHARED_STEPS_AHEAD = 3;
 
 /** Whether a read of this many RowBlocks is a scan: it neither uses nor fills the bufferpool's decoded segments. */
 export function isScan(blocks: number): boolean {
@@ -58,20 +64,22 @@ export class ChunkReader {
    * Reads chunks by the layout cache's blob placements; when they went stale — another process's gc moved
    * the blobs to a new partition — reloads the intermediate's layout once and reads again.
    */
-  private async readBlocks(sel: Selection, chunks: BlockChunkRow[], reload: () => BlockChunkRow[], scan: boolean): Promise<{ chunks: BlockChunkRow[]; data: Map<number, ChunkData> }> {
+  private async readBlocks(sel: Selection, chunks: BlockChunkRow[], reload: () => BlockChunkRow[], scan: boolean, into?: (chunks: BlockChunkRow[]) => ScatterInto | undefined): Promise<{ chunks: BlockChunkRow[]; data: Map<number, ChunkData>; into?: ScatterInto }> {
     const known = (cs: BlockChunkRow[]): Map<number, BlobRow> => {
       const m = new Map<number, BlobRow>();
       for (const c of cs) if (c.blob) m.set(c.blob_id, c.blob);
       return m;
     };
     try {
-      return { chunks, data: await this.ds.readChunks(chunks.map((c) => c.blob_id), known(chunks), scan) };
+      const to = into?.(chunks);
+      return { chunks, data: await this.ds.readChunks(chunks.map((c) => c.blob_id), known(chunks), scan, to), into: to };
     } catch (err) {
       const moved = chunks.some((c) => c.blob && this.db.partition(c.blob.partition_id) === undefined);
       if (!moved) throw err;
       this.layouts.delete(sel.intermediate.id);
       const fresh = reload();
-      return { chunks: fresh, data: await this.ds.readChunks(fresh.map((c) => c.blob_id), known(fresh), scan) };
+      const to = into?.(fresh);
+      return { chunks: fresh, data: await this.ds.readChunks(fresh.map((c) => c.blob_id), known(fresh), scan, to), into: to };
     }
   }
 
@@ -110,7 +118,7 @@ export class ChunkReader {
   /** getIntermediates for keys already resolved (the query planner resolves them once). */
   async readSelections(sels: Selection[], opts: QueryOptions = {}): Promise<Matrix> {
     const q = await this.plan(sels, opts);
-    const values = allocMatrix(q.columns.map((c) => c.type), q.rowIds.length * q.columns.length);
+    const values = allocMatrix(q.columns.map((c) => c.type), q.rowIds.length * q.columns.length, workerCount() > 0);
     await this.run(q, new RowMajorSink(values, q.columns.length));
     const s0 = q.sels[0]!;
     const shape = q.sels.length === 1 && s0.schema.shape && s0.cols.length === s0.intermediate.n_cols ? s0.schema.shape : null;
@@ -183,8 +191,8 @@ export class ChunkReader {
 
   private valueDecoder(sel: Selection): Reconstruct {
     const scheme = sel.intermediate.scheme;
-    if (!scheme || scheme === 'none' || /^pool\([^)]*\)$/.test(scheme)) return identity;
-    return reconstructor(keyOf(sel), scheme, this.db.codebook(sel.intermediate.id) ?? null);
+    if (storedAsIs(scheme)) return identity;
+    return reconstructor(keyOf(sel), scheme!, this.db.codebook(sel.intermediate.id) ?? null);
   }
 
   /** Resolves keys and finds every asked row in every intermediate (the plan; `run` does the reading). */
@@ -268,16 +276,57 @@ export class ChunkReader {
       if (!m || m.width !== c.n_cols) tileMaps.set(c.col_start, (m = tileMap(c, outCol)));
       return m;
     };
-    for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
+    const scan = isScan(blocks.length);
+    // a scan of a tensor into a shared result decodes and copies its chunks on the worker threads
+    const shared = scan && sel.intermediate.chunk_order === 'row' && sink instanceof RowMajorSink && sink.out.buffer instanceof SharedArrayBuffer ? sink : null;
+    const codebook = shared && !storedAsIs(sel.intermediate.scheme) ? this.db.codebook(sel.intermediate.id) ?? null : null;
+    const into = (chunks: BlockChunkRow[]): ScatterInto | undefined => {
+      if (!shared) return undefined;
+      const tiles: TileMap[] = [], blocksOut: BlockRows[] = [];
+      const tileAt = new Map<string, number>(), blockAt = new Map<number, number>();
+      const places = new Map<number, { tile: number; block: number }[]>();
+      for (const c of chunks) {
+        const tk = `${c.col_start}:${c.n_cols}`;
+        let tile = tileAt.get(tk);
+        if (tile === undefined) { const m = mapOf(c); tileAt.set(tk, (tile = tiles.length)); tiles.push({ ks: m.ks, ocs: m.ocs }); }
+        let block = blockAt.get(c.block);
+        if (block === undefined) { blockAt.set(c.block, (block = blocksOut.length)); blocksOut.push(rowsByBlock.get(c.block)!); }
+        const list = places.get(c.blob_id);
+        if (list) list.push({ tile, block });
+        else places.set(c.blob_id, [{ tile, block }]);
+      }
+      const task = { out: shared.out, ncols: shared.ncols, key: keyOf(sel), scheme: sel.intermediate.scheme, codebook, tiles, blocks: blocksOut };
+      return { task, place: (id) => places.get(id) ?? [] };
+    };
+    const read = (s: number): ReturnType<ChunkReader['readBlocks']> => {
       const step = blocks.slice(s, s + BLOCKS_PER_STEP);
       const wanted = new Set(step);
       const load = (): BlockChunkRow[] => this.blockChunks(sel, step[0]!, step[step.length - 1]!)
         .filter((c) => wanted.has(c.block) && mapOf(c).ks.length > 0);
-      const { chunks, data } = await this.readBlocks(sel, load(), load, isScan(blocks.length));
+      return this.readBlocks(sel, load(), load, scan, into);
+    };
+    // a scan reads the next step while this one's rows are copied (two steps in memory at most; a scan
+    // decoded by the workers holds only encoded bytes, so it keeps more under way)
+    const ahead = shared ? SHARED_STEPS_AHEAD : 1;
+    const queue: ReturnType<ChunkReader['readBlocks']>[] = [];
+    let issued = 0;
+    const issue = (): void => {
+      for (; queue.length < ahead && issued < blocks.length; issued += BLOCKS_PER_STEP) {
+        const p = read(issued);
+        p.catch(() => undefined); // awaited in turn; an earlier step's failure must not leave it unhandled
+        queue.push(p);
+      }
+    };
+    for (let s = 0; s < blocks.length; s += BLOCKS_PER_STEP) {
+      issue();
+      const { chunks, data, into: placed } = await queue.shift()!;
+      issue();
       const decode = this.reconstructor(sel);
       for (const c of chunks) {
         const rows = rowsByBlock.get(c.block)!;
-        const chunk = decode(data.get(c.blob_id)!);
+        const stored = data.get(c.blob_id);
+        if (!stored && placed && placed.place(c.blob_id).length > 0) continue; // decoded into the result by a worker
+        const chunk = decode(stored!);
         if (chunk.order === 'row') {
           const m = mapOf(c);
           sink.copyRows(chunk, rows, m.ks, m.ocs);
@@ -368,15 +417,19 @@ function tileMap(c: ChunkRow, outCol: Int32Array): { ks: Int32Array; ocs: Int32A
   return { ks: Int32Array.from(ks), ocs: Int32Array.from(ocs), width: c.n_cols };
 }
 
-function allocMatrix(types: ColumnType[], n: number): MatrixValues {
+/** Results of at least this many bytes live in a SharedArrayBuffer (when there are worker threads), so that a scan's workers write into them. */
+const SHARED_RESULT_BYTES = 8 * 1024 * 1024;
+
+function allocMatrix(types: ColumnType[], n: number, workers: boolean): MatrixValues {
   const kinds = new Set(types.map((t) => (t === 'utf8' ? 'int32' : t)));
-  if (kinds.size === 1) {
-    const [t] = kinds;
-    if (t === 'float32') return new Float32Array(n);
-    if (t === 'int32') return new Int32Array(n);
-    if (t === 'bool') return new Uint8Array(n);
-  }
-  return new Float64Array(n);
+  const [t] = kinds;
+  const kind = kinds.size === 1 && (t === 'float32' || t === 'int32' || t === 'bool') ? t : 'float64';
+  const width = kind === 'float64' ? 8 : kind === 'bool' ? 1 : 4;
+  const buf = workers && n * width >= SHARED_RESULT_BYTES ? new SharedArrayBuffer(n * width) : new ArrayBuffer(n * width);
+  if (kind === 'float32') return new Float32Array(buf);
+  if (kind === 'int32') return new Int32Array(buf);
+  if (kind === 'bool') return new Uint8Array(buf);
+  return new Float64Array(buf);
 }
 
 const INT32_MIN = -2147483648;

@@ -8,11 +8,15 @@ import { MistiqueError, wrapError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { sqliteError, type BlobRow, type MetadataDB, type PartitionRow, type SegmentRow } from '../metadata/metadatadb.js';
 import { BufferPool } from './bufferpool.js';
-import type { DecodedSegment, SegmentCodec } from './codecs/index.js';
+import type { DecodedSegment, SegmentCodec, Slot } from './codecs/index.js';
+import { RawSegment } from './codecs/raw.js';
+import type { InflateResult } from './inflate.js';
+import type { ChunkPlacement, ScatterTask } from '../reader/scatter.js';
+import { inflate } from '../workers/pool.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
 import { align8, rawByteLength } from './chunk.js';
-import { segmentMismatch } from './checksum.js';
+import { checksumsOn, segmentMismatch } from './checksum.js';
 
 export type StoragePolicy = 'store_all' | 'dedup';
 
@@ -317,8 +321,11 @@ export class DataStore {
    * `known` holds blob rows the caller already fetched (e.g. joined with the chunks), sparing a lookup.
    * `scan: true` neither reads nor fills the bufferpool's decoded segments: a large scan does not flush
    * them, and the chunks returned share memory with nothing the store keeps (except chunks still pending).
+   * With `into`, a scan of a raw-layout codec decodes the chunks `into` places straight into its shared
+   * result on the worker threads (a run of segments at a time, when it places all of the run's chunks);
+   * those are then absent from the map returned.
    */
-  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, scan = false): Promise<Map<number, ChunkData>> {
+  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, scan = false, into?: ScatterInto): Promise<Map<number, ChunkData>> {
     const out = new Map<number, ChunkData>();
     const stored: number[] = [];
     for (const id of new Set(blobIds)) {
@@ -338,12 +345,14 @@ export class DataStore {
       if (list) list.push(b);
       else bySegment.set(key, [b]);
     }
+    if (scan && this.codec.inflate) {
+      await this.scanSegments([...bySegment.values()], this.codec.inflate, out, into);
+      return out;
+    }
     await mapLimit([...bySegment.values()], os.availableParallelism() * 2, async (blobs) => {
       const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan);
       for (const b of blobs) {
-        out.set(b.id, seg.chunk({
-          type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length,
-        }));
+        out.set(b.id, seg.chunk(slotOf(b)));
       }
     });
     return out;
@@ -353,6 +362,67 @@ export class DataStore {
     const p = this.pool.open.get(b.partition_id) ?? this.flushing.get(b.partition_id);
     if (!p) throw new MistiqueError('CORRUPT', `blob ${b.id} is pending but partition ${b.partition_id} is not in memory`);
     return p;
+  }
+
+  /**
+   * A scan's segments of a raw-layout codec: the wanted segments of a partition that lie (nearly) next to
+   * each other are read with one file read of up to RANGE_BYTES, then checked and inflated on a worker
+   * thread into one buffer (store/inflate.ts), whose views are the chunks — a full read makes a few
+   * dozen reads and thread hops instead of one per segment, and the main thread is left to copy rows.
+   */
+  private async scanSegments(groups: BlobRow[][], codec: 'gzip' | 'lz4', out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
+    const wanted = groups.map((blobs) => {
+      const part = this.partitionRow(blobs[0]!.partition_id);
+      const row = this.segmentRows(part.id)[blobs[0]!.segment];
+      if (!row) throw new MistiqueError('CORRUPT', `partition ${part.id} has no segment ${blobs[0]!.segment} in the MetadataDB`);
+      return { part, row, blobs };
+    });
+    wanted.sort((a, b) => a.part.id - b.part.id || a.row.offset - b.row.offset);
+    const ranges: (typeof wanted)[] = [];
+    for (const w of wanted) {
+      const cur = ranges[ranges.length - 1];
+      const first = cur?.[0], last = cur?.[cur.length - 1];
+      const joins = first && last && first.part.id === w.part.id
+        && w.row.offset - (last.row.offset + last.row.length) <= RANGE_GAP_BYTES
+        && w.row.offset + w.row.length - first.row.offset <= RANGE_BYTES;
+      if (joins) cur.push(w);
+      else ranges.push([w]);
+    }
+    await mapLimit(ranges, os.availableParallelism() * 2, async (range) => {
+      const part = range[0]!.part, start = range[0]!.row.offset;
+      const last = range[range.length - 1]!.row;
+      const what = range.length === 1 ? `segment ${range[0]!.row.seg}` : `segments ${range[0]!.row.seg}…${last.seg}`;
+      let res: InflateResult;
+      // decoded into the reader's result only when every chunk of the range has a place there
+      const scattered = into !== undefined && range.every(({ blobs }) => blobs.every((b) => into.place(b.id).length > 0));
+      try {
+        const bytes = await this.files.readRange(part.file, start, last.offset + last.length - start, what);
+        const segs = new Float64Array(4 * range.length);
+        range.forEach(({ row }, i) => segs.set([row.offset - start, row.length, row.raw_length, row.crc32 !== null && checksumsOn ? row.crc32 : -1], 4 * i));
+        const placed: ChunkPlacement[] = [];
+        if (scattered) {
+          range.forEach(({ blobs }, i) => {
+            for (const b of blobs) for (const p of into!.place(b.id)) placed.push({ seg: i, slot: slotOf(b), tile: p.tile, block: p.block });
+          });
+        }
+        res = await inflate({ op: 'inflate', codec, bytes, segs, scatter: scattered ? { ...into!.task, chunks: placed } : undefined });
+      } catch (err) {
+        throw ioError(`reading ${part.file} ${what} (${part.codec})`, err);
+      }
+      if (res.badIndex >= 0) {
+        const row = range[res.badIndex]!.row;
+        const corrupt = new MistiqueError('CORRUPT', `${res.bad}; it serves ${this.db.intermediatesOfSegment(part.id, row.seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
+        throw ioError(`reading ${part.file} segment ${row.seg} (${part.codec})`, corrupt);
+      }
+      range.forEach(({ row, blobs }, i) => {
+        this.decodedRawBytes += row.raw_length;
+        this.decodedSegments++;
+        if (scattered) return;
+        const off = res.offsets[i]!;
+        const seg = new RawSegment(res.raw.subarray(off, off + row.raw_length));
+        for (const b of blobs) out.set(b.id, seg.chunk(slotOf(b)));
+      });
+    });
   }
 
   private async segment(partitionId: number, seg: number, scan: boolean): Promise<DecodedSegment> {
@@ -415,6 +485,24 @@ export class DataStore {
     this.files.close();
   }
 }
+
+/** A reader's wish that a scan decode chunks straight into its shared result (reader/scatter.ts). */
+export interface ScatterInto {
+  /** The task's parts common to every chunk: the result, its width, the decoder, tiles and RowBlock rows. */
+  task: Omit<ScatterTask, 'chunks'>;
+  /** Where a blob's chunk goes (a blob shared by several chunks goes to several places); none: return it. */
+  place(blobId: number): readonly { tile: number; block: number }[];
+}
+
+/** Where a blob's chunk lies in its decoded segment. */
+function slotOf(b: BlobRow): Slot {
+  return { type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length };
+}
+
+/** A scan reads the wanted segments of a partition with one file read of at most this many bytes… */
+const RANGE_BYTES = 1024 * 1024;
+/** …skipping gaps (other intermediates' segments) of at most this many bytes between them. */
+const RANGE_GAP_BYTES = 64 * 1024;
 
 /** A file-system error as a MistiqueError whose code says what to do (a full disk is not corruption). */
 export function ioError(where: string, err: unknown): MistiqueError {

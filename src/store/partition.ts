@@ -139,20 +139,25 @@ export class PartitionFiles {
    * zero-filled). Asynchronous (the threadpool): a full read overlaps the disk with decoding and copying.
    */
   async read(file: string, seg: SegmentRow): Promise<Uint8Array> {
-    const out = Buffer.allocUnsafeSlow(seg.length);
+    return this.readRange(file, seg.offset, seg.length, `segment ${seg.seg}`);
+  }
+
+  /** `length` bytes at `offset` (`what` names them in errors), as `read` does. */
+  async readRange(file: string, offset: number, length: number, what: string): Promise<Uint8Array> {
+    const out = Buffer.allocUnsafeSlow(length);
     const e = this.open(file);
     e.users++;
     let n: number;
     try {
       n = await new Promise<number>((resolve, reject) => {
-        fs.read(e.fd, out, 0, seg.length, seg.offset, (err, bytes) => (err ? reject(err) : resolve(bytes)));
+        fs.read(e.fd, out, 0, length, offset, (err, bytes) => (err ? reject(err) : resolve(bytes)));
       });
     } finally {
       e.users--;
       this.evict();
     }
-    if (n !== seg.length) {
-      throw new MistiqueError('CORRUPT', `partition ${file} segment ${seg.seg}: read ${n} of ${seg.length} bytes at offset ${seg.offset}; the file is truncated`);
+    if (n !== length) {
+      throw new MistiqueError('CORRUPT', `partition ${file} ${what}: read ${n} of ${length} bytes at offset ${offset}; the file is truncated`);
     }
     return out;
   }

@@ -8,7 +8,7 @@ import { allocValues, type ColumnType } from '../model/types.js';
 import { align8, hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
 import { tensorGeometry } from './geometry.js';
-import { encode } from '../quantize/workers.js';
+import { encode } from '../workers/pool.js';
 
 const NO_HASH = Buffer.alloc(0);
 /** Raw bytes of an unmaterialized intermediate's first RowBlock encoded to estimate its stored size (a wide layer's RowBlock is 100 MB). */

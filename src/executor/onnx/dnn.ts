@@ -7,16 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { MistiqueError } from '../../errors.js';
-import { DataFrame } from '../../model/dataframe.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
-import { percentile, sampleValues, type PoolKind } from '../../quantize/index.js';
-import { encodeLayer, type LayerResult, type LayerTask } from '../../quantize/encode.js';
-import { encode } from '../../quantize/workers.js';
+import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+
+export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
 
 /**
@@ -45,11 +44,6 @@ export type DnnInput =
  * codes with a codebook per chunk (done by the writer), or THRESHOLD_QT bits against a percentile of a
  * sample of the layer's first batch. Readers get float32 back. `{}` stores full precision.
  */
-export interface DnnScheme {
-  pool?: { sigma: number | 'S'; op?: PoolKind };
-  quantize?: 'lp' | { kbit: number } | { threshold: number };
-}
-
 export interface DnnLogOptions {
   batchSize?: number;
   expose?: Expose;
@@ -85,62 +79,6 @@ export interface DnnSpec {
   forwardMsPerBatch: number;
   /** Per layer: ms for one batch from the input through that layer (onnxruntime's profiler, unmodified model). */
   layerMsPerBatch: Record<string, number>;
-}
-
-export function schemeName(s: DnnScheme): string {
-  const parts: string[] = [];
-  if (s.pool) parts.push(`pool(${s.pool.sigma}${s.pool.op === 'max' ? ',max' : ''})`);
-  const q = s.quantize;
-  if (q === 'lp') parts.push('lp');
-  else if (q && 'kbit' in q) parts.push(`kbit(${q.kbit})`);
-  else if (q && 'threshold' in q) parts.push(`threshold(${q.threshold})`);
-  return parts.length ? parts.join('+') : 'none';
-}
-
-/** A batch ready for its writer: `kbit` asks the writer to quantize it chunk by chunk (a codebook per chunk). */
-export interface Encoded { frame: DataFrame; threshold?: number; kbit?: number; /** per-example shape after pooling ([] for one value) */ shape: number[] }
-
-/** Applies the quantization step to one batch of a layer; `state` carries the threshold from the first batch. */
-export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32Array, q: DnnScheme['quantize'], state: { threshold?: number }): Encoded {
-  checkKbit(q);
-  if (q && typeof q === 'object' && 'threshold' in q) state.threshold ??= percentile(sampleValues(values), q.threshold);
-  return encodedFrame(encodeLayer(layerTask(values, shape, undefined, q, state)), ids, q, state);
-}
-
-/**
- * One batch of a layer pooled and quantized as `scheme` says, on an encode worker (the values are handed
- * over). THRESHOLD_QT's first batch runs here: the threshold comes from its (pooled) values.
- */
-export async function encodeBatch(values: Float32Array, shape: number[], ids: Int32Array, scheme: DnnScheme, state: { threshold?: number }): Promise<Encoded> {
-  const q = scheme.quantize;
-  checkKbit(q);
-  const poolOp = scheme.pool && shape.length === 3 ? { sigma: scheme.pool.sigma, kind: scheme.pool.op ?? 'avg' } : undefined;
-  if (q && typeof q === 'object' && 'threshold' in q && state.threshold === undefined) {
-    const pooled = encodeLayer({ op: 'layer', values, shape, pool: poolOp });
-    return quantizeBatch(pooled.values as Float32Array, pooled.shape, ids, q, state);
-  }
-  return encodedFrame(await encode(layerTask(values, shape, poolOp, q, state)), ids, q, state);
-}
-
-function checkKbit(q: DnnScheme['quantize']): void {
-  if (!q || typeof q !== 'object' || !('kbit' in q)) return;
-  if (q.kbit > 8) throw new MistiqueError('BAD_OPTION', `KBIT_QT stores one byte per value: k must be 1…8, got ${q.kbit}`);
-  if (!Number.isInteger(q.kbit) || q.kbit < 1) throw new MistiqueError('BAD_OPTION', `KBIT_QT needs k bits, an integer 1…8, got ${q.kbit}`);
-}
-
-/** KBIT_QT is left to the writer (a codebook per chunk); LP_QT and THRESHOLD_QT are done here. */
-function layerTask(values: Float32Array, shape: number[], poolOp: LayerTask['pool'], q: DnnScheme['quantize'], state: { threshold?: number }): LayerTask {
-  const quantize = q === 'lp' ? 'lp' : q && 'threshold' in q ? { threshold: state.threshold! } : undefined;
-  return { op: 'layer', values, shape, pool: poolOp, quantize };
-}
-
-function encodedFrame(r: LayerResult, ids: Int32Array, q: DnnScheme['quantize'], state: { threshold?: number }): Encoded {
-  const sh = r.shape.length ? r.shape : [1];
-  const { shape } = r;
-  if (!q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), shape };
-  if (q === 'lp') return { frame: DataFrame.fromEncodedTensor(r.values as Uint16Array, 'float16', sh, ids), shape };
-  if ('kbit' in q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), kbit: q.kbit, shape };
-  return { frame: DataFrame.fromEncodedTensor(r.values as Uint8Array, 'bool', sh, ids), threshold: state.threshold, shape };
 }
 
 function checkpointFile(store: NetworkSink, project: string, model: string): string {
@@ -210,16 +148,18 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         if (!t || t.type !== 'float32') return;
         let st = qstate.get(l.name);
         if (!st) qstate.set(l.name, (st = {}));
-        const enc = await encodeBatch(t.data as Float32Array, (t.dims as number[]).slice(1).map(Number), ids.slice(), scheme, st);
-        shapes.set(l.name, enc.shape);
+        // the writer first (in graph order, before any await): intermediates are registered in the network's order
         let w = writers.get(l.name);
         if (!w) {
+          const q = scheme.quantize;
           w = store.writer(`${project}.${model}.${l.name}`, {
             originalName: l.original, scheme: schemeName(scheme), approximate: false, rerunnable: true,
-            logicalType: scheme.quantize ? 'float32' : undefined, kbit: enc.kbit,
+            logicalType: q ? 'float32' : undefined, kbit: q && typeof q === 'object' && 'kbit' in q ? q.kbit : undefined,
           });
           writers.set(l.name, w);
         }
+        const enc = await encodeBatch(t.data as Float32Array, (t.dims as number[]).slice(1).map(Number), ids.slice(), scheme, st);
+        shapes.set(l.name, enc.shape);
         await w.append(enc.frame);
       }));
       logMs += performance.now() - t2;

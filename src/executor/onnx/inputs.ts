@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MistiqueError } from '../../errors.js';
 import { DataFrame } from '../../model/dataframe.js';
-import type { Matrix } from '../../model/matrix.js';
+import { unshared, type Matrix } from '../../model/matrix.js';
 import type { OnnxGraph } from './graph.js';
 
 export type InputType = 'float32' | 'int64' | 'int32' | 'bool';
@@ -80,7 +80,7 @@ export function batchTensors(feeds: readonly Feed[], s: number, e: number): Reco
   for (const f of feeds) {
     const v = f.values.subarray(s * f.per, e * f.per);
     const dims = [e - s, ...f.shape];
-    if (f.type === 'float32') out[f.name] = new ort.Tensor('float32', v as Float32Array, dims);
+    if (f.type === 'float32') out[f.name] = new ort.Tensor('float32', unshared(v as Float32Array), dims);
     else if (f.type === 'int64') out[f.name] = new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
     else if (f.type === 'int32') out[f.name] = new ort.Tensor('int32', Int32Array.from(v), dims);
     else out[f.name] = new ort.Tensor('bool', Uint8Array.from(v), dims);

@@ -33,4 +33,9 @@ export interface SegmentCodec {
    * bufferpool); absent where building it would cost as much as a decode.
    */
   decodedFrom?(chunks: readonly ChunkData[], rawLength: number): DecodedSegment;
+  /**
+   * Set by codecs of the raw segment layout (raw.ts): a scan inflates runs of their segments on worker
+   * threads (store/inflate.ts) with this decompressor, then views the raw bytes as a RawSegment.
+   */
+  readonly inflate?: 'gzip' | 'lz4';
 }

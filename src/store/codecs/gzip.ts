@@ -17,6 +17,7 @@ export function gzipCodec(level = 6): SegmentCodec {
   return {
     id: 'gzip',
     ext: 'gz',
+    inflate: 'gzip',
     async encode(chunks, rawLength) {
       const raw = concatAligned(chunks, rawLength);
       const o = { ...opts, chunkSize: Math.max(1024, rawLength + 1024) };

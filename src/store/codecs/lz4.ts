@@ -30,6 +30,7 @@ export function lz4Codec(): SegmentCodec {
   return {
     id: 'lz4',
     ext: 'lz4',
+    inflate: 'lz4',
     async encode(chunks, rawLength) {
       const raw = asBuffer(concatAligned(chunks, rawLength));
       return raw.length < SYNC_BELOW ? lz4.compressSync(raw) : lz4.compress(raw);

@@ -1,8 +1,8 @@
-// An encode worker's body: runs tasks (encode.ts) and sends back results, their buffers transferred.
+// A worker thread's body: runs tasks (tasks.ts) and sends back results, their buffers transferred.
 import { parentPort } from 'node:worker_threads';
-import { buffersOf, runTask, type EncodeTask } from './encode.js';
+import { buffersOf, runTask, type Task } from './tasks.js';
 
-parentPort!.on('message', (m: { id: number; task: EncodeTask }) => {
+parentPort!.on('message', (m: { id: number; task: Task }) => {
   try {
     const result = runTask(m.task);
     parentPort!.postMessage({ id: m.id, result }, buffersOf(result));

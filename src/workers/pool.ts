@@ -1,30 +1,35 @@
-// Encode workers: quantizing a logged layer (POOL_QT, LP_QT, THRESHOLD_QT, KBIT_QT) runs on worker
-// threads, so that the main thread goes on with the next layer, the next forward pass and the writes
-// meanwhile. Buffers move between threads by transfer, never by copy. Small tasks run inline (a
-// thread hop costs more than they do); MISTIQUE_ENCODE_WORKERS sets the number of workers (0: none).
+// Worker threads, one per core: quantizing a logged layer (POOL_QT, LP_QT, THRESHOLD_QT, KBIT_QT) runs
+// on them so that the main thread goes on with the next layer, the next forward pass and the writes
+// meanwhile, and a scan's segments are checked, inflated and copied straight into the shared result on
+// them (store/inflate.ts, reader/scatter.ts). Buffers move between threads by transfer, never by copy. Small tasks run inline (a
+// thread hop costs more than they do); MISTIQUE_WORKERS sets the number of workers (0: none).
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { MistiqueError } from '../errors.js';
-import { buffersOf, runTask, type EncodeResult, type EncodeTask } from './encode.js';
+import type { EncodeResult, EncodeTask } from '../quantize/encode.js';
+import type { InflateResult, InflateTask } from '../store/inflate.js';
+import { buffersOf, runTask, type Task, type TaskResult } from './tasks.js';
 
-/** Tasks with fewer float32 values than this run on the calling thread. */
-const INLINE_BELOW = 64 * 1024;
+/** Encode tasks with fewer float32 values than this run on the calling thread. */
+const INLINE_VALUES_BELOW = 64 * 1024;
+/** Inflate tasks of fewer encoded bytes than this run on the calling thread. */
+const INLINE_BYTES_BELOW = 64 * 1024;
 
 interface Pending { resolve: (r: never) => void; reject: (e: Error) => void }
 interface Slot { worker: Worker; pending: Map<number, Pending> }
 
-export class EncodePool {
+export class WorkerPool {
   private readonly slots: Slot[] = [];
   private nextId = 0;
   private closed = false;
 
   constructor(readonly size: number) {}
 
-  run<T extends EncodeTask>(task: T): Promise<EncodeResult<T>> {
-    if (this.closed) return Promise.reject(new MistiqueError('CLOSED', 'the encode workers were shut down'));
+  run<T extends Task>(task: T): Promise<TaskResult<T>> {
+    if (this.closed) return Promise.reject(new MistiqueError('CLOSED', 'the worker threads were shut down'));
     const slot = this.pick();
     const id = this.nextId++;
-    return new Promise<EncodeResult<T>>((resolve, reject) => {
+    return new Promise<TaskResult<T>>((resolve, reject) => {
       slot.pending.set(id, { resolve: resolve as (r: never) => void, reject });
       if (slot.pending.size === 1) slot.worker.ref();
       slot.worker.postMessage({ id, task }, buffersOf(task));
@@ -55,7 +60,7 @@ export class EncodePool {
     const fail = (err: Error): void => {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1); // the next task starts a fresh worker
-      for (const p of slot.pending.values()) p.reject(new MistiqueError('INTERNAL', `an encode worker failed (${err.message}); log again`, { cause: err }));
+      for (const p of slot.pending.values()) p.reject(new MistiqueError('INTERNAL', `a worker thread failed (${err.message}); try again`, { cause: err }));
       slot.pending.clear();
     };
     worker.on('error', fail);
@@ -69,29 +74,37 @@ export class EncodePool {
   }
 }
 
-let shared: EncodePool | null | undefined;
+let shared: WorkerPool | null | undefined;
 
-/** Workers to use: MISTIQUE_ENCODE_WORKERS, else one per core (measured on 2 cores: one per core but one was slower, 1.4 s against 1.2 s for kbit8). */
-export function encodeWorkers(): number {
-  const env = process.env.MISTIQUE_ENCODE_WORKERS;
+/**
+ * Workers to use: MISTIQUE_WORKERS, else one per core (measured on 2 cores: one per core, since one
+ * worker was slower — 1.4 s against 1.2 s for logging kbit8).
+ */
+export function workerCount(): number {
+  const env = process.env.MISTIQUE_WORKERS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (!Number.isInteger(n) || n < 0) throw new MistiqueError('BAD_OPTION', `MISTIQUE_ENCODE_WORKERS must be a whole number ≥ 0, got ${JSON.stringify(env)}`);
+    if (!Number.isInteger(n) || n < 0) throw new MistiqueError('BAD_OPTION', `MISTIQUE_WORKERS must be a whole number ≥ 0, got ${JSON.stringify(env)}`);
     return n;
   }
   return os.availableParallelism();
 }
 
-function pool(): EncodePool | null {
+function pool(): WorkerPool | null {
   if (shared === undefined) {
-    const n = encodeWorkers();
-    shared = n > 0 ? new EncodePool(n) : null;
+    const n = workerCount();
+    shared = n > 0 ? new WorkerPool(n) : null;
   }
   return shared;
 }
 
-function size(t: EncodeTask): number {
+function encodeSize(t: EncodeTask): number {
   return t.op === 'layer' ? t.values.length : t.chunks.reduce((a, c) => a + c.length, 0);
+}
+
+/** A typed array that owns its whole buffer: itself, or a copy when it is a view into a larger one. */
+function own<A extends ArrayBufferView & { slice(): A }>(v: A): A {
+  return v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice();
 }
 
 /**
@@ -100,9 +113,15 @@ function size(t: EncodeTask): number {
  * are copied first, so that nothing else sharing that buffer is taken away.
  */
 export async function encode<T extends EncodeTask>(task: T): Promise<EncodeResult<T>> {
-  const p = size(task) < INLINE_BELOW ? null : pool();
-  if (!p) return runTask(task);
-  const own = <A extends ArrayBufferView & { slice(): A }>(v: A): A => (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength ? v : v.slice());
+  const p = encodeSize(task) < INLINE_VALUES_BELOW ? null : pool();
+  if (!p) return runTask(task) as EncodeResult<T>;
   const t = (task.op === 'layer' ? { ...task, values: own(task.values) } : { ...task, chunks: task.chunks.map(own) }) as T;
-  return p.run(t);
+  return p.run(t) as Promise<EncodeResult<T>>;
+}
+
+/** Checks and inflates a run of segments on a worker (inline when small or when there are none); `bytes` is handed over. */
+export async function inflate(task: InflateTask): Promise<InflateResult> {
+  const p = task.bytes.byteLength < INLINE_BYTES_BELOW ? null : pool();
+  if (!p) return runTask(task);
+  return p.run({ ...task, bytes: own(task.bytes) });
 }

@@ -1,0 +1,56 @@
+// Decoding a scan's chunks straight into the result (issue #16: "decodes straight into the result
+// buffer"): a worker thread that inflated a run of segments (store/inflate.ts) goes on to reconstruct
+// each row-major chunk's values (quantized schemes) and copy its rows into the dense result, which
+// lives in a SharedArrayBuffer — the main thread copies nothing. Pure given its task.
+import type { Slot } from '../store/codecs/codec.js';
+import { RawSegment } from '../store/codecs/raw.js';
+import type { MatrixValues } from '../model/matrix.js';
+import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
+import { RowMajorSink, type BlockRows } from './sink.js';
+
+/** Which result columns a chunk's tile fills: tile columns ks (ascending) → result columns ocs. */
+export interface TileMap { ks: Int32Array; ocs: Int32Array }
+
+/** Where one stored chunk goes: the index of its segment in the inflate task, its slot, its tile and RowBlock rows. */
+export interface ChunkPlacement { seg: number; slot: Slot; tile: number; block: number }
+
+/** What the reader asks of the chunks of one run of segments. */
+export interface ScatterTask {
+  /** The dense row-major result, over a SharedArrayBuffer. */
+  out: MatrixValues;
+  ncols: number;
+  /** How stored values become the result's (the intermediate's key, scheme and KBIT_QT(uint8) codebook). */
+  key: string;
+  scheme: string | null;
+  codebook: Float32Array | null;
+  tiles: TileMap[];
+  blocks: BlockRows[];
+  chunks: ChunkPlacement[];
+}
+
+/** Whether a read of this scheme reconstructs values (quantized) or returns them as stored. */
+export function storedAsIs(scheme: string | null): boolean {
+  return !scheme || scheme === 'none' || /^pool\([^)]*\)$/.test(scheme);
+}
+
+/** Copies the placed chunks of segment `seg` (its raw bytes) into the result. */
+export function scatterSegment(seg: number, raw: Uint8Array, t: ScatterTask, plan: ScatterPlan): void {
+  const segment = new RawSegment(raw);
+  for (const p of plan.bySeg.get(seg) ?? []) {
+    const tile = t.tiles[p.tile]!;
+    plan.sink.copyRows(plan.decode(segment.chunk(p.slot)), t.blocks[p.block]!, tile.ks, tile.ocs);
+  }
+}
+
+/** What scatterSegment needs, built once per task: the decoder, the sink and the placements by segment. */
+export interface ScatterPlan { decode: Reconstruct; sink: RowMajorSink; bySeg: Map<number, ChunkPlacement[]> }
+
+export function scatterPlan(t: ScatterTask): ScatterPlan {
+  const bySeg = new Map<number, ChunkPlacement[]>();
+  for (const p of t.chunks) {
+    const list = bySeg.get(p.seg);
+    if (list) list.push(p);
+    else bySeg.set(p.seg, [p]);
+  }
+  return { decode: rowMajor(storedAsIs(t.scheme) ? identity : reconstructor(t.key, t.scheme!, t.codebook)), sink: new RowMajorSink(t.out, t.ncols), bySeg };
+}

@@ -1,0 +1,74 @@
+// Inflating a run of stored segments of a raw-layout codec (gzip, lz4) in one step: each segment's
+// CRC-32 checked, then decompressed into one buffer at 8-byte aligned offsets. A pure function of its
+// task, so that a scan runs it on a worker thread (src/workers) while the main thread copies rows.
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+import { align8 } from './chunk.js';
+import { checksum } from './checksum.js';
+import type { ScatterTask } from '../reader/scatter.js';
+
+/** Segments read with one file read: their encoded bytes one after another (gaps allowed). */
+export interface InflateTask {
+  op: 'inflate';
+  codec: 'gzip' | 'lz4';
+  bytes: Uint8Array;
+  /** Per segment, 4 numbers: offset in `bytes`, encoded length, raw length, recorded CRC-32 (−1: none to check). */
+  segs: Float64Array;
+  /**
+   * Chunks to decode straight into a shared result (reader/scatter.ts) instead of handing the raw bytes
+   * back; `raw` then comes back empty. Run by workers/tasks.ts, which hands inflateSegments the copying.
+   */
+  scatter?: ScatterTask;
+}
+
+export interface InflateResult {
+  /** Every segment's raw bytes, each at its offset (8-byte aligned). */
+  raw: Uint8Array;
+  offsets: Float64Array;
+  /** The first segment that failed (its index in the task) and why; −1 and '' when all inflated. */
+  badIndex: number;
+  bad: string;
+}
+
+interface Lz4 { uncompressSync(b: Buffer): Buffer }
+let lz4: Lz4 | undefined;
+
+function inflateOne(codec: InflateTask['codec'], b: Buffer, rawLength: number): Uint8Array {
+  if (codec === 'gzip') return zlib.gunzipSync(b, { chunkSize: Math.max(1024, rawLength + 64), maxOutputLength: rawLength + 64 });
+  lz4 ??= createRequire(import.meta.url)('lz4-napi') as Lz4;
+  return lz4.uncompressSync(b);
+}
+
+/**
+ * Checks and inflates every segment of the task. With `each`, every segment's raw bytes go to it (8-byte
+ * aligned, valid only during the call) and `raw` comes back empty; else they are gathered into `raw`.
+ */
+export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Array) => void): InflateResult {
+  const n = t.segs.length / 4;
+  const offsets = new Float64Array(n);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    offsets[i] = total;
+    total = align8(total + t.segs[4 * i + 2]!);
+  }
+  const raw = new Uint8Array(each ? 0 : total);
+  const buf = Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
+  for (let i = 0; i < n; i++) {
+    const off = t.segs[4 * i]!, len = t.segs[4 * i + 1]!, rawLength = t.segs[4 * i + 2]!, crc = t.segs[4 * i + 3]!;
+    const enc = buf.subarray(off, off + len);
+    if (crc >= 0) {
+      const got = checksum(enc);
+      if (got !== crc) return { raw, offsets, badIndex: i, bad: `checksum mismatch: the bytes on disk (crc32 ${got.toString(16)}) are not those written (${crc.toString(16)})` };
+    }
+    let out: Uint8Array;
+    try {
+      out = inflateOne(t.codec, enc, rawLength);
+    } catch (err) {
+      return { raw, offsets, badIndex: i, bad: `${t.codec} could not decompress it (${(err as Error).message})` };
+    }
+    if (out.byteLength !== rawLength) return { raw, offsets, badIndex: i, bad: `${t.codec} segment decompressed to ${out.byteLength} bytes but ${rawLength} were written` };
+    if (each) each(i, out.byteOffset % 8 === 0 ? out : out.slice());
+    else raw.set(out, offsets[i]!);
+  }
+  return { raw, offsets, badIndex: -1, bad: '' };
+}

@@ -1,0 +1,100 @@
+// Scans decoded on the worker threads (#16 item 3, read side): a large read of a gzip or lz4 store reads
+// runs of segments with one file read, checks and inflates them on the workers, which reconstruct each
+// chunk and copy its rows straight into a result in a SharedArrayBuffer. The bytes must be those of the
+// main-thread path, for every scheme, for rows out of order and for channels out of the middle of chunks;
+// a damaged segment is still one clear CORRUPT error.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MistiqueError } from '../src/errors.js';
+import { openStore, type Store } from '../src/index.js';
+import { quantizeBatch } from '../src/executor/onnx/dnn.js';
+import { bytesOf, rng, tempStore } from './helpers.js';
+
+const SHAPE = [8, 16, 16]; // 2 048 values, 8 KB a row: RowBlocks of 64 rows, chunks of two channels
+const C = 2048, N = 2100; // 33 RowBlocks (a scan) and a 17 MB result (a shared one)
+
+function activations(seed: number): Float32Array {
+  const r = rng(seed);
+  const v = new Float32Array(N * C).map(() => Math.max(0, (r() - 0.3) * 8));
+  v[3] = NaN; v[10] = Infinity; v[17] = -Infinity; v[20] = -0;
+  return v;
+}
+
+async function logAll(store: Store, x: Float32Array): Promise<void> {
+  const ids = Int32Array.from({ length: N }, (_, i) => 5 + 2 * i);
+  for (const [name, q] of [['fp32', undefined], ['lp', 'lp'], ['kbit', { kbit: 8 }], ['thr', { threshold: 0.9 }]] as const) {
+    const st = {};
+    let w: ReturnType<Store['writer']> | null = null;
+    for (let a = 0; a < N; a += 700) {
+      const b = Math.min(N, a + 700);
+      const e = quantizeBatch(x.subarray(a * C, b * C), SHAPE, ids.subarray(a, b), q, st);
+      w ??= store.writer(`p.m.${name}`, { scheme: name, logicalType: q ? 'float32' : undefined, kbit: e.kbit });
+      await w.append(e.frame);
+    }
+    await w!.close();
+  }
+  await store.flush();
+}
+
+const saved = process.env.MISTIQUE_WORKERS;
+afterEach(() => {
+  if (saved === undefined) delete process.env.MISTIQUE_WORKERS;
+  else process.env.MISTIQUE_WORKERS = saved;
+});
+
+describe('scans decoded on the worker threads', () => {
+  for (const codec of ['lz4', 'gzip'] as const) {
+    it(`give the main thread's bytes for every scheme, rows out of order and channels out of chunks (${codec})`, async () => {
+      const x = activations(codec === 'lz4' ? 1 : 2);
+      const store = await tempStore({ codec, rowBlockSize: 64 });
+      await logAll(store, x);
+      const reversed = Array.from({ length: N }, (_, i) => 5 + 2 * (N - 1 - i));
+      for (const name of ['fp32', 'lp', 'kbit', 'thr']) {
+        const queries: [string[], { rows?: number[] }][] = [
+          [[`p.m.${name}.*`], {}],
+          [[`p.m.${name}.*`], { rows: reversed }],
+          [[`p.m.${name}.5_*`, `p.m.${name}.0_*`, `p.m.${name}.3_*`, `p.m.${name}.6_*`, `p.m.${name}.2_*`], { rows: reversed }],
+        ];
+        for (const [keys, opts] of queries) {
+          const s = await openStore(store.dir);
+          delete process.env.MISTIQUE_WORKERS;
+          const onWorkers = await s.getIntermediates(keys, opts);
+          process.env.MISTIQUE_WORKERS = '0';
+          s.dropCaches();
+          const onMain = await s.getIntermediates(keys, opts);
+          await s.close();
+          expect(onWorkers.values.buffer).toBeInstanceOf(SharedArrayBuffer);
+          expect(onMain.values.buffer).toBeInstanceOf(ArrayBuffer);
+          expect(Array.from(onWorkers.rowIds)).toEqual(Array.from(onMain.rowIds));
+          expect(bytesOf(onWorkers.values).equals(bytesOf(onMain.values))).toBe(true);
+          if (name === 'fp32' && keys.length === 1) {
+            // and they are the values logged, bit for bit (the reversed read row by row)
+            const want = opts.rows ? new Float32Array(N * C) : x;
+            if (opts.rows) for (let i = 0; i < N; i++) want.set(x.subarray((N - 1 - i) * C, (N - i) * C), i * C);
+            expect(bytesOf(onWorkers.values).equals(bytesOf(want))).toBe(true);
+          }
+        }
+      }
+    }, 120_000);
+  }
+
+  it('a damaged segment met by a scan is one CORRUPT error naming the intermediate', async () => {
+    const store = await tempStore({ codec: 'lz4', rowBlockSize: 64 });
+    const x = activations(3);
+    await store.log('p.m.fp32', (await import('../src/index.js')).DataFrame.fromTensor(x, SHAPE));
+    await store.flush();
+    await store.close();
+    const dir = path.join(store.dir, 'partitions');
+    const file = path.join(dir, fs.readdirSync(dir).sort()[0]!);
+    const bytes = fs.readFileSync(file);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    fs.writeFileSync(file, bytes);
+    const s = await openStore(store.dir);
+    const err = await s.getIntermediates('p.m.fp32.*').catch((e: unknown) => e);
+    await s.close();
+    expect(err).toBeInstanceOf(MistiqueError);
+    expect((err as MistiqueError).code).toBe('CORRUPT');
+    expect((err as MistiqueError).message).toMatch(/checksum mismatch.*p\.m\.fp32.*mistique verify/s);
+  });
+});
