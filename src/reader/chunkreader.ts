@@ -31,7 +31,7 @@ export interface QueryOptions {
 /** RowBlocks decoded per step of a large read: bounds memory. A query of more blocks is a scan and bypasses the segment cache. */
 const BLOCKS_PER_STEP = 16;
 
-/** Steps a scan decoded straight into a shared result keeps under way beyond the one being awaited. */
+/** Steps (of BLOCKS_PER_STEP RowBlocks) a scan decoded straight into a shared result keeps under way. */
 const SHARED_STEPS_AHEAD = 3;
 
 /** Whether a read of this many RowBlocks is a scan: it neither uses nor fills the bufferpool's decoded segments. */
