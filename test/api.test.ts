@@ -12,6 +12,7 @@ describe('public API', () => {
         "costmodel",
         "diagnostics",
         "openStore",
+        "unshared",
       ]
     `);
   });
