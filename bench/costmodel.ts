@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
 import { generateZillow } from '../datasets/zillow/generate.js';
-import { parseScheme } from '../src/cli/commands.js';
+import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
 import { openStore, type Store, type StorePolicy } from '../src/index.js';
 import { bundledPipelines, packageRoot } from '../src/paths.js';

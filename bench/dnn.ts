@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { makeVector, Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
-import { parseScheme } from '../src/cli/commands.js';
+import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
 import { openStore, type CodecId } from '../src/index.js';

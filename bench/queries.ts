@@ -18,7 +18,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASSES, loadFashionMnist } from '../datasets/fashion-mnist/load.js';
 import { generateZillow } from '../datasets/zillow/generate.js';
-import { parseScheme } from '../src/cli/commands.js';
+import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
 import { colDiff, colDist, heatmap, heatmapPng, knn, knnMany, lookup, overlap, pointq, rowDiff, svcca, topk } from '../src/diagnostics/index.js';
 import { matmulAtB, symEig } from '../src/diagnostics/linalg.js';

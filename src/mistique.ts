@@ -1,5 +1,6 @@
 // The Store: opens (or creates) a store directory and wires the MetadataDB, the DataStore (with its write
 // lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
+import type { StreamOptions, StreamSummary } from './executor/stream.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { Table } from 'apache-arrow';
@@ -475,6 +476,17 @@ export class Store {
     this.checkOpen();
     this.writable();
     return (await networkExecutor()).logNetwork(this, modelKey, checkpoint, input, opts);
+  }
+
+  /**
+   * Logs a framed stream of float32 tensor batches written by another process (docs/STREAM.md; the
+   * Python package python/mistique writes it from PyTorch forward hooks): every intermediate it names
+   * becomes durable at its end message, or none does.
+   */
+  async logStream(input: AsyncIterable<Uint8Array>, opts: StreamOptions = {}): Promise<StreamSummary> {
+    this.checkOpen();
+    this.writable();
+    return (await import('./executor/stream.js')).logStream(this, input, opts);
   }
 
   /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */

@@ -77,6 +77,22 @@ describe('very wide tensors', () => {
   });
 });
 
+describe('a million values per example (#19 target)', () => {
+  it('logs, reads whole, in part and estimated, through the scan path too', async () => {
+    const store = await tempStore();
+    const shape = [1, 1000, 1000], C = 1_000_000, N = 20;
+    const x = new Float32Array(N * C).map((_, i) => (i % 1013) / 1013);
+    await store.log('p.m.map', DataFrame.fromTensor(x, shape));
+    const all = await store.getIntermediates('p.m.map.*'); // 20 RowBlocks of one row: a scan, 80 MB shared
+    expect(all.ncols).toBe(C);
+    expect(bytesOf(all.values).equals(bytesOf(x))).toBe(true);
+    const one = await store.getIntermediates('p.m.map.0_999_*', { rows: [17] });
+    expect(bytesOf(one.values).equals(bytesOf(x.subarray(17 * C + 999_000, 18 * C)))).toBe(true);
+    const [e] = await store.explain('p.m.map.*', { rows: [3] });
+    expect(e!.read!.blocks).toBe(1);
+  }, 60_000);
+});
+
 /** Values with every kind of float and sizes that cut RowBlocks and chunks unevenly. */
 function activations(n: number, per: number, seed: number): Float32Array {
   const r = rng(seed);

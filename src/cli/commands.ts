@@ -8,9 +8,9 @@ import { parseKey } from '../model/key.js';
 import { rowIdRange, type RowSelection } from '../reader/chunkreader.js';
 import path from 'node:path';
 import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
-import { progress } from './progress.js';
+import { counter, progress } from './progress.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
-import type { DnnScheme } from '../executor/onnx/dnn.js';
+import { parseScheme } from '../quantize/scheme.js';
 import { formatBytes, formatMatrix, formatTable } from './format.js';
 
 export interface Io {
@@ -197,19 +197,23 @@ export async function logPipelineFile(dir: string, file: string, opts: { data?: 
   }, true, io);
 }
 
-/** Parses a scheme such as `pool2+lp`, `kbit8`, `threshold99.5`, `poolS`, `none`. */
-export function parseScheme(s: string): DnnScheme {
-  const out: DnnScheme = {};
-  for (const part of s.split('+').map((p) => p.trim().toLowerCase())) {
-    let m: RegExpExecArray | null;
-    if (part === 'none' || part === '') continue;
-    if ((m = /^pool(\d+|s)(max)?$/.exec(part))) out.pool = { sigma: m[1] === 's' ? 'S' : Number(m[1]), op: m[2] ? 'max' : 'avg' };
-    else if (part === 'lp' || part === 'fp16' || part === 'float16') out.quantize = 'lp';
-    else if ((m = /^kbit(\d+)$/.exec(part))) out.quantize = { kbit: Number(m[1]) };
-    else if ((m = /^threshold([\d.]+)$/.exec(part))) out.quantize = { threshold: Number(m[1]) };
-    else throw new MistiqueError('BAD_OPTION', `unknown scheme ${JSON.stringify(part)}: use none, lp, kbit8, threshold99.5, pool2, poolS, pool2max, or a pool and a quantizer joined by + (pool2+lp)`);
-  }
-  return out;
+/** `mistique log --stream`: a framed stream of tensor batches on stdin (docs/STREAM.md); one JSON line of what was logged. */
+export async function logStreamCmd(dir: string, opts: { scheme?: string }, io: Io, input: AsyncIterable<Uint8Array> = process.stdin): Promise<void> {
+  const scheme = parseScheme(opts.scheme ?? 'none');
+  await withStore(dir, async (s) => {
+    const status = counter('log --stream');
+    let batches = 0;
+    let r;
+    try {
+      r = await s.logStream(input, { scheme, onBatch: (key, rows, bytes) => status.set(`${++batches} batches, ${formatBytes(bytes)} (${key}: ${rows} rows)`) });
+    } finally {
+      status.stop();
+    }
+    io.out(JSON.stringify({
+      logged: r.intermediates.map((i) => ({ key: i.key, rows: i.rows, shape: i.shape, scheme: i.scheme, bytesRaw: i.bytesRaw, bytesNew: i.bytesNew })),
+      batches: r.batches, bytes: r.bytes, ms: Math.round(r.ms),
+    }));
+  }, true, io);
 }
 
 /** `mistique log checkpoint.onnx --model project.model`: every layer over Fashion-MNIST images. */

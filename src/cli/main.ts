@@ -35,6 +35,7 @@ An option a command does not take is an error (exit 2). mistique --version print
 Exit status: 0 done; 1 the command failed (the message says why and what to do); 2 a usage error (an
 unknown command or option); 3 (verify) the store cannot be opened.`,
   log: `usage: mistique log <project.model.intermediate> <file> [--shape CxHxW] [--replace] [--store dir]
+       mistique log --stream [--scheme none|lp|kbit8|pool2+lp|…] [--store dir]   (a framed stream on stdin)
        mistique log <pipeline.yaml> [--data dir] [--store dir]
        mistique log <checkpoint.onnx> --model project.model [--images test|train|subset] [--examples N]
                     [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch 128] [--store dir]
@@ -51,7 +52,13 @@ Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn 
   .npy       a C-order float32/float64 array of shape (examples, …); the trailing dims become the per-example shape
   .arrow     an Arrow IPC file; a row_id Int32 column, if present, gives the row ids
   .parquet   a Parquet file, as above
-  --shape    per-example shape for a flat file, e.g. 32x28x28`,
+  --shape    per-example shape for a flat file, e.g. 32x28x28
+
+--stream reads batches of float32 tensors from another program on stdin — what python/mistique's
+capture() sends from PyTorch forward hooks — in the framing of docs/STREAM.md (a JSON header per
+batch, then its raw little-endian values), one message at a time (bounded memory), and stores each key
+as an intermediate with --scheme (or the scheme its first batch names). Everything becomes durable at
+the stream's end message, or nothing does. Prints one JSON line: what was logged.`,
   ls: `usage: mistique ls [pattern] [--format table|csv|json|jsonl] [--store dir]
 
 Lists intermediates with rows, columns, per-example shape, storage scheme, raw and stored bytes, and how
@@ -148,8 +155,9 @@ const TAKES: Record<string, readonly string[]> = {
 };
 
 /** log takes the options of its form: a pipeline spec, an ONNX checkpoint, or a data file. */
-function logTakes(pos: readonly string[]): { form: string; takes: readonly string[] } {
+function logTakes(pos: readonly string[], stream: boolean): { form: string; takes: readonly string[] } {
   const [first = '', second = ''] = pos;
+  if (stream) return { form: '--stream', takes: ['stream', 'scheme'] };
   if (/\.ya?ml$/i.test(first)) return { form: first, takes: ['data'] };
   if (/\.onnx$/i.test(first)) return { form: first, takes: ['model', 'images', 'examples', 'scheme', 'batch'] };
   // a .npy file carries its own shape; a flat file (csv, arrow, parquet) may be given one
@@ -181,7 +189,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
-        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -190,7 +198,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const { values: o, positionals: pos } = parsed;
   if (o.help) { io.out(HELP[command]!); return 0; }
-  const { form: logForm, takes } = command === 'log' ? logTakes(pos) : { form: '', takes: TAKES[command]! };
+  const { form: logForm, takes } = command === 'log' ? logTakes(pos, o.stream === true) : { form: '', takes: TAKES[command]! };
   const stray = Object.keys(o).filter((k) => k !== 'store' && k !== 'help' && !takes.includes(k));
   if (stray.length > 0) {
     const form = logForm ? ` ${logForm}` : '';
@@ -201,7 +209,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   try {
     switch (command) {
       case 'log':
-        if (pos[0] && /\.ya?ml$/i.test(pos[0])) await (await commands()).logPipelineFile(dir, pos[0], { data: o.data }, io);
+        if (o.stream) {
+          if (pos.length > 0) throw new MistiqueError('BAD_OPTION', `log --stream reads stdin and takes no file or key (got ${pos.join(' ')}); the keys are in the stream`);
+          await (await commands()).logStreamCmd(dir, { scheme: o.scheme }, io);
+        } else if (pos[0] && /\.ya?ml$/i.test(pos[0])) await (await commands()).logPipelineFile(dir, pos[0], { data: o.data }, io);
         else if (pos[0] && /\.onnx$/i.test(pos[0])) await (await commands()).logCheckpoint(dir, pos[0], { model: o.model, images: o.images, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
         else await (await commands()).logFile(dir, pos[0], pos[1], { shape: o.shape, replace: o.replace }, io);
         break;

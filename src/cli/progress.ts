@@ -33,3 +33,29 @@ export function progress(label: string, total: number, stream: NodeJS.WriteStrea
   bar.start(total, 0);
   return { tick: (n = 1) => bar.increment(n), stop: () => bar.stop() };
 }
+
+/**
+ * Progress of work whose total is unknown (a stream): on a terminal one line rewritten at most every
+ * 200 ms, off a terminal a plain line every LINE_MS — never silent for long, never a flood.
+ */
+export function counter(label: string, stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now): { set(status: string): void; stop(): void } {
+  const every = stream.isTTY ? 200 : LINE_MS;
+  const t0 = now();
+  let last = t0, shown = '', current = '';
+  const show = (): void => {
+    const line = `${label}: ${current} after ${((now() - t0) / 1000).toFixed(0)} s`;
+    stream.write(stream.isTTY ? `\r${line}\u001b[K` : `${line}\n`);
+    shown = current;
+  };
+  return {
+    set: (status) => {
+      current = status;
+      if (now() - last >= every) { last = now(); show(); }
+    },
+    stop: () => {
+      if (last === t0) return; // ended before the first line: nothing shown, nothing to close
+      if (shown !== current) show();
+      if (stream.isTTY) stream.write('\n');
+    },
+  };
+}

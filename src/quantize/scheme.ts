@@ -67,3 +67,18 @@ function encodedFrame(r: LayerResult, ids: Int32Array, q: DnnScheme['quantize'],
   if ('kbit' in q) return { frame: DataFrame.fromTensor(r.values as Float32Array, sh, ids), kbit: q.kbit, shape };
   return { frame: DataFrame.fromEncodedTensor(r.values as Uint8Array, 'bool', sh, ids), threshold: state.threshold, shape };
 }
+
+/** Parses a scheme such as `pool2+lp`, `kbit8`, `threshold99.5`, `poolS`, `none`. */
+export function parseScheme(s: string): DnnScheme {
+  const out: DnnScheme = {};
+  for (const part of s.split('+').map((p) => p.trim().toLowerCase())) {
+    let m: RegExpExecArray | null;
+    if (part === 'none' || part === '') continue;
+    if ((m = /^pool(\d+|s)(max)?$/.exec(part))) out.pool = { sigma: m[1] === 's' ? 'S' : Number(m[1]), op: m[2] ? 'max' : 'avg' };
+    else if (part === 'lp' || part === 'fp16' || part === 'float16') out.quantize = 'lp';
+    else if ((m = /^kbit(\d+)$/.exec(part))) out.quantize = { kbit: Number(m[1]) };
+    else if ((m = /^threshold([\d.]+)$/.exec(part))) out.quantize = { threshold: Number(m[1]) };
+    else throw new MistiqueError('BAD_OPTION', `unknown scheme ${JSON.stringify(part)}: use none, lp, kbit8, threshold99.5, pool2, poolS, pool2max, or a pool and a quantizer joined by + (pool2+lp)`);
+  }
+  return out;
+}

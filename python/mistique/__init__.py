@@ -1,0 +1,262 @@
+"""mistique from Python: capture a PyTorch model's module outputs into a store while your own code
+runs, and read intermediates back as numpy arrays.
+
+    import mistique
+    with mistique.capture(model, store='./s', key='proj.model_e03', modules=['layer1', 'fc'], scheme='pool2+lp') as cap:
+        for x, _ in loader:
+            model(x)
+    r = mistique.read('./s', 'proj.model_e03.layer1.*', rows=[0, 5, 9])
+    r.values.shape  # (3, C, H, W)
+
+Batches go to `mistique log --stream` (docs/STREAM.md) through a pipe as they are computed; the store
+keeps them under the bufferpool's memory bound, and they become durable together when the `with` block
+ends (an exception inside it logs nothing). Standard library and numpy; torch only for capture().
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import struct
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["MistiqueError", "Stream", "Capture", "capture", "read", "Result"]
+
+
+class MistiqueError(Exception):
+    """A mistique command failed; the message is the command's own (what went wrong, what to do)."""
+
+
+def _cli(cli: Optional[Sequence[str]]) -> List[str]:
+    """The mistique command: `cli`, else $MISTIQUE_CLI, else `mistique` on PATH, else this repository's build."""
+    if cli:
+        return list(cli)
+    env = os.environ.get("MISTIQUE_CLI")
+    if env:
+        return shlex.split(env)
+    found = shutil.which("mistique")
+    if found:
+        return [found]
+    here = os.path.dirname(os.path.abspath(__file__))
+    built = os.path.join(here, "..", "..", "dist", "src", "cli", "bin.js")
+    if os.path.exists(built):
+        return [shutil.which("node") or "node", os.path.normpath(built)]
+    raise MistiqueError("the mistique command was not found: install it (npm install -g mistique), put it on PATH, or set MISTIQUE_CLI")
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def intermediate_name(module_name: str) -> str:
+    """A module's name as an intermediate's: 'layer1.0.conv1' → 'layer1_0_conv1' (the model itself: 'output')."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", module_name) if module_name else "output"
+    if not _NAME.match(name):
+        raise MistiqueError(f"module name {module_name!r} cannot be an intermediate's name")
+    return name
+
+
+class Stream:
+    """A running `mistique log --stream`: `log(key, array)` sends a batch; `close()` makes it all durable.
+
+    Memory stays bounded: a batch is written to the pipe and the pipe blocks while the store is busy.
+    Any failure (a bad key, a key already stored, the command dying) raises MistiqueError, and then
+    nothing of the stream is logged.
+    """
+
+    def __init__(self, store: str, scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None):
+        args = _cli(cli) + ["log", "--stream", "--store", os.fspath(store)]
+        if scheme:
+            args += ["--scheme", scheme]
+        self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._err: List[bytes] = []
+        # drained on a thread: the command's progress lines must never fill the pipe and stall it
+        self._drain = threading.Thread(target=lambda: self._err.extend(self._proc.stderr), daemon=True)
+        self._drain.start()
+        self._closed = False
+        self.batches = 0
+
+    def _finish(self) -> int:
+        """Ends its stdin, waits for the command and closes its pipes; its exit status."""
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        code = self._proc.wait()
+        self._drain.join()
+        for f in (self._proc.stdout, self._proc.stderr):
+            try:
+                f.close()
+            except OSError:
+                pass
+        return code
+
+    def _fail(self) -> MistiqueError:
+        self._finish()
+        text = b"".join(self._err).decode("utf-8", "replace").strip()
+        lines = [l for l in text.splitlines() if not l.startswith("log --stream:")]  # progress lines
+        return MistiqueError("\n".join(lines) or f"mistique log --stream exited with status {self._proc.returncode}")
+
+    def _write(self, *parts: Any) -> None:
+        try:
+            for p in parts:
+                self._proc.stdin.write(p)
+        except (BrokenPipeError, OSError):
+            self._closed = True
+            raise self._fail() from None
+
+    def log(self, key: str, array: Any, row_ids: Optional[Iterable[int]] = None, scheme: Optional[str] = None) -> None:
+        """Sends one batch: `array` is examples × per-example shape (converted to float32, C order)."""
+        if self._closed:
+            raise MistiqueError("this stream is closed")
+        a = np.ascontiguousarray(array, dtype="<f4")
+        if a.ndim == 0:
+            raise MistiqueError(f"{key}: a batch needs an examples dimension, got a scalar")
+        if a.ndim == 1:
+            a = a.reshape(a.shape[0], 1)
+        ids = None
+        if row_ids is not None:
+            ids = np.ascontiguousarray(np.fromiter(row_ids, dtype=np.int64), dtype="<i4")
+            if ids.shape[0] != a.shape[0]:
+                raise MistiqueError(f"{key}: {ids.shape[0]} row ids for {a.shape[0]} examples")
+        header: Dict[str, Any] = {"op": "batch", "key": key, "dtype": "float32", "shape": list(a.shape),
+                                  "bytes": a.nbytes + (ids.nbytes if ids is not None else 0)}
+        if ids is not None:
+            header["row_ids"] = True
+        if scheme:
+            header["scheme"] = scheme
+        h = json.dumps(header).encode("utf-8")
+        parts = [struct.pack("<I", len(h)), h, memoryview(a).cast("B")]
+        if ids is not None:
+            parts.append(memoryview(ids).cast("B"))
+        self._write(*parts)
+        self.batches += 1
+
+    def close(self) -> Dict[str, Any]:
+        """Ends the stream: everything sent becomes durable together. Returns what was logged."""
+        if self._closed:
+            raise MistiqueError("this stream is closed")
+        h = json.dumps({"op": "end"}).encode("utf-8")
+        self._write(struct.pack("<I", len(h)), h)
+        self._closed = True
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        out = self._proc.stdout.read()
+        if self._finish() != 0:
+            raise self._fail()
+        return json.loads(out.decode("utf-8"))
+
+    def abort(self) -> None:
+        """Stops without logging anything (the command sees the stream end without its end message)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._finish()
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+
+class Capture:
+    """What `capture()` yields: the stream, the chosen modules by intermediate name, and `rows()` to label examples."""
+
+    def __init__(self, stream: Stream, key: str, modules: Dict[str, Any]):
+        self.stream = stream
+        self.key = key
+        self.modules = modules
+        self.summary: Optional[Dict[str, Any]] = None
+        self._rows: Optional[np.ndarray] = None
+
+    def rows(self, row_ids: Iterable[int]) -> None:
+        """Row ids of the examples of the next forward pass (default: numbered on from 0 per intermediate)."""
+        self._rows = np.asarray(list(row_ids), dtype=np.int64)
+
+    def _hook(self, name: str):
+        import torch
+
+        def hook(module, inputs, output):
+            outs = [output] if isinstance(output, torch.Tensor) else [o for o in output if isinstance(o, torch.Tensor)] if isinstance(output, (tuple, list)) else []
+            for i, t in enumerate(outs):
+                sub = name if len(outs) == 1 else f"{name}_{i}"
+                self.stream.log(f"{self.key}.{sub}", t.detach().to("cpu", torch.float32).contiguous().numpy(), row_ids=self._rows)
+        return hook
+
+
+class capture:
+    """Captures module outputs of `model` (forward hooks) into `store` as `<key>.<module>` while the block runs.
+
+    key: 'project.model' (e.g. 'proj.resnet_e03'); modules: names from model.named_modules() (default:
+    every leaf module); scheme: as `mistique log --scheme` ('pool2+lp', 'kbit8', …). The hooks are
+    removed when the block ends; everything becomes durable then, or nothing if the block raised.
+    """
+
+    def __init__(self, model: Any, store: str, key: str, modules: Optional[Sequence[str]] = None,
+                 scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None):
+        parts = key.split(".")
+        if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
+            raise MistiqueError(f"key {key!r} must be project.model (names of letters, digits, '_' and '-')")
+        named = dict(model.named_modules())
+        if modules is None:
+            chosen = {n: m for n, m in named.items() if n and next(iter(m.children()), None) is None}
+        else:
+            missing = [n for n in modules if n not in named]
+            if missing:
+                raise MistiqueError(f"the model has no module {', '.join(missing)}; its modules: {', '.join(n for n in named if n)}")
+            chosen = {n: named[n] for n in modules}
+        self._model, self._store, self._key, self._scheme, self._cli = model, store, key, scheme, cli
+        self._chosen = {intermediate_name(n): m for n, m in chosen.items()}
+        self._handles: List[Any] = []
+        self._cap: Optional[Capture] = None
+
+    def __enter__(self) -> Capture:
+        stream = Stream(self._store, scheme=self._scheme, cli=self._cli)
+        self._cap = Capture(stream, self._key, self._chosen)
+        self._handles = [m.register_forward_hook(self._cap._hook(n)) for n, m in self._chosen.items()]
+        return self._cap
+
+    def __exit__(self, kind, value, tb) -> None:
+        for h in self._handles:
+            h.remove()
+        assert self._cap is not None
+        if kind is None:
+            self._cap.summary = self._cap.stream.close()
+        else:
+            self._cap.stream.abort()
+
+
+@dataclass
+class Result:
+    """What `read` returns: values (examples × per-example shape, float32 for tensors) and their row ids."""
+    values: np.ndarray
+    row_ids: np.ndarray
+
+
+def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Optional[Sequence[str]] = None) -> Result:
+    """Reads intermediates (`project.model.intermediate.column`, '*' allowed) as numpy, read or re-run as the store decides."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.npy")
+        args = _cli(cli) + ["get", pattern, "--out", out, "--store", os.fspath(store)]
+        if rows is not None:
+            ids = [int(r) for r in rows]
+            if not ids:
+                raise MistiqueError("rows is empty: give at least one row id, or None for all")
+            args += ["--rows", ",".join(str(r) for r in ids)]
+        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode != 0:
+            raise MistiqueError(p.stderr.decode("utf-8", "replace").strip() or f"mistique get exited with status {p.returncode}")
+        return Result(values=np.load(out), row_ids=np.load(os.path.join(tmp, "result.row_id.npy")))

@@ -1,0 +1,141 @@
+"""python/mistique against the real CLI (MISTIQUE_CLI, else the repository's build): streams, reads,
+and capture() from PyTorch forward hooks. Run: python3 -m unittest discover -s python/tests (torch
+tests are skipped where torch is not installed)."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import mistique  # noqa: E402
+
+try:
+    import torch
+    from torch import nn
+except ImportError:  # capture() needs torch; the stream and read do not
+    torch = None
+
+
+def listed(store):
+    p = subprocess.run(mistique._cli(None) + ["ls", "--format", "json", "--store", store], stdout=subprocess.PIPE, check=True)
+    return [i["key"] for i in json.loads(p.stdout)]
+
+
+class StreamTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.store = os.path.join(self.tmp.name, "store")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_batches_of_several_keys_read_back_as_sent(self):
+        rng = np.random.default_rng(1)
+        a = rng.random((9, 4, 6, 6), dtype=np.float32)
+        b = rng.random((9, 10)).astype(np.float64)  # converted to float32
+        with mistique.Stream(self.store) as s:
+            s.log("p.m.a", a[:4])
+            s.log("p.m.b", b[:4], row_ids=range(100, 104))
+            s.log("p.m.a", a[4:])
+            s.log("p.m.b", b[4:], row_ids=range(104, 109))
+            s.log("p.m.small", a, scheme="pool2")
+        r = mistique.read(self.store, "p.m.a.*")
+        self.assertEqual(r.values.shape, (9, 4, 6, 6))
+        self.assertTrue(np.array_equal(r.values, a))
+        self.assertEqual(r.row_ids.tolist(), list(range(9)))
+        r = mistique.read(self.store, "p.m.b.*", rows=[108, 100])
+        self.assertEqual(r.row_ids.tolist(), [108, 100])
+        self.assertTrue(np.array_equal(r.values, b[[8, 0]].astype(np.float32)))
+        self.assertEqual(mistique.read(self.store, "p.m.small.*").values.shape, (9, 4, 3, 3))
+
+    def test_a_failure_inside_the_block_logs_nothing(self):
+        with self.assertRaises(RuntimeError):
+            with mistique.Stream(self.store) as s:
+                s.log("p.m.a", np.ones((3, 5), np.float32))
+                raise RuntimeError("the training loop failed")
+        self.assertEqual(listed(self.store), [])
+
+    def test_a_rejected_stream_raises_the_commands_message(self):
+        with mistique.Stream(self.store) as s:
+            s.log("p.m.a", np.ones((3, 5), np.float32))
+        with self.assertRaisesRegex(mistique.MistiqueError, "p.m.a is already stored"):
+            with mistique.Stream(self.store) as s:
+                s.log("p.m.a", np.ones((3, 5), np.float32))
+        with self.assertRaisesRegex(mistique.MistiqueError, "has no row with id 7"):
+            mistique.read(self.store, "p.m.a.*", rows=[7])
+        self.assertEqual(listed(self.store), ["p.m.a"])
+
+
+@unittest.skipIf(torch is None, "torch is not installed")
+class CaptureTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.store = os.path.join(self.tmp.name, "store")
+        torch.manual_seed(0)
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),
+            nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.ReLU()),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 7 * 7, 10),
+        ).eval()
+        self.x = torch.rand(20, 1, 14, 14)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def reference(self):
+        """Every leaf module's output over the same batches, collected by our own hooks."""
+        outs = {}
+        hooks = [m.register_forward_hook(lambda m, i, o, n=n: outs.setdefault(n, []).append(o.detach().numpy().copy()))
+                 for n, m in self.model.named_modules() if n and next(iter(m.children()), None) is None]
+        with torch.no_grad():
+            for s in range(0, 20, 8):
+                self.model(self.x[s:s + 8])
+        for h in hooks:
+            h.remove()
+        return {mistique.intermediate_name(n): np.concatenate(v) for n, v in outs.items()}
+
+    def test_every_leaf_module_reads_back_bit_exactly(self):
+        with mistique.capture(self.model, self.store, "proj.seq_e01") as cap:
+            with torch.no_grad():
+                for s in range(0, 20, 8):
+                    self.model(self.x[s:s + 8])
+        want = self.reference()
+        self.assertEqual(sorted(cap.modules), sorted(want))
+        self.assertEqual(sorted(i["key"] for i in cap.summary["logged"]), sorted(f"proj.seq_e01.{n}" for n in want))
+        for name, v in want.items():
+            r = mistique.read(self.store, f"proj.seq_e01.{name}.*")
+            self.assertEqual(r.values.shape, v.shape, name)
+            self.assertTrue(np.array_equal(r.values, v), name)
+            self.assertEqual(r.row_ids.tolist(), list(range(20)))
+
+    def test_chosen_modules_with_a_scheme_and_row_ids(self):
+        with mistique.capture(self.model, self.store, "proj.seq_e02", modules=["2.1", "5"], scheme="pool2+lp") as cap:
+            with torch.no_grad():
+                cap.rows(range(1000, 1020))
+                self.model(self.x)
+        self.assertEqual(sorted(listed(self.store)), ["proj.seq_e02.2_1", "proj.seq_e02.5"])
+        r = mistique.read(self.store, "proj.seq_e02.2_1.*", rows=[1019])
+        self.assertEqual(r.values.shape, (1, 8, 7, 7))  # pooled 14×14 → 7×7
+        ref = self.reference()["2_1"][19]
+        pooled = ref.reshape(8, 7, 2, 7, 2).mean(axis=(2, 4))
+        self.assertTrue(np.allclose(r.values[0], pooled, rtol=2e-3, atol=1e-3))  # float16
+
+    def test_an_exception_in_the_block_logs_nothing_and_removes_the_hooks(self):
+        with self.assertRaises(ValueError):
+            with mistique.capture(self.model, self.store, "proj.seq_e03"):
+                self.model(self.x[:2])
+                raise ValueError("a bad batch")
+        self.assertEqual(listed(self.store), [])
+        self.assertTrue(all(len(m._forward_hooks) == 0 for m in self.model.modules()))
+
+    def test_an_unknown_module_names_the_modules_there_are(self):
+        with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
+            mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])
+
+
+if __name__ == "__main__":
+    unittest.main()
