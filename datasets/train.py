@@ -8,7 +8,10 @@ of training -- the kind of training code mistique's users have (run with Debian'
        checkpoint, which mistique's exact de-duplication should find.
 
 usage: /usr/bin/python3 datasets/train.py [--out datasets/models] [--epochs 2] [--log-store DIR]
-       [--fixtures]   only write the tiny test fixture (datasets/fixtures/tiny_cnn.onnx, well under 1 MB)
+       [--fixtures]   only write the tiny test fixtures (datasets/fixtures/*.onnx, each well under 1 MB): tiny_cnn,
+                      dynamic_net, tiny_text and, from torchvision's blocks, tiny_resnet and tiny_mobilenet
+       [--zoo]        only write the model zoo to --out: torchvision's resnet18 and mobilenet_v2 (one-channel stem,
+                      trained --zoo-steps steps) and text_transformer (untrained; int64 input_ids + attention_mask)
 
 With --log-store, every checkpoint is handed to `mistique log` right after it is written: the bridge
 from training code in another language.
@@ -109,6 +112,62 @@ class TinyTextClassifier(nn.Module):
         return self.out(pooled)
 
 
+def resnet18():
+    """torchvision's ResNet-18 with a one-channel stem for 28x28 Fashion-MNIST (28 -> 1x1 after the 32x downsampling)."""
+    import torchvision
+    m = torchvision.models.resnet18(num_classes=10)
+    m.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+    return m
+
+
+def mobilenet_v2(width_mult=1.0, setting=None, last=1280):
+    """torchvision's MobileNetV2 (inverted residuals, ReLU6, depthwise convolutions) with a one-channel stem."""
+    import torchvision
+    m = torchvision.models.MobileNetV2(num_classes=10, width_mult=width_mult, inverted_residual_setting=setting)
+    stem = m.features[0][0]
+    m.features[0][0] = nn.Conv2d(1, stem.out_channels, 3, 2, 1, bias=False)
+    return m
+
+
+class TinyResNet(nn.Module):
+    """A test fixture of the ResNet graph kind, from torchvision's own BasicBlock: a stem, a block with an identity
+    residual, a block with a strided 1x1 downsample, global average pooling, a dense head."""
+    def __init__(self, w=8):
+        super().__init__()
+        from torchvision.models.resnet import BasicBlock
+        self.stem = nn.Sequential(nn.Conv2d(1, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True))
+        down = nn.Sequential(nn.Conv2d(w, 2 * w, 1, 2, bias=False), nn.BatchNorm2d(2 * w))
+        self.layer1, self.layer2 = BasicBlock(w, w), BasicBlock(w, 2 * w, 2, down)
+        self.pool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(2 * w, 10)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.layer2(self.layer1(self.stem(x)))), 1))
+
+
+class TextTransformer(nn.Module):
+    """A Transformer encoder text classifier (nn.TransformerEncoder, pre-norm off, GELU) over int64 token ids and
+    an attention mask: the zoo's transformer, trained on nothing (synthetic tokens exercise the graph)."""
+    def __init__(self, vocab=1000, dim=128, heads=4, layers=4, classes=4, seq=64):
+        super().__init__()
+        self.emb, self.pos = nn.Embedding(vocab, dim), nn.Parameter(torch.randn(1, seq, dim) * 0.02)
+        layer = nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0, activation='gelu', batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.out = nn.Linear(dim, classes)
+
+    def forward(self, input_ids, attention_mask):
+        h = self.encoder(self.emb(input_ids) + self.pos, src_key_padding_mask=attention_mask == 0)
+        m = attention_mask.to(h.dtype)[:, :, None]
+        return self.out((h * m).sum(1) / m.sum(1).clamp(min=1.0))
+
+
+def export_text(model, path, seq):
+    model.eval()
+    ids = torch.zeros(2, seq, dtype=torch.int64)
+    torch.onnx.export(model, (ids, torch.ones(2, seq, dtype=torch.int64)), path, input_names=['input_ids', 'attention_mask'],
+                      output_names=['logits'], opset_version=13,
+                      dynamic_axes={'input_ids': {0: 'batch'}, 'attention_mask': {0: 'batch'}, 'logits': {0: 'batch'}})
+
+
 def export(model, path):
     model.eval()
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, input_names=['image'], output_names=['logits'],
@@ -145,7 +204,9 @@ def main():
     ap.add_argument('--epochs', type=float, default=1.0)
     ap.add_argument('--batch', type=int, default=64)
     ap.add_argument('--log-store')
-    ap.add_argument('--fixtures', action='store_true', help='only write the tiny test fixture')
+    ap.add_argument('--fixtures', action='store_true', help='only write the tiny test fixtures')
+    ap.add_argument('--zoo', action='store_true', help='only write the model zoo (resnet18, mobilenet_v2, text_transformer)')
+    ap.add_argument('--zoo-steps', type=int, default=300, help='training steps of each zoo CNN')
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(0)
@@ -180,6 +241,35 @@ def main():
                           input_names=['input_ids', 'attention_mask'], output_names=['logits'],
                           dynamic_axes={'input_ids': {0: 'batch'}, 'attention_mask': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=13)
         print(f'wrote {fx}/tiny_text.onnx (untrained)')
+        torch.manual_seed(7)
+        res = TinyResNet()
+        train(res, res.parameters(), xtr, ytr, 200, 64, 3e-3, lambda k, l: None, 8)
+        export(res, os.path.join(fx, 'tiny_resnet.onnx'))
+        print(f'wrote {fx}/tiny_resnet.onnx (test accuracy {accuracy(res, xte, yte):.3f})')
+        torch.manual_seed(8)
+        mob = mobilenet_v2(0.5, [[1, 8, 1, 1], [6, 12, 2, 2], [6, 16, 2, 2]])
+        mob.features[-1][0] = nn.Conv2d(mob.features[-1][0].in_channels, 64, 1, bias=False)
+        mob.features[-1][1] = nn.BatchNorm2d(64)
+        mob.classifier[1] = nn.Linear(64, 10)
+        train(mob, mob.parameters(), xtr, ytr, 200, 64, 3e-3, lambda k, l: None, 9)
+        export(mob, os.path.join(fx, 'tiny_mobilenet.onnx'))
+        print(f'wrote {fx}/tiny_mobilenet.onnx (test accuracy {accuracy(mob, xte, yte):.3f})')
+        return
+
+    if a.zoo:
+        # the model zoo of bench:dnn --only zoo: torchvision's ResNet-18 and MobileNetV2, briefly trained on
+        # Fashion-MNIST (the graphs and their value ranges are what matter, not accuracy), and a Transformer encoder
+        for name, make, seed in (('resnet18', resnet18, 11), ('mobilenet_v2', mobilenet_v2, 12)):
+            torch.manual_seed(seed)
+            m = make()
+            path = os.path.join(a.out, f'{name}.onnx')
+            train(m, m.parameters(), xtr, ytr, a.zoo_steps, a.batch, 1e-3,
+                  lambda k, l: print(f'{name} {k}/10: loss {l:.3f}', flush=True), seed)
+            export(m, path)
+            print(f'wrote {path} (test accuracy {accuracy(m, xte, yte):.3f})', flush=True)
+        torch.manual_seed(13)
+        export_text(TextTransformer(), os.path.join(a.out, 'text_transformer.onnx'), 64)
+        print(f'wrote {a.out}/text_transformer.onnx (untrained)')
         return
 
     cnn = CNN()

@@ -81,7 +81,7 @@ describe('ONNX graph rewrite', () => {
     expect(stored).toHaveLength(2);
     const back = await store.getIntermediates(`${stored.find((k) => k.includes('input_ids'))}.*`, { rows: [1005] });
     expect(Array.from(back.values)).toEqual(Array.from(ids.subarray(5 * T, 6 * T), Number));
-    // the last layer equals the unmodified model's output, and every layer's read equals its re-run
+    // the last layer equals the unmodified model's output, and every layer's read equals its re-run bit for bit
     const plain = await ort.InferenceSession.create(text);
     const ref = (await plain.run({ input_ids: new ort.Tensor('int64', ids, [N, T]), attention_mask: new ort.Tensor('int64', mask, [N, T]) })).logits!.data as Float32Array;
     const last = run.layers.at(-1)!.name;
@@ -93,11 +93,37 @@ describe('ONNX graph rewrite', () => {
       const read = await store.getIntermediates(`nlp.tiny.${l.name}.*`, { rows, path: 'read' });
       const rerun = await store.rerunLayer('nlp.tiny', l.name, { rows });
       expect(Array.from(rerun.rowIds)).toEqual(rows);
-      for (let i = 0; i < read.values.length; i++) expect(Math.abs(read.values[i]! - rerun.values[i]!), l.name).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(read.values[i]!)));
+      expect(Buffer.from(read.values.buffer, read.values.byteOffset, read.values.byteLength).equals(Buffer.from(rerun.values.buffer, rerun.values.byteOffset, rerun.values.byteLength)), l.name).toBe(true);
     }
     // the planner estimates and takes the re-run path too
     const viaRerun = await store.getIntermediates(`nlp.tiny.${last}.*`, { rows: [1001], path: 'rerun' });
     expect(viaRerun.sources[0]!.path).toBe('rerun');
+  });
+
+  it.each([
+    ['tiny_resnet', 'conv1[8,28,28] relu1[8,28,28] conv2[8,28,28] relu2[8,28,28] conv3[8,28,28] add1[8,28,28] relu3[8,28,28] conv4[16,14,14] relu4[16,14,14] conv5[16,14,14] conv6[16,14,14] add2[16,14,14] relu5[16,14,14] gap1[16,1,1] dense1[10]'],
+    ['tiny_mobilenet', 'conv1[16,14,14] clip1[16,14,14] conv2[16,14,14] clip2[16,14,14] conv3[8,14,14] conv4[48,14,14] clip3[48,14,14] conv5[48,7,7] clip4[48,7,7] conv6[8,7,7] conv7[48,7,7] clip5[48,7,7] conv8[48,7,7] clip6[48,7,7] conv9[8,7,7] add1[8,7,7] conv10[48,7,7] clip7[48,7,7] conv11[48,4,4] clip8[48,4,4] conv12[8,4,4] conv13[48,4,4] clip9[48,4,4] conv14[48,4,4] clip10[48,4,4] conv15[8,4,4] add2[8,4,4] conv16[64,4,4] clip11[64,4,4] gap1[64,1,1] dense1[10]'],
+  ])('%s (torchvision blocks: residual Adds, depthwise convolutions, ReLU6) logs every layer and every read equals its re-run bit for bit (#19)', async (name, layers) => {
+    // datasets/train.py --fixtures: torchvision's BasicBlock and MobileNetV2, BatchNorm folded into the convolutions
+    const file = path.resolve(__dirname, `../datasets/fixtures/${name}.onnx`);
+    const store = await tempStore();
+    const { x } = images(50);
+    const run = await store.logNetwork('fm.zoo', file, { x, shape: [1, 28, 28] }, { batchSize: 16 });
+    expect(run.layers.map((l) => `${l.name}[${l.shape.join(',')}]`).join(' ')).toBe(layers);
+    for (const l of run.layers) {
+      // the re-run keeps the logged layers as outputs, so onnxruntime fuses the same kernels (a Conv before a
+      // residual Add is fused with it only when its output is not a graph output): equal bit for bit
+      const read = await store.getIntermediates(`fm.zoo.${l.name}.*`, { rows: [3, 49, 20], path: 'read' });
+      const rerun = await store.rerunLayer('fm.zoo', l.name, { rows: [3, 49, 20] });
+      expect(read.values).toBeInstanceOf(Float32Array);
+      expect(read.shape).toEqual(l.shape);
+      expect(Buffer.from(read.values.buffer, read.values.byteOffset, read.values.byteLength).equals(Buffer.from(rerun.values.buffer, rerun.values.byteOffset, rerun.values.byteLength)), l.name).toBe(true);
+    }
+    // the unmodified model fuses Conv+Add: its logits differ from the logged ones in the last bits only (README)
+    const plain = await ort.InferenceSession.create(file);
+    const ref = (await plain.run({ image: new ort.Tensor('float32', x, [50, 1, 28, 28]) })).logits!.data as Float32Array;
+    const logits = await store.getIntermediates('fm.zoo.dense1.*', { path: 'read' });
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(ref[i]!)));
   });
 
   it('an onnxruntime failure while running is a MistiqueError naming the model and the input', async () => {

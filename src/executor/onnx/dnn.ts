@@ -228,7 +228,8 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   const reads = await Promise.all(specs.map((sp) => store.getIntermediates(`${sp.key}.*`, rows ? { rows: Array.from(rows) } : {})));
   const feeds = storedFeeds(specs, reads);
   const input = reads[0]!;
-  const cut = truncateAt(g, l);
+  // the layers logged with it stay outputs: the same kernels run as when it was logged (see truncateAt)
+  const cut = truncateAt(g, l, spec.layers.map((s) => s.original));
   const session = await ort.InferenceSession.create(cut.bytes);
   try {
     const n = input.nrows;

@@ -148,8 +148,13 @@ export function exposeLayers(g: OnnxGraph, layers: readonly Layer[] = g.layers):
   return onnx.ModelProto.encode(m).finish();
 }
 
-/** The model cut after `layer`: only the nodes it depends on, with that layer's output as the only output. */
-export function truncateAt(g: OnnxGraph, layer: Layer): { bytes: Uint8Array; nodes: number } {
+/**
+ * The model cut after `layer`: only the nodes it depends on, with that layer's output as its output.
+ * `exposed` names the values that were graph outputs when the layer was logged: those the cut keeps are
+ * outputs here too, so onnxruntime makes the same fusion choices (a Conv whose output is a graph output is
+ * not fused with the Add or activation after it) and the re-run gives the logged values bit for bit.
+ */
+export function truncateAt(g: OnnxGraph, layer: Layer, exposed: readonly string[] = []): { bytes: Uint8Array; nodes: number } {
   const m = onnx.ModelProto.decode(onnx.ModelProto.encode(g.model).finish());
   const graph = graphOf(m);
   const producer = new Map<string, number>();
@@ -167,6 +172,7 @@ export function truncateAt(g: OnnxGraph, layer: Layer): { bytes: Uint8Array; nod
   const used = new Set(graph.node.flatMap((n) => n.input));
   graph.initializer = graph.initializer.filter((t) => used.has(t.name));
   graph.input = graph.input.filter((i) => used.has(i.name) || i.name === g.input);
-  graph.output = [floatOutput(layer.original)];
+  const made = new Set(graph.node.flatMap((n) => n.output));
+  graph.output = [floatOutput(layer.original), ...exposed.filter((o) => o !== layer.original && made.has(o)).map(floatOutput)];
   return { bytes: onnx.ModelProto.encode(m).finish(), nodes: graph.node.length };
 }
