@@ -4,7 +4,8 @@
 // of one checkpoint under each scheme against the bare onnxruntime run of the unmodified model, without
 // compression (Arrow IPC store) as the paper measures it, and with gzip. Each configuration runs in its
 // own child process (its peak RSS is its own).
-// Usage: npm run bench:dnn [-- --examples 1000 --models datasets/models --budget-mb 256 --rounds 5 --only storage|timing]
+// Usage: npm run bench:dnn [-- --examples 1000 --models datasets/models --budget-mb 256 --rounds 5 --only storage|timing|zoo]
+// (zoo: bench/zoo.ts, the models of datasets/train.py --zoo; not part of a run without --only)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -18,6 +19,7 @@ import { progress } from '../src/cli/progress.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
 import { openStore, type CodecId } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
+import { zooChild, zooSpecs, zooSummary, type ZooResult } from './zoo.js';
 
 const MB = 1024 * 1024;
 const { values: args } = parseArgs({
@@ -199,11 +201,13 @@ function barChart(title: string, labels: string[], values: number[]): string {
 async function main(): Promise<void> {
   if (args.child) {
     const [kind, name] = args.child.split(':') as [string, string];
-    process.stdout.write(JSON.stringify(kind === 'storage' ? await storageChild(name) : await timingChild(name)) + '\n');
+    const zoo = () => zooChild(name, { models: MODELS, out: OUT, examples: N, batch: BATCH, budget: BUDGET, rowBlock: ROW_BLOCK });
+    process.stdout.write(JSON.stringify(kind === 'storage' ? await storageChild(name) : kind === 'zoo' ? await zoo() : await timingChild(name)) + '\n');
     return;
   }
   fs.mkdirSync(OUT, { recursive: true });
   const ROUNDS = Number(args.rounds);
+  if (args.only === 'zoo') return zoo(ROUNDS);
   const configs = args.only === 'timing' ? [] : [...Object.keys(STORAGE), 'parquet'];
   const timings = args.only === 'storage' ? [] : [...TIMING.map((s) => `${s}@arrow`), ...TIMING.map((s) => `${s}@lz4`), ...TIMING.map((s) => `${s}@gzip`)];
   const bar = progress('bench:dnn', configs.length + timings.length * ROUNDS);
@@ -214,6 +218,18 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) timings.forEach((t, i) => { runs[i]!.push(child('timing', t) as TimingResult); bar.tick(); });
   bar.stop();
   const json = { bench: 'dnn', node: process.version, examples: N, budget_mb: BUDGET / MB, row_block: ROW_BLOCK, batch: BATCH, ...(configs.length ? storageSummary(storage) : {}), ...(timings.length ? timingSummary(timings, runs) : {}) };
+  process.stdout.write(JSON.stringify(json) + '\n');
+}
+
+/** The zoo: every model × scheme once per round, rounds one after another. */
+async function zoo(rounds: number): Promise<void> {
+  const specs = zooSpecs();
+  const bar = progress('bench:dnn zoo', specs.length * rounds);
+  const runs: ZooResult[][] = specs.map(() => []);
+  for (let r = 0; r < rounds; r++) specs.forEach((s, i) => { runs[i]!.push(child('zoo', s) as ZooResult); bar.tick(); });
+  bar.stop();
+  const json = { bench: 'dnn', only: 'zoo', node: process.version, examples: N, rounds, budget_mb: BUDGET / MB, row_block: ROW_BLOCK, batch: BATCH, codec: 'lz4', ...zooSummary(specs, runs, mmm) };
+  fs.writeFileSync(path.join(OUT, 'dnn-zoo.json'), JSON.stringify(json) + '\n');
   process.stdout.write(JSON.stringify(json) + '\n');
 }
 

@@ -254,6 +254,9 @@ def main():
         train(mob, mob.parameters(), xtr, ytr, 200, 64, 3e-3, lambda k, l: None, 9)
         export(mob, os.path.join(fx, 'tiny_mobilenet.onnx'))
         print(f'wrote {fx}/tiny_mobilenet.onnx (test accuracy {accuracy(mob, xte, yte):.3f})')
+        torch.manual_seed(10)
+        export_text(TextTransformer(vocab=50, dim=16, heads=2, layers=1, classes=3, seq=8), os.path.join(fx, 'tiny_encoder.onnx'), 8)
+        print(f'wrote {fx}/tiny_encoder.onnx (untrained; nn.TransformerEncoder, its attention in [tokens, batch, features])')
         return
 
     if a.zoo:

@@ -126,6 +126,33 @@ describe('ONNX graph rewrite', () => {
     for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(ref[i]!)));
   });
 
+  it('a Transformer encoder (nn.TransformerEncoder): values that are not one row per example are not layers, the rest read = re-run (#19)', async () => {
+    // datasets/train.py --fixtures: torch exports the attention of nn.TransformerEncoder in [tokens, batch, features]
+    const file = path.resolve(__dirname, '../datasets/fixtures/tiny_encoder.onnx');
+    const N = 23, T = 8;
+    const ids = new BigInt64Array(N * T), mask = new BigInt64Array(N * T);
+    for (let i = 0; i < N; i++) for (let t = 0; t < 2 + (i % 7); t++) { ids[i * T + t] = BigInt(1 + ((i * 13 + t * 5) % 49)); mask[i * T + t] = 1n; }
+    const input = { inputs: { input_ids: { data: ids, shape: [T] }, attention_mask: { data: mask, shape: [T] } } };
+    const store = await tempStore();
+    const run = await store.logNetwork('nlp.enc', file, input, { batchSize: 5 });
+    const all = parseGraph(fs.readFileSync(file)).layers.length;
+    expect(run.layers.length).toBeGreaterThan(10);
+    expect(run.layers.length).toBeLessThan(all); // the [tokens, batch, …] values are left out
+    for (const l of run.layers) {
+      expect(l.shape[0] === T || l.shape.length === 1).toBe(true);
+      const read = await store.getIntermediates(`nlp.enc.${l.name}.*`, { rows: [22, 0, 9], path: 'read' });
+      const rerun = await store.rerunLayer('nlp.enc', l.name, { rows: [22, 0, 9] });
+      expect(Buffer.from(read.values.buffer, read.values.byteOffset, read.values.byteLength).equals(Buffer.from(rerun.values.buffer, rerun.values.byteOffset, rerun.values.byteLength)), l.name).toBe(true);
+    }
+    const plain = await ort.InferenceSession.create(file);
+    const ref = (await plain.run({ input_ids: new ort.Tensor('int64', ids, [N, T]), attention_mask: new ort.Tensor('int64', mask, [N, T]) })).logits!.data as Float32Array;
+    const logits = await store.getIntermediates(`nlp.enc.${run.layers.at(-1)!.name}.*`, { path: 'read' });
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(ref[i]!)));
+    // a batch as large as the token axis cannot tell them apart until a batch of another size: one clear error, nothing logged
+    await expect(store.logNetwork('nlp.enc8', file, input, { batchSize: T })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/leading dimension is not the batch — log with another batchSize/) });
+    expect(store.list('nlp.enc8.*')).toEqual([]);
+  });
+
   it('an onnxruntime failure while running is a MistiqueError naming the model and the input', async () => {
     const store = await tempStore();
     // 27×27 images into a model built for 28×28: its Reshape/Gemm fails at run time

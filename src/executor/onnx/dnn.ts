@@ -13,7 +13,7 @@ import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
-import { exposeLayers, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+import { exposeLayers, fixedLeadingDims, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -123,6 +123,9 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const shapes = new Map<string, number[]>();
   const qstate = new Map<string, { threshold?: number }>();
   let forwardMs = 0, logMs = 0;
+  // values that are not one row per example (a fixed leading dimension, or one that is not the batch's size)
+  const fixed = fixedLeadingDims(g);
+  const notPerExample = new Set<string>();
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     fs.writeFileSync(checkpointFile(store, project, model), bytes);
@@ -145,7 +148,11 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
       // every layer of the batch at once: while one is encoded on a worker, the next is cut into chunks here
       await Promise.all(g.layers.map(async (l) => {
         const t = out[l.original];
-        if (!t || t.type !== 'float32') return;
+        if (!t || t.type !== 'float32' || notPerExample.has(l.name)) return;
+        if (fixed.has(l.original) || Number(t.dims[0]) !== e - s) {
+          if (!writers.has(l.name)) { notPerExample.add(l.name); return; }
+          throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${s}…${e - 1}; its leading dimension is not the batch — log with another batchSize`);
+        }
         let st = qstate.get(l.name);
         if (!st) qstate.set(l.name, (st = {}));
         // the writer first (in graph order, before any await): intermediates are registered in the network's order

@@ -8,7 +8,8 @@ const { onnx } = onnxProto;
 type ModelProto = InstanceType<typeof onnx.ModelProto>;
 interface AttrP { name: string; i?: number | { toNumber(): number } | null; t?: { dataType?: number | null } | null; f?: number; ints?: unknown[]; floats?: unknown[] }
 interface NodeP { opType: string; name: string; input: string[]; output: string[]; attribute: AttrP[] }
-interface ValueP { name: string; type?: { tensorType?: { elemType?: number | null } | null } | null }
+interface DimP { dimValue?: AttrP['i']; dimParam?: string | null }
+interface ValueP { name: string; type?: { tensorType?: { elemType?: number | null; shape?: { dim?: DimP[] | null } | null } | null } | null }
 interface GraphP { node: NodeP[]; initializer: { name: string; dataType?: number | null }[]; input: ValueP[]; output: ValueP[]; valueInfo: ValueP[] }
 /** Decoded messages are class instances: their repeated fields are arrays, never null. */
 const graphOf = (m: ModelProto): GraphP => m.graph as unknown as GraphP;
@@ -37,6 +38,20 @@ const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
 const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
 
 const num = (v: AttrP['i']): number => (typeof v === 'object' && v !== null ? v.toNumber() : Number(v ?? 0));
+
+/**
+ * Values whose declared leading dimension is a fixed number while a graph input's is symbolic (a dynamic
+ * batch): not one row per example (e.g. a [tokens, batch, features] tensor inside an exported attention block).
+ */
+export function fixedLeadingDims(graph: OnnxGraph): Set<string> {
+  const g = graphOf(graph.model);
+  const lead = (v: ValueP): DimP | undefined => v.type?.tensorType?.shape?.dim?.[0];
+  const dynamic = g.input.some((v) => !!lead(v)?.dimParam);
+  const out = new Set<string>();
+  if (!dynamic) return out;
+  for (const v of g.valueInfo) { const d = lead(v); if (d && !d.dimParam && num(d.dimValue) > 0) out.add(v.name); }
+  return out;
+}
 
 /**
  * The element type of every value of the graph: declared ones (inputs, initializers, value_info,
