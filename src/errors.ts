@@ -5,6 +5,7 @@ export type ErrorCode =
   | 'BAD_NAME'
   | 'BAD_FRAME'
   | 'BAD_ROWS'
+  | 'BAD_QUERY'
   | 'BAD_OPTION'
   | 'NOT_FOUND'
   | 'EXISTS'

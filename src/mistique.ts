@@ -1,5 +1,6 @@
 // The Store: opens (or creates) a store directory and wires the MetadataDB, the DataStore (with its write
 // lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
+import type { SqlResult } from './sql/sql.js';
 import type { StreamOptions, StreamSummary } from './executor/stream.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -490,6 +491,18 @@ export class Store {
   }
 
   /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */
+  /**
+   * One SQL statement over the store, run by DuckDB in-process: every intermediate is a relation named by its
+   * quoted key ("project.model.intermediate") with row_id and its columns (a tensor: row_id and `values`, a list
+   * of its float32 values; its shape is in mistique_intermediates), beside the catalog relations
+   * mistique_intermediates, mistique_models and mistique_projects. Conditions on row_id narrow what is read
+   * (the RowBlock index); each intermediate is read or re-run as the cost model chooses. Read-only.
+   */
+  async sql(query: string, opts: { out?: string } = {}): Promise<SqlResult> {
+    this.checkOpen();
+    return (await import('./sql/sql.js')).runSql(this, query, opts);
+  }
+
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {
     this.checkOpen();
     return (await networkExecutor()).rerunLayer(this, modelKey, layer, opts.rows, opts.batchSize);

@@ -45,13 +45,13 @@ export async function writeMatrix(m: Matrix, file: string): Promise<string[]> {
  * the per-example shape in the field's metadata (`mistique.shape`, JSON) — pyarrow / numpy reshape it
  * with one call, where a column per value position (thousands) made files slow to write and to open.
  */
-export function exportTable(m: Matrix): Table {
+export function exportTable(m: Matrix, name?: string): Table {
   if (!m.shape || !(m.values instanceof Float32Array)) return m.toArrow();
   const per = m.ncols;
   const key = m.columns[0]!.key.slice(0, m.columns[0]!.key.length - m.columns[0]!.name.length - 1);
   const item = makeData({ type: new Float32(), length: m.values.length, data: m.values });
   const type = new FixedSizeList(per, new Field('item', new Float32(), false));
-  const field = new Field(key, type, false, new Map([['mistique.shape', JSON.stringify(m.shape)]]));
+  const field = new Field(name ?? key, type, false, new Map([['mistique.shape', JSON.stringify(m.shape)]]));
   const ids = new Field('row_id', new Int32(), false);
   const schema = new Schema([ids, field]);
   const data = makeData({
@@ -132,9 +132,9 @@ function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-async function toParquet(t: Table): Promise<Uint8Array> {
+export async function toParquet(t: Table, compression: 'zstd' | 'none' = 'zstd'): Promise<Uint8Array> {
   const pq = await import('parquet-wasm');
-  const props = new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).build();
+  const props = new pq.WriterPropertiesBuilder().setCompression(compression === 'zstd' ? pq.Compression.ZSTD : pq.Compression.UNCOMPRESSED).build();
   return pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(t, 'stream')), props);
 }
 

@@ -20,6 +20,7 @@ commands:
   rerun <project.model.intermediate>        re-create a pipeline's intermediate from its stored operators
   ls [pattern]                              list stored intermediates (pattern: project.model.intermediate, * allowed)
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
+  sql "<query>"                              one SQL statement over the store (DuckDB): relations are quoted keys
   explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
   verify [--repair]                         check every checksum, file and intermediate of a store
@@ -77,6 +78,19 @@ Reads columns; several keys are joined on row_id.
             stdout (what it took goes to stderr); NaN and ±Infinity are null in JSON
   --limit   rows to print (default 20)
   --path    auto (default: read or re-run, whichever the cost model estimates faster) | read | rerun`,
+  sql: `usage: mistique sql "<query>" [--format table|csv|json|jsonl] [--out FILE] [--limit N] [--store dir]
+
+One SQL statement, run by DuckDB in-process, read-only. Every intermediate is a relation named by its
+quoted key, with row_id and its columns; a tensor layer has row_id and \`values\`, a list of its float32
+values (its shape is in mistique_intermediates). Catalog relations: mistique_intermediates (key, project,
+model, name, n_rows, n_cols, shape, scheme, policy, bytes_raw, bytes_stored, n_query, …),
+mistique_models, mistique_projects. Conditions on row_id (=, <, <=, >, >=, BETWEEN, IN) narrow what is
+read; each intermediate is read or re-run as the cost model chooses.
+  e.g. mistique sql 'SELECT a.row_id, a.pred, b.pred FROM "zillow.P1_1.pred_test" a
+                     JOIN "zillow.P2_1.pred_test" b USING (row_id) ORDER BY abs(a.pred - b.pred) DESC LIMIT 20'
+  --format  table (default: the first rows, every digit; lists shortened) | csv | json | jsonl (every row)
+  --out     write the result with DuckDB's COPY: .parquet, .csv or .json
+  --limit   rows to print in a table (default 20)`,
   explain: `usage: mistique explain <key> [<key> …] [--rows R] [--measure | --run] [--path auto|read|rerun] [--json] [--store dir]
 
 For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4 as six terms
@@ -146,6 +160,7 @@ const TAKES: Record<string, readonly string[]> = {
   ls: ['format', 'columns'],
   get: ['rows', 'out', 'limit', 'path', 'format'],
   explain: ['rows', 'run', 'measure', 'path', 'json'],
+  sql: ['format', 'out', 'limit'],
   stats: ['json'],
   verify: ['repair', 'json'],
   rm: ['dry-run', 'gc', 'json'],
@@ -220,6 +235,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'ls': await (await commands()).ls(dir, pos[0], { format: o.format, columns: o.columns }, io); break;
       case 'get': await (await commands()).get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
       case 'explain': await (await commands()).explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
+      case 'sql': await (await import('./sql.js')).sqlCmd(dir, pos, { format: o.format, out: o.out, limit: o.limit }, io); break;
       case 'stats': await (await commands()).stats(dir, { json: o.json }, io); break;
       case 'verify': return await (await commands()).verify(dir, { repair: o.repair, json: o.json }, io);
       case 'rm': await (await import('./lifecycle.js')).rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;

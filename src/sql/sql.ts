@@ -1,0 +1,144 @@
+// SQL over a store with DuckDB in-process (#17): every intermediate is a relation named by its key, beside
+// catalog relations of the MetadataDB. What a query reads is found in DuckDB's own parse of it: each
+// intermediate it names is read through the planner (read or re-run, as any query) — only the rows its
+// row_id conditions allow — and handed to DuckDB as an uncompressed Parquet file in a private temporary
+// directory (DuckDB reads Parquet natively and in parallel; its Node API takes no Arrow). The store is
+// never written, and the temporary files go when the query ends.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Table, tableFromJSON } from 'apache-arrow';
+import { MistiqueError } from '../errors.js';
+import type { Matrix } from '../model/matrix.js';
+import type { Store } from '../mistique.js';
+import { exportTable, toParquet } from '../cli/files.js';
+import { columnNames } from '../cli/format.js';
+import { rowFilters, baseTables, type RowFilter } from './pushdown.js';
+
+type Duck = typeof import('@duckdb/node-api');
+type Connection = Awaited<ReturnType<Awaited<ReturnType<Duck['DuckDBInstance']['create']>>['connect']>>;
+
+/** What a SQL query returned, and what it read. */
+export interface SqlResult {
+  /** The result as an Arrow table (lists of a tensor's values as Arrow lists). */
+  table: Table;
+  columns: string[];
+  /** Rows as plain objects (numbers, strings, arrays; a BIGINT beyond 2^53 as a bigint). */
+  rows: Record<string, unknown>[];
+  /** Per intermediate the query named: how many of its rows were read, and whether a row_id filter narrowed them. */
+  reads: { key: string; rows: number; narrowed: boolean; ms: number }[];
+  ms: number;
+}
+
+/** The catalog relations every query can name. */
+export const CATALOG = ['mistique_intermediates', 'mistique_models', 'mistique_projects'] as const;
+
+function duckError(err: unknown, query: string): MistiqueError {
+  const msg = (err instanceof Error ? err.message : String(err)).replace(/\nDid you mean[^\n]*/, '');
+  const unknown = /Table with name ([^\s]+) does not exist/.exec(msg);
+  if (unknown) return new MistiqueError('NOT_FOUND', `SQL names ${unknown[1]}, which is neither an intermediate nor a catalog relation (${CATALOG.join(', ')}); quote keys as "project.model.intermediate" — mistique ls lists them`, { cause: err });
+  return new MistiqueError('BAD_QUERY', `SQL failed: ${msg.split('\n')[0]}${query.length < 200 ? ` (in: ${query})` : ''}`, { cause: err });
+}
+
+/** The row ids of an intermediate its filter lets through, from the RowBlock index — or null (read it whole). */
+export function narrowRows(store: Store, key: string, f: RowFilter | undefined): number[] | null {
+  if (!f) return null;
+  const [project, model, name] = key.split('.');
+  const r = store.metadata.intermediates().find((x) => x.project === project && x.model === model && x.name === name);
+  if (!r) return null;
+  const ids: number[] = [];
+  for (const b of store.metadata.rowblocks(r.id)) {
+    // only RowBlocks whose row ids are the consecutive integers min…max are narrowed without reading them
+    if (!b.sorted || b.max_row_id - b.min_row_id + 1 !== b.n_rows) return null;
+    const lo = Math.max(f.lo, b.min_row_id), hi = Math.min(f.hi, b.max_row_id);
+    if (f.ids) { for (const x of f.ids) if (x >= lo && x <= hi && Number.isInteger(x)) ids.push(x); } else for (let x = lo; x <= hi; x++) ids.push(x);
+  }
+  return ids.sort((a, b) => a - b);
+}
+
+/** A result as the Parquet file DuckDB reads: row_id and named columns, or row_id and `values` (a list) for a tensor. */
+async function parquetOf(m: Matrix): Promise<Uint8Array> {
+  if (m.shape) return toParquet(exportTable(m, 'values'), 'none');
+  const t = m.toArrow();
+  const names = columnNames(m);
+  return toParquet(new Table(Object.fromEntries([['row_id', t.getChildAt(0)!], ...names.map((n, j) => [n, t.getChildAt(j + 1)!] as const)])), 'none');
+}
+
+async function catalog(store: Store, c: Connection): Promise<void> {
+  const rows = store.metadata.intermediates();
+  const stored = new Map(store.list().map((s) => [s.key, s.bytesStored]));
+  const lit = (v: unknown): string => v === null || v === undefined ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
+  const values = rows.map((r) => {
+    const key = `${r.project}.${r.model}.${r.name}`;
+    return `(${[key, r.project, r.model, r.name, r.n_rows, r.n_cols, r.shape, r.scheme, r.policy, r.bytes_raw, stored.get(key) ?? 0, r.n_chunks, r.n_chunks_dedup, r.t_log_ms, r.n_query, r.t_query_ms, r.materialized !== 0].map((v) => typeof v === 'boolean' ? String(v) : lit(v)).join(', ')})`;
+  });
+  await c.run(`CREATE TEMP TABLE mistique_intermediates ("key" VARCHAR, project VARCHAR, model VARCHAR, name VARCHAR, n_rows BIGINT, n_cols BIGINT, shape VARCHAR, scheme VARCHAR, policy VARCHAR,
+    bytes_raw BIGINT, bytes_stored BIGINT, n_chunks BIGINT, n_chunks_dedup BIGINT, t_log_ms DOUBLE, n_query BIGINT, t_query_ms DOUBLE, materialized BOOLEAN)`);
+  if (values.length > 0) await c.run(`INSERT INTO mistique_intermediates VALUES ${values.join(',\n')}`);
+  const kinds = rows.map((r) => [r.project, r.model] as const).filter((x, i, a) => a.findIndex((y) => y[0] === x[0] && y[1] === x[1]) === i)
+    .map(([p, m]) => `(${lit(p)}, ${lit(m)}, ${lit(store.metadata.workflows.get(p, m)?.kind ?? null)})`);
+  await c.run(`CREATE TEMP TABLE mistique_model_kinds (project VARCHAR, model VARCHAR, kind VARCHAR)`);
+  if (kinds.length > 0) await c.run(`INSERT INTO mistique_model_kinds VALUES ${kinds.join(', ')}`);
+  await c.run(`CREATE TEMP VIEW mistique_models AS SELECT i.project, i.model, k.kind, count(*) AS intermediates, sum(bytes_raw) AS bytes_raw, sum(bytes_stored) AS bytes_stored, sum(n_query) AS n_query
+    FROM mistique_intermediates i LEFT JOIN mistique_model_kinds k USING (project, model) GROUP BY ALL ORDER BY ALL`);
+  await c.run(`CREATE TEMP VIEW mistique_projects AS SELECT project, count(*) AS models, sum(intermediates) AS intermediates, sum(bytes_raw) AS bytes_raw, sum(bytes_stored) AS bytes_stored
+    FROM mistique_models GROUP BY project ORDER BY project`);
+}
+
+/**
+ * Runs one SQL statement over the store (see the module comment). `out` writes the result to a file with
+ * DuckDB's COPY (.parquet, .csv or .json) instead of returning its rows.
+ */
+export async function runSql(store: Store, query: string, opts: { out?: string } = {}): Promise<SqlResult> {
+  const t0 = performance.now();
+  if (typeof query !== 'string' || query.trim() === '') throw new MistiqueError('BAD_QUERY', 'give a SQL query, e.g. SELECT * FROM mistique_intermediates');
+  const duck: Duck = await import('@duckdb/node-api');
+  const instance = await duck.DuckDBInstance.create(':memory:', { threads: String(Math.max(1, os.availableParallelism())) });
+  const c = await instance.connect();
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-sql-'));
+  try {
+    const parsed = JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql(${`'${query.replace(/'/g, "''")}'`}) AS j`)).getRowObjectsJS()[0]!.j as string) as { error: boolean; error_message?: string; statements?: Record<string, unknown>[] };
+    if (parsed.error) {
+      // json_serialize_sql parses SELECT statements only: let DuckDB say what is wrong with anything else
+      if (/^\s*(insert|update|delete|create|drop|alter|copy|attach|detach|install|load|set|pragma|call|export|import|checkpoint|vacuum)\b/i.test(query)) throw new MistiqueError('BAD_QUERY', `SQL over a store is read-only: give one SELECT (or WITH … SELECT, DESCRIBE, SUMMARIZE) statement`);
+      await c.run(query).catch((e: unknown) => { throw duckError(e, query); });
+    }
+    const stmts = parsed.statements ?? [];
+    if (stmts.length > 1) throw new MistiqueError('BAD_QUERY', `give one SQL statement at a time (got ${stmts.length})`);
+    await catalog(store, c);
+    const keys = new Set(store.list().map((s) => s.key));
+    const named = stmts.length ? [...new Set(baseTables(stmts[0]!).names)] : [];
+    const filters = stmts.length ? rowFilters(stmts[0]!) : new Map<string, RowFilter>();
+    const reads: SqlResult['reads'] = [];
+    for (const [i, key] of named.filter((n) => keys.has(n)).entries()) {
+      const t = performance.now();
+      const rows = narrowRows(store, key, filters.get(key));
+      const m = await store.getIntermediates(`${key}.*`, rows ? { rows } : {});
+      const file = path.join(tmp, `${i}.parquet`);
+      fs.writeFileSync(file, await parquetOf(m));
+      await c.run(`CREATE TEMP VIEW "${key.replace(/"/g, '""')}" AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
+      reads.push({ key, rows: m.nrows, narrowed: rows !== null, ms: performance.now() - t });
+    }
+    if (opts.out) {
+      const ext = path.extname(opts.out).slice(1).toLowerCase();
+      const format = ext === 'parquet' ? 'parquet' : ext === 'csv' ? 'csv' : ext === 'json' || ext === 'ndjson' ? 'json' : null;
+      if (!format) throw new MistiqueError('BAD_OPTION', `cannot write ${opts.out}: name it .parquet, .csv or .json`);
+      const part = `${opts.out}.${process.pid}.tmp`;
+      await c.run(`COPY (${query.replace(/;\s*$/, '')}) TO '${part.replace(/'/g, "''")}' (FORMAT ${format}${format === 'csv' ? ', HEADER' : ''})`).catch((e: unknown) => { throw duckError(e, query); });
+      fs.renameSync(part, opts.out);
+      return { table: new Table(), columns: [], rows: [], reads, ms: performance.now() - t0 };
+    }
+    const result = await c.runAndReadAll(query).catch((e: unknown) => { throw duckError(e, query); });
+    const columns = result.columnNames();
+    // BIGINT (counts, sums) as numbers where exact, as bigints beyond 2^53
+    const rows = (result.getRowObjectsJS() as Record<string, unknown>[]).map((r) => {
+      for (const k of Object.keys(r)) { const v = r[k]; if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)) r[k] = Number(v); }
+      return r;
+    });
+    return { table: rows.length ? tableFromJSON(rows as Record<string, never>[]) : new Table(), columns, rows, reads, ms: performance.now() - t0 };
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,136 @@
+// SQL over a store with DuckDB (#17): relations named by key, catalog relations, joins, aggregates and
+// filters equal to the API's answers; row_id conditions narrow what is read; bad SQL is one clear error
+// and leaves the store as it was.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DataFrame } from '../src/index.js';
+import { rowFilters } from '../src/sql/pushdown.js';
+import { run } from '../src/cli/main.js';
+import { rng, snapshotFiles, tempDir, tempStore } from './helpers.js';
+
+async function twoPipelines() {
+  const store = await tempStore();
+  const r = rng(7);
+  const n = 3000;
+  const city = Array.from({ length: n }, (_, i) => ['Los Angeles', 'Ventura', 'Orange'][i % 3]!);
+  const p1 = Float64Array.from({ length: n }, () => r() - 0.5);
+  const p2 = Float64Array.from(p1, (v, i) => (i % 10 === 0 ? v + r() : v));
+  p1[17] = NaN;
+  await store.log('z.P1.features', { city, sqft: Float64Array.from({ length: n }, (_, i) => 500 + i) });
+  await store.log('z.P1.pred', { pred: p1 });
+  await store.log('z.P2.pred', { pred: p2 }, { rowIds: Int32Array.from({ length: n }, (_, i) => i) });
+  const act = Float32Array.from({ length: 40 * 2 * 3 * 3 }, () => r() * 4 - 1);
+  await store.log('z.cnn.relu1', DataFrame.fromTensor(act, [2, 3, 3]));
+  return { store, p1, p2, city, act, n };
+}
+
+describe('store.sql', () => {
+  it('joins two pipelines, filters, aggregates, and answers what the API answers', async () => {
+    const { store, p1, p2, city } = await twoPipelines();
+    // the 20 rows where the two pipelines disagree most, with a feature
+    const q = await store.sql(`SELECT a.row_id, a.pred AS p1, b.pred AS p2, f.city FROM "z.P1.pred" a JOIN "z.P2.pred" b USING (row_id)
+      JOIN "z.P1.features" f USING (row_id) WHERE NOT isnan(a.pred) ORDER BY abs(a.pred - b.pred) DESC, a.row_id LIMIT 20`);
+    expect(q.columns).toEqual(['row_id', 'p1', 'p2', 'city']);
+    const want = Array.from(p1, (v, i) => ({ i, d: Math.abs(v - p2[i]!) })).filter((x) => !Number.isNaN(p1[x.i]!)).sort((a, b) => b.d - a.d || a.i - b.i).slice(0, 20);
+    expect(q.rows.map((r) => r.row_id)).toEqual(want.map((x) => x.i));
+    for (const r of q.rows) {
+      expect(r.p1).toBe(p1[r.row_id as number]);
+      expect(r.p2).toBe(p2[r.row_id as number]);
+      expect(r.city).toBe(city[r.row_id as number]);
+    }
+    expect(q.table.numRows).toBe(20);
+    // an aggregate per group, NaN kept as NaN
+    const g = await store.sql(`SELECT f.city, count(*) AS n, sum(b.pred) AS s FROM "z.P2.pred" b JOIN "z.P1.features" f USING (row_id) GROUP BY f.city ORDER BY f.city`);
+    for (const r of g.rows) {
+      const idx = city.map((c, i) => (c === r.city ? i : -1)).filter((i) => i >= 0);
+      expect(r.n).toBe(idx.length);
+      expect(r.s as number).toBeCloseTo(idx.reduce((a, i) => a + p2[i]!, 0), 9);
+    }
+    const nan = await store.sql(`SELECT pred FROM "z.P1.pred" WHERE row_id = 17`);
+    expect(Number.isNaN(nan.rows[0]!.pred)).toBe(true);
+  });
+
+  it('a tensor layer is row_id and a list of its values; the catalog lists what is stored', async () => {
+    const { store, act } = await twoPipelines();
+    const t = await store.sql(`SELECT row_id, "values" FROM "z.cnn.relu1" WHERE row_id IN (3, 39) ORDER BY row_id`);
+    expect(t.rows.map((r) => r.row_id)).toEqual([3, 39]);
+    expect(t.rows[1]!.values).toEqual(Array.from(act.subarray(39 * 18, 40 * 18)));
+    expect(t.reads).toEqual([expect.objectContaining({ key: 'z.cnn.relu1', rows: 2, narrowed: true })]);
+    // per unit, the mean activation over examples: list positions are 1-based in SQL
+    const m = await store.sql(`SELECT avg("values"[5]) AS m FROM "z.cnn.relu1"`);
+    let s = 0;
+    for (let i = 0; i < 40; i++) s += act[i * 18 + 4]!;
+    expect(m.rows[0]!.m as number).toBeCloseTo(s / 40, 6);
+    const cat = await store.sql(`SELECT "key", n_rows, shape, scheme FROM mistique_intermediates ORDER BY "key"`);
+    expect(cat.rows).toEqual(store.list().sort((a, b) => (a.key < b.key ? -1 : 1)).map((i) => ({ key: i.key, n_rows: i.rows, shape: i.shape ? JSON.stringify(i.shape) : null, scheme: i.scheme })));
+    const models = await store.sql(`SELECT project, model, intermediates FROM mistique_models ORDER BY model`);
+    expect(models.rows).toEqual([{ project: 'z', model: 'P1', intermediates: 2 }, { project: 'z', model: 'P2', intermediates: 1 }, { project: 'z', model: 'cnn', intermediates: 1 }]);
+  });
+
+  it('conditions on row_id narrow the rows read, and only where that is sound', async () => {
+    const { store, n } = await twoPipelines();
+    const q = await store.sql(`SELECT count(*) AS c FROM "z.P1.pred" a JOIN "z.P2.pred" b USING (row_id) WHERE row_id BETWEEN 100 AND 149`);
+    expect(q.rows[0]!.c).toBe(50);
+    expect(q.reads.map((r) => [r.rows, r.narrowed])).toEqual([[50, true], [50, true]]);
+    // a qualified condition narrows its own table only; OR is not narrowed
+    const q2 = await store.sql(`SELECT count(*) AS c FROM "z.P1.pred" a JOIN "z.P2.pred" b ON a.row_id = b.row_id + 1 WHERE a.row_id < 10`);
+    expect(q2.rows[0]!.c).toBe(9);
+    expect(q2.reads.map((r) => r.rows)).toEqual([10, n]);
+    const q3 = await store.sql(`SELECT count(*) AS c FROM "z.P1.pred" WHERE row_id < 10 OR pred > 0.4`);
+    expect(q3.reads[0]!.rows).toBe(n);
+    // a self-join under two aliases is never narrowed
+    const q4 = await store.sql(`SELECT count(*) AS c FROM "z.P1.pred" a JOIN "z.P1.pred" b ON b.row_id = a.row_id + 5 WHERE a.row_id < 10`);
+    expect(q4.rows[0]!.c).toBe(10);
+  });
+
+  it('bad SQL, unknown relations and writes are one clear error and change no file', async () => {
+    const { store } = await twoPipelines();
+    await store.flush();
+    const before = snapshotFiles(store.dir);
+    await expect(store.sql('SELEC 1')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/syntax error/) });
+    await expect(store.sql('SELECT * FROM "z.nope.pred"')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/z\.nope\.pred.*mistique ls/) });
+    await expect(store.sql('DELETE FROM mistique_intermediates')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });
+    await expect(store.sql('SELECT 1; SELECT 2')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/one SQL statement/) });
+    await expect(store.sql('SELECT nope FROM "z.P1.pred"')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/nope/) });
+    expect(snapshotFiles(store.dir)).toEqual(before);
+  });
+});
+
+describe('row_id pushdown (pure)', () => {
+  it('reads the WHERE clause of DuckDB’s parse tree', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    const parse = async (q: string) => JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql('${q.replace(/'/g, "''")}') AS j`)).getRowObjectsJS()[0]!.j as string).statements[0];
+    const f = async (q: string) => Object.fromEntries([...rowFilters(await parse(q))].map(([k, v]) => [k, v.ids ? [...v.ids].sort() : [v.lo, v.hi]]));
+    expect(await f('SELECT * FROM "a.b.c" WHERE row_id >= 5 AND row_id < 9 AND x > 1')).toEqual({ 'a.b.c': [5, 8] });
+    expect(await f('SELECT * FROM "a.b.c" t WHERE 7 > t.row_id')).toEqual({ 'a.b.c': [-Infinity, 6] });
+    expect(await f('SELECT * FROM "a.b.c" WHERE row_id IN (4, 2) AND row_id <= 3')).toEqual({ 'a.b.c': [2] });
+    expect(await f('SELECT * FROM (SELECT * FROM "a.b.c") WHERE row_id = 1')).toEqual({});
+    expect(await f('SELECT * FROM "a.b.c" WHERE row_id = 1 OR row_id = 2')).toEqual({});
+    c.closeSync();
+    db.closeSync();
+  });
+});
+
+describe('mistique sql', () => {
+  it('prints an aligned table, csv or json, writes parquet, and exits 1 on bad SQL', async () => {
+    const { store } = await twoPipelines();
+    await store.close();
+    const io = () => { const out: string[] = [], err: string[] = []; return { out, err, io: { out: (s: string) => out.push(s), err: (s: string) => err.push(s) } }; };
+    const a = io();
+    expect(await run(['sql', 'SELECT row_id, city, sqft FROM "z.P1.features" WHERE row_id < 3 ORDER BY row_id', '--store', store.dir], a.io)).toBe(0);
+    expect(a.out.join('\n')).toMatch(/row_id +city +sqft\n[─ ]+\n +0 +Los Angeles +500\n +1 +Ventura +501\n +2 +Orange +502\n3 rows/);
+    const b = io();
+    expect(await run(['sql', 'SELECT row_id, "values"[1] AS v FROM "z.cnn.relu1" WHERE row_id = 0', '--format', 'json', '--store', store.dir], b.io)).toBe(0);
+    expect(JSON.parse(b.out.join(''))).toEqual([{ row_id: 0, v: expect.any(Number) }]);
+    const out = path.join(tempDir(), 'd.parquet');
+    const c = io();
+    expect(await run(['sql', 'SELECT * FROM "z.P1.pred" WHERE row_id < 100', '--out', out, '--store', store.dir], c.io)).toBe(0);
+    expect(fs.readFileSync(out).subarray(0, 4).toString()).toBe('PAR1');
+    const d = io();
+    expect(await run(['sql', 'SELECT FROM WHERE', '--store', store.dir], d.io)).toBe(1);
+    expect(d.err.join('\n')).toMatch(/^mistique sql: SQL failed: Parser Error/);
+  });
+});
