@@ -303,9 +303,11 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
     // explain alone measures nothing (the read model is assumed); a query probes the codec
     const [unmeasured] = await store.explain(`${key}.*`);
     expect(unmeasured!.read!.source).toBe('assumed');
-    // (a read it refuses — not stored yet — still estimates it, measuring: nothing is materialized)
+    // a read it refuses (not stored yet) on a forced path times nothing either: a forced path makes no choice
     await expect(store.getIntermediates(`${key}.*`, { path: 'read' })).rejects.toMatchObject({ code: 'NOT_STORED' });
-    const [e] = await store.explain(`${key}.*`);
+    expect((await store.explain(`${key}.*`))[0]!.read!.source).toBe('assumed');
+    // explain --measure times what the estimates need, as an auto query does
+    const [e] = await store.explain(`${key}.*`, { measure: true });
     // nothing of its own to time a read on: the read model comes from the probe, on this machine
     expect(e!.read!.source).toBe('probed');
     expect(e!.read!.reads).toBeGreaterThanOrEqual(3);

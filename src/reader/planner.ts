@@ -137,7 +137,8 @@ export class QueryPlanner {
     const ids = opts.rows !== undefined ? normalizeRows(opts.rows) : undefined;
     const path = queryPath(opts.path);
     const estimates: Estimate[] = [];
-    for (const sel of sels) estimates.push(await this.estimate(sel, ids, path));
+    // a path the caller forced needs no choice: nothing is timed first (estimates from what is known)
+    for (const sel of sels) estimates.push(await this.estimate(sel, ids, path, path === 'auto'));
     // Everything read: one pass of the ChunkReader, which joins on row_id itself.
     if (estimates.every((e) => e.choice === 'read')) {
       const t0 = performance.now();
