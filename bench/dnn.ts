@@ -19,7 +19,7 @@ import { progress } from '../src/cli/progress.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
 import { openStore, type CodecId } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
-import { zooChild, zooSpecs, zooSummary, type ZooResult } from './zoo.js';
+import { rawWriteMBs, zooChild, zooSpecs, zooSummary, type ZooResult } from './zoo.js';
 
 const MB = 1024 * 1024;
 const { values: args } = parseArgs({
@@ -126,19 +126,6 @@ async function storageChild(name: string): Promise<ChildResult> {
 interface TimingResult { scheme: string; codec: string; bareMs: number; exposedMs: number; logMs: number; cpuMs: number; storedBytes: number; rawWriteMBs: number; peakRssMb: number }
 
 /** The disk's floor in this run: 64 MB written and fsynced as one file, MB/s. */
-function rawWriteMBs(dir: string): number {
-  const file = path.join(dir, 'raw-write.bin');
-  const bytes = Buffer.alloc(64 * MB, 7);
-  const t = performance.now();
-  const fd = fs.openSync(file, 'w');
-  fs.writeSync(fd, bytes);
-  fs.fsyncSync(fd);
-  fs.closeSync(fd);
-  const ms = performance.now() - t;
-  fs.rmSync(file);
-  return 64 / (ms / 1000);
-}
-
 async function timingChild(spec: string): Promise<TimingResult> {
   const [scheme, codec] = spec.split('@') as [string, CodecId];
   const x = images();

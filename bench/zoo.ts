@@ -47,7 +47,8 @@ function inputsOf(model: string, n: number): { feeds: (s: number, e: number) => 
   return { feeds: (s, e) => ({ image: new ort.Tensor('float32', x.subarray(s * 784, e * 784), [e - s, 1, 28, 28]) }), input: { x, shape: [1, 28, 28] } };
 }
 
-function rawWriteMBs(dir: string): number {
+/** Write + fsync speed of 64 MB in `dir` (MB/s): the floor's disk term. */
+export function rawWriteMBs(dir: string): number {
   const file = path.join(dir, 'raw-write.bin');
   const bytes = Buffer.alloc(64 * MB, 7);
   const t = performance.now();
