@@ -128,7 +128,8 @@ function toCsv(m: Matrix): string {
   return lines.join('\n') + '\n';
 }
 
-function csvCell(s: string): string {
+/** A CSV field, quoted when it holds a quote, comma or line break. */
+export function csvCell(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

@@ -2,7 +2,7 @@
 // data (csv, json, jsonl), or written to a file with --out (.parquet, .csv, .json).
 import { withStore, type Io } from './commands.js';
 import { formatTable } from './format.js';
-import { textFormat } from './files.js';
+import { csvCell, textFormat } from './files.js';
 import { MistiqueError } from '../errors.js';
 
 const shown = (v: unknown): string => {
@@ -12,7 +12,6 @@ const shown = (v: unknown): string => {
   if (typeof v === 'object') return JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
   return String(v);
 };
-const csvCell = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 const jsonValue = (_: string, x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : typeof x === 'number' && !Number.isFinite(x) ? null : x);
 
 export async function sqlCmd(dir: string, pos: readonly string[], opts: { format?: string; out?: string; limit?: string }, io: Io): Promise<void> {

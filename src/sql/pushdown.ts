@@ -19,7 +19,7 @@ export function baseTables(stmt: Node): { names: string[]; simple: boolean; alia
       names.push(n.table_name);
       aliases.set(typeof n.alias === 'string' && n.alias ? n.alias : n.table_name, n.table_name);
       if (!inFrom) simple = false;
-    } else if (inFrom && n.type !== 'JOIN' && n.type !== 'BASE_TABLE' && 'type' in n && ('left' in n || 'subquery' in n || 'function' in n)) simple = false;
+    }
     for (const [k, v] of Object.entries(n)) walk(v, inFrom && (k === 'left' || k === 'right'));
   };
   const node = stmt.node as Node | undefined;

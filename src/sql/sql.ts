@@ -11,6 +11,7 @@ import { Table, tableFromJSON } from 'apache-arrow';
 import { MistiqueError } from '../errors.js';
 import type { Matrix } from '../model/matrix.js';
 import type { Store } from '../mistique.js';
+import type { IntermediateRow } from '../metadata/rows.js';
 import { exportTable, toParquet } from '../cli/files.js';
 import { columnNames } from '../cli/format.js';
 import { rowFilters, baseTables, type RowFilter } from './pushdown.js';
@@ -41,11 +42,8 @@ function duckError(err: unknown, query: string): MistiqueError {
 }
 
 /** The row ids of an intermediate its filter lets through, from the RowBlock index — or null (read it whole). */
-export function narrowRows(store: Store, key: string, f: RowFilter | undefined): number[] | null {
-  if (!f) return null;
-  const [project, model, name] = key.split('.');
-  const r = store.metadata.intermediates().find((x) => x.project === project && x.model === model && x.name === name);
-  if (!r) return null;
+export function narrowRows(store: Store, r: IntermediateRow | undefined, f: RowFilter | undefined): number[] | null {
+  if (!f || !r) return null;
   const ids: number[] = [];
   for (const b of store.metadata.rowblocks(r.id)) {
     // only RowBlocks whose row ids are the consecutive integers min…max are narrowed without reading them
@@ -64,9 +62,7 @@ async function parquetOf(m: Matrix): Promise<Uint8Array> {
   return toParquet(new Table(Object.fromEntries([['row_id', t.getChildAt(0)!], ...names.map((n, j) => [n, t.getChildAt(j + 1)!] as const)])), 'none');
 }
 
-async function catalog(store: Store, c: Connection): Promise<void> {
-  const rows = store.metadata.intermediates();
-  const stored = new Map(store.list().map((s) => [s.key, s.bytesStored]));
+async function catalog(store: Store, c: Connection, rows: readonly IntermediateRow[], stored: ReadonlyMap<string, number>): Promise<void> {
   const lit = (v: unknown): string => v === null || v === undefined ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
   const values = rows.map((r) => {
     const key = `${r.project}.${r.model}.${r.name}`;
@@ -105,19 +101,22 @@ export async function runSql(store: Store, query: string, opts: { out?: string }
     }
     const stmts = parsed.statements ?? [];
     if (stmts.length > 1) throw new MistiqueError('BAD_QUERY', `give one SQL statement at a time (got ${stmts.length})`);
-    await catalog(store, c);
-    const keys = new Set(store.list().map((s) => s.key));
+    // the store's intermediates, listed once: the catalog relations and name resolution share them
+    const items = store.metadata.intermediates();
+    const stored = new Map(store.list().map((s) => [s.key, s.bytesStored]));
+    await catalog(store, c, items, stored);
+    const keys = stored;
     const named = stmts.length ? [...new Set(baseTables(stmts[0]!).names)] : [];
     const filters = stmts.length ? rowFilters(stmts[0]!) : new Map<string, RowFilter>();
     const reads: SqlResult['reads'] = [];
     for (const [i, key] of named.filter((n) => keys.has(n)).entries()) {
       const t = performance.now();
-      const rows = narrowRows(store, key, filters.get(key));
-      const m = await store.getIntermediates(`${key}.*`, rows ? { rows } : {});
+      const ids = narrowRows(store, items.find((x) => `${x.project}.${x.model}.${x.name}` === key), filters.get(key));
+      const m = await store.getIntermediates(`${key}.*`, ids ? { rows: ids } : {});
       const file = path.join(tmp, `${i}.parquet`);
       fs.writeFileSync(file, await parquetOf(m));
       await c.run(`CREATE TEMP VIEW "${key.replace(/"/g, '""')}" AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
-      reads.push({ key, rows: m.nrows, narrowed: rows !== null, ms: performance.now() - t });
+      reads.push({ key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t });
     }
     if (opts.out) {
       const ext = path.extname(opts.out).slice(1).toLowerCase();
