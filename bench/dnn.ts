@@ -20,6 +20,7 @@ import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
 import { openStore, type CodecId } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { rawWriteMBs, zooChild, zooSpecs, zooSummary, type ZooResult } from './zoo.js';
+import { peakRss } from './proc.js';
 
 const MB = 1024 * 1024;
 const { values: args } = parseArgs({
@@ -120,7 +121,7 @@ async function storageChild(name: string): Promise<ChildResult> {
     bytesRaw = st.bytesLogged; bytesUnique = st.bytesUnique; bytesOnDisk = st.bytesOnDisk;
     await store.close();
   }
-  return { name, bytesRaw, bytesUnique, bytesOnDisk, ms: performance.now() - t0, perModel, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { name, bytesRaw, bytesUnique, bytesOnDisk, ms: performance.now() - t0, perModel, peakRssMb: peakRss() / 2 ** 20 };
 }
 
 interface TimingResult { scheme: string; codec: string; bareMs: number; exposedMs: number; logMs: number; cpuMs: number; storedBytes: number; rawWriteMBs: number; peakRssMb: number }
@@ -161,7 +162,7 @@ async function timingChild(spec: string): Promise<TimingResult> {
   await store.close();
   const raw = rawWriteMBs(OUT);
   fs.rmSync(dir, { recursive: true, force: true });
-  return { scheme, codec, bareMs, exposedMs, logMs, cpuMs, storedBytes, rawWriteMBs: raw, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  return { scheme, codec, bareMs, exposedMs, logMs, cpuMs, storedBytes, rawWriteMBs: raw, peakRssMb: peakRss() / 2 ** 20 };
 }
 
 function child(kind: string, name: string): unknown {

@@ -11,6 +11,7 @@ import { mulberry32 } from '../datasets/random.js';
 import { DataFrame, openStore, type CodecId } from '../src/index.js';
 import { toFloat16 } from '../src/quantize/index.js';
 import { TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
+import { peakRss } from './proc.js';
 
 const { values: args } = parseArgs({ options: { gb: { type: 'string', default: '1' }, 'budget-mb': { type: 'string', default: '256' }, codec: { type: 'string', default: 'lz4' }, scheme: { type: 'string', default: 'fp32' } } });
 const MB = 1024 * 1024;
@@ -40,7 +41,7 @@ try {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 const ms = performance.now() - t0;
-const peak = process.resourceUsage().maxRSS * 1024;
+const peak = peakRss();
 const loggedMB = (batches * batch * TENSOR_PER * 4) / MB;
 process.stdout.write(JSON.stringify({
   bench: 'rss', codec: args.codec, scheme: args.scheme, logged_mb: Math.round(loggedMB), budget_mb: budget / MB, seconds: +(ms / 1000).toFixed(1),

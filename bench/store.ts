@@ -14,6 +14,7 @@ import * as fflate from 'fflate';
 import { gaussian, mulberry32 } from '../datasets/random.js';
 import { DataFrame, openStore, type CodecId } from '../src/index.js';
 import { progress } from '../src/cli/progress.js';
+import { peakRss as peakRssBytes } from './proc.js';
 
 const MB = 1024 * 1024;
 const { values: args } = parseArgs({
@@ -84,7 +85,7 @@ async function child(codec: CodecId, dir: string): Promise<void> {
   await store.flush();
   const logMs = performance.now() - t0;
   bar.stop();
-  const peakRss = process.resourceUsage().maxRSS * 1024;
+  const peakRss = peakRssBytes();
   const st = store.stats();
 
   // Full read of one frame (the first: it owns all its chunks), cold: decoded segments dropped.

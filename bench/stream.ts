@@ -46,7 +46,7 @@ async function nodeChild(): Promise<void> {
   }
   await w.close();
   await s.close();
-  process.stdout.write(JSON.stringify({ ms: performance.now() - t0, rss: process.resourceUsage().maxRSS * 1024 }));
+  process.stdout.write(JSON.stringify({ ms: performance.now() - t0, rss: peakRss() }));
 }
 
 const PY = `
@@ -63,6 +63,7 @@ with mistique.Stream(store, scheme=scheme, cli=[${JSON.stringify(process.execPat
 ms = (time.perf_counter() - t0) * 1000
 print(json.dumps({'ms': ms, 'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, 'cli_rss': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024}))
 `;
+import { peakRss } from './proc.js';
 
 function run(cmd: string, argv: string[]): { ms: number; rss: number; cli_rss?: number } {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', maxBuffer: 1 << 20 });

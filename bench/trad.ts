@@ -17,6 +17,7 @@ import { openStore } from '../src/index.js';
 import { progress } from '../src/cli/progress.js';
 import { bundledPipelines } from '../src/paths.js';
 import { lineChart } from './svg.js';
+import { peakRss } from './proc.js';
 
 const MB = 1024 * 1024;
 const { values: args } = parseArgs({
@@ -95,7 +96,7 @@ async function phase(name: string): Promise<PhaseResult> {
     extra.dir_bytes = dirBytes(dir);
   }
   bar.stop();
-  return { phase: name, perPipelineMs, cumulativeBytes, totalMs: performance.now() - t0, peakRssMb: process.resourceUsage().maxRSS / 1024, extra };
+  return { phase: name, perPipelineMs, cumulativeBytes, totalMs: performance.now() - t0, peakRssMb: peakRss() / 2 ** 20, extra };
 }
 
 /** row_id first, numbers as float64, strings dictionary-encoded: what a user would save with pyarrow. */

@@ -13,6 +13,7 @@ import { parseScheme } from '../src/quantize/scheme.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
 import type { DnnInput } from '../src/executor/onnx/dnn.js';
 import { openStore } from '../src/index.js';
+import { peakRss } from './proc.js';
 
 const MB = 1024 * 1024;
 export const ZOO: Record<string, { file: string; schemes: string[]; text?: boolean }> = {
@@ -116,7 +117,7 @@ export async function zooChild(spec: string, opts: { models: string; out: string
   fs.rmSync(dir, { recursive: true, force: true });
   return {
     model, scheme, examples: n, layers: run.layers.length, bareMs, exposedMs, logMs, storedBytes: stats.bytesOnDisk, rawBytes: run.layers.reduce((a, l) => a + size(l) * 4 * n, 0),
-    rawWriteMBs: raw, readLastMs, rerunLastMs, readWidestMs, rerunWidestMs, widest, lastRelErr, peakRssMb: process.resourceUsage().maxRSS / 1024,
+    rawWriteMBs: raw, readLastMs, rerunLastMs, readWidestMs, rerunWidestMs, widest, lastRelErr, peakRssMb: peakRss() / 2 ** 20,
   };
 }
 

@@ -25,3 +25,5 @@ export type { CodecId } from './store/codecs/index.js';
 export type { StoragePolicy } from './store/datastore.js';
 export type { VerifyReport } from './store/verify.js';
 export * as diagnostics from './diagnostics/index.js';
+export type { ExportOptions, ExportedFile } from './export/export.js';
+export type { ExportFormat } from './export/writers.js';

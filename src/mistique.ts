@@ -1,6 +1,7 @@
 // The Store: opens (or creates) a store directory and wires the MetadataDB, the DataStore (with its write
 // lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
 import type { SqlResult } from './sql/sql.js';
+import type { ExportedFile, ExportOptions } from './export/export.js';
 import type { StreamOptions, StreamSummary } from './executor/stream.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -501,6 +502,29 @@ export class Store {
   async sql(query: string, opts: { out?: string } = {}): Promise<SqlResult> {
     this.checkOpen();
     return (await import('./sql/sql.js')).runSql(this, query, opts);
+  }
+
+  /**
+   * Writes whole intermediates to standard files: Parquet, Arrow IPC, .npy (plus `<name>.row_id.npy`) or
+   * CSV — one file for one intermediate, a directory of `<key>.<format>` files for several — each with
+   * row_id and its named columns (a tensor: one fixed-size list of float32 per example, its shape in the
+   * metadata). Stored intermediates stream a group of RowBlocks at a time (memory bounded by a group); one
+   * not stored (policy adaptive) is re-run whole. Quantized schemes export the floats a read returns, and
+   * each file's metadata says so (`mistique.values`).
+   */
+  async export(patterns: string | readonly string[], opts: ExportOptions): Promise<ExportedFile[]> {
+    this.checkOpen();
+    const { exportIntermediates } = await import('./export/export.js');
+    const rowOf = (key: string): IntermediateRow | undefined => this.db.intermediates().find((r) => `${r.project}.${r.model}.${r.name}` === key);
+    const planner = this.planner, reader = this.reader;
+    return exportIntermediates({
+      intermediates: (p) => this.list(p),
+      hasText: (key) => { const r = rowOf(key); return r !== undefined && this.db.columns(r.id).some((c) => c.type === 'utf8'); },
+      groups: async function* (key, maxBytes) {
+        if (rowOf(key)?.materialized === 0) yield (await planner.query([`${key}.*`])).matrix;
+        else yield* reader.groups(key, maxBytes);
+      },
+    }, typeof patterns === 'string' ? [patterns] : patterns, opts);
   }
 
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {

@@ -96,8 +96,9 @@ describe('mistique CLI', () => {
     expect(npy.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
     expect(npy.toString('latin1')).toMatch(/'descr': '<f8', 'fortran_order': False, 'shape': \(3, 1\)/);
     const arrow = tableFromIPC(fs.readFileSync(path.join(dir, 'out.arrow')));
-    expect(Array.from(arrow.getChild('zillow.P1.props.sqft')!.toArray() as Float64Array)).toEqual([1200, NaN, 880.5]);
-    // one intermediate's columns by name, as logged; its row ids beside an .npy
+    // one intermediate's columns by name, as logged, in every format; its row ids beside an .npy
+    expect(arrow.schema.fields.map((f) => f.name)).toEqual(['row_id', 'sqft']);
+    expect(Array.from(arrow.getChild('sqft')!.toArray() as Float64Array)).toEqual([1200, NaN, 880.5]);
     expect(fs.readFileSync(path.join(dir, 'out.csv'), 'utf8')).toBe('row_id,sqft\n0,1200\n1,NaN\n2,880.5\n');
     expect(fs.readFileSync(path.join(dir, 'out.row_id.npy')).toString('latin1')).toMatch(/'descr': '<i4', 'fortran_order': False, 'shape': \(3,\)/);
     // exports keep the data: text never becomes codes in an .npy; a CSV export logs back with its row ids

@@ -1,88 +1,34 @@
-// Reading frames from files (csv, npy, arrow, parquet) and writing query results to them.
+// Reading frames from files (csv, npy, arrow, parquet) and writing query results to them (src/export/writers.ts).
+export { csvCell } from '../export/writers.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DataType, Field, FixedSizeList, Float32, Int32, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC } from 'apache-arrow';
+import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
+import { csvText, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
 import { parseCSV } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
 import { columnNames } from './format.js';
 
-export const OUTPUT_FORMATS = ['npy', 'arrow', 'parquet', 'csv'] as const;
-
 /**
  * Writes a result to a file by its extension, keeping what it holds: Arrow and Parquet with row_id and
- * typed, named columns; CSV with a row_id column (read back as row ids by `mistique log`); .npy with the
- * values only — numbers only (a text column is an error, never its dictionary codes) — and the row ids
- * beside it in `<name>.row_id.npy`.
+ * typed, named columns (a whole tensor: one list column named by its key, its shape in the field's
+ * metadata); CSV with a row_id column (read back as row ids by `mistique log`); .npy with the values only
+ * — numbers only (a text column is an error, never its dictionary codes) — and the row ids beside it in
+ * `<name>.row_id.npy`.
  */
 export async function writeMatrix(m: Matrix, file: string): Promise<string[]> {
-  const ext = path.extname(file).slice(1).toLowerCase();
-  let bytes: Uint8Array;
-  const written = [file];
-  switch (ext) {
-    case 'npy': {
-      const text = m.columns.find((c) => c.type === 'utf8');
-      if (text) throw new MistiqueError('BAD_OPTION', `cannot write ${file}: .npy holds numbers and column ${text.key} holds text; write .parquet, .arrow or .csv instead (or select numeric columns)`);
-      bytes = toNpy(m);
-      const ids = file.replace(/\.npy$/i, '.row_id.npy');
-      atomicWrite(ids, npyBytes(m.rowIds, [m.nrows]));
-      written.push(ids);
-      break;
-    }
-    case 'arrow': case 'feather': bytes = tableToIPC(exportTable(m), 'file'); break;
-    case 'parquet': bytes = await toParquet(exportTable(m)); break;
-    case 'csv': bytes = Buffer.from(toCsv(m)); break;
-    default: throw new MistiqueError('BAD_OPTION', `cannot write ${file}: name it .npy, .arrow, .parquet or .csv`);
-  }
-  atomicWrite(file, bytes);
-  return written;
-}
-
-/**
- * A result as the Arrow table a file holds: row_id, then a column per named column — or, for one whole
- * tensor, one fixed-size-list column of its values per example, named by the intermediate's key, with
- * the per-example shape in the field's metadata (`mistique.shape`, JSON) — pyarrow / numpy reshape it
- * with one call, where a column per value position (thousands) made files slow to write and to open.
- */
-export function exportTable(m: Matrix, name?: string): Table {
-  if (!m.shape || !(m.values instanceof Float32Array)) return m.toArrow();
-  const per = m.ncols;
-  const key = m.columns[0]!.key.slice(0, m.columns[0]!.key.length - m.columns[0]!.name.length - 1);
-  const item = makeData({ type: new Float32(), length: m.values.length, data: m.values });
-  const type = new FixedSizeList(per, new Field('item', new Float32(), false));
-  const field = new Field(name ?? key, type, false, new Map([['mistique.shape', JSON.stringify(m.shape)]]));
-  const ids = new Field('row_id', new Int32(), false);
-  const schema = new Schema([ids, field]);
-  const data = makeData({
-    type: new Struct(schema.fields), length: m.nrows, nullCount: 0,
-    children: [makeData({ type: new Int32(), length: m.nrows, data: m.rowIds }), makeData({ type, length: m.nrows, nullCount: 0, child: item })],
-  });
-  return new Table(schema, [new RecordBatch(schema, data)]);
-}
-
-function atomicWrite(file: string, bytes: Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
+  const format = formatOfFile(file);
+  if (!format) throw new MistiqueError('BAD_OPTION', `cannot write ${file}: name it .npy, .arrow, .parquet or .csv`);
+  const c0 = m.columns[0];
+  const key = m.shape && c0 ? c0.key.slice(0, c0.key.length - c0.name.length - 1) : undefined;
+  return (await writeGroups(format, file, { nrows: m.nrows, tensorName: key, meta: key ? { 'mistique.key': key, 'mistique.shape': JSON.stringify(m.shape) } : {} }, single(m))).files;
 }
 
 /** NumPy .npy (format 1.0): the dense row-major values, shape (rows, columns) or (rows, *example shape). */
 export function toNpy(m: Matrix): Uint8Array {
-  return npyBytes(m.values, m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]);
-}
-
-function npyBytes(v: Matrix['values'], shape: number[]): Uint8Array {
-  const descr = v instanceof Float64Array ? '<f8' : v instanceof Float32Array ? '<f4' : v instanceof Int32Array ? '<i4' : '|u1';
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const total = 10 + header.length + 1;
-  header = header + ' '.repeat((64 - (total % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + v.byteLength);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(Buffer.from(header, 'latin1'), 10);
-  out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), 10 + header.length);
-  return out;
+  const head = npyHeader(m.values instanceof Float64Array ? '<f8' : m.values instanceof Float32Array ? '<f4' : m.values instanceof Int32Array ? '<i4' : '|u1', m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]);
+  return Buffer.concat([head, new Uint8Array(m.values.buffer, m.values.byteOffset, m.values.byteLength)]);
 }
 
 export const TEXT_FORMATS = ['table', 'csv', 'json', 'jsonl'] as const;
@@ -96,7 +42,7 @@ export function textFormat(f: string | undefined, fallback: TextFormat): TextFor
 
 /** A result as data on stdout: CSV (row_id first), JSON ({ rowIds, columns, rows }) or JSON lines (one object a row). NaN and ±Infinity are null in JSON. */
 export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string {
-  if (format === 'csv') return toCsv(m);
+  if (format === 'csv') return csvText(m);
   const names = columnNames(m);
   const val = (i: number, j: number): number | string | null => { const v = m.get(i, j); return typeof v === 'number' && !Number.isFinite(v) ? null : v; };
   if (format === 'json') {
@@ -112,31 +58,6 @@ export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string 
     lines.push(JSON.stringify(o));
   }
   return lines.join('\n') + '\n';
-}
-
-function toCsv(m: Matrix): string {
-  const names = columnNames(m);
-  const lines = [['row_id', ...names].map(csvCell).join(',')];
-  for (let i = 0; i < m.nrows; i++) {
-    const cells = [String(m.rowIds[i])];
-    for (let j = 0; j < m.ncols; j++) {
-      const v = m.get(i, j);
-      cells.push(v === null ? '' : csvCell(String(v)));
-    }
-    lines.push(cells.join(','));
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** A CSV field, quoted when it holds a quote, comma or line break. */
-export function csvCell(s: string): string {
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export async function toParquet(t: Table, compression: 'zstd' | 'none' = 'zstd'): Promise<Uint8Array> {
-  const pq = await import('parquet-wasm');
-  const props = new pq.WriterPropertiesBuilder().setCompression(compression === 'zstd' ? pq.Compression.ZSTD : pq.Compression.UNCOMPRESSED).build();
-  return pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(t, 'stream')), props);
 }
 
 /** Reads a frame to log from a .csv, .npy, .arrow/.feather or .parquet file. */

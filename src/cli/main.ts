@@ -21,6 +21,7 @@ commands:
   ls [pattern]                              list stored intermediates (pattern: project.model.intermediate, * allowed)
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
   sql "<query>"                              one SQL statement over the store (DuckDB): relations are quoted keys
+  export <key> [<key> …] --out PATH         whole intermediates to Parquet, Arrow, .npy or CSV files
   explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
   verify [--repair]                         check every checksum, file and intermediate of a store
@@ -91,6 +92,21 @@ read; each intermediate is read or re-run as the cost model chooses.
   --format  table (default: the first rows, every digit; lists shortened) | csv | json | jsonl (every row)
   --out     write the result with DuckDB's COPY: .parquet, .csv or .json
   --limit   rows to print in a table (default 20)`,
+  export: `usage: mistique export <project.model.intermediate> … --out PATH [--format parquet|arrow|npy|csv] [--compression snappy|zstd|lz4|none] [--json] [--store dir]
+
+Writes whole intermediates to standard files, streamed a group of RowBlocks at a time (bounded memory),
+with a progress bar. One intermediate: PATH is the file, its format from its extension or --format.
+Several (a pattern with *, or several keys): PATH is a directory, one file each named <key>.<format>
+(--format, default parquet).
+  parquet, arrow  row_id and the columns by name; a tensor: row_id and one fixed-size list of float32
+                  per example named by its key, its shape in the field's metadata (mistique.shape)
+  npy             N × shape values in C order (float32 for a tensor), row ids in <name>.row_id.npy
+  csv             row_id, then the columns; every digit
+Schema metadata (Parquet, Arrow): mistique.key, mistique.scheme, mistique.shape, and mistique.values —
+'as logged', or for a quantized scheme that the values are the floats a read returns and what the scheme
+gave up. --compression applies to Parquet (default snappy, what pyarrow and DuckDB write).
+  e.g. mistique export fm.cnn_e10.relu3 --out relu3.npy
+       mistique export 'zillow.*.pred_test' --out preds/ --format parquet`,
   explain: `usage: mistique explain <key> [<key> …] [--rows R] [--measure | --run] [--path auto|read|rerun] [--json] [--store dir]
 
 For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4 as six terms
@@ -161,6 +177,7 @@ const TAKES: Record<string, readonly string[]> = {
   get: ['rows', 'out', 'limit', 'path', 'format'],
   explain: ['rows', 'run', 'measure', 'path', 'json'],
   sql: ['format', 'out', 'limit'],
+  export: ['format', 'out', 'compression', 'json'],
   stats: ['json'],
   verify: ['repair', 'json'],
   rm: ['dry-run', 'gc', 'json'],
@@ -204,7 +221,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
-        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' },
       },
     });
   } catch (err) {
@@ -236,6 +253,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'get': await (await commands()).get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
       case 'explain': await (await commands()).explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
       case 'sql': await (await import('./sql.js')).sqlCmd(dir, pos, { format: o.format, out: o.out, limit: o.limit }, io); break;
+      case 'export': await (await import('./export.js')).exportCmd(dir, pos, { out: o.out, format: o.format, compression: o.compression, json: o.json }, io); break;
       case 'stats': await (await commands()).stats(dir, { json: o.json }, io); break;
       case 'verify': return await (await commands()).verify(dir, { repair: o.repair, json: o.json }, io);
       case 'rm': await (await import('./lifecycle.js')).rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;

@@ -8,7 +8,7 @@ import {
   Bool, Field, Float32, Float64, Int32, makeData, makeVector, RecordBatch, Schema, Struct, Table, type Data, type DataType, type Vector,
 } from 'apache-arrow';
 import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
-import { allocValues, type ColumnType } from '../model/types.js';
+import { allocValues, BYTES_PER_VALUE, type ColumnType } from '../model/types.js';
 import type { BlobRow, BlockChunkRow, ChunkRow, IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
 import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
@@ -123,6 +123,37 @@ export class ChunkReader {
     const s0 = q.sels[0]!;
     const shape = q.sels.length === 1 && s0.schema.shape && s0.cols.length === s0.intermediate.n_cols ? s0.schema.shape : null;
     return new Matrix(q.rowIds, q.columns, values, shape);
+  }
+
+  /**
+   * Every row and column of one intermediate, in stored order, as Matrices of whole RowBlocks holding
+   * about `maxBytes` of result values each (at least one RowBlock): what an export streams, with memory
+   * bounded by a group whatever the intermediate's size. Counted as one query when the last group is read.
+   */
+  async *groups(key: string, maxBytes: number): AsyncGenerator<Matrix> {
+    const [sel] = resolveKeys(this.db, [`${key}.*`]);
+    const q = await this.plan([sel!], { record: false, rows: new Int32Array(0) });
+    const r = sel!.intermediate;
+    const rowIds = await new RowIndex(this.db, this.ds, r).allRowIds();
+    const blocks = this.db.rowblocks(r.id);
+    const types = q.columns.map((c) => c.type);
+    const rowBytes = Math.max(1, q.columns.length * BYTES_PER_VALUE[matrixKind(types)]);
+    const shape = sel!.schema.shape ?? null;
+    const t0 = performance.now();
+    for (let b = 0, pos = 0; b < blocks.length;) {
+      const b0 = b;
+      let n = 0;
+      do n += blocks[b++]!.n_rows; while (b < blocks.length && (n + blocks[b]!.n_rows) * rowBytes <= maxBytes);
+      const plan: RowPlan = { block: new Int32Array(n), offset: new Int32Array(n) };
+      for (let k = b0, i = 0; k < b; k++) for (let o = 0; o < blocks[k]!.n_rows; o++, i++) { plan.block[i] = k; plan.offset[i] = o; }
+      // a group's text columns get their own dictionaries
+      const columns = q.columns.some((c) => c.type === 'utf8') ? q.columns.map((c) => ({ ...c, dictionary: undefined })) : q.columns;
+      const values = allocMatrix(types, n * columns.length, workerCount() > 0);
+      await this.fill(sel!, plan, new RowMajorSink(values, columns.length), columns, 0);
+      yield new Matrix(rowIds.subarray(pos, pos + n), columns, values, shape);
+      pos += n;
+    }
+    this.db.recordQuery(r.id, performance.now() - t0);
   }
 
   /** The same columns as an Arrow Table (row_id first), each column in its own type: no transpose. */
@@ -420,10 +451,15 @@ function tileMap(c: ChunkRow, outCol: Int32Array): { ks: Int32Array; ocs: Int32A
 /** Results of at least this many bytes live in a SharedArrayBuffer (when there are worker threads), so that a scan's workers write into them. */
 const SHARED_RESULT_BYTES = 8 * 1024 * 1024;
 
-function allocMatrix(types: ColumnType[], n: number, workers: boolean): MatrixValues {
+/** The one value type of a dense result of columns of these types (utf8 as int32 dictionary codes). */
+function matrixKind(types: ColumnType[]): 'float32' | 'int32' | 'bool' | 'float64' {
   const kinds = new Set(types.map((t) => (t === 'utf8' ? 'int32' : t)));
   const [t] = kinds;
-  const kind = kinds.size === 1 && (t === 'float32' || t === 'int32' || t === 'bool') ? t : 'float64';
+  return kinds.size === 1 && (t === 'float32' || t === 'int32' || t === 'bool') ? t : 'float64';
+}
+
+function allocMatrix(types: ColumnType[], n: number, workers: boolean): MatrixValues {
+  const kind = matrixKind(types);
   const width = kind === 'float64' ? 8 : kind === 'bool' ? 1 : 4;
   const buf = workers && n * width >= SHARED_RESULT_BYTES ? new SharedArrayBuffer(n * width) : new ArrayBuffer(n * width);
   if (kind === 'float32') return new Float32Array(buf);

@@ -9,11 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Table, tableFromJSON } from 'apache-arrow';
 import { MistiqueError } from '../errors.js';
-import type { Matrix } from '../model/matrix.js';
 import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
-import { exportTable, toParquet } from '../cli/files.js';
-import { columnNames } from '../cli/format.js';
+import { single, writeGroups } from '../export/writers.js';
 import { rowFilters, baseTables, type RowFilter } from './pushdown.js';
 
 type Duck = typeof import('@duckdb/node-api');
@@ -52,14 +50,6 @@ export function narrowRows(store: Store, r: IntermediateRow | undefined, f: RowF
     if (f.ids) { for (const x of f.ids) if (x >= lo && x <= hi && Number.isInteger(x)) ids.push(x); } else for (let x = lo; x <= hi; x++) ids.push(x);
   }
   return ids.sort((a, b) => a - b);
-}
-
-/** A result as the Parquet file DuckDB reads: row_id and named columns, or row_id and `values` (a list) for a tensor. */
-async function parquetOf(m: Matrix): Promise<Uint8Array> {
-  if (m.shape) return toParquet(exportTable(m, 'values'), 'none');
-  const t = m.toArrow();
-  const names = columnNames(m);
-  return toParquet(new Table(Object.fromEntries([['row_id', t.getChildAt(0)!], ...names.map((n, j) => [n, t.getChildAt(j + 1)!] as const)])), 'none');
 }
 
 async function catalog(store: Store, c: Connection, rows: readonly IntermediateRow[], stored: ReadonlyMap<string, number>): Promise<void> {
@@ -114,7 +104,8 @@ export async function runSql(store: Store, query: string, opts: { out?: string }
       const ids = narrowRows(store, items.find((x) => `${x.project}.${x.model}.${x.name}` === key), filters.get(key));
       const m = await store.getIntermediates(`${key}.*`, ids ? { rows: ids } : {});
       const file = path.join(tmp, `${i}.parquet`);
-      fs.writeFileSync(file, await parquetOf(m));
+      // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
+      await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none' }, single(m));
       await c.run(`CREATE TEMP VIEW "${key.replace(/"/g, '""')}" AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
       reads.push({ key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t });
     }
