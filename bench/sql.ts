@@ -42,9 +42,13 @@ async function main(): Promise<void> {
     const at = new Map<number, number>();
     for (let i = 0; i < mb.nrows; i++) at.set(mb.rowIds[i]!, i);
     const va = ma.column(0), vb = mb.column(0);
-    let n = 0;
-    for (let i = 0; i < ma.nrows; i++) { const j = at.get(ma.rowIds[i]!); if (j !== undefined && Math.abs((va[i] as number) - (vb[j] as number)) > 0.01) n++; }
-    return n;
+    // the same answer as the SQL's: a row object per joined row that passes the filter
+    const rows: { row_id: number; pa: number; pb: number }[] = [];
+    for (let i = 0; i < ma.nrows; i++) {
+      const j = at.get(ma.rowIds[i]!);
+      if (j !== undefined && Math.abs((va[i] as number) - (vb[j] as number)) > 0.01) rows.push({ row_id: ma.rowIds[i]!, pa: va[i] as number, pb: vb[j] as number });
+    }
+    return rows.length;
   };
   const timed = async <T>(f: () => Promise<T>): Promise<[number, T]> => { const t = performance.now(); const r = await f(); return [performance.now() - t, r]; };
   await store.sql(sqlJoin); await tsJoin(); // warm both (DuckDB's load, the page cache)

@@ -1,6 +1,6 @@
 // The Store: opens (or creates) a store directory and wires the MetadataDB, the DataStore (with its write
 // lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
-import type { SqlResult } from './sql/sql.js';
+import type { SqlResult, SqlSession } from './sql/sql.js';
 import type { ExportedFile, ExportOptions } from './export/export.js';
 import type { StreamOptions, StreamSummary } from './executor/stream.js';
 import fs from 'node:fs';
@@ -151,6 +151,8 @@ export class Store {
   private readonly flushTimer: NodeJS.Timeout;
   /** A read-only store: removes the scratch copy its MetadataDB was opened on (null: opened in place). */
   private scratch: (() => void) | null = null;
+  /** DuckDB for store.sql, opened by the first query and closed with the store. */
+  private sqlSession: Promise<SqlSession> | null = null;
   /**
    * What writers that died (kill -9, OOM, a crash) had logged but not made durable, removed when this
    * handle opened the store or first wrote to it (only then is no other writer alive).
@@ -501,7 +503,8 @@ export class Store {
    */
   async sql(query: string, opts: { out?: string } = {}): Promise<SqlResult> {
     this.checkOpen();
-    return (await import('./sql/sql.js')).runSql(this, query, opts);
+    this.sqlSession ??= import('./sql/sql.js').then((m) => m.SqlSession.open());
+    return (await this.sqlSession).run(this, query, opts);
   }
 
   /**
@@ -599,6 +602,7 @@ export class Store {
       await this.ds.flushAll();
     } finally {
       this.closed = true;
+      if (this.sqlSession) (await this.sqlSession.catch(() => null))?.close();
       this.ds.close();
       this.db.close();
       this.lock.release();

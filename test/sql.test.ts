@@ -49,6 +49,14 @@ describe('store.sql', () => {
     }
     const nan = await store.sql(`SELECT pred FROM "z.P1.pred" WHERE row_id = 17`);
     expect(Number.isNaN(nan.rows[0]!.pred)).toBe(true);
+    // statements asked together run one after another on the store's DuckDB session, each with its own views
+    const [x, y] = await Promise.all([
+      store.sql(`SELECT count(*) AS n FROM "z.P1.pred" WHERE row_id < 10`),
+      store.sql(`SELECT count(*) AS n FROM "z.P1.pred" WHERE row_id >= 2990`),
+    ]);
+    expect([x.rows[0]!.n, y.rows[0]!.n]).toEqual([10, 10]);
+    const u = await store.sql(`SELECT 1 AS k, count(*) AS n FROM "z.P1.pred" WHERE row_id < 10 UNION ALL SELECT 2, count(*) FROM "z.P1.pred" ORDER BY k`);
+    expect(u.rows.map((r) => r.n)).toEqual([10, 3000]);
   });
 
   it('a tensor layer is row_id and a list of its values; the catalog lists what is stored', async () => {
@@ -93,6 +101,11 @@ describe('store.sql', () => {
     await expect(store.sql('DELETE FROM mistique_intermediates')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });
     await expect(store.sql('SELECT 1; SELECT 2')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/one SQL statement/) });
     await expect(store.sql('SELECT nope FROM "z.P1.pred"')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/nope/) });
+    // the DuckDB session outlives a statement: nothing may change it
+    for (const q of ['SET threads = 1', 'CREATE TABLE t AS SELECT 1 AS x', '  attach \'x.db\'', 'USE memory']) {
+      await expect(store.sql(q)).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });
+    }
+    await expect(store.sql('SELECT * FROM t')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(snapshotFiles(store.dir)).toEqual(before);
   });
 });

@@ -27,6 +27,8 @@ export interface FileHead {
   /** Key-value metadata: mistique.key, mistique.scheme, mistique.shape, mistique.values. */
   meta?: Record<string, string>;
   compression?: ParquetCompression;
+  /** A file read once and removed (SQL's): Parquet without dictionaries or statistics, written fastest. */
+  scratch?: boolean;
 }
 
 /** The format a file name asks for, or null. */
@@ -170,6 +172,7 @@ async function writeParquet(part: string, head: FileHead, first: Matrix, groups:
   let props = new pq.WriterPropertiesBuilder().setCompression(codec).setMaxRowGroupSize(Math.max(1, first.nrows))
     .setKeyValueMetadata(new Map(Object.entries(head.meta ?? {}))).setCreatedBy('mistique');
   if (tensor) props = props.setDictionaryEnabled(false).setStatisticsEnabled(pq.EnabledStatistics.Chunk);
+  if (head.scratch) props = props.setDictionaryEnabled(false).setStatisticsEnabled(pq.EnabledStatistics.None);
   const it = groups[Symbol.asyncIterator]();
   const source = new ReadableStream({
     async pull(ctrl) {

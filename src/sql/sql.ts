@@ -3,7 +3,8 @@
 // intermediate it names is read through the planner (read or re-run, as any query) — only the rows its
 // row_id conditions allow — and handed to DuckDB as an uncompressed Parquet file in a private temporary
 // directory (DuckDB reads Parquet natively and in parallel; its Node API takes no Arrow). The store is
-// never written, and the temporary files go when the query ends.
+// never written; the views and temporary files go when the statement ends, the DuckDB instance (one per
+// Store, in memory) when the store closes.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,8 @@ import { single, writeGroups } from '../export/writers.js';
 import { rowFilters, baseTables, type RowFilter } from './pushdown.js';
 
 type Duck = typeof import('@duckdb/node-api');
-type Connection = Awaited<ReturnType<Awaited<ReturnType<Duck['DuckDBInstance']['create']>>['connect']>>;
+type Instance = Awaited<ReturnType<Duck['DuckDBInstance']['create']>>;
+type Connection = Awaited<ReturnType<Instance['connect']>>;
 
 /** What a SQL query returned, and what it read. */
 export interface SqlResult {
@@ -32,8 +34,11 @@ export interface SqlResult {
 /** The catalog relations every query can name. */
 export const CATALOG = ['mistique_intermediates', 'mistique_models', 'mistique_projects'] as const;
 
+/** What building the catalog creates, in order. */
+const CATALOG_OBJECTS = ['mistique_intermediates', 'mistique_model_kinds', 'mistique_models', 'mistique_projects'];
+
 function duckError(err: unknown, query: string): MistiqueError {
-  const msg = (err instanceof Error ? err.message : String(err)).replace(/\nDid you mean[^\n]*/, '');
+  const msg = (err instanceof Error ? err.message : String(err)).replace(/\nDid you mean[^\n]*/, '').replace(/^Failed to extract statements: /, '');
   const unknown = /Table with name ([^\s]+) does not exist/.exec(msg);
   if (unknown) return new MistiqueError('NOT_FOUND', `SQL names ${unknown[1]}, which is neither an intermediate nor a catalog relation (${CATALOG.join(', ')}); quote keys as "project.model.intermediate" — mistique ls lists them`, { cause: err });
   return new MistiqueError('BAD_QUERY', `SQL failed: ${msg.split('\n')[0]}${query.length < 200 ? ` (in: ${query})` : ''}`, { cause: err });
@@ -72,63 +77,109 @@ async function catalog(store: Store, c: Connection, rows: readonly IntermediateR
 }
 
 /**
- * Runs one SQL statement over the store (see the module comment). `out` writes the result to a file with
- * DuckDB's COPY (.parquet, .csv or .json) instead of returning its rows.
+ * One DuckDB instance per Store, opened on its first query and kept (creating and closing one costs
+ * ~12 ms a query), with a private temporary directory. Statements run one at a time: each creates the
+ * views of the intermediates it names (and the catalog relations when it names them) and drops them
+ * when it ends, so no statement sees another's data.
  */
-export async function runSql(store: Store, query: string, opts: { out?: string } = {}): Promise<SqlResult> {
-  const t0 = performance.now();
-  if (typeof query !== 'string' || query.trim() === '') throw new MistiqueError('BAD_QUERY', 'give a SQL query, e.g. SELECT * FROM mistique_intermediates');
-  const duck: Duck = await import('@duckdb/node-api');
-  const instance = await duck.DuckDBInstance.create(':memory:', { threads: String(Math.max(1, os.availableParallelism())) });
-  const c = await instance.connect();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-sql-'));
-  try {
-    const parsed = JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql(${`'${query.replace(/'/g, "''")}'`}) AS j`)).getRowObjectsJS()[0]!.j as string) as { error: boolean; error_message?: string; statements?: Record<string, unknown>[] };
-    if (parsed.error) {
-      // json_serialize_sql parses SELECT statements only: let DuckDB say what is wrong with anything else
-      if (/^\s*(insert|update|delete|create|drop|alter|copy|attach|detach|install|load|set|pragma|call|export|import|checkpoint|vacuum)\b/i.test(query)) throw new MistiqueError('BAD_QUERY', `SQL over a store is read-only: give one SELECT (or WITH … SELECT, DESCRIBE, SUMMARIZE) statement`);
-      await c.run(query).catch((e: unknown) => { throw duckError(e, query); });
+export class SqlSession {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(private readonly instance: Instance, private readonly c: Connection, private readonly tmp: string) {}
+
+  static async open(): Promise<SqlSession> {
+    const duck: Duck = await import('@duckdb/node-api');
+    const instance = await duck.DuckDBInstance.create(':memory:', { threads: String(Math.max(1, os.availableParallelism())) });
+    const c = await instance.connect();
+    return new SqlSession(instance, c, fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-sql-')));
+  }
+
+  /** Runs one SQL statement over the store (see the module comment), after those already asked. */
+  run(store: Store, query: string, opts: { out?: string } = {}): Promise<SqlResult> {
+    const p = this.queue.then(() => this.runOne(store, query, opts));
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  close(): void {
+    this.c.closeSync();
+    this.instance.closeSync();
+    fs.rmSync(this.tmp, { recursive: true, force: true });
+  }
+
+  private async runOne(store: Store, query: string, opts: { out?: string }): Promise<SqlResult> {
+    const t0 = performance.now();
+    if (typeof query !== 'string' || query.trim() === '') throw new MistiqueError('BAD_QUERY', 'give a SQL query, e.g. SELECT * FROM mistique_intermediates');
+    const c = this.c;
+    const created: string[] = [];
+    const files: string[] = [];
+    const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+    try {
+      const parsed = JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql(${`'${query.replace(/'/g, "''")}'`}) AS j`)).getRowObjectsJS()[0]!.j as string) as { error: boolean; error_message?: string; statements?: Record<string, unknown>[] };
+      if (parsed.error) {
+        // json_serialize_sql parses SELECT statements only: a write is refused, a syntax error is DuckDB's
+        // parser's, and anything else must be a reading statement before DuckDB may say what is wrong with
+        // it (the session outlives the statement, so nothing may change it)
+        const readOnly = new MistiqueError('BAD_QUERY', `SQL over a store is read-only: give one SELECT (or WITH … SELECT, DESCRIBE, SUMMARIZE) statement`);
+        if (/^\s*(insert|update|delete|create|drop|alter|copy|attach|detach|install|load|set|reset|pragma|call|export|import|checkpoint|vacuum|use|begin|commit|rollback|prepare|execute)\b/i.test(query)) throw readOnly;
+        await c.extractStatements(query).catch((e: unknown) => { throw duckError(e, query); });
+        if (!/^\s*(\(|select\b|with\b|from\b|values\b|table\b|describe\b|summarize\b|show\b|explain\b|pivot\b|unpivot\b)/i.test(query)) throw readOnly;
+        await c.run(query).catch((e: unknown) => { throw duckError(e, query); });
+      }
+      const stmts = parsed.statements ?? [];
+      if (stmts.length > 1) throw new MistiqueError('BAD_QUERY', `give one SQL statement at a time (got ${stmts.length})`);
+      // the store's intermediates, listed once: the catalog relations and name resolution share them
+      const items = store.metadata.intermediates();
+      const keys = new Set(items.map((r) => `${r.project}.${r.model}.${r.name}`));
+      // the catalog relations only when the statement names one: their stored bytes scan every chunk's
+      // registration (half a second on a store of 50 pipelines)
+      if (stmts.length === 0 || CATALOG.some((n) => query.toLowerCase().includes(n))) {
+        const stored = store.metadata.storedBytesByIntermediate();
+        created.push(...CATALOG_OBJECTS);
+        await catalog(store, c, items, new Map(items.map((r) => [`${r.project}.${r.model}.${r.name}`, stored.get(r.id) ?? 0])));
+      }
+      const named = stmts.length ? [...new Set(baseTables(stmts[0]!).names)] : [];
+      const filters = stmts.length ? rowFilters(stmts[0]!) : new Map<string, RowFilter>();
+      const reads: SqlResult['reads'] = [];
+      for (const [i, key] of named.filter((n) => keys.has(n)).entries()) {
+        const t = performance.now();
+        const ids = narrowRows(store, items.find((x) => `${x.project}.${x.model}.${x.name}` === key), filters.get(key));
+        const m = await store.getIntermediates(`${key}.*`, ids ? { rows: ids } : {});
+        const file = path.join(this.tmp, `${i}.parquet`);
+        files.push(file);
+        // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
+        await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none', scratch: true }, single(m));
+        created.push(key);
+        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
+        reads.push({ key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t });
+      }
+      if (opts.out) {
+        const ext = path.extname(opts.out).slice(1).toLowerCase();
+        const format = ext === 'parquet' ? 'parquet' : ext === 'csv' ? 'csv' : ext === 'json' || ext === 'ndjson' ? 'json' : null;
+        if (!format) throw new MistiqueError('BAD_OPTION', `cannot write ${opts.out}: name it .parquet, .csv or .json`);
+        const part = `${opts.out}.${process.pid}.tmp`;
+        await c.run(`COPY (${query.replace(/;\s*$/, '')}) TO '${part.replace(/'/g, "''")}' (FORMAT ${format}${format === 'csv' ? ', HEADER' : ''})`).catch((e: unknown) => { throw duckError(e, query); });
+        fs.renameSync(part, opts.out);
+        return { table: new Table(), columns: [], rows: [], reads, ms: performance.now() - t0 };
+      }
+      const result = await c.runAndReadAll(query).catch((e: unknown) => { throw duckError(e, query); });
+      const columns = result.columnNames();
+      // BIGINT (counts, sums) as numbers where exact, as bigints beyond 2^53
+      const rows = (result.getRowObjectsJS() as Record<string, unknown>[]).map((r) => {
+        for (const k of Object.keys(r)) { const v = r[k]; if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)) r[k] = Number(v); }
+        return r;
+      });
+      const ms = performance.now() - t0;
+      // the Arrow form is built when asked for (half the time of a 20 000-row answer)
+      let table: Table | null = null;
+      return {
+        get table() { return (table ??= rows.length ? tableFromJSON(rows as Record<string, never>[]) : new Table()); },
+        columns, rows, reads, ms,
+      };
+    } finally {
+      // views first: the catalog's views depend on its tables
+      for (const name of created.reverse()) await c.run(`DROP ${name.startsWith('mistique_model_kinds') || name === 'mistique_intermediates' ? 'TABLE' : 'VIEW'} IF EXISTS ${quoted(name)}`).catch(() => undefined);
+      for (const f of files) fs.rmSync(f, { force: true });
     }
-    const stmts = parsed.statements ?? [];
-    if (stmts.length > 1) throw new MistiqueError('BAD_QUERY', `give one SQL statement at a time (got ${stmts.length})`);
-    // the store's intermediates, listed once: the catalog relations and name resolution share them
-    const items = store.metadata.intermediates();
-    const stored = new Map(store.list().map((s) => [s.key, s.bytesStored]));
-    await catalog(store, c, items, stored);
-    const keys = stored;
-    const named = stmts.length ? [...new Set(baseTables(stmts[0]!).names)] : [];
-    const filters = stmts.length ? rowFilters(stmts[0]!) : new Map<string, RowFilter>();
-    const reads: SqlResult['reads'] = [];
-    for (const [i, key] of named.filter((n) => keys.has(n)).entries()) {
-      const t = performance.now();
-      const ids = narrowRows(store, items.find((x) => `${x.project}.${x.model}.${x.name}` === key), filters.get(key));
-      const m = await store.getIntermediates(`${key}.*`, ids ? { rows: ids } : {});
-      const file = path.join(tmp, `${i}.parquet`);
-      // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
-      await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none' }, single(m));
-      await c.run(`CREATE TEMP VIEW "${key.replace(/"/g, '""')}" AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
-      reads.push({ key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t });
-    }
-    if (opts.out) {
-      const ext = path.extname(opts.out).slice(1).toLowerCase();
-      const format = ext === 'parquet' ? 'parquet' : ext === 'csv' ? 'csv' : ext === 'json' || ext === 'ndjson' ? 'json' : null;
-      if (!format) throw new MistiqueError('BAD_OPTION', `cannot write ${opts.out}: name it .parquet, .csv or .json`);
-      const part = `${opts.out}.${process.pid}.tmp`;
-      await c.run(`COPY (${query.replace(/;\s*$/, '')}) TO '${part.replace(/'/g, "''")}' (FORMAT ${format}${format === 'csv' ? ', HEADER' : ''})`).catch((e: unknown) => { throw duckError(e, query); });
-      fs.renameSync(part, opts.out);
-      return { table: new Table(), columns: [], rows: [], reads, ms: performance.now() - t0 };
-    }
-    const result = await c.runAndReadAll(query).catch((e: unknown) => { throw duckError(e, query); });
-    const columns = result.columnNames();
-    // BIGINT (counts, sums) as numbers where exact, as bigints beyond 2^53
-    const rows = (result.getRowObjectsJS() as Record<string, unknown>[]).map((r) => {
-      for (const k of Object.keys(r)) { const v = r[k]; if (typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= -BigInt(Number.MAX_SAFE_INTEGER)) r[k] = Number(v); }
-      return r;
-    });
-    return { table: rows.length ? tableFromJSON(rows as Record<string, never>[]) : new Table(), columns, rows, reads, ms: performance.now() - t0 };
-  } finally {
-    c.closeSync();
-    instance.closeSync();
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
