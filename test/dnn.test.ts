@@ -119,6 +119,15 @@ describe('ONNX graph rewrite', () => {
       expect(read.shape).toEqual(l.shape);
       expect(Buffer.from(read.values.buffer, read.values.byteOffset, read.values.byteLength).equals(Buffer.from(rerun.values.buffer, rerun.values.byteOffset, rerun.values.byteLength)), l.name).toBe(true);
     }
+    // lineage (SQL's mistique_lineage): each layer's nearest logged layers, a residual Add both of its branches
+    const lin = await store.sql(`SELECT name, list(input ORDER BY input) AS inputs FROM mistique_lineage WHERE model = 'zoo' GROUP BY name`);
+    const from = Object.fromEntries(lin.rows.map((r) => [r.name as string, r.inputs as string[]]));
+    expect(from.conv1).toEqual([expect.stringMatching(/^fm\.inputs\./)]);
+    if (name === 'tiny_resnet') {
+      expect(from.add1).toEqual(['fm.zoo.conv3', 'fm.zoo.relu1']);
+      expect(from.add2).toEqual(['fm.zoo.conv5', 'fm.zoo.conv6']);
+      expect(from.conv6).toEqual(['fm.zoo.relu3']);
+    }
     // the unmodified model fuses Conv+Add: its logits differ from the logged ones in the last bits only (README)
     const plain = await ort.InferenceSession.create(file);
     const ref = (await plain.run({ image: new ort.Tensor('float32', x, [50, 1, 28, 28]) })).logits!.data as Float32Array;

@@ -85,6 +85,13 @@ describe('export', () => {
       const meta = await duckRows(f.files[0]!, `SELECT decode(key) AS k, decode(value) AS v FROM parquet_kv_metadata('${f.files[0]}') WHERE decode(key) LIKE 'mistique.%'`);
       expect(Object.fromEntries(meta.map((x) => [x.k, x.v]))).toMatchObject({ 'mistique.key': f.key, 'mistique.scheme': 'none', 'mistique.values': 'as logged' });
     }
+    // SQL's lineage relation on the same store: a TRAD stage's inputs, a layer's nearest logged layer
+    const lin = await store.sql(`SELECT "key", list(input ORDER BY input) AS inputs FROM mistique_lineage WHERE "key" IN ('zillow.P1_1.pred_test', 'zillow.P1_1.properties', 'fmnist.tiny_e01.pool1') GROUP BY "key" ORDER BY "key"`);
+    expect(lin.rows).toEqual([
+      { key: 'fmnist.tiny_e01.pool1', inputs: ['fmnist.tiny_e01.relu2'] },
+      { key: 'zillow.P1_1.pred_test', inputs: ['zillow.P1_1.model', 'zillow.P1_1.test_set'] },
+      { key: 'zillow.P1_1.properties', inputs: [null] },
+    ]);
     const relu1 = files.find((f) => f.key === 'fmnist.tiny_e01.relu1')!;
     const groups = await duckRows(relu1.files[0]!, `SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${relu1.files[0]}')`);
     expect(Number(groups[0]!.n)).toBeGreaterThan(1);

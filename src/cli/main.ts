@@ -85,7 +85,8 @@ One SQL statement, run by DuckDB in-process, read-only. Every intermediate is a 
 quoted key, with row_id and its columns; a tensor layer has row_id and \`values\`, a list of its float32
 values (its shape is in mistique_intermediates). Catalog relations: mistique_intermediates (key, project,
 model, name, n_rows, n_cols, shape, scheme, policy, bytes_raw, bytes_stored, n_query, …),
-mistique_models, mistique_projects. Conditions on row_id (=, <, <=, >, >=, BETWEEN, IN) narrow what is
+mistique_models, mistique_projects, mistique_lineage (key, op, input: what each stage or layer is computed
+from). Conditions on row_id (=, <, <=, >, >=, BETWEEN, IN) narrow what is
 read; each intermediate is read or re-run as the cost model chooses.
   e.g. mistique sql 'SELECT a.row_id, a.pred, b.pred FROM "zillow.P1_1.pred_test" a
                      JOIN "zillow.P2_1.pred_test" b USING (row_id) ORDER BY abs(a.pred - b.pred) DESC LIMIT 20'

@@ -32,10 +32,10 @@ export interface SqlResult {
 }
 
 /** The catalog relations every query can name. */
-export const CATALOG = ['mistique_intermediates', 'mistique_models', 'mistique_projects'] as const;
+export const CATALOG = ['mistique_intermediates', 'mistique_models', 'mistique_projects', 'mistique_lineage'] as const;
 
 /** What building the catalog creates, in order. */
-const CATALOG_OBJECTS = ['mistique_intermediates', 'mistique_model_kinds', 'mistique_models', 'mistique_projects'];
+const CATALOG_OBJECTS = ['mistique_intermediates', 'mistique_model_kinds', 'mistique_lineage', 'mistique_models', 'mistique_projects'];
 
 function duckError(err: unknown, query: string): MistiqueError {
   const msg = (err instanceof Error ? err.message : String(err)).replace(/\nDid you mean[^\n]*/, '').replace(/^Failed to extract statements: /, '');
@@ -70,6 +70,20 @@ async function catalog(store: Store, c: Connection, rows: readonly IntermediateR
     .map(([p, m]) => `(${lit(p)}, ${lit(m)}, ${lit(store.metadata.workflows.get(p, m)?.kind ?? null)})`);
   await c.run(`CREATE TEMP TABLE mistique_model_kinds (project VARCHAR, model VARCHAR, kind VARCHAR)`);
   if (kinds.length > 0) await c.run(`INSERT INTO mistique_model_kinds VALUES ${kinds.join(', ')}`);
+  // lineage: what each stage (TRAD) or layer (DNN) is computed from — other intermediates by key, or
+  // nothing (a source: a CSV read, a network's input)
+  const lineage: string[] = [];
+  for (const [p, m] of [...new Set(rows.map((r) => `${r.project}\u0000${r.model}`))].map((x) => x.split('\u0000') as [string, string])) {
+    const wf = store.metadata.workflows.get(p, m);
+    if (!wf) continue;
+    for (const st of store.metadata.workflows.stages(wf.model_id)) {
+      const inputs = JSON.parse(st.inputs) as string[];
+      const keys = inputs.length ? inputs.map((i) => (i.includes('.') ? i : `${p}.${m}.${i}`)) : [null];
+      for (const k of keys) lineage.push(`(${[p, m, st.name, `${p}.${m}.${st.name}`, st.op, k, wf.kind].map(lit).join(', ')})`);
+    }
+  }
+  await c.run(`CREATE TEMP TABLE mistique_lineage (project VARCHAR, model VARCHAR, name VARCHAR, "key" VARCHAR, op VARCHAR, input VARCHAR, kind VARCHAR)`);
+  for (let i = 0; i < lineage.length; i += 1000) await c.run(`INSERT INTO mistique_lineage VALUES ${lineage.slice(i, i + 1000).join(', ')}`);
   await c.run(`CREATE TEMP VIEW mistique_models AS SELECT i.project, i.model, k.kind, count(*) AS intermediates, sum(bytes_raw) AS bytes_raw, sum(bytes_stored) AS bytes_stored, sum(n_query) AS n_query
     FROM mistique_intermediates i LEFT JOIN mistique_model_kinds k USING (project, model) GROUP BY ALL ORDER BY ALL`);
   await c.run(`CREATE TEMP VIEW mistique_projects AS SELECT project, count(*) AS models, sum(intermediates) AS intermediates, sum(bytes_raw) AS bytes_raw, sum(bytes_stored) AS bytes_stored
@@ -178,7 +192,7 @@ export class SqlSession {
       };
     } finally {
       // views first: the catalog's views depend on its tables
-      for (const name of created.reverse()) await c.run(`DROP ${name.startsWith('mistique_model_kinds') || name === 'mistique_intermediates' ? 'TABLE' : 'VIEW'} IF EXISTS ${quoted(name)}`).catch(() => undefined);
+      for (const name of created.reverse()) await c.run(`DROP ${name === 'mistique_model_kinds' || name === 'mistique_intermediates' || name === 'mistique_lineage' ? 'TABLE' : 'VIEW'} IF EXISTS ${quoted(name)}`).catch(() => undefined);
       for (const f of files) fs.rmSync(f, { force: true });
     }
   }

@@ -13,7 +13,7 @@ import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
-import { exposeLayers, fixedLeadingDims, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+import { exposeLayers, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -179,8 +179,12 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     spec.forwardMsPerBatch = forwardMs / Math.ceil(N / B);
     spec.layerMsPerBatch = Object.fromEntries(layerMs);
     const totalMs = performance.now() - t0;
+    // lineage: each layer's nearest stored layers, or the stored input it is computed from (as a key)
+    const inputKey = new Map(specs.map((sp) => [`input:${sp.name}`, sp.key]));
+    const from = layerInputs(g, g.layers.filter((l) => shapes.has(l.name)));
     db.workflows.finish(modelId, g.layers.map((l, k) => ({
-      name: l.name, ord: k, op: l.op, params: JSON.stringify({ original: l.original, shape: shapes.get(l.name) ?? null }), inputs: JSON.stringify([]), output: 'table',
+      name: l.name, ord: k, op: l.op, params: JSON.stringify({ original: l.original, shape: shapes.get(l.name) ?? null }),
+      inputs: JSON.stringify((from.get(l.name) ?? []).map((x) => inputKey.get(x) ?? x)), output: 'table',
       n_rows: N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(l.name) ?? 0, t_log_ms: logMs,
     })), [], totalMs);
     db.workflows.updateSpec(modelId, JSON.stringify(spec));

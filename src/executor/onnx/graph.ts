@@ -150,6 +150,34 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
   return { model, input: inputs[0]!.name, inputs: inputs.map((i) => ({ name: i.name, elemType: i.type?.tensorType?.elemType ?? FLOAT })), output: g.output[0]!.name, layers };
 }
 
+/**
+ * The lineage of each layer: the nearest layers among `layers` (by name) and graph data inputs (as
+ * `input:<name>`) its value is computed from, through the nodes in between that are not layers (shape
+ * arithmetic, reshapes, a BatchNorm between a Conv and its ReLU when only the ReLU is logged).
+ */
+export function layerInputs(g: OnnxGraph, layers: readonly Layer[] = g.layers): Map<string, string[]> {
+  const graph = graphOf(g.model);
+  const producer = new Map<string, number>();
+  graph.node.forEach((n, k) => n.output.forEach((o) => producer.set(o, k)));
+  const layerOf = new Map(layers.map((l) => [l.original, l.name]));
+  const dataInputs = new Set(g.inputs.map((i) => i.name));
+  const memo = new Map<string, string[]>();
+  // what a value comes from: a layer, a data input, or (through its producer's inputs) those of others
+  const sources = (v: string): string[] => {
+    const l = layerOf.get(v);
+    if (l) return [l];
+    if (dataInputs.has(v)) return [`input:${v}`];
+    const cached = memo.get(v);
+    if (cached) return cached;
+    memo.set(v, []); // a cycle (none in a valid graph) ends here
+    const k = producer.get(v);
+    const out = k === undefined ? [] : [...new Set(graph.node[k]!.input.filter(Boolean).flatMap(sources))];
+    memo.set(v, out);
+    return out;
+  };
+  return new Map(layers.map((l) => [l.name, [...new Set(graph.node[l.node]!.input.filter(Boolean).flatMap(sources))]]));
+}
+
 function floatOutput(name: string): InstanceType<typeof onnx.ValueInfoProto> {
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
 }
