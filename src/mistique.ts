@@ -20,7 +20,9 @@ import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
 import { materializableFromRerun, QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
 import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
-import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
+import { ChunkReader, type QueryOptions, type RowSelection } from './reader/chunkreader.js';
+import { resolveKeys } from './reader/resolve.js';
+import type { TopK } from './diagnostics/queries.js';
 import { probeFrames } from './reader/probe.js';
 import { schemeFamily, type ReadRate } from './reader/readrates.js';
 import { loadCodec, type CodecId } from './store/codecs/index.js';
@@ -528,6 +530,27 @@ export class Store {
         else yield* reader.groups(key, maxBytes);
       },
     }, typeof patterns === 'string' ? [patterns] : patterns, opts);
+  }
+
+  /**
+   * TOPK: the k rows with the largest (`asc`: smallest) value of one column (`project.model.intermediate.column`),
+   * ties by row id, NaN left out and counted. A stored column with zone maps (tables logged from schema
+   * v7 on) reads only the RowBlocks whose range can still hold a top value (`chunks` says how many of how
+   * many); otherwise, or with `rows`, the column is queried whole (read or re-run) and ranked.
+   */
+  async topk(columnKey: string, k: number, opts: { order?: 'desc' | 'asc'; rows?: RowSelection } = {}): Promise<TopK & { chunks?: { read: number; total: number }; matrix?: Matrix }> {
+    this.checkOpen();
+    const order = opts.order ?? 'desc';
+    if (order !== 'desc' && order !== 'asc') throw new MistiqueError('BAD_OPTION', `order ${JSON.stringify(order)}: use 'desc' or 'asc'`);
+    const { topk } = await import('./diagnostics/queries.js');
+    const row = resolveKeys(this.db, [columnKey])[0];
+    if (opts.rows === undefined && row && row.intermediate.materialized !== 0) {
+      const z = await (await import('./reader/zonescan.js')).topkByZones(this.db, this.reader, columnKey, k, order);
+      if (z) return z;
+    }
+    const m = await this.getIntermediates(columnKey, opts.rows !== undefined ? { rows: opts.rows } : {});
+    if (m.ncols !== 1) throw new MistiqueError('BAD_KEY', `topk ranks by one column; ${columnKey} gives ${m.ncols}: name the column (or neuron index) as the last part of the key`);
+    return { ...topk(m, 0, k, order), matrix: m };
   }
 
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {

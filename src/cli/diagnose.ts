@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { CLASSES } from '../../datasets/fashion-mnist/load.js';
 import { pixelConcepts } from '../../datasets/fashion-mnist/concepts.js';
-import { colDiff, colDist, dissectionPng, heatmap, heatmapPng, knn, lookup, netdissect, pointq, rowDiff, svcca, topk } from '../diagnostics/index.js';
+import { colDiff, colDist, dissectionPng, heatmap, heatmapPng, knn, lookup, netdissect, pointq, rowDiff, svcca } from '../diagnostics/index.js';
 import { MistiqueError } from '../errors.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
 import type { Store } from '../mistique.js';
@@ -85,15 +85,14 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         return;
       }
       case 'topk': {
-        const m = await query(s, need(args[0], 'the column key (project.model.intermediate.column)'), o.rows);
-        if (m.ncols !== 1) throw new MistiqueError('BAD_KEY', `topk ranks by one column; ${args[0]} gives ${m.ncols}: name the column (or neuron index) as the last part of the key`);
-        const t = topk(m, 0, num('k', o.k, 10, true), o.asc ? 'asc' : 'desc');
+        const { matrix: m, ...t } = await s.topk(need(args[0], 'the column key (project.model.intermediate.column)'), num('k', o.k, 10, true), { order: o.asc ? 'asc' : 'desc', rows: o.rows === undefined ? undefined : parseRows(o.rows) });
         const extra = by ? lookup(by, t.rowIds) : null;
         if (o.json) { io.out(json({ ...t, by: extra })); return; }
         io.out(formatTable(['row_id', t.column, ...(extra?.columns ?? [])],
           Array.from(t.rowIds, (id, i) => [id, formatValue(t.values[i]!), ...(extra ? extra.rows[i]!.map(className) : [])]), [true, true]));
         if (t.nanSkipped) io.out(`${t.nanSkipped} rows with NaN left out`);
-        io.out(source(m));
+        const c = t.chunks;
+        io.out(m ? source(m) : c!.read < c!.total ? `read ${c!.read} of ${c!.total} chunks of the column: its zone maps (least and greatest value per chunk) ruled out the rest` : `read all ${c!.total} chunks of the column (their zone maps ruled none out)`);
         return;
       }
       case 'coldiff': {

@@ -89,8 +89,10 @@ export class MetadataDB {
       insertColumn: db.prepare(`INSERT INTO columns (intermediate_id, idx, name, type, count, crc) VALUES (?, ?, ?, ?, ?, ?)`),
       insertRowBlock: db.prepare(`INSERT INTO rowblocks (intermediate_id, block, n_rows, min_row_id, max_row_id, sorted, rowid_blob, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertChunk: db.prepare(`INSERT INTO chunks (intermediate_id, block, col_start, n_cols, blob_id, crc) VALUES (?, ?, ?, ?, ?, ?)`),
-      insertBlob: db.prepare(`INSERT INTO blobs (id, hash, partition_id, segment, type, n_rows, n_cols, col_start, byte_offset, byte_length, crc)
-        VALUES (@id, @hash, @partition_id, @segment, @type, @n_rows, @n_cols, @col_start, @byte_offset, @byte_length, @crc)`),
+      insertBlob: db.prepare(`INSERT INTO blobs (id, hash, partition_id, segment, type, n_rows, n_cols, col_start, byte_offset, byte_length, crc, zmin, zmax, nnan)
+        VALUES (@id, @hash, @partition_id, @segment, @type, @n_rows, @n_cols, @col_start, @byte_offset, @byte_length, @crc, @zmin, @zmax, @nnan)`),
+      zones: db.prepare(`SELECT c.block, b.n_rows, b.zmin, b.zmax, b.nnan FROM chunks c LEFT JOIN blobs b ON b.id = c.blob_id
+        WHERE c.intermediate_id = ? AND c.col_start <= ? AND c.col_start + c.n_cols > ? ORDER BY c.block`),
       blobByHash: db.prepare(`SELECT id FROM blobs WHERE hash = ? LIMIT 1`).pluck(),
       blob: db.prepare(`SELECT * FROM blobs WHERE id = ?`),
       insertPartition: db.prepare(`INSERT INTO partitions (id, codec, file, bytes, raw_bytes, n_segments, written_at, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -206,7 +208,7 @@ export class MetadataDB {
   insertPartition(p: PartitionRow, segments: readonly SegmentRow[], blobs: readonly BlobRow[], sigs: readonly { blob_id: number; cluster: number; sig: Uint8Array }[] = [], durable: readonly number[] = []): void {
     sqliteWrite(`registering partition ${p.file}`, () => this.db.transaction(() => {
       for (const id of durable) this.stmt.markDurable.run(id, this.writer);
-      for (const b of blobs) this.stmt.insertBlob.run({ ...b, crc: crcOf('blobs', b as unknown as Record<string, unknown>) });
+      for (const b of blobs) this.stmt.insertBlob.run({ ...b, zmin: b.zmin ?? null, zmax: b.zmax ?? null, nnan: b.nnan ?? null, crc: crcOf('blobs', b as unknown as Record<string, unknown>) });
       if (sigs.length > 0) {
         const ins = this.db.prepare(`INSERT OR REPLACE INTO minhashes (blob_id, cluster, sig) VALUES (?, ?, ?)`);
         for (const r of sigs) ins.run(r.blob_id, r.cluster, r.sig);
@@ -264,6 +266,14 @@ export class MetadataDB {
         n_rows: r[8] as number, n_cols: r[9] as number, col_start: r[10] as number, byte_offset: r[11] as number, byte_length: r[12] as number,
       },
     }));
+  }
+
+  /**
+   * The zone map of column `col`'s chunk in every RowBlock of an intermediate, in block order (`nnan` null:
+   * unknown — a blob before v7, a chunk kind without zone maps, or a blob not yet written).
+   */
+  zones(intermediateId: number, col: number): { block: number; n_rows: number | null; zmin: number | null; zmax: number | null; nnan: number | null }[] {
+    return this.stmt.zones.all(intermediateId, col, col) as { block: number; n_rows: number | null; zmin: number | null; zmax: number | null; nnan: number | null }[];
   }
 
   segments(partitionId: number): SegmentRow[] {

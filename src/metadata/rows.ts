@@ -45,6 +45,10 @@ export interface BlobRow {
   col_start: number;
   byte_offset: number;
   byte_length: number;
+  /** The zone map (v7): least / greatest number and NaN count; null or absent where unknown. */
+  zmin?: number | null;
+  zmax?: number | null;
+  nnan?: number | null;
 }
 /** A chunk of a RowBlock with its blob's location; blob fields are null while the blob waits in memory. */
 export interface BlockChunkRow extends ChunkRow { blob: BlobRow | null }

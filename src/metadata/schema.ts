@@ -1,7 +1,7 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
 import { addCrcSql, rehashIntermediatesV6Sql } from './rowcrc.js';
 
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /** An intermediate's row with its project's and model's names. */
 export const INTERMEDIATE_SELECT = `
@@ -183,5 +183,12 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE intermediates ADD COLUMN chunk_order TEXT NOT NULL DEFAULT 'col';
   ${rehashIntermediatesV6Sql()}
+  `,
+  // v7: zone maps (src/store/zonemap.ts): a stored chunk's least and greatest number and its NaN count,
+  // for chunks of plain numbers in column order; NULL where unknown (other chunks, blobs before v7).
+  `
+  ALTER TABLE blobs ADD COLUMN zmin REAL;
+  ALTER TABLE blobs ADD COLUMN zmax REAL;
+  ALTER TABLE blobs ADD COLUMN nnan INTEGER;
   `,
 ];

@@ -131,29 +131,50 @@ export class ChunkReader {
    * bounded by a group whatever the intermediate's size. Counted as one query when the last group is read.
    */
   async *groups(key: string, maxBytes: number): AsyncGenerator<Matrix> {
-    const [sel] = resolveKeys(this.db, [`${key}.*`]);
-    const q = await this.plan([sel!], { record: false, rows: new Int32Array(0) });
-    const r = sel!.intermediate;
+    const w = await this.wholeBlocks([`${key}.*`]);
+    const rowBytes = Math.max(1, w.columns.length * BYTES_PER_VALUE[matrixKind(w.columns.map((c) => c.type))]);
+    const t0 = performance.now();
+    for (let b = 0; b < w.blocks.length;) {
+      const group = [b];
+      let n = w.blocks[b++]!.n_rows;
+      while (b < w.blocks.length && (n + w.blocks[b]!.n_rows) * rowBytes <= maxBytes) { n += w.blocks[b]!.n_rows; group.push(b++); }
+      yield await w.read(group);
+    }
+    this.db.recordQuery(w.sel.intermediate.id, performance.now() - t0);
+  }
+
+  /**
+   * Reads whole RowBlocks of the columns `keys` select in one intermediate (`read(blocks)`, each call a
+   * Matrix of those blocks' rows in block order) — what an export streams and what a zone-map scan reads.
+   */
+  async wholeBlocks(keys: readonly string[]): Promise<{ sel: Selection; columns: readonly MatrixColumn[]; blocks: { n_rows: number }[]; read(blocks: readonly number[]): Promise<Matrix> }> {
+    const sels = resolveKeys(this.db, keys);
+    if (sels.length !== 1) throw new MistiqueError('BAD_KEY', `${keys.join(', ')} names ${sels.length} intermediates; give columns of one`);
+    const sel = sels[0]!;
+    const q = await this.plan([sel], { record: false, rows: new Int32Array(0) });
+    const r = sel.intermediate;
     const rowIds = await new RowIndex(this.db, this.ds, r).allRowIds();
     const blocks = this.db.rowblocks(r.id);
+    const start = new Int32Array(blocks.length + 1);
+    blocks.forEach((b, k) => { start[k + 1] = start[k]! + b.n_rows; });
     const types = q.columns.map((c) => c.type);
-    const rowBytes = Math.max(1, q.columns.length * BYTES_PER_VALUE[matrixKind(types)]);
-    const shape = sel!.schema.shape ?? null;
-    const t0 = performance.now();
-    for (let b = 0, pos = 0; b < blocks.length;) {
-      const b0 = b;
-      let n = 0;
-      do n += blocks[b++]!.n_rows; while (b < blocks.length && (n + blocks[b]!.n_rows) * rowBytes <= maxBytes);
+    const shape = sel.schema.shape && sel.cols.length === r.n_cols ? sel.schema.shape : null;
+    const read = async (which: readonly number[]): Promise<Matrix> => {
+      const n = which.reduce((a, k) => a + blocks[k]!.n_rows, 0);
       const plan: RowPlan = { block: new Int32Array(n), offset: new Int32Array(n) };
-      for (let k = b0, i = 0; k < b; k++) for (let o = 0; o < blocks[k]!.n_rows; o++, i++) { plan.block[i] = k; plan.offset[i] = o; }
-      // a group's text columns get their own dictionaries
+      const ids = new Int32Array(n);
+      let i = 0;
+      for (const k of which) {
+        ids.set(rowIds.subarray(start[k]!, start[k + 1]!), i);
+        for (let o = 0; o < blocks[k]!.n_rows; o++, i++) { plan.block[i] = k; plan.offset[i] = o; }
+      }
+      // each result's text columns get their own dictionaries
       const columns = q.columns.some((c) => c.type === 'utf8') ? q.columns.map((c) => ({ ...c, dictionary: undefined })) : q.columns;
       const values = allocMatrix(types, n * columns.length, workerCount() > 0);
-      await this.fill(sel!, plan, new RowMajorSink(values, columns.length), columns, 0);
-      yield new Matrix(rowIds.subarray(pos, pos + n), columns, values, shape);
-      pos += n;
-    }
-    this.db.recordQuery(r.id, performance.now() - t0);
+      await this.fill(sel, plan, new RowMajorSink(values, columns.length), columns, 0);
+      return new Matrix(ids, columns, values, shape);
+    };
+    return { sel, columns: q.columns, blocks, read };
   }
 
   /** The same columns as an Arrow Table (row_id first), each column in its own type: no transpose. */

@@ -1,5 +1,6 @@
 // DataStore: decides where each ColumnChunk goes (exact de-duplication, partition placement),
 // keeps the BufferPool within budget by writing partitions out, and reads chunks back.
+import { zoneOf } from './zonemap.js';
 import fs from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import os from 'node:os';
@@ -180,6 +181,7 @@ export class DataStore {
     const blob: BlobRow = {
       id, hash, partition_id: p.id, segment: -1, type: chunk.type, n_rows: chunk.nrows, n_cols: chunk.ncols,
       col_start: 0, byte_offset: 0, byte_length: 0, // set when the partition is laid out and written
+      ...zoneOf(chunk),
     };
     this.pendingBlobs.set(id, blob);
     if (hash.length > 0) this.pendingByHash.set(hash.toString('hex'), id);
