@@ -5,8 +5,12 @@
 //  3. adaptive materialization over a 25-query synthetic workload (four query categories) on three
 //     Zillow pipelines: storage over time and per-query times for ADAPTIVE, STORE_ALL, DEDUP and RERUN.
 // Prints one JSON line; writes plots to bench/out/costmodel-*.svg.
-// Usage: npm run bench:costmodel [-- --examples 10000 --model cnn --zillow-rows 20000 --gamma-min 30 --seed 7 --parts dnn,adaptive]
-//        (--parts dnn or --parts adaptive: one part alone; --seed: the 25-query workload's draw)
+// Judged as #21 decided: (a) each point's estimate against the median of its 5 runs, the runs of
+// different points interleaved, ≥ 13 of the 15 points of ≥ 1 000 rows within 30%; (b) adaptive
+// materialization over 8 seeds of the workload generator: median ADAPTIVE storage ≤ 30% of DEDUP, ADAPTIVE
+// time ≤ 50% of RERUN on ≥ 6 of 8 seeds.
+// Usage: npm run bench:costmodel [-- --examples 10000 --model cnn --zillow-rows 20000 --gamma-min 30 --seeds 1,…,8 --parts dnn,adaptive]
+//        (--parts dnn or --parts adaptive: one part alone; --seeds: the 25-query workload's draws)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,13 +27,18 @@ const { values: args } = parseArgs({
   options: {
     examples: { type: 'string', default: '10000' }, model: { type: 'string', default: 'cnn' }, models: { type: 'string' },
     'scheme-examples': { type: 'string', default: '2000' }, 'zillow-rows': { type: 'string', default: '20000' },
-    'gamma-min': { type: 'string', default: '30' }, parts: { type: 'string', default: 'dnn,adaptive' }, out: { type: 'string', default: 'bench/out' }, seed: { type: 'string', default: '7' },
+    'gamma-min': { type: 'string', default: '30' }, parts: { type: 'string', default: 'dnn,adaptive' }, out: { type: 'string', default: 'bench/out' }, seeds: { type: 'string', default: '1,2,3,4,5,6,7,8' },
   },
 });
 const N = Number(args.examples), NS = Number(args['scheme-examples']);
 const MODELS = path.resolve(args.models ?? path.join(packageRoot(), 'datasets', 'models'));
 const OUT = path.resolve(args.out!);
 const GAMMA_MIN = Number(args['gamma-min']);
+const SEEDS = args.seeds!.split(',').map(Number);
+const stat3 = (xs: number[]): { median: number; min: number; max: number } => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, min: s[0]!, max: s.at(-1)! };
+};
 const r1 = (x: number, d = 1): number => Number(x.toFixed(d));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-bench-cm-'));
 fs.mkdirSync(OUT, { recursive: true });
@@ -105,45 +114,50 @@ async function dnnPart(bar: { tick(): void }) {
   if (!sizes.includes(N)) sizes.push(N);
   const points: {
     layer: string; n: number; predRead: number; predRerun: number; read: number; rerun: number;
-    readMed: number; rerunMed: number; readMax: number; rerunMax: number; plan: number; choice: string; faster: string; ratio: number;
+    readMin: number; rerunMin: number; readMax: number; rerunMax: number; plan: number; choice: string; faster: string; ratio: number;
   }[] = [];
-  for (const l of layers) {
-    for (const n of sizes) {
-      const rows = { start: 0, end: n };
-      // everything cold: decoded segments dropped before the estimate and before each measured run, so
-      // that the planner estimates the state both paths are measured in (the re-run reads its inputs cold)
-      store.dropCaches();
-      const [e] = await store.explain(`fm.m.${l}.*`, { rows, measure: true });
-      // each path's own time as the query measures it (explain's `measured`, best of 5: on this 2-core VM a
-      // run can be 40% slower than the one before); planning — resolving the
-      // key, the estimates — is the same for both paths and reported apart (`plan`)
-      let plan = Infinity;
-      // the five runs sorted: the best is the measured time; the median and the slowest show the spread
-      const path1 = async (p: 'read' | 'rerun'): Promise<number[]> => {
-        const ms: number[] = [];
-        for (let rep = 0; rep < 5; rep++) {
-          store.dropCaches();
-          const t0 = performance.now();
-          const [x] = await store.explain(`fm.m.${l}.*`, { rows, path: p, run: true });
-          ms.push(x!.measured!.ms);
-          plan = Math.min(plan, performance.now() - t0 - x!.measured!.ms);
-        }
-        return ms.sort((a, b) => a - b);
-      };
-      const readRuns = await path1('read');
-      const rerunRuns = await path1('rerun');
-      const read = readRuns[0]!, rerun = rerunRuns[0]!;
-      const faster = read <= rerun ? 'read' : 'rerun';
-      const chosen = e!.choice === 'read' ? read : rerun;
-      // two decimals: the logits read in 0.2–0.5 ms, and rounding to 0.1 ms alone would make a 30% error
-      points.push({
-        layer: l, n, predRead: r1(e!.read!.ms, 2), predRerun: r1(e!.rerun!.ms, 2), read: r1(read, 2), rerun: r1(rerun, 2),
-        readMed: r1(readRuns[2]!, 2), rerunMed: r1(rerunRuns[2]!, 2), readMax: r1(readRuns[4]!, 2), rerunMax: r1(rerunRuns[4]!, 2),
-        plan: r1(plan, 2), choice: e!.choice, faster, ratio: r1(chosen / Math.min(read, rerun), 2),
-      });
+  // #21's decision (a): the runs of different points interleaved — round r runs every point once, each
+  // path cold — and each point judged against the median of its 5 runs. The estimate of a point is made
+  // in round 0, right before its first runs (what the read model and re-run statistics know by then).
+  const grid = layers.flatMap((l) => sizes.map((n) => ({ l, n })));
+  const est: { read: number; rerun: number; choice: string }[] = [];
+  const runs = grid.map(() => ({ read: [] as number[], rerun: [] as number[], plan: Infinity }));
+  const once = async (k: number, p: 'read' | 'rerun'): Promise<void> => {
+    const { l, n } = grid[k]!;
+    store.dropCaches();
+    const t0 = performance.now();
+    const [x] = await store.explain(`fm.m.${l}.*`, { rows: { start: 0, end: n }, path: p, run: true });
+    runs[k]![p].push(x!.measured!.ms);
+    runs[k]!.plan = Math.min(runs[k]!.plan, performance.now() - t0 - x!.measured!.ms);
+  };
+  for (let rep = 0; rep < 5; rep++) {
+    for (let k = 0; k < grid.length; k++) {
+      if (rep === 0) {
+        // everything cold: decoded segments dropped before the estimate and before each measured run
+        store.dropCaches();
+        const [e] = await store.explain(`fm.m.${grid[k]!.l}.*`, { rows: { start: 0, end: grid[k]!.n }, measure: true });
+        est.push({ read: e!.read!.ms, rerun: e!.rerun!.ms, choice: e!.choice });
+      }
+      // alternate which path goes first, so neither always runs after the other's warm-up
+      const order: ('read' | 'rerun')[] = rep % 2 === 0 ? ['read', 'rerun'] : ['rerun', 'read'];
+      for (const p of order) await once(k, p);
     }
     bar.tick();
   }
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  grid.forEach(({ l, n }, k) => {
+    const r = runs[k]!, e = est[k]!;
+    const readRuns = [...r.read].sort((a, b) => a - b), rerunRuns = [...r.rerun].sort((a, b) => a - b);
+    const read = med(readRuns), rerun = med(rerunRuns);
+    const faster = read <= rerun ? 'read' : 'rerun';
+    const chosen = e.choice === 'read' ? read : rerun;
+    // two decimals: the logits read in 0.2–0.5 ms, and rounding to 0.1 ms alone would make a 30% error
+    points.push({
+      layer: l, n, predRead: r1(e.read, 2), predRerun: r1(e.rerun, 2), read: r1(read, 2), rerun: r1(rerun, 2),
+      readMin: r1(readRuns[0]!, 2), rerunMin: r1(rerunRuns[0]!, 2), readMax: r1(readRuns.at(-1)!, 2), rerunMax: r1(rerunRuns.at(-1)!, 2),
+      plan: r1(r.plan, 2), choice: e.choice, faster, ratio: r1(chosen / Math.min(read, rerun), 2),
+    });
+  });
   const rates = await store.readRates();
   // the band of measured ÷ estimated over the last 32 runs of each path, as explain states it
   const [fin] = await store.explain(`fm.m.${layers[layers.length - 1]}.*`, { measure: true });
@@ -175,9 +189,9 @@ function workload(items: { key: string; rows: number; cols: string[] }[], seed: 
   return out;
 }
 
-async function adaptivePart(bar: { tick(): void }) {
+async function adaptivePart(bar: { tick(): void }, seed: number) {
   const data = path.join(tmp, 'zillow');
-  generateZillow(data, Number(args['zillow-rows']));
+  if (!fs.existsSync(path.join(data, 'properties.csv'))) generateZillow(data, Number(args['zillow-rows']));
   const specs = ['P1_1', 'P2_1', 'P3_1'].map((p) => path.join(bundledPipelines(), `${p}.yaml`));
   // DEDUP first: the workload's row ids are read from it
   const configs: { name: string; policy: StorePolicy; gammaMin?: number }[] = [
@@ -189,7 +203,9 @@ async function adaptivePart(bar: { tick(): void }) {
   let queries: Query[] | null = null;
   const res: Record<string, { logMs: number; storage: number[]; queryMs: number[]; paths: string[]; materialized: string[] }> = {};
   for (const c of configs) {
-    const store = await openStore(path.join(tmp, `zillow-${c.name}`), { policy: c.policy, gammaMin: c.gammaMin });
+    const dir = path.join(tmp, `zillow-${c.name}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const store = await openStore(dir, { policy: c.policy, gammaMin: c.gammaMin });
     const t0 = performance.now();
     for (const f of specs) await store.logIntermediates(f, { data });
     await store.flush();
@@ -198,7 +214,7 @@ async function adaptivePart(bar: { tick(): void }) {
       // row positions → row ids of each intermediate (the rows of a split keep their parcel's row id)
       const items = store.list('zillow.*').map((i) => ({ key: i.key, rows: i.rows, cols: [] as string[] }));
       for (const it of items) it.cols = columnNames(store, it.key);
-      queries = workload(items.filter((i) => i.cols.length > 0), Number(args.seed));
+      queries = workload(items.filter((i) => i.cols.length > 0), seed);
       for (const q of queries) if (q.rows) q.rows = await rowIdsAt(store, q.key, q.rows);
     }
     const storage = [store.stats().bytesOnDisk];
@@ -233,11 +249,11 @@ async function rowIdsAt(store: Store, key: string, pos: number[]): Promise<numbe
 }
 
 async function main(): Promise<void> {
-  const bar = progress('bench:costmodel', 1 + 1 + 5 + 5 + 4);
+  const bar = progress('bench:costmodel', 1 + 1 + 5 + 5 + 4 * SEEDS.length);
   const parts = new Set(args.parts!.split(','));
   if (!parts.has('dnn')) {
     // the adaptive part alone (tuning γ_min): its figures only
-    const ad = await adaptivePart(bar);
+    const ad = await adaptivePart(bar, SEEDS[0]!);
     bar.stop();
     const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
     process.stdout.write(JSON.stringify({ bench: 'costmodel-adaptive', gamma_min: GAMMA_MIN, storage_mb: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.storage.at(-1)! / 2 ** 20, 2)])), total_query_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(sum(v.queryMs) / 1000, 2)])), paths: ad.res.ADAPTIVE!.paths.join(''), materialized: ad.res.ADAPTIVE!.materialized }) + '\n');
@@ -246,7 +262,9 @@ async function main(): Promise<void> {
   }
   const dnn = await dnnPart(bar);
   // --parts dnn: the DNN part alone (tuning the model); the adaptive figures and targets are then null
-  const ad = parts.has('adaptive') ? await adaptivePart(bar) : null;
+  const ads: { seed: number; ad: Awaited<ReturnType<typeof adaptivePart>> }[] = [];
+  if (parts.has('adaptive')) for (const seed of SEEDS) ads.push({ seed, ad: await adaptivePart(bar, seed) });
+  const ad = ads[0]?.ad ?? null;
   bar.stop();
 
   // targets
@@ -255,35 +273,46 @@ async function main(): Promise<void> {
   const worstWrong = Math.max(1, ...pts.filter((p) => p.choice !== p.faster).map((p) => p.ratio));
   const big = pts.filter((p) => p.n >= 1000);
   const err = (pred: number, meas: number): number => Math.abs(pred - meas) / meas;
+  // each point's median run against the estimate: #21's decision (a), ≥ 13 of the 15 large points within 30%
   const predErrRead = Math.max(...big.map((p) => err(p.predRead, p.read)));
   const predErrRerun = Math.max(...big.map((p) => err(p.predRerun, p.rerun)));
-  const within30 = big.filter((p) => err(p.predRead, p.read) <= 0.3 && err(p.predRerun, p.rerun) <= 0.3).length / big.length;
-  // not the target, the context of it: the same against each point's median run, and how far apart the
-  // five runs of one point were (slowest ÷ best) — the model cannot be closer to the best run than that spread allows
-  const within30Med = big.filter((p) => err(p.predRead, p.readMed) <= 0.3 && err(p.predRerun, p.rerunMed) <= 0.3).length / big.length;
-  const spread = Math.max(...big.flatMap((p) => [p.readMax / p.read, p.rerunMax / p.rerun]));
+  const within30n = big.filter((p) => err(p.predRead, p.read) <= 0.3 && err(p.predRerun, p.rerun) <= 0.3).length;
+  // how far apart the five runs of one point were (slowest ÷ fastest): the noise the model is judged in
+  const spread = Math.max(...big.flatMap((p) => [p.readMax / p.readMin, p.rerunMax / p.rerunMin]));
   const lastL = dnn.layers[dnn.layers.length - 1]!;
   const lastAll = pts.find((p) => p.layer === lastL && p.n === dnn.sizes[dnn.sizes.length - 1])!;
   const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
-  const adaptive = ad && (() => {
+  // #21's decision (b): adaptive materialization over 8 seeds of the workload generator; the first seed's
+  // run also gives the detailed figures and plots
+  const perSeed = ads.map(({ seed, ad }) => {
     const A = ad.res.ADAPTIVE!, D = ad.res.DEDUP!, R = ad.res.RERUN!;
-    const storeFrac = A.storage.at(-1)! / D.storage.at(-1)!;
-    const timeFrac = sum(A.queryMs) / sum(R.queryMs);
-    // later queries: those ADAPTIVE answered by reading a materialized intermediate
     const later = A.paths.map((p, i) => ({ p, i })).filter((x) => x.p === 'read' && x.i >= 5);
-    const laterRatio = later.length ? sum(later.map((x) => A.queryMs[x.i]!)) / sum(later.map((x) => D.queryMs[x.i]!)) : NaN;
+    return {
+      seed, storage_frac_of_dedup: r1(A.storage.at(-1)! / D.storage.at(-1)!, 3), time_frac_of_rerun: r1(sum(A.queryMs) / sum(R.queryMs), 3),
+      later_reads_vs_dedup: later.length ? r1(sum(later.map((x) => A.queryMs[x.i]!)) / sum(later.map((x) => D.queryMs[x.i]!)), 2) : null,
+      storage_mb: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.storage.at(-1)! / 2 ** 20, 2)])),
+      total_query_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(sum(v.queryMs) / 1000, 2)])),
+      materialized: A.materialized.length,
+    };
+  });
+  const medOf = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const adaptive = ads.length > 0 && (() => {
+    const ad = ads[0]!.ad;
+    const A = ad.res.ADAPTIVE!;
+    const storeMed = medOf(perSeed.map((x) => x.storage_frac_of_dedup));
+    const timeOk = perSeed.filter((x) => x.time_frac_of_rerun <= 0.5).length;
     return {
       figures: {
-        zillow_rows: Number(args['zillow-rows']), pipelines: ad.pipelines, gamma_min_s_per_gb: GAMMA_MIN,
-        queries: ad.queries.map((q) => `${q.cat} ${q.key}${q.rows ? ` rows ${q.rows.length}` : ''}`),
-        storage_mb: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.storage.at(-1)! / 2 ** 20, 2)])),
-        total_query_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(sum(v.queryMs) / 1000, 2)])),
-        log_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.logMs / 1000, 1)])),
-        query_ms: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, v.queryMs])),
-        adaptive_paths: A.paths, materialized: A.materialized,
-        storage_frac_of_dedup: r1(storeFrac, 3), time_frac_of_rerun: r1(timeFrac, 3), later_reads_vs_dedup: r1(laterRatio, 2),
+        zillow_rows: Number(args['zillow-rows']), pipelines: ad.pipelines, gamma_min_s_per_gb: GAMMA_MIN, seeds: perSeed,
+        storage_frac_of_dedup: stat3(perSeed.map((x) => x.storage_frac_of_dedup)), time_frac_of_rerun: stat3(perSeed.map((x) => x.time_frac_of_rerun)),
+        seeds_time_le_half_rerun: timeOk, seeds_storage_le_30pct_dedup: perSeed.filter((x) => x.storage_frac_of_dedup <= 0.3).length,
+        first_seed: {
+          seed: ads[0]!.seed, queries: ad.queries.map((q) => `${q.cat} ${q.key}${q.rows ? ` rows ${q.rows.length}` : ''}`),
+          log_s: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, r1(v.logMs / 1000, 1)])),
+          query_ms: Object.fromEntries(Object.entries(ad.res).map(([k, v]) => [k, v.queryMs])), adaptive_paths: A.paths, materialized: A.materialized,
+        },
       },
-      targets: { adaptive_storage_le_25pct_dedup: storeFrac <= 0.25, adaptive_time_le_half_rerun: timeFrac <= 0.5, adaptive_later_as_fast_as_dedup: laterRatio <= 1.2 },
+      targets: { adaptive_median_storage_le_30pct_dedup: storeMed <= 0.3, adaptive_time_le_half_rerun_on_6_of_8_seeds: timeOk >= Math.ceil((6 / 8) * perSeed.length) },
     };
   })();
 
@@ -291,17 +320,16 @@ async function main(): Promise<void> {
     bench: 'costmodel', examples: N, model: dnn.ckpt, layers: dnn.layers,
     rerun_ms_by_batch: dnn.rerunByBatch, read_by_scheme: dnn.readByScheme, read_model: dnn.rates,
     points: pts,
-    choice_correct: r1(correct, 3), worst_wrong_ratio: worstWrong, pred_err_read_max_n1000: r1(predErrRead, 3), pred_err_rerun_max_n1000: r1(predErrRerun, 3), within30_frac_n1000: r1(within30, 3),
-    within30_of_median_frac_n1000: r1(within30Med, 3), run_spread_max_n1000: r1(spread, 2), estimate_accuracy_last32: dnn.accuracy,
+    choice_correct: r1(correct, 3), worst_wrong_ratio: worstWrong, pred_err_read_max_n1000: r1(predErrRead, 3), pred_err_rerun_max_n1000: r1(predErrRerun, 3),
+    within30_of_median_n1000: `${within30n} of ${big.length}`, run_spread_max_n1000: r1(spread, 2), estimate_accuracy_last32: dnn.accuracy,
     last_layer_all: { read_ms: lastAll.read, rerun_ms: lastAll.rerun, speedup: r1(lastAll.rerun / lastAll.read) },
-    adaptive: adaptive?.figures ?? null,
+    adaptive: adaptive ? adaptive.figures : null,
     targets: {
       choice_correct_ge_0_95: correct >= 0.95, wrong_within_1_25x: worstWrong <= 1.25,
-      predictions_within_30pct_n_ge_1000: predErrRead <= 0.3 && predErrRerun <= 0.3,
+      predictions_within_30pct_of_median_13_of_15: within30n >= Math.ceil((13 / 15) * big.length),
       last_layer_read_ge_50x: lastAll.rerun / lastAll.read >= 50,
-      adaptive_storage_le_25pct_dedup: adaptive?.targets.adaptive_storage_le_25pct_dedup ?? null,
-      adaptive_time_le_half_rerun: adaptive?.targets.adaptive_time_le_half_rerun ?? null,
-      adaptive_later_as_fast_as_dedup: adaptive?.targets.adaptive_later_as_fast_as_dedup ?? null,
+      adaptive_median_storage_le_30pct_dedup: adaptive ? adaptive.targets.adaptive_median_storage_le_30pct_dedup : null,
+      adaptive_time_le_half_rerun_on_6_of_8_seeds: adaptive ? adaptive.targets.adaptive_time_le_half_rerun_on_6_of_8_seeds : null,
     },
   };
 

@@ -21,6 +21,8 @@ describe('cost model', () => {
   it('Eq. 5.4 and Alg. 4: the read terms add up; read when stored and not slower', () => {
     const f: ReadFeatures = { blocks: 2, segments: 6, rawBytes: 4e6, storedBytes: 1e6, outBytes: 2e6 };
     expect(tRead(f, [0.5, 0.2, 0.1, 1, 2, 0.5])).toBeCloseTo(0.5 + 0.4 + 0.6 + 4 + 2 + 1, 12);
+    // a scan decoded on 2 worker threads: per segment, per MB decoded and per MB on disk shared by the lanes
+    expect(tRead({ ...f, lanes: 2 }, [0.5, 0.2, 0.1, 1, 2, 0.5])).toBeCloseTo(0.5 + 0.4 + 0.3 + 2 + 1 + 1, 12);
     expect(() => tRead(f, [1, 2, 3])).toThrow(/6 non-negative/);
     expect(() => tRead(f, [1, -1, 0, 0, 0, 0])).toThrow(/non-negative/);
     expect(choose(true, 10, 20)).toBe('read');

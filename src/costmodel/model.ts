@@ -103,13 +103,22 @@ export function solveRerun(sums: LinearSums | undefined, anchor?: LinearSums): {
  * decoded MB) and a cost per MB of the result (assembling the asked rows into one dense matrix).
  * Segments already decoded in the bufferpool count in none of segments, decoded or on-disk bytes.
  */
-export interface ReadFeatures { blocks: number; segments: number; rawBytes: number; storedBytes: number; outBytes: number }
+export interface ReadFeatures {
+  blocks: number; segments: number; rawBytes: number; storedBytes: number; outBytes: number;
+  /**
+   * Threads that read and decode the segments at once (default 1): a scan of a gzip / LZ4 store inflates
+   * its segments on the worker threads, so its per-segment and per-MB decoded / on-disk work is shared
+   * among them — without this term the model charges a wide layer's scan as if one thread decoded it.
+   */
+  lanes?: number;
+}
 
 /** The names of the read model's coefficients, in order. */
 export const READ_TERMS = ['fixed ms', 'ms per RowBlock', 'ms per segment', 'ms per MB decoded', 'ms per MB on disk', 'ms per MB of result'] as const;
 
 export function readVector(f: ReadFeatures): number[] {
-  return [1, f.blocks, f.segments, f.rawBytes / 1e6, f.storedBytes / 1e6, f.outBytes / 1e6];
+  const l = Math.max(1, f.lanes ?? 1);
+  return [1, f.blocks, f.segments / l, f.rawBytes / 1e6 / l, f.storedBytes / 1e6 / l, f.outBytes / 1e6];
 }
 
 /** t_read: the coefficients (`READ_TERMS`) applied to a read's features. */

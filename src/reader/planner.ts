@@ -18,6 +18,7 @@ import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
 import { applyPool, joinOnRowId, tableToMatrix, tensorToMatrix } from './rerunresult.js';
 import { RerunStats } from './rerunstats.js';
+import { workerCount } from '../workers/pool.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
 
@@ -151,7 +152,7 @@ export class QueryPlanner {
       const f = estimates[0]!.read;
       if (sels.length === 1 && f) {
         const scale = f.rawBytes > 0 ? decoded / f.rawBytes : 0;
-        this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, segments: this.ds.decodedSegments - before.segments, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes }, ms);
+        this.rates.update(sels[0]!.intermediate.scheme, { blocks: f.blocks, segments: this.ds.decodedSegments - before.segments, rawBytes: decoded, storedBytes: f.storedBytes * scale, outBytes: f.outBytes, lanes: f.lanes }, ms);
       }
       for (const e of estimates) e.measured = { path: 'read', ms: ms / estimates.length };
       if (estimates.length === 1) this.recordAccuracy(estimates[0]!);
@@ -281,7 +282,12 @@ export class QueryPlanner {
     const inBlocks = Math.min(r.n_rows, nBlocks * r.row_block_size);
     const n = ids ? Math.min(ids.length, inBlocks) : r.n_rows;
     const outBytes = inBlocks > 0 ? ((rawBytes + cachedBytes) * n) / inBlocks : 0;
-    return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes };
+    return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes, lanes: this.lanes(nBlocks) };
+  }
+
+  /** Threads that decode a read of this many RowBlocks: a scan's segments inflate on the worker threads (gzip, LZ4). */
+  private lanes(blocks: number): number {
+    return isScan(blocks) && this.ds.codec.inflate ? Math.max(1, workerCount()) : 1;
   }
 
   private async readEstimate(sel: Selection, ids: Int32Array | undefined, measure = true): Promise<NonNullable<Estimate['read']>> {
@@ -300,7 +306,7 @@ export class QueryPlanner {
     // each RowBlock's chunks fill segments of about the store's segment size
     const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
     const segments = blocks * Math.max(1, Math.ceil(r.bytes_raw / Math.max(1, blocks) / this.ds.opts.segmentBytes));
-    const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw };
+    const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw, lanes: this.lanes(blocks) };
     return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 

@@ -8,7 +8,8 @@ import os from 'node:os';
 import { addRead, emptySums, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 
-const META_KEY = 'read_model';
+// v2: features with `lanes` (a scan decodes on the worker threads): a fit of the features before is not reused
+const META_KEY = 'read_model_v2';
 
 /**
  * The fitted coefficients (`READ_TERMS`), how many reads they come from, the decayed running sums of the
