@@ -22,6 +22,8 @@ import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions, type RowSelection } from './reader/chunkreader.js';
 import { resolveKeys } from './reader/resolve.js';
+import { dropIndex as dropIndexSync, IndexCache, indexesOf as indexesOfSync, type IndexInfo } from './reader/vectorindex.js';
+import type { KnnResult, Metric } from './diagnostics/knn.js';
 import type { TopK } from './diagnostics/queries.js';
 import { probeFrames } from './reader/probe.js';
 import { schemeFamily, type ReadRate } from './reader/readrates.js';
@@ -153,6 +155,8 @@ export class Store {
   private readonly flushTimer: NodeJS.Timeout;
   /** A read-only store: removes the scratch copy its MetadataDB was opened on (null: opened in place). */
   private scratch: (() => void) | null = null;
+  /** Vector indexes loaded for KNN. */
+  private readonly indexes = new IndexCache();
   /** DuckDB for store.sql, opened by the first query and closed with the store. */
   private sqlSession: Promise<SqlSession> | null = null;
   /**
@@ -553,6 +557,80 @@ export class Store {
     return { ...topk(m, 0, k, order), matrix: m };
   }
 
+  /**
+   * Builds (or rebuilds) an HNSW vector index over a stored layer's rows for KNN with this metric
+   * (default euclidean), saved beside the partitions: later `knn` queries on the layer use it. Rows with
+   * NaN or ±Infinity are left out (counted). Takes the write lock.
+   */
+  async buildIndex(key: string, opts: { metric?: Metric; onProgress?: (done: number, total: number) => void } = {}): Promise<IndexInfo> {
+    this.checkOpen();
+    const metric = knnMetric(opts.metric);
+    const row = this.intermediateRow(key);
+    if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): an index is built from stored rows; query it once with path 'read' after storing it`);
+    this.writable();
+    const vi = await import('./reader/vectorindex.js');
+    const reader = this.reader;
+    let done = 0;
+    async function* groups(): AsyncGenerator<Matrix> {
+      for await (const m of reader.groups(key, 8 * 1024 * 1024)) { done += m.nrows; opts.onProgress?.(done, row.n_rows); yield m; }
+    }
+    const info = await vi.buildIndex(this.dir, this.db, key, row.id, metric, groups());
+    this.indexes.forget(info.file);
+    return info;
+  }
+
+  /** The vector indexes of intermediates matching the pattern (default all), as registered. */
+  listIndexes(pattern = '*'): IndexInfo[] {
+    this.checkOpen();
+    return this.list(pattern).flatMap((s) => indexesOfSync(this.db, s.key));
+  }
+
+  /** Removes the vector indexes of an intermediate (every metric, or one). Returns what was removed. */
+  async dropIndex(key: string, opts: { metric?: Metric } = {}): Promise<IndexInfo[]> {
+    this.checkOpen();
+    const vi = await import('./reader/vectorindex.js');
+    const found = vi.indexesOf(this.db, key).filter((x) => opts.metric === undefined || x.metric === opts.metric);
+    if (found.length === 0) throw new MistiqueError('NOT_FOUND', `${key} has no vector index${opts.metric ? ` for ${opts.metric}` : ''}; \`mistique index --list\` lists them`);
+    this.writable();
+    for (const x of found) { vi.dropIndex(this.dir, this.db, x); this.indexes.forget(x.file); }
+    return found;
+  }
+
+  /**
+   * KNN: the k rows of a layer nearest to row `row`, by its vector index when one was built for the
+   * metric from the layer as it is stored now (`path: 'index'`), else exactly over every row (`path:
+   * 'exact'`, also when `exact` is asked or `rows` restricts the search).
+   */
+  async knn(key: string, row: number, opts: { k?: number; metric?: Metric; exact?: boolean; rows?: RowSelection } = {}): Promise<KnnResult & { path: 'index' | 'exact'; ms: number; matrix?: Matrix }> {
+    this.checkOpen();
+    const t0 = performance.now();
+    const metric = knnMetric(opts.metric);
+    const k = opts.k ?? 10;
+    if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+    const r = this.intermediateRow(key);
+    const vi = await import('./reader/vectorindex.js');
+    const info = !opts.exact && opts.rows === undefined ? vi.indexInfo(this.db, key, metric) : undefined;
+    if (info && info.intermediateId === r.id) {
+      const q = await this.getIntermediates(`${key}.*`, { rows: [row] });
+      const v = q.values;
+      for (let j = 0; j < v.length; j++) if (!Number.isFinite(v[j]!)) throw new MistiqueError('BAD_INPUT', `row ${row} holds NaN or ±Infinity: it has no distance to any row; pick another query row`);
+      const found = vi.searchIndex(this.indexes.get(this.dir, info), Float32Array.from(v as ArrayLike<number>), row, k, metric);
+      return { query: row, ...found, metric, skipped: info.skipped, path: 'index', ms: performance.now() - t0 };
+    }
+    const { knn } = await import('./diagnostics/knn.js');
+    const m = await this.getIntermediates(`${key}.*`, opts.rows !== undefined ? { rows: opts.rows } : {});
+    return { ...knn(m, row, { k, metric }), path: 'exact', ms: performance.now() - t0, matrix: m };
+  }
+
+  /** The registration of one whole intermediate by its key, or NOT_FOUND. */
+  private intermediateRow(key: string): IntermediateRow {
+    const [p, m, i, extra] = typeof key === 'string' ? key.split('.') : [];
+    if (!p || !m || !i || extra !== undefined) throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)}: give a layer as project.model.intermediate`);
+    const r = this.db.intermediates().find((x) => x.project === p && x.model === m && x.name === i);
+    if (!r) throw new MistiqueError('NOT_FOUND', `no intermediate ${key}; \`mistique ls\` lists them`);
+    return r;
+  }
+
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {
     this.checkOpen();
     return (await networkExecutor()).rerunLayer(this, modelKey, layer, opts.rows, opts.batchSize);
@@ -596,6 +674,8 @@ export class Store {
     this.writable();
     this.db.lifecycle.delete(intermediateIds, models.map((m) => m.id));
     for (const m of models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
+    // their vector indexes go with them
+    for (const k of keys) for (const x of indexesOfSync(this.db, k)) { dropIndexSync(this.dir, this.db, x); this.indexes.forget(x.file); }
     this.reader.forget();
     return keys;
   }
@@ -636,6 +716,13 @@ export class Store {
   private checkOpen(): void {
     if (this.closed) throw new MistiqueError('CLOSED', `store ${this.dir} is closed: open it again with openStore()`);
   }
+}
+
+/** A KNN metric, checked. */
+function knnMetric(m: Metric | undefined): Metric {
+  if (m === undefined) return 'euclidean';
+  if (m !== 'euclidean' && m !== 'cosine') throw new MistiqueError('BAD_OPTION', `metric ${JSON.stringify(m)}: use 'euclidean' or 'cosine'`);
+  return m;
 }
 
 export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> {

@@ -15,7 +15,7 @@ export const TECHNIQUES = ['pointq', 'topk', 'coldiff', 'coldist', 'rowdiff', 'k
 
 export interface DiagnoseOptions {
   rows?: string; row?: string; k?: string; channel?: string; limit?: string; metric?: string; by?: string; variance?: string; alpha?: string;
-  bins?: string; tolerance?: string; asc?: boolean; perChannel?: boolean; out?: string; json?: boolean;
+  bins?: string; tolerance?: string; asc?: boolean; perChannel?: boolean; out?: string; json?: boolean; exact?: boolean;
 }
 
 /** A layer or intermediate key may leave out the column: p.m.i means p.m.i.* */
@@ -128,16 +128,30 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         return;
       }
       case 'knn': {
-        const m = await query(s, need(args[0], 'the key'), o.rows);
+        const key = need(args[0], 'the key');
         const metric = (o.metric ?? 'euclidean') as 'euclidean' | 'cosine';
-        const r = knn(m, num('row', need(o.row, '--row'), 0, true), { k: num('k', o.k, 10, true), metric });
+        const row = num('row', need(o.row, '--row'), 0, true), k = num('k', o.k, 10, true);
+        // a whole layer goes through the store (its vector index when one was built); chosen columns are searched exactly
+        const parts = key.split('.');
+        const layer = (parts.length === 3 || (parts.length === 4 && parts[3] === '*')) && !parts.slice(0, 3).some((x) => x.includes('*')) ? parts.slice(0, 3).join('.') : null;
+        let m: Matrix | undefined, r: ReturnType<typeof knn>, how: string;
+        if (layer) {
+          const x = await s.knn(layer, row, { k, metric, exact: o.exact, rows: o.rows === undefined ? undefined : parseRows(o.rows) });
+          ({ matrix: m } = x); r = x;
+          how = x.path === 'index' ? `answered by ${layer}'s vector index (HNSW, ${metric}) in ${x.ms.toFixed(1)} ms; --exact searches every row` : source(x.matrix!);
+        } else {
+          if (o.exact) throw new MistiqueError('BAD_OPTION', '--exact applies to a whole layer (project.model.layer); chosen columns are always searched exactly');
+          m = await query(s, key, o.rows);
+          r = knn(m, row, { k, metric });
+          how = source(m);
+        }
         const extra = by ? lookup(by, [r.query, ...r.rowIds]) : null;
         if (o.json) { io.out(json({ ...r, metric, by: extra })); return; }
         io.out(formatTable(['', 'row_id', `${metric} distance`, ...(extra?.columns ?? [])],
           [[`query`, r.query, 0, ...(extra ? extra.rows[0]!.map(className) : [])],
             ...Array.from(r.rowIds, (id, i) => [`${i + 1}`, id, formatValue(r.distances[i]!), ...(extra ? extra.rows[i + 1]!.map(className) : [])])], [true, true, true]));
         if (r.skipped) io.out(`${r.skipped} rows with NaN or ±Infinity left out`);
-        io.out(source(m));
+        io.out(how);
         return;
       }
       case 'svcca': {

@@ -22,6 +22,7 @@ commands:
   get <key> [<key> …]                       read intermediates: keys are project.model.intermediate.column, * allowed
   sql "<query>"                              one SQL statement over the store (DuckDB): relations are quoted keys
   export <key> [<key> …] --out PATH         whole intermediates to Parquet, Arrow, .npy or CSV files
+  index <project.model.layer>               build a vector index (HNSW) for KNN on a stored layer (--list, --drop)
   explain <key> [<key> …]                   the cost model's read and re-run estimates, its choice and why
   stats                                     bytes per project/model, de-duplication and compression ratios
   verify [--repair]                         check every checksum, file and intermediate of a store
@@ -108,6 +109,16 @@ Schema metadata (Parquet, Arrow): mistique.key, mistique.scheme, mistique.shape,
 gave up. --compression applies to Parquet (default snappy, what pyarrow and DuckDB write).
   e.g. mistique export fm.cnn_e10.relu3 --out relu3.npy
        mistique export 'zillow.*.pred_test' --out preds/ --format parquet`,
+  index: `usage: mistique index <project.model.layer> [--metric euclidean|cosine] [--json] [--store dir]
+       mistique index --list [pattern] | --drop <project.model.layer> [--metric m]
+
+Builds an HNSW vector index (usearch) over a stored layer's rows, saved in the store (indexes/), so that
+\`mistique diagnose knn\` on the layer answers from it — about a millisecond a query instead of a search of
+every row — until the layer is replaced or deleted (the index goes with it). Rows with NaN or ±Infinity
+are left out. A rebuild replaces the index. Takes the write lock. Shows a progress bar.
+  --metric  the distance KNN will ask for (default euclidean); one index per metric
+  --list    the indexes (layer, metric, rows, size, build time)
+  --drop    remove a layer's indexes (every metric, or --metric's)`,
   explain: `usage: mistique explain <key> [<key> …] [--rows R] [--measure | --run] [--path auto|read|rerun] [--json] [--store dir]
 
 For each intermediate the keys touch: the estimated time to read the asked rows (Eq. 5.4 as six terms
@@ -131,8 +142,9 @@ Bytes logged, bytes kept after de-duplication, bytes on disk, per project/model.
 Runs a diagnostic technique on what the store answers (read or re-run, whichever the cost model says is
 faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.relu5 = fm.cnn_e10.relu5.*
   svcca <keyA> <keyB> [--variance 0.99]        similarity of two representations (mean canonical correlation)
-  knn <key> --row 51 [--k 10] [--metric euclidean|cosine] [--by <labels key>]
-                                               the examples nearest to one, with their labels/predictions
+  knn <key> --row 51 [--k 10] [--metric euclidean|cosine] [--by <labels key>] [--exact]
+                                               the examples nearest to one, with their labels/predictions;
+                                               a layer's vector index answers when built (mistique index), --exact searches every row
   topk <key.column> [--k 10] [--asc] [--by <key>]   the rows with the largest (smallest) value of a column
   heatmap <layer key> --by <labels key> [--per-channel] [--out vis.png]
                                                mean activation per class and unit, written as a PNG
@@ -179,12 +191,13 @@ const TAKES: Record<string, readonly string[]> = {
   explain: ['rows', 'run', 'measure', 'path', 'json'],
   sql: ['format', 'out', 'limit'],
   export: ['format', 'out', 'compression', 'json'],
+  index: ['metric', 'json', 'list', 'drop'],
   stats: ['json'],
   verify: ['repair', 'json'],
   rm: ['dry-run', 'gc', 'json'],
   gc: ['all', 'json'],
   demo: [],
-  diagnose: ['rows', 'row', 'k', 'channel', 'limit', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json'],
+  diagnose: ['rows', 'row', 'k', 'channel', 'limit', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json', 'exact'],
 };
 
 /** log takes the options of its form: a pipeline spec, an ONNX checkpoint, or a data file. */
@@ -222,7 +235,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         limit: { type: 'string' }, json: { type: 'boolean' }, shape: { type: 'string' }, data: { type: 'string' }, model: { type: 'string' }, run: { type: 'boolean' }, path: { type: 'string' }, images: { type: 'string' }, examples: { type: 'string' }, scheme: { type: 'string' }, batch: { type: 'string' },
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
-        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' },
+        'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' }, exact: { type: 'boolean' }, list: { type: 'boolean' }, drop: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -254,6 +267,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'get': await (await commands()).get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
       case 'explain': await (await commands()).explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
       case 'sql': await (await import('./sql.js')).sqlCmd(dir, pos, { format: o.format, out: o.out, limit: o.limit }, io); break;
+      case 'index': await (await import('./index.js')).indexCmd(dir, pos, { metric: o.metric, json: o.json, list: o.list, drop: o.drop }, io); break;
       case 'export': await (await import('./export.js')).exportCmd(dir, pos, { out: o.out, format: o.format, compression: o.compression, json: o.json }, io); break;
       case 'stats': await (await commands()).stats(dir, { json: o.json }, io); break;
       case 'verify': return await (await commands()).verify(dir, { repair: o.repair, json: o.json }, io);
@@ -263,7 +277,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'diagnose':
         await (await import('./diagnose.js')).diagnose(dir, pos[0], pos.slice(1), {
           rows: o.rows, row: o.row, k: o.k, channel: o.channel, limit: o.limit, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,
-          tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json,
+          tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json, exact: o.exact,
         }, io);
         break;
     }

@@ -125,6 +125,15 @@ export class MetadataDB {
     sqliteBestEffort(() => this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value));
   }
 
+  /** A meta entry that must be recorded (a vector index's registration): an error if it cannot be. */
+  putMeta(key: string, value: string): void {
+    this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value);
+  }
+
+  deleteMeta(key: string): void {
+    this.db.prepare(`DELETE FROM meta WHERE key = ?`).run(key);
+  }
+
   /** A project's id, the project registered if new (inside a caller's transaction). */
   projectId(project: string): number {
     return (this.stmt.project.get(project) as number | undefined) ?? Number(this.stmt.insertProject.run(project).lastInsertRowid);

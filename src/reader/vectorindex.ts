@@ -1,0 +1,138 @@
+// Vector indexes for KNN (#21): an HNSW graph (usearch) over a stored layer's rows, built on request,
+// persisted beside the partitions (indexes/<key>.<metric>.usearch) and registered in the MetadataDB's
+// meta table with the id of the intermediate it was built from — a replaced or deleted intermediate's
+// index is never used (and is removed with it). Exact KNN stays the default until an index exists.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { MistiqueError } from '../errors.js';
+import type { MetadataDB } from '../metadata/metadatadb.js';
+import type { Matrix } from '../model/matrix.js';
+import type { Metric } from '../diagnostics/knn.js';
+
+type Usearch = typeof import('usearch');
+type UIndex = InstanceType<Usearch['Index']>;
+const require = createRequire(import.meta.url);
+let lib: Usearch | null = null;
+const usearch = (): Usearch => (lib ??= require('usearch') as Usearch);
+
+/** HNSW parameters: measured on cnn pool1 over 10 000 test images (3 136 values): recall@50 ≥ 0.998. */
+export const HNSW = { connectivity: 16, expansionAdd: 64, expansionSearch: 128 } as const;
+
+/** What the meta table records of an index. */
+export interface IndexInfo {
+  key: string;
+  metric: Metric;
+  /** The intermediate's id when the index was built: another id means it was replaced. */
+  intermediateId: number;
+  file: string;
+  rows: number;
+  /** Rows left out: they hold NaN or ±Infinity. */
+  skipped: number;
+  dims: number;
+  bytes: number;
+  buildMs: number;
+  builtAt: string;
+}
+
+const metaKey = (key: string, metric: Metric): string => `vector_index:${key}:${metric}`;
+const usearchMetric = (m: Metric): Usearch['MetricKind'][keyof Usearch['MetricKind']] => (m === 'euclidean' ? usearch().MetricKind.L2sq : usearch().MetricKind.Cos);
+/** Row ids are int32; usearch keys are uint64. */
+const toKey = (rowId: number): bigint => BigInt(rowId >>> 0);
+const fromKey = (k: bigint): number => Number(k) | 0;
+
+export function indexInfo(db: MetadataDB, key: string, metric: Metric): IndexInfo | undefined {
+  const raw = db.getMeta(metaKey(key, metric));
+  if (!raw) return undefined;
+  try { return JSON.parse(raw) as IndexInfo; } catch { return undefined; }
+}
+
+/** Every index registered for this intermediate key (any metric). */
+export function indexesOf(db: MetadataDB, key: string): IndexInfo[] {
+  return (['euclidean', 'cosine'] as const).map((m) => indexInfo(db, key, m)).filter((x): x is IndexInfo => x !== undefined);
+}
+
+/**
+ * Builds the index of a layer from its rows, given in groups (the caller streams them), and saves it:
+ * written under a temporary name, then renamed, then registered. Returns what was registered.
+ */
+export async function buildIndex(dir: string, db: MetadataDB, key: string, intermediateId: number, metric: Metric, groups: AsyncIterable<Matrix>): Promise<IndexInfo> {
+  const t0 = performance.now();
+  let index: UIndex | null = null;
+  let rows = 0, skipped = 0, dims = 0;
+  for await (const m of groups) {
+    if (m.columns.some((c) => c.type === 'utf8' || c.type === 'bool')) throw new MistiqueError('BAD_INPUT', `${key} has columns that are not numbers: a vector index needs a numeric intermediate (a layer)`);
+    dims = m.ncols;
+    index ??= new (usearch().Index)({ metric: usearchMetric(metric), connectivity: HNSW.connectivity, dimensions: dims, quantization: usearch().ScalarKind.F32, expansion_add: HNSW.expansionAdd, expansion_search: HNSW.expansionSearch, multi: false });
+    const keep: number[] = [];
+    for (let i = 0; i < m.nrows; i++) {
+      let ok = true;
+      for (let j = i * dims, e = j + dims; j < e && ok; j++) ok = Number.isFinite(m.values[j]!);
+      if (ok) keep.push(i); else skipped++;
+    }
+    const vec = new Float32Array(keep.length * dims);
+    keep.forEach((i, r) => vec.set(m.values.subarray(i * dims, (i + 1) * dims) as ArrayLike<number>, r * dims));
+    if (keep.length > 0) index.add(BigUint64Array.from(keep, (i) => toKey(m.rowIds[i]!)), vec, 0);
+    rows += keep.length;
+  }
+  if (!index || rows === 0) throw new MistiqueError('BAD_INPUT', `${key} has no row with finite values to index`);
+  fs.mkdirSync(path.join(dir, 'indexes'), { recursive: true });
+  const file = path.join('indexes', `${key}.${metric}.usearch`);
+  const tmp = path.join(dir, `${file}.tmp-${process.pid}`);
+  index.save(tmp);
+  fs.renameSync(tmp, path.join(dir, file));
+  const info: IndexInfo = { key, metric, intermediateId, file, rows, skipped, dims, bytes: fs.statSync(path.join(dir, file)).size, buildMs: performance.now() - t0, builtAt: new Date().toISOString() };
+  try {
+    db.putMeta(metaKey(key, metric), JSON.stringify(info));
+  } catch (err) {
+    fs.rmSync(path.join(dir, file), { force: true });
+    throw err;
+  }
+  return info;
+}
+
+/** Removes an index: its registration, then its file. */
+export function dropIndex(dir: string, db: MetadataDB, info: IndexInfo): void {
+  db.deleteMeta(metaKey(info.key, info.metric));
+  fs.rmSync(path.join(dir, info.file), { force: true });
+}
+
+/** Loaded indexes, by file (an index is immutable once saved: a rebuild writes a new registration). */
+export class IndexCache {
+  private readonly loaded = new Map<string, { builtAt: string; index: UIndex }>();
+
+  get(dir: string, info: IndexInfo): UIndex {
+    const hit = this.loaded.get(info.file);
+    if (hit && hit.builtAt === info.builtAt) return hit.index;
+    const index = new (usearch().Index)({ metric: usearchMetric(info.metric), connectivity: HNSW.connectivity, dimensions: info.dims, quantization: usearch().ScalarKind.F32, expansion_add: HNSW.expansionAdd, expansion_search: HNSW.expansionSearch, multi: false });
+    try {
+      index.view(path.join(dir, info.file)); // memory-mapped: a query does not load 100 MB first
+    } catch (err) {
+      throw new MistiqueError('CORRUPT', `the vector index of ${info.key} (${info.file}) cannot be loaded: ${(err as Error).message}; rebuild it with \`mistique index ${info.key}\``, { cause: err });
+    }
+    this.loaded.set(info.file, { builtAt: info.builtAt, index });
+    return index;
+  }
+
+  forget(file?: string): void {
+    if (file) this.loaded.delete(file); else this.loaded.clear();
+  }
+}
+
+/**
+ * The k rows nearest to `query` (row id `self`, left out unless `includeSelf`) from the index: row ids
+ * nearest first, distances as the index computes them (float32; Euclidean = √ of its squared L2, cosine
+ * = 1 − cos).
+ */
+export function searchIndex(index: UIndex, query: Float32Array, self: number, k: number, metric: Metric, includeSelf = false): { rowIds: Int32Array; distances: Float64Array } {
+  const found = index.search(query, k + 1, 0);
+  const ids: number[] = [], dist: number[] = [];
+  for (let i = 0; i < found.keys.length && ids.length < k; i++) {
+    const id = fromKey(found.keys[i]!);
+    if (id === self && !includeSelf) continue;
+    ids.push(id);
+    const d = found.distances[i]!;
+    dist.push(metric === 'euclidean' ? Math.sqrt(Math.max(0, d)) : d);
+  }
+  return { rowIds: Int32Array.from(ids), distances: Float64Array.from(dist) };
+}

@@ -1,0 +1,102 @@
+// Vector indexes for KNN (#21): HNSW (usearch) over a stored layer, built on request, persisted beside the
+// partitions, used by knn until the layer is replaced or deleted; exact KNN stays the default before.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DataFrame, MistiqueError, openStore } from '../src/index.js';
+import { run } from '../src/cli/main.js';
+import { rng, tempStore } from './helpers.js';
+
+/** n examples around 20 centres in d dimensions (activation-like: clustered, non-negative), some rows NaN. */
+function clustered(n: number, d: number, seed = 3): Float32Array {
+  const r = rng(seed);
+  const centres = Array.from({ length: 20 }, () => Float32Array.from({ length: d }, () => r() * 4));
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const c = centres[i % 20]!;
+    for (let j = 0; j < d; j++) x[i * d + j] = Math.max(0, c[j]! + (r() - 0.5));
+  }
+  for (const i of [7, 1234]) x[i * d + 3] = NaN;
+  return x;
+}
+
+describe('vector index', () => {
+  it('answers KNN like the exact search (recall ≥ 0.95), persists, and goes with its layer', async () => {
+    const store = await tempStore();
+    const n = 3000, d = 96;
+    await store.log('fm.m.pool1', DataFrame.fromTensor(clustered(n, d), [6, 4, 4]));
+    await store.log('fm.m.labels', { label: Float64Array.from({ length: n }, (_, i) => i % 20) });
+    const before = await store.knn('fm.m.pool1', 51, { k: 10 });
+    expect(before.path).toBe('exact');
+    const info = await store.buildIndex('fm.m.pool1');
+    expect(info).toMatchObject({ key: 'fm.m.pool1', metric: 'euclidean', rows: n - 2, skipped: 2, dims: d });
+    expect(fs.existsSync(path.join(store.dir, info.file))).toBe(true);
+    let recall = 0;
+    const queries = Array.from({ length: 20 }, (_, q) => 13 + q * 131);
+    for (const q of queries) {
+      const exact = await store.knn('fm.m.pool1', q, { k: 10, exact: true });
+      const viaIndex = await store.knn('fm.m.pool1', q, { k: 10 });
+      expect(viaIndex.path).toBe('index');
+      expect(viaIndex.rowIds).not.toContain(q);
+      const want = new Set(exact.rowIds);
+      recall += Array.from(viaIndex.rowIds).filter((x) => want.has(x)).length / 10;
+      // the distance of a neighbour both found: the index's float32 arithmetic against the exact float64
+      const id = viaIndex.rowIds[0]!, i = Array.from(exact.rowIds).indexOf(id);
+      if (i >= 0) expect(Math.abs(viaIndex.distances[0]! - exact.distances[i]!) / exact.distances[i]!).toBeLessThan(1e-4);
+    }
+    expect(recall / queries.length).toBeGreaterThanOrEqual(0.95);
+    // one index per metric: a cosine query is exact until its index is built
+    expect((await store.knn('fm.m.pool1', 51, { metric: 'cosine' })).path).toBe('exact');
+    await store.buildIndex('fm.m.pool1', { metric: 'cosine' });
+    const cos = await store.knn('fm.m.pool1', 51, { metric: 'cosine', k: 5 });
+    expect(cos.path).toBe('index');
+    const cosExact = await store.knn('fm.m.pool1', 51, { metric: 'cosine', k: 5, exact: true });
+    expect(Math.abs(cos.distances[0]! - cosExact.distances[0]!)).toBeLessThan(1e-5);
+    expect((await store.knn('fm.m.pool1', 51, { rows: Array.from({ length: 500 }, (_, i) => i) })).path).toBe('exact');
+    // a query row with NaN has no distance; bad input is one clear error
+    await expect(store.knn('fm.m.pool1', 7)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/row 7 holds NaN/) });
+    await expect(store.knn('fm.m.nope', 1)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(store.knn('fm.m.pool1', 1, { metric: 'manhattan' as 'cosine' })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(store.buildIndex('fm.m')).rejects.toMatchObject({ code: 'BAD_KEY' });
+    await store.close();
+    // persisted: a new handle uses it
+    const again = await openStore(store.dir);
+    expect(again.listIndexes().map((x) => `${x.key}:${x.metric}`).sort()).toEqual(['fm.m.pool1:cosine', 'fm.m.pool1:euclidean']);
+    expect((await again.knn('fm.m.pool1', 51)).path).toBe('index');
+    // a replaced layer's index is never used; a deleted layer's indexes are removed
+    await again.log('fm.m.pool1', DataFrame.fromTensor(clustered(n, d, 9), [6, 4, 4]), { replace: true });
+    expect((await again.knn('fm.m.pool1', 51)).path).toBe('exact');
+    const files = again.listIndexes().map((x) => path.join(again.dir, x.file));
+    again.delete('fm.m.pool1');
+    expect(again.listIndexes()).toEqual([]);
+    for (const f of files) expect(fs.existsSync(f)).toBe(false);
+    await expect(again.dropIndex('fm.m.labels')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await again.close();
+  });
+
+  it('a layer with text is refused; mistique index builds, lists and drops, and diagnose knn says what answered', async () => {
+    const store = await tempStore();
+    await store.log('z.P1.features', { city: ['a', 'b', 'c'], x: Float64Array.from([1, 2, 3]) });
+    await expect(store.buildIndex('z.P1.features')).rejects.toBeInstanceOf(MistiqueError);
+    await store.log('fm.m.relu', DataFrame.fromTensor(clustered(400, 32), [32]));
+    await store.close();
+    const out: string[] = [], err: string[] = [];
+    const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
+    expect(await run(['index', 'fm.m.relu', '--store', store.dir], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/indexed 399 rows of fm\.m\.relu \(32 values each, euclidean\) in [\d.]+ s: .* in indexes\/fm\.m\.relu\.euclidean\.usearch; 1 row with NaN or ±Infinity left out/);
+    out.length = 0;
+    expect(await run(['index', '--list', '--store', store.dir], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/fm\.m\.relu\s+euclidean\s+399\s+32/);
+    out.length = 0;
+    expect(await run(['diagnose', 'knn', 'fm.m.relu', '--row', '5', '--k', '3', '--store', store.dir], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/answered by fm\.m\.relu's vector index \(HNSW, euclidean\)/);
+    out.length = 0;
+    expect(await run(['diagnose', 'knn', 'fm.m.relu', '--row', '5', '--k', '3', '--exact', '--store', store.dir], io)).toBe(0);
+    expect(out.join('\n')).toMatch(/fm\.m\.relu: read/);
+    out.length = 0;
+    expect(await run(['index', '--drop', 'fm.m.relu', '--store', store.dir], io)).toBe(0);
+    expect(out.join('\n')).toBe('dropped the euclidean index of fm.m.relu');
+    expect(await run(['index', 'fm.m.relu', '--list', '--drop', '--store', store.dir], io)).toBe(1);
+    expect(err.join('\n')).toMatch(/--list or --drop, not both/);
+  });
+});
