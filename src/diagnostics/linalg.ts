@@ -3,6 +3,7 @@
 // (l×l, l ≤ ~1 500) in ml-matrix. ml-matrix alone was measured too slow for the largest layers: its
 // symmetric eigendecomposition takes 1.6 s at 700×700 and grows with the cube (≈150 s at 3 136), and
 // the Gram matrix of 10 000 × 3 136 activations is 10¹¹ multiply-adds. See bench/README.md.
+import { createRequire } from 'node:module';
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
@@ -10,6 +11,18 @@ import { MistiqueError } from '../errors.js';
 import { unshared } from '../model/matrix.js';
 
 const { onnx } = onnxProto;
+
+/** LAPACK's dsyevr through native/lapack (Debian's OpenBLAS), when it was built at install; else null. */
+type Lapack = { eigh(a: Float64Array, n: number, top: number): { values: Float64Array; vectors: Float64Array } };
+let lapack: Lapack | null | undefined;
+export function nativeLapack(): Lapack | null {
+  if (lapack === undefined) {
+    // MISTIQUE_LAPACK=0: the JavaScript fallback (ml-matrix, randomized subspace iteration), as without the addon
+    if (process.env.MISTIQUE_LAPACK === '0') lapack = null;
+    else try { lapack = createRequire(import.meta.url)('mistique-lapack') as Lapack; } catch { lapack = null; }
+  }
+  return lapack;
+}
 
 /** Products below this many multiply-adds run in plain JavaScript (a session call costs ~0.1 ms). */
 const SMALL = 1 << 18;
@@ -80,6 +93,8 @@ function matmulJs(a: Float64Array, b: Float64Array, m: number, k: number, n: num
 /** Eigenvalues (descending) and eigenvectors (column j of the row-major n×n `vectors`) of a symmetric matrix. */
 export function symEig(s: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
   check(s, n * n, 'S');
+  const native = nativeLapack();
+  if (native) return native.eigh(unshared(s), n, n);
   const evd = new EigenvalueDecomposition(MlMatrix.from1DArray(n, n, s), { assumeSymmetric: true });
   const ev = evd.realEigenvalues; // ascending
   const V = evd.eigenvectorMatrix;
@@ -174,7 +189,7 @@ export interface Eigenpairs {
  * (Halko, Martinsson & Tropp 2011) with l columns, doubling l until the top Ritz values reach the
  * fraction with room to spare; Ritz values never exceed the true ones, so the fraction is a lower bound.
  */
-export async function leadingEigenpairs(c: Float64Array, m: number, variance: number, opts: { exactBelow?: number; powerIterations?: number } = {}): Promise<Eigenpairs> {
+export async function leadingEigenpairs(c: Float64Array, m: number, variance: number, opts: { exactBelow?: number; powerIterations?: number; native?: boolean } = {}): Promise<Eigenpairs> {
   const exactBelow = opts.exactBelow ?? 700;
   let trace = 0;
   for (let i = 0; i < m; i++) trace += c[i * m + i]!;
@@ -190,6 +205,15 @@ export async function leadingEigenpairs(c: Float64Array, m: number, variance: nu
     }
     return exact ? vals.length : -1;
   };
+  // with LAPACK: exact at any size — every eigenvalue (no vectors) to find how many hold the variance,
+  // then the eigenvectors of those only (dsyevr's MRRR computes just the ones asked)
+  const native = opts.native === false ? null : nativeLapack();
+  if (native) {
+    const all = native.eigh(unshared(c), m, 0).values;
+    const k = cut(all, true);
+    const top = native.eigh(unshared(c), m, k);
+    return { values: top.values, vectors: top.vectors, count: k, method: 'exact', l: m };
+  }
   for (let l = Math.min(m, 256); ; l = Math.min(m, 2 * l)) {
     if (m <= exactBelow || l > m / 2) {
       const { values, vectors } = symEig(c, m);
