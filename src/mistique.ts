@@ -575,6 +575,7 @@ export class Store {
       for await (const m of reader.groups(key, 8 * 1024 * 1024)) { done += m.nrows; opts.onProgress?.(done, row.n_rows); yield m; }
     }
     const info = await vi.buildIndex(this.dir, this.db, key, row.id, metric, groups());
+    vi.recordBuild(this.db, info);
     this.indexes.forget(info.file);
     return info;
   }
@@ -619,7 +620,30 @@ export class Store {
     }
     const { knn } = await import('./diagnostics/knn.js');
     const m = await this.getIntermediates(`${key}.*`, opts.rows !== undefined ? { rows: opts.rows } : {});
-    return { ...knn(m, row, { k, metric }), path: 'exact', ms: performance.now() - t0, matrix: m };
+    const res = { ...knn(m, row, { k, metric }), path: 'exact' as const, ms: performance.now() - t0, matrix: m };
+    if (this.policy === 'adaptive' && opts.rows === undefined && !opts.exact && r.materialized !== 0) await this.maybeIndex(key, r, metric, res.ms);
+    return res;
+  }
+
+  /**
+   * Policy adaptive: what the store materializes by how it is queried, it also indexes — a layer whose
+   * exact KNN searches have cost as much as building its index (vectorindex.shouldBuild) gets one, if no
+   * other process holds the write lock (the lock is let go again: a query never keeps a writer waiting).
+   */
+  private async maybeIndex(key: string, r: IntermediateRow, metric: Metric, ms: number): Promise<void> {
+    const vi = await import('./reader/vectorindex.js');
+    const spend = vi.addExactSpend(this.db, key, metric, ms);
+    if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.db))) return;
+    const held = this.lock.held;
+    if (!held && !this.lock.acquire(0, false)) return;
+    try {
+      if (!held) this.recover();
+      const info = await vi.buildIndex(this.dir, this.db, key, r.id, metric, this.reader.groups(key, 8 * 1024 * 1024));
+      vi.recordBuild(this.db, info);
+      this.indexes.forget(info.file);
+    } finally {
+      if (!held) this.lock.release();
+    }
   }
 
   /** The registration of one whole intermediate by its key, or NOT_FOUND. */

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DataFrame, MistiqueError, openStore } from '../src/index.js';
 import { run } from '../src/cli/main.js';
 import { rng, tempStore } from './helpers.js';
+import { shouldBuild } from '../src/reader/vectorindex.js';
 
 /** n examples around 20 centres in d dimensions (activation-like: clustered, non-negative), some rows NaN. */
 function clustered(n: number, d: number, seed = 3): Float32Array {
@@ -98,5 +99,23 @@ describe('vector index', () => {
     expect(out.join('\n')).toBe('dropped the euclidean index of fm.m.relu');
     expect(await run(['index', 'fm.m.relu', '--list', '--drop', '--store', store.dir], io)).toBe(1);
     expect(err.join('\n')).toMatch(/--list or --drop, not both/);
+  });
+
+  it('policy adaptive indexes a layer once its exact searches have cost as much as the build (ski rental); other policies never do', async () => {
+    expect(shouldBuild({ queries: 2, ms: 1e9 }, 10_000, 3136, 92)).toBe(false); // one or two slow searches are not a pattern
+    expect(shouldBuild({ queries: 3, ms: 2800 }, 10_000, 3136, 92)).toBe(false); // 2.8 s spent < 2.9 s to build
+    expect(shouldBuild({ queries: 20, ms: 2900 }, 10_000, 3136, 92)).toBe(true);
+    for (const policy of ['adaptive', 'store_all'] as const) {
+      const store = await tempStore({ policy });
+      await store.log('fm.m.relu', DataFrame.fromTensor(clustered(1500, 48), [48]));
+      await store.flush();
+      // this machine builds in no time (as if measured): the third exact search pays for an index
+      store.metadata.setMeta('vector_index_ns_per_value', '0.001');
+      const paths: string[] = [];
+      for (let q = 0; q < 5; q++) paths.push((await store.knn('fm.m.relu', 100 + q, { k: 5 })).path);
+      expect(paths, policy).toEqual(policy === 'adaptive' ? ['exact', 'exact', 'exact', 'index', 'index'] : ['exact', 'exact', 'exact', 'exact', 'exact']);
+      expect(store.listIndexes().length).toBe(policy === 'adaptive' ? 1 : 0);
+      await store.close();
+    }
   });
 });

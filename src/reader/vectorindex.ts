@@ -136,3 +136,35 @@ export function searchIndex(index: UIndex, query: Float32Array, self: number, k:
   }
   return { rowIds: Int32Array.from(ids), distances: Float64Array.from(dist) };
 }
+
+/** What exact KNN on a layer has cost so far (meta `knn_exact:<key>:<metric>`), for the automatic build. */
+export interface ExactKnnSpend { queries: number; ms: number }
+
+/** Build time per indexed value on this machine: measured by every build (meta), else bench:knn's 92 ns. */
+export function buildNsPerValue(db: MetadataDB): number {
+  const v = Number(db.getMeta('vector_index_ns_per_value'));
+  return Number.isFinite(v) && v > 0 ? v : 92;
+}
+
+export function recordBuild(db: MetadataDB, info: IndexInfo): void {
+  db.setMeta('vector_index_ns_per_value', String((info.buildMs * 1e6) / Math.max(1, info.rows * info.dims)));
+}
+
+/** Adds an exact KNN query's time to the layer's spend and returns the total. */
+export function addExactSpend(db: MetadataDB, key: string, metric: Metric, ms: number): ExactKnnSpend {
+  const k = `knn_exact:${key}:${metric}`;
+  let s: ExactKnnSpend = { queries: 0, ms: 0 };
+  try { s = { ...s, ...(JSON.parse(db.getMeta(k) ?? '{}') as Partial<ExactKnnSpend>) }; } catch { /* a damaged entry starts afresh */ }
+  s = { queries: s.queries + 1, ms: s.ms + ms };
+  db.setMeta(k, JSON.stringify(s));
+  return s;
+}
+
+/**
+ * Whether to build an index now (pure): the ski-rental rule — once exact searches of a layer have cost
+ * as much as building its index would, build it (never more than twice what the best choice in
+ * hindsight costs). At least 3 queries: one slow search is not a pattern.
+ */
+export function shouldBuild(spend: ExactKnnSpend, rows: number, dims: number, nsPerValue: number): boolean {
+  return spend.queries >= 3 && spend.ms >= (rows * dims * nsPerValue) / 1e6;
+}
