@@ -18,7 +18,7 @@ import { exportBatch, exportSchema } from '../src/export/writers.js';
 import { Matrix } from '../src/model/matrix.js';
 import { Table, tableToIPC } from 'apache-arrow';
 import { reluTensor, stat, TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
-import { peakRss } from './proc.js';
+import { peakRss, saveResult } from './proc.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, examples: { type: 'string', default: '2000' }, child: { type: 'string' }, out: { type: 'string' } } });
 const KEY = 'b.m.relu';
@@ -96,11 +96,7 @@ async function main(): Promise<void> {
     budgetMiB: BUDGET_MB + 256,
     targets: { exportOverDuck: '>= 0.5', peakRssMiB: `<= ${BUDGET_MB} + 256` },
   };
-  const line = JSON.stringify(result);
-  console.log(line);
-  const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'export.json'), line + '\n');
+  saveResult('export', result);
 }
 
 if (args.child) await child(args.child, args.out!);

@@ -8,13 +8,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
 import { mulberry32 } from '../datasets/random.js';
 import { openStore } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { stat } from './tensor.js';
+import { saveResult } from './proc.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, examples: { type: 'string', default: '10000' }, layer: { type: 'string', default: 'pool1' }, k: { type: 'string', default: '50' } } });
 const N = Number(args.examples), K = Number(args.k), QUERIES = 20;
@@ -60,11 +60,7 @@ async function main(): Promise<void> {
       buildOver20Exact: stat(rounds.map((x) => x.buildMs / (20 * x.exactMs)), 2), indexMB: Number((rounds[0]!.bytes / 2 ** 20).toFixed(1)),
       targets: { recall: '>= 0.95', speedup: '>= 20', buildOver20Exact: '<= 1' },
     };
-    const line = JSON.stringify(result);
-    console.log(line);
-    const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results');
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'knn.json'), line + '\n');
+    saveResult('knn', result);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

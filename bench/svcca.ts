@@ -8,7 +8,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
 import { svccaDense } from '../src/diagnostics/svcca.js';
@@ -17,6 +16,7 @@ import { npyHeader } from '../src/export/writers.js';
 import { openStore } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { stat } from './tensor.js';
+import { saveResult } from './proc.js';
 
 const { values: args } = parseArgs({ options: { runs: { type: 'string', default: '5' }, layer: { type: 'string', default: 'pool1' } } });
 const REF = path.join(packageRoot(), 'python', 'reference', 'svcca.py');
@@ -59,11 +59,7 @@ async function main(): Promise<void> {
     }
     await store.close();
     const result = { bench: 'svcca', layers: [`cnn_e10.${args.layer}`, `vgg_e10.${args.layer}`], lapack: nativeLapack() !== null, runs: Number(args.runs), results: rows, targets: { relErr: '<= 1e-6', timeOverNumpy: '<= 1.5' } };
-    const line = JSON.stringify(result);
-    console.log(line);
-    const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results');
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'svcca.json'), line + '\n');
+    saveResult('svcca', result);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

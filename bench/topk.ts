@@ -8,13 +8,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { generateZillow } from '../datasets/zillow/generate.js';
 import { diagnostics, openStore } from '../src/index.js';
 import { bundledPipelines } from '../src/paths.js';
 import { progress } from '../src/cli/progress.js';
 import { stat } from './tensor.js';
+import { saveResult } from './proc.js';
 
 const { values: args } = parseArgs({ options: { rows: { type: 'string', default: '100000' }, runs: { type: 'string', default: '5' }, out: { type: 'string', default: 'bench/out' } } });
 const DATA = path.join(path.resolve(args.out!), `zillow-${args.rows}`);
@@ -66,11 +66,7 @@ async function main(): Promise<void> {
       sameAnswers: same, targets: { fractionRead: '<= 0.2 (TOPK of one column)', sameAnswers: true },
     };
     await store.close();
-    const line = JSON.stringify(result);
-    console.log(line);
-    const out = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results');
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'topk.json'), line + '\n');
+    saveResult('topk', result);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
