@@ -49,7 +49,7 @@ export function filesOf(format: ExportFormat, file: string): string[] {
 export async function writeGroups(format: ExportFormat, file: string, head: FileHead, groups: AsyncIterable<Matrix>, onRows: (n: number) => void = () => undefined): Promise<{ files: string[]; bytes: number }> {
   const files = filesOf(format, file);
   const parts = files.map((f) => `${f}.part-${process.pid}`);
-  const it = groups[Symbol.asyncIterator]();
+  const it = ahead(groups)[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) throw new MistiqueError('INTERNAL', `nothing to write to ${file}`);
   checkWritable(format, first.value, file);
@@ -75,6 +75,26 @@ export async function writeGroups(format: ExportFormat, file: string, head: File
     throw err;
   }
   return { files, bytes: files.reduce((a, f) => a + fs.statSync(f).size, 0) };
+}
+
+/**
+ * The groups with the next one read while the last one is written: a group's decoding runs on the worker
+ * threads while the main thread encodes the one before (Parquet) — two groups in memory at most.
+ */
+async function* ahead(groups: AsyncIterable<Matrix>): AsyncGenerator<Matrix> {
+  const it = groups[Symbol.asyncIterator]();
+  let next = it.next();
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) return;
+      next = it.next();
+      next.catch(() => undefined); // awaited in turn; a failure must not go unhandled meanwhile
+      yield r.value;
+    }
+  } finally {
+    await it.return?.(undefined);
+  }
 }
 
 function checkWritable(format: ExportFormat, m: Matrix, file: string): void {

@@ -171,7 +171,8 @@ export class ChunkReader {
       // each result's text columns get their own dictionaries
       const columns = q.columns.some((c) => c.type === 'utf8') ? q.columns.map((c) => ({ ...c, dictionary: undefined })) : q.columns;
       const values = allocMatrix(types, n * columns.length, workerCount() > 0);
-      await this.fill(sel, plan, new RowMajorSink(values, columns.length), columns, 0);
+      // a pass over whole RowBlocks (export, zone-map scans): decoded as a scan is, on the worker threads, past the bufferpool
+      await this.fill(sel, plan, new RowMajorSink(values, columns.length), columns, 0, true);
       return new Matrix(ids, columns, values, shape);
     };
     return { sel, columns: q.columns, blocks, read };
@@ -314,7 +315,7 @@ export class ChunkReader {
   }
 
   /** Copies the selected columns of one intermediate into the sink, a few RowBlocks at a time. */
-  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: MatrixColumn[], colBase: number): Promise<void> {
+  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: MatrixColumn[], colBase: number, asScan = false): Promise<void> {
     // result column of each of the intermediate's columns, −1 where not asked
     const outCol = new Int32Array(sel.intermediate.n_cols).fill(-1);
     sel.cols.forEach((j, k) => { outCol[j] = colBase + k; });
@@ -328,7 +329,7 @@ export class ChunkReader {
       if (!m || m.width !== c.n_cols) tileMaps.set(c.col_start, (m = tileMap(c, outCol)));
       return m;
     };
-    const scan = isScan(blocks.length);
+    const scan = asScan || isScan(blocks.length);
     // a scan of a tensor into a shared result decodes and copies its chunks on the worker threads
     const shared = scan && sel.intermediate.chunk_order === 'row' && sink instanceof RowMajorSink && sink.out.buffer instanceof SharedArrayBuffer ? sink : null;
     const codebook = shared && !storedAsIs(sel.intermediate.scheme) ? this.db.codebook(sel.intermediate.id) ?? null : null;
