@@ -34,3 +34,28 @@ describe('MetadataDB', () => {
     db.close();
   });
 });
+
+describe('stored bytes per intermediate (cached in the meta table)', () => {
+  it('equal a fresh computation after every change: logs, a delete and a re-log that reuses the id, gc', async () => {
+    const { tempStore: open, rng: rand } = await import('./helpers.js');
+    const store = await open();
+    const r = rand(4);
+    const fresh = (): Map<number, number> => (store.metadata as unknown as { computeStoredBytes(): Map<number, number> }).computeStoredBytes();
+    const check = async (): Promise<void> => {
+      await store.flush();
+      for (let k = 0; k < 2; k++) expect(store.metadata.storedBytesByIntermediate()).toEqual(fresh()); // computed, then from the cache
+    };
+    await store.log('p.m.a', { x: Float64Array.from({ length: 5000 }, () => r()) });
+    await store.log('p.m.b', { x: Float64Array.from({ length: 5000 }, () => r()) });
+    await check();
+    store.delete('p.m.b');
+    await store.log('p.m.b', { x: Float64Array.from({ length: 5000 }, (_, i) => i) }); // the deleted one's id, reused
+    await check();
+    await store.log('p.m.c', { x: Float64Array.from({ length: 5000 }, (_, i) => i) }); // all de-duplicated: no new blob
+    await check();
+    store.delete('p.m.a');
+    await store.gc({ all: true });
+    await check();
+    await store.close();
+  });
+});
