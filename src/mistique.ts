@@ -568,11 +568,16 @@ export class Store {
     const row = this.intermediateRow(key);
     if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): an index is built from stored rows; query it once with path 'read' after storing it`);
     this.writable();
+    return this.indexLayer(key, row, metric, opts.onProgress);
+  }
+
+  /** Builds a layer's index from its stored rows (the write lock held), records this machine's build rate. */
+  private async indexLayer(key: string, row: IntermediateRow, metric: Metric, onProgress?: (done: number, total: number) => void): Promise<IndexInfo> {
     const vi = await import('./reader/vectorindex.js');
     const reader = this.reader;
     let done = 0;
     async function* groups(): AsyncGenerator<Matrix> {
-      for await (const m of reader.groups(key, 8 * 1024 * 1024)) { done += m.nrows; opts.onProgress?.(done, row.n_rows); yield m; }
+      for await (const m of reader.groups(key, INDEX_GROUP_BYTES)) { done += m.nrows; onProgress?.(done, row.n_rows); yield m; }
     }
     const info = await vi.buildIndex(this.dir, this.db, key, row.id, metric, groups());
     vi.recordBuild(this.db, info);
@@ -638,9 +643,7 @@ export class Store {
     if (!held && !this.lock.acquire(0, false)) return;
     try {
       if (!held) this.recover();
-      const info = await vi.buildIndex(this.dir, this.db, key, r.id, metric, this.reader.groups(key, 8 * 1024 * 1024));
-      vi.recordBuild(this.db, info);
-      this.indexes.forget(info.file);
+      await this.indexLayer(key, r, metric);
     } finally {
       if (!held) this.lock.release();
     }
@@ -741,6 +744,9 @@ export class Store {
     if (this.closed) throw new MistiqueError('CLOSED', `store ${this.dir} is closed: open it again with openStore()`);
   }
 }
+
+/** Rows a vector index is built from at a time: whole RowBlocks, as an export reads them. */
+const INDEX_GROUP_BYTES = 8 * 1024 * 1024;
 
 /** A KNN metric, checked. */
 function knnMetric(m: Metric | undefined): Metric {

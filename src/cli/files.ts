@@ -3,7 +3,7 @@ export { csvCell } from '../export/writers.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
-import { csvText, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
+import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
 import { parseCSV } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
@@ -27,7 +27,7 @@ export async function writeMatrix(m: Matrix, file: string): Promise<string[]> {
 
 /** NumPy .npy (format 1.0): the dense row-major values, shape (rows, columns) or (rows, *example shape). */
 export function toNpy(m: Matrix): Uint8Array {
-  const head = npyHeader(m.values instanceof Float64Array ? '<f8' : m.values instanceof Float32Array ? '<f4' : m.values instanceof Int32Array ? '<i4' : '|u1', m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]);
+  const head = npyHeader(descrOf(m.values), m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]);
   return Buffer.concat([head, new Uint8Array(m.values.buffer, m.values.byteOffset, m.values.byteLength)]);
 }
 

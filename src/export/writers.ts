@@ -213,7 +213,8 @@ async function writeParquet(part: string, head: FileHead, first: Matrix, groups:
 
 // ── .npy ─────────────────────────────────────────────────────────────────────────────────────────────
 
-function descrOf(v: MatrixValues): string {
+/** The .npy dtype of a result's values. */
+export function descrOf(v: MatrixValues): string {
   return v instanceof Float64Array ? '<f8' : v instanceof Float32Array ? '<f4' : v instanceof Int32Array ? '<i4' : '|u1';
 }
 

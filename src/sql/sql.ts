@@ -34,8 +34,10 @@ export interface SqlResult {
 /** The catalog relations every query can name. */
 export const CATALOG = ['mistique_intermediates', 'mistique_models', 'mistique_projects', 'mistique_lineage'] as const;
 
-/** What building the catalog creates, in order. */
-const CATALOG_OBJECTS = ['mistique_intermediates', 'mistique_model_kinds', 'mistique_lineage', 'mistique_models', 'mistique_projects'];
+/** What building the catalog creates, in order, and of which kind. */
+const CATALOG_OBJECTS: readonly (readonly [string, 'TABLE' | 'VIEW'])[] = [
+  ['mistique_intermediates', 'TABLE'], ['mistique_model_kinds', 'TABLE'], ['mistique_lineage', 'TABLE'], ['mistique_models', 'VIEW'], ['mistique_projects', 'VIEW'],
+];
 
 function duckError(err: unknown, query: string): MistiqueError {
   const msg = (err instanceof Error ? err.message : String(err)).replace(/\nDid you mean[^\n]*/, '').replace(/^Failed to extract statements: /, '');
@@ -125,7 +127,7 @@ export class SqlSession {
     const t0 = performance.now();
     if (typeof query !== 'string' || query.trim() === '') throw new MistiqueError('BAD_QUERY', 'give a SQL query, e.g. SELECT * FROM mistique_intermediates');
     const c = this.c;
-    const created: string[] = [];
+    const created: (readonly [string, 'TABLE' | 'VIEW'])[] = [];
     const files: string[] = [];
     const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
     try {
@@ -163,7 +165,7 @@ export class SqlSession {
         files.push(file);
         // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
         await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none', scratch: true }, single(m));
-        created.push(key);
+        created.push([key, 'VIEW']);
         await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
         reads.push({ key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t });
       }
@@ -192,7 +194,7 @@ export class SqlSession {
       };
     } finally {
       // views first: the catalog's views depend on its tables
-      for (const name of created.reverse()) await c.run(`DROP ${name === 'mistique_model_kinds' || name === 'mistique_intermediates' || name === 'mistique_lineage' ? 'TABLE' : 'VIEW'} IF EXISTS ${quoted(name)}`).catch(() => undefined);
+      for (const [name, kind] of created.reverse()) await c.run(`DROP ${kind} IF EXISTS ${quoted(name)}`).catch(() => undefined);
       for (const f of files) fs.rmSync(f, { force: true });
     }
   }
