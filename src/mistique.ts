@@ -159,6 +159,7 @@ export class Store {
   private readonly indexes = new IndexCache();
   /** DuckDB for store.sql, opened by the first query and closed with the store. */
   private sqlSession: Promise<SqlSession> | null = null;
+  private sqlSandbox: Promise<SqlSession> | null = null;
   /**
    * What writers that died (kill -9, OOM, a crash) had logged but not made durable, removed when this
    * handle opened the store or first wrote to it (only then is no other writer alive).
@@ -507,8 +508,14 @@ export class Store {
    * mistique_intermediates, mistique_models and mistique_projects. Conditions on row_id narrow what is read
    * (the RowBlock index); each intermediate is read or re-run as the cost model chooses. Read-only.
    */
-  async sql(query: string, opts: { out?: string } = {}): Promise<SqlResult> {
+  async sql(query: string, opts: { out?: string; sandbox?: boolean } = {}): Promise<SqlResult> {
     this.checkOpen();
+    if (opts.sandbox) {
+      // a statement from someone else (mistique serve): DuckDB may touch no file but its own scratch files
+      if (opts.out !== undefined) throw new MistiqueError('BAD_OPTION', 'a sandboxed SQL statement writes no file: leave out `out`');
+      this.sqlSandbox ??= import('./sql/sql.js').then((m) => m.SqlSession.open({ sandbox: true }));
+      return (await this.sqlSandbox).run(this, query, {});
+    }
     this.sqlSession ??= import('./sql/sql.js').then((m) => m.SqlSession.open());
     return (await this.sqlSession).run(this, query, opts);
   }
@@ -732,7 +739,7 @@ export class Store {
       await this.ds.flushAll();
     } finally {
       this.closed = true;
-      if (this.sqlSession) (await this.sqlSession.catch(() => null))?.close();
+      for (const sql of [this.sqlSession, this.sqlSandbox]) if (sql) (await sql.catch(() => null))?.close();
       this.ds.close();
       this.db.close();
       this.lock.release();

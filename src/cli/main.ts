@@ -30,6 +30,7 @@ commands:
   gc [--all]                                reclaim the space of what nothing references any more
   diagnose <technique> <key> …              svcca, knn, topk, heatmap, netdissect, pointq, coldiff, coldist, rowdiff
   demo                                      log a small bundled workload and answer a few queries
+  serve [--port 8080]                       a web viewer of the store: heatmaps, distributions, comparisons, queries
 
 options for every command:
   --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
@@ -177,6 +178,17 @@ Reclaims the space of stored chunks that no intermediate references (after rm, o
 partitions with nothing live are removed, partitions with at least a quarter unreferenced are rewritten
 with their live chunks only (--all: any partition with something unreferenced). Safe beside readers;
 takes the write lock.`,
+  serve: `usage: mistique serve [--port 8080] [--host 127.0.0.1] [--store dir]
+
+A web viewer of the store at http://127.0.0.1:8080/store until Ctrl-C: the store (models, intermediates,
+storage by scheme and model, the cost model's accuracy), an intermediate (paged rows, a column's
+distribution and top rows, a layer's activation maps beside its input image, the examples that excite a
+unit), compare (two columns, SVCCA between two models' layers), query (explain and run, SQL). Every view
+has its own URL. The JSON API under /api/ serves them (GET /api lists it; docs/API.md). Reads only;
+a training job can keep logging into the store meanwhile.
+  --port  the port (default 8080; 0: any free one)
+  --host  the address to listen on (default 127.0.0.1, this machine only); another address exposes the
+          store to whoever can reach it, so it is only ever used when given here`,
   demo: `usage: mistique demo [--store dir]
 
 Builds a fresh store (default ./demo-store), logs a small bundled workload — a homes dataset, the
@@ -197,6 +209,7 @@ const TAKES: Record<string, readonly string[]> = {
   rm: ['dry-run', 'gc', 'json'],
   gc: ['all', 'json'],
   demo: [],
+  serve: ['port', 'host'],
   diagnose: ['rows', 'row', 'k', 'channel', 'limit', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json', 'exact'],
 };
 
@@ -236,6 +249,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
         'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' }, exact: { type: 'boolean' }, list: { type: 'boolean' }, drop: { type: 'boolean' },
+        port: { type: 'string' }, host: { type: 'string' },
       },
     });
   } catch (err) {
@@ -274,6 +288,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'rm': await (await import('./lifecycle.js')).rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;
       case 'gc': await (await import('./lifecycle.js')).gcCmd(dir, { all: o.all, json: o.json }, io); break;
       case 'demo': await (await import('./demo.js')).demo(dir, io); break;
+      case 'serve': await (await import('./serve.js')).serveCmd(dir, { port: o.port, host: o.host }, io); break;
       case 'diagnose':
         await (await import('./diagnose.js')).diagnose(dir, pos[0], pos.slice(1), {
           rows: o.rows, row: o.row, k: o.k, channel: o.channel, limit: o.limit, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,

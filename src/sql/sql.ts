@@ -103,11 +103,22 @@ export class SqlSession {
 
   private constructor(private readonly instance: Instance, private readonly c: Connection, private readonly tmp: string) {}
 
-  static async open(): Promise<SqlSession> {
+  /**
+   * `sandbox`: statements may touch no file but the session's own scratch files (DuckDB's
+   * allowed_directories with external access off, the configuration locked) — for statements from
+   * someone else, as `mistique serve` runs them: `read_csv('/etc/passwd')` is refused.
+   */
+  static async open(opts: { sandbox?: boolean } = {}): Promise<SqlSession> {
     const duck: Duck = await import('@duckdb/node-api');
     const instance = await duck.DuckDBInstance.create(':memory:', { threads: String(Math.max(1, os.availableParallelism())) });
     const c = await instance.connect();
-    return new SqlSession(instance, c, fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-sql-')));
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-sql-'));
+    if (opts.sandbox) {
+      await c.run(`SET allowed_directories = ['${(tmp + path.sep).replace(/'/g, "''")}']`);
+      await c.run('SET enable_external_access = false');
+      await c.run('SET lock_configuration = true');
+    }
+    return new SqlSession(instance, c, tmp);
   }
 
   /** Runs one SQL statement over the store (see the module comment), after those already asked. */
