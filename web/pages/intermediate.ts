@@ -26,7 +26,6 @@ export async function intermediatePage(main: HTMLElement, q: URLSearchParams): P
   const info = await api<Info>('intermediate', { key });
   const isLayer = info.kind === 'tensor';
   const row0 = q.get('row') !== null ? Number(q.get('row')) : info.firstRowId ?? 0;
-  const sections: HTMLElement[] = [];
   main.replaceChildren(
     h('h1', null, info.key),
     h('p.crumbs', null, link('/store', 'store'), ' › ', `${info.project}.${info.model}`, info.workflow ? ` (${info.workflow})` : '', ' › ', info.name, info.originalName && info.originalName !== info.name ? h('span.muted', null, ` (${info.originalName})`) : ''),
@@ -36,11 +35,19 @@ export async function intermediatePage(main: HTMLElement, q: URLSearchParams): P
         .map(([l, v]) => h('div.stat', { 'data-stat': l }, h('div.value', null, v), h('div.label', null, l)))),
     info.lineage.inputs.length || info.lineage.op ? h('p', null, 'computed by ', h('code', null, info.lineage.op ?? '?'), info.lineage.inputs.length ? ' from ' : '',
       ...info.lineage.inputs.flatMap((k, i) => [i ? ', ' : '', k.split('.').length === 3 ? link(pageUrl('intermediate', { key: k }), k) : k])) : '',
-    ...sections,
   );
+  // every section's first content drawn before the page counts as rendered (what bench:serve times)
+  const loads: Promise<void>[] = [];
   if (isLayer) main.append(await mapsSection(info, row0, q.get('unit') !== null ? Number(q.get('unit')) : null));
-  main.append(rowsSection(info), lookupSection(info, isLayer ? null : q.get('row') !== null ? row0 : null));
-  if (!isLayer || info.shape!.length === 1) main.append(columnSection(info, q.get('col') ?? (isLayer ? '0' : info.columnList.find((c) => c.type !== 'utf8')?.name ?? info.columnList[0]?.name ?? '')));
+  const rows = rowsSection(info), lookup = lookupSection(info, isLayer ? null : q.get('row') !== null ? row0 : null);
+  main.append(rows.el, lookup.el);
+  loads.push(rows.loaded, lookup.loaded);
+  if (!isLayer || info.shape!.length === 1) {
+    const col = columnSection(info, q.get('col') ?? (isLayer ? '0' : info.columnList.find((c) => c.type !== 'utf8')?.name ?? info.columnList[0]?.name ?? ''));
+    main.append(col.el);
+    loads.push(col.loaded);
+  }
+  await Promise.all(loads);
   ready('intermediate');
 }
 
@@ -94,7 +101,7 @@ async function mapsSection(info: Info, row: number, unit: number | null): Promis
 }
 
 /** Every row, paged and virtualised; a tensor's columns a window at a time. */
-function rowsSection(info: Info): HTMLElement {
+function rowsSection(info: Info): { el: HTMLElement; loaded: Promise<void> } {
   const sec = h('section#rows', null, h('h2', null, `Rows (${info.rows})`));
   const WINDOW = 32;
   const holder = h('div');
@@ -108,18 +115,19 @@ function rowsSection(info: Info): HTMLElement {
       onRow: (id) => { if (info.kind === 'tensor') location.assign(pageUrl('intermediate', { key: info.key, row: id })); },
     }));
   };
+  let loaded: Promise<void>;
   if (info.columns > WINDOW) {
     const label = h('span', null);
-    const move = (d: number) => { col = Math.max(0, Math.min(info.columns - 1, col + d)); label.textContent = ` columns ${col}…${Math.min(info.columns, col + WINDOW) - 1} of ${info.columns} `; void build(); };
-    sec.append(h('p.controls', null, h('button', { onclick: () => move(-WINDOW) }, '◀'), label, h('button', { onclick: () => move(WINDOW) }, '▶')));
-    move(0);
-  } else void build();
+    const move = (d: number): Promise<void> => { col = Math.max(0, Math.min(info.columns - 1, col + d)); label.textContent = ` columns ${col}…${Math.min(info.columns, col + WINDOW) - 1} of ${info.columns} `; return build(); };
+    sec.append(h('p.controls', null, h('button', { onclick: () => { void move(-WINDOW); } }, '◀'), label, h('button', { onclick: () => { void move(WINDOW); } }, '▶')));
+    loaded = move(0);
+  } else loaded = build();
   sec.append(holder);
-  return sec;
+  return { el: sec, loaded: loaded.catch((e: unknown) => { holder.replaceChildren(errorBox(e)); }) };
 }
 
 /** One row by its id (a table: every column). */
-function lookupSection(info: Info, row: number | null): HTMLElement {
+function lookupSection(info: Info, row: number | null): { el: HTMLElement; loaded: Promise<void> } {
   const input = h('input', { type: 'number', placeholder: 'row id', 'aria-label': 'row id to look up', style: { width: '8em' }, value: row ?? undefined });
   const out = h('div#lookup');
   const go = async (): Promise<void> => {
@@ -132,12 +140,11 @@ function lookupSection(info: Info, row: number | null): HTMLElement {
     } catch (e) { out.replaceChildren(errorBox(e)); }
   };
   input.addEventListener('change', () => { void go(); });
-  if (row !== null) void go();
-  return h('section', null, h('h2', null, 'Row lookup'), h('p.controls', null, 'row id ', input, h('button', { onclick: () => { void go(); } }, 'look up')), out);
+  return { el: h('section', null, h('h2', null, 'Row lookup'), h('p.controls', null, 'row id ', input, h('button', { onclick: () => { void go(); } }, 'look up')), out), loaded: row !== null ? go() : Promise.resolve() };
 }
 
 /** A column: its distribution (COL_DIST) and the rows with its largest or smallest values (TOPK). */
-function columnSection(info: Info, col: string): HTMLElement {
+function columnSection(info: Info, col: string): { el: HTMLElement; loaded: Promise<void> } {
   const names = info.kind === 'tensor' ? Array.from({ length: info.columns }, (_, j) => String(j)) : info.columnList.filter((c) => c.type !== 'utf8').map((c) => c.name);
   const select = h('select', { 'aria-label': 'column' }, names.map((n) => h('option', { value: n, selected: n === col }, n)));
   const k = h('input', { type: 'number', value: 10, min: 1, max: 1000, style: { width: '5em' }, 'aria-label': 'k' });
@@ -165,6 +172,5 @@ function columnSection(info: Info, col: string): HTMLElement {
     } catch (e) { dist.replaceChildren(errorBox(e)); }
   };
   for (const el of [select, k, order]) el.addEventListener('change', () => { void run(); });
-  if (col) void run();
-  return h('section#column', null, h('h2', null, 'Column'), h('p.controls', null, 'column ', select, ' top ', k, ' ', order), dist, top);
+  return { el: h('section#column', null, h('h2', null, 'Column'), h('p.controls', null, 'column ', select, ' top ', k, ' ', order), dist, top), loaded: col ? run() : Promise.resolve() };
 }
