@@ -336,7 +336,7 @@ export async function svccaPage(store: Store, p: Params): Promise<unknown> {
   const ra = intermediateOf(store, param(p, 'a')), rb = intermediateOf(store, param(p, 'b'));
   const n = intParam(p, 'rows', 1000, 10, 100_000);
   const pos = await rowPositions(store, ra);
-  const ids = Array.from(pos.slice(0, n));
+  const ids = pos.slice(0, n);
   const [ma, mb] = await Promise.all([store.getIntermediates(`${keyOf(ra)}.*`, { rows: ids }), store.getIntermediates(`${keyOf(rb)}.*`, { rows: ids })]);
   const t0 = performance.now();
   const s = await svcca(ma, mb);

@@ -36,6 +36,8 @@ export async function intermediatePage(main: HTMLElement, q: URLSearchParams): P
     info.lineage.inputs.length || info.lineage.op ? h('p', null, 'computed by ', h('code', null, info.lineage.op ?? '?'), info.lineage.inputs.length ? ' from ' : '',
       ...info.lineage.inputs.flatMap((k, i) => [i ? ', ' : '', k.split('.').length === 3 ? link(pageUrl('intermediate', { key: k }), k) : k])) : '',
   );
+  if (!isLayer) main.append(h('details#schema', null, h('summary', null, `Schema: ${info.columnList.length} columns`),
+    table(['#', 'column', 'type'], info.columnList.map((c, j) => [String(j), c.name, c.type]))));
   // every section's first content drawn before the page counts as rendered (what bench:serve times)
   const loads: Promise<void>[] = [];
   if (isLayer) main.append(await mapsSection(info, row0, q.get('unit') !== null ? Number(q.get('unit')) : null));
