@@ -22,6 +22,7 @@ export type ErrorCode =
   | 'NO_SPACE'
   | 'IO'
   | 'BUSY'
+  | 'IN_USE'
   | 'INTERNAL';
 
 export class MistiqueError extends Error {

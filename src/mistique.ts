@@ -697,21 +697,58 @@ export class Store {
   }
 
   /**
-   * Deletes what `pattern` names — `project`, `project.model` (whole models: their intermediates, workflow,
-   * trained operators and checkpoint) or `project.model.intermediate` (`*` matches any part) — and returns
-   * the keys it deleted. The data stays on disk, unreferenced, until `gc()`. `dryRun` only lists them.
+   * Deletes what the patterns name — `project`, `project.model` (whole models: their intermediates,
+   * workflow, trained operators and checkpoint) or `project.model.intermediate` (`*` matches any part) —
+   * all or nothing, and returns the keys it deleted. Every pattern must match something. The data stays
+   * on disk, unreferenced, until `gc()`. `dryRun` only lists them.
+   *
+   * Lineage: a network's layers re-run from its stored input. Deleting an input that layers left in the
+   * store re-run from is refused (IN_USE, naming them) unless `force`: without it they could not be
+   * re-run, and those not stored (policy adaptive) not read. TRAD stages re-run from their source files
+   * and trained operators, so nothing stored depends on another stage.
    */
-  delete(pattern: string, opts: { dryRun?: boolean } = {}): string[] {
+  delete(patterns: string | readonly string[], opts: { dryRun?: boolean; force?: boolean } = {}): string[] {
     this.checkOpen();
-    const { keys, intermediateIds, models } = this.db.lifecycle.resolve(pattern, this.db.intermediates());
+    const visible = this.db.intermediates();
+    const all = (typeof patterns === 'string' ? [patterns] : patterns).map((p) => this.db.lifecycle.resolve(p, visible));
+    if (all.length === 0) throw new MistiqueError('BAD_KEY', 'delete needs a pattern: project, project.model or project.model.intermediate');
+    const keys = [...new Set(all.flatMap((r) => r.keys))].sort();
+    const ids = new Set(all.flatMap((r) => r.intermediateIds));
+    const models = [...new Map(all.flatMap((r) => r.models).map((m) => [m.id, m])).values()];
+    if (!opts.force) {
+      const uses = this.dependents(visible, ids);
+      if (uses.length > 0) {
+        const u = uses[0]!;
+        throw new MistiqueError('IN_USE', `${u.input} is the input ${u.model}'s layers re-run from (${u.layers.length} stay in the store: ${u.layers.slice(0, 4).join(', ')}${u.layers.length > 4 ? ', …' : ''})${uses.length > 1 ? `, and ${uses.length - 1} more models use what this deletes` : ''}: without it they cannot be re-run, and those not stored cannot be read. Delete them too (e.g. mistique rm ${u.model}), or force it (--force, { force: true })`);
+      }
+    }
     if (opts.dryRun) return keys;
     this.writable();
-    this.db.lifecycle.delete(intermediateIds, models.map((m) => m.id));
+    this.db.lifecycle.delete([...ids], models.map((m) => m.id));
     for (const m of models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
     // their vector indexes go with them
     for (const k of keys) for (const x of indexesOfSync(this.db, k)) { dropIndexSync(this.dir, this.db, x); this.indexes.forget(x.file); }
     this.reader.forget();
     return keys;
+  }
+
+  /** Networks whose stored input is among `deleted` while some of their layers stay: what a delete would strand. */
+  private dependents(visible: readonly IntermediateRow[], deleted: ReadonlySet<number>): { input: string; model: string; layers: string[] }[] {
+    const gone = new Set(visible.filter((r) => deleted.has(r.id)).map((r) => `${r.project}.${r.model}.${r.name}`));
+    if (gone.size === 0) return [];
+    const out: { input: string; model: string; layers: string[] }[] = [];
+    const byModel = new Map<string, IntermediateRow[]>();
+    for (const r of visible) byModel.set(`${r.project}.${r.model}`, [...(byModel.get(`${r.project}.${r.model}`) ?? []), r]);
+    for (const [model, rows] of byModel) {
+      const staying = rows.filter((r) => !deleted.has(r.id));
+      if (staying.length === 0) continue;
+      const wf = this.db.workflows.get(rows[0]!.project, rows[0]!.model);
+      if (wf?.kind !== 'dnn') continue;
+      const spec = JSON.parse(wf.spec) as { inputKey?: string; inputs?: { key: string }[] };
+      const input = (spec.inputs?.map((i) => i.key) ?? [spec.inputKey ?? '']).find((k) => gone.has(k));
+      if (input) out.push({ input, model, layers: staying.map((r) => `${r.project}.${r.model}.${r.name}`) });
+    }
+    return out;
   }
 
   /**

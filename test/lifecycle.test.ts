@@ -133,6 +133,33 @@ describe('delete and gc', () => {
     await s.close();
   });
 
+  it('refuses to delete an input layers left behind re-run from, naming them, unless forced or deleted together', async () => {
+    const dir = path.join(tempDir(), 's');
+    const s = await openStore(dir);
+    const { x, rowIds } = batches(loadSubset(), 100).next().value!;
+    await s.logNetwork('fm.tiny', FIXTURE, { x, shape: [1, 28, 28], rowIds }, { batchSize: 64 });
+    const input = s.list('fm.inputs.*')[0]!.key;
+    const before = s.list().map((i) => i.key);
+    for (const dryRun of [true, false]) {
+      expect(() => s.delete(input, { dryRun })).toThrow(expect.objectContaining({ code: 'IN_USE', message: expect.stringMatching(new RegExp(`${input.replace(/\./g, '\\.')} is the input fm\\.tiny's layers re-run from \\(13 stay in the store: fm\\.tiny\\.conv1`)) }));
+    }
+    // deleting a layer too is not enough; the CLI says the same and exits 1, deleting nothing
+    expect(() => s.delete([input, 'fm.tiny.conv1'])).toThrow(expect.objectContaining({ code: 'IN_USE' }));
+    expect(s.list().map((i) => i.key)).toEqual(before);
+    await s.close();
+    const err: string[] = [];
+    expect(await run(['rm', input, '--store', dir], { out: () => undefined, err: (m) => err.push(m) })).toBe(1);
+    expect(err.join('\n')).toMatch(/--force/);
+    // the input with every layer that re-runs from it: allowed, all at once
+    const again = await openStore(dir);
+    expect(again.delete([input, 'fm.tiny'], { dryRun: true })).toEqual(expect.arrayContaining([input, 'fm.tiny.conv1']));
+    // forced: the input goes, the stored layers still read, re-running them says what is missing
+    expect(again.delete(input, { force: true })).toEqual([input]);
+    expect((await again.getIntermediates('fm.tiny.dense2.*', { path: 'read' })).nrows).toBe(100);
+    await expect(again.getIntermediates('fm.tiny.conv1.*', { rows: [rowIds[0]!], path: 'rerun' })).rejects.toThrow(expect.objectContaining({ code: expect.stringMatching(/NOT_FOUND|NOT_STORED|BAD_KEY/) }));
+    await again.close();
+  });
+
   it('refuses what it cannot do and changes nothing', async () => {
     const dir = path.join(tempDir(), 's');
     const s = await openStore(dir);

@@ -5,12 +5,11 @@ import { formatBytes } from './format.js';
 import { progress } from './progress.js';
 
 /** Deletes intermediates or whole models; their space is reclaimed by `gc` (or at once with --gc). */
-export async function rm(dir: string, patterns: readonly string[], opts: { dryRun?: boolean; gc?: boolean; json?: boolean }, io: Io): Promise<void> {
-  if (patterns.length === 0) throw new MistiqueError('BAD_KEY', 'usage: mistique rm <project[.model[.intermediate]]> … [--dry-run] [--gc]');
+export async function rm(dir: string, patterns: readonly string[], opts: { dryRun?: boolean; gc?: boolean; json?: boolean; force?: boolean }, io: Io): Promise<void> {
+  if (patterns.length === 0) throw new MistiqueError('BAD_KEY', 'usage: mistique rm <project[.model[.intermediate]]> … [--dry-run] [--gc] [--force]');
   await withStore(dir, async (s) => {
-    // every pattern is listed before anything is deleted: one that matches nothing deletes nothing
-    const listed = patterns.map((p) => s.delete(p, { dryRun: true }));
-    const keys = [...new Set((opts.dryRun ? listed : patterns.map((p) => s.delete(p))).flat())].sort();
+    // all patterns at once: one that matches nothing, or an input layers left behind re-run from, deletes nothing
+    const keys = s.delete(patterns, { dryRun: opts.dryRun, force: opts.force });
     const gc = opts.gc && !opts.dryRun ? await s.gc({ minDeadFraction: 0 }) : null;
     if (opts.json) { io.out(JSON.stringify({ deleted: keys, dryRun: !!opts.dryRun, gc })); return; }
     io.out(`${opts.dryRun ? 'would delete' : 'deleted'} ${keys.length}: ${keys.join(', ')}`);

@@ -165,13 +165,16 @@ intermediate's chunks are registered, and that partitions/ holds only registered
 write lock (a logging process must finish first).
   --repair   drop the intermediates that cannot be read whole and remove unreferenced files, reporting both
 Exit status: 0 sound (or repaired), 1 problems found, 3 the store cannot be opened (metadata.db missing or damaged).`,
-  rm: `usage: mistique rm <pattern> … [--dry-run] [--gc] [--json] [--store dir]
+  rm: `usage: mistique rm <pattern> … [--dry-run] [--gc] [--force] [--json] [--store dir]
 
 Deletes what each pattern names: project.model.intermediate (those intermediates; a pipeline or network
 can still re-run them), project.model or project (whole models: their intermediates, workflow, trained
 operators and checkpoint). * matches any part. Every pattern must match something, or nothing is deleted.
 The bytes stay on disk until \`mistique gc\` (--gc runs it at once).
-  --dry-run   list what would be deleted, delete nothing`,
+A network's layers re-run from its stored input (fmnist.inputs.x_…): deleting an input that layers left in
+the store re-run from is refused, naming them, unless --force (delete them in the same command instead).
+  --dry-run   list what would be deleted, delete nothing
+  --force     delete an input even though layers left behind re-run from it`,
   gc: `usage: mistique gc [--all] [--json] [--store dir]
 
 Reclaims the space of stored chunks that no intermediate references (after rm, or a writer that died):
@@ -206,7 +209,7 @@ const TAKES: Record<string, readonly string[]> = {
   index: ['metric', 'json', 'list', 'drop'],
   stats: ['json'],
   verify: ['repair', 'json'],
-  rm: ['dry-run', 'gc', 'json'],
+  rm: ['dry-run', 'gc', 'json', 'force'],
   gc: ['all', 'json'],
   demo: [],
   serve: ['port', 'host'],
@@ -249,7 +252,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
         'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' }, exact: { type: 'boolean' }, list: { type: 'boolean' }, drop: { type: 'boolean' },
-        port: { type: 'string' }, host: { type: 'string' },
+        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -285,7 +288,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'export': await (await import('./export.js')).exportCmd(dir, pos, { out: o.out, format: o.format, compression: o.compression, json: o.json }, io); break;
       case 'stats': await (await commands()).stats(dir, { json: o.json }, io); break;
       case 'verify': return await (await commands()).verify(dir, { repair: o.repair, json: o.json }, io);
-      case 'rm': await (await import('./lifecycle.js')).rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json }, io); break;
+      case 'rm': await (await import('./lifecycle.js')).rm(dir, pos, { dryRun: o['dry-run'], gc: o.gc, json: o.json, force: o.force }, io); break;
       case 'gc': await (await import('./lifecycle.js')).gcCmd(dir, { all: o.all, json: o.json }, io); break;
       case 'demo': await (await import('./demo.js')).demo(dir, io); break;
       case 'serve': await (await import('./serve.js')).serveCmd(dir, { port: o.port, host: o.host }, io); break;
