@@ -61,7 +61,7 @@ describe('mistique CLI', () => {
   it('refuses an option a command does not take, instead of ignoring it', async () => {
     for (const [argv, msg] of [
       [['ls', '--json'], /ls: --json is not an option of this command \(it takes --format, --columns\); see mistique ls --help/],
-      [['rerun', 'a.b.c', '--out', 'fit.csv'], /rerun: --out is not an option of this command \(it takes --rows, --limit\)/],
+      [['rerun', 'a.b.c', '--out', 'fit.csv'], /rerun: --out is not an option of this command \(it takes --rows, --limit, --format\)/],
       [['log', 'a.b.c', 'x.npy', '--shape', '4x9'], /log x\.npy: --shape is not an option/],
       [['log', 'p.yaml', '--model', 'a.b'], /log p\.yaml: --model is not an option of this command \(it takes --data\)/],
       [['stats', '--rows', '3', '--repair'], /--rows, --repair are not options/],
@@ -234,6 +234,15 @@ describe('mistique CLI', () => {
       const h = await cli(...argv.map((a) => (a === 'vis.png' ? png0 : a)));
       expect(h.code, `mistique ${argv.join(' ')}: ${h.err}`).toBe(0);
     }
+
+    // rerun as data: every value at full precision, exactly what a stored read gives for this re-creatable stage
+    const rr = await cli('rerun', 'zillow.P1_1.pred_test', '--rows', '1-4', '--format', 'csv', '--store', dir);
+    expect(rr.code, rr.err).toBe(0);
+    const back = rr.out.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+    const storedPreds = await cli('get', 'zillow.P1_1.pred_test.*', '--rows', '1-4', '--format', 'csv', '--path', 'read', '--store', dir);
+    expect(back).toEqual(storedPreds.out.trim().split('\n').slice(1).map((l) => l.split(',').map(Number)));
+    expect(back.map((r) => r[0])).toEqual([1, 2, 3, 4]);
+    expect(rr.err).toMatch(/re-run \d+ ms/);
 
     // diagnostics on the demo's store: the network's layers, its labels, a pipeline's predictions
     const d = (...a: string[]) => cli('diagnose', ...a, '--store', dir);

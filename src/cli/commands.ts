@@ -240,12 +240,21 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
 }
 
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */
-export async function rerunCmd(dir: string, key: string | undefined, opts: { rows?: string; limit?: string }, io: Io): Promise<void> {
+export async function rerunCmd(dir: string, key: string | undefined, opts: { rows?: string; limit?: string; format?: string }, io: Io): Promise<void> {
   const parts = key?.split('.') ?? [];
   if (parts.length !== 3) throw new MistiqueError('BAD_KEY', 'usage: mistique rerun <project.model.intermediate> [--rows R], e.g. zillow.P1_1.pred_test');
+  const format = textFormat(opts.format, 'table');
   const sel = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
   const rows = sel === undefined ? undefined : Array.isArray(sel) || ArrayBuffer.isView(sel) ? (sel as ArrayLike<number>) : rangeIds(sel as { start: number; end: number });
   await withStore(dir, async (s) => {
+    if (format !== 'table') {
+      // as data: every value at full precision, what it took on stderr (the same re-run a query's rerun path does)
+      const t0 = performance.now();
+      const m = await s.getIntermediates(`${key}.*`, { ...(rows ? { rows: Array.from(rows) } : {}), path: 'rerun' });
+      io.out(matrixText(m, format).replace(/\n$/, ''));
+      io.err(`re-run ${(performance.now() - t0).toFixed(0)} ms`);
+      return;
+    }
     if (s.metadata.workflows.get(parts[0]!, parts[1]!)?.kind === 'dnn') {
       const r = await s.rerunLayer(`${parts[0]}.${parts[1]}`, parts[2]!, rows ? { rows } : {});
       const per = r.shape.reduce((a, b) => a * b, 1);

@@ -54,7 +54,7 @@ export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8, width?: numbe
   if (m.nrows > nr) more.push(`${m.nrows - nr} more rows`);
   if (m.ncols > nc) more.push(`${m.ncols - nc} more columns`);
   const size = `${m.nrows} rows × ${m.ncols} columns${m.shape ? ` (per-example shape [${m.shape.join(', ')}])` : ''}`;
-  return `${out}\n${more.length ? `… ${more.join(', ')}; ` : ''}${size}${f.note()}`;
+  return `${out}\n${more.length ? `… ${more.join(', ')} (every one: --format csv, json or jsonl); ` : ''}${size}${f.note()}`;
 }
 
 /** How many columns fit a terminal `width` wide (at least one): a column is as wide as its widest cell, plus two spaces. */
@@ -79,7 +79,7 @@ function formatVertical(m: Matrix, maxCols: number): string {
   const header = ['column', ...Array.from(m.rowIds, (id) => `row ${id}`)];
   const f = cellFormatter();
   const rows = Array.from({ length: nc }, (_, j) => [names[j]!, ...Array.from({ length: m.nrows }, (_, i) => f.cell(m.get(i, j)))]);
-  const more = m.ncols > nc ? `… ${m.ncols - nc} more columns; ` : '';
+  const more = m.ncols > nc ? `… ${m.ncols - nc} more columns (every one: --format csv, json or jsonl); ` : '';
   return `${formatTable(header, rows, header.map((_, j) => j > 0))}\n${more}${m.nrows} rows × ${m.ncols} columns${f.note()}`;
 }
 

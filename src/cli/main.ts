@@ -131,10 +131,12 @@ It changes nothing: a model not yet measured on this machine is shown as assumed
   --measure  time what the estimates need first (reads, re-runs), as a query would, without running it
   --run      run the query too and show the measured time of the chosen path
   --rows   as for get`,
-  rerun: `usage: mistique rerun <project.model.intermediate> [--rows R] [--limit N] [--store dir]
+  rerun: `usage: mistique rerun <project.model.intermediate> [--rows R] [--limit N] [--format table|csv|json|jsonl] [--store dir]
 
 Re-creates one intermediate of a logged pipeline from the source files and the stored trained operators
-(nothing is retrained) and prints it. --rows as for get.`,
+(nothing is retrained), or a network's layer from its checkpoint and stored input, and prints it.
+--rows as for get. --format csv, json or jsonl: every value at full precision as data on stdout, as get
+--path rerun prints it (the time on stderr).`,
   stats: `usage: mistique stats [--json] [--store dir]
 
 Bytes logged, bytes kept after de-duplication, bytes on disk, per project/model.`,
@@ -200,7 +202,7 @@ stages of two pipeline variants and a small network's activations — and answer
 
 /** The options each command takes besides --store and --help: any other is an error, never ignored. */
 const TAKES: Record<string, readonly string[]> = {
-  rerun: ['rows', 'limit'],
+  rerun: ['rows', 'limit', 'format'],
   ls: ['format', 'columns'],
   get: ['rows', 'out', 'limit', 'path', 'format'],
   explain: ['rows', 'run', 'measure', 'path', 'json'],
@@ -279,7 +281,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         else if (pos[0] && /\.onnx$/i.test(pos[0])) await (await commands()).logCheckpoint(dir, pos[0], { model: o.model, images: o.images, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
         else await (await commands()).logFile(dir, pos[0], pos[1], { shape: o.shape, replace: o.replace }, io);
         break;
-      case 'rerun': await (await commands()).rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit }, io); break;
+      case 'rerun': await (await commands()).rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit, format: o.format }, io); break;
       case 'ls': await (await commands()).ls(dir, pos[0], { format: o.format, columns: o.columns }, io); break;
       case 'get': await (await commands()).get(dir, pos, { rows: o.rows, out: o.out, limit: o.limit, path: o.path, format: o.format }, io); break;
       case 'explain': await (await commands()).explainCmd(dir, pos, { rows: o.rows, run: o.run, measure: o.measure, path: o.path, json: o.json }, io); break;
