@@ -404,6 +404,19 @@ export class Store {
   }
 
   /**
+   * Resolves once the calibrations queries deferred are done. A query whose choice a model this machine
+   * has not measured yet would inform (the read rate of a scheme family, a layer's re-run line) decides
+   * from what is at hand — the logging profile, the assumed read rate; its estimate's `source` says so —
+   * and leaves the timed reads and re-runs that measure it for when the store is idle (200 ms without a
+   * query; never during one), so a first query costs what a later one does. Benchmarks and tests that
+   * need the measured models await this; `explain({ measure: true })` measures at once instead.
+   */
+  async calibrated(): Promise<void> {
+    this.checkOpen();
+    await this.planner.calibrated();
+  }
+
+  /**
    * How far the cost model's estimates have been from the runs that followed them on this machine, per
    * kind of run (`read:<codec>|<scheme family>`, `rerun:dnn`, `rerun:trad`): the band of measured ÷
    * estimated over the last 32 runs (10th percentile, median, 90th), for kinds with three runs or more.
@@ -772,6 +785,8 @@ export class Store {
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.flushTimer);
+    // a deferred calibration under way stops at its next timed run; none starts any more
+    await this.planner.stop();
     try {
       await this.ds.flushAll();
     } finally {

@@ -38,9 +38,11 @@ describe('read or re-run (DNN)', () => {
     expect(unmeasured!.read!.source).toBe('assumed');
     expect(unmeasured!.rerun!.terms.fromReruns).toBe(0);
     expect(meta()).toEqual(metaBefore);
-    // a query measures what it needs (a read of the logits: its read model, and the re-run line it is compared with)
+    // a query decides from what is at hand and leaves measuring what it would have needed (a read of the
+    // logits: its read model, and the re-run line it is compared with) for when the store is idle
     await store.getIntermediates(`fm.cnn.${last}.*`, { rows: [7] });
     await store.getIntermediates(`fm.cnn.${first}.*`, { rows: [7] });
+    await store.calibrated();
     const [few] = await store.explain(`fm.cnn.${first}.*`, { rows: [7, 3300, 42] });
     expect(few!.choice).toBe(few!.rerun!.ms < few!.read!.ms ? 'rerun' : 'read');
     const [all] = await store.explain(`fm.cnn.${last}.*`);
@@ -99,6 +101,48 @@ describe('read or re-run (DNN)', () => {
     expect(warm!.read!.cachedBytes).toBeGreaterThan(0.9 * cold!.read!.rawBytes);
     expect(warm!.read!.rawBytes).toBeLessThan(0.1 * cold!.read!.rawBytes);
     expect(warm!.read!.ms).toBeLessThan(cold!.read!.ms);
+  });
+
+  it('a first query decides from what is at hand and calibrates once the store is idle, never during a query', async () => {
+    const { x } = batches(loadSubset(), 300).next().value!;
+    const store = await tempStore();
+    const run = await store.logNetwork('fm.cnn', FIXTURE, { x, shape: [1, 28, 28] });
+    const layer = `fm.cnn.${run.layers[2]!.name}.*`;
+    // the first query: no timed re-run, no read model measured before it answers
+    const q1 = await store.explain(layer, { rows: [1, 2, 3], run: true });
+    expect(q1[0]!.read!.source).toBe('assumed');
+    expect(q1[0]!.rerun!.terms.fromReruns).toBe(0);
+    // queries keep coming: a calibration never starts while they do (each restarts the idle wait)
+    for (let i = 0; i < 5; i++) { await store.getIntermediates(layer, { rows: [i] }); await new Promise((r) => setTimeout(r, 20)); }
+    expect((await store.explain(layer, { rows: [1, 2, 3] }))[0]!.rerun!.terms.fromReruns).toBe(0);
+    // idle: the deferred calibrations run; then the estimates are measured ones
+    await store.calibrated();
+    const [after] = await store.explain(layer, { rows: [1, 2, 3] });
+    expect(after!.rerun!.terms.fromReruns).toBeGreaterThanOrEqual(2);
+    expect(['calibrated', 'measured']).toContain(after!.read!.source);
+    await store.close();
+  });
+
+  it('a query during a deferred calibration makes it start over, and close stops one under way', async () => {
+    const { x } = batches(loadSubset(), 300).next().value!;
+    const store = await tempStore();
+    const run = await store.logNetwork('fm.cnn', FIXTURE, { x, shape: [1, 28, 28] });
+    const a = `fm.cnn.${run.layers[1]!.name}.*`, b = `fm.cnn.${run.layers[3]!.name}.*`;
+    await store.getIntermediates(a, { rows: [1] });
+    // wait until the idle timer has started the calibrations, then query in the middle of them
+    await new Promise((r) => setTimeout(r, 260));
+    await store.getIntermediates(b, { rows: [2] });
+    await store.calibrated();
+    for (const k of [a, b]) expect((await store.explain(k, { rows: [1] }))[0]!.rerun!.terms.fromReruns, k).toBeGreaterThanOrEqual(2);
+    // close while calibrations are queued or under way: it returns, and nothing half-measured is kept
+    const s2 = await tempStore();
+    await s2.logNetwork('fm.cnn', FIXTURE, { x, shape: [1, 28, 28] });
+    await s2.getIntermediates(a, { rows: [1] });
+    await new Promise((r) => setTimeout(r, 230));
+    const t0 = performance.now();
+    await s2.close();
+    expect(performance.now() - t0).toBeLessThan(5000);
+    await store.close();
   });
 
   it('calls a choice that past runs could reverse a close call, and says why', async () => {

@@ -5,6 +5,7 @@
 // measured is kept by rerunstats.ts (as reads' by readrates.ts); rerunresult.ts turns a re-run's output
 // into the Matrix a read gives.
 import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
@@ -79,6 +80,19 @@ export interface AdaptiveSettings { enabled: boolean; gammaMin: number }
 /** The read model before anything was ever read on this machine: 10 ms per MB decoded (100 MB/s), stated as assumed. */
 const ASSUMED_READ = [0, 0, 0, 10, 0, 0];
 
+/**
+ * What an estimate may do about a model this machine has not measured yet: false — take what is at hand
+ * (explain); true — calibrate it now, before answering (explain with `measure`, adaptive's γ); 'defer' —
+ * take what is at hand and calibrate it once the store is idle (a query).
+ */
+type Measure = boolean | 'defer';
+
+/** How long the store must go without a query before a deferred calibration starts. */
+const IDLE_MS = 200;
+
+/** Set inside a deferred calibration: what it runs through query() is its own work. */
+const calibrationContext = new AsyncLocalStorage<boolean>();
+
 export class QueryPlanner {
   readonly rates: ReadRates;
   /** What re-runs measured on this machine: each layer's line (Eq. 5.3) and each pipeline stage's time (Eq. 5.2). */
@@ -90,6 +104,19 @@ export class QueryPlanner {
   readonly accuracy: EstimateAccuracy;
   /** Intermediates being materialized now: a query beside the one materializing leaves it be. */
   private readonly materializing = new Set<number>();
+  /**
+   * Calibrations a query needed and did not wait for (Measure 'defer'), by what they calibrate: run one
+   * at a time once no query has run for IDLE_MS, none while a query runs; one a query overlapped is
+   * thrown away and queued again (its timings would be the query's as much as its own). A first query
+   * therefore costs what a later one does, and decides from the logging profile and the assumed read
+   * rate (its estimate's `source` says so); `calibrated()` waits for them.
+   */
+  private readonly deferred = new Map<string, (disturbed: () => boolean) => Promise<boolean>>();
+  private inFlight = 0;
+  private queriesStarted = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private calibrating: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(
     private readonly db: MetadataDB,
@@ -134,12 +161,27 @@ export class QueryPlanner {
 
   /** Answers a query, each intermediate by its chosen path; the estimates get their measured times. */
   async query(keys: readonly string[], opts: PlannedQueryOptions = {}): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
+    // a calibration's own reads (a re-run reads the network's input through here) are part of it, not a query beside it
+    if (calibrationContext.getStore()) return this.runQuery(keys, opts);
+    this.inFlight++;
+    this.queriesStarted++;
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    try {
+      return await this.runQuery(keys, opts);
+    } finally {
+      this.inFlight--;
+      this.whenIdle();
+    }
+  }
+
+  private async runQuery(keys: readonly string[], opts: PlannedQueryOptions): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
     const sels = resolveKeys(this.db, keys);
     const ids = opts.rows !== undefined ? normalizeRows(opts.rows) : undefined;
     const path = queryPath(opts.path);
     const estimates: Estimate[] = [];
-    // a path the caller forced needs no choice: nothing is timed first (estimates from what is known)
-    for (const sel of sels) estimates.push(await this.estimate(sel, ids, path, path === 'auto'));
+    // a path the caller forced needs no choice: nothing is timed (estimates from what is known); a choice
+    // a model not measured yet would inform is made from what is at hand, its calibration deferred
+    for (const sel of sels) estimates.push(await this.estimate(sel, ids, path, path === 'auto' ? 'defer' : false));
     // Everything read: one pass of the ChunkReader, which joins on row_id itself.
     if (estimates.every((e) => e.choice === 'read')) {
       const t0 = performance.now();
@@ -179,7 +221,7 @@ export class QueryPlanner {
   }
 
   /** `measure`: a model not measured on this machine yet is calibrated now (timed reads or re-runs); else assumed. */
-  private async estimate(sel: Selection, ids: Int32Array | undefined, path: QueryPath, measure = true): Promise<Estimate> {
+  private async estimate(sel: Selection, ids: Int32Array | undefined, path: QueryPath, measure: Measure = true): Promise<Estimate> {
     const r = sel.intermediate;
     const key = `${r.project}.${r.model}.${r.name}`;
     const wf = this.db.workflows.get(r.project, r.model);
@@ -255,10 +297,21 @@ export class QueryPlanner {
    * the store's own intermediates; else, when it holds none of that family (adaptive, right after
    * logging), probed on synthetic ones of its codec; else (a family the probe does not cover) assumed.
    */
-  private async readModel(scheme: string, measure = true): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed' }> {
+  private async readModel(scheme: string, measure: Measure = true): Promise<{ coef: number[]; reads: number; source: 'measured' | 'calibrated' | 'probed' | 'assumed' }> {
     const rate = this.rates.get(scheme);
     if (rate) return { coef: rate.coef, reads: rate.reads, source: rate.probed ? 'probed' : 'measured' };
     if (!measure) return { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
+    if (measure === 'defer') {
+      this.defer(`read:${schemeFamily(scheme)}`, async (disturbed) => {
+        if (this.rates.get(scheme)) return true;
+        if (await this.calibrate(scheme, disturbed)) return true;
+        if (disturbed()) return false;
+        const probe = await this.rerunners.probeReads?.(scheme);
+        if (probe && !disturbed()) this.rates.adopt(scheme, probe);
+        return !disturbed();
+      });
+      return { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
+    }
     const cal = await this.calibrate(scheme);
     if (cal) return { coef: cal.coef, reads: cal.reads, source: 'calibrated' };
     const probe = await this.rerunners.probeReads?.(scheme);
@@ -290,7 +343,7 @@ export class QueryPlanner {
     return isScan(blocks) && this.ds.codec.inflate ? Math.max(1, workerCount()) : 1;
   }
 
-  private async readEstimate(sel: Selection, ids: Int32Array | undefined, measure = true): Promise<NonNullable<Estimate['read']>> {
+  private async readEstimate(sel: Selection, ids: Int32Array | undefined, measure: Measure = true): Promise<NonNullable<Estimate['read']>> {
     const r = sel.intermediate;
     // a loop, not Math.min(...cols): a wide layer's hundreds of thousands of columns overflow the stack as arguments
     let c0 = Infinity, c1 = -Infinity;
@@ -301,7 +354,7 @@ export class QueryPlanner {
   }
 
   /** An unmaterialized intermediate: what reading all of it would cost once stored (its raw bytes, compressed as its scheme's reads are). */
-  private async readEstimateUnstored(r: IntermediateRow, measure = true): Promise<NonNullable<Estimate['read']>> {
+  private async readEstimateUnstored(r: IntermediateRow, measure: Measure = true): Promise<NonNullable<Estimate['read']>> {
     const model = await this.readModel(r.scheme, measure);
     // each RowBlock's chunks fill segments of about the store's segment size
     const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
@@ -310,7 +363,7 @@ export class QueryPlanner {
     return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
-  private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined, measure = true): Promise<Estimate['rerun']> {
+  private async rerunEstimate(r: IntermediateRow, wf: WorkflowRow, ids: Int32Array | undefined, measure: Measure = true): Promise<Estimate['rerun']> {
     if (wf.kind === 'trad') {
       const stages: StageCost[] = this.db.workflows.stages(wf.model_id).map((s) => ({
         name: s.name, inputs: JSON.parse(s.inputs) as string[], output: s.output, readOpMs: s.t_read_op_ms, readInputMs: s.t_read_input_ms, execMs: s.t_exec_ms, rows: s.n_rows,
@@ -326,7 +379,10 @@ export class QueryPlanner {
     // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
     // (a layer already timed whose line is degenerate — all re-runs ~0 ms — is not timed again on every estimate)
     const line = this.reruns.line(r);
-    const fit = line ? solveRerun(line.sums, line.anchor) : measure ? await this.calibrateRerun(r, spec) : null;
+    let fit = line ? solveRerun(line.sums, line.anchor) : null;
+    // a line without calibration's re-runs (only a query's) is calibrated later; never measured, now if asked
+    if (!line?.anchor && measure === 'defer') this.defer(`rerun:${r.id}`, async (disturbed) => (this.reruns.line(r)?.anchor ? true : (await this.calibrateRerun(r, spec, disturbed)) !== null || !disturbed()));
+    else if (!line && measure) fit = await this.calibrateRerun(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
@@ -334,7 +390,7 @@ export class QueryPlanner {
   }
 
   /** Eq. 5.3's input read: the read model on the network's stored examples (every input of a multi-input model). */
-  private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined, measure = true): Promise<number> {
+  private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined, measure: Measure = true): Promise<number> {
     let ms = 0;
     for (const key of spec.inputs?.map((i) => i.key) ?? [spec.inputKey]) {
       const [ip, im, ...ii] = key.split('.');
@@ -353,11 +409,12 @@ export class QueryPlanner {
    * small ones (conv1 of the cnn: 4.8 ms over 8 batches, 3.2 over 79), so the line is fitted over the
    * whole range queries can ask for rather than extrapolated from 32 batches.
    */
-  private async calibrateRerun(r: IntermediateRow, spec: DnnSpec): Promise<{ a: number; b: number; n: number } | null> {
+  private async calibrateRerun(r: IntermediateRow, spec: DnnSpec, disturbed: () => boolean = () => false): Promise<{ a: number; b: number; n: number } | null> {
     if (r.row_id_start === null || r.n_rows < 2) return null;
     const B = spec.batchSize;
     const sizes = [...new Set([Math.min(B, r.n_rows), Math.min(8 * B, r.n_rows), Math.min(32 * B, r.n_rows), r.n_rows])];
     if (sizes.length < 2) sizes.unshift(Math.max(1, Math.floor(r.n_rows / 4)));
+    const points: [number, number][] = [];
     for (const size of sizes) {
       const ids = Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
       const best = await this.coldBest(async () => {
@@ -365,9 +422,12 @@ export class QueryPlanner {
         const t0 = performance.now();
         await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
         return performance.now() - t0 - inputMs;
-      });
-      this.reruns.foldLayer(r, size / B, Math.max(0, best), true);
+      }, disturbed);
+      // a query ran meanwhile (deferred calibration): these timings are not this layer's alone
+      if (disturbed()) return null;
+      points.push([size / B, Math.max(0, best)]);
     }
+    for (const [batches, ms] of points) this.reruns.foldLayer(r, batches, ms, true);
     this.ds.dropCaches();
     const line = this.reruns.line(r);
     return line ? solveRerun(line.sums, line.anchor) : null;
@@ -379,7 +439,7 @@ export class QueryPlanner {
    * smallest — so that the fixed, per-RowBlock, per-byte and per-result terms separate.
    * Run when a store meets a scheme it has no model for, on this machine.
    */
-  async calibrate(scheme: string): Promise<{ coef: number[]; reads: number } | undefined> {
+  async calibrate(scheme: string, disturbed: () => boolean = () => false): Promise<{ coef: number[]; reads: number } | undefined> {
     const want = schemeFamily(scheme);
     const family = this.db.intermediates()
       .filter((r) => r.materialized !== 0 && schemeFamily(r.scheme) === want && r.n_chunks > 0)
@@ -405,7 +465,8 @@ export class QueryPlanner {
           const t0 = performance.now();
           await this.reader.readSelections([sel], ids ? { rows: ids, record: false } : { record: false });
           return performance.now() - t0;
-        });
+        }, disturbed);
+        if (disturbed()) return undefined;
         if (f && f.rawBytes > 0) samples.push({ f, ms: best });
       }
     }
@@ -418,13 +479,60 @@ export class QueryPlanner {
    * The faster of two timed runs, decoded segments dropped before each: calibration times cold work,
    * and the first run of a graph or a file pays warm-up that no model term describes.
    */
-  private async coldBest(run: () => Promise<number>): Promise<number> {
+  private async coldBest(run: () => Promise<number>, disturbed: () => boolean = () => false): Promise<number> {
     let best = Infinity;
-    for (let rep = 0; rep < 2; rep++) {
+    for (let rep = 0; rep < 2 && !disturbed(); rep++) {
       this.ds.dropCaches();
       best = Math.min(best, await run());
     }
     return best;
+  }
+
+  /** Queues a calibration a query did not wait for (see `deferred`). */
+  private defer(what: string, job: (disturbed: () => boolean) => Promise<boolean>): void {
+    if (this.stopped || this.deferred.has(what)) return;
+    this.deferred.set(what, job);
+  }
+
+  /** After a query: the deferred calibrations start once IDLE_MS pass without another (the timer keeps no process alive). */
+  private whenIdle(): void {
+    if (this.stopped || this.deferred.size === 0 || this.inFlight > 0 || this.calibrating || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => { this.idleTimer = null; void this.runDeferred(); }, IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  /** Runs the queued calibrations one at a time while no query runs; one a query overlapped goes back in the queue. */
+  private runDeferred(): Promise<void> {
+    this.calibrating ??= (async () => {
+      while (this.deferred.size > 0 && !this.stopped && this.inFlight === 0) {
+        const [what, job] = this.deferred.entries().next().value as [string, (d: () => boolean) => Promise<boolean>];
+        this.deferred.delete(what);
+        const started = this.queriesStarted;
+        const disturbed = (): boolean => this.stopped || this.queriesStarted !== started;
+        // a calibration that fails is not retried: the estimates stay as they are
+        const done = await calibrationContext.run(true, () => job(disturbed)).catch(() => true);
+        if (!done && !this.stopped) this.deferred.set(what, job);
+      }
+    })().finally(() => { this.calibrating = null; this.whenIdle(); });
+    return this.calibrating;
+  }
+
+  /** Resolves once the calibrations queries deferred are done (now, without waiting to be idle). */
+  async calibrated(): Promise<void> {
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    while (this.deferred.size > 0 || this.calibrating) {
+      if (this.calibrating) await this.calibrating;
+      else if (this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      else await this.runDeferred();
+    }
+  }
+
+  /** The store closes: no calibration starts any more; one under way stops at its next timed run. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    this.deferred.clear();
+    await this.calibrating;
   }
 
   /** Re-creates one intermediate's asked rows and columns; materializes it if adaptive says so. */
