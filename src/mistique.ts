@@ -184,6 +184,8 @@ export class Store {
       materialize: (row, full) => this.materialize(row, full),
       probeReads: (scheme) => this.probeReads(scheme),
     }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
+    // deferred calibrations wait while writers are open (logging), not only while calls run
+    this.planner.busyElsewhere = () => this.ds.openWriters > 0 || this.ds.unflushedBytes > 0;
     this.lock = new WriteLock(dir);
     // recovery needs the write lock (no writer alive); a reader that cannot have it leaves the live writer be
     if (this.lock.acquire(0, false)) {
@@ -816,4 +818,35 @@ function knnMetric(m: Metric | undefined): Metric {
 
 export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> {
   return Store.open(dir, opts);
+}
+
+/**
+ * Every asynchronous API call of a Store tells the planner it is under way, so that the calibrations
+ * queries deferred run only while the store is idle (see QueryPlanner.enter): none starts during a call,
+ * and one under way when a call starts is thrown away, writing nothing.
+ */
+const API_CALLS = ['log', 'explain', 'readRates', 'getTable', 'logIntermediates', 'rerun', 'logNetwork', 'logStream', 'sql', 'export',
+  'topk', 'buildIndex', 'dropIndex', 'knn', 'rerunLayer', 'flush', 'verify', 'gc'] as const satisfies readonly (keyof Store)[];
+for (const name of API_CALLS) {
+  const call = Store.prototype[name] as (...args: unknown[]) => Promise<unknown>;
+  Object.defineProperty(Store.prototype, name, {
+    configurable: true, writable: true,
+    value: async function (this: Store, ...args: unknown[]): Promise<unknown> {
+      const planner = (this as unknown as { planner: QueryPlanner }).planner;
+      planner.enter();
+      try { return await call.apply(this, args); } finally { planner.leave(); }
+    },
+  });
+}
+// and the synchronous ones that change what a calibration would measure
+for (const name of ['delete', 'writer'] as const satisfies readonly (keyof Store)[]) {
+  const call = Store.prototype[name] as (...args: unknown[]) => unknown;
+  Object.defineProperty(Store.prototype, name, {
+    configurable: true, writable: true,
+    value: function (this: Store, ...args: unknown[]): unknown {
+      const planner = (this as unknown as { planner: QueryPlanner }).planner;
+      planner.enter();
+      try { return call.apply(this, args); } finally { planner.leave(); }
+    },
+  });
 }

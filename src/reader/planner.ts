@@ -112,8 +112,11 @@ export class QueryPlanner {
    * rate (its estimate's `source` says so); `calibrated()` waits for them.
    */
   private readonly deferred = new Map<string, (disturbed: () => boolean) => Promise<boolean>>();
+  /** Calls of the store under way (queries and every other API call) and how many ever started. */
   private inFlight = 0;
   private queriesStarted = 0;
+  /** Something else holds the store busy (open writers), set by the Store. */
+  busyElsewhere: () => boolean = () => false;
   private idleTimer: NodeJS.Timeout | null = null;
   private calibrating: Promise<void> | null = null;
   private stopped = false;
@@ -163,15 +166,30 @@ export class QueryPlanner {
   async query(keys: readonly string[], opts: PlannedQueryOptions = {}): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
     // a calibration's own reads (a re-run reads the network's input through here) are part of it, not a query beside it
     if (calibrationContext.getStore()) return this.runQuery(keys, opts);
-    this.inFlight++;
-    this.queriesStarted++;
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+    this.enter();
     try {
       return await this.runQuery(keys, opts);
     } finally {
-      this.inFlight--;
-      this.whenIdle();
+      this.leave();
     }
+  }
+
+  /**
+   * A call of the store starts (the Store wraps its API calls in enter/leave): no deferred calibration
+   * starts while one runs, and one under way is thrown away — its timings, and what it would write, must
+   * not land in the middle of another call.
+   */
+  enter(): void {
+    if (calibrationContext.getStore()) return;
+    this.inFlight++;
+    this.queriesStarted++;
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
+  }
+
+  leave(): void {
+    if (calibrationContext.getStore()) return;
+    this.inFlight--;
+    this.whenIdle();
   }
 
   private async runQuery(keys: readonly string[], opts: PlannedQueryOptions): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
@@ -497,18 +515,22 @@ export class QueryPlanner {
   /** After a query: the deferred calibrations start once IDLE_MS pass without another (the timer keeps no process alive). */
   private whenIdle(): void {
     if (this.stopped || this.deferred.size === 0 || this.inFlight > 0 || this.calibrating || this.idleTimer) return;
-    this.idleTimer = setTimeout(() => { this.idleTimer = null; void this.runDeferred(); }, IDLE_MS);
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = null;
+      // writers still open: wait another idle period
+      if (this.busyElsewhere()) this.whenIdle(); else void this.runDeferred();
+    }, IDLE_MS);
     this.idleTimer.unref();
   }
 
   /** Runs the queued calibrations one at a time while no query runs; one a query overlapped goes back in the queue. */
   private runDeferred(): Promise<void> {
     this.calibrating ??= (async () => {
-      while (this.deferred.size > 0 && !this.stopped && this.inFlight === 0) {
+      while (this.deferred.size > 0 && !this.stopped && this.inFlight === 0 && !this.busyElsewhere()) {
         const [what, job] = this.deferred.entries().next().value as [string, (d: () => boolean) => Promise<boolean>];
         this.deferred.delete(what);
         const started = this.queriesStarted;
-        const disturbed = (): boolean => this.stopped || this.queriesStarted !== started;
+        const disturbed = (): boolean => this.stopped || this.queriesStarted !== started || this.busyElsewhere();
         // a calibration that fails is not retried: the estimates stay as they are
         const done = await calibrationContext.run(true, () => job(disturbed)).catch(() => true);
         if (!done && !this.stopped) this.deferred.set(what, job);
@@ -522,7 +544,7 @@ export class QueryPlanner {
     if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
     while (this.deferred.size > 0 || this.calibrating) {
       if (this.calibrating) await this.calibrating;
-      else if (this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      else if (this.inFlight > 0 || this.busyElsewhere()) await new Promise((r) => setTimeout(r, 5));
       else await this.runDeferred();
     }
   }
