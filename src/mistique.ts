@@ -22,7 +22,8 @@ import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions, type RowSelection } from './reader/chunkreader.js';
 import { resolveKeys } from './reader/resolve.js';
-import { dropIndex as dropIndexSync, IndexCache, indexesOf as indexesOfSync, type IndexInfo } from './reader/vectorindex.js';
+import type { IndexInfo } from './reader/vectorindex.js';
+import { Neighbours } from './reader/neighbours.js';
 import type { KnnResult, Metric } from './diagnostics/knn.js';
 import type { TopK } from './diagnostics/queries.js';
 import { probeFrames } from './reader/probe.js';
@@ -155,8 +156,8 @@ export class Store {
   private readonly flushTimer: NodeJS.Timeout;
   /** A read-only store: removes the scratch copy its MetadataDB was opened on (null: opened in place). */
   private scratch: (() => void) | null = null;
-  /** Vector indexes loaded for KNN. */
-  private readonly indexes = new IndexCache();
+  /** KNN and the vector indexes that answer it. */
+  private readonly neighbours: Neighbours;
   /** DuckDB for store.sql, opened by the first query and closed with the store. */
   private sqlSession: Promise<SqlSession> | null = null;
   private sqlSandbox: Promise<SqlSession> | null = null;
@@ -184,6 +185,22 @@ export class Store {
       materialize: (row, full) => this.materialize(row, full),
       probeReads: (scheme) => this.probeReads(scheme),
     }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
+    this.neighbours = new Neighbours({
+      dir, db, reader: this.reader, adaptive: policy === 'adaptive',
+      getIntermediates: (keys, opts) => this.getIntermediates(keys, opts),
+      writable: () => this.writable(),
+      ifUnlocked: async (fn) => {
+        const held = this.lock.held;
+        if (!held && !this.lock.acquire(0, false)) return false;
+        try {
+          if (!held) this.recover();
+          await fn();
+          return true;
+        } finally {
+          if (!held) this.lock.release();
+        }
+      },
+    });
     // deferred calibrations wait while writers are open (logging), not only while calls run
     this.planner.busyElsewhere = () => this.ds.openWriters > 0 || this.ds.unflushedBytes > 0;
     this.lock = new WriteLock(dir);
@@ -586,98 +603,30 @@ export class Store {
    */
   async buildIndex(key: string, opts: { metric?: Metric; onProgress?: (done: number, total: number) => void } = {}): Promise<IndexInfo> {
     this.checkOpen();
-    const metric = knnMetric(opts.metric);
-    const row = this.intermediateRow(key);
-    if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): an index is built from stored rows; query it once with path 'read' after storing it`);
-    this.writable();
-    return this.indexLayer(key, row, metric, opts.onProgress);
-  }
-
-  /** Builds a layer's index from its stored rows (the write lock held), records this machine's build rate. */
-  private async indexLayer(key: string, row: IntermediateRow, metric: Metric, onProgress?: (done: number, total: number) => void): Promise<IndexInfo> {
-    const vi = await import('./reader/vectorindex.js');
-    const reader = this.reader;
-    let done = 0;
-    async function* groups(): AsyncGenerator<Matrix> {
-      for await (const m of reader.groups(key, INDEX_GROUP_BYTES)) { done += m.nrows; onProgress?.(done, row.n_rows); yield m; }
-    }
-    const info = await vi.buildIndex(this.dir, this.db, key, row.id, metric, groups());
-    vi.recordBuild(this.db, info);
-    this.indexes.forget(info.file);
-    return info;
+    return this.neighbours.buildIndex(key, opts);
   }
 
   /** The vector indexes of intermediates matching the pattern (default all), as registered. */
   listIndexes(pattern = '*'): IndexInfo[] {
     this.checkOpen();
-    return this.list(pattern).flatMap((s) => indexesOfSync(this.db, s.key));
+    return this.neighbours.list(this.list(pattern).map((s) => s.key));
   }
 
   /** Removes the vector indexes of an intermediate (every metric, or one). Returns what was removed. */
   async dropIndex(key: string, opts: { metric?: Metric } = {}): Promise<IndexInfo[]> {
     this.checkOpen();
-    const vi = await import('./reader/vectorindex.js');
-    const found = vi.indexesOf(this.db, key).filter((x) => opts.metric === undefined || x.metric === opts.metric);
-    if (found.length === 0) throw new MistiqueError('NOT_FOUND', `${key} has no vector index${opts.metric ? ` for ${opts.metric}` : ''}; \`mistique index --list\` lists them`);
-    this.writable();
-    for (const x of found) { vi.dropIndex(this.dir, this.db, x); this.indexes.forget(x.file); }
-    return found;
+    return this.neighbours.dropIndex(key, opts);
   }
 
   /**
    * KNN: the k rows of a layer nearest to row `row`, by its vector index when one was built for the
    * metric from the layer as it is stored now (`path: 'index'`), else exactly over every row (`path:
-   * 'exact'`, also when `exact` is asked or `rows` restricts the search).
+   * 'exact'`, also when `exact` is asked or `rows` restricts the search). Under policy adaptive, a layer
+   * whose exact searches have cost as much as building its index gets one.
    */
   async knn(key: string, row: number, opts: { k?: number; metric?: Metric; exact?: boolean; rows?: RowSelection } = {}): Promise<KnnResult & { path: 'index' | 'exact'; ms: number; matrix?: Matrix }> {
     this.checkOpen();
-    const t0 = performance.now();
-    const metric = knnMetric(opts.metric);
-    const k = opts.k ?? 10;
-    if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
-    const r = this.intermediateRow(key);
-    const vi = await import('./reader/vectorindex.js');
-    const info = !opts.exact && opts.rows === undefined ? vi.indexInfo(this.db, key, metric) : undefined;
-    if (info && info.intermediateId === r.id) {
-      const q = await this.getIntermediates(`${key}.*`, { rows: [row] });
-      const v = q.values;
-      for (let j = 0; j < v.length; j++) if (!Number.isFinite(v[j]!)) throw new MistiqueError('BAD_INPUT', `row ${row} holds NaN or ±Infinity: it has no distance to any row; pick another query row`);
-      const found = vi.searchIndex(this.indexes.get(this.dir, info), Float32Array.from(v as ArrayLike<number>), row, k, metric);
-      return { query: row, ...found, metric, skipped: info.skipped, path: 'index', ms: performance.now() - t0 };
-    }
-    const { knn } = await import('./diagnostics/knn.js');
-    const m = await this.getIntermediates(`${key}.*`, opts.rows !== undefined ? { rows: opts.rows } : {});
-    const res = { ...knn(m, row, { k, metric }), path: 'exact' as const, ms: performance.now() - t0, matrix: m };
-    if (this.policy === 'adaptive' && opts.rows === undefined && !opts.exact && r.materialized !== 0) await this.maybeIndex(key, r, metric, res.ms);
-    return res;
-  }
-
-  /**
-   * Policy adaptive: what the store materializes by how it is queried, it also indexes — a layer whose
-   * exact KNN searches have cost as much as building its index (vectorindex.shouldBuild) gets one, if no
-   * other process holds the write lock (the lock is let go again: a query never keeps a writer waiting).
-   */
-  private async maybeIndex(key: string, r: IntermediateRow, metric: Metric, ms: number): Promise<void> {
-    const vi = await import('./reader/vectorindex.js');
-    const spend = vi.addExactSpend(this.db, key, metric, ms);
-    if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.db))) return;
-    const held = this.lock.held;
-    if (!held && !this.lock.acquire(0, false)) return;
-    try {
-      if (!held) this.recover();
-      await this.indexLayer(key, r, metric);
-    } finally {
-      if (!held) this.lock.release();
-    }
-  }
-
-  /** The registration of one whole intermediate by its key, or NOT_FOUND. */
-  private intermediateRow(key: string): IntermediateRow {
-    const [p, m, i, extra] = typeof key === 'string' ? key.split('.') : [];
-    if (!p || !m || !i || extra !== undefined) throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)}: give a layer as project.model.intermediate`);
-    const r = this.db.intermediates().find((x) => x.project === p && x.model === m && x.name === i);
-    if (!r) throw new MistiqueError('NOT_FOUND', `no intermediate ${key}; \`mistique ls\` lists them`);
-    return r;
+    return this.neighbours.knn(key, row, opts);
   }
 
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {
@@ -742,7 +691,7 @@ export class Store {
     this.db.lifecycle.delete([...ids], models.map((m) => m.id));
     for (const m of models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
     // their vector indexes go with them
-    for (const k of keys) for (const x of indexesOfSync(this.db, k)) { dropIndexSync(this.dir, this.db, x); this.indexes.forget(x.file); }
+    this.neighbours.dropAllOf(keys);
     this.reader.forget();
     return keys;
   }
@@ -804,16 +753,6 @@ export class Store {
   private checkOpen(): void {
     if (this.closed) throw new MistiqueError('CLOSED', `store ${this.dir} is closed: open it again with openStore()`);
   }
-}
-
-/** Rows a vector index is built from at a time: whole RowBlocks, as an export reads them. */
-const INDEX_GROUP_BYTES = 8 * 1024 * 1024;
-
-/** A KNN metric, checked. */
-function knnMetric(m: Metric | undefined): Metric {
-  if (m === undefined) return 'euclidean';
-  if (m !== 'euclidean' && m !== 'cosine') throw new MistiqueError('BAD_OPTION', `metric ${JSON.stringify(m)}: use 'euclidean' or 'cosine'`);
-  return m;
 }
 
 export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> {

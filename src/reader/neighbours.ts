@@ -1,0 +1,129 @@
+// KNN on stored layers and the vector indexes that answer it (#21): building, listing and dropping a
+// layer's HNSW index, a KNN query by the index when one fits the layer as stored now (else exactly over
+// every row), and policy adaptive's rule that indexes a layer once its exact searches have cost as much
+// as building the index. What it needs of the store comes in as the NeighbourHost interface.
+import type { Metric, KnnResult } from '../diagnostics/knn.js';
+import { MistiqueError } from '../errors.js';
+import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { Matrix } from '../model/matrix.js';
+import type { ChunkReader, RowSelection } from './chunkreader.js';
+import { dropIndex as dropIndexSync, IndexCache, indexesOf, type IndexInfo } from './vectorindex.js';
+
+/** Rows a vector index is built from at a time: whole RowBlocks, as an export reads them. */
+const INDEX_GROUP_BYTES = 8 * 1024 * 1024;
+
+export interface NeighbourHost {
+  readonly dir: string;
+  readonly db: MetadataDB;
+  readonly reader: ChunkReader;
+  readonly adaptive: boolean;
+  getIntermediates(keys: string, opts?: { rows?: RowSelection }): Promise<Matrix>;
+  /** Takes the store's write lock for this handle (waiting as the store is configured), or throws LOCKED. */
+  writable(): void;
+  /** Runs `fn` with the write lock if no other process holds it now (false: it did not run). */
+  ifUnlocked(fn: () => Promise<void>): Promise<boolean>;
+}
+
+/** A KNN metric, checked. */
+export function knnMetric(m: Metric | undefined): Metric {
+  if (m === undefined) return 'euclidean';
+  if (m !== 'euclidean' && m !== 'cosine') throw new MistiqueError('BAD_OPTION', `metric ${JSON.stringify(m)}: use 'euclidean' or 'cosine'`);
+  return m;
+}
+
+/** The registration of one whole intermediate by its key, or NOT_FOUND. */
+export function intermediateRow(db: MetadataDB, key: string): IntermediateRow {
+  const [p, m, i, extra] = typeof key === 'string' ? key.split('.') : [];
+  if (!p || !m || !i || extra !== undefined) throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)}: give a layer as project.model.intermediate`);
+  const r = db.intermediates().find((x) => x.project === p && x.model === m && x.name === i);
+  if (!r) throw new MistiqueError('NOT_FOUND', `no intermediate ${key}; \`mistique ls\` lists them`);
+  return r;
+}
+
+export class Neighbours {
+  /** Vector indexes loaded for KNN. */
+  private readonly indexes = new IndexCache();
+
+  constructor(private readonly host: NeighbourHost) {}
+
+  /** Builds (or rebuilds) a layer's index from its stored rows; the write lock is taken. */
+  async buildIndex(key: string, opts: { metric?: Metric; onProgress?: (done: number, total: number) => void } = {}): Promise<IndexInfo> {
+    const metric = knnMetric(opts.metric);
+    const row = intermediateRow(this.host.db, key);
+    if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): an index is built from stored rows; query it once with path 'read' after storing it`);
+    this.host.writable();
+    return this.indexLayer(key, row, metric, opts.onProgress);
+  }
+
+  /** Builds a layer's index from its stored rows (the write lock held), records this machine's build rate. */
+  private async indexLayer(key: string, row: IntermediateRow, metric: Metric, onProgress?: (done: number, total: number) => void): Promise<IndexInfo> {
+    const vi = await import('./vectorindex.js');
+    const reader = this.host.reader;
+    let done = 0;
+    async function* groups(): AsyncGenerator<Matrix> {
+      for await (const m of reader.groups(key, INDEX_GROUP_BYTES)) { done += m.nrows; onProgress?.(done, row.n_rows); yield m; }
+    }
+    const info = await vi.buildIndex(this.host.dir, this.host.db, key, row.id, metric, groups());
+    vi.recordBuild(this.host.db, info);
+    this.indexes.forget(info.file);
+    return info;
+  }
+
+  /** The vector indexes of these intermediates, as registered. */
+  list(keys: readonly string[]): IndexInfo[] {
+    return keys.flatMap((k) => indexesOf(this.host.db, k));
+  }
+
+  /** Removes an intermediate's indexes (every metric, or one); the write lock is taken. */
+  dropIndex(key: string, opts: { metric?: Metric } = {}): IndexInfo[] {
+    const found = indexesOf(this.host.db, key).filter((x) => opts.metric === undefined || x.metric === opts.metric);
+    if (found.length === 0) throw new MistiqueError('NOT_FOUND', `${key} has no vector index${opts.metric ? ` for ${opts.metric}` : ''}; \`mistique index --list\` lists them`);
+    this.host.writable();
+    this.drop(found);
+    return found;
+  }
+
+  /** An intermediate is deleted or replaced: its indexes go with it (the write lock already held). */
+  dropAllOf(keys: readonly string[]): void {
+    this.drop(keys.flatMap((k) => indexesOf(this.host.db, k)));
+  }
+
+  private drop(found: readonly IndexInfo[]): void {
+    for (const x of found) { dropIndexSync(this.host.dir, this.host.db, x); this.indexes.forget(x.file); }
+  }
+
+  /** KNN by the layer's index when one was built for the metric from the layer as stored now, else exactly. */
+  async knn(key: string, row: number, opts: { k?: number; metric?: Metric; exact?: boolean; rows?: RowSelection } = {}): Promise<KnnResult & { path: 'index' | 'exact'; ms: number; matrix?: Matrix }> {
+    const t0 = performance.now();
+    const metric = knnMetric(opts.metric);
+    const k = opts.k ?? 10;
+    if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+    const r = intermediateRow(this.host.db, key);
+    const vi = await import('./vectorindex.js');
+    const info = !opts.exact && opts.rows === undefined ? vi.indexInfo(this.host.db, key, metric) : undefined;
+    if (info && info.intermediateId === r.id) {
+      const q = await this.host.getIntermediates(`${key}.*`, { rows: [row] });
+      const v = q.values;
+      for (let j = 0; j < v.length; j++) if (!Number.isFinite(v[j]!)) throw new MistiqueError('BAD_INPUT', `row ${row} holds NaN or ±Infinity: it has no distance to any row; pick another query row`);
+      const found = vi.searchIndex(this.indexes.get(this.host.dir, info), Float32Array.from(v as ArrayLike<number>), row, k, metric);
+      return { query: row, ...found, metric, skipped: info.skipped, path: 'index', ms: performance.now() - t0 };
+    }
+    const { knn } = await import('../diagnostics/knn.js');
+    const m = await this.host.getIntermediates(`${key}.*`, opts.rows !== undefined ? { rows: opts.rows } : {});
+    const res = { ...knn(m, row, { k, metric }), path: 'exact' as const, ms: performance.now() - t0, matrix: m };
+    if (this.host.adaptive && opts.rows === undefined && !opts.exact && r.materialized !== 0) await this.maybeIndex(key, r, metric, res.ms);
+    return res;
+  }
+
+  /**
+   * Policy adaptive: what the store materializes by how it is queried, it also indexes — a layer whose
+   * exact KNN searches have cost as much as building its index (vectorindex.shouldBuild) gets one, if no
+   * other process holds the write lock (the lock is let go again: a query never keeps a writer waiting).
+   */
+  private async maybeIndex(key: string, r: IntermediateRow, metric: Metric, ms: number): Promise<void> {
+    const vi = await import('./vectorindex.js');
+    const spend = vi.addExactSpend(this.host.db, key, metric, ms);
+    if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.host.db))) return;
+    await this.host.ifUnlocked(async () => { await this.indexLayer(key, r, metric); });
+  }
+}
