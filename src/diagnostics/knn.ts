@@ -1,6 +1,7 @@
 // KNN (paper Table 5.1, MCFR): the k examples nearest to a given one in an intermediate's space,
 // exact (brute force over every row), Euclidean or cosine. Rows holding NaN or ±Infinity have no
 // distance and are skipped (counted in `skipped`).
+import { checkK } from './queries.js';
 import { MistiqueError } from '../errors.js';
 import type { Matrix } from '../model/matrix.js';
 import { numeric } from './dense.js';
@@ -92,7 +93,7 @@ export function overlap(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 function options(m: Matrix, opts: KnnOptions): { k: number; metric: Metric } {
   const k = opts.k ?? 10, metric = opts.metric ?? 'euclidean';
-  if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+  checkK(k);
   if (metric !== 'euclidean' && metric !== 'cosine') throw new MistiqueError('BAD_OPTION', `metric must be euclidean or cosine, got ${JSON.stringify(metric)}`);
   if (m.ncols === 0) throw new MistiqueError('BAD_INPUT', 'knn needs at least one column');
   return { k, metric };

@@ -19,12 +19,17 @@ export function pointq(m: Matrix, row: number): { row: number; values: Float64Ar
   return { row, values: Float64Array.from(m.row(i)), columns: m.columns.map((c) => c.key), shape: m.shape };
 }
 
+/** The k of TOPK and KNN: a positive integer, else BAD_OPTION (one check for every k the store takes). */
+export function checkK(k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+}
+
 export interface TopK { column: string; rowIds: Int32Array; values: Float64Array; nanSkipped: number }
 
 /** TOPK: the k rows with the largest (or smallest) value of a column — a feature, a prediction, a neuron. */
 export function topk(m: Matrix, column: number | string, k: number, order: 'desc' | 'asc' = 'desc'): TopK {
   numeric(m);
-  if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+  checkK(k);
   const j = typeof column === 'number' ? column : m.columnIndex(column);
   if (j < 0 || j >= m.ncols) throw new MistiqueError('BAD_OPTION', `column ${column} is out of range: the result has ${m.ncols} columns`);
   const v = m.column(j);

@@ -2,6 +2,7 @@
 // layer's HNSW index, a KNN query by the index when one fits the layer as stored now (else exactly over
 // every row), and policy adaptive's rule that indexes a layer once its exact searches have cost as much
 // as building the index. What it needs of the store comes in as the NeighbourHost interface.
+import { checkK } from '../diagnostics/queries.js';
 import type { Metric, KnnResult } from '../diagnostics/knn.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
@@ -97,7 +98,7 @@ export class Neighbours {
     const t0 = performance.now();
     const metric = knnMetric(opts.metric);
     const k = opts.k ?? 10;
-    if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+    checkK(k);
     const r = intermediateRow(this.host.db, key);
     const vi = await import('./vectorindex.js');
     const info = !opts.exact && opts.rows === undefined ? vi.indexInfo(this.host.db, key, metric) : undefined;

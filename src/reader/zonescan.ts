@@ -4,7 +4,7 @@
 // zone maps without reading.
 import { MistiqueError } from '../errors.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
-import type { TopK } from '../diagnostics/queries.js';
+import { checkK, type TopK } from '../diagnostics/queries.js';
 import { mayHold, zoneOrder, type BlockZone } from '../store/zonemap.js';
 import type { ChunkReader } from './chunkreader.js';
 
@@ -18,7 +18,7 @@ export interface ZoneTopK extends TopK {
 
 /** TOPK of one column by its zone maps; null when some chunk has none (then a full read answers). */
 export async function topkByZones(db: MetadataDB, reader: ChunkReader, columnKey: string, k: number, order: 'desc' | 'asc'): Promise<ZoneTopK | null> {
-  if (!Number.isInteger(k) || k < 1) throw new MistiqueError('BAD_OPTION', `k must be a positive integer, got ${k}`);
+  checkK(k);
   const w = await reader.wholeBlocks([columnKey]);
   if (w.sel.cols.length !== 1) throw new MistiqueError('BAD_KEY', `topk ranks by one column; ${columnKey} gives ${w.sel.cols.length}: name the column (or neuron index) as the last part of the key`);
   const zones = db.zones(w.sel.intermediate.id, w.sel.cols[0]!);
