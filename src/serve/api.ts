@@ -8,6 +8,7 @@ import type { DnnSpec } from '../executor/onnx/dnn.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import type { Store } from '../mistique.js';
 import type { Matrix } from '../model/matrix.js';
+import { tensorColumnNames } from '../model/dataframe.js';
 import { parseIntermediateKey, parseKey } from '../model/key.js';
 import { rowPositions } from './rowpos.js';
 
@@ -127,7 +128,8 @@ export function intermediatePage(store: Store, p: Params): unknown {
   const blocks = store.metadata.rowblocks(r.id);
   return {
     ...summary, project: r.project, model: r.model, name: r.name, originalName: r.original_name, kind: shape ? 'tensor' : 'table', columnList: columns,
-    firstRowId: blocks.length ? Math.min(...blocks.map((b) => b.min_row_id)) : null, lastRowId: blocks.length ? Math.max(...blocks.map((b) => b.max_row_id)) : null,
+    // a loop, not Math.min(...): a store of 10⁸ rows has 10⁵ RowBlocks, too many arguments for a call
+    firstRowId: blocks.length ? blocks.reduce((a, b) => Math.min(a, b.min_row_id), Infinity) : null, lastRowId: blocks.length ? blocks.reduce((a, b) => Math.max(a, b.max_row_id), -Infinity) : null,
     chunks: r.n_chunks, chunksDeduplicated: r.n_chunks_dedup, workflow: store.metadata.workflows.get(r.project, r.model)?.kind ?? null,
     lineage: lineage(store, r), input: inputOf(store, r),
   };
@@ -148,11 +150,14 @@ export async function rowsPage(store: Store, p: Params): Promise<unknown> {
   const ids = pos.slice(offset, offset + limit);
   const c0 = intParam(p, 'col', 0, 0, Math.max(0, r.n_cols - 1));
   const c1 = Math.min(r.n_cols, c0 + intParam(p, 'cols', 64, 1, 4096));
+  // only the window's columns are read (a page of a 265 000-value layer is not 100 MB)
+  const shape = shapeOf(r);
+  const names = shape ? tensorColumnNames(shape).slice(c0, c1) : store.metadata.columns(r.id).slice(c0, c1).map((c) => c.name ?? String(c.idx));
   const t0 = performance.now();
-  const m = ids.length ? await store.getIntermediates(`${keyOf(r)}.*`, { rows: Array.from(ids) }) : null;
+  const m = ids.length ? await store.getIntermediates(names.map((n) => `${keyOf(r)}.${n}`), { rows: ids }) : null;
   return {
-    key: keyOf(r), total: pos.length, offset, col: c0, columns: m ? m.columns.slice(c0, c1).map((c) => ({ name: c.name, type: c.type })) : [],
-    rowIds: Array.from(ids), rows: m ? Array.from({ length: m.nrows }, (_, i) => cells(m, i, c0, c1)) : [], ms: performance.now() - t0, sources: m?.sources ?? [],
+    key: keyOf(r), total: pos.length, offset, col: c0, columns: m ? m.columns.map((c) => ({ name: c.name, type: c.type })) : [],
+    rowIds: Array.from(ids), rows: m ? Array.from({ length: m.nrows }, (_, i) => cells(m, i, 0, m.ncols)) : [], ms: performance.now() - t0, sources: m?.sources ?? [],
   };
 }
 
