@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { run } from '../src/cli/main.js';
 import { demoHints } from '../src/cli/demo.js';
 import { openStore } from '../src/index.js';
@@ -31,6 +31,33 @@ describe('progress off a terminal', () => {
     expect(lines).toHaveLength(11); // every 10 s of 100 s, and the end
     expect(lines[0]).toBe('fm.cnn_e03: 10/100 (10%) after 10 s\n');
     expect(lines.at(-1)).toBe('fm.cnn_e03: 100/100 (100%) after 100 s\n');
+  });
+});
+
+describe('a command past 2 s says it is working', () => {
+  it('off a terminal: nothing before 2 s, then a plain line, then one every 10 s; on a terminal the line is cleared at the end', async () => {
+    const { working } = await import('../src/cli/progress.js');
+    vi.useFakeTimers();
+    try {
+      for (const isTTY of [false, true]) {
+        const lines: string[] = [];
+        const stream = { isTTY, write: (x: string) => { lines.push(x); return true; } } as unknown as NodeJS.WriteStream;
+        const quick = working('mistique get', stream, 2000, () => Date.now());
+        vi.advanceTimersByTime(1500);
+        quick();
+        expect(lines).toEqual([]);
+        const slow = working('mistique diagnose', stream, 2000, () => Date.now());
+        vi.advanceTimersByTime(25_000);
+        slow();
+        if (!isTTY) expect(lines).toEqual(['mistique diagnose: working… 2 s\n', 'mistique diagnose: working… 12 s\n', 'mistique diagnose: working… 22 s\n']);
+        else {
+          expect(lines[0]).toBe('\rmistique diagnose: working… 2 s\u001b[K');
+          expect(lines.at(-1)).toBe('\r\u001b[K');
+        }
+      }
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -271,6 +271,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 2;
   }
   const dir = o.store ?? process.env.MISTIQUE_STORE ?? (command === 'demo' ? './demo-store' : './mistique-store');
+  // commands with no progress bar of their own say they are still working past 2 s (stderr)
+  const stopWorking = ['get', 'sql', 'diagnose', 'explain', 'rerun'].includes(command) ? (await import('./progress.js')).working(`mistique ${command}`) : () => undefined;
+  // the first line of output ends the note (on a terminal it would share the line)
+  const out = io;
+  io = { out: (x) => { stopWorking(); out.out(x); }, err: (x) => { stopWorking(); out.err(x); } };
   try {
     switch (command) {
       case 'log':
@@ -308,5 +313,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return 1;
     }
     throw err;
+  } finally {
+    stopWorking();
   }
 }

@@ -59,3 +59,28 @@ export function counter(label: string, stream: NodeJS.WriteStream = process.stde
     },
   };
 }
+
+/**
+ * For a command without a progress bar of its own (get, sql, diagnose, explain, rerun): once it has run
+ * `afterMs` (2 s), a line on stderr says it is still working — on a terminal one line rewritten every
+ * second and cleared at the end, off a terminal a plain line then one every LINE_MS — so no command over
+ * ~2 s is silent, and one that ends sooner prints nothing. Returns stop().
+ */
+export function working(label: string, stream: NodeJS.WriteStream = process.stderr, afterMs = 2000, now: () => number = Date.now): () => void {
+  const t0 = now();
+  let shown = false, last = 0;
+  const tick = (): void => {
+    const ms = now() - t0;
+    if (ms < afterMs || (!stream.isTTY && shown && now() - last < LINE_MS)) return;
+    last = now();
+    shown = true;
+    const line = `${label}: working… ${(ms / 1000).toFixed(0)} s`;
+    stream.write(stream.isTTY ? `\r${line}\u001b[K` : `${line}\n`);
+  };
+  const timer = setInterval(tick, stream.isTTY ? 1000 : 500);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    if (shown && stream.isTTY) stream.write('\r\u001b[K');
+  };
+}
