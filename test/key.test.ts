@@ -17,13 +17,14 @@ describe('key grammar', () => {
     for (const ok of ['a', 'Z', '0', '_', '_x', 'a-b', 'A9_z-', 'x'.repeat(128), '9lives']) expect(checkName('model', ok), ok).toBe(ok);
     for (const bad of ['', '-a', 'a.b', 'a/b', '..', '.', 'a b', 'a\u0000', 'é', 'a*', 'a?', 'x'.repeat(129), ' a', 'a\n']) expect(code(() => checkName('model', bad)), JSON.stringify(bad)).toBe('BAD_NAME');
     expect(code(() => checkName('model', 7 as unknown as string))).toBe('BAD_NAME');
-    expect(() => checkName('project', 'a.b')).toThrow(/project name "a\.b" is not allowed/);
+    expect(() => checkName('project', 'a.b')).toThrow(/project name "a\.b" is not allowed: use 1–128 letters, digits, '_' or '-' \(no dots, slashes, '\.\.', spaces or NUL\), not starting with '-'/);
   });
 
   it('column names: 1–512 printable characters, dots and spaces allowed, no * ? or control characters', () => {
     for (const ok of ['x', 'a.b', 'with space', ' ', '0_1_2', 'é', '~', 'x'.repeat(512), '\u007f']) expect(checkColumnName(ok), JSON.stringify(ok)).toBe(ok);
     for (const bad of ['', 'x'.repeat(513), 'a*', '?', 'a\nb', '\u0000', '\u001f', 'tab\there']) expect(code(() => checkColumnName(bad)), JSON.stringify(bad)).toBe('BAD_NAME');
     expect(code(() => checkColumnName(undefined as unknown as string))).toBe('BAD_NAME');
+    expect(() => checkColumnName('a*')).toThrow(/column name "a\*" is not allowed: use 1–512 printable characters without '\*', '\?' or control characters/);
   });
 
   it('a query key has four parts or more; the column is everything after the third dot', () => {
@@ -35,6 +36,9 @@ describe('key grammar', () => {
       expect(code(() => parseKey(bad)), JSON.stringify(bad)).toBe('BAD_KEY');
     }
     expect(code(() => parseKey(null as unknown as string))).toBe('BAD_KEY');
+    expect(() => parseKey(null as unknown as string)).toThrow(/a key must be a string, got object/);
+    // an empty part is malformed (not a name with bad characters)
+    for (const bad of ['.m.i.c', 'p..i.c', 'p.m..c', 'p.m.i.', 'p.m.i']) expect(() => parseKey(bad), bad).toThrow(/is malformed: write project\.model\.intermediate\.column/);
     expect(() => parseKey('p.m.i')).toThrow(/project\.model\.intermediate\.column/);
     expect(() => parseKey('p.m/x.i.c')).toThrow(/the model part "m\/x"/);
     expect(parseKey(`${'x'.repeat(128)}.m.i.c`).project).toHaveLength(128);
@@ -45,6 +49,11 @@ describe('key grammar', () => {
     for (const bad of ['p.m', 'p.m.i.c', '', 'p']) expect(code(() => parseIntermediateKey(bad)), bad).toBe('BAD_KEY');
     for (const bad of ['p.m.-i', 'p.*.i', 'p..i', '-p.m.i']) expect(code(() => parseIntermediateKey(bad)), bad).not.toBeNull();
     expect(code(() => parseIntermediateKey('p.m.-i'))).toBe('BAD_NAME');
+    expect(() => parseIntermediateKey('p.m.-i')).toThrow(/^intermediate name "-i"/);
+    expect(() => parseIntermediateKey('p.-m.i')).toThrow(/^model name "-m"/);
+    expect(() => parseIntermediateKey('-p.m.i')).toThrow(/^project name "-p"/);
+    expect(() => parseIntermediateKey('p.m')).toThrow(/^log key "p\.m" must be project\.model\.intermediate/);
+    expect(() => parseIntermediateKey(3 as unknown as string)).toThrow(/^log key 3 must be/);
     expect(code(() => parseIntermediateKey(3 as unknown as string))).toBe('BAD_KEY');
   });
 
