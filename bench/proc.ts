@@ -21,3 +21,10 @@ export function saveResult(name: string, result: unknown): void {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, `${name}.json`), line + '\n');
 }
+
+/** Median (the mean of the two middle runs for an even count) with min, max and the number of runs, `digits` decimals. */
+export function summary(xs: readonly number[], digits = 1): { median: number; min: number; max: number; runs: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return { median: +m.toFixed(digits), min: +s[0]!.toFixed(digits), max: +s.at(-1)!.toFixed(digits), runs: s.length };
+}

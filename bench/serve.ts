@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { run } from '../src/cli/main.js';
 import { openStore, type Store } from '../src/index.js';
 import { serve } from '../src/serve/server.js';
-import { saveResult } from './proc.js';
+import { saveResult, summary } from './proc.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -27,12 +27,6 @@ const { values: args } = parseArgs({
 const ROUNDS = Number(args.rounds);
 const SHOTS = 'docs/screenshots';
 const quiet = { out: () => undefined, err: (s: string) => process.stderr.write(s + '\n') };
-
-function summary(xs: number[]): { median: number; min: number; max: number; runs: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { median: +m.toFixed(1), min: +s[0]!.toFixed(1), max: +s.at(-1)!.toFixed(1), runs: s.length };
-}
 
 async function dnnStore(dir: string): Promise<void> {
   if (fs.existsSync(path.join(dir, 'metadata.db'))) return;

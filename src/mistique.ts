@@ -22,6 +22,7 @@ import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions, type RowSelection } from './reader/chunkreader.js';
 import { resolveKeys } from './reader/resolve.js';
+import { IdleCalibration } from './reader/idlecalibration.js';
 import type { IndexInfo } from './reader/vectorindex.js';
 import { Neighbours } from './reader/neighbours.js';
 import type { KnnResult, Metric } from './diagnostics/knn.js';
@@ -184,7 +185,9 @@ export class Store {
       dnn: async (modelKey, layer, rows) => (await networkExecutor()).rerunLayer(this, modelKey, layer, rows),
       materialize: (row, full) => this.materialize(row, full),
       probeReads: (scheme) => this.probeReads(scheme),
-    }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec);
+    }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec,
+    // deferred calibrations wait while writers are open (logging) or data waits unflushed, not only while calls run
+    new IdleCalibration(() => ds.openWriters > 0 || ds.unflushedBytes > 0));
     this.neighbours = new Neighbours({
       dir, db, reader: this.reader, adaptive: policy === 'adaptive',
       getIntermediates: (keys, opts) => this.getIntermediates(keys, opts),
@@ -201,8 +204,6 @@ export class Store {
         }
       },
     });
-    // deferred calibrations wait while writers are open (logging), not only while calls run
-    this.planner.busyElsewhere = () => this.ds.openWriters > 0 || this.ds.unflushedBytes > 0;
     this.lock = new WriteLock(dir);
     // recovery needs the write lock (no writer alive); a reader that cannot have it leaves the live writer be
     if (this.lock.acquire(0, false)) {
@@ -432,7 +433,7 @@ export class Store {
    */
   async calibrated(): Promise<void> {
     this.checkOpen();
-    await this.planner.calibrated();
+    await this.planner.idle.settled();
   }
 
   /**
@@ -702,7 +703,11 @@ export class Store {
     if (gone.size === 0) return [];
     const out: { input: string; model: string; layers: string[] }[] = [];
     const byModel = new Map<string, IntermediateRow[]>();
-    for (const r of visible) byModel.set(`${r.project}.${r.model}`, [...(byModel.get(`${r.project}.${r.model}`) ?? []), r]);
+    for (const r of visible) {
+      const k = `${r.project}.${r.model}`;
+      const rows = byModel.get(k);
+      if (rows) rows.push(r); else byModel.set(k, [r]);
+    }
     for (const [model, rows] of byModel) {
       const staying = rows.filter((r) => !deleted.has(r.id));
       if (staying.length === 0) continue;
@@ -737,7 +742,7 @@ export class Store {
     if (this.closed) return;
     clearInterval(this.flushTimer);
     // a deferred calibration under way stops at its next timed run; none starts any more
-    await this.planner.stop();
+    await this.planner.idle.stop();
     try {
       await this.ds.flushAll();
     } finally {
@@ -761,7 +766,7 @@ export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> 
 
 /**
  * Every asynchronous API call of a Store tells the planner it is under way, so that the calibrations
- * queries deferred run only while the store is idle (see QueryPlanner.enter): none starts during a call,
+ * queries deferred run only while the store is idle (reader/idlecalibration.ts): none starts during a call,
  * and one under way when a call starts is thrown away, writing nothing.
  */
 const API_CALLS = ['log', 'explain', 'readRates', 'getTable', 'logIntermediates', 'rerun', 'logNetwork', 'logStream', 'sql', 'export',
@@ -771,9 +776,9 @@ for (const name of API_CALLS) {
   Object.defineProperty(Store.prototype, name, {
     configurable: true, writable: true,
     value: async function (this: Store, ...args: unknown[]): Promise<unknown> {
-      const planner = (this as unknown as { planner: QueryPlanner }).planner;
-      planner.enter();
-      try { return await call.apply(this, args); } finally { planner.leave(); }
+      const idle = (this as unknown as { planner: QueryPlanner }).planner.idle;
+      idle.enter();
+      try { return await call.apply(this, args); } finally { idle.leave(); }
     },
   });
 }
@@ -783,9 +788,9 @@ for (const name of ['delete', 'writer'] as const satisfies readonly (keyof Store
   Object.defineProperty(Store.prototype, name, {
     configurable: true, writable: true,
     value: function (this: Store, ...args: unknown[]): unknown {
-      const planner = (this as unknown as { planner: QueryPlanner }).planner;
-      planner.enter();
-      try { return call.apply(this, args); } finally { planner.leave(); }
+      const idle = (this as unknown as { planner: QueryPlanner }).planner.idle;
+      idle.enter();
+      try { return call.apply(this, args); } finally { idle.leave(); }
     },
   });
 }

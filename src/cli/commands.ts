@@ -5,7 +5,8 @@ import type { Band } from '../costmodel/index.js';
 import { describeRate } from '../reader/readrates.js';
 import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
-import { rowIdRange, type RowSelection } from '../reader/chunkreader.js';
+import { parseRows } from '../reader/rowspec.js';
+export { parseRows };
 import path from 'node:path';
 import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
 import { counter, progress } from './progress.js';
@@ -280,21 +281,6 @@ function rangeIds(r: { start: number; end: number }): number[] {
   return Array.from({ length: Math.max(0, r.end - r.start) }, (_, i) => r.start + i);
 }
 
-/** "5", "1,7,9", "100-200" (inclusive), or mixes: "1,5-8". */
-export function parseRows(s: string): RowSelection {
-  const out: number[] = [];
-  for (const part of s.split(',')) {
-    const m = /^\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?$/.exec(part);
-    if (!m) throw new MistiqueError('BAD_ROWS', `--rows ${JSON.stringify(s)}: write row ids as 5, 1,7,9 or 100-200`);
-    const a = Number(m[1]);
-    const b = m[2] !== undefined ? Number(m[2]) : a;
-    if (b < a) throw new MistiqueError('BAD_ROWS', `--rows range ${part} ends before it starts`);
-    if (b - a > 50_000_000) throw new MistiqueError('BAD_ROWS', `--rows range ${part} is too large`);
-    if (a < -2147483648 || b > 2147483647) throw rowIdRange(`--rows ${part}`);
-    for (let r = a; r <= b; r++) out.push(r);
-  }
-  return out;
-}
 
 /**
  * mistique verify: the store checked whole. Exit 0 when sound, 1 when problems remain (3 when the

@@ -8,6 +8,7 @@ import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { Matrix } from '../model/matrix.js';
 import type { ChunkReader, RowSelection } from './chunkreader.js';
+import { intermediateByKey } from './resolve.js';
 import { dropIndex as dropIndexSync, IndexCache, indexesOf, type IndexInfo } from './vectorindex.js';
 
 /** Rows a vector index is built from at a time: whole RowBlocks, as an export reads them. */
@@ -32,15 +33,6 @@ export function knnMetric(m: Metric | undefined): Metric {
   return m;
 }
 
-/** The registration of one whole intermediate by its key, or NOT_FOUND. */
-export function intermediateRow(db: MetadataDB, key: string): IntermediateRow {
-  const [p, m, i, extra] = typeof key === 'string' ? key.split('.') : [];
-  if (!p || !m || !i || extra !== undefined) throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)}: give a layer as project.model.intermediate`);
-  const r = db.intermediates().find((x) => x.project === p && x.model === m && x.name === i);
-  if (!r) throw new MistiqueError('NOT_FOUND', `no intermediate ${key}; \`mistique ls\` lists them`);
-  return r;
-}
-
 export class Neighbours {
   /** Vector indexes loaded for KNN. */
   private readonly indexes = new IndexCache();
@@ -50,7 +42,7 @@ export class Neighbours {
   /** Builds (or rebuilds) a layer's index from its stored rows; the write lock is taken. */
   async buildIndex(key: string, opts: { metric?: Metric; onProgress?: (done: number, total: number) => void } = {}): Promise<IndexInfo> {
     const metric = knnMetric(opts.metric);
-    const row = intermediateRow(this.host.db, key);
+    const row = intermediateByKey(this.host.db, key);
     if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): an index is built from stored rows; query it once with path 'read' after storing it`);
     this.host.writable();
     return this.indexLayer(key, row, metric, opts.onProgress);
@@ -99,7 +91,7 @@ export class Neighbours {
     const metric = knnMetric(opts.metric);
     const k = opts.k ?? 10;
     checkK(k);
-    const r = intermediateRow(this.host.db, key);
+    const r = intermediateByKey(this.host.db, key);
     const vi = await import('./vectorindex.js');
     const info = !opts.exact && opts.rows === undefined ? vi.indexInfo(this.host.db, key, metric) : undefined;
     if (info && info.intermediateId === r.id) {

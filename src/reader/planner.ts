@@ -5,8 +5,8 @@
 // measured is kept by rerunstats.ts (as reads' by readrates.ts); rerunresult.ts turns a re-run's output
 // into the Matrix a read gives.
 import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { MistiqueError } from '../errors.js';
+import { IdleCalibration } from './idlecalibration.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
 import type { DnnSpec } from '../executor/onnx/dnn.js';
 import type { Matrix } from '../model/matrix.js';
@@ -87,12 +87,6 @@ const ASSUMED_READ = [0, 0, 0, 10, 0, 0];
  */
 type Measure = boolean | 'defer';
 
-/** How long the store must go without a query before a deferred calibration starts. */
-const IDLE_MS = 200;
-
-/** Set inside a deferred calibration: what it runs through query() is its own work. */
-const calibrationContext = new AsyncLocalStorage<boolean>();
-
 export class QueryPlanner {
   readonly rates: ReadRates;
   /** What re-runs measured on this machine: each layer's line (Eq. 5.3) and each pipeline stage's time (Eq. 5.2). */
@@ -104,22 +98,8 @@ export class QueryPlanner {
   readonly accuracy: EstimateAccuracy;
   /** Intermediates being materialized now: a query beside the one materializing leaves it be. */
   private readonly materializing = new Set<number>();
-  /**
-   * Calibrations a query needed and did not wait for (Measure 'defer'), by what they calibrate: run one
-   * at a time once no query has run for IDLE_MS, none while a query runs; one a query overlapped is
-   * thrown away and queued again (its timings would be the query's as much as its own). A first query
-   * therefore costs what a later one does, and decides from the logging profile and the assumed read
-   * rate (its estimate's `source` says so); `calibrated()` waits for them.
-   */
-  private readonly deferred = new Map<string, (disturbed: () => boolean) => Promise<boolean>>();
-  /** Calls of the store under way (queries and every other API call) and how many ever started. */
-  private inFlight = 0;
-  private queriesStarted = 0;
-  /** Something else holds the store busy (open writers), set by the Store. */
-  busyElsewhere: () => boolean = () => false;
-  private idleTimer: NodeJS.Timeout | null = null;
-  private calibrating: Promise<void> | null = null;
-  private stopped = false;
+  /** The calibrations queries did not wait for (Measure 'defer'): run while the store is idle. */
+  readonly idle: IdleCalibration;
 
   constructor(
     private readonly db: MetadataDB,
@@ -128,7 +108,9 @@ export class QueryPlanner {
     private readonly rerunners: Rerunners,
     private readonly adaptive: AdaptiveSettings,
     private readonly codec: string,
+    idle: IdleCalibration = new IdleCalibration(),
   ) {
+    this.idle = idle;
     this.rates = new ReadRates(db, codec);
     this.reruns = new RerunStats(db);
     this.accuracy = new EstimateAccuracy(db);
@@ -164,32 +146,12 @@ export class QueryPlanner {
 
   /** Answers a query, each intermediate by its chosen path; the estimates get their measured times. */
   async query(keys: readonly string[], opts: PlannedQueryOptions = {}): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
-    // a calibration's own reads (a re-run reads the network's input through here) are part of it, not a query beside it
-    if (calibrationContext.getStore()) return this.runQuery(keys, opts);
-    this.enter();
+    this.idle.enter();
     try {
       return await this.runQuery(keys, opts);
     } finally {
-      this.leave();
+      this.idle.leave();
     }
-  }
-
-  /**
-   * A call of the store starts (the Store wraps its API calls in enter/leave): no deferred calibration
-   * starts while one runs, and one under way is thrown away — its timings, and what it would write, must
-   * not land in the middle of another call.
-   */
-  enter(): void {
-    if (calibrationContext.getStore()) return;
-    this.inFlight++;
-    this.queriesStarted++;
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
-  }
-
-  leave(): void {
-    if (calibrationContext.getStore()) return;
-    this.inFlight--;
-    this.whenIdle();
   }
 
   private async runQuery(keys: readonly string[], opts: PlannedQueryOptions): Promise<{ matrix: Matrix; estimates: Estimate[] }> {
@@ -320,7 +282,7 @@ export class QueryPlanner {
     if (rate) return { coef: rate.coef, reads: rate.reads, source: rate.probed ? 'probed' : 'measured' };
     if (!measure) return { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
     if (measure === 'defer') {
-      this.defer(`read:${schemeFamily(scheme)}`, async (disturbed) => {
+      this.idle.defer(`read:${schemeFamily(scheme)}`, async (disturbed) => {
         if (this.rates.get(scheme)) return true;
         if (await this.calibrate(scheme, disturbed)) return true;
         if (disturbed()) return false;
@@ -399,7 +361,7 @@ export class QueryPlanner {
     const line = this.reruns.line(r);
     let fit = line ? solveRerun(line.sums, line.anchor) : null;
     // a line without calibration's re-runs (only a query's) is calibrated later; never measured, now if asked
-    if (!line?.anchor && measure === 'defer') this.defer(`rerun:${r.id}`, async (disturbed) => (this.reruns.line(r)?.anchor ? true : (await this.calibrateRerun(r, spec, disturbed)) !== null || !disturbed()));
+    if (!line?.anchor && measure === 'defer') this.idle.defer(`rerun:${r.id}`, async (disturbed) => (this.reruns.line(r)?.anchor ? true : (await this.calibrateRerun(r, spec, disturbed)) !== null || !disturbed()));
     else if (!line && measure) fit = await this.calibrateRerun(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
@@ -504,57 +466,6 @@ export class QueryPlanner {
       best = Math.min(best, await run());
     }
     return best;
-  }
-
-  /** Queues a calibration a query did not wait for (see `deferred`). */
-  private defer(what: string, job: (disturbed: () => boolean) => Promise<boolean>): void {
-    if (this.stopped || this.deferred.has(what)) return;
-    this.deferred.set(what, job);
-  }
-
-  /** After a query: the deferred calibrations start once IDLE_MS pass without another (the timer keeps no process alive). */
-  private whenIdle(): void {
-    if (this.stopped || this.deferred.size === 0 || this.inFlight > 0 || this.calibrating || this.idleTimer) return;
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = null;
-      // writers still open: wait another idle period
-      if (this.busyElsewhere()) this.whenIdle(); else void this.runDeferred();
-    }, IDLE_MS);
-    this.idleTimer.unref();
-  }
-
-  /** Runs the queued calibrations one at a time while no query runs; one a query overlapped goes back in the queue. */
-  private runDeferred(): Promise<void> {
-    this.calibrating ??= (async () => {
-      while (this.deferred.size > 0 && !this.stopped && this.inFlight === 0 && !this.busyElsewhere()) {
-        const [what, job] = this.deferred.entries().next().value as [string, (d: () => boolean) => Promise<boolean>];
-        this.deferred.delete(what);
-        const started = this.queriesStarted;
-        const disturbed = (): boolean => this.stopped || this.queriesStarted !== started || this.busyElsewhere();
-        // a calibration that fails is not retried: the estimates stay as they are
-        const done = await calibrationContext.run(true, () => job(disturbed)).catch(() => true);
-        if (!done && !this.stopped) this.deferred.set(what, job);
-      }
-    })().finally(() => { this.calibrating = null; this.whenIdle(); });
-    return this.calibrating;
-  }
-
-  /** Resolves once the calibrations queries deferred are done (now, without waiting to be idle). */
-  async calibrated(): Promise<void> {
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
-    while (this.deferred.size > 0 || this.calibrating) {
-      if (this.calibrating) await this.calibrating;
-      else if (this.inFlight > 0 || this.busyElsewhere()) await new Promise((r) => setTimeout(r, 5));
-      else await this.runDeferred();
-    }
-  }
-
-  /** The store closes: no calibration starts any more; one under way stops at its next timed run. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = null; }
-    this.deferred.clear();
-    await this.calibrating;
   }
 
   /** Re-creates one intermediate's asked rows and columns; materializes it if adaptive says so. */

@@ -1,7 +1,7 @@
 // Resolves key patterns to intermediates and column indices, using the MetadataDB.
 import { MistiqueError } from '../errors.js';
 import { type FrameSchema, schemaColumnName } from '../model/dataframe.js';
-import { globToRegExp, hasWildcard, parseKey } from '../model/key.js';
+import { globToRegExp, hasWildcard, parseIntermediateKey, parseKey } from '../model/key.js';
 import type { ColumnType } from '../model/types.js';
 import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 
@@ -82,4 +82,18 @@ function tensorIndex(shape: number[], name: string): number | null {
   const parts = name.split('_').map(Number);
   if (parts.length !== shape.length || parts.some((p, i) => !Number.isInteger(p) || p < 0 || p >= shape[i]!)) return null;
   return parts.reduce((acc, p, i) => acc * shape[i]! + p, 0);
+}
+
+/** One whole intermediate by its `project.model.intermediate` key (no wildcards): BAD_KEY if malformed, NOT_FOUND if not stored. */
+export function intermediateByKey(db: MetadataDB, key: string): IntermediateRow {
+  let parts;
+  try {
+    parts = parseIntermediateKey(key);
+  } catch (e) {
+    throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)} is not an intermediate's key: write project.model.intermediate (three names separated by dots, e.g. zillow.P1_1.pred_test)`, { cause: e });
+  }
+  const id = db.intermediateId(parts.project, parts.model, parts.intermediate);
+  const row = id === undefined ? undefined : db.intermediate(id);
+  if (!row) throw new MistiqueError('NOT_FOUND', `no intermediate ${key} in this store; \`mistique ls\` lists them`);
+  return row;
 }

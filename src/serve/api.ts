@@ -9,7 +9,8 @@ import type { IntermediateRow } from '../metadata/rows.js';
 import type { Store } from '../mistique.js';
 import type { Matrix } from '../model/matrix.js';
 import { tensorColumnNames } from '../model/dataframe.js';
-import { parseIntermediateKey, parseKey } from '../model/key.js';
+import { parseKey } from '../model/key.js';
+import { intermediateByKey } from '../reader/resolve.js';
 import { rowPositions } from './rowpos.js';
 
 export type Params = URLSearchParams;
@@ -39,19 +40,9 @@ function intParam(p: Params, name: string, dflt: number, min: number, max: numbe
   return x;
 }
 
-/** The stored intermediate a `project.model.intermediate` key names (NOT_FOUND when none is). */
+/** The stored intermediate a `project.model.intermediate` key names (BAD_KEY, NOT_FOUND otherwise). */
 export function intermediateOf(store: Store, key: string): IntermediateRow {
-  let parts;
-  try {
-    parts = parseIntermediateKey(key);
-  } catch (e) {
-    throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)} is not an intermediate's key: write project.model.intermediate (three names separated by dots, e.g. zillow.P1_1.pred_test)`, { cause: e });
-  }
-  const { project, model, intermediate } = parts;
-  const id = store.metadata.intermediateId(project, model, intermediate);
-  const row = id === undefined ? undefined : store.metadata.intermediate(id);
-  if (!row) throw new MistiqueError('NOT_FOUND', `no intermediate ${key} in this store: see the store page for what it holds`);
-  return row;
+  return intermediateByKey(store.metadata, key);
 }
 
 const keyOf = (r: IntermediateRow): string => `${r.project}.${r.model}.${r.name}`;

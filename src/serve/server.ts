@@ -14,7 +14,7 @@ import path from 'node:path';
 import { MistiqueError, type ErrorCode } from '../errors.js';
 import type { Store } from '../mistique.js';
 import { packageRoot } from '../paths.js';
-import { parseRows } from '../cli/commands.js';
+import { parseRows } from '../reader/rowspec.js';
 import * as api from './api.js';
 
 export interface ServeOptions {
@@ -147,7 +147,7 @@ async function route(store: Store, url: URL): Promise<unknown> {
     case '/api/unit': return api.unitPage(store, p);
     case '/api/compare': return api.comparePage(store, p);
     case '/api/svcca': return api.svccaPage(store, p);
-    case '/api/query': return api.queryPage(store, p, (s) => Array.from(parseRows(s) as readonly number[]));
+    case '/api/query': return api.queryPage(store, p, parseRows);
     case '/api/sql': return api.sqlPage(store, p);
     default: throw new MistiqueError('NOT_FOUND', `no endpoint ${url.pathname}: GET /api lists them`);
   }
