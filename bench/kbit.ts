@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
 import { openStore } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
-import { kbitCodebook, kbitDecode, kbitEncode, sampleValues } from '../src/quantize/index.js';
+import { sampleValues } from '../src/quantize/index.js';
+import { kbitCodebook, kbitDecode, kbitEncode } from './kbitsample.js';
 
 const { values: args } = parseArgs({ options: { examples: { type: 'string', default: '10000' }, models: { type: 'string' }, batch: { type: 'string', default: '128' } } });
 const N = Number(args.examples), BATCH = Number(args.batch);

@@ -1,6 +1,6 @@
 // Storage schemes: known answers for float16, k-bit quantiles, threshold bits and pooling.
 import { describe, expect, it } from 'vitest';
-import { float32ToHalfBits, fromFloat16, halfBitsToFloat32, kbitCodebook, kbitDecode, kbitEncode, percentile, pool, thresholdDecode, thresholdEncode, toFloat16 } from '../src/quantize/index.js';
+import { float32ToHalfBits, fromFloat16, halfBitsToFloat32, percentile, pool, sampleValues, thresholdDecode, thresholdEncode, toFloat16 } from '../src/quantize/index.js';
 import fc from 'fast-check';
 import { kbitBlock, kbitBlockDecode } from '../src/quantize/kbit.js';
 import { rng } from './helpers.js';
@@ -31,32 +31,6 @@ describe('LP_QT float16', () => {
   });
 });
 
-describe('KBIT_QT', () => {
-  it('8-bit quantiles: balanced bins, small error, NaN kept', () => {
-    const r = rng(2);
-    const x = Float32Array.from({ length: 50000 }, () => -Math.log(r() || 1e-9)); // skewed, like ReLU outputs
-    x[5] = NaN;
-    const cb = kbitCodebook(x, 8);
-    const codes = kbitEncode(x, cb);
-    expect(codes).toBeInstanceOf(Uint8Array);
-    const counts = new Uint32Array(256);
-    for (const c of codes) counts[c]!++;
-    expect(counts[255]).toBe(1);
-    expect(Math.max(...counts.slice(0, 255))).toBeLessThan((50000 / 255) * 1.5);
-    const back = kbitDecode(codes, cb);
-    expect(Number.isNaN(back[5]!)).toBe(true);
-    let err = 0;
-    for (let i = 0; i < x.length; i++) if (i !== 5) err += Math.abs(back[i]! - x[i]!);
-    expect(err / x.length).toBeLessThan(0.01);
-  });
-  it('k bits give 2^k − 1 bins plus NaN: with k = 1 every number reads back as the mean', () => {
-    const cb = kbitCodebook(Float32Array.from([1, 2, 3, 4]), 1);
-    expect([...kbitDecode(kbitEncode(Float32Array.from([1, 4, NaN]), cb), cb)]).toEqual([2.5, 2.5, NaN]);
-    const cb2 = kbitCodebook(Float32Array.from([1, 2, 3, 4, 5, 6]), 2);
-    expect([...kbitDecode(kbitEncode(Float32Array.from([1, 3, 6]), cb2), cb2)]).toEqual([1.5, 3.5, 5.5]);
-  });
-});
-
 describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () => {
   /** The largest |read − value| over finite values, and the bound: one bin width of their range. */
   function check(x: Float32Array, k: number): { maxErr: number; bound: number; rmse: number } {
@@ -72,7 +46,11 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
       const e = Math.abs(back[i]! - v);
       maxErr = Math.max(maxErr, e); sq += e * e; n++;
     }
-    return { maxErr, bound: n ? (hi - lo) / (2 ** k - 1) : 0, rmse: n ? Math.sqrt(sq / n) : 0 };
+    // k = 2 with both infinities: one bin for every finite value, read back from its middle up to
+    // float32 rounding (see kbit.ts)
+    const half = k === 2 && x.includes(Infinity) && x.includes(-Infinity);
+    const bound = !n ? 0 : half ? (hi - lo) / 2 + (hi - lo) * 2 ** -24 + 2 ** -149 : (hi - lo) / (2 ** k - 1);
+    return { maxErr, bound, rmse: n ? Math.sqrt(sq / n) : 0 };
   }
 
   it('never clips: a value far past the others reads back within one bin width of the range', () => {
@@ -94,10 +72,58 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
       { weight: 20, arbitrary: fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }) },
       { weight: 1, arbitrary: fc.constantFrom(NaN, Infinity, -Infinity, 0, -0) },
     );
-    fc.assert(fc.property(fc.array(value, { minLength: 0, maxLength: 3000 }), fc.integer({ min: 1, max: 8 }), (vals, k) => {
-      const { maxErr, bound } = check(Float32Array.from(vals), k);
+    // specials: none, −∞, +∞ or both, added to any values (fast-check's arrays are short by default)
+    const specials = fc.constantFrom([], [-Infinity], [Infinity], [Infinity, -Infinity], [NaN, -Infinity, Infinity]);
+    fc.assert(fc.property(fc.array(value, { minLength: 0, maxLength: 3000, size: 'large' }), specials, fc.integer({ min: 1, max: 8 }), (vals, extra, k) => {
+      const { maxErr, bound } = check(Float32Array.from([...vals, ...extra]), k);
       return maxErr <= bound;
     }), { seed: 16, numRuns: 300 });
+  });
+
+  it('codes keep the order of values, and equal values share a code (property, 200 cases)', () => {
+    const value = fc.oneof(
+      { weight: 20, arbitrary: fc.float({ noNaN: true, min: -1e4, max: 1e4 }) },
+      { weight: 1, arbitrary: fc.constantFrom(Infinity, -Infinity, 0) },
+    );
+    fc.assert(fc.property(fc.array(value, { minLength: 1, maxLength: 2000 }), fc.integer({ min: 2, max: 8 }), (vals, k) => {
+      const x = Float32Array.from(vals);
+      const { codes, book } = kbitBlock(x, k);
+      const order = [...x.keys()].sort((i, j) => x[i]! - x[j]! || i - j);
+      for (let t = 1; t < order.length; t++) {
+        const i = order[t - 1]!, j = order[t]!;
+        if (x[i] === x[j]) expect(codes[i]).toBe(codes[j]);
+        else expect(codes[i]!).toBeLessThanOrEqual(codes[j]!);
+        expect(book[codes[i]!]!).toBeLessThanOrEqual(book[codes[j]!]!);
+      }
+      expect(Math.max(...codes)).toBeLessThan(2 ** k - 1); // the last code is NaN's alone
+    }), { seed: 3, numRuns: 200 });
+  });
+
+  it('±Infinity get a bin each and read back exactly (k ≥ 2); with k = 1 everything shares one bin', () => {
+    const x = Float32Array.from([Infinity, 1, 2, 3, -Infinity, 4, Infinity, NaN]);
+    for (const k of [2, 3, 8]) {
+      const back = kbitBlockDecode(...Object.values(kbitBlock(x, k)) as [Uint8Array, Float32Array]);
+      expect(back[0]).toBe(Infinity); expect(back[6]).toBe(Infinity); expect(back[4]).toBe(-Infinity);
+      expect(Number.isNaN(back[7]!)).toBe(true);
+      for (const i of [1, 2, 3, 5]) expect(Math.abs(back[i]! - x[i]!)).toBeLessThanOrEqual(3 / (k === 2 ? 2 : 2 ** k - 1));
+    }
+    const one = kbitBlock(Float32Array.from([1, 2, 3, 4, NaN]), 1);
+    expect([...one.codes]).toEqual([0, 0, 0, 0, 1]);
+    expect(one.book[0]).toBe(2.5);
+    const onlyInf = kbitBlock(Float32Array.from([Infinity, -Infinity, Infinity]), 8);
+    expect([...kbitBlockDecode(onlyInf.codes, onlyInf.book)]).toEqual([Infinity, -Infinity, Infinity]);
+  });
+
+  it('k must be an integer in 1…8', () => {
+    for (const k of [0, 9, 1.5, -1, NaN]) expect(() => kbitBlock(Float32Array.from([1]), k), String(k)).toThrow(/k must be an integer in 1…8/);
+    for (const k of [1, 8]) expect(kbitBlock(Float32Array.from([1]), k).book).toHaveLength(2 ** k);
+  });
+
+  it('decodes into a buffer it is given', () => {
+    const { codes, book } = kbitBlock(Float32Array.from([1, 2, 3]), 8);
+    const out = new Float32Array(5).fill(-7);
+    expect(kbitBlockDecode(codes, book, out.subarray(1, 4))).toEqual(kbitBlockDecode(codes, book));
+    expect(out[0]).toBe(-7); expect(out[4]).toBe(-7);
   });
 
   it('constant chunks and single values read back exactly', () => {
@@ -105,6 +131,20 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
       const { codes, book } = kbitBlock(x, 8);
       expect(Array.from(kbitBlockDecode(codes, book))).toEqual(Array.from(x));
     }
+  });
+});
+
+describe('sampleValues', () => {
+  it('a strided sample of at most n values, or a copy of all of them', () => {
+    const x = Float32Array.from({ length: 10 }, (_, i) => i);
+    const all = sampleValues(x, 10);
+    expect([...all]).toEqual([...x]);
+    all[0] = 99;
+    expect(x[0]).toBe(0); // a copy, not the caller's array
+    expect([...sampleValues(x, 11)]).toEqual([...x]);
+    expect([...sampleValues(x, 4)]).toEqual([0, 2, 5, 7]);
+    expect([...sampleValues(x, 1)]).toEqual([0]);
+    expect(sampleValues(new Float32Array(250_000)).length).toBe(100_000);
   });
 });
 

@@ -1,63 +1,7 @@
-// KBIT_QT (paper §5.4.1): 2^k quantile bins from a sample of a layer's values; each value is stored as
-// its bin's code (k = 8: one byte) and read back as the bin's representative (the mean of the sample
-// values in it). The last code is kept for NaN, so k bits give 2^k − 1 bins. ±Infinity fall in the
-// outermost bins and read back as ±Infinity when the sample holds them.
-export interface Codebook {
-  k: number;
-  /** Upper edges of bins 0 … B−2 (bin B−1 is open above). */
-  edges: Float32Array;
-  /** Value read back for each code; the last is NaN. */
-  values: Float32Array;
-}
-
-/** Builds a codebook from a sample (pure; the sample is not modified). */
-export function kbitCodebook(sample: Float32Array, k = 8): Codebook {
-  if (!Number.isInteger(k) || k < 1 || k > 16) throw new RangeError(`k must be an integer in 1…16, got ${k}`);
-  const bins = 2 ** k - 1;
-  const s = sample.filter((v) => !Number.isNaN(v)).sort();
-  const edges = new Float32Array(Math.max(0, bins - 1));
-  const values = new Float32Array(bins + 1);
-  values[bins] = NaN;
-  if (s.length === 0) return { k, edges, values };
-  for (let b = 0; b < bins - 1; b++) edges[b] = s[Math.min(s.length - 1, Math.max(0, Math.floor(((b + 1) * s.length) / bins) - 1))]!;
-  // representative: mean of the sample values that fall in the bin (an empty bin takes its edge)
-  const sum = new Float64Array(bins), cnt = new Float64Array(bins);
-  for (const v of s) { const b = binOf(edges, v); sum[b]! += v; cnt[b]! += 1; }
-  for (let b = 0; b < bins; b++) values[b] = cnt[b]! > 0 ? sum[b]! / cnt[b]! : (edges[Math.min(b, edges.length - 1)] ?? 0);
-  return { k, edges, values };
-}
-
-function binOf(edges: Float32Array, v: number): number {
-  let lo = 0, hi = edges.length;
-  while (lo < hi) { const m = (lo + hi) >> 1; if (edges[m]! < v) lo = m + 1; else hi = m; }
-  return lo;
-}
-
-/** Codes (Uint8Array for k ≤ 8, else Uint16Array). */
-export function kbitEncode(values: Float32Array, cb: Codebook): Uint8Array | Uint16Array {
-  const nan = 2 ** cb.k - 1;
-  const out = cb.k <= 8 ? new Uint8Array(values.length) : new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    out[i] = Number.isNaN(v) ? nan : binOf(cb.edges, v);
-  }
-  return out;
-}
-
-export function kbitDecode(codes: Uint8Array | Uint16Array, cb: Codebook): Float32Array {
-  const out = new Float32Array(codes.length);
-  for (let i = 0; i < codes.length; i++) out[i] = cb.values[codes[i]!]!;
-  return out;
-}
-
-/** A deterministic strided sample of at most n values (pure). */
-export function sampleValues(values: Float32Array, n = 100_000): Float32Array {
-  if (values.length <= n) return values.slice();
-  const out = new Float32Array(n);
-  const step = values.length / n;
-  for (let i = 0; i < n; i++) out[i] = values[Math.floor(i * step)]!;
-  return out;
-}
+// KBIT_QT (paper §5.4.1): each value stored as a k-bit code (k = 8: one byte) and read back as its
+// bin's representative. The paper takes 2^k quantile bins from a sample of the layer; the store builds a
+// codebook per chunk instead (kbitBlock, below), so that no value outside a sample's range is clipped.
+// The paper's sampled codebook survives only as bench:kbit's point of comparison (bench/kbitsample.ts).
 
 /**
  * KBIT_QT of one chunk (the store's path since schema v6): a codebook of its own per chunk, so no value
@@ -67,7 +11,9 @@ export function sampleValues(values: Float32Array, n = 100_000): Float32Array {
  * both its ends, E = (max − min) / (2^k − 1). Uniform bins are at most 2E wide, so every finite value
  * reads back within E — one bin width of the chunk's range, hence of the layer's. NaN has the last
  * code; −Infinity and +Infinity get a bin of their own each and read back exactly (k ≥ 2; with k = 1
- * they share the one bin and read back as its value).
+ * they share the one bin and read back as its value). One exception to E: with k = 2 and both
+ * infinities in the chunk, the three codes go to −∞, +∞ and one bin of all finite values, which read
+ * back within (max − min) / 2 (plus half a float32 ulp: the middle may not be a float32).
  */
 export interface KbitBlock {
   codes: Uint8Array;
@@ -95,7 +41,9 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
   // edges: code of v = number of edges < v (as binOf)
   const bins = nan;
   const specials = k >= 2 ? (negInf ? 1 : 0) + (posInf ? 1 : 0) : 0;
-  const uniform = 2 ** (k - 1);
+  // with k = 2 and both infinities present, 2 uniform bins and 2 of ±Infinity do not fit in 3 codes:
+  // the finite values then share one bin (and read back within half their range, not E)
+  const uniform = Math.min(2 ** (k - 1), bins - specials);
   const edgeSet: number[] = [];
   if (k >= 2 && negInf) edgeSet.push(-Infinity);
   const width = (hi - lo) / uniform;
@@ -139,7 +87,8 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
     const bHi = b < E ? Math.min(hi, edges[b]!) : hi;
     if (cnt[b]! === 0) { book[b] = inf[b] !== 0 ? inf[b]! : (bLo + bHi) / 2; continue; } // a bin of ±Infinity, or empty
     const mean = sum[b]! / cnt[b]!;
-    book[b] = within(Math.min(Math.max(mean, bHi - err), bLo + err), bLo, bHi, err);
+    const e = Math.max(err, (bHi - bLo) / 2); // a bin wider than 2E is read back from its middle
+    book[b] = within(Math.min(Math.max(mean, bHi - e), bLo + e), bLo, bHi, e);
   }
   return { codes, book };
 }

@@ -19,3 +19,12 @@ export function thresholdDecode(bits: Uint8Array, n: number): Float32Array {
   for (let i = 0; i < n; i++) out[i] = (bits[i >> 3]! >> (i & 7)) & 1;
   return out;
 }
+
+/** A deterministic strided sample of at most n values (pure). */
+export function sampleValues(values: Float32Array, n = 100_000): Float32Array {
+  if (values.length <= n) return values.slice();
+  const out = new Float32Array(n);
+  const step = values.length / n;
+  for (let i = 0; i < n; i++) out[i] = values[Math.floor(i * step)]!;
+  return out;
+}
