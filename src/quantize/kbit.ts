@@ -8,8 +8,9 @@
  * is clipped to a sample's range. Bins are the union of 2^(k−1) uniform bins over the chunk's finite
  * [min, max] and quantile edges of a strided sample of it (the paper's quantile bins, where values are
  * dense); each bin reads back as the mean of the chunk's values in it, moved at most to within E of
- * both its ends, E = (max − min) / (2^k − 1). Uniform bins are at most 2E wide, so every finite value
- * reads back within E — one bin width of the chunk's range, hence of the layer's. NaN has the last
+ * both its ends, E = (max − min) / (2^k − 1). Uniform bins are at most 2E wide,
+ * so every finite value reads back within E — one bin width of the chunk's range, hence of the
+ * layer's — up to the float32 rounding of the value read back (half an ulp of it). NaN has the last
  * code; −Infinity and +Infinity get a bin of their own each and read back exactly (k ≥ 2; with k = 1
  * they share the one bin and read back as its value). One exception to E: with k = 2 and both
  * infinities in the chunk, the three codes go to −∞, +∞ and one bin of all finite values, which read
@@ -83,10 +84,10 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
   }
   const err = (hi - lo) / bins;
   for (let b = 0; b < bins; b++) {
+    if (cnt[b]! === 0) { book[b] = inf[b]!; continue; } // a bin of ±Infinity, or empty (never read)
+    const mean = sum[b]! / cnt[b]!;
     const bLo = b === 0 ? lo : Math.max(lo, edges[b - 1]!);
     const bHi = b < E ? Math.min(hi, edges[b]!) : hi;
-    if (cnt[b]! === 0) { book[b] = inf[b] !== 0 ? inf[b]! : (bLo + bHi) / 2; continue; } // a bin of ±Infinity, or empty
-    const mean = sum[b]! / cnt[b]!;
     const e = Math.max(err, (bHi - bLo) / 2); // a bin wider than 2E is read back from its middle
     book[b] = within(Math.min(Math.max(mean, bHi - e), bLo + e), bLo, bHi, e);
   }
@@ -96,12 +97,17 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
 const f32 = new Float32Array(1);
 const i32 = new Int32Array(f32.buffer);
 
-/** x rounded to float32 without leaving [hi − err, lo + err] by the rounding (a step of one ulp back). */
+/**
+ * x rounded to float32 without leaving [hi − err, lo + err] by the rounding: a step of one ulp back
+ * when it did. Where no float32 lies in that interval, whichever of the two is nearer to both ends.
+ */
 function within(x: number, lo: number, hi: number, err: number): number {
   f32[0] = x;
-  if (f32[0]! - lo > err) step(-1);
-  else if (hi - f32[0]! > err) step(1);
-  return f32[0]!;
+  const f0 = f32[0]!;
+  if (f0 - lo <= err && hi - f0 <= err) return f0;
+  step(f0 - lo > err ? -1 : 1);
+  const f1 = f32[0]!;
+  return Math.max(f1 - lo, hi - f1) < Math.max(f0 - lo, hi - f0) ? f1 : f0;
 }
 
 /** f32[0] to the next float32 up (+1) or down (−1). */
