@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation-test one module against the suites that test it directly — minutes, not the hours of the
-# five-folder run. Usage: scripts/mutate-one.sh SRC_FILE[,SRC_FILE…] TEST_FILE[,TEST_FILE…] [REPORT.json]
+# five-folder run. Usage: scripts/mutate-one.sh SRC_FILE[,SRC_FILE…] "TEST_GLOB [TEST_GLOB…]" [REPORT.json]
 # e.g. scripts/mutate-one.sh src/store/minhash.ts test/minhash.test.ts
 # Prints Stryker's table and a list of the mutants that survived (file:line, mutator, replacement).
 set -euo pipefail

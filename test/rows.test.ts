@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MistiqueError } from '../src/index.js';
+import { DataFrame, MistiqueError } from '../src/index.js';
 import { rng, tempStore } from './helpers.js';
 
 describe('row selection and joins', () => {
@@ -13,6 +13,27 @@ describe('row selection and joins', () => {
     expect(Array.from(m.values)).toEqual(rows.map((r) => r * 1.5));
     const range = await store.getIntermediates('p.m.x.v', { rows: { start: 1020, end: 1030 } });
     expect(Array.from(range.values)).toEqual(Array.from({ length: 10 }, (_, i) => (1020 + i) * 1.5));
+  });
+
+  it('keys name columns once, in the order first asked, whether by name, glob or every column', async () => {
+    const store = await tempStore();
+    await store.log('p.m.x', { a: Float64Array.from([1, 2]), b: Float64Array.from([3, 4]), c: Float64Array.from([5, 6]) });
+    await store.log('p.m.t', DataFrame.fromTensor(Float32Array.from({ length: 2 * 6 }, (_, i) => i), [2, 3]));
+    const names = async (keys: string[]): Promise<string[]> => (await store.getIntermediates(keys)).columns.map((c) => c.key);
+    expect(await names(['p.m.x.*', 'p.m.x.b'])).toEqual(['p.m.x.a', 'p.m.x.b', 'p.m.x.c']);
+    expect(await names(['p.m.x.c', 'p.m.x.*'])).toEqual(['p.m.x.c', 'p.m.x.a', 'p.m.x.b']);
+    expect(await names(['p.m.x.*', 'p.m.x.*'])).toEqual(['p.m.x.a', 'p.m.x.b', 'p.m.x.c']);
+    expect(await names(['p.*.x.b', 'p.m.?.a'])).toEqual(['p.m.x.b', 'p.m.x.a']);
+    const t = await store.getIntermediates(['p.m.t.*', 'p.m.t.1_2']);
+    expect(t.columns).toHaveLength(6);
+    expect(t.shape).toEqual([2, 3]);
+    expect(Array.from(t.values)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    const one = await store.getIntermediates(['p.m.t.1_2', 'p.m.t.*']);
+    expect(one.columns.map((c) => c.name)).toEqual(['1_2', '0_0', '0_1', '0_2', '1_0', '1_1']);
+    expect(one.shape).toBeNull();
+    // an exact key of nothing stored, next to a glob of nothing: the same error
+    for (const k of ['p.m.nope.*', 'p.m.no*.*']) await expect(store.getIntermediates(k)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('no intermediate matches it') });
+    await expect(store.getIntermediates('p.m.x.zz')).rejects.toThrow('no column of p.m.x matches "zz"');
   });
 
   it('finds rows by id when ids are sparse and unsorted', async () => {

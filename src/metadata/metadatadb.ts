@@ -112,11 +112,16 @@ export class MetadataDB {
       recordQuery: db.prepare(`UPDATE intermediates SET n_query = n_query + 1, t_query_ms = t_query_ms + ? WHERE id = ?`),
       maxBlob: db.prepare(`SELECT coalesce(max(id), 0) FROM blobs`).pluck(),
       maxPartition: db.prepare(`SELECT coalesce(max(id), 0) FROM partitions`).pluck(),
+      // the read path's, prepared once: a query resolves its keys and intermediates with these
+      intermediates: db.prepare(`${INTERMEDIATE_SELECT} WHERE ${this.visible} ORDER BY p.name, m.name, i.id`),
+      intermediate: db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`),
+      meta: db.prepare(`SELECT value FROM meta WHERE key = ?`),
+      codebook: db.prepare(`SELECT intermediate_id, codes, crc FROM codebooks WHERE intermediate_id = ?`),
     };
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare(`SELECT value FROM meta WHERE key = ?`).get(key) as { value: string } | undefined;
+    const row = this.stmt.meta.get(key) as { value: string } | undefined;
     return row?.value;
   }
 
@@ -240,13 +245,13 @@ export class MetadataDB {
   }
 
   intermediates(): IntermediateRow[] {
-    const rows = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE ${this.visible} ORDER BY p.name, m.name, i.id`).all() as IntermediateRow[];
+    const rows = this.stmt.intermediates.all() as IntermediateRow[];
     for (const r of rows) checkRow('intermediates', r as unknown as Record<string, unknown>, `${r.project}.${r.model}.${r.name}`);
     return rows;
   }
 
   intermediate(id: number): IntermediateRow | undefined {
-    const r = this.db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`).get(id) as IntermediateRow | undefined;
+    const r = this.stmt.intermediate.get(id) as IntermediateRow | undefined;
     if (r) checkRow('intermediates', r as unknown as Record<string, unknown>, `${r.project}.${r.model}.${r.name}`);
     return r;
   }
@@ -398,7 +403,7 @@ export class MetadataDB {
   }
 
   codebook(intermediateId: number): Float32Array | undefined {
-    const r = this.db.prepare(`SELECT intermediate_id, codes, crc FROM codebooks WHERE intermediate_id = ?`).get(intermediateId) as { codes: Buffer } | undefined;
+    const r = this.stmt.codebook.get(intermediateId) as { codes: Buffer } | undefined;
     if (!r) return undefined;
     checkRow('codebooks', r, `the codebook of intermediate ${intermediateId}`);
     return new Float32Array(new Uint8Array(r.codes).buffer);

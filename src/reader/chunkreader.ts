@@ -118,10 +118,10 @@ export class ChunkReader {
   /** getIntermediates for keys already resolved (the query planner resolves them once). */
   async readSelections(sels: Selection[], opts: QueryOptions = {}): Promise<Matrix> {
     const q = await this.plan(sels, opts);
-    const values = allocMatrix(q.columns.map((c) => c.type), q.rowIds.length * q.columns.length, workerCount() > 0);
+    const values = allocMatrix(selectionTypes(q.sels), q.rowIds.length * q.columns.length, workerCount() > 0);
     await this.run(q, new RowMajorSink(values, q.columns.length));
     const s0 = q.sels[0]!;
-    const shape = q.sels.length === 1 && s0.schema.shape && s0.cols.length === s0.intermediate.n_cols ? s0.schema.shape : null;
+    const shape = q.sels.length === 1 && s0.schema.shape && wholeInOrder(s0) ? s0.schema.shape : null;
     return new Matrix(q.rowIds, q.columns, values, shape);
   }
 
@@ -158,7 +158,7 @@ export class ChunkReader {
     const start = new Int32Array(blocks.length + 1);
     blocks.forEach((b, k) => { start[k + 1] = start[k]! + b.n_rows; });
     const types = q.columns.map((c) => c.type);
-    const shape = sel.schema.shape && sel.cols.length === r.n_cols ? sel.schema.shape : null;
+    const shape = sel.schema.shape && wholeInOrder(sel) ? sel.schema.shape : null;
     const read = async (which: readonly number[]): Promise<Matrix> => {
       const n = which.reduce((a, k) => a + blocks[k]!.n_rows, 0);
       const plan: RowPlan = { block: new Int32Array(n), offset: new Int32Array(n) };
@@ -291,7 +291,7 @@ export class ChunkReader {
   private wholeColumns(s: Selection): readonly MatrixColumn[] | null {
     const n = s.intermediate.n_cols;
     if (s.schema.names || s.cols.length !== n) return null;
-    for (let j = 0; j < n; j++) if (s.cols[j] !== j) return null;
+    if (!s.all) for (let j = 0; j < n; j++) if (s.cols[j] !== j) return null;
     const prefix = `${keyOf(s)}.`;
     const key = `${s.intermediate.id}:${prefix}`; // by name too: adaptive materialization renames an id
     let cols = this.columnCache.get(key);
@@ -318,7 +318,8 @@ export class ChunkReader {
   private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: MatrixColumn[], colBase: number, asScan = false): Promise<void> {
     // result column of each of the intermediate's columns, −1 where not asked
     const outCol = new Int32Array(sel.intermediate.n_cols).fill(-1);
-    sel.cols.forEach((j, k) => { outCol[j] = colBase + k; });
+    const cols = sel.cols;
+    for (let k = 0; k < cols.length; k++) outCol[cols[k]!] = colBase + k;
     const rowsByBlock = groupByBlock(plan);
     const blocks = [...rowsByBlock.keys()].sort((a, b) => a - b);
     const dicts = new Map<number, Map<string, number>>();
@@ -403,10 +404,16 @@ interface Query {
   columns: MatrixColumn[];
 }
 
+/** Every column of the intermediate, in stored order: a result that keeps the tensor's shape. */
+function wholeInOrder(s: Selection): boolean {
+  return s.all === true || (s.cols.length === s.intermediate.n_cols && s.cols.every((j, k) => j === k));
+}
+
 function isWholeIntermediate(q: Query): boolean {
   if (q.sels.length !== 1) return false;
   const s = q.sels[0]!;
-  return s.cols.length === s.intermediate.n_cols && s.cols.every((j, k) => j === k) && q.columns.every((c) => c.type !== 'utf8');
+  if (s.all && !s.schema.names) return s.schema.types[0] !== 'utf8'; // a whole tensor
+  return wholeInOrder(s) && q.columns.every((c) => c.type !== 'utf8');
 }
 
 function arrowType(t: ColumnType): DataType {
@@ -462,25 +469,37 @@ function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc
 
 /** Which columns of a chunk's tile the result takes (ks, ascending) and where they go (ocs). */
 function tileMap(c: ChunkRow, outCol: Int32Array): { ks: Int32Array; ocs: Int32Array; width: number } {
-  const ks: number[] = [], ocs: number[] = [];
-  for (let k = 0; k < c.n_cols; k++) {
-    const oc = outCol[c.col_start + k] ?? -1;
-    if (oc >= 0) { ks.push(k); ocs.push(oc); }
+  const w = Math.min(c.n_cols, Math.max(0, outCol.length - c.col_start));
+  let n = 0;
+  for (let k = 0; k < w; k++) if (outCol[c.col_start + k]! >= 0) n++;
+  const ks = new Int32Array(n), ocs = new Int32Array(n);
+  for (let k = 0, i = 0; k < w; k++) {
+    const oc = outCol[c.col_start + k]!;
+    if (oc >= 0) { ks[i] = k; ocs[i++] = oc; }
   }
-  return { ks: Int32Array.from(ks), ocs: Int32Array.from(ocs), width: c.n_cols };
+  return { ks, ocs, width: c.n_cols };
 }
 
 /** Results of at least this many bytes live in a SharedArrayBuffer (when there are worker threads), so that a scan's workers write into them. */
 const SHARED_RESULT_BYTES = 8 * 1024 * 1024;
 
 /** The one value type of a dense result of columns of these types (utf8 as int32 dictionary codes). */
-function matrixKind(types: ColumnType[]): 'float32' | 'int32' | 'bool' | 'float64' {
-  const kinds = new Set(types.map((t) => (t === 'utf8' ? 'int32' : t)));
+function matrixKind(types: Iterable<ColumnType>): 'float32' | 'int32' | 'bool' | 'float64' {
+  const kinds = new Set<ColumnType>();
+  for (const t of types) kinds.add(t === 'utf8' ? 'int32' : t);
   const [t] = kinds;
   return kinds.size === 1 && (t === 'float32' || t === 'int32' || t === 'bool') ? t : 'float64';
 }
 
-function allocMatrix(types: ColumnType[], n: number, workers: boolean): MatrixValues {
+/** The types of the selected columns: a tensor's one type once, not once per column. */
+function* selectionTypes(sels: readonly Selection[]): Generator<ColumnType> {
+  for (const s of sels) {
+    if (!s.schema.names) { yield s.schema.types[0]!; continue; }
+    for (const j of s.cols) yield schemaColumnType(s.schema, j);
+  }
+}
+
+function allocMatrix(types: Iterable<ColumnType>, n: number, workers: boolean): MatrixValues {
   const kind = matrixKind(types);
   const width = kind === 'float64' ? 8 : kind === 'bool' ? 1 : 4;
   const buf = workers && n * width >= SHARED_RESULT_BYTES ? new SharedArrayBuffer(n * width) : new ArrayBuffer(n * width);

@@ -327,7 +327,7 @@ export class QueryPlanner {
     const r = sel.intermediate;
     // a loop, not Math.min(...cols): a wide layer's hundreds of thousands of columns overflow the stack as arguments
     let c0 = Infinity, c1 = -Infinity;
-    for (const j of sel.cols) { if (j < c0) c0 = j; if (j + 1 > c1) c1 = j + 1; }
+    if (sel.all) { c0 = 0; c1 = r.n_cols; } else for (const j of sel.cols) { if (j < c0) c0 = j; if (j + 1 > c1) c1 = j + 1; }
     const model = await this.readModel(r.scheme, measure);
     const f = this.readFeatures(r, ids, c0, c1);
     return { ...f, ...model, ms: tRead(f, model.coef), accuracy: null };

@@ -1,4 +1,5 @@
 // Resolves key patterns to intermediates and column indices, using the MetadataDB.
+import { LRUCache } from 'lru-cache';
 import { MistiqueError } from '../errors.js';
 import { type FrameSchema, schemaColumnName } from '../model/dataframe.js';
 import { globToRegExp, hasWildcard, parseIntermediateKey, parseKey } from '../model/key.js';
@@ -10,6 +11,21 @@ export interface Selection {
   schema: FrameSchema;
   /** Column indices, in the order the keys asked for them. */
   cols: number[];
+  /** cols is every column in stored order (0, 1, …, n − 1): readers take the whole intermediate without walking cols. */
+  all?: boolean;
+}
+
+/** 0 … n − 1, frozen and shared: a wide layer's "every column" is built once, not per query. */
+const allColumns = new LRUCache<number, number[]>({ max: 32 });
+function everyColumn(n: number): number[] {
+  let cols = allColumns.get(n);
+  if (!cols) {
+    cols = new Array<number>(n);
+    for (let j = 0; j < n; j++) cols[j] = j;
+    Object.freeze(cols);
+    allColumns.set(n, cols);
+  }
+  return cols;
 }
 
 export function schemaOf(db: MetadataDB, row: IntermediateRow): FrameSchema {
@@ -26,29 +42,38 @@ export function schemaOf(db: MetadataDB, row: IntermediateRow): FrameSchema {
 
 export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[] {
   if (!Array.isArray(keys) || keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key such as project.model.intermediate.column');
-  const all = db.intermediates();
+  let all: IntermediateRow[] | undefined;
   const out = new Map<number, Selection>();
   const seen = new Map<number, Uint8Array>();
   for (const key of keys) {
     const k = parseKey(key);
-    const [rp, rm, ri] = [globToRegExp(k.project), globToRegExp(k.model), globToRegExp(k.intermediate)];
-    const hits = all.filter((r) => rp.test(r.project) && rm.test(r.model) && ri.test(r.name));
+    let hits: IntermediateRow[];
+    if (!hasWildcard(k.project) && !hasWildcard(k.model) && !hasWildcard(k.intermediate)) {
+      // one intermediate by name: an index lookup, not a pass over every intermediate
+      const id = db.intermediateId(k.project, k.model, k.intermediate);
+      const row = id === undefined ? undefined : db.intermediate(id);
+      hits = row ? [row] : [];
+    } else {
+      const [rp, rm, ri] = [globToRegExp(k.project), globToRegExp(k.model), globToRegExp(k.intermediate)];
+      hits = (all ??= db.intermediates()).filter((r) => rp.test(r.project) && rm.test(r.model) && ri.test(r.name));
+    }
     let matched = 0;
     for (const row of hits) {
       let sel = out.get(row.id);
       if (!sel) {
         sel = { intermediate: row, schema: schemaOf(db, row), cols: [] };
         out.set(row.id, sel);
-        seen.set(row.id, new Uint8Array(row.n_cols));
       }
-      const taken = seen.get(row.id)!;
       if (k.column === '*' && sel.cols.length === 0) {
-        // every column, the first ask of this intermediate: one array, not a pass per column
-        sel.cols = Array.from({ length: row.n_cols }, (_, j) => j);
-        taken.fill(1);
+        // every column, the first ask of this intermediate: a shared array, and no later key adds to it
+        sel.cols = everyColumn(row.n_cols);
+        sel.all = true;
         matched += row.n_cols;
         continue;
       }
+      if (sel.all) { matched += matchColumns(sel.schema, row.n_cols, k.column).length; continue; }
+      let taken = seen.get(row.id);
+      if (!taken) seen.set(row.id, (taken = new Uint8Array(row.n_cols)));
       for (const j of matchColumns(sel.schema, row.n_cols, k.column)) {
         matched++;
         if (!taken[j]) { taken[j] = 1; sel.cols.push(j); }
