@@ -748,6 +748,7 @@ export class Store {
     } finally {
       this.closed = true;
       for (const sql of [this.sqlSession, this.sqlSandbox]) if (sql) (await sql.catch(() => null))?.close();
+      try { this.planner.rates.flush(); } catch { /* the read model is a cache of timings: losing its last second is harmless */ }
       this.ds.close();
       this.db.close();
       this.lock.release();

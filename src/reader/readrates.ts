@@ -1,9 +1,9 @@
 // The read model of Eq. 5.4 (see costmodel/model.ts: a fixed cost, per RowBlock, per segment decoded,
 // per MB decoded, per MB on disk, per MB of result), measured: fitted per codec and scheme family to real
 // reads — the calibration reads as an undecayed anchor, the reads queries make decayed — kept in the
-// MetadataDB's meta table and updated from every read a query makes. Rates belong to a machine: a
-// store opened on another machine (or after `forget`) starts afresh and is calibrated again from a few
-// timed reads.
+// MetadataDB's meta table and updated from every read a query makes (saved a second apart at most, and
+// at close). Rates belong to a machine: a store opened on another machine (or after `forget`) starts
+// afresh and is calibrated again from a few timed reads.
 import os from 'node:os';
 import { addRead, emptySums, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
@@ -47,8 +47,13 @@ function meanRate(samples: readonly { f: ReadFeatures; ms: number }[]): number[]
   return [0, 0, 0, mb > 0 ? ms / mb : 0, 0, 0];
 }
 
+/** A query's read updates the model in memory; it reaches the MetadataDB at most this often (and at close). */
+const SAVE_EVERY_MS = 1000;
+
 export class ReadRates {
   private saved: Saved;
+  private dirty = false;
+  private savedAt = 0;
 
   constructor(private readonly db: MetadataDB, private readonly codec: string) {
     const machine = machineId();
@@ -71,8 +76,15 @@ export class ReadRates {
     const coef = solveRead(sums, old?.anchor) ?? old?.coef ?? meanRate([{ f, ms }]);
     const r: ReadRate = { coef, reads: (old?.reads ?? 0) + 1, sums, ...(old?.anchor ? { anchor: old.anchor } : {}) };
     this.saved.rates[k] = r;
-    this.save();
+    // a one-row query must not pay a write of its own: folded reads are saved a second apart at most
+    this.dirty = true;
+    if (performance.now() - this.savedAt >= SAVE_EVERY_MS) this.save();
     return r;
+  }
+
+  /** Saves reads folded in since the last save (the Store calls it at close). */
+  flush(): void {
+    if (this.dirty) this.save();
   }
 
   /** Sets the model from calibration reads (replacing what was there): they become its anchor. */
@@ -100,7 +112,11 @@ export class ReadRates {
 
   all(): Record<string, ReadRate> { return { ...this.saved.rates }; }
 
-  private save(): void { this.db.setMeta(META_KEY, JSON.stringify(this.saved)); }
+  private save(): void {
+    this.db.setMeta(META_KEY, JSON.stringify(this.saved));
+    this.dirty = false;
+    this.savedAt = performance.now();
+  }
 }
 
 /** A read model as a line of text: its non-zero terms. */
