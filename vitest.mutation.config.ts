@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/{quantize,scheme,chunk,minhash,costmodel,diagnostics,zonemap,rows,roundtrip,dedup,bufferpool,planner,layout,scan,metadata,key}.test.ts'],
+    include: ['test/{quantize,scheme,chunk,minhash,codecs,costmodel,diagnostics,zonemap,rows,roundtrip,dedup,bufferpool,planner,layout,scan,metadata,key}.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
   },

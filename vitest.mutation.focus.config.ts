@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: process.env.MUTATION_TESTS?.split(' ') ?? ['test/{quantize,scheme,key,chunk,minhash,roundtrip,dedup,workers,layout}.test.ts'],
+    include: process.env.MUTATION_TESTS?.split(' ') ?? ['test/{quantize,scheme,key,chunk,minhash,codecs,roundtrip,dedup,workers,layout}.test.ts'],
     testTimeout: 60_000,
     pool: 'forks',
   },

@@ -85,6 +85,21 @@ describe('round trip', () => {
     });
   }
 
+  it('reads RowBlocks larger than a Parquet reader batch (1 024 rows) with every codec', async () => {
+    for (const codec of CODEC_IDS) {
+      const dir = tempDir();
+      const s = await openStore(dir, { codec, rowBlockSize: 4096 });
+      await s.log('p.m.t', { a: Float64Array.from({ length: 5000 }, (_, i) => i * 0.5), s: Array.from({ length: 5000 }, (_, i) => `s${i % 7}`) });
+      await s.close();
+      const r = await openStore(dir);
+      const m = await r.getIntermediates('p.m.t.a');
+      expect(m.nrows, codec).toBe(5000);
+      expect(m.values[4999], codec).toBe(2499.5);
+      expect(m.values[1500], codec).toBe(750);
+      await r.close();
+    }
+  });
+
   it('keeps the narrow type when all selected columns share it', async () => {
     const store = await tempStore();
     const f = frame(3);

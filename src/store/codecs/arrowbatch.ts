@@ -111,14 +111,29 @@ export class TableSegment implements DecodedSegment {
     }
     const out = allocValues(type, nrows * ncols);
     let dictionary: string[] | undefined;
+    let index: Map<string, number> | undefined;
     for (let k = 0; k < ncols; k++) {
       const d = this.cols[colStart + k]!;
       checkColumn(d, type, nrows);
       if (type === 'bool') unpackBits(d.values as Uint8Array, d.offset, nrows, out as Uint8Array, k * nrows);
       else if (type === 'utf8') {
-        dictionary = (d.dictionary?.toArray() ?? []) as string[];
+        // a chunk has one dictionary; Parquet gives each column its own: later columns' codes are remapped
+        const own = (d.dictionary?.toArray() ?? []) as string[];
+        let remap: Int32Array | null = null;
+        if (!dictionary) dictionary = own;
+        else if (own.length !== dictionary.length || own.some((x, i) => x !== dictionary![i])) {
+          index ??= new Map(dictionary.map((x, i) => [x, i]));
+          remap = Int32Array.from(own, (x) => {
+            let c = index!.get(x);
+            if (c === undefined) { c = dictionary!.length; dictionary!.push(x); index!.set(x, c); }
+            return c;
+          });
+        }
         const codes = d.values as Int32Array;
-        for (let i = 0; i < nrows; i++) (out as Int32Array)[k * nrows + i] = d.getValid(i) ? codes[d.offset + i]! : -1;
+        for (let i = 0; i < nrows; i++) {
+          const c = codes[d.offset + i]!;
+          (out as Int32Array)[k * nrows + i] = d.getValid(i) ? (remap ? remap[c]! : c) : -1;
+        }
       } else out.set(d.values.subarray(d.offset, d.offset + nrows), k * nrows);
     }
     return dictionary ? { type, nrows, ncols, values: out, dictionary } : { type, nrows, ncols, values: out };

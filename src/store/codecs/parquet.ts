@@ -25,7 +25,9 @@ export async function parquetCodec(compression: ParquetCompression = 'snappy'): 
       return pq.writeParquet(wasmTable, props);
     },
     async decode(bytes, rawLength) {
-      const table = tableFromIPC(pq.readParquet(bytes).intoIPCStream());
+      // one record batch for the whole segment: parquet-wasm's default cuts batches of 1 024 rows, and a
+      // RowBlock may hold more (the batch size is a bound: nothing is allocated for it)
+      const table = tableFromIPC(pq.readParquet(bytes, { batchSize: 2 ** 31 - 1 }).intoIPCStream());
       return new TableSegment(table, rawLength);
     },
   };

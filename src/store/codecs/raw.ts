@@ -11,16 +11,19 @@ export function concatAligned(chunks: readonly ChunkData[], rawLength: number): 
     const parts = chunkParts(chunks[0]!);
     if (parts.length === 1 && parts[0]!.byteLength === rawLength) return parts[0]!;
   }
+  const parts = chunks.map(chunkParts);
+  let total = 0;
+  for (const ps of parts) total = align8(ps.reduce((a, p) => a + p.length, total));
+  if (total !== rawLength) throw new MistiqueError('CORRUPT', `segment layout says ${rawLength} raw bytes but its chunks hold ${total}`);
   const out = new Uint8Array(rawLength);
   let pos = 0;
-  for (const c of chunks) {
-    for (const p of chunkParts(c)) {
+  for (const ps of parts) {
+    for (const p of ps) {
       out.set(p, pos);
       pos += p.length;
     }
     pos = align8(pos);
   }
-  if (pos !== rawLength) throw new MistiqueError('CORRUPT', `segment layout says ${rawLength} raw bytes but its chunks hold ${pos}`);
   return out;
 }
 

@@ -1,0 +1,180 @@
+// Each segment codec on its own (src/store/codecs): a segment of chunks of every type and layout —
+// column-major table columns, row-major tensor tiles, k-bit codes with their codebook — encoded and
+// decoded back bit-exactly, below and above the size where a codec moves to the threadpool; a decoded
+// segment built from the chunks themselves (write-through) equal to a decode; and damage or a wrong
+// layout one CORRUPT error, never wrong values.
+import { describe, expect, it } from 'vitest';
+import { MistiqueError } from '../src/errors.js';
+import type { ChunkData } from '../src/model/dataframe.js';
+import { align8, rawByteLength } from '../src/store/chunk.js';
+import { CODEC_IDS, loadCodec, type SegmentCodec, type Slot } from '../src/store/codecs/index.js';
+import { chunksToTable, TableSegment } from '../src/store/codecs/arrowbatch.js';
+import { alignedRaw, concatAligned } from '../src/store/codecs/raw.js';
+import { PARQUET_COMPRESSIONS } from '../src/store/codecs/parquet.js';
+import { rng } from './helpers.js';
+
+async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
+  try {
+    await (typeof p === 'function' ? p() : p);
+    return 'no error';
+  } catch (e) {
+    return e instanceof MistiqueError ? e.code : `not a MistiqueError: ${String(e)}`;
+  }
+}
+
+/** A segment's chunks, all of `nrows` rows: every column type column-major, and tensor tiles row-major. */
+function segmentChunks(nrows: number, seed: number): ChunkData[] {
+  const r = rng(seed);
+  const n3 = nrows * 3;
+  const f64 = Float64Array.from({ length: n3 }, () => r() * 2e6 - 1e6);
+  const f32 = Float32Array.from({ length: n3 }, () => Math.max(0, r() * 2 - 1));
+  const specials = [NaN, Infinity, -Infinity, -0];
+  specials.forEach((v, i) => { if (i < n3) { f64[i * 2 % n3] = v; f32[(i * 3 + 1) % n3] = v; } });
+  const kbitCodes = Uint8Array.from({ length: nrows * 5 }, () => Math.floor(r() * 4));
+  return [
+    { type: 'float64', nrows, ncols: 3, values: f64 },
+    { type: 'float32', nrows, ncols: 3, values: f32 },
+    { type: 'int32', nrows, ncols: 2, values: Int32Array.from({ length: nrows * 2 }, () => Math.floor(r() * 2 ** 32) - 2 ** 31) },
+    { type: 'bool', nrows, ncols: 2, values: Uint8Array.from({ length: nrows * 2 }, () => (r() < 0.3 ? 1 : 0)) },
+    { type: 'utf8', nrows, ncols: 2, values: Int32Array.from({ length: nrows * 2 }, (_, i) => (i % 5 === 4 ? -1 : i % 3)), dictionary: ['a', 'héllo', ''] },
+    { type: 'float16', nrows, ncols: 1, values: Uint16Array.from({ length: nrows }, () => Math.floor(r() * 0x7c00)) },
+    { type: 'uint8', nrows, ncols: 1, values: Uint8Array.from({ length: nrows }, () => Math.floor(r() * 256)) },
+    // tensor tiles: a RowBlock × a range of values, row-major
+    { type: 'float32', nrows, ncols: 7, values: Float32Array.from({ length: nrows * 7 }, () => r()), order: 'row' },
+    { type: 'float16', nrows, ncols: 3, values: Uint16Array.from({ length: nrows * 3 }, () => Math.floor(r() * 0x7c00)), order: 'row' },
+    { type: 'bool', nrows, ncols: 9, values: Uint8Array.from({ length: nrows * 9 }, () => (r() < 0.5 ? 1 : 0)), order: 'row' },
+    { type: 'kbit', nrows, ncols: 5, values: kbitCodes, order: 'row', codebook: Float32Array.from([-1.5, 0, 2.25, NaN]) },
+  ];
+}
+
+/** Where each chunk sits: byte ranges in the raw layout (gzip, lz4) and column slots (arrow, parquet). */
+function slotsOf(chunks: readonly ChunkData[]): { slots: Slot[]; rawLength: number } {
+  const slots: Slot[] = [];
+  let byteOffset = 0, colStart = 0;
+  for (const c of chunks) {
+    const byteLength = rawByteLength(c);
+    slots.push({ type: c.type, nrows: c.nrows, ncols: c.ncols, colStart, byteOffset, byteLength });
+    byteOffset = align8(byteOffset + byteLength);
+    colStart += c.order === 'row' ? 1 : c.ncols;
+  }
+  return { slots, rawLength: byteOffset };
+}
+
+/** What a decoded chunk must hold: its values bit for bit, and the dictionary or codebook it came with. */
+function expectSame(got: ChunkData, want: ChunkData, what: string): void {
+  expect(got.type, what).toBe(want.type);
+  expect(got.nrows, what).toBe(want.nrows);
+  expect(got.ncols, what).toBe(want.ncols);
+  expect(got.values.constructor, what).toBe(want.values.constructor);
+  const bytes = (v: ChunkData['values']): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (want.type === 'utf8') {
+    // the strings, not their codes: Parquet builds a dictionary of its own
+    const strings = (c: ChunkData): (string | null)[] => Array.from(c.values, (k) => (k < 0 ? null : c.dictionary![k]!));
+    expect(strings(got), what).toEqual(strings(want));
+    return;
+  }
+  expect(bytes(got.values).equals(bytes(want.values)), `${what}: values`).toBe(true);
+  if (want.type === 'kbit') expect(Buffer.from(got.codebook!.buffer, got.codebook!.byteOffset, got.codebook!.byteLength).equals(Buffer.from(want.codebook!.buffer)), `${what}: codebook`).toBe(true);
+}
+
+const codecs = new Map<string, SegmentCodec>();
+async function codec(id: string): Promise<SegmentCodec> {
+  let c = codecs.get(id);
+  if (!c) codecs.set(id, (c = await loadCodec(id)));
+  return c;
+}
+
+describe('segment codecs', () => {
+  for (const id of CODEC_IDS) {
+    // 3 rows: segments of a few hundred bytes (the calling thread); 4 000 rows: hundreds of KB (the threadpool)
+    for (const nrows of [1, 3, 4000]) {
+      it(`${id}: every type and layout round-trips bit-exactly (${nrows} rows)`, async () => {
+        const c = await codec(id);
+        const chunks = segmentChunks(nrows, nrows);
+        const { slots, rawLength } = slotsOf(chunks);
+        const bytes = await c.encode(chunks, rawLength);
+        expect(bytes.byteLength).toBeGreaterThan(0);
+        const seg = await c.decode(bytes, rawLength);
+        expect(seg.byteLength).toBe(id === 'arrow' ? bytes.byteLength : rawLength);
+        chunks.forEach((want, i) => expectSame(seg.chunk(slots[i]!), want, `${id} chunk ${i} (${want.type}${want.order === 'row' ? ', row-major' : ''})`));
+        // the table codecs know a tensor tile by its list column; the raw layout leaves that to the metadata
+        if (id === 'arrow' || id === 'parquet') chunks.forEach((want, i) => expect(seg.chunk(slots[i]!).order, `chunk ${i}`).toBe(want.order));
+        if (c.decodedFrom) {
+          const direct = c.decodedFrom(chunks, rawLength);
+          expect(direct.byteLength).toBe(rawLength);
+          chunks.forEach((want, i) => expectSame(direct.chunk(slots[i]!), want, `${id} write-through chunk ${i}`));
+        }
+      });
+    }
+  }
+
+  it('a segment of one plain chunk is its own bytes (no copy); misaligned bytes are copied to alignment', () => {
+    const c: ChunkData = { type: 'float64', nrows: 4, ncols: 1, values: Float64Array.from([1, 2, 3, 4]) };
+    const raw = concatAligned([c], 32);
+    expect(raw.buffer).toBe(c.values.buffer);
+    const big = new Uint8Array(40);
+    const odd = big.subarray(3, 35);
+    const fixed = alignedRaw(odd);
+    expect(fixed.byteOffset % 8).toBe(0);
+    expect(fixed).toEqual(odd);
+    const even = big.subarray(8, 40);
+    expect(alignedRaw(even)).toBe(even);
+  });
+
+  it('a layout that disagrees with its chunks is CORRUPT', async () => {
+    const chunks = segmentChunks(3, 1);
+    const { rawLength } = slotsOf(chunks);
+    expect(await codeOf(() => concatAligned(chunks, rawLength + 8))).toBe('CORRUPT');
+    expect(() => concatAligned(chunks, rawLength - 8)).toThrow(`segment layout says ${rawLength - 8} raw bytes but its chunks hold ${rawLength}`);
+    for (const id of ['gzip', 'lz4'] as const) {
+      const c = await codec(id);
+      for (const n of [3, 4000]) {
+        const cs = segmentChunks(n, 2);
+        const { rawLength: len } = slotsOf(cs);
+        const bytes = await c.encode(cs, len);
+        await expect(c.decode(bytes, len + 8)).rejects.toThrow(new RegExp(`^${id} segment (decompressed|inflated) to ${len} bytes but ${len + 8} were written$`));
+        expect(await codeOf(c.decode(bytes, len + 8))).toBe('CORRUPT');
+      }
+    }
+  });
+
+  it('a table segment checks what it is asked for against what it holds', () => {
+    const chunks = segmentChunks(3, 3);
+    const { slots } = slotsOf(chunks);
+    const seg = new TableSegment(chunksToTable(chunks), 100);
+    const f64 = slots[0]!;
+    expect(() => seg.chunk({ ...f64, nrows: 4 })).toThrow('stored column has 3 rows, metadata says 4');
+    expect(() => seg.chunk({ ...f64, colStart: 1000 })).toThrow(/^segment has \d+ columns, chunk wants 1000\.\.1003$/);
+    const tile = slots[7]!;
+    expect(() => seg.chunk({ ...tile, ncols: 8 })).toThrow('stored list column holds 7 values per row, metadata says 8');
+    expect(() => seg.chunk({ ...tile, nrows: 2 })).toThrow('stored list column has 3 rows (0 null), metadata says 2');
+    expect(() => new TableSegment(chunksToTable(chunks).concat(chunksToTable(chunks)), 1)).toThrow('a segment holds one record batch, found 2');
+    // a k-bit tile whose codebook was lost on the way
+    const kbit = chunks[10]!;
+    const noBook = chunksToTable([{ ...kbit, codebook: new Float32Array(0) }]);
+    const stripped = new TableSegment(noBook, 1).chunk({ ...slots[10]!, colStart: 0 });
+    expect(stripped.codebook).toHaveLength(0);
+  });
+
+  it('an unknown codec or Parquet compression is BAD_OPTION naming the choices; every Parquet compression round-trips', async () => {
+    await expect(loadCodec('zip')).rejects.toThrow('unknown codec "zip": choose one of gzip, lz4, arrow, parquet');
+    expect(await codeOf(loadCodec('zip'))).toBe('BAD_OPTION');
+    await expect(loadCodec('parquet', { parquetCompression: 'brotli' as never })).rejects.toThrow('parquetCompression "brotli" is unknown: use snappy, zstd, lz4, gzip, none');
+    const chunks = segmentChunks(50, 4);
+    const { slots, rawLength } = slotsOf(chunks);
+    const sizes: number[] = [];
+    for (const compression of PARQUET_COMPRESSIONS) {
+      const c = await loadCodec('parquet', { parquetCompression: compression });
+      const bytes = await c.encode(chunks, rawLength);
+      sizes.push(bytes.byteLength);
+      const seg = await c.decode(bytes, rawLength);
+      chunks.forEach((want, i) => expectSame(seg.chunk(slots[i]!), want, `parquet ${compression} chunk ${i}`));
+    }
+    // 'none' stores the most bytes
+    expect(Math.max(...sizes)).toBe(sizes[PARQUET_COMPRESSIONS.indexOf('none')]);
+    const gz = await loadCodec('gzip', { gzipLevel: 1 });
+    const bytes = await gz.encode(chunks, rawLength);
+    expect(bytes.byteLength).toBeGreaterThan(0);
+    expect((await loadCodec('gzip')).ext).toBe('gz');
+  });
+});
