@@ -111,6 +111,14 @@ describe('chunk hash', () => {
     expect(hex({ type: 'float32', nrows: 3, ncols: 1, values: big.subarray(4, 7) })).toBe(hex(CHUNKS[1]!));
   });
 
+  it('is stable: SHA-1 of (type tag | 0x100 if row-major, nrows, ncols) as u32 LE, then the raw bytes — stores de-duplicate against hashes written by earlier versions', () => {
+    // values computed independently (Python: hashlib.sha1(struct.pack('<III', tag, nrows, ncols) + bytes))
+    const base: ChunkData = { type: 'float32', nrows: 2, ncols: 3, values: Float32Array.from([1, 2, 3, 4, 5, 6]) };
+    expect(hex(base)).toBe('3d672a5299266c5d528403fdfe5c3ed12df24ed6');
+    expect(hex({ ...base, order: 'row' })).toBe('a926067d822438a6fec8d8d16b71d26f1eb79b3b');
+    expect(hex({ type: 'utf8', nrows: 2, ncols: 1, values: Int32Array.from([0, -1]), dictionary: ['a'] })).toBe('f81e2854abb9a1a18690c031abe2d792368f40d4');
+  });
+
   it('different type, geometry, order, dictionary or codebook: a different hash', () => {
     const bytes = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
     const asType: ChunkData[] = [

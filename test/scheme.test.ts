@@ -51,7 +51,10 @@ describe('scheme names', () => {
   });
 
   it('an unknown part is one BAD_OPTION error that lists the forms', () => {
-    for (const bad of ['lp16', 'kbit', 'pool', 'poolx', 'threshold', 'pool2+', 'gzip', 'pool2 lp', 'kbit8x']) {
+    expect(parseScheme('pool12')).toEqual({ pool: { sigma: 12, op: 'avg' } });
+    expect(parseScheme('kbit12')).toEqual({ quantize: { kbit: 12 } }); // parsed; refused where it is used (k ≤ 8)
+    expect(parseScheme('threshold99.75')).toEqual({ quantize: { threshold: 99.75 } });
+    for (const bad of ['lp16', 'kbit', 'pool', 'poolx', 'threshold', 'pool2+', 'gzip', 'pool2 lp', 'kbit8x', 'xpool2', 'akbit8', 'athreshold9', 'threshold9x', 'pool2maxx']) {
       if (bad === 'pool2+') { expect(parseScheme(bad)).toEqual({ pool: { sigma: 2, op: 'avg' } }); continue; }
       expect(code(() => parseScheme(bad)), bad).toBe('BAD_OPTION');
     }

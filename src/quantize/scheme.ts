@@ -39,8 +39,11 @@ export function quantizeBatch(values: Float32Array, shape: number[], ids: Int32A
 export async function encodeBatch(values: Float32Array, shape: number[], ids: Int32Array, scheme: DnnScheme, state: { threshold?: number }): Promise<Encoded> {
   const q = scheme.quantize;
   checkKbit(q);
+  // Stryker disable next-line ConditionalExpression,StringLiteral: encodeLayer pools only [C, H, W] layers itself, and any kind but 'max' averages
   const poolOp = scheme.pool && shape.length === 3 ? { sigma: scheme.pool.sigma, kind: scheme.pool.op ?? 'avg' } : undefined;
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: this branch decides where a batch is encoded (here or on a worker), not what comes out: quantizeBatch keeps the first threshold
   if (q && typeof q === 'object' && 'threshold' in q && state.threshold === undefined) {
+    // Stryker disable next-line StringLiteral: encodeLayer reads no op
     const pooled = encodeLayer({ op: 'layer', values, shape, pool: poolOp });
     return quantizeBatch(pooled.values as Float32Array, pooled.shape, ids, q, state);
   }

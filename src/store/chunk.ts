@@ -35,6 +35,7 @@ export function decodeDictionary(bytes: Uint8Array): { dictionary: string[]; byt
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = dv.getUint32(0, true);
   const head = 4 + 4 * n;
+  // Stryker disable next-line ArrayDeclaration: an array grows as it is filled; the length only spares reallocations
   const dictionary = new Array<string>(n);
   let start = head;
   for (let i = 0; i < n; i++) {
