@@ -3,6 +3,7 @@
 // decoded back bit-exactly, below and above the size where a codec moves to the threadpool; a decoded
 // segment built from the chunks themselves (write-through) equal to a decode; and damage or a wrong
 // layout one CORRUPT error, never wrong values.
+import { Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, Uint8, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { MistiqueError } from '../src/errors.js';
 import type { ChunkData } from '../src/model/dataframe.js';
@@ -176,5 +177,97 @@ describe('segment codecs', () => {
     const bytes = await gz.encode(chunks, rawLength);
     expect(bytes.byteLength).toBeGreaterThan(0);
     expect((await loadCodec('gzip')).ext).toBe('gz');
+  });
+});
+
+describe('codec identity and the Arrow layout other tools read', () => {
+  it('each codec names itself, its partition files and its worker decompressor', async () => {
+    const want: Record<string, { ext: string; inflate?: string }> = { gzip: { ext: 'gz', inflate: 'gzip' }, lz4: { ext: 'lz4', inflate: 'lz4' }, arrow: { ext: 'arrows' }, parquet: { ext: 'parquet' } };
+    for (const id of CODEC_IDS) {
+      const c = await codec(id);
+      expect({ id: c.id, ext: c.ext, inflate: c.inflate }, id).toEqual({ id, ext: want[id]!.ext, inflate: want[id]!.inflate });
+    }
+  });
+
+  it('gzip compresses at level 6 unless told otherwise', async () => {
+    const chunks = segmentChunks(2000, 5);
+    const { rawLength } = slotsOf(chunks);
+    const size = async (c: SegmentCodec): Promise<number> => (await c.encode(chunks, rawLength)).byteLength;
+    const def = await size(await loadCodec('gzip')), six = await size(await loadCodec('gzip', { gzipLevel: 6 }));
+    const one = await size(await loadCodec('gzip', { gzipLevel: 1 })), nine = await size(await loadCodec('gzip', { gzipLevel: 9 }));
+    expect(def).toBe(six);
+    expect(one).toBeGreaterThan(nine);
+    expect(new Set([one, six, nine]).size).toBeGreaterThan(1);
+  });
+
+  it('a segment is a record batch of named, typed fields: a tile is a non-nullable fixed-size list, a k-bit tile carries its codebook', () => {
+    const chunks = segmentChunks(4, 6);
+    const t = chunksToTable(chunks);
+    const fields = t.schema.fields;
+    expect(fields.map((f) => f.name)).toEqual(fields.map((_, i) => String(i)));
+    expect(t.numRows).toBe(4);
+    // column-major chunks: a field per column, nullable only where a value is missing (utf8 null codes)
+    const columns = chunks.filter((c) => c.order !== 'row').reduce((a, c) => a + c.ncols, 0);
+    // (the string chunk's second column, field 11, holds the one null code of these 4 rows)
+    expect(fields.slice(0, columns).flatMap((f, i) => (f.nullable ? [i] : []))).toEqual([11]);
+    const tiles = fields.slice(columns);
+    expect(tiles.map((f) => String(f.type))).toEqual(['FixedSizeList[7]<Float32>', 'FixedSizeList[3]<Uint16>', 'FixedSizeList[9]<Bool>', 'FixedSizeList[5]<Uint8>']);
+    for (const f of tiles) {
+      expect(f.nullable).toBe(false);
+      const item = (f.type as unknown as { children: { name: string; nullable: boolean }[] }).children[0]!;
+      expect(item).toMatchObject({ name: 'item', nullable: false });
+    }
+    const book = Buffer.from(tiles[3]!.metadata.get('mistique.codebook')!, 'base64');
+    expect(new Float32Array(book.buffer, book.byteOffset, book.length / 4)).toEqual(chunks[10]!.codebook);
+    expect(tiles[0]!.metadata.size).toBe(0);
+    expect(chunksToTable([]).numRows).toBe(0);
+    expect(() => chunksToTable([{ type: 'utf8', nrows: 1, ncols: 1, values: Int32Array.from([0]), order: 'row', dictionary: ['a'] }])).toThrow('a row-major chunk holds numbers, not strings');
+  });
+
+  it('Arrow reads are zero-copy views into the segment bytes', async () => {
+    const c = await codec('arrow');
+    const chunk: ChunkData = { type: 'float64', nrows: 5, ncols: 1, values: Float64Array.from([1, 2, 3, 4, 5]) };
+    const bytes = await c.encode([chunk], 40);
+    const seg = await c.decode(bytes, 40);
+    const got = seg.chunk({ type: 'float64', nrows: 5, ncols: 1, colStart: 0, byteOffset: 0, byteLength: 40 });
+    expect(got.values.buffer).toBe(bytes.buffer);
+    expect(got.values).toEqual(chunk.values);
+  });
+
+  it('a tile stored as a List (as another writer may give it) is read when every row holds its values, else CORRUPT', () => {
+    const item = makeData({ type: new Float32(), length: 6, data: Float32Array.from([1, 2, 3, 4, 5, 6]) });
+    const list = (offsets: number[]): TableSegment => {
+      const type = new List(new Field('item', new Float32(), false));
+      const data = makeData({ type, length: 2, nullCount: 0, valueOffsets: Int32Array.from(offsets), child: item });
+      const fields = [new Field('0', type, false)];
+      return new TableSegment(new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 2, nullCount: 0, children: [data] }))]), 1);
+    };
+    const slot: Slot = { type: 'float32', nrows: 2, ncols: 3, colStart: 0, byteOffset: 0, byteLength: 24 };
+    const ok = list([0, 3, 6]).chunk(slot);
+    expect(ok).toMatchObject({ type: 'float32', nrows: 2, ncols: 3, order: 'row' });
+    expect([...ok.values]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => list([0, 2, 6]).chunk(slot)).toThrow('stored list column of 2 rows has a row that is not 3 values long');
+    expect(() => list([0, 3, 5]).chunk(slot)).toThrow('stored list column of 2 rows has a row that is not 3 values long');
+  });
+
+  it('damaged table segments are CORRUPT: a short or null tile, a lost or bad codebook, nulls in a number column', () => {
+    const seg = (fields: Field[], children: Data[], n: number): TableSegment => new TableSegment(new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children }))]), 1);
+    const tile = (values: Float32Array | Uint8Array, size: number, n: number, meta?: Map<string, string>): TableSegment => {
+      const child = values instanceof Float32Array ? makeData({ type: new Float32(), length: values.length, data: values }) : makeData({ type: new Uint8(), length: values.length, data: values });
+      const type = new FixedSizeList(size, new Field('item', child.type, false));
+      return seg([new Field('0', type, false, meta)], [makeData({ type, length: n, nullCount: 0, child })], n);
+    };
+    const slot = (type: Slot['type'], nrows: number, ncols: number): Slot => ({ type, nrows, ncols, colStart: 0, byteOffset: 0, byteLength: 0 });
+    expect(() => tile(new Float32Array(5), 3, 2).chunk(slot('float32', 2, 3))).toThrow('stored list column holds fewer than the 6 values of its chunk');
+    expect(() => tile(new Uint8Array(6), 3, 2).chunk(slot('kbit', 2, 3))).toThrow('a stored kbit chunk has lost its codebook');
+    const b64 = (n: number): Map<string, string> => new Map([['mistique.codebook', Buffer.alloc(n).toString('base64')]]);
+    expect(() => tile(new Uint8Array(6), 3, 2, b64(6)).chunk(slot('kbit', 2, 3))).toThrow("a stored kbit chunk's codebook is 6 bytes");
+    expect(() => tile(new Uint8Array(6), 3, 2, b64(1028)).chunk(slot('kbit', 2, 3))).toThrow("a stored kbit chunk's codebook is 1028 bytes");
+    expect(tile(new Uint8Array(6), 3, 2, b64(1024)).chunk(slot('kbit', 2, 3)).codebook).toHaveLength(256);
+    const withNull = makeData({ type: new Float64(), length: 2, nullCount: 1, nullBitmap: Uint8Array.from([1]), data: Float64Array.from([1, 2]) });
+    expect(() => seg([new Field('0', new Float64(), true)], [withNull], 2).chunk(slot('float64', 2, 1))).toThrow('stored float64 column has 1 nulls');
+    const two = makeData({ type: new Float64(), length: 2, data: Float64Array.from([1, 2]) });
+    expect(() => seg([new Field('0', new Float64(), false), new Field('1', new Float64(), false)], [two, two], 2).chunk(slot('float64', 2, 2))).not.toThrow();
+    expect(() => seg([new Field('0', new Float64(), false)], [two], 2).chunk({ ...slot('float64', 2, 2), colStart: 0 })).toThrow('segment has 1 columns, chunk wants 0..2');
   });
 });

@@ -14,6 +14,7 @@ interface Lz4 {
 }
 
 /** Inputs below this many bytes are (de)compressed on the calling thread: a threadpool hop costs more. */
+// Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: which thread (de)compresses, not what comes out
 const SYNC_BELOW = 64 * 1024;
 
 function asBuffer(b: Uint8Array): Buffer {
@@ -33,10 +34,12 @@ export function lz4Codec(): SegmentCodec {
     inflate: 'lz4',
     async encode(chunks, rawLength) {
       const raw = asBuffer(concatAligned(chunks, rawLength));
+      // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: which thread (de)compresses, not what comes out
       return raw.length < SYNC_BELOW ? lz4.compressSync(raw) : lz4.compress(raw);
     },
     async decode(bytes, rawLength) {
       const b = asBuffer(bytes);
+      // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: which thread (de)compresses, not what comes out
       const raw = rawLength < SYNC_BELOW ? lz4.uncompressSync(b) : await lz4.uncompress(b);
       if (raw.byteLength !== rawLength) {
         throw new MistiqueError('CORRUPT', `lz4 segment decompressed to ${raw.byteLength} bytes but ${rawLength} were written`);
