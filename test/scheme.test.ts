@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MistiqueError } from '../src/errors.js';
 import { TensorFrame, type DataFrame } from '../src/model/dataframe.js';
-import { buffersOf, encodeLayer } from '../src/quantize/encode.js';
+import { buffersOf, encodeLayer, runTask } from '../src/quantize/encode.js';
 import { float32ToHalfBits, halfBitsToFloat32, percentile, pool, thresholdDecode, thresholdEncode, toFloat16, toFloat32 } from '../src/quantize/index.js';
 import { kbitBlock } from '../src/quantize/kbit.js';
 import { encodeBatch, parseScheme, quantizeBatch, schemeName, type DnnScheme } from '../src/quantize/scheme.js';
@@ -153,6 +153,13 @@ describe('encode steps', () => {
     expect(bits.length).toBe(1);
     expect([...thresholdDecode(bits, 8)]).toEqual([0, 0, 0, 1, 0, 1, 0, 1]);
     expect(thresholdEncode(new Float32Array(17), 0).length).toBe(3);
+  });
+
+  it('runTask runs a layer task as encodeLayer and a k-bit task as kbitBlock per chunk', () => {
+    const v = relu(64, 7);
+    expect(runTask({ op: 'layer', values: v, shape: [64], quantize: 'lp' })).toEqual(encodeLayer({ op: 'layer', values: v, shape: [64], quantize: 'lp' }));
+    const blocks = runTask({ op: 'kbit', chunks: [v, v.subarray(0, 10)], k: 4 });
+    expect(blocks).toEqual([kbitBlock(v, 4), kbitBlock(v.subarray(0, 10), 4)]);
   });
 
   it('buffersOf names each buffer a task or result moves, once', () => {
