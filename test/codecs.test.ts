@@ -44,6 +44,10 @@ function segmentChunks(nrows: number, seed: number): ChunkData[] {
     { type: 'int32', nrows, ncols: 2, values: Int32Array.from({ length: nrows * 2 }, () => Math.floor(r() * 2 ** 32) - 2 ** 31) },
     { type: 'bool', nrows, ncols: 2, values: Uint8Array.from({ length: nrows * 2 }, () => (r() < 0.3 ? 1 : 0)) },
     { type: 'utf8', nrows, ncols: 2, values: Int32Array.from({ length: nrows * 2 }, (_, i) => (i % 5 === 4 ? -1 : i % 3)), dictionary: ['a', 'héllo', ''] },
+    // its columns' strings first seen in other orders (Parquet gives each column a dictionary of its own)
+    { type: 'utf8', nrows, ncols: 2, values: Int32Array.from({ length: nrows * 2 }, (_, i) => (i < nrows ? i % 3 : 2 - (i % 3))), dictionary: ['x', 'y', 'z'] },
+    { type: 'utf8', nrows, ncols: 1, values: Int32Array.from({ length: nrows }, (_, i) => (i % 2 ? 0 : -1)), dictionary: ['only'] },
+    { type: 'bool', nrows, ncols: 1, values: Uint8Array.from({ length: nrows }, (_, i) => (i % 3 === 0 ? 1 : 0)) },
     { type: 'float16', nrows, ncols: 1, values: Uint16Array.from({ length: nrows }, () => Math.floor(r() * 0x7c00)) },
     { type: 'uint8', nrows, ncols: 1, values: Uint8Array.from({ length: nrows }, () => Math.floor(r() * 256)) },
     // tensor tiles: a RowBlock × a range of values, row-major
@@ -74,6 +78,8 @@ function expectSame(got: ChunkData, want: ChunkData, what: string): void {
   expect(got.ncols, what).toBe(want.ncols);
   expect(got.values.constructor, what).toBe(want.values.constructor);
   const bytes = (v: ChunkData['values']): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (want.type !== 'utf8') expect(got.dictionary, `${what}: no dictionary`).toBeUndefined();
+  if (want.type !== 'kbit') expect(got.codebook, `${what}: no codebook`).toBeUndefined();
   if (want.type === 'utf8') {
     // the strings, not their codes: Parquet builds a dictionary of its own
     const strings = (c: ChunkData): (string | null)[] => Array.from(c.values, (k) => (k < 0 ? null : c.dictionary![k]!));
@@ -163,14 +169,14 @@ describe('segment codecs', () => {
     const f64 = slots[0]!;
     expectCorrupt(() => seg.chunk({ ...f64, nrows: 4 }), 'stored column has 3 rows, metadata says 4');
     expectCorrupt(() => seg.chunk({ ...f64, colStart: 1000 }), /^segment has \d+ columns, chunk wants 1000\.\.1003$/);
-    const tile = slots[7]!;
+    const tile = slots[10]!;
     expectCorrupt(() => seg.chunk({ ...tile, ncols: 8 }), 'stored list column holds 7 values per row, metadata says 8');
     expectCorrupt(() => seg.chunk({ ...tile, nrows: 2 }), 'stored list column has 3 rows (0 null), metadata says 2');
     expectCorrupt(() => new TableSegment(chunksToTable(chunks).concat(chunksToTable(chunks)), 1), 'a segment holds one record batch, found 2');
     // a k-bit tile whose codebook was lost on the way
-    const kbit = chunks[10]!;
+    const kbit = chunks[13]!;
     const noBook = chunksToTable([{ ...kbit, codebook: new Float32Array(0) }]);
-    const stripped = new TableSegment(noBook, 1).chunk({ ...slots[10]!, colStart: 0 });
+    const stripped = new TableSegment(noBook, 1).chunk({ ...slots[13]!, colStart: 0 });
     expect(stripped.codebook).toHaveLength(0);
   });
 
@@ -226,8 +232,8 @@ describe('codec identity and the Arrow layout other tools read', () => {
     expect(t.numRows).toBe(4);
     // column-major chunks: a field per column, nullable only where a value is missing (utf8 null codes)
     const columns = chunks.filter((c) => c.order !== 'row').reduce((a, c) => a + c.ncols, 0);
-    // (the string chunk's second column, field 11, holds the one null code of these 4 rows)
-    expect(fields.slice(0, columns).flatMap((f, i) => (f.nullable ? [i] : []))).toEqual([11]);
+    // (fields 11 and 14, string columns, hold null codes in these 4 rows)
+    expect(fields.slice(0, columns).flatMap((f, i) => (f.nullable ? [i] : []))).toEqual([11, 14]);
     const tiles = fields.slice(columns);
     expect(tiles.map((f) => String(f.type))).toEqual(['FixedSizeList[7]<Float32>', 'FixedSizeList[3]<Uint16>', 'FixedSizeList[9]<Bool>', 'FixedSizeList[5]<Uint8>']);
     for (const f of tiles) {
@@ -236,7 +242,7 @@ describe('codec identity and the Arrow layout other tools read', () => {
       expect(item).toMatchObject({ name: 'item', nullable: false });
     }
     const book = Buffer.from(tiles[3]!.metadata.get('mistique.codebook')!, 'base64');
-    expect(new Float32Array(book.buffer, book.byteOffset, book.length / 4)).toEqual(chunks[10]!.codebook);
+    expect(new Float32Array(book.buffer, book.byteOffset, book.length / 4)).toEqual(chunks[13]!.codebook);
     expect(tiles[0]!.metadata.size).toBe(0);
     expect(chunksToTable([]).numRows).toBe(0);
     expect(() => chunksToTable([{ type: 'utf8', nrows: 1, ncols: 1, values: Int32Array.from([0]), order: 'row', dictionary: ['a'] }])).toThrow('a row-major chunk holds numbers, not strings');
