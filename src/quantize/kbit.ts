@@ -43,7 +43,7 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
   }
   // Stryker disable next-line ConditionalExpression,BlockStatement: with no finite value every code is NaN's or an infinity's, read back alike from any lo and hi
   if (lo > hi) { lo = 0; hi = 0; } // no finite value
-  // edges: code of v = number of edges < v (as binOf)
+  // edges: the code of v is the number of edges < v
   const bins = nan;
   // Stryker disable next-line ConditionalExpression: with k = 1 there is one bin, and no uniform or quantile edge either way
   const specials = k >= 2 ? (negInf ? 1 : 0) + (posInf ? 1 : 0) : 0;
@@ -115,11 +115,11 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
 const f32 = new Float32Array(1);
 const i32 = new Int32Array(f32.buffer);
 
+// Stryker disable EqualityOperator: a tie at the interval's ends changes nothing, the nearer of the two candidates being kept
 /**
  * x rounded to float32 without leaving [hi − err, lo + err] by the rounding: a step of one ulp back
  * when it did. Where no float32 lies in that interval, whichever of the two is nearer to both ends.
  */
-// Stryker disable EqualityOperator: a tie at the interval's ends changes nothing, the nearer of the two candidates being kept
 function within(x: number, lo: number, hi: number, err: number): number {
   f32[0] = x;
   const f0 = f32[0]!;

@@ -132,7 +132,7 @@ export class ChunkReader {
    */
   async *groups(key: string, maxBytes: number): AsyncGenerator<Matrix> {
     const w = await this.wholeBlocks([`${key}.*`]);
-    const rowBytes = Math.max(1, w.columns.length * BYTES_PER_VALUE[matrixKind(w.columns.map((c) => c.type))]);
+    const rowBytes = Math.max(1, w.columns.length * BYTES_PER_VALUE[matrixKind(selectionTypes([w.sel]))]);
     const t0 = performance.now();
     for (let b = 0; b < w.blocks.length;) {
       const group = [b];
@@ -157,7 +157,7 @@ export class ChunkReader {
     const blocks = this.db.rowblocks(r.id);
     const start = new Int32Array(blocks.length + 1);
     blocks.forEach((b, k) => { start[k + 1] = start[k]! + b.n_rows; });
-    const types = q.columns.map((c) => c.type);
+    const types = [...selectionTypes([sel])];
     const shape = sel.schema.shape && wholeInOrder(sel) ? sel.schema.shape : null;
     const read = async (which: readonly number[]): Promise<Matrix> => {
       const n = which.reduce((a, k) => a + blocks[k]!.n_rows, 0);
@@ -289,9 +289,7 @@ export class ChunkReader {
    * (frozen: results share them), since a wide layer's 100 000s of column objects cost more than its read.
    */
   private wholeColumns(s: Selection): readonly MatrixColumn[] | null {
-    const n = s.intermediate.n_cols;
-    if (s.schema.names || s.cols.length !== n) return null;
-    if (!s.all) for (let j = 0; j < n; j++) if (s.cols[j] !== j) return null;
+    if (s.schema.names || !wholeInOrder(s)) return null;
     const prefix = `${keyOf(s)}.`;
     const key = `${s.intermediate.id}:${prefix}`; // by name too: adaptive materialization renames an id
     let cols = this.columnCache.get(key);
@@ -412,8 +410,9 @@ function wholeInOrder(s: Selection): boolean {
 function isWholeIntermediate(q: Query): boolean {
   if (q.sels.length !== 1) return false;
   const s = q.sels[0]!;
-  if (s.all && !s.schema.names) return s.schema.types[0] !== 'utf8'; // a whole tensor
-  return wholeInOrder(s) && q.columns.every((c) => c.type !== 'utf8');
+  if (!wholeInOrder(s)) return false;
+  for (const t of selectionTypes(q.sels)) if (t === 'utf8') return false;
+  return true;
 }
 
 function arrowType(t: ColumnType): DataType {

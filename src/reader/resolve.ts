@@ -50,8 +50,7 @@ export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[
     let hits: IntermediateRow[];
     if (!hasWildcard(k.project) && !hasWildcard(k.model) && !hasWildcard(k.intermediate)) {
       // one intermediate by name: an index lookup, not a pass over every intermediate
-      const id = db.intermediateId(k.project, k.model, k.intermediate);
-      const row = id === undefined ? undefined : db.intermediate(id);
+      const row = intermediateNamed(db, k.project, k.model, k.intermediate);
       hits = row ? [row] : [];
     } else {
       const [rp, rm, ri] = [globToRegExp(k.project), globToRegExp(k.model), globToRegExp(k.intermediate)];
@@ -109,6 +108,12 @@ function tensorIndex(shape: number[], name: string): number | null {
   return parts.reduce((acc, p, i) => acc * shape[i]! + p, 0);
 }
 
+/** The intermediate of these three names that this handle sees, if any (an index lookup). */
+function intermediateNamed(db: MetadataDB, project: string, model: string, name: string): IntermediateRow | undefined {
+  const id = db.intermediateId(project, model, name);
+  return id === undefined ? undefined : db.intermediate(id);
+}
+
 /** One whole intermediate by its `project.model.intermediate` key (no wildcards): BAD_KEY if malformed, NOT_FOUND if not stored. */
 export function intermediateByKey(db: MetadataDB, key: string): IntermediateRow {
   let parts;
@@ -117,8 +122,7 @@ export function intermediateByKey(db: MetadataDB, key: string): IntermediateRow 
   } catch (e) {
     throw new MistiqueError('BAD_KEY', `${JSON.stringify(key)} is not an intermediate's key: write project.model.intermediate (three names separated by dots, e.g. zillow.P1_1.pred_test)`, { cause: e });
   }
-  const id = db.intermediateId(parts.project, parts.model, parts.intermediate);
-  const row = id === undefined ? undefined : db.intermediate(id);
+  const row = intermediateNamed(db, parts.project, parts.model, parts.intermediate);
   if (!row) throw new MistiqueError('NOT_FOUND', `no intermediate ${key} in this store; \`mistique ls\` lists them`);
   return row;
 }

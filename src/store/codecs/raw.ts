@@ -7,12 +7,9 @@ import type { DecodedSegment, Slot } from './codec.js';
 
 /** The chunks' raw bytes, 8-byte aligned, as one buffer: a segment of one plain chunk is its own bytes, no copy. */
 export function concatAligned(chunks: readonly ChunkData[], rawLength: number): Uint8Array {
-  // Stryker disable next-line ConditionalExpression: with several chunks the first one's bytes never make the whole segment
-  if (chunks.length === 1) {
-    const parts = chunkParts(chunks[0]!);
-    if (parts.length === 1 && parts[0]!.byteLength === rawLength) return parts[0]!;
-  }
   const parts = chunks.map(chunkParts);
+  // Stryker disable next-line ConditionalExpression: with several chunks the first one's bytes never make the whole segment
+  if (parts.length === 1 && parts[0]!.length === 1 && parts[0]![0]!.byteLength === rawLength) return parts[0]![0]!;
   let total = 0;
   for (const ps of parts) total = align8(ps.reduce((a, p) => a + p.length, total));
   if (total !== rawLength) throw new MistiqueError('CORRUPT', `segment layout says ${rawLength} raw bytes but its chunks hold ${total}`);
