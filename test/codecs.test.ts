@@ -12,7 +12,7 @@ import { CODEC_IDS, loadCodec, type SegmentCodec, type Slot } from '../src/store
 import { chunksToTable, TableSegment } from '../src/store/codecs/arrowbatch.js';
 import { alignedRaw, concatAligned } from '../src/store/codecs/raw.js';
 import { PARQUET_COMPRESSIONS } from '../src/store/codecs/parquet.js';
-import { rng } from './helpers.js';
+import { bytesOf, rng } from './helpers.js';
 
 /** f throws a MistiqueError with code CORRUPT whose message contains (or matches) `message`. */
 function expectCorrupt(f: () => unknown, message: string | RegExp): void {
@@ -77,7 +77,6 @@ function expectSame(got: ChunkData, want: ChunkData, what: string): void {
   expect(got.nrows, what).toBe(want.nrows);
   expect(got.ncols, what).toBe(want.ncols);
   expect(got.values.constructor, what).toBe(want.values.constructor);
-  const bytes = (v: ChunkData['values']): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   if (want.type !== 'utf8') expect(got.dictionary, `${what}: no dictionary`).toBeUndefined();
   if (want.type !== 'kbit') expect(got.codebook, `${what}: no codebook`).toBeUndefined();
   if (want.type === 'utf8') {
@@ -86,8 +85,8 @@ function expectSame(got: ChunkData, want: ChunkData, what: string): void {
     expect(strings(got), what).toEqual(strings(want));
     return;
   }
-  expect(bytes(got.values).equals(bytes(want.values)), `${what}: values`).toBe(true);
-  if (want.type === 'kbit') expect(Buffer.from(got.codebook!.buffer, got.codebook!.byteOffset, got.codebook!.byteLength).equals(Buffer.from(want.codebook!.buffer)), `${what}: codebook`).toBe(true);
+  expect(bytesOf(got.values).equals(bytesOf(want.values)), `${what}: values`).toBe(true);
+  if (want.type === 'kbit') expect(bytesOf(got.codebook!).equals(bytesOf(want.codebook!)), `${what}: codebook`).toBe(true);
 }
 
 const codecs = new Map<string, SegmentCodec>();

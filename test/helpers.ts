@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { mulberry32 } from '../datasets/random.js';
-import { openStore, type Store, type StoreOptions } from '../src/index.js';
+import { MistiqueError, openStore, type Store, type StoreOptions } from '../src/index.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -28,6 +28,11 @@ afterEach(async () => {
 
 /** Deterministic PRNG (mulberry32). */
 export const rng = mulberry32;
+
+/** The code of the MistiqueError f throws (null when it throws nothing; another error's text otherwise). */
+export function thrownCode(f: () => unknown): string | null {
+  try { f(); return null; } catch (e) { return e instanceof MistiqueError ? e.code : `not a MistiqueError: ${String(e)}`; }
+}
 
 export function bytesOf(v: ArrayBufferView): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);

@@ -2,12 +2,9 @@
 // globs where only * and ? are special. Examples at every boundary, and properties over generated names.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MistiqueError } from '../src/errors.js';
+import { thrownCode } from './helpers.js';
 import { checkColumnName, checkName, globToRegExp, hasWildcard, parseIntermediateKey, parseKey } from '../src/model/key.js';
 
-function code(f: () => unknown): string | null {
-  try { f(); return null; } catch (e) { return e instanceof MistiqueError ? e.code : `not a MistiqueError: ${String(e)}`; }
-}
 
 const NAME_CHARS = 'abcXYZ019_-';
 const name = fc.tuple(fc.constantFrom(...'abcXYZ019_'), fc.string({ unit: fc.constantFrom(...NAME_CHARS), maxLength: 20 })).map(([h, t]) => h + t);
@@ -15,15 +12,15 @@ const name = fc.tuple(fc.constantFrom(...'abcXYZ019_'), fc.string({ unit: fc.con
 describe('key grammar', () => {
   it('names: 1–128 of letters, digits, _ and -, not starting with -', () => {
     for (const ok of ['a', 'Z', '0', '_', '_x', 'a-b', 'A9_z-', 'x'.repeat(128), '9lives']) expect(checkName('model', ok), ok).toBe(ok);
-    for (const bad of ['', '-a', 'a.b', 'a/b', '..', '.', 'a b', 'a\u0000', 'é', 'a*', 'a?', 'x'.repeat(129), ' a', 'a\n']) expect(code(() => checkName('model', bad)), JSON.stringify(bad)).toBe('BAD_NAME');
-    expect(code(() => checkName('model', 7 as unknown as string))).toBe('BAD_NAME');
+    for (const bad of ['', '-a', 'a.b', 'a/b', '..', '.', 'a b', 'a\u0000', 'é', 'a*', 'a?', 'x'.repeat(129), ' a', 'a\n']) expect(thrownCode(() => checkName('model', bad)), JSON.stringify(bad)).toBe('BAD_NAME');
+    expect(thrownCode(() => checkName('model', 7 as unknown as string))).toBe('BAD_NAME');
     expect(() => checkName('project', 'a.b')).toThrow(/project name "a\.b" is not allowed: use 1–128 letters, digits, '_' or '-' \(no dots, slashes, '\.\.', spaces or NUL\), not starting with '-'/);
   });
 
   it('column names: 1–512 printable characters, dots and spaces allowed, no * ? or control characters', () => {
     for (const ok of ['x', 'a.b', 'with space', ' ', '0_1_2', 'é', '~', 'x'.repeat(512), '\u007f']) expect(checkColumnName(ok), JSON.stringify(ok)).toBe(ok);
-    for (const bad of ['', 'x'.repeat(513), 'a*', '?', 'a\nb', '\u0000', '\u001f', 'tab\there']) expect(code(() => checkColumnName(bad)), JSON.stringify(bad)).toBe('BAD_NAME');
-    expect(code(() => checkColumnName(undefined as unknown as string))).toBe('BAD_NAME');
+    for (const bad of ['', 'x'.repeat(513), 'a*', '?', 'a\nb', '\u0000', '\u001f', 'tab\there']) expect(thrownCode(() => checkColumnName(bad)), JSON.stringify(bad)).toBe('BAD_NAME');
+    expect(thrownCode(() => checkColumnName(undefined as unknown as string))).toBe('BAD_NAME');
     expect(() => checkColumnName('a*')).toThrow(/column name "a\*" is not allowed: use 1–512 printable characters without '\*', '\?' or control characters/);
   });
 
@@ -33,9 +30,9 @@ describe('key grammar', () => {
     expect(parseKey('z*.P?_1.*.*')).toEqual({ project: 'z*', model: 'P?_1', intermediate: '*', column: '*' });
     expect(parseKey('a-b.c_d.e-f.g h')).toEqual({ project: 'a-b', model: 'c_d', intermediate: 'e-f', column: 'g h' });
     for (const bad of ['p.m.i', 'p.m', '', 'p', '.m.i.c', 'p..i.c', 'p.m..c', 'p.m.i.', 'p/x.m.i.c', 'p.m.i j.c', 'p.m é.i.c', `${'x'.repeat(129)}.m.i.c`]) {
-      expect(code(() => parseKey(bad)), JSON.stringify(bad)).toBe('BAD_KEY');
+      expect(thrownCode(() => parseKey(bad)), JSON.stringify(bad)).toBe('BAD_KEY');
     }
-    expect(code(() => parseKey(null as unknown as string))).toBe('BAD_KEY');
+    expect(thrownCode(() => parseKey(null as unknown as string))).toBe('BAD_KEY');
     expect(() => parseKey(null as unknown as string)).toThrow(/a key must be a string, got object/);
     // an empty part is malformed (not a name with bad characters)
     for (const bad of ['.m.i.c', 'p..i.c', 'p.m..c', 'p.m.i.', 'p.m.i']) expect(() => parseKey(bad), bad).toThrow(/is malformed: write project\.model\.intermediate\.column/);
@@ -46,15 +43,15 @@ describe('key grammar', () => {
 
   it('a log key is exactly three names, each checked', () => {
     expect(parseIntermediateKey('p.m.i')).toEqual({ project: 'p', model: 'm', intermediate: 'i' });
-    for (const bad of ['p.m', 'p.m.i.c', '', 'p']) expect(code(() => parseIntermediateKey(bad)), bad).toBe('BAD_KEY');
-    for (const bad of ['p.m.-i', 'p.*.i', 'p..i', '-p.m.i']) expect(code(() => parseIntermediateKey(bad)), bad).not.toBeNull();
-    expect(code(() => parseIntermediateKey('p.m.-i'))).toBe('BAD_NAME');
+    for (const bad of ['p.m', 'p.m.i.c', '', 'p']) expect(thrownCode(() => parseIntermediateKey(bad)), bad).toBe('BAD_KEY');
+    for (const bad of ['p.m.-i', 'p.*.i', 'p..i', '-p.m.i']) expect(thrownCode(() => parseIntermediateKey(bad)), bad).not.toBeNull();
+    expect(thrownCode(() => parseIntermediateKey('p.m.-i'))).toBe('BAD_NAME');
     expect(() => parseIntermediateKey('p.m.-i')).toThrow(/^intermediate name "-i"/);
     expect(() => parseIntermediateKey('p.-m.i')).toThrow(/^model name "-m"/);
     expect(() => parseIntermediateKey('-p.m.i')).toThrow(/^project name "-p"/);
     expect(() => parseIntermediateKey('p.m')).toThrow(/^log key "p\.m" must be project\.model\.intermediate/);
     expect(() => parseIntermediateKey(3 as unknown as string)).toThrow(/^log key 3 must be/);
-    expect(code(() => parseIntermediateKey(3 as unknown as string))).toBe('BAD_KEY');
+    expect(thrownCode(() => parseIntermediateKey(3 as unknown as string))).toBe('BAD_KEY');
   });
 
   it('globs: * any run (dots and newlines too), ? one character, anchored, everything else literal', () => {

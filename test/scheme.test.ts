@@ -3,17 +3,13 @@
 // thread or an encode worker, and bad options are one clear error. Also the edges of POOL_QT, LP_QT and
 // THRESHOLD_QT that the known-answer tests in quantize.test.ts do not reach.
 import { describe, expect, it } from 'vitest';
-import { MistiqueError } from '../src/errors.js';
 import { TensorFrame, type DataFrame } from '../src/model/dataframe.js';
 import { buffersOf, encodeLayer, runTask } from '../src/quantize/encode.js';
 import { float32ToHalfBits, halfBitsToFloat32, percentile, pool, thresholdDecode, thresholdEncode, toFloat16, toFloat32 } from '../src/quantize/index.js';
 import { kbitBlock } from '../src/quantize/kbit.js';
 import { encodeBatch, parseScheme, quantizeBatch, schemeName, type DnnScheme } from '../src/quantize/scheme.js';
-import { rng } from './helpers.js';
+import { rng, thrownCode } from './helpers.js';
 
-function code(f: () => unknown): string | null {
-  try { f(); return null; } catch (e) { return e instanceof MistiqueError ? e.code : `not a MistiqueError: ${String(e)}`; }
-}
 
 /** The values a frame holds as stored: float32, float16 bits or one 0/1 byte per value. */
 function held(f: DataFrame): Float32Array | Uint16Array | Uint8Array | Float64Array {
@@ -56,7 +52,7 @@ describe('scheme names', () => {
     expect(parseScheme('threshold99.75')).toEqual({ quantize: { threshold: 99.75 } });
     for (const bad of ['lp16', 'kbit', 'pool', 'poolx', 'threshold', 'pool2+', 'gzip', 'pool2 lp', 'kbit8x', 'xpool2', 'akbit8', 'athreshold9', 'threshold9x', 'pool2maxx']) {
       if (bad === 'pool2+') { expect(parseScheme(bad)).toEqual({ pool: { sigma: 2, op: 'avg' } }); continue; }
-      expect(code(() => parseScheme(bad)), bad).toBe('BAD_OPTION');
+      expect(thrownCode(() => parseScheme(bad)), bad).toBe('BAD_OPTION');
     }
     expect(() => parseScheme('gzip')).toThrow('unknown scheme "gzip": use none, lp, kbit8, threshold99.5, pool2, poolS, pool2max, or a pool and a quantizer joined by + (pool2+lp)');
   });
@@ -137,7 +133,7 @@ describe('a batch through its scheme', () => {
   it('k outside 1…8 is BAD_OPTION, before any work', async () => {
     for (const k of [0, 9, 16, 2.5, -1]) {
       await expect(encodeBatch(x.slice(), shape, ids, { quantize: { kbit: k } }, {}), String(k)).rejects.toMatchObject({ code: 'BAD_OPTION' });
-      expect(code(() => quantizeBatch(x, shape, ids, { kbit: k }, {})), String(k)).toBe('BAD_OPTION');
+      expect(thrownCode(() => quantizeBatch(x, shape, ids, { kbit: k }, {})), String(k)).toBe('BAD_OPTION');
     }
     await expect(encodeBatch(x.slice(), shape, ids, { quantize: { kbit: 9 } }, {})).rejects.toThrow('KBIT_QT stores one byte per value: k must be 1…8, got 9');
     await expect(encodeBatch(x.slice(), shape, ids, { quantize: { kbit: 0 } }, {})).rejects.toThrow('KBIT_QT needs k bits, an integer 1…8, got 0');
