@@ -3,9 +3,9 @@
 // makes two chunks different (type, geometry, order, dictionary, codebook) and nothing else; damaged
 // bytes are CORRUPT with a message, never a wrong chunk.
 import { describe, expect, it } from 'vitest';
-import { MistiqueError } from '../src/errors.js';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { align8, chunkParts, decodeChunkRaw, decodeCodebook, decodeDictionary, encodeCodebook, encodeDictionary, hashChunk, rawByteLength } from '../src/store/chunk.js';
+import { thrownError } from './helpers.js';
 
 /** The parts laid end to end, as a codec stores them, in a buffer that starts 8-byte aligned. */
 function raw(c: ChunkData): Uint8Array {
@@ -14,10 +14,6 @@ function raw(c: ChunkData): Uint8Array {
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
-}
-
-function corrupt(f: () => unknown): string {
-  try { f(); return 'no error'; } catch (e) { return e instanceof MistiqueError ? `${e.code}: ${e.message}` : `not a MistiqueError: ${String(e)}`; }
 }
 
 const CHUNKS: ChunkData[] = [
@@ -78,19 +74,19 @@ describe('chunk bytes', () => {
   });
 
   it('damaged bytes are CORRUPT, with what was expected', () => {
-    expect(corrupt(() => decodeCodebook(new Uint8Array(3)))).toBe('CORRUPT: a kbit chunk is too short to hold its codebook');
+    expect(thrownError(() => decodeCodebook(new Uint8Array(3)))).toBe('CORRUPT: a kbit chunk is too short to hold its codebook');
     expect(decodeCodebook(new Uint8Array(4)).codebook).toHaveLength(0);
     const big = new Uint8Array(8 + 4 * 257);
     new DataView(big.buffer).setUint32(0, 257, true);
-    expect(corrupt(() => decodeCodebook(big))).toBe('CORRUPT: a kbit chunk says its codebook has 257 values; it holds at most 256');
+    expect(thrownError(() => decodeCodebook(big))).toBe('CORRUPT: a kbit chunk says its codebook has 257 values; it holds at most 256');
     const short = encodeCodebook(Float32Array.from([1, 2, 3]));
-    expect(corrupt(() => decodeCodebook(short.subarray(0, 15)))).toMatch(/^CORRUPT: a kbit chunk says its codebook has 3 values/);
+    expect(thrownError(() => decodeCodebook(short.subarray(0, 15)))).toMatch(/^CORRUPT: a kbit chunk says its codebook has 3 values/);
     expect(decodeCodebook(short.subarray(0, 16)).codebook).toEqual(Float32Array.from([1, 2, 3]));
     const f = raw(CHUNKS[0]!);
-    expect(corrupt(() => decodeChunkRaw(f.subarray(0, 31), 'float64', 2, 2))).toBe('CORRUPT: chunk of 2×2 float64 needs 32 bytes but only 31 are stored');
+    expect(thrownError(() => decodeChunkRaw(f.subarray(0, 31), 'float64', 2, 2))).toBe('CORRUPT: chunk of 2×2 float64 needs 32 bytes but only 31 are stored');
     expect(decodeChunkRaw(f, 'float64', 2, 2).values).toEqual(CHUNKS[0]!.values);
     const k = raw(CHUNKS[7]!);
-    expect(corrupt(() => decodeChunkRaw(k.subarray(0, 18), 'kbit', 3, 1))).toBe('CORRUPT: chunk of 3×1 kbit needs 19 bytes but only 18 are stored');
+    expect(thrownError(() => decodeChunkRaw(k.subarray(0, 18), 'kbit', 3, 1))).toBe('CORRUPT: chunk of 3×1 kbit needs 19 bytes but only 18 are stored');
   });
 
   it('align8 rounds up to a multiple of 8', () => {

@@ -5,29 +5,13 @@
 // layout one CORRUPT error, never wrong values.
 import { Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, Uint8, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { MistiqueError } from '../src/errors.js';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { align8, rawByteLength } from '../src/store/chunk.js';
 import { CODEC_IDS, loadCodec, type SegmentCodec, type Slot } from '../src/store/codecs/index.js';
 import { chunksToTable, TableSegment } from '../src/store/codecs/arrowbatch.js';
 import { alignedRaw, concatAligned } from '../src/store/codecs/raw.js';
 import { PARQUET_COMPRESSIONS } from '../src/store/codecs/parquet.js';
-import { bytesOf, rng } from './helpers.js';
-
-/** f throws a MistiqueError with code CORRUPT whose message contains (or matches) `message`. */
-function expectCorrupt(f: () => unknown, message: string | RegExp): void {
-  expect(f).toThrow(message);
-  try { f(); } catch (e) { expect(e).toBeInstanceOf(MistiqueError); expect((e as MistiqueError).code).toBe('CORRUPT'); }
-}
-
-async function codeOf(p: Promise<unknown> | (() => unknown)): Promise<string> {
-  try {
-    await (typeof p === 'function' ? p() : p);
-    return 'no error';
-  } catch (e) {
-    return e instanceof MistiqueError ? e.code : `not a MistiqueError: ${String(e)}`;
-  }
-}
+import { bytesOf, expectCorrupt, rng, thrownCodeAsync } from './helpers.js';
 
 /** A segment's chunks, all of `nrows` rows: every column type column-major, and tensor tiles row-major. */
 function segmentChunks(nrows: number, seed: number): ChunkData[] {
@@ -147,7 +131,7 @@ describe('segment codecs', () => {
   it('a layout that disagrees with its chunks is CORRUPT', async () => {
     const chunks = segmentChunks(3, 1);
     const { rawLength } = slotsOf(chunks);
-    expect(await codeOf(() => concatAligned(chunks, rawLength + 8))).toBe('CORRUPT');
+    expect(await thrownCodeAsync(() => concatAligned(chunks, rawLength + 8))).toBe('CORRUPT');
     expect(() => concatAligned(chunks, rawLength - 8)).toThrow(`segment layout says ${rawLength - 8} raw bytes but its chunks hold ${rawLength}`);
     for (const id of ['gzip', 'lz4'] as const) {
       const c = await codec(id);
@@ -156,7 +140,7 @@ describe('segment codecs', () => {
         const { rawLength: len } = slotsOf(cs);
         const bytes = await c.encode(cs, len);
         await expect(c.decode(bytes, len + 8)).rejects.toThrow(new RegExp(`^${id} segment (decompressed|inflated) to ${len} bytes but ${len + 8} were written$`));
-        expect(await codeOf(c.decode(bytes, len + 8))).toBe('CORRUPT');
+        expect(await thrownCodeAsync(c.decode(bytes, len + 8))).toBe('CORRUPT');
       }
     }
   });
@@ -181,7 +165,7 @@ describe('segment codecs', () => {
 
   it('an unknown codec or Parquet compression is BAD_OPTION naming the choices; every Parquet compression round-trips', async () => {
     await expect(loadCodec('zip')).rejects.toThrow('unknown codec "zip": choose one of gzip, lz4, arrow, parquet');
-    expect(await codeOf(loadCodec('zip'))).toBe('BAD_OPTION');
+    expect(await thrownCodeAsync(loadCodec('zip'))).toBe('BAD_OPTION');
     await expect(loadCodec('parquet', { parquetCompression: 'brotli' as never })).rejects.toThrow('parquetCompression "brotli" is unknown: use snappy, zstd, lz4, gzip, none');
     const chunks = segmentChunks(50, 4);
     const { slots, rawLength } = slotsOf(chunks);

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { mulberry32 } from '../datasets/random.js';
 import { MistiqueError, openStore, type Store, type StoreOptions } from '../src/index.js';
 
@@ -29,9 +29,34 @@ afterEach(async () => {
 /** Deterministic PRNG (mulberry32). */
 export const rng = mulberry32;
 
+/** What f throws: a MistiqueError as its code (with `: message` when asked), anything else as
+ *  "not a MistiqueError: …", and null when it throws nothing. One place for every suite's "what did it throw". */
+function describeThrown(e: unknown, withMessage: boolean): string {
+  if (!(e instanceof MistiqueError)) return `not a MistiqueError: ${String(e)}`;
+  return withMessage ? `${e.code}: ${e.message}` : e.code;
+}
+
 /** The code of the MistiqueError f throws (null when it throws nothing; another error's text otherwise). */
 export function thrownCode(f: () => unknown): string | null {
-  try { f(); return null; } catch (e) { return e instanceof MistiqueError ? e.code : `not a MistiqueError: ${String(e)}`; }
+  try { f(); return null; } catch (e) { return describeThrown(e, false); }
+}
+
+/** As thrownCode, for a promise or an async function. */
+export async function thrownCodeAsync(p: Promise<unknown> | (() => unknown)): Promise<string | null> {
+  try { await (typeof p === 'function' ? p() : p); return null; } catch (e) { return describeThrown(e, false); }
+}
+
+/** "CODE: message" of the MistiqueError f throws (null when it throws nothing; another error's text otherwise). */
+export function thrownError(f: () => unknown): string | null {
+  try { f(); return null; } catch (e) { return describeThrown(e, true); }
+}
+
+/** f throws a MistiqueError with code CORRUPT whose message contains `message` (or matches it, when a RegExp). */
+export function expectCorrupt(f: () => unknown, message: string | RegExp): void {
+  const t = thrownError(f);
+  expect(t?.startsWith('CORRUPT: '), String(t)).toBe(true);
+  const text = t!.slice('CORRUPT: '.length);
+  if (typeof message === 'string') expect(text).toContain(message); else expect(text).toMatch(message);
 }
 
 export function bytesOf(v: ArrayBufferView): Buffer {
