@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { addRatio, addRead, addRerun, addSample, choose, closeCall, ratioBand, refreshStageMs, emptySums, gamma, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
+import { addRatio, addRead, addRerun, addSample, addSums, choose, closeCall, ratioBand, refreshStageMs, emptySums, gamma, solveLinear, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -163,3 +163,81 @@ describe('cost model', () => {
     expect(closeCall('rerun', 15, 12, reads, reruns)).toBe(false); // 13.2 against 13.5
   });
 });
+
+describe('cost model, edge by edge', () => {
+  it('the ratio window leaves out runs without a positive, finite estimate and time, and keeps exactly the last `size`', () => {
+    expect(addRatio(undefined, 10, 20)).toEqual([2]);
+    for (const [e, m] of [[0, 5], [5, 0], [-1, 5], [Infinity, 5], [5, Infinity], [NaN, 5], [5, NaN]]) expect(addRatio([1], e!, m!)).toEqual([1]);
+    expect(addRatio([1, 2], 1, 3, 3)).toEqual([1, 2, 3]);
+    expect(addRatio([1, 2, 3], 1, 4, 3)).toEqual([2, 3, 4]);
+    const band = ratioBand([10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    expect(band).toEqual({ runs: 10, low: 1, median: 5, high: 9 });
+    expect(ratioBand([3, 1, 2])).toEqual({ runs: 3, low: 1, median: 2, high: 3 });
+    expect(ratioBand([1, 2])).toBeNull();
+  });
+
+  it('a close call compares the chosen path\'s slow end with the other\'s fast end; equal is not close', () => {
+    const band = (low: number, high: number) => ({ runs: 5, low, median: 1, high });
+    expect(closeCall('read', 10, 12, null, null)).toBe(false);
+    expect(closeCall('read', 10, 12, null, band(0.8, 1))).toBe(true); // the re-run may take 9.6
+    expect(closeCall('read', 10, 12, null, band(1.5, 2))).toBe(false); // a band above 1 never makes the other faster
+    expect(closeCall('read', 10, 12, band(0.5, 1.3), null)).toBe(true); // the read may take 13
+    expect(closeCall('read', 10, 10, null, null)).toBe(false);
+    expect(closeCall('rerun', 10, 10, null, null)).toBe(false);
+    expect(closeCall('rerun', 12, 10, band(0.8, 1), null)).toBe(true);
+    expect(closeCall('rerun', 12, 10, null, band(0.5, 1.3))).toBe(true); // the re-run may take 13
+    expect(closeCall('rerun', 12, 10, null, null)).toBe(false);
+  });
+
+  it('running sums: a sample weighted and the past decayed; two sums add; a missing one is the other', () => {
+    const s = addSample(addSample(emptySums(2), [1, 2], 3, 1), [1, 4], 5, 0.5, 0.5);
+    expect(s).toEqual({ k: 2, count: 2, xtx: [0.5 + 0.5, 1 + 2, 1 + 2, 2 + 8], xty: [1.5 + 2.5, 3 + 10], yty: 4.5 + 12.5 });
+    const t = addSample(emptySums(2), [2, 0], 1, 2);
+    expect(addSums(s, t)).toEqual({ k: 2, count: 3, xtx: [1 + 8, 3, 3, 10], xty: [4 + 4, 13], yty: 17 + 2 });
+    expect(addSums(undefined, t)).toBe(t);
+    expect(addSums(s, undefined)).toBe(s);
+    expect(addSums(undefined, undefined)).toBeUndefined();
+    expect(() => addSums(s, emptySums(3))).toThrow(/sums of 2 and 3 features do not add/);
+    expect(() => addSample(s, [1], 1, 1)).toThrow(/expected 2 features, got 1/);
+  });
+
+  it('solves a system that needs a row exchange; a singular or non-finite one has no solution', () => {
+    expect(solveLinear([[0, 1], [1, 0]], [2, 3])).toEqual([3, 2]);
+    const x = solveLinear([[1, 2], [3, 4]], [5, 6])!;
+    expect(x[0]).toBeCloseTo(-4, 12);
+    expect(x[1]).toBeCloseTo(4.5, 12);
+    expect(solveLinear([[1, 2], [2, 4]], [1, 2])).toBeUndefined();
+    expect(solveLinear([[1e-320, 0], [0, 1]], [1, 1])).toBeUndefined();
+    expect(solveLinear([[1e-300, 0], [0, 1]], [1e300, 1])).toBeUndefined(); // 1e600 is not a number
+  });
+
+  it('a re-run line needs two sizes and two re-runs; γ of nothing stored is infinite; equal times read', () => {
+    expect(solveRerun(addRerun(undefined, 4, 10))).toBeNull();
+    expect(solveRerun(addRerun(addRerun(undefined, 4, 10), 4, 12))).toBeNull(); // one size: no slope
+    const line = solveRerun(addRerun(addRerun(undefined, 1, 3), 3, 7));
+    expect(line!.a).toBeCloseTo(1, 6);
+    expect(line!.b).toBeCloseTo(2, 6);
+    expect(line!.n).toBe(2);
+    expect(gamma(100, 40, 3, 0)).toBe(Infinity);
+    expect(gamma(100, 40, 3, -1)).toBe(Infinity);
+    expect(gamma(100, 40, 3, 2e9)).toBeCloseTo(0.09, 12);
+    expect(choose(true, 5, 5)).toBe('read');
+    expect(choose(false, 1, 5)).toBe('rerun');
+  });
+
+  it('a stage time moves toward a faster re-run by `rate`, toward an equal one not at all, and ignores a run that is not a time', () => {
+    expect(refreshStageMs(100, 50)).toBe(75);
+    expect(refreshStageMs(100, 100)).toBe(100);
+    expect(refreshStageMs(100, 0)).toBe(50);
+    for (const bad of [-1, NaN, Infinity]) expect(refreshStageMs(100, bad)).toBe(100);
+    expect(() => tRerunTrad([], 'x')).toThrow(/no stage x/);
+    // a stage two others depend on counts once
+    const stages: StageCost[] = [
+      { name: 'a', inputs: [], output: 'table', readInputMs: 1, execMs: 2, readOpMs: 0, rows: null },
+      { name: 'b', inputs: ['a'], output: 'table', readInputMs: 1, execMs: 3, readOpMs: 0, rows: null },
+      { name: 'c', inputs: ['a', 'b'], output: 'table', readInputMs: 1, execMs: 4, readOpMs: 0, rows: null },
+    ];
+    expect(tRerunTrad(stages, 'c')).toBe(3 + 4 + 5);
+  });
+});
+

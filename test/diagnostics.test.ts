@@ -5,10 +5,13 @@ import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { pixelConcepts } from '../datasets/fashion-mnist/concepts.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
-import { colDiff, colDist, dissectionPng, groupedCompare, heatmap, heatmapPng, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk } from '../src/diagnostics/index.js';
+import { colDiff, colDist, dissectionPng, groupedCompare, heatmap, heatmapPng, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk, upsampler, type ConceptSet, type KnnOptions, type Metric } from '../src/diagnostics/index.js';
 import { leadingEigenpairs, matmul, symEig } from '../src/diagnostics/linalg.js';
+import { alignRows } from '../src/diagnostics/dense.js';
+import { colour } from '../src/diagnostics/png.js';
+import { decode as decodePng } from 'fast-png';
 import { Matrix, type MatrixColumn } from '../src/model/matrix.js';
-import { rng } from './helpers.js';
+import { rng, thrownCode, thrownCodeAsync, thrownError } from './helpers.js';
 
 function matrix(values: ArrayLike<number>, rows: number, cols: number, opts: { ids?: number[]; shape?: number[]; names?: string[]; key?: string } = {}): Matrix {
   const columns: MatrixColumn[] = Array.from({ length: cols }, (_, j) => {
@@ -133,6 +136,45 @@ describe('knn', () => {
   });
 });
 
+describe('knn, edge by edge', () => {
+  // rows 1 and 3 are equally far from row 2; row 4 is the zero vector
+  const m = matrix([1, 0, 2, 0, 3, 0, 0, 0], 4, 2, { ids: [1, 2, 3, 4] });
+
+  it('keeps the query row when asked, breaks ties by row id, one query or many', async () => {
+    for (const run of [(o: KnnOptions) => knn(m, 2, o), async (o: KnnOptions) => (await knnMany(m, [2], o))[0]!]) {
+      const self = await run({ k: 3, includeSelf: true });
+      expect([...self.rowIds]).toEqual([2, 1, 3]);
+      expect([...self.distances]).toEqual([0, 1, 1]);
+      expect(self).toMatchObject({ query: 2, metric: 'euclidean', skipped: 0 });
+      expect([...(await run({ k: 3 })).rowIds]).toEqual([1, 3, 4]);
+    }
+  });
+
+  it('cosine: the zero vector is at distance 0 from itself and 1 from anything else', async () => {
+    const z = knn(m, 4, { k: 4, metric: 'cosine', includeSelf: true });
+    expect([...z.rowIds]).toEqual([4, 1, 2, 3]);
+    expect([...z.distances]).toEqual([0, 1, 1, 1]);
+    const [many] = await knnMany(m, [1], { k: 4, metric: 'cosine' });
+    expect([...many!.rowIds]).toEqual([2, 3, 4]);
+    expect([...many!.distances]).toEqual([0, 0, 1]);
+  });
+
+  it('refuses an unknown metric, a result without columns, unknown rows and strings', async () => {
+    expect(thrownError(() => knn(m, 1, { metric: 'manhattan' as Metric }))).toBe('BAD_OPTION: metric must be euclidean or cosine, got "manhattan"');
+    expect(thrownError(() => knn(new Matrix(Int32Array.from([1]), [], new Float64Array(0)), 1))).toBe('BAD_INPUT: knn needs at least one column');
+    expect(thrownError(() => knn(m, 9))).toBe('NOT_FOUND: row 9 is not in this result (4 rows, ids 1…4): query it with the rows you search');
+    expect(await thrownCodeAsync(knnMany(m, [1, 9]))).toBe('NOT_FOUND');
+    expect(thrownCode(() => knn(strings(), 0))).toBe('BAD_INPUT');
+    expect(thrownError(() => knn(matrix([NaN, 1, 2, 3], 2, 2), 0))).toBe('BAD_INPUT: row 0 holds NaN or ±Infinity: it has no distance to any row; pick another query row');
+  });
+
+  it('overlap is over the longer list, and two empty lists agree', () => {
+    expect(overlap([1, 2], [2])).toBe(0.5);
+    expect(overlap([2], [1, 2, 3, 4])).toBe(0.25);
+    expect(overlap([], [])).toBe(1);
+  });
+});
+
 describe('netdissect', () => {
   it('gives IoU 1 to a unit that fires exactly on a concept, and a low IoU to noise', () => {
     const { x, rowIds } = batches(loadSubset(), 60).next().value!;
@@ -231,5 +273,249 @@ describe('the query catalogue', () => {
     const idat = png.indexOf('IDAT');
     const raw = zlib.inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
     expect(raw.length).toBe(6 * (8 * 3 + 1));
+  });
+});
+
+describe('the colour map and the heatmap image, pixel by pixel', () => {
+  const cellColour = (png: Buffer, x: number, y: number): number[] => {
+    const img = decodePng(png);
+    const p = (y * img.width + x) * img.channels;
+    return [...img.data.subarray(p, p + 3)];
+  };
+
+  it('viridis at its ends, its middle and between two samples; NaN grey; out of [0, 1] clamped', () => {
+    expect(colour(0)).toEqual([68, 1, 84]);
+    expect(colour(1)).toEqual([253, 231, 37]);
+    expect(colour(0.5)).toEqual([33, 144, 141]);
+    expect(colour(1 / 16)).toEqual([70, 23, 103]); // halfway between the first two samples, rounded
+    expect(colour(15 / 16)).toEqual([212, 226, 44]); // halfway between the last two
+    expect(colour(-3)).toEqual(colour(0));
+    expect(colour(7)).toEqual(colour(1));
+    expect(colour(NaN)).toEqual([128, 128, 128]);
+  });
+
+  it('each unit scaled to its own range across classes, or one range for all; a flat unit is the middle colour', () => {
+    // 2 classes × 4 units; unit 2 is flat, unit 3 has a NaN
+    const h = { classes: [5, 7], units: ['a', 'b', 'c', 'd'], values: Float64Array.from([0, 1, 2, NaN, 4, -1, 2, 8]) };
+    const png = heatmapPng(h, { cell: [2, 3] });
+    const at = (k: number, u: number) => cellColour(png, u * 2 + 1, k * 3 + 2);
+    expect([at(0, 0), at(1, 0)]).toEqual([colour(0), colour(1)]);
+    expect([at(0, 1), at(1, 1)]).toEqual([colour(1), colour(0)]);
+    expect([at(0, 2), at(1, 2)]).toEqual([colour(0.5), colour(0.5)]);
+    expect([at(0, 3), at(1, 3)]).toEqual([[128, 128, 128], colour(0.5)]);
+    // every pixel of a cell has its colour
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) expect(cellColour(png, 2 + x, 3 + y)).toEqual(colour(0));
+    const g = heatmapPng(h, { cell: [1, 1], scale: 'global' });
+    const gat = (k: number, u: number) => cellColour(g, u, k);
+    expect([gat(0, 0), gat(0, 1), gat(0, 2), gat(1, 0), gat(1, 1), gat(1, 3)]).toEqual([colour(1 / 9), colour(2 / 9), colour(3 / 9), colour(5 / 9), colour(0), colour(1)]);
+    // the default cell: 1600 px wide at most, 24 × 16 px for a few units
+    const d = decodePng(heatmapPng(h));
+    expect([d.width, d.height]).toEqual([4 * 24, 2 * 16]);
+    const wide = decodePng(heatmapPng({ classes: [1], units: Array.from({ length: 400 }, String), values: new Float64Array(400) }));
+    expect(wide.width).toBe(1600);
+  });
+});
+
+describe('VIS: the mean per class', () => {
+  it('takes the class from a named or numbered column of `by`, joined on row id; rows without a class are left out', () => {
+    const acts = matrix([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5, 2, { ids: [10, 11, 12, 13, 14] });
+    // ids 10..14; `by` in another order, id 14 missing, id 12's class NaN
+    const by = matrix([99, 1, 99, 0, 99, NaN, 99, 1], 4, 2, { ids: [13, 10, 12, 11], names: ['x', 'cls'] });
+    for (const byColumn of ['cls', 1] as const) {
+      const h = heatmap(acts, by, { byColumn });
+      expect(h.classes).toEqual([0, 1]);
+      expect(h.counts).toEqual([1, 2]);
+      expect(h.units).toEqual(['0', '1']);
+      expect([...h.values]).toEqual([1, 2, 5, 6]); // class 0: id 10; class 1: ids 11 and 13
+    }
+    expect([...heatmap(acts, by).classes]).toEqual([99]); // the first column by default
+  });
+
+  it('sorts string classes by their text, skips null ones, and leaves NaN values out of a mean', () => {
+    const acts = matrix([1, NaN, 3, 4, 5, 6, 7, 8], 4, 2);
+    const by = new Matrix(Int32Array.from([0, 1, 2, 3]), [{ key: 'p.data.labels.name', name: 'name', type: 'utf8', dictionary: ['shirt', 'bag'] }], Int32Array.from([0, 1, -1, 0]));
+    const h = heatmap(acts, by);
+    expect(h.classes).toEqual(['bag', 'shirt']);
+    expect(h.counts).toEqual([1, 2]);
+    expect([...h.values]).toEqual([3, 4, 4, 8]); // shirt: rows 0 and 3; row 0's NaN left out of unit 1
+    const allNaN = heatmap(matrix([NaN, 1], 1, 2), matrix([4], 1, 1));
+    expect([...allNaN.values]).toEqual([NaN, 1]);
+  });
+
+  it('refuses a per-channel map without a shape, string activations, and classes that match no row', () => {
+    const acts = matrix([1, 2], 1, 2);
+    expect(thrownCode(() => heatmap(acts, matrix([1], 1, 1), { perChannel: true }))).toBe('BAD_INPUT');
+    expect(thrownCode(() => heatmap(matrix([1, 2], 1, 2, { shape: [2] }), matrix([1], 1, 1), { perChannel: true }))).toBe('BAD_INPUT');
+    expect(thrownCode(() => heatmap(acts, matrix([1], 1, 1, { ids: [5] })))).toBe('BAD_INPUT');
+    expect(thrownCode(() => heatmap(acts, matrix([NaN], 1, 1)))).toBe('BAD_INPUT');
+    expect(thrownError(() => heatmap(strings(), matrix([1], 1, 1)))).toBe('BAD_INPUT: column p.m.layer.s holds strings; this diagnostic needs numeric columns (query the numeric ones, e.g. p.m.layer.<column>)');
+  });
+});
+
+/** A one-row result with a string column. */
+function strings(): Matrix {
+  return new Matrix(Int32Array.from([0]), [{ key: 'p.m.layer.s', name: 's', type: 'utf8', dictionary: ['a'] }], Int32Array.from([0]));
+}
+
+describe('NETDISSECT on hand-computed examples', () => {
+  // one unit of 2×2 maps, at the input size (no upsampling), over two images
+  const masks = (a: number[], b: number[]): ConceptSet => ({ names: ['a', 'b'], size: 2, rowIds: Int32Array.from([21, 20]), masks: [Uint8Array.from(a), Uint8Array.from(b)] });
+
+  it('thresholds at the top-α quantile and sums intersection and union over the images', () => {
+    // values of image 20: 4 1 0 0, image 21: 3 0 0 2 → sorted 0 0 0 0 1 2 3 4; α = 0.25 → T = 3
+    const acts = matrix([4, 1, 0, 0, 3, 0, 0, 2, 9, 9, 9, 9], 3, 4, { ids: [20, 21, 22], shape: [1, 2, 2] });
+    // concept masks are in the concepts' row order (21 first); image 22 has none and is left out
+    const r = netdissect(acts, masks([1, 0, 0, 0, 1, 1, 0, 0], [0, 0, 0, 1, 0, 0, 1, 1]), { alpha: 0.25 });
+    expect(r.rows).toBe(2);
+    expect(r.units).toEqual([{ unit: 0, threshold: 3, concept: 'a', iou: 2 / 3, strict: false }]);
+    expect([...r.iou]).toEqual([2 / 3, 0]);
+    expect(r.concepts).toEqual(['a', 'b']);
+  });
+
+  it('selects the values above T when T falls in a large tie, keeps the first of equal concepts, and skips NaN', () => {
+    // seven zeros and a 5: T = 0 is a tie of 7/8 > 2α, so the mask is "value > 0"
+    const acts = matrix([0, 0, 0, 5, 0, 0, 0, 0], 2, 4, { ids: [21, 20], shape: [1, 2, 2] });
+    const same = masks([0, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0, 0]);
+    const r = netdissect(acts, same, { alpha: 0.25 });
+    expect(r.units[0]).toEqual({ unit: 0, threshold: 0, concept: 'a', iou: 1, strict: true });
+    // NaN positions are not values: the quantile is over 0 1 2 3 4 5 (T = 5 at α = 0.1) and a NaN is never on
+    const withNaN = matrix([NaN, 1, 2, 5, 0, 3, 4, NaN], 2, 4, { ids: [21, 20], shape: [1, 2, 2] });
+    const n = netdissect(withNaN, masks([0, 0, 0, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 1]), { alpha: 0.1 });
+    expect(n.units[0]).toMatchObject({ threshold: 5, concept: 'a', iou: 1, strict: false });
+    // a unit whose every value is NaN has no threshold and no mask
+    const dead = netdissect(matrix(new Array(8).fill(NaN), 2, 4, { ids: [21, 20], shape: [1, 2, 2] }), same, { alpha: 0.25 });
+    expect(dead.units[0]).toMatchObject({ threshold: Infinity, iou: 0, strict: false });
+  });
+
+  it('refuses α outside (0, 1), strings, and a layer whose rows have no masks', () => {
+    const acts = matrix([0, 0, 0, 5], 1, 4, { ids: [20], shape: [1, 2, 2] });
+    const m = masks([0, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0, 0]);
+    for (const alpha of [0, 1, -0.5, NaN]) expect(thrownError(() => netdissect(acts, m, { alpha }))).toBe(`BAD_OPTION: alpha must be in (0, 1), got ${alpha}`);
+    expect(thrownCode(() => netdissect(matrix([0, 0, 0, 5], 1, 4, { ids: [7], shape: [1, 2, 2] }), m))).toBe('BAD_INPUT');
+    expect(thrownError(() => netdissect(matrix([1, 2], 1, 2, { shape: [2] }), m))).toBe('BAD_INPUT: netdissect needs a convolutional layer with per-example shape [C, H, W]; this result has [2]');
+    expect(thrownCode(() => netdissect(strings(), m))).toBe('BAD_INPUT');
+  });
+
+  it('upsamples bilinearly with half-pixel centres and clamped edges', () => {
+    const out = new Float64Array(16);
+    upsampler(2, 2, 4)(Float64Array.from([0, 4, 8, 12]), out);
+    expect([...out]).toEqual([0, 1, 3, 4, 2, 3, 5, 6, 6, 7, 9, 10, 8, 9, 11, 12]);
+    const wide = new Float64Array(4);
+    upsampler(1, 2, 2)(Float64Array.from([3, 7]), wide);
+    expect([...wide]).toEqual([3, 7, 3, 7]);
+    const same = new Float64Array(4);
+    upsampler(2, 2, 2)(Float64Array.from([1, 2, 3, 4]), same);
+    expect([...same]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('draws each unit\'s most excited images, greyscale, with the binarized map tinted red', () => {
+    // two 2×2 images; the unit peaks on image 21, and its mask is the top-right pixel
+    const acts = matrix([0, 1, 0, 0, 0, 9, 0, 0], 2, 4, { ids: [20, 21], shape: [1, 2, 2] });
+    const images = matrix([0.2, 0.2, 0.2, 0.2, 1, 0.6, 0, 2], 2, 4, { ids: [20, 21] });
+    const unit = { unit: 0, threshold: 5, concept: 'a', iou: 1, strict: false };
+    const png = decodePng(dissectionPng(acts, images, [unit], { perUnit: 2, scale: 1, size: 2 }));
+    expect([png.width, png.height]).toEqual([2 * (2 + 2) + 2, 1 * (2 + 2) + 2]);
+    const px = (x: number, y: number) => [...png.data.subarray((y * png.width + x) * png.channels, (y * png.width + x) * png.channels + 3)];
+    // first tile: image 21 (the larger peak) at (2, 2); its top-right pixel (0.6 → 153) is on: red-tinted
+    expect([px(2, 2), px(3, 2), px(2, 3), px(3, 3)]).toEqual([[255, 255, 255], [Math.round(0.45 * 153 + 140), Math.round(0.45 * 153), Math.round(0.45 * 153)], [0, 0, 0], [255, 255, 255]]);
+    // second tile: image 20, below the threshold everywhere: plain grey 0.2 → 51
+    expect(px(6, 2)).toEqual([51, 51, 51]);
+    expect(px(0, 0)).toEqual([255, 255, 255]); // the gap
+    // strict: "> T", so a value equal to T is off
+    const strictPng = decodePng(dissectionPng(acts, images, [{ ...unit, threshold: 9, strict: true }], { perUnit: 1, scale: 1, size: 2 }));
+    expect([...strictPng.data.subarray((2 * strictPng.width + 3) * strictPng.channels, (2 * strictPng.width + 3) * strictPng.channels + 3)]).toEqual([153, 153, 153]);
+    expect(thrownCode(() => dissectionPng(matrix([1], 1, 1), images, [unit]))).toBe('BAD_INPUT');
+  });
+});
+
+describe('the query catalogue, edge by edge', () => {
+  const m = matrix([3, 1, 2, NaN, 5, -Infinity], 3, 2, { ids: [7, 8, 9], shape: [2] });
+
+  it('POINTQ returns the row with its columns and shape; TOPK checks k and the column', () => {
+    expect(pointq(m, 8)).toEqual({ row: 8, values: Float64Array.from([2, NaN]), columns: ['p.m.layer.0', 'p.m.layer.1'], shape: [2] });
+    expect(thrownError(() => pointq(m, 99))).toBe('NOT_FOUND: row 99 is not in this result (3 rows): query it, e.g. --rows 99');
+    for (const k of [0, -1, 1.5, NaN]) expect(thrownError(() => topk(m, 0, k))).toBe(`BAD_OPTION: k must be a positive integer, got ${k}`);
+    for (const j of [-1, 2]) expect(thrownError(() => topk(m, j, 1))).toBe(`BAD_OPTION: column ${j} is out of range: the result has 2 columns`);
+    expect(topk(m, 1, 5)).toEqual({ column: 'p.m.layer.1', rowIds: Int32Array.from([7, 9]), values: Float64Array.from([1, -Infinity]), nanSkipped: 1 });
+    expect([...topk(m, '1', 1, 'asc').rowIds]).toEqual([9]);
+    expect(thrownCode(() => pointq(strings(), 0))).toBe('BAD_INPUT');
+    expect(thrownCode(() => topk(strings(), 0, 1))).toBe('BAD_INPUT');
+  });
+
+  it('COL_DIFF by column name, over the rows both results hold; NaN equals NaN, and differs from a number', () => {
+    const a = matrix([1, 2, NaN, 4, 5], 5, 1, { ids: [1, 2, 3, 4, 5], names: ['y'] });
+    const b = matrix([4.5, NaN, NaN, 1, 7], 5, 1, { ids: [4, 3, 2, 1, 9], names: ['p'] });
+    expect(colDiff(a, 'y', b, 'p', 0.5)).toEqual({ rowIds: Int32Array.from([2]), a: Float64Array.from([2]), b: Float64Array.from([NaN]), compared: 4 });
+    expect(colDiff(a, 'y', b, 'p')).toEqual({ rowIds: Int32Array.from([2, 4]), a: Float64Array.from([2, 4]), b: Float64Array.from([NaN, 4.5]), compared: 4 });
+    expect(colDiff(a, 0, b, 0).compared).toBe(4);
+    expect(thrownCode(() => colDiff(a, 'nope', b, 0))).toBe('NOT_FOUND');
+    expect(thrownCode(() => colDiff(a, 0, b, 'nope'))).toBe('NOT_FOUND');
+  });
+
+  it('grouped COL_DIFF: by a named column, rows in all three results only, NaN left out of a mean, the largest groups first', () => {
+    const groups = new Matrix(Int32Array.from([1, 2, 3, 4, 5, 6]), [{ key: 'p.d.t.kind', name: 'kind', type: 'utf8', dictionary: ['x', 'y'] }], Int32Array.from([1, 0, 1, -1, 0, 1]));
+    const a = matrix([1, 2, 3, 4, 5, 6], 6, 1, { ids: [1, 2, 3, 4, 5, 6], names: ['e'] });
+    const b = matrix([10, NaN, 30, 40, 50], 5, 1, { ids: [1, 2, 3, 4, 5], names: ['e'] });
+    const g = groupedCompare(groups, 'kind', a, 'e', b, 'e');
+    // y: ids 1 and 3 (6 is not in b); x: ids 2 and 5; null: id 4
+    expect(g).toEqual([{ group: 'x', count: 2, a: 3.5, b: 50 }, { group: 'y', count: 2, a: 2, b: 20 }, { group: 'null', count: 1, a: 4, b: 40 }]);
+    const nanOnly = groupedCompare(matrix([1], 1, 1), 0, matrix([NaN], 1, 1), 0, matrix([2], 1, 1), 0);
+    expect(nanOnly).toEqual([{ group: 1, count: 1, a: NaN, b: 2 }]);
+  });
+
+  it('COL_DIST: the quantiles of the sorted finite values, their standard deviation and an equal-width histogram', () => {
+    const d = colDist(matrix([4, 1, NaN, 3, 2, Infinity], 6, 1, { names: ['v'] }), 'v', 2);
+    expect(d.column).toBe('p.m.layer.v');
+    expect(d).toMatchObject({ count: 6, nan: 1, posInf: 1, negInf: 0, min: 1, max: 4, mean: 2.5 });
+    expect(d.std).toBeCloseTo(Math.sqrt(1.25), 12);
+    expect(d.quantiles).toEqual({ p0: 1, p1: 1, p5: 1, p25: 2, p50: 3, p75: 3, p95: 4, p99: 4, p100: 4 });
+    expect([...d.edges]).toEqual([1, 2.5, 4]);
+    expect([...d.counts]).toEqual([2, 2]);
+    // one distinct value: a histogram of width 1 holding everything in its first bin
+    const flat = colDist(matrix([5, 5, 5], 3, 1), 0, 3);
+    expect([...flat.edges]).toEqual([5, 6, 7, 8]);
+    expect([...flat.counts]).toEqual([3, 0, 0]);
+    expect(flat.std).toBe(0);
+    const none = colDist(matrix([NaN, -Infinity], 2, 1), 0, 1);
+    expect(none).toMatchObject({ count: 2, nan: 1, negInf: 1, min: NaN, max: NaN, mean: NaN, std: NaN });
+    expect(none.quantiles.p50).toBeNaN();
+    for (const bins of [0, 2.5]) expect(thrownError(() => colDist(m, 0, bins))).toBe(`BAD_OPTION: bins must be a positive integer, got ${bins}`);
+    expect(thrownCode(() => colDist(strings(), 0))).toBe('BAD_INPUT');
+  });
+
+  it('ROW_DIFF: a NaN on one side ranks first, on both sides last; `top` keeps the largest', () => {
+    const r = matrix([1, NaN, NaN, 5, 0, /* row 2 */ 1, 2, NaN, 7, Infinity], 2, 5, { ids: [1, 2] });
+    const d = rowDiff(r, 1, 2);
+    expect(d.rows).toEqual([1, 2]);
+    expect(d.columns.map((c) => c.split('.').pop())).toEqual(['1', '4', '3', '0', '2']);
+    expect([...d.a]).toEqual([NaN, 0, 5, 1, NaN]);
+    expect([...d.b]).toEqual([2, Infinity, 7, 1, NaN]);
+    expect([...d.diff]).toEqual([NaN, Infinity, 2, 0, NaN]);
+    const top2 = rowDiff(r, 1, 2, 2);
+    expect(top2.columns).toHaveLength(2);
+    expect([...top2.diff]).toEqual([NaN, Infinity]);
+    expect(thrownCode(() => rowDiff(r, 1, 3))).toBe('NOT_FOUND');
+  });
+
+  it('lookup gives the column keys and null for an unknown row', () => {
+    const l = lookup(matrix([1, 2, 3, 4], 2, 2, { ids: [5, 6] }), [6, 0]);
+    expect(l).toEqual({ columns: ['p.m.layer.0', 'p.m.layer.1'], rows: [[3, 4], [null, null]] });
+  });
+});
+
+describe('alignRows', () => {
+  it('pairs the rows two results share, in the first one\'s order, and counts those holding NaN or ±Infinity', () => {
+    const a = matrix([1, 2, 3, 4, 5, 6, 7, 8], 4, 2, { ids: [10, 11, 12, 13] });
+    const b = matrix([30, NaN, 10, 11], 4, 1, { ids: [12, 13, 10, 99] });
+    const r = alignRows(a, b);
+    expect([...r.rowIds]).toEqual([10, 12]);
+    expect(r.dropped).toBe(1);
+    expect(r.a).toEqual({ rows: 2, cols: 2, values: Float64Array.from([1, 2, 5, 6]) });
+    expect(r.b).toEqual({ rows: 2, cols: 1, values: Float64Array.from([10, 30]) });
+    // rows already aligned: the values themselves, not a copy
+    const same = alignRows(a, a);
+    expect(same.a.values).toBe(a.values);
+    expect(same.dropped).toBe(0);
+    expect(thrownError(() => alignRows(a, matrix([1], 1, 1, { ids: [1] })))).toBe('BAD_INPUT: the two results share no row ids (4 and 1 rows): query the same examples in both');
   });
 });

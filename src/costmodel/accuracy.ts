@@ -21,7 +21,7 @@ export interface Band { runs: number; low: number; median: number; high: number 
 export function ratioBand(window: readonly number[] | undefined): Band | null {
   if (!window || window.length < 3) return null;
   const s = [...window].sort((a, b) => a - b);
-  const at = (q: number): number => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  const at = (q: number): number => s[Math.max(0, Math.ceil(q * s.length) - 1)]!; // q ≤ 1: never past the end
   return { runs: s.length, low: at(0.1), median: at(0.5), high: at(0.9) };
 }
 

@@ -29,11 +29,12 @@ export function addSums(a: LinearSums | undefined, b: LinearSums | undefined): L
 }
 
 /** Solves the square system a·c = b (Gaussian elimination, partial pivoting); undefined when singular. */
-function solve(a: number[][], b: number[]): number[] | undefined {
+export function solveLinear(a: number[][], b: number[]): number[] | undefined {
   const n = b.length;
   const m = a.map((row, i) => [...row, b[i]!]);
   for (let c = 0; c < n; c++) {
     let p = c;
+    // Stryker disable next-line EqualityOperator: between rows of equal magnitude either pivot is as good
     for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
     if (!(Math.abs(m[p]![c]!) > 1e-300)) return undefined;
     [m[c], m[p]] = [m[p]!, m[c]!];
@@ -66,7 +67,7 @@ export function solveNonNegative(s: LinearSums, minSamples = 3, ridge = 1e-9): n
   for (let mask = 1; mask < 1 << k; mask++) {
     const idx = Array.from({ length: k }, (_, i) => i).filter((i) => mask & (1 << i));
     const a = idx.map((i) => idx.map((j) => s.xtx[i * k + j]! + (i === j ? ridge * (trace / k + 1e-12) : 0)));
-    const cs = solve(a, idx.map((i) => s.xty[i]!));
+    const cs = solveLinear(a, idx.map((i) => s.xty[i]!));
     if (!cs || cs.some((v) => v < 0)) continue;
     const c = new Array<number>(k).fill(0);
     idx.forEach((i, t) => { c[i] = cs[t]!; });

@@ -5,11 +5,6 @@ import type { Matrix, MatrixValues } from '../model/matrix.js';
 /** n×d row-major values (any numeric typed array). */
 export interface Dense { rows: number; cols: number; values: ArrayLike<number> }
 
-export function dense(m: Matrix): Dense {
-  numeric(m);
-  return { rows: m.nrows, cols: m.ncols, values: m.values };
-}
-
 /** Throws when a result has string columns: the numeric diagnostics cannot use dictionary codes. */
 export function numeric(m: Matrix): void {
   const s = m.columns.find((c) => c.type === 'utf8');
