@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataFrame, openStore } from '../src/index.js';
+import { BufferPool } from '../src/store/bufferpool.js';
+import type { DecodedSegment } from '../src/store/codecs/index.js';
+import type { OpenPartition } from '../src/store/partition.js';
 import { rng, tempDir } from './helpers.js';
 
 describe('bufferpool', () => {
@@ -78,5 +81,53 @@ describe('bufferpool', () => {
     expect(Array.from((await store.getIntermediates('p.m.x.v')).values)).toEqual([1, 2, 3]);
     await store.close();
     expect(fs.readdirSync(path.join(dir, 'partitions')).length).toBe(1);
+  });
+});
+
+describe('BufferPool on its own', () => {
+  const part = (id: number, rawBytes: number) => ({ id, rawBytes, lastUse: 0 }) as unknown as OpenPartition;
+  const seg = (byteLength: number) => ({ byteLength }) as unknown as DecodedSegment;
+
+  it('counts open partitions and decoded segments against one budget; drops the least recently used segment first', () => {
+    const pool = new BufferPool(1000);
+    const a = part(1, 300), b = part(2, 200);
+    pool.touch(a); pool.touch(b);
+    expect(a.lastUse).toBe(1);
+    expect(b.lastUse).toBe(2);
+    pool.putDecoded('s1', seg(100));
+    pool.putDecoded('s2', seg(150));
+    expect(pool.usedBytes).toBe(300 + 200 + 100 + 150);
+    expect(pool.getDecoded('s1')).toEqual(seg(100)); // s1 is now the most recent
+    expect(pool.getDecoded('nope')).toBeUndefined();
+    pool.putDecoded('s3', seg(250)); // 1000 used: fits exactly, nothing dropped
+    expect([pool.hasDecoded('s1'), pool.hasDecoded('s2'), pool.hasDecoded('s3')]).toEqual([true, true, true]);
+    pool.putDecoded('s4', seg(10)); // 1010: s2, the least recently used, goes
+    expect([pool.hasDecoded('s1'), pool.hasDecoded('s2'), pool.hasDecoded('s3'), pool.hasDecoded('s4')]).toEqual([true, false, true, true]);
+    expect(pool.usedBytes).toBe(860);
+    pool.trimDecoded(700); // drops s1 (100 → 760), then s3 (250 → 510)
+    expect([pool.hasDecoded('s1'), pool.hasDecoded('s3'), pool.hasDecoded('s4')]).toEqual([false, false, true]);
+    expect(pool.usedBytes).toBe(510);
+    pool.dropDecoded();
+    expect(pool.usedBytes).toBe(500);
+    // a segment larger than a quarter of the budget is not kept; a quarter exactly is
+    pool.putDecoded('big', seg(251));
+    expect(pool.hasDecoded('big')).toBe(false);
+    pool.putDecoded('quarter', seg(250));
+    expect(pool.hasDecoded('quarter')).toBe(true);
+  });
+
+  it('victims: decoded segments go first, then the least recently touched partitions until the incoming bytes fit', () => {
+    const pool = new BufferPool(1000);
+    const a = part(1, 400), b = part(2, 300), c = part(3, 200);
+    pool.touch(a); pool.touch(b); pool.touch(c);
+    pool.putDecoded('s', seg(100));
+    expect(pool.victims(0)).toEqual([]); // 1000 of 1000
+    expect(pool.hasDecoded('s')).toBe(true);
+    pool.touch(a); // order now b, c, a
+    expect(pool.victims(100)).toEqual([]); // the segment made room
+    expect(pool.hasDecoded('s')).toBe(false);
+    expect(pool.victims(101)).toEqual([b]);
+    expect(pool.victims(500)).toEqual([b, c]);
+    expect(pool.victims(5000)).toEqual([b, c, a]);
   });
 });

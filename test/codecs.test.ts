@@ -11,6 +11,7 @@ import { CODEC_IDS, loadCodec, type SegmentCodec, type Slot } from '../src/store
 import { chunksToTable, TableSegment } from '../src/store/codecs/arrowbatch.js';
 import { alignedRaw, concatAligned } from '../src/store/codecs/raw.js';
 import { PARQUET_COMPRESSIONS } from '../src/store/codecs/parquet.js';
+import { checksum, segmentMismatch } from '../src/store/checksum.js';
 import { bytesOf, expectCorrupt, rng, thrownCodeAsync } from './helpers.js';
 
 /** A segment's chunks, all of `nrows` rows: every column type column-major, and tensor tiles row-major. */
@@ -276,5 +277,17 @@ describe('codec identity and the Arrow layout other tools read', () => {
     const two = makeData({ type: new Float64(), length: 2, data: Float64Array.from([1, 2]) });
     expect(() => seg([new Field('0', new Float64(), false), new Field('1', new Float64(), false)], [two, two], 2).chunk(slot('float64', 2, 2))).not.toThrow();
     expectCorrupt(() => seg([new Field('0', new Float64(), false)], [two], 2).chunk({ ...slot('float64', 2, 2), colStart: 0 }), 'segment has 1 columns, chunk wants 0..2');
+  });
+});
+
+describe('segment checksums', () => {
+  it('CRC-32 (IEEE) of a Buffer or any byte view, and the mismatch message that names both values', () => {
+    const bytes = new TextEncoder().encode('123456789');
+    expect(checksum(bytes)).toBe(0xcbf43926); // the standard check value
+    expect(checksum(Buffer.from(bytes))).toBe(0xcbf43926);
+    expect(checksum(new Uint8Array([0, ...bytes]).subarray(1))).toBe(0xcbf43926);
+    expect(segmentMismatch(bytes, 0xcbf43926)).toBeNull();
+    expect(segmentMismatch(bytes, null)).toBeNull(); // written before checksums: nothing to compare
+    expect(segmentMismatch(bytes, 0x1234)).toBe('checksum mismatch: the bytes on disk (crc32 cbf43926) are not those written (1234)');
   });
 });
