@@ -2,14 +2,14 @@
 // brute force, Network Dissection on a unit that fires exactly on a concept, each query helper on
 // hand-made inputs, and the heatmap image.
 import zlib from 'node:zlib';
+import { decode as decodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { pixelConcepts } from '../datasets/fashion-mnist/concepts.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { colDiff, colDist, dissectionPng, groupedCompare, heatmap, heatmapPng, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk, upsampler, type ConceptSet, type KnnOptions, type Metric } from '../src/diagnostics/index.js';
-import { leadingEigenpairs, matmul, symEig } from '../src/diagnostics/linalg.js';
 import { alignRows } from '../src/diagnostics/dense.js';
+import { leadingEigenpairs, matmul, symEig } from '../src/diagnostics/linalg.js';
 import { colour } from '../src/diagnostics/png.js';
-import { decode as decodePng } from 'fast-png';
 import { Matrix, type MatrixColumn } from '../src/model/matrix.js';
 import { rng, thrownCode, thrownCodeAsync, thrownError } from './helpers.js';
 
@@ -276,12 +276,16 @@ describe('the query catalogue', () => {
   });
 });
 
-describe('the colour map and the heatmap image, pixel by pixel', () => {
-  const cellColour = (png: Buffer, x: number, y: number): number[] => {
-    const img = decodePng(png);
-    const p = (y * img.width + x) * img.channels;
-    return [...img.data.subarray(p, p + 3)];
+/** A PNG decoded once: its size, and the RGB of the pixel at (x, y). */
+function pixels(png: Buffer): { width: number; height: number; at(x: number, y: number): number[] } {
+  const img = decodePng(png);
+  return {
+    width: img.width, height: img.height,
+    at: (x, y) => { const p = (y * img.width + x) * img.channels; return [...img.data.subarray(p, p + 3)]; },
   };
+}
+
+describe('the colour map and the heatmap image, pixel by pixel', () => {
 
   it('viridis at its ends, its middle and between two samples; NaN grey; out of [0, 1] clamped', () => {
     expect(colour(0)).toEqual([68, 1, 84]);
@@ -297,21 +301,21 @@ describe('the colour map and the heatmap image, pixel by pixel', () => {
   it('each unit scaled to its own range across classes, or one range for all; a flat unit is the middle colour', () => {
     // 2 classes × 4 units; unit 2 is flat, unit 3 has a NaN
     const h = { classes: [5, 7], units: ['a', 'b', 'c', 'd'], values: Float64Array.from([0, 1, 2, NaN, 4, -1, 2, 8]) };
-    const png = heatmapPng(h, { cell: [2, 3] });
-    const at = (k: number, u: number) => cellColour(png, u * 2 + 1, k * 3 + 2);
+    const png = pixels(heatmapPng(h, { cell: [2, 3] }));
+    const at = (k: number, u: number) => png.at(u * 2 + 1, k * 3 + 2);
     expect([at(0, 0), at(1, 0)]).toEqual([colour(0), colour(1)]);
     expect([at(0, 1), at(1, 1)]).toEqual([colour(1), colour(0)]);
     expect([at(0, 2), at(1, 2)]).toEqual([colour(0.5), colour(0.5)]);
     expect([at(0, 3), at(1, 3)]).toEqual([[128, 128, 128], colour(0.5)]);
     // every pixel of a cell has its colour
-    for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) expect(cellColour(png, 2 + x, 3 + y)).toEqual(colour(0));
-    const g = heatmapPng(h, { cell: [1, 1], scale: 'global' });
-    const gat = (k: number, u: number) => cellColour(g, u, k);
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) expect(png.at(2 + x, 3 + y)).toEqual(colour(0));
+    const g = pixels(heatmapPng(h, { cell: [1, 1], scale: 'global' }));
+    const gat = (k: number, u: number) => g.at(u, k);
     expect([gat(0, 0), gat(0, 1), gat(0, 2), gat(1, 0), gat(1, 1), gat(1, 3)]).toEqual([colour(1 / 9), colour(2 / 9), colour(3 / 9), colour(5 / 9), colour(0), colour(1)]);
     // the default cell: 1600 px wide at most, 24 × 16 px for a few units
-    const d = decodePng(heatmapPng(h));
+    const d = pixels(heatmapPng(h));
     expect([d.width, d.height]).toEqual([4 * 24, 2 * 16]);
-    const wide = decodePng(heatmapPng({ classes: [1], units: Array.from({ length: 400 }, String), values: new Float64Array(400) }));
+    const wide = pixels(heatmapPng({ classes: [1], units: Array.from({ length: 400 }, String), values: new Float64Array(400) }));
     expect(wide.width).toBe(1600);
   });
 });
@@ -413,17 +417,17 @@ describe('NETDISSECT on hand-computed examples', () => {
     const acts = matrix([0, 1, 0, 0, 0, 9, 0, 0], 2, 4, { ids: [20, 21], shape: [1, 2, 2] });
     const images = matrix([0.2, 0.2, 0.2, 0.2, 1, 0.6, 0, 2], 2, 4, { ids: [20, 21] });
     const unit = { unit: 0, threshold: 5, concept: 'a', iou: 1, strict: false };
-    const png = decodePng(dissectionPng(acts, images, [unit], { perUnit: 2, scale: 1, size: 2 }));
+    const png = pixels(dissectionPng(acts, images, [unit], { perUnit: 2, scale: 1, size: 2 }));
     expect([png.width, png.height]).toEqual([2 * (2 + 2) + 2, 1 * (2 + 2) + 2]);
-    const px = (x: number, y: number) => [...png.data.subarray((y * png.width + x) * png.channels, (y * png.width + x) * png.channels + 3)];
+    const px = png.at;
     // first tile: image 21 (the larger peak) at (2, 2); its top-right pixel (0.6 → 153) is on: red-tinted
     expect([px(2, 2), px(3, 2), px(2, 3), px(3, 3)]).toEqual([[255, 255, 255], [Math.round(0.45 * 153 + 140), Math.round(0.45 * 153), Math.round(0.45 * 153)], [0, 0, 0], [255, 255, 255]]);
     // second tile: image 20, below the threshold everywhere: plain grey 0.2 → 51
     expect(px(6, 2)).toEqual([51, 51, 51]);
     expect(px(0, 0)).toEqual([255, 255, 255]); // the gap
     // strict: "> T", so a value equal to T is off
-    const strictPng = decodePng(dissectionPng(acts, images, [{ ...unit, threshold: 9, strict: true }], { perUnit: 1, scale: 1, size: 2 }));
-    expect([...strictPng.data.subarray((2 * strictPng.width + 3) * strictPng.channels, (2 * strictPng.width + 3) * strictPng.channels + 3)]).toEqual([153, 153, 153]);
+    const strictPng = pixels(dissectionPng(acts, images, [{ ...unit, threshold: 9, strict: true }], { perUnit: 1, scale: 1, size: 2 }));
+    expect(strictPng.at(3, 2)).toEqual([153, 153, 153]);
     expect(thrownCode(() => dissectionPng(matrix([1], 1, 1), images, [unit]))).toBe('BAD_INPUT');
   });
 });
