@@ -19,7 +19,8 @@ export type { FrameInput, FrameOptions, PlainFrame, Column, ChunkData } from './
 export { Matrix, unshared } from './model/matrix.js';
 export type { MatrixColumn, MatrixSource, MatrixValues } from './model/matrix.js';
 export type { ColumnType } from './model/types.js';
-export type { QueryOptions, RowSelection } from './reader/chunkreader.js';
+export type { QueryOptions } from './reader/chunkreader.js';
+export type { RowSelection } from './reader/rowspec.js';
 export type { IntermediateWriter, IntermediateInfo } from './store/writer.js';
 export type { CodecId } from './store/codecs/index.js';
 export type { StoragePolicy } from './store/datastore.js';

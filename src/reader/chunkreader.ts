@@ -9,17 +9,16 @@ import {
 } from 'apache-arrow';
 import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
 import { allocValues, BYTES_PER_VALUE, type ColumnType } from '../model/types.js';
-import type { BlobRow, BlockChunkRow, ChunkRow, IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
+import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
 import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
+import { missingRows, normalizeRows, type RowSelection } from './rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 import { storedAsIs, type TileMap } from './scatter.js';
 import type { ScatterInto } from '../store/datastore.js';
 import { workerCount } from '../workers/pool.js';
-
-export type RowSelection = readonly number[] | Int32Array | { start: number; end: number };
 
 export interface QueryOptions {
   /** Row ids to return, in this order; a range is [start, end). Default: all rows of the first intermediate. */
@@ -508,42 +507,10 @@ function allocMatrix(types: Iterable<ColumnType>, n: number, workers: boolean): 
   return new Float64Array(buf);
 }
 
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
-
-/** Row ids are 32-bit: a larger one would wrap to another row, so it is an error (never a silent wrap). */
-export function rowIdRange(what: string): MistiqueError {
-  return new MistiqueError('BAD_ROWS', `${what}: row ids are 32-bit signed integers (${INT32_MIN} … ${INT32_MAX}); no intermediate holds such a row`);
-}
-
-export function normalizeRows(rows: RowSelection): Int32Array {
-  if (rows instanceof Int32Array) return rows;
-  if (Array.isArray(rows)) {
-    const out = new Int32Array(rows.length);
-    rows.forEach((v, i) => {
-      if (!Number.isInteger(v)) throw new MistiqueError('BAD_ROWS', `rows[${i}] = ${v} is not an integer row id`);
-      if (v < INT32_MIN || v > INT32_MAX) throw rowIdRange(`rows[${i}] = ${v}`);
-      out[i] = v;
-    });
-    return out;
-  }
-  const r = rows as { start: number; end: number };
-  if (!r || !Number.isInteger(r.start) || !Number.isInteger(r.end) || r.end < r.start) {
-    throw new MistiqueError('BAD_ROWS', `rows must be a list of row ids or a range { start, end } with integers start ≤ end, got ${JSON.stringify(rows)}`);
-  }
-  if (r.start < INT32_MIN || r.end - 1 > INT32_MAX) throw rowIdRange(`the range ${r.start}…${r.end - 1}`);
-  return Int32Array.from({ length: r.end - r.start }, (_, i) => r.start + i);
-}
-
 function checkAllFound(plan: RowPlan, rowIds: Int32Array, sel: Selection): void {
   const missing: number[] = [];
   for (let i = 0; i < rowIds.length && missing.length < 5; i++) if (plan.block[i]! < 0) missing.push(rowIds[i]!);
   if (missing.length > 0) throw missingRows(sel.intermediate, missing);
-}
-
-/** The error for asked row ids an intermediate does not hold (up to five of them named). */
-export function missingRows(r: IntermediateRow, missing: readonly number[]): MistiqueError {
-  return new MistiqueError('BAD_ROWS', `${r.project}.${r.model}.${r.name} has no row with id ${missing.join(', ')}${missing.length === 5 ? ', …' : ''} (it holds ${r.n_rows} rows)`);
 }
 
 function keyOf(sel: Selection): string {

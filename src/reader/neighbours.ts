@@ -7,7 +7,8 @@ import type { Metric, KnnResult } from '../diagnostics/knn.js';
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { Matrix } from '../model/matrix.js';
-import type { ChunkReader, RowSelection } from './chunkreader.js';
+import type { ChunkReader } from './chunkreader.js';
+import type { RowSelection } from './rowspec.js';
 import { intermediateByKey } from './resolve.js';
 import { dropIndex as dropIndexSync, IndexCache, indexesOf, type IndexInfo } from './vectorindex.js';
 
