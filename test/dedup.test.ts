@@ -1,5 +1,9 @@
+// De-duplication: exact (a chunk's content hash) and approximate (MinHash groups colocated in a partition).
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rng, tempStore } from './helpers.js';
+import { openStore } from '../src/index.js';
+import { jaccard, signature } from '../src/store/minhash.js';
+import { rng, tempDir, tempStore } from './helpers.js';
 
 function frame(seed: number, n = 5000) {
   const r = rng(seed);
@@ -56,5 +60,104 @@ describe('exact de-duplication', () => {
     const m = await store.getIntermediates(['p.m.stage2.a', 'p.m.stage1.b']);
     expect(m.column(0)).toEqual(f.a);
     expect(Float32Array.from(m.column(1))).toEqual(f.b);
+  });
+
+  it('a frame deleted and collected is stored afresh when logged again in the same session', async () => {
+    // the hashes of a written partition leave the pending map: one kept would point at a collected blob
+    const store = await tempStore({ policy: 'dedup' });
+    const f = frame(4);
+    await store.log('p.m.a', f);
+    await store.flush();
+    store.delete('p.m.a');
+    await store.gc();
+    const again = await store.log('p.m.b', f);
+    expect(again.chunksDeduplicated).toBe(0);
+    await store.flush();
+    const m = await store.getIntermediates('p.m.b.*');
+    expect(m.column('a')).toEqual(f.a);
+    expect(Array.from({ length: m.nrows }, (_, i) => m.get(i, 2))).toEqual(f.c);
+  });
+});
+
+describe('approximate de-duplication', () => {
+  it('MinHash estimates Jaccard similarity', () => {
+    const r = rng(3);
+    const a = Float64Array.from({ length: 1024 }, () => Math.round(r() * 1e6));
+    const b = a.map((v, i) => (i % 10 === 0 ? v + 0.5e6 : v)); // 10% changed: J ≈ 0.82
+    const c = Float64Array.from({ length: 1024 }, () => Math.round(r() * 1e6));
+    const sig = (v: Float64Array) => signature({ type: 'float64', nrows: v.length, ncols: 1, values: v });
+    expect(jaccard(sig(a), sig(a))).toBe(1);
+    expect(jaccard(sig(a), sig(b))).toBeGreaterThan(0.65);
+    expect(jaccard(sig(a), sig(c))).toBeLessThan(0.15);
+  });
+
+  it('a near-copy of a column lands in the same partition and segment as its original; store_all does not group', async () => {
+    for (const policy of ['dedup', 'store_all'] as const) {
+      const store = await tempStore({ policy });
+      const r = rng(9);
+      const n = 4096;
+      const orig = Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100);
+      const other = Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100);
+      await store.log('p.m.a', { x: orig });
+      await store.log('p.m.b', { y: other }); // fills partitions in between
+      const near = orig.map((v, i) => (i % 50 === 0 ? NaN : v)); // FillNA's inverse: 2% changed
+      await store.log('p.m.c', { x2: near });
+      await store.flush();
+      const place = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!);
+      const a = place('a'), c = place('c');
+      if (policy === 'dedup') {
+        c.forEach((ch, k) => expect(ch.partition_id).toBe(a[k]!.partition_id));
+        // and in the same segment: near-duplicates are compressed together
+        c.forEach((ch, k) => expect(ch.segment).toBe(a[k]!.segment));
+      } else {
+        expect(c.some((ch, k) => ch.segment !== a[k]!.segment)).toBe(true);
+      }
+      const got = await store.getIntermediates('p.m.c.x2');
+      expect(Buffer.from(got.values.buffer, got.values.byteOffset, got.values.byteLength).equals(Buffer.from(near.buffer))).toBe(true);
+    }
+  });
+
+  /** A column of n values, rounded so that MinHash sees repeated values (as FillNA, Scale… outputs do). */
+  const column = (seed: number, n = 4096): Float64Array => { const r = rng(seed); return Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100); };
+  /** v with every `every`-th value (from `from`) replaced by NaN: a near-copy. */
+  const near = (v: Float64Array, every: number, from = 0): Float64Array => v.map((x, i) => (i % every === from ? NaN : x));
+
+  it('counts the chunks signed, matched and colocated; store_all signs none', async () => {
+    for (const policy of ['dedup', 'store_all'] as const) {
+      const store = await tempStore({ policy });
+      const orig = column(9);
+      await store.log('p.m.a', { x: orig });
+      await store.log('p.m.b', { y: column(10) });
+      await store.log('p.m.c', { x2: near(orig, 50) });
+      await store.flush();
+      const chunks = store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', 'a')!).length;
+      expect(chunks).toBeGreaterThan(1);
+      expect(store.stats().approximate).toEqual(policy === 'dedup' ? { signed: 3 * chunks, matched: chunks, colocated: chunks } : { signed: 0, matched: 0, colocated: 0 });
+    }
+  });
+
+  it('groups persist across sessions: a near-copy of a near-copy joins the first one\'s group', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const orig = column(9);
+    const first = await openStore(dir, { policy: 'dedup' });
+    await first.log('p.m.a', { x: orig });
+    await first.close();
+    // a fresh handle learns the stored signatures from the MetadataDB: c matches a, whose partition is
+    // written (not colocated); d, nearer c than a, matches c, open in this session (colocated)
+    const store = await tempStore({ policy: 'dedup' }, dir);
+    const c = near(orig, 50);
+    await store.log('p.m.c', { x: c });
+    await store.log('p.m.d', { x: near(c, 50, 25) });
+    await store.flush();
+    const chunks = store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', 'a')!).length;
+    expect(store.stats().approximate).toEqual({ signed: 2 * chunks, matched: 2 * chunks, colocated: chunks });
+    const blobs = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!).map((p) => p.blob_id);
+    const cluster = new Map(store.metadata.minhashes().map((r) => [r.blob_id, r.cluster]));
+    const a = blobs('a');
+    // every member's group is a's chunk it descends from (a's chunks are their own groups)
+    for (const name of ['a', 'c', 'd']) expect(blobs(name).map((b) => cluster.get(b)), name).toEqual(a);
+    const place = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!).map((p) => p.partition_id);
+    expect(place('d')).toEqual(place('c'));
+    expect(place('c').some((p, k) => p === place('a')[k])).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 // TRAD pipelines: spec validation, each operator on hand-checked inputs, logging then re-running a
-// pipeline, sharing between variants, and approximate de-duplication's placement.
+// pipeline and sharing between variants (approximate de-duplication is in dedup.test.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +10,6 @@ import type { StageValue } from '../src/executor/operators/operator.js';
 import { loadPipelineSpec, parsePipelineSpec } from '../src/executor/spec.js';
 import { makeTable, type StageTable } from '../src/executor/table.js';
 import { MistiqueError } from '../src/index.js';
-import { jaccard, signature } from '../src/store/minhash.js';
 import { rng, snapshotFiles, tempDir, tempStore } from './helpers.js';
 
 const SPECS = path.resolve(__dirname, '../datasets/zillow/pipelines');
@@ -215,44 +214,5 @@ describe('PipelineExecutor', () => {
     fs.writeFileSync(path.join(dir, 'test.csv'), 'parcelid,201610,201611,201612\n1,a,b,c\n');
     await store.logIntermediates(path.join(SPECS, 'P1_1.yaml'), { data: dir });
     expect(store.list('zillow.P1_1.*').length).toBe(12);
-  });
-});
-
-describe('approximate de-duplication', () => {
-  it('MinHash estimates Jaccard similarity', () => {
-    const r = rng(3);
-    const a = Float64Array.from({ length: 1024 }, () => Math.round(r() * 1e6));
-    const b = a.map((v, i) => (i % 10 === 0 ? v + 0.5e6 : v)); // 10% changed: J ≈ 0.82
-    const c = Float64Array.from({ length: 1024 }, () => Math.round(r() * 1e6));
-    const sig = (v: Float64Array) => signature({ type: 'float64', nrows: v.length, ncols: 1, values: v });
-    expect(jaccard(sig(a), sig(a))).toBe(1);
-    expect(jaccard(sig(a), sig(b))).toBeGreaterThan(0.65);
-    expect(jaccard(sig(a), sig(c))).toBeLessThan(0.15);
-  });
-
-  it('a near-copy of a column lands in the same partition and segment as its original; store_all does not group', async () => {
-    for (const policy of ['dedup', 'store_all'] as const) {
-      const store = await tempStore({ policy });
-      const r = rng(9);
-      const n = 4096;
-      const orig = Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100);
-      const other = Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100);
-      await store.log('p.m.a', { x: orig });
-      await store.log('p.m.b', { y: other }); // fills partitions in between
-      const near = orig.map((v, i) => (i % 50 === 0 ? NaN : v)); // FillNA's inverse: 2% changed
-      await store.log('p.m.c', { x2: near });
-      await store.flush();
-      const place = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!);
-      const a = place('a'), c = place('c');
-      if (policy === 'dedup') {
-        c.forEach((ch, k) => expect(ch.partition_id).toBe(a[k]!.partition_id));
-        // and in the same segment: near-duplicates are compressed together
-        c.forEach((ch, k) => expect(ch.segment).toBe(a[k]!.segment));
-      } else {
-        expect(c.some((ch, k) => ch.segment !== a[k]!.segment)).toBe(true);
-      }
-      const got = await store.getIntermediates('p.m.c.x2');
-      expect(Buffer.from(got.values.buffer, got.values.byteOffset, got.values.byteLength).equals(Buffer.from(near.buffer))).toBe(true);
-    }
   });
 });
