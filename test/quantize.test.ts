@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { float32ToHalfBits, fromFloat16, halfBitsToFloat32, percentile, pool, sampleValues, thresholdDecode, thresholdEncode, toFloat16 } from '../src/quantize/index.js';
 import fc from 'fast-check';
-import { kbitBlock, kbitBlockDecode } from '../src/quantize/kbit.js';
+import { kbitBlock, kbitBlockDecode, roundWithin } from '../src/quantize/kbit.js';
 import { rng } from './helpers.js';
 
 describe('LP_QT float16', () => {
@@ -172,6 +172,30 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
     const out = new Float32Array(5).fill(-7);
     expect(kbitBlockDecode(codes, book, out.subarray(1, 4))).toEqual(kbitBlockDecode(codes, book));
     expect(out[0]).toBe(-7); expect(out[4]).toBe(-7);
+  });
+
+  it('places 2^(k−1) uniform bins and the rest at quantiles of the values strictly inside the range (k = 3, by hand)', () => {
+    // [0, 8]: uniform edges 2, 4, 6; the interior values 1 … 7.5 (8 of them; the zeros and the 8 are
+    // not sampled) give quantile edges at their 2nd, 4th and 6th: 3, 5, 7. A value's code is the number
+    // of edges below it.
+    const x = Float32Array.from([0, 0, 0, 0, 1, 1.5, 3, 3.5, 5, 5.5, 7, 7.5, 8]);
+    expect([...kbitBlock(x, 3).codes]).toEqual([0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 6]);
+  });
+
+  it('rounds a bin\'s value to a float32 inside [hi − err, lo + err], the one nearest its middle when rounding leaves it', () => {
+    const u = 2 ** -23; // one float32 step above 1
+    // 1 + 1.6u rounds up to 1 + 2u, outside (lo + err = 1 + 1.7u): one step back to 1 + u, inside
+    expect(roundWithin(1 + 1.6 * u, 1, 1 + 2.2 * u, 1.7 * u)).toBe(1 + u);
+    // the same below zero, where a step toward zero is a step down in the float's bits
+    expect(roundWithin(-1 - 1.6 * u, -1 - 2.2 * u, -1, 1.7 * u)).toBe(-1 - u);
+    // 1 + 0.4u rounds down to 1, outside (hi − err = 1 + 0.5u): one step up
+    expect(roundWithin(1 + 0.4 * u, 1, 1 + 2.2 * u, 1.7 * u)).toBe(1 + u);
+    // rounding that stays inside is kept, even where the next float32 is nearer the middle
+    expect(roundWithin(1 + 0.8 * u, 1, 1 + 3.2 * u, 2.5 * u)).toBe(1 + u);
+    // no float32 inside (1 + 0.9u … 1 + 0.7u): the nearer to both ends of the two around x
+    expect(roundWithin(1 + 0.8 * u, 1, 1 + 1.6 * u, 0.7 * u)).toBe(1 + u);
+    expect(roundWithin(1 + 0.8 * u, 1 - 0.6 * u, 1 + u, 0.7 * u)).toBe(1); // 0.6u and u from the ends, where 1 + u is 1.6u from lo
+    expect(roundWithin(0.1, 0, 0.2, 0.1)).toBe(Math.fround(0.1));
   });
 
   it('constant chunks and single values read back exactly', () => {

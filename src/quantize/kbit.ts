@@ -107,7 +107,7 @@ export function kbitBlock(values: Float32Array, k = 8): KbitBlock {
     const bLo = b === 0 ? lo : Math.max(lo, edges[b - 1]!);
     const bHi = b < E ? Math.min(hi, edges[b]!) : hi;
     const e = Math.max(err, (bHi - bLo) / 2); // a bin wider than 2E is read back from its middle
-    book[b] = within(Math.min(Math.max(mean, bHi - e), bLo + e), bLo, bHi, e);
+    book[b] = roundWithin(Math.min(Math.max(mean, bHi - e), bLo + e), bLo, bHi, e);
   }
   return { codes, book };
 }
@@ -120,7 +120,7 @@ const i32 = new Int32Array(f32.buffer);
  * x rounded to float32 without leaving [hi − err, lo + err] by the rounding: a step of one ulp back
  * when it did. Where no float32 lies in that interval, whichever of the two is nearer to both ends.
  */
-function within(x: number, lo: number, hi: number, err: number): number {
+export function roundWithin(x: number, lo: number, hi: number, err: number): number {
   f32[0] = x;
   const f0 = f32[0]!;
   if (f0 - lo <= err && hi - f0 <= err) return f0;
@@ -134,7 +134,6 @@ function step(dir: 1 | -1): void {
   const v = f32[0]!;
   // Stryker disable next-line ConditionalExpression,ArithmeticOperator,BlockStatement: without this case 0 steps by its bits, up to the smallest subnormal all the same or down to NaN, which is never nearer and so never kept
   if (v === 0) { f32[0] = dir * 1.4e-45; return; }
-  // Stryker disable next-line ConditionalExpression,UnaryOperator: a step the wrong way is never nearer, so within() keeps the value it had
   i32[0] = i32[0]! + (v > 0 ? dir : -dir);
 }
 // Stryker restore EqualityOperator
