@@ -87,3 +87,52 @@ describe('row selection and joins', () => {
     expect(store.list('fm.cnn_e01.*')[0]!.queries).toBe(2);
   });
 });
+
+describe('row ids across a writer\'s batches', () => {
+  type S = Awaited<ReturnType<typeof tempStore>>;
+  async function logBatches(store: S, key: string, batches: number[][]): Promise<void> {
+    const w = store.writer(key);
+    for (const ids of batches) await w.append(DataFrame.from({ v: Float64Array.from(ids, (x) => x * 0.5) }, { rowIds: ids }));
+    await w.close();
+  }
+  const rowIdStart = (store: S, name: string): number | null => store.metadata.intermediates().find((r) => r.name === name)!.row_id_start;
+
+  it('numbers rows from the first id when the batches are contiguous and increasing; any other order or a gap is looked up by id', async () => {
+    const store = await tempStore({ rowBlockSize: 4 });
+    const cases: [string, number[][], number | null][] = [
+      ['dense', [[5, 6, 7], [8, 9, 10, 11, 12]], 5],
+      ['empty', [[], [3, 4], [], [5]], 3],
+      ['gap', [[0, 2, 4], [6, 8]], null],
+      ['back', [[10, 11, 12], [0, 1, 2]], null],
+      ['unsorted', [[0, 1, 3, 2], [4, 5]], null],
+      ['overlap', [[0, 5], [1, 2, 3, 4]], null], // five ids spanning 0…5: not 0…4
+    ];
+    for (const [name, batches, want] of cases) {
+      await logBatches(store, `p.m.${name}`, batches);
+      expect(rowIdStart(store, name), name).toBe(want);
+      const ids = batches.flat();
+      expect(Array.from((await store.getIntermediates(`p.m.${name}.v`)).rowIds), name).toEqual(ids);
+      const pick = [...ids].reverse();
+      expect(Array.from((await store.getIntermediates(`p.m.${name}.v`, { rows: pick })).values), name).toEqual(pick.map((x) => x * 0.5));
+    }
+  });
+
+  it('a row id an earlier batch logged is BAD_FRAME naming it, whether the ids were increasing or not; nothing is stored', async () => {
+    const store = await tempStore({ rowBlockSize: 4 });
+    const cases: [number[][], number][] = [
+      [[[0, 1, 2], [2, 3]], 2],
+      [[[5, 6], [1, 2], [6]], 6],
+      [[[3, 1], [0, 1]], 1],
+      [[[0, 1, 2, 3, 4, 5], [7, 8], [6, 4]], 4], // the repeat in the first batch's second RowBlock
+    ];
+    for (const [k, [batches, repeated]] of cases.entries()) {
+      const w = store.writer(`p.m.dup${k}`);
+      const last = batches.length - 1;
+      for (const ids of batches.slice(0, last)) await w.append(DataFrame.from({ v: Float64Array.from(ids) }, { rowIds: ids }));
+      const err = await w.append(DataFrame.from({ v: Float64Array.from(batches[last]!) }, { rowIds: batches[last]! })).catch((e: unknown) => e);
+      expect(err, String(batches)).toMatchObject({ code: 'BAD_FRAME', message: expect.stringContaining(`row id ${repeated} of this batch was already logged in p.m.dup${k}`) });
+      w.abort();
+    }
+    expect(store.list('p.m.*')).toEqual([]);
+  });
+});

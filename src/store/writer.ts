@@ -216,6 +216,7 @@ export class IntermediateWriter {
     const n = ids.length;
     if (n === 0) return;
     let mono = this.monotonic && ids[0]! > this.lastId;
+    // Stryker disable next-line EqualityOperator: a frame's row ids are unique (DataFrame checks), so no two in a batch are equal
     for (let i = 1; i < n && mono; i++) mono = ids[i]! > ids[i - 1]!;
     if (!mono) {
       if (!this.seenIds) {
