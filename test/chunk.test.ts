@@ -5,6 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { align8, chunkParts, decodeChunkRaw, decodeCodebook, decodeDictionary, encodeCodebook, encodeDictionary, hashChunk, rawByteLength } from '../src/store/chunk.js';
+import { concatChunks, planTiles } from '../src/store/writer.js';
+import { DataFrame } from '../src/index.js';
 import { thrownError } from './helpers.js';
 
 /** The parts laid end to end, as a codec stores them, in a buffer that starts 8-byte aligned. */
@@ -138,5 +140,38 @@ describe('chunk hash', () => {
     expect(hex({ ...u, dictionary: ['héllo', 'x'] })).not.toBe(hex(u));
     const k = CHUNKS[7]!;
     expect(hex({ ...k, codebook: Float32Array.from([-1, 0.5, 7]) })).not.toBe(hex(k));
+  });
+});
+
+describe('a RowBlock\'s chunks from a writer\'s batches', () => {
+  it('concatChunks stacks row ranges column by column, merging utf8 dictionaries and keeping nulls', () => {
+    const one: ChunkData = { type: 'float64', nrows: 1, ncols: 1, values: Float64Array.from([7]) };
+    expect(concatChunks([one])).toBe(one);
+    // column-major: column 0 of every part, then column 1
+    const f = concatChunks([
+      { type: 'float64', nrows: 2, ncols: 2, values: Float64Array.from([1, 2, 3, 4]) },
+      { type: 'float64', nrows: 1, ncols: 2, values: Float64Array.from([5, 6]) },
+    ]);
+    expect(f).toEqual({ type: 'float64', nrows: 3, ncols: 2, values: Float64Array.from([1, 2, 5, 3, 4, 6]) });
+    // row-major (a tensor tile): rows follow rows
+    const t = concatChunks([
+      { type: 'float32', nrows: 1, ncols: 3, values: Float32Array.from([1, 2, 3]), order: 'row' },
+      { type: 'float32', nrows: 2, ncols: 3, values: Float32Array.from([4, 5, 6, 7, 8, 9]), order: 'row' },
+    ]);
+    expect(t).toEqual({ type: 'float32', nrows: 3, ncols: 3, values: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), order: 'row' });
+    // utf8: the second part's dictionary in another order, with a string the first lacks
+    const u = concatChunks([
+      { type: 'utf8', nrows: 2, ncols: 2, values: Int32Array.from([0, 1, 1, -1]), dictionary: ['a', 'b'] }, // a b | b null
+      { type: 'utf8', nrows: 3, ncols: 2, values: Int32Array.from([0, 2, 1, -1, 0, 0]), dictionary: ['c', 'b', 'a'] }, // c a b | null c c
+    ]);
+    expect(u).toEqual({ type: 'utf8', nrows: 5, ncols: 2, values: Int32Array.from([0, 1, 2, 0, 1, 1, -1, -1, 2, 2]), dictionary: ['a', 'b', 'c'] });
+  });
+
+  it('planTiles groups adjacent columns of one type, at most ceil(C / maxChunks) to a tile', () => {
+    const frame = DataFrame.from({ a: new Float64Array(2), b: new Float64Array(2), s: ['x', 'y'], c: new Float64Array(2), d: new Float64Array(2), e: new Float64Array(2) });
+    const tiles = (max: number) => planTiles(frame, max).map((t) => [t.c0, t.w, t.type]);
+    expect(tiles(2)).toEqual([[0, 2, 'float64'], [2, 1, 'utf8'], [3, 3, 'float64']]);
+    expect(tiles(4)).toEqual([[0, 2, 'float64'], [2, 1, 'utf8'], [3, 2, 'float64'], [5, 1, 'float64']]);
+    for (const max of [6, 100]) expect(tiles(max), String(max)).toEqual([[0, 1, 'float64'], [1, 1, 'float64'], [2, 1, 'utf8'], [3, 1, 'float64'], [4, 1, 'float64'], [5, 1, 'float64']]);
   });
 });

@@ -311,7 +311,7 @@ export class IntermediateWriter {
 /** Tiles: runs of up to w adjacent columns of one type, w chosen so a RowBlock has at most `maxChunks` chunks. */
 export function planTiles(frame: DataFrame, maxChunks: number): Tile[] {
   const C = frame.ncols;
-  const w = C <= maxChunks ? 1 : Math.ceil(C / maxChunks);
+  const w = Math.max(1, Math.ceil(C / maxChunks));
   const tiles: Tile[] = [];
   let j = 0;
   while (j < C) {
