@@ -2,6 +2,7 @@
 # Mutation-test one module against the suites that test it directly — minutes, not the hours of the
 # five-folder run. Usage: scripts/mutate-one.sh SRC_FILE[,SRC_FILE…] "TEST_GLOB [TEST_GLOB…]" [REPORT.json]
 # e.g. scripts/mutate-one.sh src/store/minhash.ts test/minhash.test.ts
+# Tests too slow to run per mutant (trust.test's multi-process ones) are skipped (MUTATION_FAST=1).
 # Prints Stryker's table and a list of the mutants that survived (file:line, mutator, replacement).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,6 @@ base.jsonReporter = { fileName: report };
 base.reporters = ["clear-text", "json"];
 require("fs").writeFileSync(".stryker-one.config.json", JSON.stringify(base, null, 2));
 ' "$src" "$report"
-MUTATION_TESTS=$tests npx stryker run "$cfg" --logLevel warn
+MUTATION_FAST=1 MUTATION_TESTS=$tests npx stryker run "$cfg" --logLevel warn
 rm -f "$cfg"
 node scripts/mutants.mjs "$report"

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, expect } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { mulberry32 } from '../datasets/random.js';
 import { MistiqueError, openStore, type Store, type StoreOptions } from '../src/index.js';
 
@@ -25,6 +25,12 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close().catch(() => undefined);
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
+
+/**
+ * `it` for a test too slow to run once per mutant (multi-process, minute-long, every codec × scheme):
+ * skipped under MUTATION_FAST=1, which scripts/mutate-one.sh sets; always run by `npm test`.
+ */
+export const slow = process.env.MUTATION_FAST === '1' ? it.skip : it;
 
 /** Deterministic PRNG (mulberry32). */
 export const rng = mulberry32;

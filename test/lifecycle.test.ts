@@ -9,7 +9,7 @@ import { DataFrame, MistiqueError, openStore } from '../src/index.js';
 import { CODEC_IDS } from '../src/store/codecs/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { digestStored, expectedDigest, frameFor } from './workers/data.js';
-import { rng, tempDir } from './helpers.js';
+import { rng, slow, tempDir } from './helpers.js';
 
 const GC_WORKER = path.join(import.meta.dirname, 'workers', 'gc.ts');
 
@@ -178,7 +178,7 @@ describe('delete and gc', () => {
 });
 
 describe('kill -9 during gc', () => {
-  it('loses nothing that was not dropped, at 12 points across the delete and the rewrite of every codec (#23)', async () => {
+  slow('loses nothing that was not dropped, at 12 points across the delete and the rewrite of every codec (#23)', async () => {
     const r = rng(23);
     let interrupted = 0;
     for (let k = 0; k < 12; k++) {

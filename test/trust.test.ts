@@ -10,7 +10,7 @@ import { CODEC_IDS } from '../src/store/codecs/index.js';
 import { run } from '../src/cli/main.js';
 import { parsePipelineSpec } from '../src/executor/spec.js';
 import { digestStored, expectedDigest, frameFor } from './workers/data.js';
-import { rng, snapshotFiles, tempDir } from './helpers.js';
+import { rng, slow, snapshotFiles, tempDir } from './helpers.js';
 
 const LOGGER = path.join(import.meta.dirname, 'workers', 'logger.ts');
 
@@ -77,7 +77,7 @@ describe('two handles, two writers, readers beside a writer', () => {
     await expectExact(dir, ['p.m.k0', 'p.m.k1']);
   });
 
-  it('two logging processes on one store: everything either acknowledged reads back; readers opening meanwhile see only complete intermediates', async () => {
+  slow('two logging processes on one store: everything either acknowledged reads back; readers opening meanwhile see only complete intermediates', async () => {
     const dir = path.join(tempDir(), 's');
     (await openStore(dir, { codec: 'gzip' })).close();
     const a = startLogger(dir, 'gzip', 'two.a', 9, 60_000);
@@ -109,7 +109,7 @@ describe('two handles, two writers, readers beside a writer', () => {
 });
 
 describe('load', () => {
-  it('8 reader processes for a minute while writers log one after another: no error, every read equals what was logged', async () => {
+  slow('8 reader processes for a minute while writers log one after another: no error, every read equals what was logged', async () => {
     const dir = path.join(tempDir(), 's');
     await (await openStore(dir, { codec: 'gzip' })).close();
     const seconds = 60;
@@ -137,7 +137,7 @@ describe('load', () => {
 
 describe('kill -9 at 20 points', () => {
   const codecs: readonly CodecId[] = CODEC_IDS;
-  it('loses no durable intermediate, shows nothing half-written, and takes writes afterwards', async () => {
+  slow('loses no durable intermediate, shows nothing half-written, and takes writes afterwards', async () => {
     const r = rng(20261204);
     let points = 0;
     let lostTotal = 0;
@@ -178,7 +178,7 @@ describe('kill -9 at 20 points', () => {
 
 describe('corruption', () => {
   for (const codec of CODEC_IDS) {
-    it(`detects 100 of 100 flipped bytes and truncations in ${codec} partitions, returning no wrong value`, async () => {
+    slow(`detects 100 of 100 flipped bytes and truncations in ${codec} partitions, returning no wrong value`, async () => {
       const dir = path.join(tempDir(), 's');
       const keys = ['c.m.k0', 'c.m.k1', 'c.m.k2'];
       const w = await openStore(dir, { codec, segmentBytes: 16 << 10 });
@@ -230,7 +230,7 @@ describe('corruption', () => {
     }, 120_000);
   }
 
-  it('100 byte flips in metadata.db per codec: every failure is CORRUPT and no wrong value is returned (row checksums)', async () => {
+  slow('100 byte flips in metadata.db per codec: every failure is CORRUPT and no wrong value is returned (row checksums)', async () => {
     // (a flip that changes nothing a read depends on — free space, a statistic — is not detected: SQLite pages carry no checksum)
     const keys = ['c.m.k0', 'c.m.k1', 'c.m.k2', 'c.m.k3'];
     const tally = { harmless: 0, detected: 0 };
