@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { DataFrame, MistiqueError } from '../src/index.js';
-import { rng, tempStore } from './helpers.js';
+import type { IntermediateRow } from '../src/metadata/metadatadb.js';
+import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
+import { rng, tempStore, thrownError } from './helpers.js';
 
 describe('row selection and joins', () => {
   it('returns exactly the asked rows in the asked order (dense row ids)', async () => {
@@ -134,5 +136,62 @@ describe('row ids across a writer\'s batches', () => {
       w.abort();
     }
     expect(store.list('p.m.*')).toEqual([]);
+  });
+});
+
+describe('row selections as people write them (rowspec.ts)', () => {
+  it('parseRows: single ids, lists and inclusive ranges, spaces allowed, negative ids too', () => {
+    expect(parseRows('5')).toEqual([5]);
+    expect(parseRows('1,7,9')).toEqual([1, 7, 9]);
+    expect(parseRows('100-103')).toEqual([100, 101, 102, 103]);
+    expect(parseRows(' 1 , 5 - 8 ,3')).toEqual([1, 5, 6, 7, 8, 3]);
+    expect(parseRows('-3--1,4-4')).toEqual([-3, -2, -1, 4]);
+    expect(parseRows('2147483646-2147483647')).toEqual([2147483646, 2147483647]);
+    expect(parseRows('-2147483648')).toEqual([-2147483648]);
+  });
+
+  it('parseRows: anything else is BAD_ROWS saying how to write it', () => {
+    const cases: [string, string][] = [
+      ['', '--rows "": write row ids as 5, 1,7,9 or 100-200'],
+      ['1,,2', '--rows "1,,2": write row ids as 5, 1,7,9 or 100-200'],
+      ['a', '--rows "a": write row ids as 5, 1,7,9 or 100-200'],
+      ['1.5', '--rows "1.5": write row ids as 5, 1,7,9 or 100-200'],
+      ['1-2-3', '--rows "1-2-3": write row ids as 5, 1,7,9 or 100-200'],
+      ['x5', '--rows "x5": write row ids as 5, 1,7,9 or 100-200'],
+      ['5x', '--rows "5x": write row ids as 5, 1,7,9 or 100-200'],
+      ['9-3', '--rows range 9-3 ends before it starts'],
+      ['0-50000001', '--rows range 0-50000001 is too large'],
+      ['2147483647-2147483648', '--rows 2147483647-2147483648: row ids are 32-bit signed integers (-2147483648 … 2147483647); no intermediate holds such a row'],
+      ['-2147483649', '--rows -2147483649: row ids are 32-bit signed integers (-2147483648 … 2147483647); no intermediate holds such a row'],
+    ];
+    for (const [s, msg] of cases) expect(thrownError(() => parseRows(s)), s).toBe(`BAD_ROWS: ${msg}`);
+    expect(parseRows('0-50000000')).toHaveLength(50_000_001);
+  });
+
+  it('normalizeRows: a list of integers, an Int32Array as it is, or a range [start, end)', () => {
+    const ids = Int32Array.from([3, 1]);
+    expect(normalizeRows(ids)).toBe(ids);
+    expect(normalizeRows([4, -2, 2147483647])).toEqual(Int32Array.from([4, -2, 2147483647]));
+    expect(normalizeRows({ start: 5, end: 8 })).toEqual(Int32Array.from([5, 6, 7]));
+    expect(normalizeRows({ start: 5, end: 5 })).toEqual(new Int32Array(0));
+    expect(normalizeRows({ start: 2147483646, end: 2147483648 })).toEqual(Int32Array.from([2147483646, 2147483647]));
+    const bad: [unknown, string][] = [
+      [[1, 2.5], 'rows[1] = 2.5 is not an integer row id'],
+      [[2147483648], 'rows[0] = 2147483648: row ids are 32-bit signed integers (-2147483648 … 2147483647); no intermediate holds such a row'],
+      [[-2147483649], 'rows[0] = -2147483649: row ids are 32-bit signed integers (-2147483648 … 2147483647); no intermediate holds such a row'],
+      [{ start: 3, end: 2 }, 'rows must be a list of row ids or a range { start, end } with integers start ≤ end, got {"start":3,"end":2}'],
+      [{ start: 0.5, end: 2 }, 'rows must be a list of row ids or a range { start, end } with integers start ≤ end, got {"start":0.5,"end":2}'],
+      [{ start: 0, end: 2.5 }, 'rows must be a list of row ids or a range { start, end } with integers start ≤ end, got {"start":0,"end":2.5}'],
+      [null, 'rows must be a list of row ids or a range { start, end } with integers start ≤ end, got null'],
+      [{ start: 2147483647, end: 2147483649 }, 'the range 2147483647…2147483648: row ids are 32-bit signed integers (-2147483648 … 2147483647); no intermediate holds such a row'],
+      [{ start: -2147483649, end: 0 }, 'the range -2147483649…-1: row ids are 32-bit signed integers (-2147483648 … 2147483647); no intermediate holds such a row'],
+    ];
+    for (const [rows, msg] of bad) expect(thrownError(() => normalizeRows(rows as RowSelection)), JSON.stringify(rows)).toBe(`BAD_ROWS: ${msg}`);
+  });
+
+  it('missingRows names the intermediate, up to five ids (an ellipsis at five) and how many rows it holds', () => {
+    const r = { project: 'p', model: 'm', name: 'x', n_rows: 10 } as IntermediateRow;
+    expect(thrownError(() => { throw missingRows(r, [10, 11]); })).toBe('BAD_ROWS: p.m.x has no row with id 10, 11 (it holds 10 rows)');
+    expect(thrownError(() => { throw missingRows(r, [10, 11, 12, 13, 14]); })).toBe('BAD_ROWS: p.m.x has no row with id 10, 11, 12, 13, 14, … (it holds 10 rows)');
   });
 });
