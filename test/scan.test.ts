@@ -9,7 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MistiqueError } from '../src/errors.js';
 import { openStore, type Store } from '../src/index.js';
 import { quantizeBatch } from '../src/executor/onnx/dnn.js';
-import { bytesOf, rng, tempStore } from './helpers.js';
+import type { ChunkData } from '../src/model/dataframe.js';
+import { toFloat16 } from '../src/quantize/lowprecision.js';
+import { identity, reconstructor, rowMajor } from '../src/reader/reconstruct.js';
+import { storedAsIs } from '../src/reader/scatter.js';
+import { bytesOf, rng, tempStore, thrownError } from './helpers.js';
 
 const SHAPE = [8, 16, 16]; // 2 048 values, 8 KB a row: RowBlocks of 64 rows, chunks of two channels
 const C = 2048, N = 2100; // 33 RowBlocks (a scan) and a 17 MB result (a shared one)
@@ -96,5 +100,45 @@ describe('scans decoded on the worker threads', () => {
     expect(err).toBeInstanceOf(MistiqueError);
     expect((err as MistiqueError).code).toBe('CORRUPT');
     expect((err as MistiqueError).message).toMatch(/checksum mismatch.*p\.m\.fp32.*mistique verify/s);
+  });
+});
+
+describe('reconstructing stored values (reconstruct.ts, scatter.ts)', () => {
+  const chunk = (type: ChunkData['type'], values: ChunkData['values'], extra: Partial<ChunkData> = {}): ChunkData => ({ type, nrows: 1, ncols: values.length, values, order: 'row', ...extra });
+
+  it('each physical type decodes to float32 by its scheme; float32 and float64 pass as they are', () => {
+    const book = Float32Array.from([0.5, -1, 7]);
+    const dec = reconstructor('p.m.x', 'kbit(2)', book);
+    expect(dec(chunk('float16', toFloat16(Float32Array.from([1.5, -2, 0.25]))))).toEqual(chunk('float32', Float32Array.from([1.5, -2, 0.25])));
+    expect(dec(chunk('uint8', Uint8Array.from([2, 0, 1, 2])))).toEqual(chunk('float32', Float32Array.from([7, 0.5, -1, 7])));
+    const own = Float32Array.from([3, 4]);
+    expect(dec(chunk('kbit', Uint8Array.from([1, 0, 1]), { codebook: own }))).toEqual(chunk('float32', Float32Array.from([4, 3, 4]), { codebook: own }));
+    expect(dec(chunk('bool', Uint8Array.from([1, 0, 1])))).toEqual(chunk('float32', Float32Array.from([1, 0, 1])));
+    const f = chunk('float32', Float32Array.from([9]));
+    expect(dec(f)).toBe(f);
+    const d = chunk('float64', Float64Array.from([9]));
+    expect(dec(d)).toBe(d);
+  });
+
+  it('codes without their codebook are CORRUPT naming the intermediate and its scheme', () => {
+    expect(thrownError(() => reconstructor('p.m.x', 'kbit(8)', null)(chunk('uint8', Uint8Array.from([1]))))).toBe('CORRUPT: p.m.x is stored as kbit(8) codes but its codebook is missing from the MetadataDB');
+    expect(thrownError(() => reconstructor('p.m.x', 'kbit(8)', null)(chunk('kbit', Uint8Array.from([1]))))).toBe('CORRUPT: a chunk of p.m.x holds kbit(8) codes without their codebook');
+  });
+
+  it('rowMajor marks a chunk row-major before decoding it; identity changes nothing', () => {
+    const seen: ChunkData[] = [];
+    const col: ChunkData = { type: 'float32', nrows: 1, ncols: 1, values: Float32Array.from([1]) };
+    rowMajor((c) => { seen.push(c); return c; })(col);
+    expect(seen[0]).toEqual({ ...col, order: 'row' });
+    expect(col.order).toBeUndefined(); // the chunk it was given is left as it was
+    const row = chunk('float32', Float32Array.from([1]));
+    rowMajor((c) => { seen.push(c); return c; })(row);
+    expect(seen[1]).toBe(row);
+    expect(identity(row)).toBe(row);
+  });
+
+  it('storedAsIs: no scheme, none and pooling read as stored; the quantized schemes reconstruct', () => {
+    for (const s of [null, '', 'none', 'pool(2)', 'pool(2,max)']) expect(storedAsIs(s), String(s)).toBe(true);
+    for (const s of ['lp', 'kbit(8)', 'threshold(0.995)', 'pool(2)x', 'xpool(2)', 'pool']) expect(storedAsIs(s), s).toBe(false);
   });
 });
