@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { ChunkData } from '../src/model/dataframe.js';
 import { DataFrame, MistiqueError } from '../src/index.js';
 import type { IntermediateRow } from '../src/metadata/metadatadb.js';
 import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
+import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
 import { rng, tempStore, thrownError } from './helpers.js';
 
 describe('row selection and joins', () => {
@@ -193,5 +196,79 @@ describe('row selections as people write them (rowspec.ts)', () => {
     const r = { project: 'p', model: 'm', name: 'x', n_rows: 10 } as IntermediateRow;
     expect(thrownError(() => { throw missingRows(r, [10, 11]); })).toBe('BAD_ROWS: p.m.x has no row with id 10, 11 (it holds 10 rows)');
     expect(thrownError(() => { throw missingRows(r, [10, 11, 12, 13, 14]); })).toBe('BAD_ROWS: p.m.x has no row with id 10, 11, 12, 13, 14, … (it holds 10 rows)');
+  });
+});
+
+describe('sinks: a chunk\'s rows into the result (sink.ts)', () => {
+  /** Random placements of one chunk into a result of R rows × C columns, against a plain loop. */
+  const placement = fc.integer({ min: 1, max: 12 }).chain((n) => fc.record({
+    n: fc.constant(n),
+    w: fc.integer({ min: 1, max: 6 }),
+    extraCols: fc.integer({ min: 0, max: 4 }),
+    // a whole block in order to consecutive result rows (the contiguous case), or any rows anywhere
+    whole: fc.boolean(),
+    offsets: fc.shuffledSubarray([...Array(n).keys()], { minLength: 1 }),
+    first: fc.integer({ min: 0, max: 5 }),
+    seed: fc.integer(),
+    run: fc.boolean(),
+    colShift: fc.integer({ min: 0, max: 4 }),
+  }));
+
+  function setup(p: { n: number; w: number; extraCols: number; whole: boolean; offsets: number[]; first: number; seed: number; run: boolean; colShift: number }) {
+    const r = rng(p.seed >>> 0);
+    const C = p.w + p.extraCols, R = p.n + p.first + 5;
+    const offsets = Int32Array.from(p.whole ? [...Array(p.n).keys()] : p.offsets);
+    const outRows = p.whole ? Int32Array.from(offsets, (o) => p.first + o) : Int32Array.from([...Array(R).keys()].sort(() => r() - 0.5).slice(0, offsets.length));
+    const rows: BlockRows = { offsets, outRows, contiguous: p.whole ? { first: p.first } : null };
+    // ks ascending within the chunk's w columns, ocs ascending within C: one run or scattered
+    let ks: number[], ocs: number[];
+    if (p.run) {
+      const m = 1 + Math.floor(r() * p.w), k0 = Math.floor(r() * (p.w - m + 1));
+      ks = Array.from({ length: m }, (_, j) => k0 + j);
+      const oc0 = Math.min(p.colShift, C - m);
+      ocs = ks.map((_, j) => oc0 + j);
+    } else {
+      ks = [...Array(p.w).keys()].filter(() => r() < 0.6);
+      if (ks.length === 0) ks = [0];
+      ocs = [...Array(C).keys()].sort(() => r() - 0.5).slice(0, ks.length).sort((a, b) => a - b);
+    }
+    const src = Float64Array.from({ length: p.n * p.w }, () => Math.round(r() * 1000));
+    return { C, R, rows, ks: Int32Array.from(ks), ocs: Int32Array.from(ocs), src };
+  }
+
+  it('RowMajorSink.copyRows and ColumnSink.copyRows put chunk column ks[j] of row offsets[i] at (outRows[i], ocs[j]) and nothing else', () => {
+    fc.assert(fc.property(placement, (p) => {
+      const { C, R, rows, ks, ocs, src } = setup(p);
+      const want = new Float64Array(R * C).fill(-7);
+      for (let i = 0; i < rows.offsets.length; i++) for (let j = 0; j < ks.length; j++) want[rows.outRows[i]! * C + ocs[j]!] = src[rows.offsets[i]! * p.w + ks[j]!]!;
+      const chunk: ChunkData = { type: 'float64', nrows: p.n, ncols: p.w, values: src, order: 'row' };
+      const out = new Float64Array(R * C).fill(-7);
+      new RowMajorSink(out, C).copyRows(chunk, rows, ks, ocs);
+      expect(out).toEqual(want);
+      const cols = Array.from({ length: C }, () => new Float64Array(R).fill(-7));
+      new ColumnSink(cols).copyRows(chunk, rows, ks, ocs);
+      for (let c = 0; c < C; c++) expect(cols[c], `column ${c}`).toEqual(Float64Array.from({ length: R }, (_, i) => want[i * C + c]!));
+    }), { seed: 7, numRuns: 300 });
+  });
+
+  it('copy puts column k of a column-major chunk at result column oc, string codes through the remap (−1 stays null)', () => {
+    fc.assert(fc.property(placement, fc.boolean(), (p, strings) => {
+      const { C, R, rows, src } = setup(p);
+      const k = p.w - 1, oc = Math.min(p.colShift, C - 1);
+      const values = strings ? Int32Array.from(src, (v) => (v % 5 === 0 ? -1 : v % 3)) : src;
+      const remap = strings ? Int32Array.from([2, 0, 1]) : null;
+      const chunk: ChunkData = { type: strings ? 'utf8' : 'float64', nrows: p.n, ncols: p.w, values, dictionary: strings ? ['a', 'b', 'c'] : undefined };
+      const want = new Float64Array(R * C).fill(-7);
+      for (let i = 0; i < rows.offsets.length; i++) {
+        const v = values[k * p.n + rows.offsets[i]!]!;
+        want[rows.outRows[i]! * C + oc] = remap ? (v < 0 ? -1 : remap[v]!) : v;
+      }
+      const out = new Float64Array(R * C).fill(-7);
+      new RowMajorSink(out, C).copy(chunk, k, rows, oc, remap);
+      expect(out).toEqual(want);
+      const cols = Array.from({ length: C }, () => new Float64Array(R).fill(-7));
+      new ColumnSink(cols).copy(chunk, k, rows, oc, remap);
+      for (let c = 0; c < C; c++) expect(cols[c], `column ${c}`).toEqual(Float64Array.from({ length: R }, (_, i) => want[i * C + c]!));
+    }), { seed: 8, numRuns: 300 });
   });
 });
