@@ -1,11 +1,14 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { DataFrame, MistiqueError } from '../src/index.js';
 import type { IntermediateRow } from '../src/metadata/metadatadb.js';
+import { DataStore } from '../src/store/datastore.js';
 import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
 import { rng, tempStore, thrownError } from './helpers.js';
+
+const rowIdStartOf = (store: Awaited<ReturnType<typeof tempStore>>, name: string): number | null => store.metadata.intermediates().find((r) => r.name === name)!.row_id_start;
 
 describe('row selection and joins', () => {
   it('returns exactly the asked rows in the asked order (dense row ids)', async () => {
@@ -52,6 +55,65 @@ describe('row selection and joins', () => {
     expect(Array.from(m.values)).toEqual(pick.map((x) => x / 7));
     const all = await store.getIntermediates('p.m.sparse.v');
     expect(all.rowIds).toEqual(ids);
+  });
+
+  it('locates rows by id on every path of the row index: sorted blocks, disjoint unsorted blocks, overlapping blocks', async () => {
+    const store = await tempStore({ rowBlockSize: 4 });
+    // [name, row ids, ids asked, ids missing inside some RowBlock's id range, ids outside every range]
+    const cases: [string, number[], number[], number[], number[]][] = [
+      // sorted and sparse: binary search in the one block whose range holds the id
+      ['sorted', Array.from({ length: 50 }, (_, i) => i * 3), [147, 0, 24, 3, 12, 9], [25, 4], [-1, 150]],
+      // each block unsorted, their ranges disjoint: a scan of that one block
+      ['disjoint', Array.from({ length: 40 }, (_, i) => 8 * Math.floor(i / 4) + [6, 2, 4, 0][i % 4]!), [78, 0, 34, 2, 72], [5, 33], [80, -5]],
+      // ranges that overlap (0…100, 1…101, …): one map over every row id
+      ['overlap', [0, 100, 1, 101, 2, 102, 3, 103], [101, 2, 0, 103, 3], [50], [104, -1]],
+    ];
+    const bad = async (name: string, rows: number[]): Promise<string> => {
+      const err = await store.getIntermediates(`p.m.${name}.v`, { rows }).catch((e: unknown) => e);
+      expect(err, name).toBeInstanceOf(MistiqueError);
+      return `${(err as MistiqueError).code}: ${(err as MistiqueError).message}`;
+    };
+    for (const [name, ids, present, inside, outside] of cases) {
+      const v = Float64Array.from(ids, (x) => x + 0.25);
+      await store.log(`p.m.${name}`, { v }, { rowIds: ids });
+      expect(rowIdStartOf(store, name), name).toBeNull();
+      expect(Array.from((await store.getIntermediates(`p.m.${name}.v`)).rowIds), name).toEqual(ids);
+      const m = await store.getIntermediates(`p.m.${name}.v`, { rows: present });
+      expect(Array.from(m.values), name).toEqual(present.map((x) => x + 0.25));
+      // ids outside every range are named before anything is read; those inside one, when it is read
+      const head = present.slice(0, 2);
+      expect(await bad(name, [...head, ...inside, ...outside])).toBe(`BAD_ROWS: p.m.${name} has no row with id ${outside.join(', ')} (it holds ${ids.length} rows)`);
+      expect(await bad(name, [...head, ...inside])).toBe(`BAD_ROWS: p.m.${name} has no row with id ${inside.join(', ')} (it holds ${ids.length} rows)`);
+    }
+  });
+
+  it('reads only the row-id chunk of the RowBlock whose range holds an asked id (all of them only where ranges overlap)', async () => {
+    const store = await tempStore({ rowBlockSize: 4 });
+    const ds = (store as unknown as { ds: DataStore }).ds;
+    const sorted = Array.from({ length: 50 }, (_, i) => i * 3); // 13 RowBlocks, disjoint ranges
+    await store.log('p.m.sorted', { v: Float64Array.from(sorted) }, { rowIds: sorted });
+    const overlap = [0, 100, 1, 101, 2, 102, 3, 103, 4, 104, 5, 105];
+    await store.log('p.m.overlap', { v: Float64Array.from(overlap) }, { rowIds: overlap });
+    const rowIdBlobs = (name: string) => new Set(store.metadata.rowblocks(store.metadata.intermediateId('p', 'm', name)!).map((b) => b.rowid_blob));
+    const asked: number[] = [];
+    const spy = vi.spyOn(ds, 'readChunks').mockImplementation(function (this: DataStore, ...args: Parameters<DataStore['readChunks']>) {
+      asked.push(...args[0]);
+      return DataStore.prototype.readChunks.apply(this, args);
+    });
+    try {
+      expect(Array.from((await store.getIntermediates('p.m.sorted.v', { rows: [147] })).values)).toEqual([147]);
+      expect(asked.filter((b) => rowIdBlobs('sorted').has(b))).toHaveLength(1);
+      // an id missing inside one block's range costs that block's row ids, not a scan of all 13
+      asked.length = 0;
+      await expect(store.getIntermediates('p.m.sorted.v', { rows: [25, 4] })).rejects.toThrow('p.m.sorted has no row with id 25, 4');
+      expect(new Set(asked.filter((b) => rowIdBlobs('sorted').has(b))).size).toBe(2);
+      asked.length = 0;
+      // 101 lies in two ranges (0…101, 2…103): every block's row ids are read
+      expect(Array.from((await store.getIntermediates('p.m.overlap.v', { rows: [101] })).values)).toEqual([101]);
+      expect(new Set(asked.filter((b) => rowIdBlobs('overlap').has(b))).size).toBe(3);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('joins intermediates on row_id and keeps only rows they all hold', async () => {
