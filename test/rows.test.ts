@@ -44,6 +44,23 @@ describe('row selection and joins', () => {
     await expect(store.getIntermediates('p.m.x.zz')).rejects.toThrow('no column of p.m.x matches "zz"');
   });
 
+  it('names a tensor\'s columns by index (i_j), by glob, or not at all: an index outside the shape matches nothing', async () => {
+    const store = await tempStore();
+    await store.log('p.m.t', DataFrame.fromTensor(Float32Array.from({ length: 4 * 6 }, (_, i) => i), [2, 3]));
+    // the first example's values are the flat indices 0 … 5
+    const cols = async (keys: string[]): Promise<number[]> => Array.from((await store.getIntermediates(keys, { rows: [0] })).values);
+    expect(await cols(['p.m.t.0_0', 'p.m.t.1_2', 'p.m.t.0_2'])).toEqual([0, 5, 2]);
+    expect(await cols(['p.m.t.1_*'])).toEqual([3, 4, 5]);
+    expect(await cols(['p.m.t.*_1'])).toEqual([1, 4]);
+    for (const bad of ['2_0', '1_3', '1', '0_1_2', 'a_b', '-1_0', '0.5_0', '0_', '_1', '01_2', '1e0_1', '0x1_1']) {
+      const err = await store.getIntermediates(`p.m.t.${bad}`).catch((e: unknown) => e);
+      expect(`${(err as MistiqueError).code}: ${(err as MistiqueError).message}`, bad).toBe(`NOT_FOUND: key "p.m.t.${bad}" matches nothing: no column of p.m.t matches "${bad}"; run \`mistique ls\` to see what is stored`);
+    }
+    // after every column was asked for, a later key must still match something
+    await expect(store.getIntermediates(['p.m.t.*', 'p.m.t.9_9'])).rejects.toThrow('key "p.m.t.9_9" matches nothing: no column of p.m.t matches "9_9"');
+    expect(await cols(['p.m.t.*', 'p.m.t.1_1'])).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
   it('finds rows by id when ids are sparse and unsorted', async () => {
     const store = await tempStore({ rowBlockSize: 64 });
     const r = rng(5);

@@ -102,9 +102,12 @@ function matchColumns(schema: FrameSchema, n: number, pattern: string): number[]
   return out;
 }
 
+/** A tensor column's flat index from its name, "i_j_…" in the shape's bounds, written as stored names are (no sign, no leading zero, nothing empty). */
 function tensorIndex(shape: number[], name: string): number | null {
-  const parts = name.split('_').map(Number);
-  if (parts.length !== shape.length || parts.some((p, i) => !Number.isInteger(p) || p < 0 || p >= shape[i]!)) return null;
+  const digits = name.split('_');
+  if (digits.length !== shape.length || digits.some((d) => !/^(?:0|[1-9]\d*)$/.test(d))) return null;
+  const parts = digits.map(Number);
+  if (parts.some((p, i) => p >= shape[i]!)) return null;
   return parts.reduce((acc, p, i) => acc * shape[i]! + p, 0);
 }
 
