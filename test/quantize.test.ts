@@ -180,6 +180,9 @@ describe('KBIT_QT per chunk (kbitBlock, the store\'s path since schema v6)', () 
     // of edges below it.
     const x = Float32Array.from([0, 0, 0, 0, 1, 1.5, 3, 3.5, 5, 5.5, 7, 7.5, 8]);
     expect([...kbitBlock(x, 3).codes]).toEqual([0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 6]);
+    // the maximum repeated is not sampled either: the same edges, and the 8s share the top code
+    const top = Float32Array.from([0, 1, 1.5, 3, 3.5, 5, 5.5, 7, 7.5, 8, 8, 8, 8]);
+    expect([...kbitBlock(top, 3).codes]).toEqual([0, 0, 0, 1, 2, 3, 4, 5, 6, 6, 6, 6, 6]);
   });
 
   it('rounds a bin\'s value to a float32 inside [hi − err, lo + err], the one nearest its middle when rounding leaves it', () => {

@@ -38,7 +38,9 @@ export function checkColumnName(name: string): string {
 export function parseKey(key: string): KeyPattern {
   if (typeof key !== 'string') throw new MistiqueError('BAD_KEY', `a key must be a string, got ${typeof key}`);
   const parts = key.split('.');
-  if (parts.length < 4 || parts.slice(0, 3).some((p) => p.length === 0) || parts.slice(3).join('.').length === 0) {
+  // fewer than four parts leave the column empty; a column of dots ('a.b.c..') is a column all the same
+  // Stryker disable next-line StringLiteral: joined with '' the column is empty exactly when joined with '.'
+  if (parts.slice(0, 3).some((p) => p.length === 0) || parts.slice(3).join('.').length === 0) {
     throw new MistiqueError(
       'BAD_KEY',
       `key ${JSON.stringify(key)} is malformed: write project.model.intermediate.column, with '*' for any part (e.g. zillow.P1.join.* or fmnist.*.conv1.*)`,
@@ -55,7 +57,7 @@ export function parseKey(key: string): KeyPattern {
 
 /** Parses the `project.model.intermediate` key used when logging (no wildcards). */
 export function parseIntermediateKey(key: string): { project: string; model: string; intermediate: string } {
-  const parts = typeof key === 'string' ? key.split('.') : [];
+  const parts = String(key).split('.'); // not a string: one part, refused below
   if (parts.length !== 3) {
     throw new MistiqueError('BAD_KEY', `log key ${JSON.stringify(key)} must be project.model.intermediate (three names separated by dots)`);
   }

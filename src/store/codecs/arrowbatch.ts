@@ -92,6 +92,11 @@ function unpackBits(bits: Uint8Array, offset: number, n: number, out: Uint8Array
   }
 }
 
+/**
+ * A decoded record batch, read chunk by chunk. Arrow JS slices a column's value and offset buffers with
+ * it and keeps its offset for the validity and boolean bitmaps only: values are read from 0, bits from
+ * the offset (a segment decodes at offset 0; a batch sliced by another tool reads the same).
+ */
 export class TableSegment implements DecodedSegment {
   readonly byteLength: number;
   private readonly cols: Data[];
@@ -113,7 +118,7 @@ export class TableSegment implements DecodedSegment {
     if (ncols === 1 && type !== 'bool' && type !== 'utf8') {
       const d = this.cols[colStart]!;
       checkColumn(d, type, nrows);
-      return { type, nrows, ncols, values: d.values.subarray(d.offset, d.offset + nrows) };
+      return { type, nrows, ncols, values: d.values.subarray(0, nrows) };
     }
     const out = allocValues(type, nrows * ncols);
     let dictionary: string[] | undefined;
@@ -138,10 +143,10 @@ export class TableSegment implements DecodedSegment {
         const codes = d.values as Int32Array;
         // Stryker disable next-line EqualityOperator: a step past the end writes nowhere
         for (let i = 0; i < nrows; i++) {
-          const c = codes[d.offset + i]!;
+          const c = codes[i]!;
           (out as Int32Array)[k * nrows + i] = d.getValid(i) ? (remap ? remap[c]! : c) : -1;
         }
-      } else out.set(d.values.subarray(d.offset, d.offset + nrows), k * nrows);
+      } else out.set(d.values.subarray(0, nrows), k * nrows);
     }
     return dictionary ? { type, nrows, ncols, values: out, dictionary } : { type, nrows, ncols, values: out };
   }
@@ -152,15 +157,16 @@ function listChunk(d: Data, slot: Slot, field: Field): ChunkData {
   const { type, nrows, ncols } = slot;
   if (d.length !== nrows || d.nullCount > 0) throw new MistiqueError('CORRUPT', `stored list column has ${d.length} rows (${d.nullCount} null), metadata says ${nrows}`);
   const child = d.children[0];
-  // Stryker disable next-line ArithmeticOperator: a column decoded from a segment starts at offset 0
-  let start = d.offset * ncols;
+  // where the chunk's values start in the child: a fixed-size list's child is sliced with it, a List's
+  // is not (its offsets, sliced, say where its rows start)
+  let start = 0;
   if (ArrowType.isList(d.type)) {
     // Parquet's list: regular offsets, or it is not the chunk that was written
     const off = d.valueOffsets as Int32Array;
     for (let i = 0; i <= nrows; i++) {
-      if (off[d.offset + i]! - off[d.offset]! !== i * ncols) throw new MistiqueError('CORRUPT', `stored list column of ${nrows} rows has a row that is not ${ncols} values long`);
+      if (off[i]! - off[0]! !== i * ncols) throw new MistiqueError('CORRUPT', `stored list column of ${nrows} rows has a row that is not ${ncols} values long`);
     }
-    start = off[d.offset]!;
+    start = off[0]!;
   } else if ((d.type as FixedSizeList).listSize !== ncols) {
     throw new MistiqueError('CORRUPT', `stored list column holds ${(d.type as FixedSizeList).listSize} values per row, metadata says ${ncols}`);
   }
@@ -171,7 +177,7 @@ function listChunk(d: Data, slot: Slot, field: Field): ChunkData {
     unpackBits(child.values as Uint8Array, child.offset + start, n, out, 0);
     return { type, nrows, ncols, values: out, order: 'row' };
   }
-  const at = child.offset + start;
+  const at = start;
   const values = child.values.subarray(at, at + n);
   if (type === 'kbit') {
     const b64 = field.metadata.get(CODEBOOK_KEY);
