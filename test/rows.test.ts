@@ -59,6 +59,21 @@ describe('row selection and joins', () => {
     // after every column was asked for, a later key must still match something
     await expect(store.getIntermediates(['p.m.t.*', 'p.m.t.9_9'])).rejects.toThrow('key "p.m.t.9_9" matches nothing: no column of p.m.t matches "9_9"');
     expect(await cols(['p.m.t.*', 'p.m.t.1_1'])).toEqual([0, 1, 2, 3, 4, 5]);
+    // indices of more than one digit
+    await store.log('p.m.w', DataFrame.fromTensor(Float32Array.from({ length: 2 * 12 }, (_, i) => i), [12]));
+    expect(Array.from((await store.getIntermediates('p.m.w.11', { rows: [0] })).values)).toEqual([11]);
+  });
+
+  it('what a set of keys selects: at least one key; intermediates a column pattern leaves empty are left out; errors name three intermediates at most', async () => {
+    const store = await tempStore();
+    await store.log('p.m.x', { a: Float64Array.from([1, 2]), b: Float64Array.from([3, 4]) });
+    await store.log('p.m.y', { b: Float64Array.from([5, 6]) });
+    for (const n of ['z1', 'z2', 'z3', 'z4']) await store.log(`q.m.${n}`, { c: Float64Array.from([0, 0]) });
+    await expect(store.getIntermediates([])).rejects.toMatchObject({ code: 'BAD_KEY', message: 'give at least one key such as project.model.intermediate.column' });
+    const m = await store.getIntermediates(['p.m.*.a']);
+    expect(m.columns.map((c) => c.key)).toEqual(['p.m.x.a']);
+    expect(m.sources.map((s) => s.key)).toEqual(['p.m.x']);
+    await expect(store.getIntermediates('q.m.*.nope')).rejects.toThrow('key "q.m.*.nope" matches nothing: no column of q.m.z1, q.m.z2, q.m.z3 matches "nope"; run `mistique ls` to see what is stored');
   });
 
   it('finds rows by id when ids are sparse and unsorted', async () => {
