@@ -1,7 +1,7 @@
 // De-duplication: exact (a chunk's content hash) and approximate (MinHash groups colocated in a partition).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../src/index.js';
+import { openStore, type Store } from '../src/index.js';
 import { jaccard, signature } from '../src/store/minhash.js';
 import { rng, tempDir, tempStore } from './helpers.js';
 
@@ -79,6 +79,14 @@ describe('exact de-duplication', () => {
   });
 });
 
+/** A column of n values, rounded so that MinHash sees repeated values (as FillNA, Scale… outputs do). */
+const column = (seed: number, n = 4096): Float64Array => { const r = rng(seed); return Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100); };
+/** v with every `every`-th value (from `from`) replaced by NaN: a near-copy. */
+const near = (v: Float64Array, every: number, from = 0): Float64Array => v.map((x, i) => (i % every === from ? NaN : x));
+
+/** Where intermediate p.m.<name>'s chunks went (blob, partition, segment), in block and column order. */
+const placement = (store: Store, name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!);
+
 describe('approximate de-duplication', () => {
   it('MinHash estimates Jaccard similarity', () => {
     const r = rng(3);
@@ -94,17 +102,13 @@ describe('approximate de-duplication', () => {
   it('a near-copy of a column lands in the same partition and segment as its original; store_all does not group', async () => {
     for (const policy of ['dedup', 'store_all'] as const) {
       const store = await tempStore({ policy });
-      const r = rng(9);
-      const n = 4096;
-      const orig = Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100);
-      const other = Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100);
+      const orig = column(9);
       await store.log('p.m.a', { x: orig });
-      await store.log('p.m.b', { y: other }); // fills partitions in between
-      const near = orig.map((v, i) => (i % 50 === 0 ? NaN : v)); // FillNA's inverse: 2% changed
-      await store.log('p.m.c', { x2: near });
+      await store.log('p.m.b', { y: column(10) }); // fills partitions in between
+      const copy = near(orig, 50); // FillNA's inverse: 2% changed
+      await store.log('p.m.c', { x2: copy });
       await store.flush();
-      const place = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!);
-      const a = place('a'), c = place('c');
+      const a = placement(store, 'a'), c = placement(store, 'c');
       if (policy === 'dedup') {
         c.forEach((ch, k) => expect(ch.partition_id).toBe(a[k]!.partition_id));
         // and in the same segment: near-duplicates are compressed together
@@ -113,14 +117,9 @@ describe('approximate de-duplication', () => {
         expect(c.some((ch, k) => ch.segment !== a[k]!.segment)).toBe(true);
       }
       const got = await store.getIntermediates('p.m.c.x2');
-      expect(Buffer.from(got.values.buffer, got.values.byteOffset, got.values.byteLength).equals(Buffer.from(near.buffer))).toBe(true);
+      expect(Buffer.from(got.values.buffer, got.values.byteOffset, got.values.byteLength).equals(Buffer.from(copy.buffer))).toBe(true);
     }
   });
-
-  /** A column of n values, rounded so that MinHash sees repeated values (as FillNA, Scale… outputs do). */
-  const column = (seed: number, n = 4096): Float64Array => { const r = rng(seed); return Float64Array.from({ length: n }, () => Math.round(r() * 1e5) / 100); };
-  /** v with every `every`-th value (from `from`) replaced by NaN: a near-copy. */
-  const near = (v: Float64Array, every: number, from = 0): Float64Array => v.map((x, i) => (i % every === from ? NaN : x));
 
   it('counts the chunks signed, matched and colocated; store_all signs none', async () => {
     for (const policy of ['dedup', 'store_all'] as const) {
@@ -130,7 +129,7 @@ describe('approximate de-duplication', () => {
       await store.log('p.m.b', { y: column(10) });
       await store.log('p.m.c', { x2: near(orig, 50) });
       await store.flush();
-      const chunks = store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', 'a')!).length;
+      const chunks = placement(store, 'a').length;
       expect(chunks).toBeGreaterThan(1);
       expect(store.stats().approximate).toEqual(policy === 'dedup' ? { signed: 3 * chunks, matched: chunks, colocated: chunks } : { signed: 0, matched: 0, colocated: 0 });
     }
@@ -149,14 +148,14 @@ describe('approximate de-duplication', () => {
     await store.log('p.m.c', { x: c });
     await store.log('p.m.d', { x: near(c, 50, 25) });
     await store.flush();
-    const chunks = store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', 'a')!).length;
+    const chunks = placement(store, 'a').length;
     expect(store.stats().approximate).toEqual({ signed: 2 * chunks, matched: 2 * chunks, colocated: chunks });
-    const blobs = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!).map((p) => p.blob_id);
+    const blobs = (name: string) => placement(store, name).map((p) => p.blob_id);
     const cluster = new Map(store.metadata.minhashes().map((r) => [r.blob_id, r.cluster]));
     const a = blobs('a');
     // every member's group is a's chunk it descends from (a's chunks are their own groups)
     for (const name of ['a', 'c', 'd']) expect(blobs(name).map((b) => cluster.get(b)), name).toEqual(a);
-    const place = (name: string) => store.metadata.chunkPlacement(store.metadata.intermediateId('p', 'm', name)!).map((p) => p.partition_id);
+    const place = (name: string) => placement(store, name).map((p) => p.partition_id);
     expect(place('d')).toEqual(place('c'));
     expect(place('c').some((p, k) => p === place('a')[k])).toBe(false);
   });

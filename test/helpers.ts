@@ -57,6 +57,11 @@ export function thrownError(f: () => unknown): string | null {
   try { f(); return null; } catch (e) { return describeThrown(e, true); }
 }
 
+/** As thrownError, for a promise or an async function. */
+export async function thrownErrorAsync(p: Promise<unknown> | (() => unknown)): Promise<string | null> {
+  try { await (typeof p === 'function' ? p() : p); return null; } catch (e) { return describeThrown(e, true); }
+}
+
 /** f throws a MistiqueError with code CORRUPT whose message contains `message` (or matches it, when a RegExp). */
 export function expectCorrupt(f: () => unknown, message: string | RegExp): void {
   const t = thrownError(f);

@@ -6,7 +6,7 @@ import type { IntermediateRow } from '../src/metadata/metadatadb.js';
 import { DataStore } from '../src/store/datastore.js';
 import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
-import { rng, tempStore, thrownError } from './helpers.js';
+import { rng, tempStore, thrownError, thrownErrorAsync } from './helpers.js';
 
 const rowIdStartOf = (store: Awaited<ReturnType<typeof tempStore>>, name: string): number | null => store.metadata.intermediates().find((r) => r.name === name)!.row_id_start;
 
@@ -53,8 +53,7 @@ describe('row selection and joins', () => {
     expect(await cols(['p.m.t.1_*'])).toEqual([3, 4, 5]);
     expect(await cols(['p.m.t.*_1'])).toEqual([1, 4]);
     for (const bad of ['2_0', '1_3', '1', '0_1_2', 'a_b', '-1_0', '0.5_0', '0_', '_1', '01_2', '1e0_1', '0x1_1']) {
-      const err = await store.getIntermediates(`p.m.t.${bad}`).catch((e: unknown) => e);
-      expect(`${(err as MistiqueError).code}: ${(err as MistiqueError).message}`, bad).toBe(`NOT_FOUND: key "p.m.t.${bad}" matches nothing: no column of p.m.t matches "${bad}"; run \`mistique ls\` to see what is stored`);
+      expect(await thrownErrorAsync(store.getIntermediates(`p.m.t.${bad}`)), bad).toBe(`NOT_FOUND: key "p.m.t.${bad}" matches nothing: no column of p.m.t matches "${bad}"; run \`mistique ls\` to see what is stored`);
     }
     // after every column was asked for, a later key must still match something
     await expect(store.getIntermediates(['p.m.t.*', 'p.m.t.9_9'])).rejects.toThrow('key "p.m.t.9_9" matches nothing: no column of p.m.t matches "9_9"');
@@ -100,11 +99,7 @@ describe('row selection and joins', () => {
       // ranges that overlap (0…100, 1…101, …): one map over every row id
       ['overlap', [0, 100, 1, 101, 2, 102, 3, 103], [101, 2, 0, 103, 3], [50], [104, -1]],
     ];
-    const bad = async (name: string, rows: number[]): Promise<string> => {
-      const err = await store.getIntermediates(`p.m.${name}.v`, { rows }).catch((e: unknown) => e);
-      expect(err, name).toBeInstanceOf(MistiqueError);
-      return `${(err as MistiqueError).code}: ${(err as MistiqueError).message}`;
-    };
+    const bad = (name: string, rows: number[]): Promise<string | null> => thrownErrorAsync(store.getIntermediates(`p.m.${name}.v`, { rows }));
     for (const [name, ids, present, inside, outside] of cases) {
       const v = Float64Array.from(ids, (x) => x + 0.25);
       await store.log(`p.m.${name}`, { v }, { rowIds: ids });
@@ -194,7 +189,6 @@ describe('row ids across a writer\'s batches', () => {
     for (const ids of batches) await w.append(DataFrame.from({ v: Float64Array.from(ids, (x) => x * 0.5) }, { rowIds: ids }));
     await w.close();
   }
-  const rowIdStart = (store: S, name: string): number | null => store.metadata.intermediates().find((r) => r.name === name)!.row_id_start;
 
   it('numbers rows from the first id when the batches are contiguous and increasing; any other order or a gap is looked up by id', async () => {
     const store = await tempStore({ rowBlockSize: 4 });
@@ -208,7 +202,7 @@ describe('row ids across a writer\'s batches', () => {
     ];
     for (const [name, batches, want] of cases) {
       await logBatches(store, `p.m.${name}`, batches);
-      expect(rowIdStart(store, name), name).toBe(want);
+      expect(rowIdStartOf(store, name), name).toBe(want);
       const ids = batches.flat();
       expect(Array.from((await store.getIntermediates(`p.m.${name}.v`)).rowIds), name).toEqual(ids);
       const pick = [...ids].reverse();

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataFrame, MistiqueError, openStore } from '../src/index.js';
 import { run } from '../src/cli/main.js';
-import { rng, tempStore } from './helpers.js';
+import { rng, tempStore, thrownErrorAsync } from './helpers.js';
 import { shouldBuild } from '../src/reader/vectorindex.js';
 
 /** n examples around 20 centres in d dimensions (activation-like: clustered, non-negative), some rows NaN. */
@@ -107,10 +107,9 @@ describe('vector index', () => {
     await store.log('fm.m.relu', DataFrame.fromTensor(x, [8]));
     await store.log('fm.m.nan', DataFrame.fromTensor(new Float32Array(3 * 4).fill(NaN), [4]));
     await store.log('z.P1.flags', { ok: [true, false] as unknown as Float64Array });
-    const err = async (p: Promise<unknown>): Promise<string> => { const e = await p.catch((x: unknown) => x) as MistiqueError; return `${e.code}: ${e.message}`; };
-    expect(await err(store.buildIndex('fm.m.relu', { metric: 'manhattan' as never }))).toBe('BAD_OPTION: metric "manhattan": use \'euclidean\' or \'cosine\'');
-    expect(await err(store.buildIndex('fm.m.nan'))).toBe('BAD_INPUT: fm.m.nan has no row with finite values to index');
-    expect(await err(store.buildIndex('z.P1.flags'))).toMatch(/^BAD_INPUT: z\.P1\.flags has columns that are not numbers: a vector index needs a numeric intermedia/);
+    expect(await thrownErrorAsync(store.buildIndex('fm.m.relu', { metric: 'manhattan' as never }))).toBe('BAD_OPTION: metric "manhattan": use \'euclidean\' or \'cosine\'');
+    expect(await thrownErrorAsync(store.buildIndex('fm.m.nan'))).toBe('BAD_INPUT: fm.m.nan has no row with finite values to index');
+    expect(await thrownErrorAsync(store.buildIndex('z.P1.flags'))).toMatch(/^BAD_INPUT: z\.P1\.flags has columns that are not numbers: a vector index needs a numeric intermedia/);
     const seen: [number, number][] = [];
     await store.buildIndex('fm.m.relu', { onProgress: (d, t) => seen.push([d, t]) });
     expect(seen.at(-1)).toEqual([300, 300]);
@@ -118,9 +117,9 @@ describe('vector index', () => {
     expect(store.listIndexes().map((i) => i.metric).sort()).toEqual(['cosine', 'euclidean']);
     expect((await store.dropIndex('fm.m.relu', { metric: 'cosine' })).map((i) => i.metric)).toEqual(['cosine']);
     expect(store.listIndexes().map((i) => i.metric)).toEqual(['euclidean']);
-    expect(await err(store.dropIndex('fm.m.relu', { metric: 'cosine' }))).toBe('NOT_FOUND: fm.m.relu has no vector index for cosine; `mistique index --list` lists them');
+    expect(await thrownErrorAsync(store.dropIndex('fm.m.relu', { metric: 'cosine' }))).toBe('NOT_FOUND: fm.m.relu has no vector index for cosine; `mistique index --list` lists them');
     await store.dropIndex('fm.m.relu');
-    expect(await err(store.dropIndex('fm.m.relu'))).toBe('NOT_FOUND: fm.m.relu has no vector index; `mistique index --list` lists them');
+    expect(await thrownErrorAsync(store.dropIndex('fm.m.relu'))).toBe('NOT_FOUND: fm.m.relu has no vector index; `mistique index --list` lists them');
   });
 
   it('policy adaptive indexes a layer once its exact searches have cost as much as the build (ski rental); other policies never do', async () => {

@@ -177,8 +177,7 @@ function listChunk(d: Data, slot: Slot, field: Field): ChunkData {
     unpackBits(child.values as Uint8Array, child.offset + start, n, out, 0);
     return { type, nrows, ncols, values: out, order: 'row' };
   }
-  const at = start;
-  const values = child.values.subarray(at, at + n);
+  const values = child.values.subarray(start, start + n);
   if (type === 'kbit') {
     const b64 = field.metadata.get(CODEBOOK_KEY);
     if (b64 === undefined) throw new MistiqueError('CORRUPT', 'a stored kbit chunk has lost its codebook');
