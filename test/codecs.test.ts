@@ -3,7 +3,7 @@
 // decoded back bit-exactly, below and above the size where a codec moves to the threadpool; a decoded
 // segment built from the chunks themselves (write-through) equal to a decode; and damage or a wrong
 // layout one CORRUPT error, never wrong values.
-import { Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, Uint8, type Data } from 'apache-arrow';
+import { Bool, Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, Uint8, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { align8, rawByteLength } from '../src/store/chunk.js';
@@ -168,6 +168,7 @@ describe('segment codecs', () => {
     await expect(loadCodec('zip')).rejects.toThrow('unknown codec "zip": choose one of gzip, lz4, arrow, parquet');
     expect(await thrownCodeAsync(loadCodec('zip'))).toBe('BAD_OPTION');
     await expect(loadCodec('parquet', { parquetCompression: 'brotli' as never })).rejects.toThrow('parquetCompression "brotli" is unknown: use snappy, zstd, lz4, gzip, none');
+    expect(await thrownCodeAsync(loadCodec('parquet', { parquetCompression: 'brotli' as never }))).toBe('BAD_OPTION');
     const chunks = segmentChunks(50, 4);
     const { slots, rawLength } = slotsOf(chunks);
     const sizes: number[] = [];
@@ -260,6 +261,42 @@ describe('codec identity and the Arrow layout other tools read', () => {
     expect([...sliced.chunk({ ...slot, nrows: 1 }).values]).toEqual([4, 5, 6]);
     expectCorrupt(() => list([0, 2, 6]).chunk(slot), 'stored list column of 2 rows has a row that is not 3 values long');
     expectCorrupt(() => list([0, 3, 5]).chunk(slot), 'stored list column of 2 rows has a row that is not 3 values long');
+    // offsets past the end of the child (a damaged file): regular, but the values are not there
+    const short = makeData({ type: new Float32(), length: 7, data: new Float32Array(7) });
+    const past = new List(new Field('item', new Float32(), false));
+    const pastData = makeData({ type: past, length: 2, nullCount: 0, valueOffsets: Int32Array.from([3, 6, 9]), child: short });
+    const pastFields = [new Field('0', past, false)];
+    const pastTable = new Table([new RecordBatch(new Schema(pastFields), makeData({ type: new Struct(pastFields), length: 2, nullCount: 0, children: [pastData] }))]);
+    expectCorrupt(() => new TableSegment(pastTable, 1).chunk(slot), 'stored list column holds fewer than the 6 values of its chunk');
+  });
+
+  it('a bool tile stored as a sliced List reads from where its offsets start', () => {
+    // 0b… bits, least significant first: 1 0 0 1 1 0 | 1 1 1 0 0 0 | 0 1 0 1 0 1
+    const bits = [1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1, 0, 1];
+    const packed = new Uint8Array(3);
+    bits.forEach((b, i) => { if (b) packed[i >> 3]! |= 1 << (i & 7); });
+    const item = makeData({ type: new Bool(), length: 18, data: packed });
+    const type = new List(new Field('item', new Bool(), false));
+    const data = makeData({ type, length: 3, nullCount: 0, valueOffsets: Int32Array.from([0, 6, 12, 18]), child: item });
+    const fields = [new Field('0', type, false)];
+    const t = new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 3, nullCount: 0, children: [data] }))]);
+    const slot: Slot = { type: 'bool', nrows: 2, ncols: 6, colStart: 0, byteOffset: 0, byteLength: 12 };
+    expect([...new TableSegment(t.slice(1), 1).chunk(slot).values]).toEqual(bits.slice(6));
+    expect([...new TableSegment(t.slice(2), 1).chunk({ ...slot, nrows: 1 }).values]).toEqual(bits.slice(12));
+  });
+
+  it('a tile with a null row, or null values, is CORRUPT', () => {
+    const tileTable = (rowNulls: number, childNulls: number): Table => {
+      const child = makeData({ type: new Float32(), length: 6, nullCount: childNulls, nullBitmap: childNulls ? Uint8Array.from([0b111110]) : undefined, data: Float32Array.from([1, 2, 3, 4, 5, 6]) });
+      const type = new FixedSizeList(3, new Field('item', new Float32(), childNulls > 0));
+      const data = makeData({ type, length: 2, nullCount: rowNulls, nullBitmap: rowNulls ? Uint8Array.from([0b10]) : undefined, child });
+      const fields = [new Field('0', type, rowNulls > 0)];
+      return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 2, nullCount: 0, children: [data] }))]);
+    };
+    const slot: Slot = { type: 'float32', nrows: 2, ncols: 3, colStart: 0, byteOffset: 0, byteLength: 24 };
+    expect([...new TableSegment(tileTable(0, 0), 1).chunk(slot).values]).toEqual([1, 2, 3, 4, 5, 6]);
+    expectCorrupt(() => new TableSegment(tileTable(1, 0), 1).chunk(slot), 'stored list column has 2 rows (1 null), metadata says 2');
+    expectCorrupt(() => new TableSegment(tileTable(0, 1), 1).chunk(slot), 'stored list column holds fewer than the 6 values of its chunk');
   });
 
   it('damaged table segments are CORRUPT: a short or null tile, a lost or bad codebook, nulls in a number column', () => {

@@ -132,7 +132,9 @@ export class TableSegment implements DecodedSegment {
         const own = (d.dictionary?.toArray() ?? []) as string[];
         let remap: Int32Array | null = null;
         if (!dictionary) dictionary = own;
-        else if (own.length !== dictionary.length || own.some((x, i) => x !== dictionary![i])) {
+        // (a dictionary that is a prefix of the first needs no remap: its codes mean the same strings)
+        // Stryker disable next-line ConditionalExpression: remapping codes that need none gives the same codes
+        else if (own.some((x, i) => x !== dictionary![i])) {
           index ??= new Map(dictionary.map((x, i) => [x, i]));
           remap = Int32Array.from(own, (x) => {
             let c = index!.get(x);

@@ -8,7 +8,7 @@ import type { DecodedSegment, Slot } from './codec.js';
 /** The chunks' raw bytes, 8-byte aligned, as one buffer: a segment of one plain chunk is its own bytes, no copy. */
 export function concatAligned(chunks: readonly ChunkData[], rawLength: number): Uint8Array {
   const parts = chunks.map(chunkParts);
-  // Stryker disable next-line ConditionalExpression: with several chunks the first one's bytes never make the whole segment
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: with several chunks (or parts) the first one's bytes make the whole segment only when the rest are empty, and then they are the segment
   if (parts.length === 1 && parts[0]!.length === 1 && parts[0]![0]!.byteLength === rawLength) return parts[0]![0]!;
   let total = 0;
   for (const ps of parts) total = align8(ps.reduce((a, p) => a + p.length, total));
