@@ -27,6 +27,9 @@ describe('key grammar', () => {
   it('a query key has four parts or more; the column is everything after the third dot', () => {
     expect(parseKey('p.m.i.c')).toEqual({ project: 'p', model: 'm', intermediate: 'i', column: 'c' });
     expect(parseKey('p.m.i.c.d.e')).toEqual({ project: 'p', model: 'm', intermediate: 'i', column: 'c.d.e' });
+    // empty pieces after the third dot are part of the column, not missing parts
+    expect(parseKey('p.m.i.c..d')).toEqual({ project: 'p', model: 'm', intermediate: 'i', column: 'c..d' });
+    expect(parseKey('p.m.i..')).toEqual({ project: 'p', model: 'm', intermediate: 'i', column: '.' });
     expect(parseKey('z*.P?_1.*.*')).toEqual({ project: 'z*', model: 'P?_1', intermediate: '*', column: '*' });
     expect(parseKey('a-b.c_d.e-f.g h')).toEqual({ project: 'a-b', model: 'c_d', intermediate: 'e-f', column: 'g h' });
     for (const bad of ['p.m.i', 'p.m', '', 'p', '.m.i.c', 'p..i.c', 'p.m..c', 'p.m.i.', 'p/x.m.i.c', 'p.m.i j.c', 'p.m é.i.c', `${'x'.repeat(129)}.m.i.c`]) {
