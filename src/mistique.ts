@@ -17,13 +17,14 @@ import { DataFrame, type FrameInput } from './model/dataframe.js';
 import { globToRegExp, parseIntermediateKey } from './model/key.js';
 import type { Matrix } from './model/matrix.js';
 import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
+import { inUse, planDelete, strandedBy } from './metadata/deleteplan.js';
 import { materializableFromRerun, QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
 import type { Band } from './costmodel/index.js';
 import { toFrame } from './executor/table.js';
 import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import type { RowSelection } from './reader/rowspec.js';
 import { resolveKeys } from './reader/resolve.js';
-import { IdleCalibration } from './reader/idlecalibration.js';
+import { IdleCalibration, wrapCalls } from './reader/idlecalibration.js';
 import type { IndexInfo } from './reader/vectorindex.js';
 import { Neighbours } from './reader/neighbours.js';
 import type { KnnResult, Metric } from './diagnostics/knn.js';
@@ -32,7 +33,8 @@ import { probeFrames } from './reader/probe.js';
 import { schemeFamily, type ReadRate } from './reader/readrates.js';
 import { loadCodec, type CodecId } from './store/codecs/index.js';
 import { DataStore } from './store/datastore.js';
-import { DEFAULT_SEGMENT_BYTES, fraction, positive, readOrCreateManifest, type StoreManifest } from './store/manifest.js';
+import { readOrCreateManifest, type StoreManifest } from './store/manifest.js';
+import { checkStoreOptions } from './storeoptions.js';
 import { IntermediateWriter, type IntermediateInfo, type WriterOptions } from './store/writer.js';
 // the executors (onnxruntime, the YAML parser, the operators) load on first use: `mistique ls` and
 // plain reads start without them
@@ -128,11 +130,8 @@ export class Store {
 
   static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
     const root = path.resolve(dir);
+    const settings = checkStoreOptions(opts);
     const manifest = readOrCreateManifest(root, opts);
-    const policyGiven = opts.policy;
-    if (policyGiven !== undefined && policyGiven !== 'dedup' && policyGiven !== 'store_all' && policyGiven !== 'adaptive') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policyGiven)} is unknown: use store_all, dedup or adaptive`);
-    if (opts.gammaMin !== undefined && (typeof opts.gammaMin !== 'number' || !(opts.gammaMin >= 0))) throw new MistiqueError('BAD_OPTION', `gammaMin must be a number ≥ 0 (seconds saved per GB stored), got ${opts.gammaMin}`);
-    const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
     const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression });
     const dbFile = path.join(root, 'metadata.db');
     const dbExists = fs.existsSync(dbFile);
@@ -140,9 +139,6 @@ export class Store {
       // never an empty store in its place: the next log would overwrite the partition files
       throw new MistiqueError('CORRUPT', `store ${root} has no metadata.db: its partition files cannot be read without it. Restore it from a backup; nothing was changed`);
     }
-    const lockTimeoutMs = opts.lockTimeoutMs ?? 0;
-    if (typeof lockTimeoutMs !== 'number' || !(lockTimeoutMs >= 0)) throw new MistiqueError('BAD_OPTION', `lockTimeoutMs must be a number ≥ 0, got ${opts.lockTimeoutMs}`);
-    const flushMs = positive('flushMs', opts.flushMs ?? 30_000);
     const writer = randomBytes(8).toString('hex');
     let db: MetadataDB;
     let scratch: (() => void) | null = null;
@@ -153,20 +149,13 @@ export class Store {
       ({ db, remove: scratch } = openReadOnlyCopy(dbFile, writer));
     }
     // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
-    const policy = (policyGiven ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
-    const gammaMin = opts.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
-    if (policyGiven !== undefined) db.setMeta('policy', policy);
-    if (opts.gammaMin !== undefined) db.setMeta('gamma_min', String(gammaMin));
-    const ds = new DataStore(root, db, codec, {
-      policy: policy === 'adaptive' ? 'dedup' : policy,
-      bufferpoolBytes: budget,
-      partitionBytes: Math.min(positive('partitionBytes', opts.partitionBytes ?? 64 * MB), Math.max(1, Math.floor(budget / 2))),
-      segmentBytes: positive('segmentBytes', opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES[manifest.codec]),
-      similarityThreshold: fraction('similarityThreshold', opts.similarityThreshold ?? 0.5),
-      flushBytes: positive('flushBytes', opts.flushBytes ?? 64 * MB),
-    });
+    const policy = (settings.policy ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
+    const gammaMin = settings.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
+    if (settings.policy !== undefined) db.setMeta('policy', policy);
+    if (settings.gammaMin !== undefined) db.setMeta('gamma_min', String(gammaMin));
+    const ds = new DataStore(root, db, codec, settings.dataStore(manifest.codec, policy));
     const store = new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes },
-      { lockTimeoutMs, durable: opts.durable === true, flushMs });
+      { lockTimeoutMs: settings.lockTimeoutMs, durable: settings.durable, flushMs: settings.flushMs });
     store.scratch = scratch;
     return store;
   }
@@ -572,50 +561,19 @@ export class Store {
    */
   delete(patterns: string | readonly string[], opts: { dryRun?: boolean; force?: boolean } = {}): string[] {
     this.checkOpen();
-    const visible = this.db.intermediates();
-    const all = (typeof patterns === 'string' ? [patterns] : patterns).map((p) => this.db.lifecycle.resolve(p, visible));
-    if (all.length === 0) throw new MistiqueError('BAD_KEY', 'delete needs a pattern: project, project.model or project.model.intermediate');
-    const keys = [...new Set(all.flatMap((r) => r.keys))].sort();
-    const ids = new Set(all.flatMap((r) => r.intermediateIds));
-    const models = [...new Map(all.flatMap((r) => r.models).map((m) => [m.id, m])).values()];
+    const plan = planDelete(this.db, patterns);
     if (!opts.force) {
-      const uses = this.dependents(visible, ids);
-      if (uses.length > 0) {
-        const u = uses[0]!;
-        throw new MistiqueError('IN_USE', `${u.input} is the input ${u.model}'s layers re-run from (${u.layers.length} stay in the store: ${u.layers.slice(0, 4).join(', ')}${u.layers.length > 4 ? ', …' : ''})${uses.length > 1 ? `, and ${uses.length - 1} more models use what this deletes` : ''}: without it they cannot be re-run, and those not stored cannot be read. Delete them too (e.g. mistique rm ${u.model}), or force it (--force, { force: true })`);
-      }
+      const uses = strandedBy(this.db, plan);
+      if (uses.length > 0) throw inUse(uses);
     }
-    if (opts.dryRun) return keys;
+    if (opts.dryRun) return plan.keys;
     this.writable();
-    this.db.lifecycle.delete([...ids], models.map((m) => m.id));
-    for (const m of models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
+    this.db.lifecycle.delete([...plan.intermediateIds], plan.models.map((m) => m.id));
+    for (const m of plan.models) fs.rmSync(path.join(this.dir, 'checkpoints', `${m.project}.${m.model}.onnx`), { force: true });
     // their vector indexes go with them
-    this.neighbours.dropAllOf(keys);
+    this.neighbours.dropAllOf(plan.keys);
     this.reader.forget();
-    return keys;
-  }
-
-  /** Networks whose stored input is among `deleted` while some of their layers stay: what a delete would strand. */
-  private dependents(visible: readonly IntermediateRow[], deleted: ReadonlySet<number>): { input: string; model: string; layers: string[] }[] {
-    const gone = new Set(visible.filter((r) => deleted.has(r.id)).map((r) => `${r.project}.${r.model}.${r.name}`));
-    if (gone.size === 0) return [];
-    const out: { input: string; model: string; layers: string[] }[] = [];
-    const byModel = new Map<string, IntermediateRow[]>();
-    for (const r of visible) {
-      const k = `${r.project}.${r.model}`;
-      const rows = byModel.get(k);
-      if (rows) rows.push(r); else byModel.set(k, [r]);
-    }
-    for (const [model, rows] of byModel) {
-      const staying = rows.filter((r) => !deleted.has(r.id));
-      if (staying.length === 0) continue;
-      const wf = this.db.workflows.get(rows[0]!.project, rows[0]!.model);
-      if (wf?.kind !== 'dnn') continue;
-      const spec = JSON.parse(wf.spec) as { inputKey?: string; inputs?: { key: string }[] };
-      const input = (spec.inputs?.map((i) => i.key) ?? [spec.inputKey ?? '']).find((k) => gone.has(k));
-      if (input) out.push({ input, model, layers: staying.map((r) => `${r.project}.${r.model}.${r.name}`) });
-    }
-    return out;
+    return plan.keys;
   }
 
   /**
@@ -668,28 +626,8 @@ export function openStore(dir: string, opts: StoreOptions = {}): Promise<Store> 
  * queries deferred run only while the store is idle (reader/idlecalibration.ts): none starts during a call,
  * and one under way when a call starts is thrown away, writing nothing.
  */
-const API_CALLS = ['log', 'explain', 'readRates', 'getTable', 'logIntermediates', 'rerun', 'logNetwork', 'logStream', 'sql', 'export',
-  'topk', 'buildIndex', 'dropIndex', 'knn', 'rerunLayer', 'flush', 'verify', 'gc'] as const satisfies readonly (keyof Store)[];
-for (const name of API_CALLS) {
-  const call = Store.prototype[name] as (...args: unknown[]) => Promise<unknown>;
-  Object.defineProperty(Store.prototype, name, {
-    configurable: true, writable: true,
-    value: async function (this: Store, ...args: unknown[]): Promise<unknown> {
-      const idle = (this as unknown as { planner: QueryPlanner }).planner.idle;
-      idle.enter();
-      try { return await call.apply(this, args); } finally { idle.leave(); }
-    },
-  });
-}
-// and the synchronous ones that change what a calibration would measure
-for (const name of ['delete', 'writer'] as const satisfies readonly (keyof Store)[]) {
-  const call = Store.prototype[name] as (...args: unknown[]) => unknown;
-  Object.defineProperty(Store.prototype, name, {
-    configurable: true, writable: true,
-    value: function (this: Store, ...args: unknown[]): unknown {
-      const idle = (this as unknown as { planner: QueryPlanner }).planner.idle;
-      idle.enter();
-      try { return call.apply(this, args); } finally { idle.leave(); }
-    },
-  });
-}
+wrapCalls(Store.prototype, (s) => (s as unknown as { planner: QueryPlanner }).planner.idle,
+  ['log', 'explain', 'readRates', 'getTable', 'logIntermediates', 'rerun', 'logNetwork', 'logStream', 'sql', 'export',
+    'topk', 'buildIndex', 'dropIndex', 'knn', 'rerunLayer', 'flush', 'verify', 'gc'],
+  // and the synchronous ones that change what a calibration would measure
+  ['delete', 'writer']);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataFrame, MistiqueError, openStore, type Store } from '../src/index.js';
+import { DataFrame, MistiqueError, openStore, type Store, type StoreOptions } from '../src/index.js';
 import { generateZillow } from '../datasets/zillow/generate.js';
 import { snapshotFiles, tempDir, tempStore } from './helpers.js';
 
@@ -120,9 +120,34 @@ describe('bad input', () => {
     expect(fs.existsSync(path.join(dir, 'new'))).toBe(false);
     await expectError(openStore(path.join(dir, 'c'), { codec: 'brotli' as never }), 'BAD_OPTION', /unknown codec "brotli": choose one of gzip, lz4, arrow, parquet/);
     await expectError(openStore(path.join(dir, 'd'), { bufferpoolBytes: -1 }), 'BAD_OPTION', /bufferpoolBytes must be a positive integer/);
+    // every bad option is refused before anything is created
+    const bad: [StoreOptions, RegExp][] = [
+      [{ policy: 'all' as never }, /policy "all" is unknown: use store_all, dedup or adaptive/],
+      [{ gammaMin: -1 }, /gammaMin must be a number ≥ 0/],
+      [{ lockTimeoutMs: NaN }, /lockTimeoutMs must be a number ≥ 0, got NaN/],
+      [{ flushMs: 0 }, /flushMs must be a positive integer, got 0/],
+      [{ partitionBytes: 1.5 }, /partitionBytes must be a positive integer, got 1.5/],
+      [{ segmentBytes: -4 }, /segmentBytes must be a positive integer, got -4/],
+      [{ similarityThreshold: 1.5 }, /similarityThreshold must be a number in \(0, 1\], got 1.5/],
+      [{ flushBytes: 0 }, /flushBytes must be a positive integer, got 0/],
+      [{ codec: 'gzip', gzipLevel: 42 }, /gzipLevel must be an integer from 0 to 9, got 42/],
+      [{ codec: 'parquet', parquetCompression: 'brotli' as never }, /parquetCompression "brotli" is unknown: use snappy, zstd, lz4, gzip, none/],
+      [{ rowBlockSize: 0 }, /rowBlockSize must be a positive integer, got 0/],
+    ];
+    for (const [opts, message] of bad) {
+      await expectError(openStore(path.join(dir, 'e'), opts), 'BAD_OPTION', message);
+      expect(fs.existsSync(path.join(dir, 'e')), JSON.stringify(opts)).toBe(false);
+    }
     const s = await openStore(path.join(dir, 'g'), { codec: 'gzip' });
     await s.close();
     await expectError(openStore(path.join(dir, 'g'), { codec: 'arrow' }), 'BAD_OPTION', /created with codec gzip/);
+    // nor does a bad option change a store that exists: the policy given beside it is not kept
+    const files = snapshotFiles(path.join(dir, 'g'));
+    await expectError(openStore(path.join(dir, 'g'), { policy: 'adaptive', flushBytes: 0 }), 'BAD_OPTION', /flushBytes must be a positive integer/);
+    expect(snapshotFiles(path.join(dir, 'g'))).toEqual(files);
+    const again = await openStore(path.join(dir, 'g'));
+    expect(again.policy).toBe('dedup');
+    await again.close();
     await expectError(s.getIntermediates('a.b.c.d'), 'CLOSED', /closed/);
   });
 

@@ -97,3 +97,33 @@ export class IdleCalibration {
     return this.running;
   }
 }
+
+/**
+ * Wraps methods of a class's prototype in `enter`/`leave` of the IdleCalibration `idleOf` gives for an
+ * instance: `asyncNames` around their promise, `syncNames` around the call.
+ */
+export function wrapCalls<T extends object>(proto: T, idleOf: (self: T) => IdleCalibration,
+  asyncNames: readonly (keyof T)[], syncNames: readonly (keyof T)[]): void {
+  for (const name of asyncNames) {
+    const call = proto[name] as (...args: unknown[]) => Promise<unknown>;
+    Object.defineProperty(proto, name, {
+      configurable: true, writable: true,
+      value: async function (this: T, ...args: unknown[]): Promise<unknown> {
+        const idle = idleOf(this);
+        idle.enter();
+        try { return await call.apply(this, args); } finally { idle.leave(); }
+      },
+    });
+  }
+  for (const name of syncNames) {
+    const call = proto[name] as (...args: unknown[]) => unknown;
+    Object.defineProperty(proto, name, {
+      configurable: true, writable: true,
+      value: function (this: T, ...args: unknown[]): unknown {
+        const idle = idleOf(this);
+        idle.enter();
+        try { return call.apply(this, args); } finally { idle.leave(); }
+      },
+    });
+  }
+}
