@@ -14,7 +14,8 @@ import { verifyStore, type VerifyReport } from './store/verify.js';
 import { collectGarbage, type GcOptions, type GcReport } from './store/gc.js';
 import { openReadOnlyCopy, unwritable } from './metadata/readonlycopy.js';
 import { DataFrame, type FrameInput } from './model/dataframe.js';
-import { globToRegExp, parseIntermediateKey } from './model/key.js';
+import { parseIntermediateKey } from './model/key.js';
+import { listIntermediates, storeStats } from './catalog.js';
 import type { Matrix } from './model/matrix.js';
 import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
 import { inUse, planDelete, strandedBy } from './metadata/deleteplan.js';
@@ -342,37 +343,12 @@ export class Store {
   /** Intermediates whose `project.model.intermediate` matches the pattern (default: all). */
   list(pattern = '*'): IntermediateSummary[] {
     this.checkOpen();
-    const re = globToRegExp(pattern.split('.').length === 4 ? pattern.split('.').slice(0, 3).join('.') : pattern);
-    const stored = this.db.storedBytesByIntermediate();
-    return this.db.intermediates()
-      .map((r) => ({
-        key: `${r.project}.${r.model}.${r.name}`,
-        rows: r.n_rows,
-        columns: r.n_cols,
-        shape: r.shape ? (JSON.parse(r.shape) as number[]) : null,
-        scheme: r.scheme,
-        bytesRaw: r.bytes_raw,
-        bytesStored: stored.get(r.id) ?? 0,
-        queries: r.n_query,
-        materialized: r.materialized !== 0,
-      }))
-      .filter((s) => re.test(s.key));
+    return listIntermediates(this.db, pattern);
   }
 
   stats(): StoreStats {
     this.checkOpen();
-    const items = this.list();
-    const t = this.db.totals();
-    const bytesLogged = items.reduce((a, s) => a + s.bytesRaw, 0);
-    const pendingRaw = [...this.ds.pool.open.values()].reduce((a, p) => a + p.rawBytes, 0);
-    const bytesUnique = t.rawBytesOnDisk + pendingRaw;
-    return {
-      dir: this.dir, codec: this.codec, policy: this.policy, intermediates: items.length,
-      bytesLogged, bytesUnique, bytesOnDisk: t.bytesOnDisk,
-      dedupRatio: bytesUnique > 0 ? bytesLogged / bytesUnique : 1,
-      compressionRatio: t.bytesOnDisk > 0 ? t.rawBytesOnDisk / t.bytesOnDisk : 1,
-      partitions: t.partitions, chunks: t.blobs, approximate: { ...this.ds.approx }, items,
-    };
+    return storeStats(this.db, this.ds, { dir: this.dir, codec: this.codec, policy: this.policy });
   }
 
   /**
@@ -420,7 +396,6 @@ export class Store {
     return (await import('./executor/stream.js')).logStream(this, input, opts);
   }
 
-  /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */
   /**
    * One SQL statement over the store, run by DuckDB in-process: every intermediate is a relation named by its
    * quoted key ("project.model.intermediate") with row_id and its columns (a tensor: row_id and `values`, a list
@@ -517,6 +492,7 @@ export class Store {
     return this.neighbours.knn(key, row, opts);
   }
 
+  /** Re-runs a logged network up to `layer` on only the asked rows (a truncated graph). */
   async rerunLayer(modelKey: string, layer: string, opts: { rows?: ArrayLike<number>; batchSize?: number } = {}): Promise<LayerRerun> {
     this.checkOpen();
     return (await networkExecutor()).rerunLayer(this, modelKey, layer, opts.rows, opts.batchSize);
