@@ -1,0 +1,51 @@
+// The write lock, in one process: two handles on one store directory are two writers as far as the lock
+// goes (trust.test takes it from other processes, killed ones included).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { LOCK_FILE, WriteLock } from '../src/store/writelock.js';
+import { tempDir, thrownError } from './helpers.js';
+
+describe('write lock', () => {
+  it('one holder at a time; the other is refused, or told who holds it and since when', () => {
+    const dir = tempDir();
+    const a = new WriteLock(dir), b = new WriteLock(dir);
+    expect(a.held).toBe(false);
+    expect(a.acquire(0)).toBe(true);
+    expect(a.acquire(0)).toBe(true); // taken already
+    expect(a.held).toBe(true);
+    expect(fs.existsSync(path.join(dir, LOCK_FILE))).toBe(true);
+    const holder = JSON.parse(fs.readFileSync(path.join(dir, 'writer.lock.json'), 'utf8')) as { pid: number; host: string; since: string };
+    expect(holder).toMatchObject({ pid: process.pid, host: os.hostname() });
+    expect(Math.abs(Date.parse(holder.since) - Date.now())).toBeLessThan(60_000);
+    expect(b.acquire(0, false)).toBe(false);
+    expect(b.held).toBe(false);
+    expect(thrownError(() => b.acquire(0))).toBe(`LOCKED: store ${dir} is being written by process ${process.pid} on ${os.hostname()} since ${holder.since} (this process: another open Store): one writer at a time (readers are fine). Wait for it to close the store, or open with { lockTimeoutMs } to wait`);
+    const t0 = performance.now();
+    expect(thrownError(() => b.acquire(120))).toMatch(/to wait longer than 120 ms$/);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(100);
+    // another process's holder file: no "this process"; none at all: "another process"
+    fs.writeFileSync(path.join(dir, 'writer.lock.json'), JSON.stringify({ pid: process.pid + 1, host: 'elsewhere', since: 'then' }));
+    expect(thrownError(() => b.acquire(0))).toContain('is being written by process ' + (process.pid + 1) + ' on elsewhere since then: one writer');
+    fs.rmSync(path.join(dir, 'writer.lock.json'));
+    expect(thrownError(() => b.acquire(0))).toContain('is being written by another process: one writer');
+    a.release();
+    expect(a.held).toBe(false);
+    a.release(); // twice: nothing
+    expect(b.acquire(0)).toBe(true);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'writer.lock.json'), 'utf8'))).toMatchObject({ pid: process.pid });
+    b.release();
+    expect(fs.existsSync(path.join(dir, 'writer.lock.json'))).toBe(false);
+    expect(a.acquire(0, false)).toBe(true);
+    a.release();
+  });
+
+  it('a directory that is gone cannot be locked: READ_ONLY, or false when asked not to fail', () => {
+    const dir = path.join(tempDir(), 'gone');
+    const l = new WriteLock(dir);
+    expect(l.acquire(0, false)).toBe(false);
+    expect(thrownError(() => l.acquire(0))).toMatch(new RegExp(`^READ_ONLY: store ${dir} cannot be written: .* \\(it can still be read\\)$`));
+    expect(l.held).toBe(false);
+  });
+});
