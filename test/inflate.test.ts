@@ -1,0 +1,62 @@
+// inflateSegments on the main thread (a scan runs it on the worker threads, where mutation testing cannot
+// see it): a run of gzip or LZ4 segments read with one file read, each checked and inflated to an
+// 8-byte aligned offset, and the first bad one named.
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { checksum } from '../src/store/checksum.js';
+import { inflateSegments, type InflateTask } from '../src/store/inflate.js';
+
+const lz4 = createRequire(import.meta.url)('lz4-napi') as { compressSync(b: Buffer): Buffer };
+const compress = (codec: 'gzip' | 'lz4', raw: Uint8Array): Buffer => (codec === 'gzip' ? zlib.gzipSync(raw) : lz4.compressSync(Buffer.from(raw)));
+
+/** Segments of these raw lengths, encoded one after another with `gap` bytes between them. */
+function task(codec: 'gzip' | 'lz4', lengths: number[], gap = 3, crcs = true): { t: InflateTask; raws: Uint8Array[] } {
+  const raws = lengths.map((n, k) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k * 31) & 0xff));
+  const encs = raws.map((r) => compress(codec, r));
+  const bytes = new Uint8Array(encs.reduce((a, e) => a + e.length + gap, gap));
+  const segs = new Float64Array(4 * encs.length);
+  let off = gap;
+  encs.forEach((e, i) => {
+    bytes.set(e, off);
+    segs.set([off, e.length, raws[i]!.length, crcs ? checksum(e) : -1], 4 * i);
+    off += e.length + gap;
+  });
+  return { t: { op: 'inflate', codec, bytes, segs }, raws };
+}
+
+describe('inflateSegments', () => {
+  for (const codec of ['gzip', 'lz4'] as const) {
+    it(`${codec}: every segment at an 8-byte aligned offset of one buffer, or handed over one by one`, () => {
+      const lengths = [13, 8, 0, 100, 1];
+      const { t, raws } = task(codec, lengths);
+      const r = inflateSegments(t);
+      expect(r.badIndex).toBe(-1);
+      expect(r.bad).toBe('');
+      expect([...r.offsets]).toEqual([0, 16, 24, 24, 128]);
+      expect(r.raw.byteLength).toBe(136);
+      raws.forEach((raw, i) => expect(r.raw.subarray(r.offsets[i]!, r.offsets[i]! + raw.length)).toEqual(raw));
+      const got: [number, Uint8Array][] = [];
+      const e = inflateSegments(t, (i, b) => { expect(b.byteOffset % 8).toBe(0); got.push([i, Uint8Array.from(b)]); });
+      expect(e.raw.byteLength).toBe(0);
+      expect([...e.offsets]).toEqual([0, 16, 24, 24, 128]);
+      expect(got.map(([i]) => i)).toEqual([0, 1, 2, 3, 4]);
+      got.forEach(([i, b]) => expect(b).toEqual(raws[i]));
+      // no checksums recorded (−1): nothing checked, all the same
+      expect(inflateSegments(task(codec, lengths, 0, false).t).badIndex).toBe(-1);
+    });
+
+    it(`${codec}: the first bad segment — a wrong checksum, bytes that do not decompress, another length — is named`, () => {
+      const { t } = task(codec, [40, 40, 40]);
+      const crc = t.segs[4 * 1 + 3]!;
+      t.segs[4 * 1 + 3] = (crc ^ 1) >>> 0;
+      expect(inflateSegments(t)).toMatchObject({ badIndex: 1, bad: `checksum mismatch: the bytes on disk (crc32 ${crc.toString(16)}) are not those written (${((crc ^ 1) >>> 0).toString(16)})` });
+      const damaged = task(codec, [40, 40, 40], 3, false).t;
+      damaged.bytes.fill(0xff, damaged.segs[8]!, damaged.segs[8]! + damaged.segs[9]!);
+      expect(inflateSegments(damaged)).toMatchObject({ badIndex: 2, bad: expect.stringMatching(new RegExp(`^${codec} could not decompress it \\(.+\\)$`)) });
+      const longer = task(codec, [40, 48]).t;
+      longer.segs[4 + 2] = 40; // says 40, holds 48
+      expect(inflateSegments(longer)).toMatchObject({ badIndex: 1, bad: `${codec} segment decompressed to 48 bytes but 40 were written` });
+    });
+  }
+});
