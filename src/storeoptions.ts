@@ -4,7 +4,7 @@ import { MistiqueError } from './errors.js';
 import type { CodecId } from './store/codecs/index.js';
 import type { DataStoreOptions } from './store/datastore.js';
 import { DEFAULT_SEGMENT_BYTES, fraction, positive } from './store/manifest.js';
-import { PARQUET_COMPRESSIONS } from './store/codecs/parquet.js';
+import { checkParquetCompression } from './store/codecs/parquet.js';
 import type { StoreOptions, StorePolicy } from './storetypes.js';
 
 const MB = 1024 * 1024;
@@ -34,7 +34,7 @@ export function checkStoreOptions(opts: StoreOptions): OpenSettings {
   const similarityThreshold = fraction('similarityThreshold', opts.similarityThreshold ?? 0.5);
   const flushBytes = positive('flushBytes', opts.flushBytes ?? 64 * MB);
   if (opts.gzipLevel !== undefined && !(Number.isInteger(opts.gzipLevel) && opts.gzipLevel >= 0 && opts.gzipLevel <= 9)) throw new MistiqueError('BAD_OPTION', `gzipLevel must be an integer from 0 to 9, got ${opts.gzipLevel}`);
-  if (opts.parquetCompression !== undefined && !PARQUET_COMPRESSIONS.includes(opts.parquetCompression)) throw new MistiqueError('BAD_OPTION', `parquetCompression ${JSON.stringify(opts.parquetCompression)} is unknown: use ${PARQUET_COMPRESSIONS.join(', ')}`);
+  if (opts.parquetCompression !== undefined) checkParquetCompression(opts.parquetCompression);
   return {
     policy, gammaMin: opts.gammaMin, lockTimeoutMs, flushMs, durable: opts.durable === true,
     dataStore: (codec, p) => ({

@@ -56,6 +56,11 @@ function slotsOf(chunks: readonly ChunkData[]): { slots: Slot[]; rawLength: numb
   return { slots, rawLength: byteOffset };
 }
 
+/** One record batch of these fields and column data, n rows, as another writer may hand it over. */
+function oneBatch(fields: Field[], children: Data[], n: number): Table {
+  return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children }))]);
+}
+
 /** What a decoded chunk must hold: its values bit for bit, and the dictionary or codebook it came with. */
 function expectSame(got: ChunkData, want: ChunkData, what: string): void {
   expect(got.type, what).toBe(want.type);
@@ -249,7 +254,7 @@ describe('codec identity and the Arrow layout other tools read', () => {
       const type = new List(new Field('item', new Float32(), false));
       const data = makeData({ type, length: 2, nullCount: 0, valueOffsets: Int32Array.from(offsets), child: item });
       const fields = [new Field('0', type, false)];
-      return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 2, nullCount: 0, children: [data] }))]);
+      return oneBatch(fields, [data], 2);
     };
     const list = (offsets: number[]): TableSegment => new TableSegment(listTable(offsets), 1);
     const slot: Slot = { type: 'float32', nrows: 2, ncols: 3, colStart: 0, byteOffset: 0, byteLength: 24 };
@@ -266,7 +271,7 @@ describe('codec identity and the Arrow layout other tools read', () => {
     const past = new List(new Field('item', new Float32(), false));
     const pastData = makeData({ type: past, length: 2, nullCount: 0, valueOffsets: Int32Array.from([3, 6, 9]), child: short });
     const pastFields = [new Field('0', past, false)];
-    const pastTable = new Table([new RecordBatch(new Schema(pastFields), makeData({ type: new Struct(pastFields), length: 2, nullCount: 0, children: [pastData] }))]);
+    const pastTable = oneBatch(pastFields, [pastData], 2);
     expectCorrupt(() => new TableSegment(pastTable, 1).chunk(slot), 'stored list column holds fewer than the 6 values of its chunk');
   });
 
@@ -279,7 +284,7 @@ describe('codec identity and the Arrow layout other tools read', () => {
     const type = new List(new Field('item', new Bool(), false));
     const data = makeData({ type, length: 3, nullCount: 0, valueOffsets: Int32Array.from([0, 6, 12, 18]), child: item });
     const fields = [new Field('0', type, false)];
-    const t = new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 3, nullCount: 0, children: [data] }))]);
+    const t = oneBatch(fields, [data], 3);
     const slot: Slot = { type: 'bool', nrows: 2, ncols: 6, colStart: 0, byteOffset: 0, byteLength: 12 };
     expect([...new TableSegment(t.slice(1), 1).chunk(slot).values]).toEqual(bits.slice(6));
     expect([...new TableSegment(t.slice(2), 1).chunk({ ...slot, nrows: 1 }).values]).toEqual(bits.slice(12));
@@ -291,7 +296,7 @@ describe('codec identity and the Arrow layout other tools read', () => {
       const type = new FixedSizeList(3, new Field('item', new Float32(), childNulls > 0));
       const data = makeData({ type, length: 2, nullCount: rowNulls, nullBitmap: rowNulls ? Uint8Array.from([0b10]) : undefined, child });
       const fields = [new Field('0', type, rowNulls > 0)];
-      return new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: 2, nullCount: 0, children: [data] }))]);
+      return oneBatch(fields, [data], 2);
     };
     const slot: Slot = { type: 'float32', nrows: 2, ncols: 3, colStart: 0, byteOffset: 0, byteLength: 24 };
     expect([...new TableSegment(tileTable(0, 0), 1).chunk(slot).values]).toEqual([1, 2, 3, 4, 5, 6]);
@@ -300,7 +305,7 @@ describe('codec identity and the Arrow layout other tools read', () => {
   });
 
   it('damaged table segments are CORRUPT: a short or null tile, a lost or bad codebook, nulls in a number column', () => {
-    const seg = (fields: Field[], children: Data[], n: number): TableSegment => new TableSegment(new Table([new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: n, nullCount: 0, children }))]), 1);
+    const seg = (fields: Field[], children: Data[], n: number): TableSegment => new TableSegment(oneBatch(fields, children, n), 1);
     const tile = (values: Float32Array | Uint8Array, size: number, n: number, meta?: Map<string, string>): TableSegment => {
       const child = values instanceof Float32Array ? makeData({ type: new Float32(), length: values.length, data: values }) : makeData({ type: new Uint8(), length: values.length, data: values });
       const type = new FixedSizeList(size, new Field('item', child.type, false));

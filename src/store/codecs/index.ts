@@ -20,10 +20,8 @@ export async function loadCodec(id: string, opts: CodecOptions = {}): Promise<Se
     case 'lz4': return lz4Codec();
     case 'arrow': return arrowCodec();
     case 'parquet': {
-      const { parquetCodec, PARQUET_COMPRESSIONS } = await import('./parquet.js');
-      const c = opts.parquetCompression ?? 'snappy';
-      if (!PARQUET_COMPRESSIONS.includes(c)) throw new MistiqueError('BAD_OPTION', `parquetCompression ${JSON.stringify(c)} is unknown: use ${PARQUET_COMPRESSIONS.join(', ')}`);
-      return parquetCodec(c);
+      const { parquetCodec, checkParquetCompression } = await import('./parquet.js');
+      return parquetCodec(checkParquetCompression(opts.parquetCompression ?? 'snappy'));
     }
     default: throw new MistiqueError('BAD_OPTION', `unknown codec ${JSON.stringify(id)}: choose one of ${CODEC_IDS.join(', ')}`);
   }
