@@ -90,10 +90,13 @@ function matmulJs(a: Float64Array, b: Float64Array, m: number, k: number, n: num
   return c;
 }
 
-/** Eigenvalues (descending) and eigenvectors (column j of the row-major n×n `vectors`) of a symmetric matrix. */
-export function symEig(s: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } {
+/**
+ * Eigenvalues (descending) and eigenvectors (column j of the row-major n×n `vectors`) of a symmetric
+ * matrix: LAPACK when it was built, else ml-matrix (`native: false` asks for ml-matrix).
+ */
+export function symEig(s: Float64Array, n: number, opts: { native?: boolean } = {}): { values: Float64Array; vectors: Float64Array } {
   check(s, n * n, 'S');
-  const native = nativeLapack();
+  const native = opts.native === false ? null : nativeLapack();
   if (native) return native.eigh(unshared(s), n, n);
   const evd = new EigenvalueDecomposition(MlMatrix.from1DArray(n, n, s), { assumeSymmetric: true });
   const ev = evd.realEigenvalues; // ascending
@@ -108,22 +111,33 @@ export function symEig(s: Float64Array, n: number): { values: Float64Array; vect
 }
 
 /**
- * Orthonormalizes the columns of Y (m×l, row-major) in place of a QR: shifted Cholesky-QR twice (the
- * second pass restores orthogonality to machine precision). Columns Y does not span come out as
- * near-zero-weight directions rather than an error.
+ * Orthonormalizes the columns of Y (m×l, row-major) in place of a QR: Cholesky-QR repeated until QᵀQ = I
+ * to 1e-13 (at most three passes; shifted Cholesky-QR3, Fukaya et al. 2020). The first pass shifts the
+ * Gram's diagonal by 1e-13·(m + l)·trace, which keeps the Cholesky defined however ill-conditioned Y is
+ * (the subspace iteration's C·Q reaches κ ≈ 1e8 and more) but leaves QᵀQ off by about that shift; the
+ * later passes shift by 1e-16·trace only: QᵀQ = I to 1e-13 (1e-11 at κ(Y) ≈ 1e8). A column Y does not
+ * span comes out as a unit direction orthogonal to the others (to ~1e-6), not an error.
  */
 export async function orthonormalize(y: Float64Array, m: number, l: number): Promise<Float64Array> {
   let q = y;
-  for (let pass = 0; pass < 2; pass++) {
+  for (let pass = 0; pass < 3; pass++) {
     const g = await matmulAtB(q, q, m, l, l);
+    if (pass > 0 && offIdentity(g, l) <= 1e-13) break;
     let trace = 0;
     for (let i = 0; i < l; i++) trace += g[i * l + i]!;
-    const shift = trace > 0 ? trace * 1e-13 * (m + l) : 1e-300;
+    const shift = trace > 0 ? trace * (pass === 0 ? 1e-13 * (m + l) : 1e-16) : 1e-300;
     for (let i = 0; i < l; i++) g[i * l + i]! += shift;
     const rinv = upperInverse(cholesky(g, l), l);
     q = await matmul(q, rinv, m, l, l);
   }
   return q;
+}
+
+/** max |G − I| over an l×l matrix. */
+function offIdentity(g: Float64Array, l: number): number {
+  let e = 0;
+  for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) e = Math.max(e, Math.abs(g[i * l + j]! - (i === j ? 1 : 0)));
+  return e;
 }
 
 /** Upper-triangular R with RᵀR = G (G symmetric positive definite, l×l). */
@@ -199,7 +213,7 @@ export async function leadingEigenpairs(c: Float64Array, m: number, variance: nu
     const tol = Math.max(0, vals[0]!) * 1e-12;
     let s = 0;
     for (let i = 0; i < vals.length; i++) {
-      if (vals[i]! <= tol) return exact || i < vals.length ? Math.max(1, i) : -1;
+      if (vals[i]! <= tol) return Math.max(1, i); // the rank is found, in either method
       s += vals[i]!;
       if (s >= want * (1 - 1e-12)) return i + 1;
     }
@@ -216,7 +230,7 @@ export async function leadingEigenpairs(c: Float64Array, m: number, variance: nu
   }
   for (let l = Math.min(m, 256); ; l = Math.min(m, 2 * l)) {
     if (m <= exactBelow || l > m / 2) {
-      const { values, vectors } = symEig(c, m);
+      const { values, vectors } = symEig(c, m, opts);
       const k = cut(values, true);
       return { values: values.slice(0, k), vectors: takeColumns(vectors, m, m, k), count: k, method: 'exact', l: m };
     }
@@ -225,7 +239,7 @@ export async function leadingEigenpairs(c: Float64Array, m: number, variance: nu
     const cq = await matmul(c, q, m, m, l);
     const t = await matmulAtB(q, cq, m, l, l);
     for (let i = 0; i < l; i++) for (let j = i + 1; j < l; j++) t[i * l + j] = t[j * l + i] = (t[i * l + j]! + t[j * l + i]!) / 2;
-    const { values, vectors } = symEig(t, l);
+    const { values, vectors } = symEig(t, l, opts);
     const k = cut(values, false);
     // accept when the fraction is reached well inside the subspace (the last columns converge worst)
     if (k > 0 && k <= l - Math.max(16, Math.floor(l / 8))) {
