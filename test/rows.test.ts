@@ -6,6 +6,8 @@ import type { IntermediateRow } from '../src/metadata/metadatadb.js';
 import { DataStore } from '../src/store/datastore.js';
 import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
+import { pickRows } from '../src/reader/reconstruct.js';
+import { quantizeBatch, type DnnScheme } from '../src/quantize/scheme.js';
 import { rng, tempStore, thrownError, thrownErrorAsync } from './helpers.js';
 
 const rowIdStartOf = (store: Awaited<ReturnType<typeof tempStore>>, name: string): number | null => store.metadata.intermediates().find((r) => r.name === name)!.row_id_start;
@@ -359,4 +361,50 @@ describe('sinks: a chunk\'s rows into the result (sink.ts)', () => {
       for (let c = 0; c < C; c++) expect(cols[c], `column ${c}`).toEqual(Float64Array.from({ length: R }, (_, i) => want[i * C + c]!));
     }), { seed: 8, numRuns: 300 });
   });
+});
+
+describe('a few rows of a quantized tensor (reconstruct.ts pickRows)', () => {
+  it('pickRows keeps the asked rows of a row-major chunk, in the asked order, with their destinations', () => {
+    const c: ChunkData = { type: 'float16', nrows: 5, ncols: 3, values: Uint16Array.from({ length: 15 }, (_, i) => 100 + i), order: 'row' };
+    const rows: BlockRows = { offsets: Int32Array.from([4, 1]), outRows: Int32Array.from([7, 2]), contiguous: null };
+    const { chunk, rows: at } = pickRows(c, rows);
+    expect(chunk).toMatchObject({ type: 'float16', nrows: 2, ncols: 3, order: 'row' });
+    expect(chunk.values).toBeInstanceOf(Uint16Array);
+    expect(Array.from(chunk.values)).toEqual([112, 113, 114, 103, 104, 105]);
+    expect(Array.from(at.offsets)).toEqual([0, 1]);
+    expect(at.outRows).toBe(rows.outRows);
+    const book = Float32Array.from([0.5, 1.5]);
+    const k = pickRows({ type: 'kbit', nrows: 4, ncols: 2, values: Uint8Array.from([0, 1, 1, 0, 1, 1, 0, 0]), codebook: book }, { offsets: Int32Array.from([2]), outRows: Int32Array.from([0]), contiguous: { first: 0 } });
+    expect(k.chunk.codebook).toBe(book);
+    expect(Array.from(k.chunk.values)).toEqual([1, 1]);
+    expect(k.rows.contiguous).toEqual({ first: 0 });
+  });
+
+  it('reads a few rows of every quantized scheme as exactly the full read\'s rows, for each codec', async () => {
+    const n = 150, shape = [3, 7, 9], per = 189;
+    const r = rng(5);
+    const v = Float32Array.from({ length: n * per }, () => Math.max(0, r() * 6 - 2));
+    const schemes: [string, DnnScheme['quantize']][] = [['lp', 'lp'], ['kbit(8)', { kbit: 8 }], ['kbit(4)', { kbit: 4 }], ['threshold(90)', { threshold: 90 }]];
+    for (const codec of ['lz4', 'arrow', 'parquet', 'gzip'] as const) {
+      const store = await tempStore({ codec, rowBlockSize: 64 });
+      for (const [name, q] of schemes) {
+        const state: { threshold?: number } = {};
+        let w: ReturnType<typeof store.writer> | null = null;
+        for (let i = 0; i < n; i += 50) {
+          const enc = quantizeBatch(v.subarray(i * per, (i + 50) * per), shape, Int32Array.from({ length: 50 }, (_, k) => i + k), q, state);
+          w ??= store.writer(`p.m.${name.replace(/\W/g, '')}`, { scheme: name, approximate: false, logicalType: 'float32', kbit: enc.kbit });
+          await w.append(enc.frame);
+        }
+        await w!.close();
+        const key = `p.m.${name.replace(/\W/g, '')}.*`;
+        const all = await store.getIntermediates(key, { path: 'read' });
+        for (const rows of [[0], [149], [70, 3, 140, 64], [63, 64, 65]]) {
+          store.dropCaches();
+          const few = await store.getIntermediates(key, { rows, path: 'read' });
+          const want = rows.flatMap((id) => Array.from(all.values.subarray(id * per, (id + 1) * per)));
+          expect([codec, name, rows, Array.from(few.values)]).toEqual([codec, name, rows, want]);
+        }
+      }
+    }
+  }, 60_000);
 });

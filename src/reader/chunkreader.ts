@@ -11,7 +11,7 @@ import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../m
 import { allocValues, BYTES_PER_VALUE, type ColumnType } from '../model/types.js';
 import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
-import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
+import { identity, pickRows, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
 import { missingRows, normalizeRows, type RowSelection } from './rowspec.js';
@@ -331,6 +331,7 @@ export class ChunkReader {
     // a scan of a tensor into a shared result decodes and copies its chunks on the worker threads
     const shared = scan && sel.intermediate.chunk_order === 'row' && sink instanceof RowMajorSink && sink.out.buffer instanceof SharedArrayBuffer ? sink : null;
     const codebook = shared && !storedAsIs(sel.intermediate.scheme) ? this.db.codebook(sel.intermediate.id) ?? null : null;
+    const fewRowsFirst = sel.intermediate.chunk_order === 'row' && !storedAsIs(sel.intermediate.scheme);
     const into = (chunks: BlockChunkRow[]): ScatterInto | undefined => {
       if (!shared) return undefined;
       const tiles: TileMap[] = [], blocksOut: BlockRows[] = [];
@@ -374,9 +375,11 @@ export class ChunkReader {
       issue();
       const decode = this.reconstructor(sel);
       for (const c of chunks) {
-        const rows = rowsByBlock.get(c.block)!;
-        const stored = data.get(c.blob_id);
+        let rows = rowsByBlock.get(c.block)!;
+        let stored = data.get(c.blob_id);
         if (!stored && placed && placed.place(c.blob_id).length > 0) continue; // decoded into the result by a worker
+        // a few rows of a quantized row-major chunk: decode those rows only
+        if (fewRowsFirst && rows.offsets.length * 2 <= stored!.nrows) ({ chunk: stored, rows } = pickRows(stored!, rows));
         const chunk = decode(stored!);
         if (chunk.order === 'row') {
           const m = mapOf(c);

@@ -6,6 +6,7 @@ import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { fromFloat16 } from '../quantize/lowprecision.js';
 import { kbitBlockDecode } from '../quantize/kbit.js';
+import type { BlockRows } from './sink.js';
 
 export type Reconstruct = (c: ChunkData) => ChunkData;
 
@@ -14,6 +15,19 @@ export const identity: Reconstruct = (c) => c;
 /** Marks chunks as row-major (the byte codecs hand chunks back without knowing their order), then decodes them. */
 export function rowMajor(decode: Reconstruct): Reconstruct {
   return (c) => decode(c.order === 'row' ? c : { ...c, order: 'row' });
+}
+
+/**
+ * The asked rows of a row-major chunk, before it is decoded: a one-row read of a quantized layer then
+ * converts one row of each chunk, not the chunk's 20–40 (float16 and k-bit chunks hold more rows than
+ * float32 ones). Decoded chunks hold one element per value, so a row is `ncols` elements of any type.
+ */
+export function pickRows(c: ChunkData, rows: BlockRows): { chunk: ChunkData; rows: BlockRows } {
+  const w = c.ncols, { offsets } = rows, n = offsets.length;
+  const src = c.values;
+  const out = new (src.constructor as new (n: number) => typeof src)(n * w);
+  for (let i = 0; i < n; i++) out.set(src.subarray(offsets[i]! * w, (offsets[i]! + 1) * w) as never, i * w);
+  return { chunk: { ...c, nrows: n, values: out }, rows: { offsets: Int32Array.from({ length: n }, (_, i) => i), outRows: rows.outRows, contiguous: rows.contiguous } };
 }
 
 /** The decoder for one intermediate, given its scheme string and (for KBIT_QT) its codebook. */
