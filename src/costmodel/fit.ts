@@ -31,25 +31,46 @@ export function addSums(a: LinearSums | undefined, b: LinearSums | undefined): L
 /** Solves the square system a·c = b (Gaussian elimination, partial pivoting); undefined when singular. */
 export function solveLinear(a: number[][], b: number[]): number[] | undefined {
   const n = b.length;
-  const m = a.map((row, i) => [...row, b[i]!]);
+  const m = new Float64Array(n * (n + 1));
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) m[i * (n + 1) + j] = a[i]![j]!;
+    m[i * (n + 1) + n] = b[i]!;
+  }
+  const x = new Float64Array(n);
+  return eliminate(m, n, x) ? Array.from(x) : undefined;
+}
+
+/**
+ * Gaussian elimination with partial pivoting on the augmented n × (n+1) matrix m (row-major, changed in
+ * place), the solution into x[0, n): false when singular or not finite. Allocation-free: the read model
+ * solves 63 of these after every read.
+ */
+function eliminate(m: Float64Array, n: number, x: Float64Array): boolean {
+  const w = n + 1;
   for (let c = 0; c < n; c++) {
     let p = c;
     // Stryker disable next-line EqualityOperator: between rows of equal magnitude either pivot is as good
-    for (let r = c + 1; r < n; r++) if (Math.abs(m[r]![c]!) > Math.abs(m[p]![c]!)) p = r;
-    if (!(Math.abs(m[p]![c]!) > 1e-300)) return undefined;
-    [m[c], m[p]] = [m[p]!, m[c]!];
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * w + c]!) > Math.abs(m[p * w + c]!)) p = r;
+    if (!(Math.abs(m[p * w + c]!) > 1e-300)) return false;
+    if (p !== c) {
+      for (let j = 0; j < w; j++) {
+        const t = m[c * w + j]!;
+        m[c * w + j] = m[p * w + j]!;
+        m[p * w + j] = t;
+      }
+    }
     for (let r = c + 1; r < n; r++) {
-      const f = m[r]![c]! / m[c]![c]!;
-      for (let j = c; j <= n; j++) m[r]![j]! -= f * m[c]![j]!;
+      const f = m[r * w + c]! / m[c * w + c]!;
+      for (let j = c; j <= n; j++) m[r * w + j]! -= f * m[c * w + j]!;
     }
   }
-  const x = new Array<number>(n).fill(0);
   for (let r = n - 1; r >= 0; r--) {
-    let v = m[r]![n]!;
-    for (let j = r + 1; j < n; j++) v -= m[r]![j]! * x[j]!;
-    x[r] = v / m[r]![r]!;
+    let v = m[r * w + n]!;
+    for (let j = r + 1; j < n; j++) v -= m[r * w + j]! * x[j]!;
+    x[r] = v / m[r * w + r]!;
   }
-  return x.every(Number.isFinite) ? x : undefined;
+  for (let r = 0; r < n; r++) if (!Number.isFinite(x[r]!)) return false;
+  return true;
 }
 
 /**
@@ -62,22 +83,39 @@ export function solveLinear(a: number[][], b: number[]): number[] | undefined {
 export function solveNonNegative(s: LinearSums, minSamples = 3, ridge = 1e-9): number[] | undefined {
   const k = s.k;
   if (s.count < minSamples) return undefined;
-  const trace = Array.from({ length: k }, (_, i) => s.xtx[i * k + i]!).reduce((a, b) => a + b, 0);
-  let best: { c: number[]; err: number } | undefined;
+  let trace = 0;
+  for (let i = 0; i < k; i++) trace += s.xtx[i * k + i]!;
+  const shift = ridge * (trace / k + 1e-12);
+  // scratch for every subset: its terms, its augmented system, its solution, a candidate's coefficients
+  const idx = new Int32Array(k), m = new Float64Array(k * (k + 1)), cs = new Float64Array(k), c = new Float64Array(k);
+  let best: Float64Array | undefined, bestErr = 0;
   for (let mask = 1; mask < 1 << k; mask++) {
-    const idx = Array.from({ length: k }, (_, i) => i).filter((i) => mask & (1 << i));
-    const a = idx.map((i) => idx.map((j) => s.xtx[i * k + j]! + (i === j ? ridge * (trace / k + 1e-12) : 0)));
-    const cs = solveLinear(a, idx.map((i) => s.xty[i]!));
-    if (!cs || cs.some((v) => v < 0)) continue;
-    const c = new Array<number>(k).fill(0);
-    idx.forEach((i, t) => { c[i] = cs[t]!; });
+    let n = 0;
+    for (let i = 0; i < k; i++) if (mask & (1 << i)) idx[n++] = i;
+    for (let a = 0; a < n; a++) {
+      const i = idx[a]!;
+      for (let b = 0; b < n; b++) {
+        const j = idx[b]!;
+        m[a * (n + 1) + b] = s.xtx[i * k + j]! + (i === j ? shift : 0);
+      }
+      m[a * (n + 1) + n] = s.xty[i]!;
+    }
+    if (!eliminate(m, n, cs)) continue;
+    let negative = false;
+    for (let t = 0; t < n; t++) if (cs[t]! < 0) negative = true;
+    if (negative) continue;
+    c.fill(0);
+    for (let t = 0; t < n; t++) c[idx[t]!] = cs[t]!;
     // weighted squared error: yᵀWy − 2 cᵀXᵀWy + cᵀXᵀWX c
     let err = s.yty;
     for (let i = 0; i < k; i++) {
       err -= 2 * c[i]! * s.xty[i]!;
       for (let j = 0; j < k; j++) err += c[i]! * s.xtx[i * k + j]! * c[j]!;
     }
-    if (!best || err < best.err - 1e-12 * Math.abs(best.err)) best = { c, err };
+    if (!best || err < bestErr - 1e-12 * Math.abs(bestErr)) {
+      best = Float64Array.from(c);
+      bestErr = err;
+    }
   }
-  return best && best.c.some((v) => v > 0) ? best.c : undefined;
+  return best && best.some((v) => v > 0) ? Array.from(best) : undefined;
 }
