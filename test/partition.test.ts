@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { loadCodec } from '../src/store/codecs/index.js';
 import { checksum } from '../src/store/checksum.js';
-import { mapLimit, OpenPartition, PartitionFiles, partitionFileName, writePartition } from '../src/store/partition.js';
-import { tempDir, thrownCodeAsync, thrownErrorAsync } from './helpers.js';
+import { mapLimit, OpenPartition, PartitionFiles, partitionFileName, ScratchBuffers, writePartition } from '../src/store/partition.js';
+import { DataFrame } from '../src/index.js';
+import { tempDir, tempStore, thrownCodeAsync, thrownErrorAsync } from './helpers.js';
 
 const f64 = (nrows: number, ncols = 1, v = 0): ChunkData => ({ type: 'float64', nrows, ncols, values: new Float64Array(nrows * ncols).fill(v) });
 const tile = (nrows: number, ncols: number): ChunkData => ({ type: 'float32', nrows, ncols, values: new Float32Array(nrows * ncols), order: 'row' });
@@ -107,6 +108,49 @@ describe('partition files', () => {
     expect(await thrownCodeAsync(files.readRange('b', 0, 8, 'x'))).toBe('CORRUPT');
     files.close();
     expect(fdsOpen()).toBe(before);
+  });
+});
+
+describe('scratch buffers for bytes read only to be decoded', () => {
+  it('take gives a buffer of the asked length, of its own 8-byte aligned memory; a given-back one is taken again; at most `keep`, none over maxBytes', () => {
+    const s = new ScratchBuffers(2, 200 * 1024);
+    const a = s.take(1000);
+    expect(a.length).toBe(1000);
+    expect(a.byteOffset % 8).toBe(0);
+    expect(a.buffer.byteLength).toBe(64 * 1024); // sized in 64 KB steps
+    const b = s.take(70 * 1024);
+    expect(b.buffer).not.toBe(a.buffer);
+    expect(b.buffer.byteLength).toBe(128 * 1024);
+    s.give(a);
+    s.give(b);
+    // the first given-back buffer large enough serves, as a view of its whole memory
+    const c = s.take(100 * 1024);
+    expect(c.buffer).toBe(b.buffer);
+    const d = s.take(10);
+    expect(d.buffer).toBe(a.buffer);
+    const e = s.take(10); // none left: a new one
+    expect(e.buffer).not.toBe(a.buffer);
+    s.give(c); s.give(d); s.give(e); // keep 2: e is dropped
+    expect([s.take(1).buffer, s.take(1).buffer, s.take(1).buffer].filter((x) => x === e.buffer)).toEqual([]);
+    const big = s.take(300 * 1024);
+    s.give(big); // over maxBytes: not kept
+    expect(s.take(300 * 1024).buffer).not.toBe(big.buffer);
+  });
+
+  it('segments decoded from reused buffers stay intact in the bufferpool (gzip, LZ4): each read row equals what was logged after many other reads', async () => {
+    for (const codec of ['gzip', 'lz4'] as const) {
+      const store = await tempStore({ codec });
+      const n = 120, C = 4096;
+      const v = Float32Array.from({ length: n * C }, (_, i) => Math.max(0, Math.sin(i * 0.37) * 5));
+      await store.log('p.m.t', DataFrame.fromTensor(v, [C]));
+      await store.flush();
+      store.dropCaches();
+      const rowOf = (r: number): number[] => Array.from(v.subarray(r * C, (r + 1) * C));
+      // row 0's segments decoded and kept; then reads of every other RowBlock reuse the scratch buffers
+      expect(Array.from((await store.getIntermediates('p.m.t.*', { rows: [0], path: 'read' })).values), codec).toEqual(rowOf(0));
+      for (let r = 5; r < n; r += 7) expect(Array.from((await store.getIntermediates('p.m.t.*', { rows: [r], path: 'read' })).values), `${codec} row ${r}`).toEqual(rowOf(r));
+      expect(Array.from((await store.getIntermediates('p.m.t.*', { rows: [0, 1], path: 'read' })).values), codec).toEqual([...rowOf(0), ...rowOf(1)]);
+    }
   });
 });
 

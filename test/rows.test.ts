@@ -77,6 +77,27 @@ describe('row selection and joins', () => {
     await expect(store.getIntermediates('q.m.*.nope')).rejects.toThrow('key "q.m.*.nope" matches nothing: no column of q.m.z1, q.m.z2, q.m.z3 matches "nope"; run `mistique ls` to see what is stored');
   });
 
+  it('a tensor read alone, then second in a join, then alone again: its column maps are kept per place in the result', async () => {
+    const store = await tempStore();
+    const n = 30, C = 2 * 3 * 4;
+    const t = Float32Array.from({ length: n * C }, (_, i) => i * 0.25);
+    await store.log('p.m.t', DataFrame.fromTensor(t, [2, 3, 4]));
+    await store.log('p.m.y', { y: Float64Array.from({ length: n }, (_, i) => -i), z: Float64Array.from({ length: n }, (_, i) => i * 10) });
+    const row = (r: number): number[] => Array.from(t.subarray(r * C, (r + 1) * C));
+    const rows = [7, 3, 29];
+    for (let pass = 0; pass < 2; pass++) {
+      expect(Array.from((await store.getIntermediates('p.m.t.*', { rows })).values)).toEqual(rows.flatMap(row));
+      const joined = await store.getIntermediates(['p.m.y.*', 'p.m.t.*'], { rows });
+      expect(joined.columns).toHaveLength(2 + C);
+      expect(Array.from(joined.values)).toEqual(rows.flatMap((r) => [-r, r * 10, ...row(r)]));
+      const first = await store.getIntermediates(['p.m.t.*', 'p.m.y.z'], { rows });
+      expect(Array.from(first.values)).toEqual(rows.flatMap((r) => [...row(r), r * 10]));
+      // a subset of its columns after the whole: maps of their own
+      const some = await store.getIntermediates(['p.m.t.1_2_3', 'p.m.t.0_0_1'], { rows });
+      expect(Array.from(some.values)).toEqual(rows.flatMap((r) => [t[r * C + 12 + 8 + 3]!, t[r * C + 1]!]));
+    }
+  });
+
   it('finds rows by id when ids are sparse and unsorted', async () => {
     const store = await tempStore({ rowBlockSize: 64 });
     const r = rng(5);

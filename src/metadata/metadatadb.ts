@@ -117,6 +117,9 @@ export class MetadataDB {
       intermediate: db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`),
       meta: db.prepare(`SELECT value FROM meta WHERE key = ?`),
       codebook: db.prepare(`SELECT intermediate_id, codes, crc FROM codebooks WHERE intermediate_id = ?`),
+      // what a read decodes, for the planner's estimate of every query: all RowBlocks, or those in @blocks (a JSON array)
+      readSegmentsAll: db.prepare(readSegmentsSql('')),
+      readSegments: db.prepare(readSegmentsSql('AND block IN (SELECT value FROM json_each(@blocks))')),
     };
   }
 
@@ -372,14 +375,9 @@ export class MetadataDB {
 
   /** The segments on disk a read of these RowBlocks (all when null) and columns [c0, c1) decodes. */
   readSegments(intermediateId: number, blocks: readonly number[] | null, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): { partition_id: number; seg: number; length: number; raw_length: number }[] {
-    const where = blocks === null ? '' : `AND block IN (${blocks.map((b) => Number(b)).join(',') || '-1'})`;
-    return this.db.prepare(`
-      WITH used AS (
-        SELECT blob_id FROM chunks WHERE intermediate_id = @id ${where} AND col_start < @c1 AND col_start + n_cols > @c0
-        UNION SELECT rowid_blob FROM rowblocks WHERE intermediate_id = @id ${where}),
-      segs AS (SELECT DISTINCT b.partition_id, b.segment FROM used u JOIN blobs b ON b.id = u.blob_id)
-      SELECT s.partition_id, s.seg, s.length, s.raw_length
-      FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`).all({ id: intermediateId, c0, c1 }) as { partition_id: number; seg: number; length: number; raw_length: number }[];
+    const stmt = blocks === null ? this.stmt.readSegmentsAll : this.stmt.readSegments;
+    const params = { id: intermediateId, c0, c1, ...(blocks === null ? {} : { blocks: JSON.stringify(blocks.map((b) => Number(b))) }) };
+    return stmt.all(params) as { partition_id: number; seg: number; length: number; raw_length: number }[];
   }
 
   /**
@@ -459,4 +457,15 @@ export class MetadataDB {
   close(): void {
     this.db.close();
   }
+}
+
+/** The distinct segments holding an intermediate's chunks of columns [@c0, @c1) and its RowBlocks' row ids, restricted by `where`. */
+function readSegmentsSql(where: string): string {
+  return `
+      WITH used AS (
+        SELECT blob_id FROM chunks WHERE intermediate_id = @id ${where} AND col_start < @c1 AND col_start + n_cols > @c0
+        UNION SELECT rowid_blob FROM rowblocks WHERE intermediate_id = @id ${where}),
+      segs AS (SELECT DISTINCT b.partition_id, b.segment FROM used u JOIN blobs b ON b.id = u.blob_id)
+      SELECT s.partition_id, s.seg, s.length, s.raw_length
+      FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`;
 }

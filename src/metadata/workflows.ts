@@ -16,6 +16,9 @@ export interface ModelRegistry {
 }
 
 export class MetadataWorkflows {
+  /** Every query's planner asks for its intermediate's workflow: prepared once, on first use. */
+  private getStmt?: Database.Statement;
+
   /** `writer`: the token of the handle whose runs these are (rows not durable yet carry it). */
   constructor(private readonly db: Database.Database, private readonly models: ModelRegistry, private readonly writer: string) {}
 
@@ -71,8 +74,9 @@ export class MetadataWorkflows {
   }
 
   get(project: string, model: string): WorkflowRow | undefined {
-    const w = this.db.prepare(`SELECT w.model_id, w.kind, w.spec, w.data_dir, w.t_total_ms, w.crc FROM workflows w
-      JOIN models m ON m.id = w.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`).get(project, model) as WorkflowRow | undefined;
+    this.getStmt ??= this.db.prepare(`SELECT w.model_id, w.kind, w.spec, w.data_dir, w.t_total_ms, w.crc FROM workflows w
+      JOIN models m ON m.id = w.model_id JOIN projects p ON p.id = m.project_id WHERE p.name = ? AND m.name = ?`);
+    const w = this.getStmt.get(project, model) as WorkflowRow | undefined;
     if (w) checkRow('workflows', w as unknown as Record<string, unknown>, `workflow ${project}.${model}`);
     return w;
   }

@@ -33,7 +33,7 @@ export class Matrix {
 
   constructor(
     readonly rowIds: Int32Array,
-    readonly columns: MatrixColumn[],
+    readonly columns: readonly MatrixColumn[],
     readonly values: MatrixValues,
     /** Per-example shape when all columns are one whole tensor intermediate, else null. */
     readonly shape: number[] | null = null,

@@ -48,6 +48,8 @@ const COLUMN_CACHE = 8;
 
 export class ChunkReader {
   private readonly columnCache = new LRUCache<string, readonly MatrixColumn[]>({ max: COLUMN_CACHE });
+  /** Per whole tensor intermediate and result position, its column maps (columnMaps). */
+  private readonly mapCache = new LRUCache<string, { outCol: Int32Array; tileMaps: Map<number, ReturnType<typeof tileMap>> }>({ max: COLUMN_CACHE });
   /** Per intermediate, the chunks of each RowBlock read so far, weighted by their number of chunk rows. */
   private readonly layouts = new LRUCache<number, Layout>({ maxSize: LAYOUT_CACHE_ROWS, sizeCalculation: (l) => Math.max(1, l.rows) });
 
@@ -57,6 +59,7 @@ export class ChunkReader {
   forget(): void {
     this.layouts.clear();
     this.columnCache.clear();
+    this.mapCache.clear();
   }
 
   /**
@@ -267,6 +270,9 @@ export class ChunkReader {
         plans = plans.map((p) => ({ block: p.block.filter((_, i) => keep[i] === 1), offset: p.offset.filter((_, i) => keep[i] === 1) }));
       }
     }
+    // one whole tensor: its frozen columns as they are (a wide layer's copy cost more than a one-row read)
+    const only = sels.length === 1 ? this.wholeColumns(sels[0]!) : null;
+    if (only) return { sels, rowIds, plans, columns: only, record: opts.record !== false };
     const columns: MatrixColumn[] = [];
     for (const s of sels) {
       const whole = this.wholeColumns(s);
@@ -300,6 +306,25 @@ export class ChunkReader {
     return cols;
   }
 
+  /**
+   * The result column of each of the intermediate's columns (−1 where not asked), and per chunk tile
+   * (by its first column) the columns it holds → result columns, the same for every RowBlock. For every
+   * column in order they are the same for every query too, and kept: a wide layer's maps
+   * cost a one-row read more than copying its row.
+   */
+  private columnMaps(sel: Selection, colBase: number): { outCol: Int32Array; tileMaps: Map<number, ReturnType<typeof tileMap>> } {
+    const whole = wholeInOrder(sel);
+    const key = `${sel.intermediate.id}:${colBase}`;
+    const kept = whole ? this.mapCache.get(key) : undefined;
+    if (kept && kept.outCol.length === sel.intermediate.n_cols) return kept;
+    const outCol = new Int32Array(sel.intermediate.n_cols).fill(-1);
+    const cols = sel.cols;
+    for (let k = 0; k < cols.length; k++) outCol[cols[k]!] = colBase + k;
+    const maps = { outCol, tileMaps: new Map<number, ReturnType<typeof tileMap>>() };
+    if (whole) this.mapCache.set(key, maps);
+    return maps;
+  }
+
   private async run(q: Query, sink: Sink): Promise<void> {
     let colBase = 0;
     for (let s = 0; s < q.sels.length; s++) {
@@ -312,16 +337,11 @@ export class ChunkReader {
   }
 
   /** Copies the selected columns of one intermediate into the sink, a few RowBlocks at a time. */
-  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: MatrixColumn[], colBase: number, asScan = false): Promise<void> {
-    // result column of each of the intermediate's columns, −1 where not asked
-    const outCol = new Int32Array(sel.intermediate.n_cols).fill(-1);
-    const cols = sel.cols;
-    for (let k = 0; k < cols.length; k++) outCol[cols[k]!] = colBase + k;
+  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: readonly MatrixColumn[], colBase: number, asScan = false): Promise<void> {
+    const { outCol, tileMaps } = this.columnMaps(sel, colBase);
     const rowsByBlock = groupByBlock(plan);
     const blocks = [...rowsByBlock.keys()].sort((a, b) => a - b);
     const dicts = new Map<number, Map<string, number>>();
-    // the columns of a tile a row-major chunk holds → result columns: the same for every RowBlock
-    const tileMaps = new Map<number, ReturnType<typeof tileMap>>();
     const mapOf = (c: ChunkRow): ReturnType<typeof tileMap> => {
       let m = tileMaps.get(c.col_start);
       if (!m || m.width !== c.n_cols) tileMaps.set(c.col_start, (m = tileMap(c, outCol)));
@@ -401,7 +421,7 @@ interface Query {
   sels: Selection[];
   rowIds: Int32Array;
   plans: RowPlan[];
-  columns: MatrixColumn[];
+  columns: readonly MatrixColumn[];
 }
 
 /** Every column of the intermediate, in stored order: a result that keeps the tensor's shape. */
@@ -454,7 +474,7 @@ function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
 }
 
 /** Maps a chunk's local dictionary codes to the result column's dictionary. */
-function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc: number, columns: MatrixColumn[]): Int32Array {
+function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc: number, columns: readonly MatrixColumn[]): Int32Array {
   let index = dicts.get(oc);
   const col = columns[oc]!;
   if (!index) { index = new Map(); dicts.set(oc, index); col.dictionary = []; }

@@ -15,7 +15,7 @@ import type { InflateResult } from './inflate.js';
 import type { ChunkPlacement, ScatterTask } from '../reader/scatter.js';
 import { inflate } from '../workers/pool.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
-import { mapLimit, OpenPartition, PartitionFiles, writePartition } from './partition.js';
+import { mapLimit, OpenPartition, PartitionFiles, ScratchBuffers, writePartition } from './partition.js';
 import { align8, rawByteLength } from './chunk.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
 
@@ -56,6 +56,8 @@ export interface Placement { partition: OpenPartition | null }
 export class DataStore {
   readonly pool: BufferPool;
   private readonly files: PartitionFiles;
+  /** Buffers for segment bytes read only to be decoded (gzip, LZ4), reused from read to read. */
+  private readonly scratch = new ScratchBuffers();
   private readonly pendingBlobs = new Map<number, BlobRow>();
   private readonly pendingByHash = new Map<string, number>();
   private readonly flushing = new Map<number, OpenPartition>();
@@ -436,11 +438,18 @@ export class DataStore {
     const part = this.partitionRow(partitionId);
     const row = this.segmentRows(partitionId)[seg];
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
+    // gzip and LZ4 decode into a buffer of their own: the bytes read are scratch, given back once decoded
+    const scratch = this.codec.inflate ? this.scratch : undefined;
     try {
-      const bytes = await this.files.read(part.file, row);
-      const mismatch = segmentMismatch(bytes, row.crc32);
-      if (mismatch) throw new MistiqueError('CORRUPT', `${mismatch}; it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
-      const decoded = await this.codec.decode(bytes, row.raw_length);
+      const bytes = await this.files.read(part.file, row, scratch);
+      let decoded: DecodedSegment;
+      try {
+        const mismatch = segmentMismatch(bytes, row.crc32);
+        if (mismatch) throw new MistiqueError('CORRUPT', `${mismatch}; it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
+        decoded = await this.codec.decode(bytes, row.raw_length);
+      } finally {
+        scratch?.give(bytes);
+      }
       this.decodedRawBytes += row.raw_length;
       this.decodedSegments++;
       if (!scan) this.pool.putDecoded(key, decoded);
