@@ -54,7 +54,7 @@ describe('delete and gc', () => {
       // the other handle's cached placements went stale: it reloads them and reads right. (Its open file
       // descriptor of the old partition would still read the old, identical bytes; as after its LRU closed
       // that descriptor, the old file is opened by name — and is gone.)
-      (reader as unknown as { ds: { files: { close(): void } } }).ds.files.close();
+      (reader as unknown as { ds: { reads: { close(): void } } }).ds.reads.close();
       reader.dropCaches();
       expect(await digestStored(reader, 'p.m1.k1')).toBe(expectedDigest('p.m1.k1', 1));
       await expect(reader.getIntermediates('p.m0.k0.*')).rejects.toMatchObject({ code: 'NOT_FOUND' });
