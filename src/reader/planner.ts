@@ -2,8 +2,8 @@
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query. What re-runs
-// measured is kept by rerunstats.ts (as reads' by readrates.ts); rerunresult.ts turns a re-run's output
-// into the Matrix a read gives.
+// measured is kept by rerunstats.ts (as reads' by readrates.ts); what a read touches is counted by
+// readfeatures.ts; rerunresult.ts turns a re-run's output into the Matrix a read gives.
 import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import { IdleCalibration } from './idlecalibration.js';
@@ -13,14 +13,14 @@ import type { Matrix } from '../model/matrix.js';
 import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
 import type { StageTable } from '../executor/table.js';
-import { ChunkReader, isScan } from './chunkreader.js';
-import { missingRows, normalizeRows, type RowSelection } from './rowspec.js';
+import { ChunkReader } from './chunkreader.js';
+import { normalizeRows, type RowSelection } from './rowspec.js';
+import { checkRowsHeld, lanes, readFeatures } from './readfeatures.js';
 import { EstimateAccuracy } from './accuracy.js';
 import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
 import { resolveKeys, schemaOf, type Selection } from './resolve.js';
 import { applyPool, joinOnRowId, tableToMatrix, tensorToMatrix } from './rerunresult.js';
 import { RerunStats } from './rerunstats.js';
-import { workerCount } from '../workers/pool.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
 
@@ -208,7 +208,7 @@ export class QueryPlanner {
     const wf = this.db.workflows.get(r.project, r.model);
     const workflow = wf && (wf.kind === 'trad' || wf.kind === 'dnn') ? wf.kind : null;
     const n = ids ? ids.length : r.n_rows;
-    if (ids) this.checkRowsHeld(r, ids);
+    if (ids) checkRowsHeld(this.db, r, ids);
     const materialized = r.materialized !== 0;
     const e: Estimate = { key, rows: n, columns: sel.cols.length, scheme: r.scheme, materialized, workflow, read: null, rerun: null, choice: 'read', reason: '' };
     if (materialized) e.read = await this.readEstimate(sel, ids, measure);
@@ -237,40 +237,6 @@ export class QueryPlanner {
       }
     }
     return e;
-  }
-
-  /**
-   * Asked rows the intermediate cannot hold are an error before anything is estimated or run (an
-   * estimate for them would be of nothing): ids outside a dense id range, or outside every RowBlock's
-   * id range. A sparse id inside a RowBlock's range is checked when the rows are read or re-run.
-   */
-  private checkRowsHeld(r: IntermediateRow, ids: Int32Array): void {
-    const missing: number[] = [];
-    if (r.row_id_start !== null) {
-      for (const id of ids) if ((id < r.row_id_start || id >= r.row_id_start + r.n_rows) && missing.push(id) >= 5) break;
-    } else {
-      const rb = this.db.rowblocks(r.id);
-      if (rb.length === 0) return;
-      for (const id of ids) if (!rb.some((b) => id >= b.min_row_id && id <= b.max_row_id) && missing.push(id) >= 5) break;
-    }
-    if (missing.length > 0) throw missingRows(r, missing);
-  }
-
-  /** The RowBlocks that can hold the asked rows (all when none asked). */
-  private blocksFor(r: IntermediateRow, ids: Int32Array | undefined): number[] | null {
-    if (!ids) return null;
-    const B = r.row_block_size;
-    const blocks = new Set<number>();
-    if (r.row_id_start !== null) {
-      for (const id of ids) {
-        const p = id - r.row_id_start;
-        if (p >= 0 && p < r.n_rows) blocks.add(Math.floor(p / B));
-      }
-    } else {
-      const rb = this.db.rowblocks(r.id);
-      for (const id of ids) for (const b of rb) if (id >= b.min_row_id && id <= b.max_row_id) blocks.add(b.block);
-    }
-    return [...blocks].sort((a, b) => a - b);
   }
 
   /**
@@ -303,34 +269,13 @@ export class QueryPlanner {
     return { coef: ASSUMED_READ, reads: 0, source: 'assumed' };
   }
 
-  /** What a read of these rows and columns touches, given what the bufferpool holds now (a scan uses none of it). */
-  private readFeatures(r: IntermediateRow, ids: Int32Array | undefined, c0 = 0, c1 = Number.MAX_SAFE_INTEGER): ReadFeatures & { cachedBytes: number } {
-    const blocks = this.blocksFor(r, ids);
-    const nBlocks = blocks ? blocks.length : Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
-    const scan = isScan(nBlocks);
-    let segments = 0, rawBytes = 0, storedBytes = 0, cachedBytes = 0;
-    for (const s of this.db.readSegments(r.id, blocks, c0, c1)) {
-      if (!scan && this.ds.isDecoded(s.partition_id, s.seg)) cachedBytes += s.raw_length;
-      else { segments++; rawBytes += s.raw_length; storedBytes += s.length; }
-    }
-    const inBlocks = Math.min(r.n_rows, nBlocks * r.row_block_size);
-    const n = ids ? Math.min(ids.length, inBlocks) : r.n_rows;
-    const outBytes = inBlocks > 0 ? ((rawBytes + cachedBytes) * n) / inBlocks : 0;
-    return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes, lanes: this.lanes(nBlocks) };
-  }
-
-  /** Threads that decode a read of this many RowBlocks: a scan's segments inflate on the worker threads (gzip, LZ4). */
-  private lanes(blocks: number): number {
-    return isScan(blocks) && this.ds.codec.inflate ? Math.max(1, workerCount()) : 1;
-  }
-
   private async readEstimate(sel: Selection, ids: Int32Array | undefined, measure: Measure = true): Promise<NonNullable<Estimate['read']>> {
     const r = sel.intermediate;
     // a loop, not Math.min(...cols): a wide layer's hundreds of thousands of columns overflow the stack as arguments
     let c0 = Infinity, c1 = -Infinity;
     if (sel.all) { c0 = 0; c1 = r.n_cols; } else for (const j of sel.cols) { if (j < c0) c0 = j; if (j + 1 > c1) c1 = j + 1; }
     const model = await this.readModel(r.scheme, measure);
-    const f = this.readFeatures(r, ids, c0, c1);
+    const f = readFeatures(this.db, this.ds, r, ids, c0, c1);
     return { ...f, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
@@ -340,7 +285,7 @@ export class QueryPlanner {
     // each RowBlock's chunks fill segments of about the store's segment size
     const blocks = Math.ceil(r.n_rows / Math.max(1, r.row_block_size));
     const segments = blocks * Math.max(1, Math.ceil(r.bytes_raw / Math.max(1, blocks) / this.ds.opts.segmentBytes));
-    const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw, lanes: this.lanes(blocks) };
+    const f: ReadFeatures = { blocks, segments, rawBytes: r.bytes_raw, storedBytes: r.bytes_est ?? r.bytes_raw, outBytes: r.bytes_raw, lanes: lanes(this.ds, blocks) };
     return { ...f, cachedBytes: 0, ...model, ms: tRead(f, model.coef), accuracy: null };
   }
 
@@ -378,7 +323,7 @@ export class QueryPlanner {
       const inputId = this.db.intermediateId(ip!, im!, ii.join('.'));
       if (inputId === undefined) continue;
       const row = this.db.intermediate(inputId)!;
-      ms += tRead(this.readFeatures(row, ids), (await this.readModel(row.scheme, measure)).coef);
+      ms += tRead(readFeatures(this.db, this.ds, row, ids), (await this.readModel(row.scheme, measure)).coef);
     }
     return ms;
   }
@@ -442,7 +387,7 @@ export class QueryPlanner {
         const ids = r.row_id_start === null ? undefined : Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
         let f: ReadFeatures | undefined;
         const best = await this.coldBest(async () => {
-          f = this.readFeatures(r, ids);
+          f = readFeatures(this.db, this.ds, r, ids);
           const t0 = performance.now();
           await this.reader.readSelections([sel], ids ? { rows: ids, record: false } : { record: false });
           return performance.now() - t0;
