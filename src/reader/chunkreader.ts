@@ -1,5 +1,6 @@
 // ChunkReader: answers getIntermediates(keys, { rows }) by reading only the RowBlocks and column
-// tiles that hold what was asked, and stitching them into one dense row-major Matrix.
+// tiles that hold what was asked, and stitching them into one dense row-major Matrix (where each row and
+// column goes: placement.ts; the result's buffer: resultalloc.ts).
 import { LRUCache } from 'lru-cache';
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
@@ -14,11 +15,13 @@ import type { DataStore } from '../store/datastore.js';
 import { identity, pickRows, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
 import { resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
-import { missingRows, normalizeRows, type RowSelection } from './rowspec.js';
+import { normalizeRows, type RowSelection } from './rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 import { storedAsIs, type TileMap } from './scatter.js';
 import type { ScatterInto } from '../store/datastore.js';
 import { workerCount } from '../workers/pool.js';
+import { checkAllFound, checkCoverage, dictRemap, groupByBlock, tileMap } from './placement.js';
+import { allocMatrix, matrixKind, selectionTypes } from './resultalloc.js';
 
 export interface QueryOptions {
   /** Row ids to return, in this order; a range is [start, end). Default: all rows of the first intermediate. */
@@ -450,104 +453,7 @@ function columnData(type: ColumnType, v: MatrixValues): Data {
   return makeData({ type: arrowType(type) as Float64, length: v.length, data: v as Float64Array });
 }
 
-function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
-  const counts = new Map<number, number>();
-  for (const b of plan.block) counts.set(b, (counts.get(b) ?? 0) + 1);
-  const out = new Map<number, BlockRows>();
-  for (const [b, n] of counts) out.set(b, { offsets: new Int32Array(n), outRows: new Int32Array(n), contiguous: null });
-  const fill = new Map<number, number>();
-  for (let i = 0; i < plan.block.length; i++) {
-    const b = plan.block[i]!;
-    const k = fill.get(b) ?? 0;
-    const r = out.get(b)!;
-    r.offsets[k] = plan.offset[i]!;
-    r.outRows[k] = i;
-    fill.set(b, k + 1);
-  }
-  for (const r of out.values()) {
-    const first = r.outRows[0]!;
-    let contiguous = true;
-    for (let i = 0; i < r.offsets.length && contiguous; i++) contiguous = r.offsets[i] === i && r.outRows[i] === first + i;
-    if (contiguous) r.contiguous = { first };
-  }
-  return out;
-}
-
-/** Maps a chunk's local dictionary codes to the result column's dictionary. */
-function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc: number, columns: readonly MatrixColumn[]): Int32Array {
-  let index = dicts.get(oc);
-  const col = columns[oc]!;
-  if (!index) { index = new Map(); dicts.set(oc, index); col.dictionary = []; }
-  const local = chunk.dictionary ?? [];
-  const remap = new Int32Array(local.length);
-  local.forEach((s, i) => {
-    let c = index!.get(s);
-    if (c === undefined) { c = col.dictionary!.length; col.dictionary!.push(s); index!.set(s, c); }
-    remap[i] = c;
-  });
-  return remap;
-}
-
-/** Which columns of a chunk's tile the result takes (ks, ascending) and where they go (ocs). */
-function tileMap(c: ChunkRow, outCol: Int32Array): { ks: Int32Array; ocs: Int32Array; width: number } {
-  const w = Math.min(c.n_cols, Math.max(0, outCol.length - c.col_start));
-  let n = 0;
-  for (let k = 0; k < w; k++) if (outCol[c.col_start + k]! >= 0) n++;
-  const ks = new Int32Array(n), ocs = new Int32Array(n);
-  for (let k = 0, i = 0; k < w; k++) {
-    const oc = outCol[c.col_start + k]!;
-    if (oc >= 0) { ks[i] = k; ocs[i++] = oc; }
-  }
-  return { ks, ocs, width: c.n_cols };
-}
-
-/** Results of at least this many bytes live in a SharedArrayBuffer (when there are worker threads), so that a scan's workers write into them. */
-const SHARED_RESULT_BYTES = 8 * 1024 * 1024;
-
-/** The one value type of a dense result of columns of these types (utf8 as int32 dictionary codes). */
-function matrixKind(types: Iterable<ColumnType>): 'float32' | 'int32' | 'bool' | 'float64' {
-  const kinds = new Set<ColumnType>();
-  for (const t of types) kinds.add(t === 'utf8' ? 'int32' : t);
-  const [t] = kinds;
-  return kinds.size === 1 && (t === 'float32' || t === 'int32' || t === 'bool') ? t : 'float64';
-}
-
-/** The types of the selected columns: a tensor's one type once, not once per column. */
-function* selectionTypes(sels: readonly Selection[]): Generator<ColumnType> {
-  for (const s of sels) {
-    if (!s.schema.names) { yield s.schema.types[0]!; continue; }
-    for (const j of s.cols) yield schemaColumnType(s.schema, j);
-  }
-}
-
-function allocMatrix(types: Iterable<ColumnType>, n: number, workers: boolean): MatrixValues {
-  const kind = matrixKind(types);
-  const width = kind === 'float64' ? 8 : kind === 'bool' ? 1 : 4;
-  const buf = workers && n * width >= SHARED_RESULT_BYTES ? new SharedArrayBuffer(n * width) : new ArrayBuffer(n * width);
-  if (kind === 'float32') return new Float32Array(buf);
-  if (kind === 'int32') return new Int32Array(buf);
-  if (kind === 'bool') return new Uint8Array(buf);
-  return new Float64Array(buf);
-}
-
-function checkAllFound(plan: RowPlan, rowIds: Int32Array, sel: Selection): void {
-  const missing: number[] = [];
-  for (let i = 0; i < rowIds.length && missing.length < 5; i++) if (plan.block[i]! < 0) missing.push(rowIds[i]!);
-  if (missing.length > 0) throw missingRows(sel.intermediate, missing);
-}
-
 function keyOf(sel: Selection): string {
   return `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
 }
 
-/** A RowBlock's chunks (in column order) tile its columns exactly; a chunk row lost to damage is an error, not a hole. */
-function checkCoverage(sel: Selection, block: number, chunks: readonly BlockChunkRow[]): void {
-  let next = 0;
-  for (const c of chunks) {
-    if (c.col_start !== next) break;
-    next += c.n_cols;
-  }
-  if (next !== sel.intermediate.n_cols) {
-    throw new MistiqueError('CORRUPT', `the metadata database is damaged: RowBlock ${block} of ${keyOf(sel)} lacks the chunks of columns from ${next} on (it has ${sel.intermediate.n_cols}); run \`mistique verify\``);
-  }
-}

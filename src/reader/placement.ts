@@ -1,0 +1,82 @@
+// Where a read's rows and columns go: the asked rows of each RowBlock and their places in the result,
+// the columns of a chunk's tile the result takes, string codes mapped to the result's dictionary, and
+// the checks that every asked row was found and every RowBlock's chunks tile its columns.
+import { MistiqueError } from '../errors.js';
+import type { ChunkData } from '../model/dataframe.js';
+import type { MatrixColumn } from '../model/matrix.js';
+import type { BlockChunkRow, ChunkRow } from '../metadata/metadatadb.js';
+import type { Selection } from './resolve.js';
+import type { RowPlan } from './rowindex.js';
+import { missingRows } from './rowspec.js';
+import type { BlockRows } from './sink.js';
+
+/** The asked rows by RowBlock: their offsets in the block and rows in the result (contiguous when a whole block goes in order). */
+export function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
+  const counts = new Map<number, number>();
+  for (const b of plan.block) counts.set(b, (counts.get(b) ?? 0) + 1);
+  const out = new Map<number, BlockRows>();
+  for (const [b, n] of counts) out.set(b, { offsets: new Int32Array(n), outRows: new Int32Array(n), contiguous: null });
+  const fill = new Map<number, number>();
+  for (let i = 0; i < plan.block.length; i++) {
+    const b = plan.block[i]!;
+    const k = fill.get(b) ?? 0;
+    const r = out.get(b)!;
+    r.offsets[k] = plan.offset[i]!;
+    r.outRows[k] = i;
+    fill.set(b, k + 1);
+  }
+  for (const r of out.values()) {
+    const first = r.outRows[0]!;
+    let contiguous = true;
+    for (let i = 0; i < r.offsets.length && contiguous; i++) contiguous = r.offsets[i] === i && r.outRows[i] === first + i;
+    if (contiguous) r.contiguous = { first };
+  }
+  return out;
+}
+
+/** Maps a chunk's local dictionary codes to the result column's dictionary. */
+export function dictRemap(chunk: ChunkData, dicts: Map<number, Map<string, number>>, oc: number, columns: readonly MatrixColumn[]): Int32Array {
+  let index = dicts.get(oc);
+  const col = columns[oc]!;
+  if (!index) { index = new Map(); dicts.set(oc, index); col.dictionary = []; }
+  const local = chunk.dictionary ?? [];
+  const remap = new Int32Array(local.length);
+  local.forEach((s, i) => {
+    let c = index!.get(s);
+    if (c === undefined) { c = col.dictionary!.length; col.dictionary!.push(s); index!.set(s, c); }
+    remap[i] = c;
+  });
+  return remap;
+}
+
+/** Which columns of a chunk's tile the result takes (ks, ascending) and where they go (ocs). */
+export function tileMap(c: ChunkRow, outCol: Int32Array): { ks: Int32Array; ocs: Int32Array; width: number } {
+  const w = Math.min(c.n_cols, Math.max(0, outCol.length - c.col_start));
+  let n = 0;
+  for (let k = 0; k < w; k++) if (outCol[c.col_start + k]! >= 0) n++;
+  const ks = new Int32Array(n), ocs = new Int32Array(n);
+  for (let k = 0, i = 0; k < w; k++) {
+    const oc = outCol[c.col_start + k]!;
+    if (oc >= 0) { ks[i] = k; ocs[i++] = oc; }
+  }
+  return { ks, ocs, width: c.n_cols };
+}
+
+/** Every asked row id was found in the intermediate (else BAD_ROWS naming up to five). */
+export function checkAllFound(plan: RowPlan, rowIds: Int32Array, sel: Selection): void {
+  const missing: number[] = [];
+  for (let i = 0; i < rowIds.length && missing.length < 5; i++) if (plan.block[i]! < 0) missing.push(rowIds[i]!);
+  if (missing.length > 0) throw missingRows(sel.intermediate, missing);
+}
+
+/** A RowBlock's chunks (in column order) tile its columns exactly; a chunk row lost to damage is an error, not a hole. */
+export function checkCoverage(sel: Selection, block: number, chunks: readonly BlockChunkRow[]): void {
+  let next = 0;
+  for (const c of chunks) {
+    if (c.col_start !== next) break;
+    next += c.n_cols;
+  }
+  if (next !== sel.intermediate.n_cols) {
+    throw new MistiqueError('CORRUPT', `the metadata database is damaged: RowBlock ${block} of ${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name} lacks the chunks of columns from ${next} on (it has ${sel.intermediate.n_cols}); run \`mistique verify\``);
+  }
+}
