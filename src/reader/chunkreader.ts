@@ -13,12 +13,12 @@ import { allocValues, BYTES_PER_VALUE, type ColumnType } from '../model/types.js
 import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
 import { identity, pickRows, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
-import { resolveKeys, type Selection } from './resolve.js';
+import { keyOf, resolveKeys, type Selection } from './resolve.js';
 import { RowIndex, type RowPlan } from './rowindex.js';
 import { normalizeRows, type RowSelection } from './rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 import { storedAsIs, type TileMap } from './scatter.js';
-import type { ScatterInto } from '../store/datastore.js';
+import type { ScatterInto } from '../store/segmentreader.js';
 import { workerCount } from '../workers/pool.js';
 import { checkAllFound, checkCoverage, dictRemap, groupByBlock, tileMap } from './placement.js';
 import { allocMatrix, matrixKind, selectionTypes } from './resultalloc.js';
@@ -451,9 +451,5 @@ function columnData(type: ColumnType, v: MatrixValues): Data {
     return makeData({ type: new Bool(), length: v.length, data: bits });
   }
   return makeData({ type: arrowType(type) as Float64, length: v.length, data: v as Float64Array });
-}
-
-function keyOf(sel: Selection): string {
-  return `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
 }
 

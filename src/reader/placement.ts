@@ -5,7 +5,7 @@ import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import type { MatrixColumn } from '../model/matrix.js';
 import type { BlockChunkRow, ChunkRow } from '../metadata/metadatadb.js';
-import type { Selection } from './resolve.js';
+import { keyOf, type Selection } from './resolve.js';
 import type { RowPlan } from './rowindex.js';
 import { missingRows } from './rowspec.js';
 import type { BlockRows } from './sink.js';
@@ -77,6 +77,6 @@ export function checkCoverage(sel: Selection, block: number, chunks: readonly Bl
     next += c.n_cols;
   }
   if (next !== sel.intermediate.n_cols) {
-    throw new MistiqueError('CORRUPT', `the metadata database is damaged: RowBlock ${block} of ${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name} lacks the chunks of columns from ${next} on (it has ${sel.intermediate.n_cols}); run \`mistique verify\``);
+    throw new MistiqueError('CORRUPT', `the metadata database is damaged: RowBlock ${block} of ${keyOf(sel)} lacks the chunks of columns from ${next} on (it has ${sel.intermediate.n_cols}); run \`mistique verify\``);
   }
 }

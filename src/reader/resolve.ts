@@ -15,6 +15,11 @@ export interface Selection {
   all?: boolean;
 }
 
+/** The selection's intermediate as `project.model.intermediate`. */
+export function keyOf(sel: Selection): string {
+  return `${sel.intermediate.project}.${sel.intermediate.model}.${sel.intermediate.name}`;
+}
+
 /** 0 … n − 1, frozen and shared: a wide layer's "every column" is built once, not per query. */
 // Stryker disable next-line ObjectLiteral: a module-level cache, built before any mutant is switched on
 const allColumns = new LRUCache<number, number[]>({ max: 32 });

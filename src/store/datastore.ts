@@ -14,8 +14,6 @@ import { mapLimit, OpenPartition, writePartition } from './partition.js';
 import { align8, rawByteLength } from './chunk.js';
 import { SegmentReader, type ScatterInto } from './segmentreader.js';
 
-export { ioError } from './ioerror.js';
-export type { ScatterInto } from './segmentreader.js';
 
 export type StoragePolicy = 'store_all' | 'dedup';
 
