@@ -1,4 +1,4 @@
-// The Store: opens (or creates) a store directory and wires the MetadataDB, the DataStore (with its write
+// The Store: wires what storedir.ts opens — the MetadataDB, the DataStore (with its write
 // lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
 import type { SqlResult, SqlSession } from './sql/sql.js';
 import type { ExportedFile, ExportOptions } from './export/export.js';
@@ -7,17 +7,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { Table } from 'apache-arrow';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { MistiqueError } from './errors.js';
 import { WriteLock } from './store/writelock.js';
 import { verifyStore, type VerifyReport } from './store/verify.js';
 import { collectGarbage, type GcOptions, type GcReport } from './store/gc.js';
-import { openReadOnlyCopy, unwritable } from './metadata/readonlycopy.js';
 import { DataFrame, type FrameInput } from './model/dataframe.js';
 import { parseIntermediateKey } from './model/key.js';
 import { listIntermediates, storeStats } from './catalog.js';
 import type { Matrix } from './model/matrix.js';
-import { MetadataDB, type IntermediateRow } from './metadata/metadatadb.js';
+import type { IntermediateRow, MetadataDB } from './metadata/metadatadb.js';
 import { inUse, planDelete, strandedBy } from './metadata/deleteplan.js';
 import { materializableFromRerun, QueryPlanner, type Estimate, type PlannedQueryOptions, type RerunOutput } from './reader/planner.js';
 import type { Band } from './costmodel/index.js';
@@ -32,10 +30,10 @@ import type { KnnResult, Metric } from './diagnostics/knn.js';
 import type { TopK } from './diagnostics/queries.js';
 import { probeFrames } from './reader/probe.js';
 import { schemeFamily, type ReadRate } from './reader/readrates.js';
-import { loadCodec, type CodecId } from './store/codecs/index.js';
-import { DataStore } from './store/datastore.js';
-import { readOrCreateManifest, type StoreManifest } from './store/manifest.js';
-import { checkStoreOptions } from './storeoptions.js';
+import type { CodecId } from './store/codecs/index.js';
+import type { DataStore } from './store/datastore.js';
+import type { StoreManifest } from './store/manifest.js';
+import { openStoreDir } from './storedir.js';
 import { IntermediateWriter, type IntermediateInfo, type WriterOptions } from './store/writer.js';
 // the executors (onnxruntime, the YAML parser, the operators) load on first use: `mistique ls` and
 // plain reads start without them
@@ -130,34 +128,10 @@ export class Store {
   }
 
   static async open(dir: string, opts: StoreOptions = {}): Promise<Store> {
-    const root = path.resolve(dir);
-    const settings = checkStoreOptions(opts);
-    const manifest = readOrCreateManifest(root, opts);
-    const codec = await loadCodec(manifest.codec, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression });
-    const dbFile = path.join(root, 'metadata.db');
-    const dbExists = fs.existsSync(dbFile);
-    if (!manifest.created && !dbExists && fs.readdirSync(path.join(root, 'partitions'), { withFileTypes: true }).some((f) => f.isFile())) {
-      // never an empty store in its place: the next log would overwrite the partition files
-      throw new MistiqueError('CORRUPT', `store ${root} has no metadata.db: its partition files cannot be read without it. Restore it from a backup; nothing was changed`);
-    }
-    const writer = randomBytes(8).toString('hex');
-    let db: MetadataDB;
-    let scratch: (() => void) | null = null;
-    try {
-      db = new MetadataDB(dbFile, { create: !dbExists || manifest.created === true, writer });
-    } catch (err) {
-      if (!unwritable(root) || !dbExists) throw err;
-      ({ db, remove: scratch } = openReadOnlyCopy(dbFile, writer));
-    }
-    // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
-    const policy = (settings.policy ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
-    const gammaMin = settings.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
-    if (settings.policy !== undefined) db.setMeta('policy', policy);
-    if (settings.gammaMin !== undefined) db.setMeta('gamma_min', String(gammaMin));
-    const ds = new DataStore(root, db, codec, settings.dataStore(manifest.codec, policy));
-    const store = new Store(root, db, ds, manifest, policy, gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes },
-      { lockTimeoutMs: settings.lockTimeoutMs, durable: settings.durable, flushMs: settings.flushMs });
-    store.scratch = scratch;
+    const d = await openStoreDir(dir, opts);
+    const store = new Store(d.root, d.db, d.ds, d.manifest, d.policy, d.gammaMin, { gzipLevel: opts.gzipLevel, parquetCompression: opts.parquetCompression, segmentBytes: opts.segmentBytes },
+      { lockTimeoutMs: d.settings.lockTimeoutMs, durable: d.settings.durable, flushMs: d.settings.flushMs });
+    store.scratch = d.scratch;
     return store;
   }
 
