@@ -3,14 +3,14 @@
 // decoded back bit-exactly, below and above the size where a codec moves to the threadpool; a decoded
 // segment built from the chunks themselves (write-through) equal to a decode; and damage or a wrong
 // layout one CORRUPT error, never wrong values.
-import { Bool, Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, Uint8, type Data } from 'apache-arrow';
+import { Bool, Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, Uint8, type Data } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { align8, rawByteLength } from '../src/store/chunk.js';
 import { CODEC_IDS, loadCodec, type SegmentCodec, type Slot } from '../src/store/codecs/index.js';
 import { chunksToTable, TableSegment } from '../src/store/codecs/arrowbatch.js';
 import { alignedRaw, concatAligned } from '../src/store/codecs/raw.js';
-import { PARQUET_COMPRESSIONS } from '../src/store/codecs/parquet.js';
+import { PARQUET_COMPRESSIONS, ROW_GROUP_BYTES, rowGroupRows, rowGroupsOver } from '../src/store/codecs/parquet.js';
 import { checksum, segmentMismatch } from '../src/store/checksum.js';
 import { bytesOf, expectCorrupt, rng, thrownCodeAsync, thrownError } from './helpers.js';
 
@@ -191,6 +191,55 @@ describe('segment codecs', () => {
     const bytes = await gz.encode(chunks, rawLength);
     expect(bytes.byteLength).toBeGreaterThan(0);
     expect((await loadCodec('gzip')).ext).toBe('gz');
+  });
+
+  it('parquet: a few rows of a segment decode alone, from row groups of about ROW_GROUP_BYTES, as the whole decode\'s rows', async () => {
+    const c = await codec('parquet');
+    const nrows = 4000;
+    const chunks = segmentChunks(nrows, 6);
+    const { slots, rawLength } = slotsOf(chunks);
+    const bytes = await c.encode(chunks, rawLength);
+    // the row groups are there: the second holds rows rowGroupRows… (all of a 16 KB-per-row segment's would be 1 row)
+    const per = rowGroupRows(nrows, rawLength);
+    expect(per).toBe(Math.floor(ROW_GROUP_BYTES / (rawLength / nrows)));
+    expect(per).toBeLessThan(nrows / 4);
+    const pq = await import('parquet-wasm');
+    expect(tableFromIPC(pq.readParquet(bytes, { rowGroups: [1] }).intoIPCStream()).numRows).toBe(per);
+    expect(rowGroupRows(10, 10 * 50_000)).toBe(1);
+    expect(rowGroupRows(0, 0)).toBe(ROW_GROUP_BYTES);
+    const rowsOf = (want: ChunkData, first: number, count: number): ChunkData => {
+      if (want.order === 'row') return { ...want, nrows: count, values: want.values.subarray(first * want.ncols, (first + count) * want.ncols) };
+      const values = new (want.values.constructor as new (n: number) => ChunkData['values'])(count * want.ncols);
+      for (let k = 0; k < want.ncols; k++) values.set(want.values.subarray(k * nrows + first, k * nrows + first + count) as never, k * count);
+      return { ...want, nrows: count, values };
+    };
+    // the row groups over the asked rows, and the first row of the first of them
+    const groupsOf = (first: number, count: number) => rowGroupsOver(bytes, { first, count });
+    expect(groupsOf(0, 1)).toEqual({ indices: [0], first: 0 });
+    expect(groupsOf(per - 1, 2)).toEqual({ indices: [0, 1], first: 0 });
+    expect(groupsOf(per, per)).toEqual({ indices: [1], first: per });
+    expect(groupsOf(nrows - 1, 1)!.indices).toEqual([Math.ceil(nrows / per) - 1]);
+    expect(groupsOf(0, nrows)!.indices).toHaveLength(Math.ceil(nrows / per));
+    expectCorrupt(() => groupsOf(nrows, 1), `rows ${nrows}…${nrows} of a Parquet segment were asked for, but it holds ${nrows}`);
+    expectCorrupt(() => rowGroupsOver(bytes.subarray(0, bytes.length - 1), { first: 0, count: 1 }), 'footer does not parse');
+    // a segment written as one row group (before they were cut) has none to choose: offset and limit
+    const pqs = await import('parquet-wasm');
+    const single = pqs.writeParquet(pqs.Table.fromIPCStream(tableToIPC(chunksToTable(chunks), 'stream')), new pqs.WriterPropertiesBuilder().setMaxRowGroupSize(nrows).build());
+    expect(rowGroupsOver(single, { first: 5, count: 1 })).toBeNull();
+    for (const [file, first, count] of [[bytes, 0, 1], [bytes, per - 1, 2], [bytes, 1234, 7], [bytes, nrows - 1, 1], [bytes, 0, nrows], [single, 1234, 7], [single, nrows - 1, 1]] as const) {
+      const seg = await c.decodeRows!(file, rawLength, { first, count });
+      const from = file === single ? first : rowGroupsOver(file, { first, count })!.first;
+      chunks.forEach((want, i) => {
+        const got = seg.chunk(slots[i]!);
+        expect(got.firstRow, `chunk ${i} for ${first}`).toBe(from);
+        expect(from + got.nrows, `chunk ${i} holds rows ${first}+${count}`).toBeGreaterThanOrEqual(first + count);
+        const { firstRow: _, ...plain } = got;
+        expectSame(plain, rowsOf(want, from, got.nrows), `parquet rows ${first}+${count}, chunk ${i} (${want.type})`);
+      });
+    }
+    // a span past the segment's rows is a damaged segment or metadata, said so
+    const past = await c.decodeRows!(single, rawLength, { first: 10, count: 5 });
+    expectCorrupt(() => past.chunk({ ...slots[0]!, nrows: 12 }), 'segment rows 10…14 were read but its chunk has 12 rows');
   });
 });
 

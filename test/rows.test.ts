@@ -7,6 +7,7 @@ import { DataStore } from '../src/store/datastore.js';
 import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
 import { pickRows } from '../src/reader/reconstruct.js';
+import { rowSpans, rowsFrom } from '../src/reader/placement.js';
 import { quantizeBatch, type DnnScheme } from '../src/quantize/scheme.js';
 import { rng, tempStore, thrownError, thrownErrorAsync } from './helpers.js';
 
@@ -399,6 +400,63 @@ describe('a few rows of a quantized tensor (reconstruct.ts pickRows)', () => {
     expect(k.chunk.codebook).toBe(book);
     expect(Array.from(k.chunk.values)).toEqual([1, 1]);
     expect(k.rows.contiguous).toEqual({ first: 0 });
+  });
+
+  it('rowSpans: the rows each blob is read for, over every RowBlock that shares it; rowsFrom shifts offsets to a chunk decoded from a row on', () => {
+    const rows = (offsets: number[], first = 0): BlockRows => ({ offsets: Int32Array.from(offsets), outRows: Int32Array.from(offsets, (_, i) => first + i), contiguous: null });
+    const byBlock = new Map([[0, rows([9, 2, 5])], [1, rows([0, 1], 3)], [2, rows([])]]);
+    const chunk = (blob_id: number, block: number) => ({ blob_id, block }) as never;
+    const spans = rowSpans([chunk(10, 0), chunk(11, 1), chunk(12, 0), chunk(12, 1), chunk(13, 2), chunk(14, 7)], byBlock);
+    expect(Object.fromEntries(spans)).toEqual({ 10: { first: 2, count: 8 }, 11: { first: 0, count: 2 }, 12: { first: 0, count: 10 } });
+    const r = rows([9, 2, 5]);
+    r.contiguous = { first: 0 };
+    expect(rowsFrom(r, 0)).toBe(r);
+    const shifted = rowsFrom(r, 2);
+    expect(Array.from(shifted.offsets)).toEqual([7, 0, 3]);
+    expect(shifted.outRows).toBe(r.outRows);
+    expect(shifted.contiguous).toBeNull();
+    expect(Array.from(r.offsets)).toEqual([9, 2, 5]);
+  });
+
+  it('decodes a few rows of a Parquet segment alone (past the bufferpool), many rows whole, and reads the same values either way', async () => {
+    const store = await tempStore({ codec: 'parquet' });
+    const ds = (store as unknown as { ds: DataStore }).ds;
+    const n = 64, shape = [4, 32, 32], per = 4096; // 16 KB rows: 32-row RowBlocks of four 4 KB-per-row chunks
+    const r = rng(9);
+    const v = Float32Array.from({ length: n * per }, () => (r() < 0.4 ? 0 : r() * 5));
+    await store.log('p.m.t', DataFrame.fromTensor(v, shape));
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    await store.log('p.m.x', { f: Float64Array.from({ length: n }, (_, i) => i / 7), s: Array.from({ length: n }, (_, i) => (i % 9 === 0 ? null : names[i % 5]!)) });
+    await store.flush();
+    const partial = vi.spyOn(ds.codec, 'decodeRows'), whole = vi.spyOn(ds.codec, 'decode');
+    const calls = (): [number, number] => { const c: [number, number] = [partial.mock.calls.length, whole.mock.calls.length]; partial.mockClear(); whole.mockClear(); return c; };
+    try {
+      store.dropCaches();
+      const read = async (rows: number[]): Promise<[number, number]> => {
+        const m = await store.getIntermediates('p.m.t.*', { rows, path: 'read' });
+        expect(Array.from(m.values)).toEqual(rows.flatMap((i) => Array.from(v.subarray(i * per, (i + 1) * per))));
+        return calls();
+      };
+      // a segment holds chunks of one RowBlock or of two next to each other (the same row count)
+      for (const rows of [[5], [33, 40, 38]]) {
+        const [few, all] = await read(rows);
+        expect([rows, few > 0, all]).toEqual([rows, true, 0]);
+      }
+      await read([63, 0]); // rows 0 and 31 of a segment shared by two blocks: that one whole, the others in part
+      const [few, all] = await read(Array.from({ length: 16 }, (_, i) => 32 + i));
+      expect([few, all > 0]).toEqual([0, true]);
+      // decoded whole, its segments are in the bufferpool: a row of that block decodes nothing
+      const again = await store.getIntermediates('p.m.t.*', { rows: [47], path: 'read' });
+      expect(Array.from(again.values)).toEqual(Array.from(v.subarray(47 * per, 48 * per)));
+      expect(calls()).toEqual([0, 0]);
+      // a table: its column-major chunks (numbers, strings with nulls) the same way
+      const t = await store.getIntermediates(['p.m.x.s', 'p.m.x.f'], { rows: [12, 9, 10], path: 'read' });
+      expect(Array.from(t.values)).toEqual([names[2], 12 / 7, null, 9 / 7, names[0], 10 / 7].map((x, i) => (i % 2 === 0 ? t.columns[0]!.dictionary!.indexOf(x as string) : x)));
+      expect(calls()[0]).toBeGreaterThan(0);
+    } finally {
+      partial.mockRestore();
+      whole.mockRestore();
+    }
   });
 
   it('reads a few rows of every quantized scheme as exactly the full read\'s rows, for each codec', async () => {

@@ -27,6 +27,8 @@ export interface ChunkData {
   order?: 'row';
   /** kbit chunks: the value read back for each code (KBIT_QT with a codebook per chunk). */
   codebook?: Float32Array;
+  /** A chunk decoded in part (store/codecs/codec.ts `decodeRows`): it holds the stored rows firstRow…firstRow+nrows−1. */
+  firstRow?: number;
 }
 
 export type PlainColumn = ColumnValues | readonly (string | null)[] | readonly number[] | readonly boolean[];

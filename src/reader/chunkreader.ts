@@ -19,8 +19,9 @@ import { normalizeRows, type RowSelection } from './rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows, type Sink } from './sink.js';
 import { storedAsIs, type TileMap } from './scatter.js';
 import type { ScatterInto } from '../store/segmentreader.js';
+import type { RowSpan } from '../store/codecs/index.js';
 import { workerCount } from '../workers/pool.js';
-import { checkAllFound, checkCoverage, dictRemap, groupByBlock, tileMap } from './placement.js';
+import { checkAllFound, checkCoverage, dictRemap, groupByBlock, rowSpans, rowsFrom, tileMap } from './placement.js';
 import { allocMatrix, matrixKind, selectionTypes } from './resultalloc.js';
 
 export interface QueryOptions {
@@ -69,7 +70,7 @@ export class ChunkReader {
    * Reads chunks by the layout cache's blob placements; when they went stale — another process's gc moved
    * the blobs to a new partition — reloads the intermediate's layout once and reads again.
    */
-  private async readBlocks(sel: Selection, chunks: BlockChunkRow[], reload: () => BlockChunkRow[], scan: boolean, into?: (chunks: BlockChunkRow[]) => ScatterInto | undefined): Promise<{ chunks: BlockChunkRow[]; data: Map<number, ChunkData>; into?: ScatterInto }> {
+  private async readBlocks(sel: Selection, chunks: BlockChunkRow[], reload: () => BlockChunkRow[], scan: boolean, into?: (chunks: BlockChunkRow[]) => ScatterInto | undefined, spans?: (chunks: BlockChunkRow[]) => Map<number, RowSpan>): Promise<{ chunks: BlockChunkRow[]; data: Map<number, ChunkData>; into?: ScatterInto }> {
     const known = (cs: BlockChunkRow[]): Map<number, BlobRow> => {
       const m = new Map<number, BlobRow>();
       for (const c of cs) if (c.blob) m.set(c.blob_id, c.blob);
@@ -77,14 +78,14 @@ export class ChunkReader {
     };
     try {
       const to = into?.(chunks);
-      return { chunks, data: await this.ds.readChunks(chunks.map((c) => c.blob_id), known(chunks), scan, to), into: to };
+      return { chunks, data: await this.ds.readChunks(chunks.map((c) => c.blob_id), known(chunks), scan, to, spans?.(chunks)), into: to };
     } catch (err) {
       const moved = chunks.some((c) => c.blob && this.db.partition(c.blob.partition_id) === undefined);
       if (!moved) throw err;
       this.layouts.delete(sel.intermediate.id);
       const fresh = reload();
       const to = into?.(fresh);
-      return { chunks: fresh, data: await this.ds.readChunks(fresh.map((c) => c.blob_id), known(fresh), scan, to), into: to };
+      return { chunks: fresh, data: await this.ds.readChunks(fresh.map((c) => c.blob_id), known(fresh), scan, to, spans?.(fresh)), into: to };
     }
   }
 
@@ -378,7 +379,8 @@ export class ChunkReader {
       const wanted = new Set(step);
       const load = (): BlockChunkRow[] => this.blockChunks(sel, step[0]!, step[step.length - 1]!)
         .filter((c) => wanted.has(c.block) && mapOf(c).ks.length > 0);
-      return this.readBlocks(sel, load(), load, scan, into);
+      // a read of a few rows tells the store which, so that a codec that can decodes those alone
+      return this.readBlocks(sel, load(), load, scan, into, scan ? undefined : (cs) => rowSpans(cs, rowsByBlock));
     };
     // a scan reads the next step while this one's rows are copied (two steps in memory at most; a scan
     // decoded by the workers holds only encoded bytes, so it keeps more under way)
@@ -401,6 +403,7 @@ export class ChunkReader {
         let rows = rowsByBlock.get(c.block)!;
         let stored = data.get(c.blob_id);
         if (!stored && placed && placed.place(c.blob_id).length > 0) continue; // decoded into the result by a worker
+        if (stored!.firstRow !== undefined) rows = rowsFrom(rows, stored!.firstRow);
         // a few rows of a quantized row-major chunk: decode those rows only
         if (fewRowsFirst && rows.offsets.length * 2 <= stored!.nrows) ({ chunk: stored, rows } = pickRows(stored!, rows));
         const chunk = decode(stored!);

@@ -9,6 +9,7 @@ import { keyOf, type Selection } from './resolve.js';
 import type { RowPlan } from './rowindex.js';
 import { missingRows } from './rowspec.js';
 import type { BlockRows } from './sink.js';
+import type { RowSpan } from '../store/codecs/index.js';
 
 /** The asked rows by RowBlock: their offsets in the block and rows in the result (contiguous when a whole block goes in order). */
 export function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
@@ -32,6 +33,27 @@ export function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
     if (contiguous) r.contiguous = { first };
   }
   return out;
+}
+
+/** The rows of its chunk each blob is read for (first…first+count−1; a blob shared by chunks of several RowBlocks: all of theirs). */
+export function rowSpans(chunks: readonly BlockChunkRow[], rowsByBlock: ReadonlyMap<number, BlockRows>): Map<number, RowSpan> {
+  const out = new Map<number, RowSpan>();
+  for (const c of chunks) {
+    const offsets = rowsByBlock.get(c.block)?.offsets;
+    if (!offsets || offsets.length === 0) continue;
+    let lo = offsets[0]!, hi = lo;
+    for (const o of offsets) { if (o < lo) lo = o; if (o > hi) hi = o; }
+    const had = out.get(c.blob_id);
+    if (had) { hi = Math.max(hi, had.first + had.count - 1); lo = Math.min(lo, had.first); }
+    out.set(c.blob_id, { first: lo, count: hi - lo + 1 });
+  }
+  return out;
+}
+
+/** A block's rows as offsets into a chunk decoded from its stored row `first` on (store/codecs `decodeRows`). */
+export function rowsFrom(rows: BlockRows, first: number): BlockRows {
+  if (first === 0) return rows;
+  return { offsets: rows.offsets.map((o) => o - first), outRows: rows.outRows, contiguous: null };
 }
 
 /** Maps a chunk's local dictionary codes to the result column's dictionary. */

@@ -7,7 +7,7 @@ import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import type { BlobRow, MetadataDB } from '../metadata/metadatadb.js';
 import { BufferPool } from './bufferpool.js';
-import type { SegmentCodec } from './codecs/index.js';
+import type { RowSpan, SegmentCodec } from './codecs/index.js';
 import { ioError } from './ioerror.js';
 import { LSHIndex, sigFromBytes, signature, sigToBytes } from './minhash.js';
 import { mapLimit, OpenPartition, writePartition } from './partition.js';
@@ -322,9 +322,10 @@ export class DataStore {
    * them, and the chunks returned share memory with nothing the store keeps (except chunks still pending).
    * With `into`, a scan of a raw-layout codec decodes the chunks `into` places straight into its shared
    * result on the worker threads (a run of segments at a time, when it places all of the run's chunks);
-   * those are then absent from the map returned.
+   * those are then absent from the map returned. `spans`: the rows of its chunk each blob is read for;
+   * a few rows of a segment whose codec can skip the others are decoded alone (the chunk's `firstRow`).
    */
-  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, scan = false, into?: ScatterInto): Promise<Map<number, ChunkData>> {
+  async readChunks(blobIds: Iterable<number>, known?: ReadonlyMap<number, BlobRow>, scan = false, into?: ScatterInto, spans?: ReadonlyMap<number, RowSpan>): Promise<Map<number, ChunkData>> {
     const out = new Map<number, ChunkData>();
     const stored: number[] = [];
     for (const id of new Set(blobIds)) {
@@ -344,7 +345,7 @@ export class DataStore {
       if (list) list.push(b);
       else bySegment.set(key, [b]);
     }
-    await this.reads.read([...bySegment.values()], scan, out, into);
+    await this.reads.read([...bySegment.values()], scan, out, into, spans);
     return out;
   }
 

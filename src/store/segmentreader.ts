@@ -11,7 +11,7 @@ import type { ChunkPlacement, ScatterTask } from '../reader/scatter.js';
 import { inflate } from '../workers/pool.js';
 import type { BufferPool } from './bufferpool.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
-import type { DecodedSegment, SegmentCodec, Slot } from './codecs/index.js';
+import type { DecodedSegment, RowSpan, SegmentCodec, Slot } from './codecs/index.js';
 import { RawSegment } from './codecs/raw.js';
 import type { InflateResult } from './inflate.js';
 import { ioError } from './ioerror.js';
@@ -36,14 +36,29 @@ export class SegmentReader {
   /**
    * The chunks of stored blobs, grouped by segment, into `out` by blob id: each segment decoded once
    * (through the bufferpool unless `scan`); a scan of a raw-layout codec runs of segments at a time, on
-   * the worker threads, decoding what `into` places straight into the reader's result.
+   * the worker threads, decoding what `into` places straight into the reader's result. `rows`: the rows
+   * each blob is read for; a segment whose wanted rows are few, and whose codec can skip the others
+   * (`decodeRows`), decodes those rows alone, past the bufferpool — its chunks then carry `firstRow`.
    */
-  async read(bySegment: BlobRow[][], scan: boolean, out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
+  async read(bySegment: BlobRow[][], scan: boolean, out: Map<number, ChunkData>, into?: ScatterInto, rows?: ReadonlyMap<number, RowSpan>): Promise<void> {
     if (scan && this.codec.inflate) return this.scanSegments(bySegment, this.codec.inflate, out, into);
     await mapLimit(bySegment, os.availableParallelism() * 2, async (blobs) => {
-      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan);
+      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan, rows && this.fewRows(blobs, rows), blobs[0]!.n_rows);
       for (const b of blobs) out.set(b.id, seg.chunk(slotOf(b)));
     });
+  }
+
+  /** The rows of a segment its blobs are read for, when a decode of those alone pays (few of them, not decoded already). */
+  private fewRows(blobs: readonly BlobRow[], rows: ReadonlyMap<number, RowSpan>): RowSpan | undefined {
+    if (!this.codec.decodeRows || this.isDecoded(blobs[0]!.partition_id, blobs[0]!.segment)) return undefined;
+    let lo = Infinity, hi = -Infinity;
+    for (const b of blobs) {
+      const r = rows.get(b.id);
+      if (!r) return undefined;
+      lo = Math.min(lo, r.first);
+      hi = Math.max(hi, r.first + r.count);
+    }
+    return (hi - lo) * FEW_ROWS <= blobs[0]!.n_rows ? { first: lo, count: hi - lo } : undefined;
   }
 
   /**
@@ -107,9 +122,10 @@ export class SegmentReader {
     });
   }
 
-  private async segment(partitionId: number, seg: number, scan: boolean): Promise<DecodedSegment> {
+  /** A segment decoded (through the bufferpool unless `scan`), or its rows `span` alone of `nrows` (never kept). */
+  private async segment(partitionId: number, seg: number, scan: boolean, span?: RowSpan, nrows = 1): Promise<DecodedSegment> {
     const key = `${partitionId}:${seg}`;
-    const cached = scan ? undefined : this.pool.getDecoded(key);
+    const cached = scan || span ? undefined : this.pool.getDecoded(key);
     if (cached) return cached;
     const part = this.partitionRow(partitionId);
     const row = this.segmentRows(partitionId)[seg];
@@ -122,13 +138,14 @@ export class SegmentReader {
       try {
         const mismatch = segmentMismatch(bytes, row.crc32);
         if (mismatch) throw new MistiqueError('CORRUPT', `${mismatch}; it serves ${this.db.intermediatesOfSegment(partitionId, seg).join(', ') || 'no intermediate'}. Run \`mistique verify\``);
-        decoded = await this.codec.decode(bytes, row.raw_length);
+        decoded = span ? await this.codec.decodeRows!(bytes, row.raw_length, span) : await this.codec.decode(bytes, row.raw_length);
       } finally {
         scratch?.give(bytes);
       }
-      this.decodedRawBytes += row.raw_length;
+      // a decode in part counts its share of the raw bytes (the read model learns the work done)
+      this.decodedRawBytes += span ? Math.round((row.raw_length * span.count) / nrows) : row.raw_length;
       this.decodedSegments++;
-      if (!scan) this.pool.putDecoded(key, decoded);
+      if (!scan && !span) this.pool.putDecoded(key, decoded);
       return decoded;
     } catch (err) {
       throw ioError(`reading ${part.file} segment ${seg} (${part.codec})`, err);
@@ -183,6 +200,9 @@ export interface ScatterInto {
 function slotOf(b: BlobRow): Slot {
   return { type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length };
 }
+
+/** A segment is decoded in part when its wanted rows are at most 1/FEW_ROWS of its rows. */
+const FEW_ROWS = 4;
 
 /** A scan reads the wanted segments of a partition with one file read of at most this many bytes… */
 const RANGE_BYTES = 1024 * 1024;

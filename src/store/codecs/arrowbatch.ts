@@ -9,7 +9,7 @@ import {
 import { MistiqueError } from '../../errors.js';
 import type { ChunkData } from '../../model/dataframe.js';
 import { allocValues, type ColumnType } from '../../model/types.js';
-import type { DecodedSegment, Slot } from './codec.js';
+import type { DecodedSegment, RowSpan, Slot } from './codec.js';
 
 const CODEBOOK_KEY = 'mistique.codebook';
 
@@ -102,7 +102,8 @@ export class TableSegment implements DecodedSegment {
   private readonly cols: Data[];
   private readonly fields: Field[];
 
-  constructor(table: Table, byteLength: number) {
+  /** `span`: the table holds rows span.first… of the segment only (decodeRows), and so do its chunks. */
+  constructor(table: Table, byteLength: number, private readonly span?: RowSpan) {
     const batch = table.batches[0];
     if (table.batches.length !== 1 || !batch) throw new MistiqueError('CORRUPT', `a segment holds one record batch, found ${table.batches.length}`);
     this.cols = batch.data.children;
@@ -111,6 +112,13 @@ export class TableSegment implements DecodedSegment {
   }
 
   chunk(slot: Slot): ChunkData {
+    if (!this.span) return this.whole(slot);
+    const rows = this.cols[0]?.length ?? 0;
+    if (this.span.first + rows > slot.nrows) throw new MistiqueError('CORRUPT', `segment rows ${this.span.first}…${this.span.first + rows - 1} were read but its chunk has ${slot.nrows} rows`);
+    return { ...this.whole({ ...slot, nrows: rows }), firstRow: this.span.first };
+  }
+
+  private whole(slot: Slot): ChunkData {
     const { type, nrows, ncols, colStart } = slot;
     const list = this.cols[colStart];
     if (list && (ArrowType.isFixedSizeList(list.type) || ArrowType.isList(list.type))) return listChunk(list, slot, this.fields[colStart]!);

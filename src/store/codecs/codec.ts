@@ -16,6 +16,9 @@ export interface Slot {
   byteLength: number;
 }
 
+/** Rows first…first+count−1 of a segment's chunks. */
+export interface RowSpan { first: number; count: number }
+
 export interface DecodedSegment {
   chunk(slot: Slot): ChunkData;
   /** Bytes this decoded segment holds in memory, for the bufferpool's budget. */
@@ -28,6 +31,11 @@ export interface SegmentCodec {
   readonly ext: string;
   encode(chunks: readonly ChunkData[], rawLength: number): Promise<Uint8Array>;
   decode(bytes: Uint8Array, rawLength: number): Promise<DecodedSegment>;
+  /**
+   * Rows `span.first`…`first+count−1` of every chunk only, each chunk carrying `firstRow`: where a codec
+   * can skip the rest (Parquet's row groups), a read of a few rows of a segment decodes those alone.
+   */
+  decodeRows?(bytes: Uint8Array, rawLength: number, span: RowSpan): Promise<DecodedSegment>;
   /**
    * The decoded form of chunks just encoded, without decoding them (write-through into the
    * bufferpool); absent where building it would cost as much as a decode.
