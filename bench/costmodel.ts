@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { lastCheckpoint, testImages } from './fmnist.js';
 import { generateZillow } from '../datasets/zillow/generate.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
@@ -43,17 +43,8 @@ const r1 = (x: number, d = 1): number => Number(x.toFixed(d));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-bench-cm-'));
 fs.mkdirSync(OUT, { recursive: true });
 
-function images(n: number): Float32Array {
-  const set = loadFashionMnist('t10k');
-  const x = new Float32Array(n * 784);
-  for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
-  return x;
-}
-
 function checkpoint(): string {
-  const files = fs.readdirSync(MODELS).filter((f) => f.startsWith(`${args.model}_e`) && f.endsWith('.onnx')).sort();
-  if (files.length === 0) throw new Error(`no ${args.model}_eNN.onnx in ${MODELS}: run npm run datasets:dnn first`);
-  return path.join(MODELS, files[files.length - 1]!);
+  return lastCheckpoint(MODELS, args.model!);
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
@@ -76,7 +67,7 @@ function pick5<T>(xs: T[]): T[] {
 
 async function dnnPart(bar: { tick(): void }) {
   const ckpt = checkpoint();
-  const x = images(N);
+  const x = testImages(N);
   const store = await openStore(path.join(tmp, 'dnn-none'), { policy: 'store_all' });
   const run = await store.logNetwork('fm.m', ckpt, { x, shape: [1, 28, 28] }, { batchSize: 128 });
   await store.flush();

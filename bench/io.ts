@@ -11,7 +11,6 @@
 // Prints one JSON line: every figure, and the issue's ratios — log ÷ min(raw write, codec compress),
 // full read ÷ min(raw read, codec decompress), gzip against fflate — and writes bench/results/io.svg.
 // Usage: npm run bench:io [-- --examples 2000 --runs 5 --codecs gzip,arrow,parquet --schemes fp32,lp,kbit8,pool2 --dir /tmp]
-import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +24,7 @@ import { quantizeBatch, schemeName, type DnnScheme } from '../src/executor/onnx/
 import { openStore, type CodecId } from '../src/index.js';
 import { pool } from '../src/quantize/index.js';
 import { tensorGeometry } from '../src/store/geometry.js';
+import { dropOsCache, syncAll } from './proc.js';
 import { barChart } from './svg.js';
 import { reluTensor, stat, TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
 
@@ -52,26 +52,8 @@ const v = reluTensor(N);
 const inMB = v.byteLength / MB;
 const work = fs.mkdtempSync(path.join(args.dir!, 'mistique-bench-io-'));
 
-/**
- * Writes dirty pages out (`sync`, a child process) — once, before the reads of a run, not before each:
- * a fork leaves this process's pages copy-on-write, and the first touch of each afterwards faults, which
- * added ~0.6 ms to the one-row read measured right after it (a cost of the benchmark, not of the read).
- */
-function syncAll(): void {
-  try { execFileSync('sync'); } catch { /* without sync only clean pages drop: what was written is fsynced already */ }
-}
-
-/** Drops the clean pages of the page cache so that a read comes from the disk; false where the machine does not allow it. */
-function dropCaches(): boolean {
-  try {
-    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
-}
 syncAll();
-const cold = dropCaches();
+const cold = dropOsCache();
 
 function time<T>(fn: () => T): [T, number] {
   const t = performance.now();
@@ -94,7 +76,7 @@ function rawFile(): { writeMBs: number; readMBs: number } {
     fs.fsyncSync(fd);
     fs.closeSync(fd);
   });
-  dropCaches();
+  dropOsCache();
   const [got, r] = time(() => fs.readFileSync(file));
   if (got.length !== bytes.length) throw new Error('raw read is short');
   fs.rmSync(file);
@@ -174,20 +156,20 @@ async function storeRun(codec: CodecId, schemeKey: string, rep: number): Promise
   await s.close();
   syncAll();
   const r = await openStore(dir);
-  dropCaches();
+  dropOsCache();
   const [m, readMs] = await timeAsync(() => r.getIntermediates('b.m.t.*', { path: 'read' }));
   const outMB = m.nrows * m.ncols * 4 / MB;
   const rnd = mulberry32(rep + 1);
   const ids = Int32Array.from({ length: Math.round(N / 10) }, () => Math.floor(rnd() * N)).sort();
   const few = [...new Set(ids)];
   r.dropCaches();
-  dropCaches();
+  dropOsCache();
   const [, rows10Ms] = await timeAsync(() => r.getIntermediates('b.m.t.*', { rows: few, path: 'read' }));
   // one-row reads: the p50 of ONE_ROW_READS, each of another random row, each cold
   const one: number[] = [];
   for (let k = 0; k < ONE_ROW_READS; k++) {
     r.dropCaches();
-    dropCaches();
+    dropOsCache();
     one.push((await timeAsync(() => r.getIntermediates('b.m.t.*', { rows: [Math.floor(rnd() * N)], path: 'read' })))[1]);
   }
   const oneRowMs = one.sort((a, b) => a - b)[ONE_ROW_READS >> 1]!;

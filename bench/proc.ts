@@ -1,4 +1,5 @@
 // What a benchmark reads about its own process.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,4 +28,23 @@ export function summary(xs: readonly number[], digits = 1): { median: number; mi
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
   return { median: +m.toFixed(digits), min: +s[0]!.toFixed(digits), max: +s.at(-1)!.toFixed(digits), runs: s.length };
+}
+
+/**
+ * Writes dirty pages out (`sync`, a child process) — once, before the cold reads of a run, not before
+ * each: a fork leaves this process's pages copy-on-write, and the first touch of each afterwards faults,
+ * which added ~0.6 ms to a one-row read measured right after it (a cost of the benchmark, not of the read).
+ */
+export function syncAll(): void {
+  try { execFileSync('sync'); } catch { /* without sync only clean pages drop: what was written is fsynced already */ }
+}
+
+/** Drops the clean pages of the page cache so that a read comes from the disk; false where the machine does not allow it. */
+export function dropOsCache(): boolean {
+  try {
+    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
+    return true;
+  } catch {
+    return false;
+  }
 }
