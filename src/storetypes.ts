@@ -28,7 +28,7 @@ export interface StoreOptions {
   similarityThreshold?: number;
   /** Bufferpool budget in bytes (default 256 MB). */
   bufferpoolBytes?: number;
-  /** A partition is written once it holds this many uncompressed bytes (default 64 MB, at most half the budget). */
+  /** A partition is written once it holds this many uncompressed bytes (default 16 MB, at most half the budget). */
   partitionBytes?: number;
   /**
    * Chunks are encoded together in segments of about this many bytes. Default by codec: gzip 64 KB (its

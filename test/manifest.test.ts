@@ -61,7 +61,7 @@ describe('store manifest', () => {
     const s = checkStoreOptions({});
     expect(s).toMatchObject({ policy: undefined, gammaMin: undefined, lockTimeoutMs: 0, flushMs: 30_000, durable: false });
     const MB = 1024 * 1024;
-    expect(s.dataStore('gzip', 'adaptive')).toEqual({ policy: 'dedup', bufferpoolBytes: 256 * MB, partitionBytes: 64 * MB, segmentBytes: 64 * 1024, similarityThreshold: 0.5, flushBytes: 64 * MB });
+    expect(s.dataStore('gzip', 'adaptive')).toEqual({ policy: 'dedup', bufferpoolBytes: 256 * MB, partitionBytes: 16 * MB, segmentBytes: 64 * 1024, similarityThreshold: 0.5, flushBytes: 64 * MB });
     expect(s.dataStore('arrow', 'store_all')).toMatchObject({ policy: 'store_all', segmentBytes: MB });
     // a partition is half the bufferpool at most; a segment size given is every codec's
     const t = checkStoreOptions({ bufferpoolBytes: 10 * MB, partitionBytes: 8 * MB, segmentBytes: 4096, policy: 'adaptive', gammaMin: 0, lockTimeoutMs: 5, durable: true, flushMs: 9, similarityThreshold: 1, flushBytes: 3 });
