@@ -15,6 +15,7 @@ import { packageRoot } from '../src/paths.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { lastCheckpoint, testImages } from './fmnist.js';
 import { dropOsCache, saveResult, summary, syncAll } from './proc.js';
+import { lineChart } from './svg.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -108,6 +109,16 @@ for (const net of nets) {
     const l = results[net.name]![layer] as { rerun_ms: { median: number }; read: Record<string, { ms: { median: number }; read_over_rerun: number }> };
     process.stderr.write(layer.padEnd(12) + String(l.rerun_ms.median).padStart(10) + SCHEMES.map((s) => `${l.read[s]!.ms.median} (${l.read[s]!.read_over_rerun})`.padStart(16)).join('') + '\n');
   }
+}
+// a chart per net: median ms by layer, the re-run and each scheme's cold read (bench/results/readrerun-<net>.svg)
+const COLORS = ['#222222', '#4477aa', '#ee6677', '#228833', '#ccbb44'];
+for (const net of nets) {
+  const at = (layer: string) => results[net.name]![layer] as { rerun_ms: { median: number }; read: Record<string, { ms: { median: number } }> };
+  const series = [{ name: 're-run', color: COLORS[0]!, values: net.layers.map((l) => at(l).rerun_ms.median) },
+    ...SCHEMES.map((s, k) => ({ name: `read ${s}`, color: COLORS[k + 1]!, values: net.layers.map((l) => at(l).read[s]!.ms.median) }))];
+  fs.writeFileSync(path.join(packageRoot(), 'bench', 'results', `readrerun-${net.name}.svg`), lineChart({
+    title: `${net.name}: cold read vs re-run of ${N} examples per layer (median of ${ROUNDS}, ms)`, xLabel: 'layer', yLabel: 'ms', logY: true, x: net.layers, series,
+  }));
 }
 saveResult('readrerun', {
   bench: 'readrerun', examples: N, rounds: ROUNDS, cold, schemes: SCHEMES, results, losing,
