@@ -379,8 +379,8 @@ export class ChunkReader {
       const wanted = new Set(step);
       const load = (): BlockChunkRow[] => this.blockChunks(sel, step[0]!, step[step.length - 1]!)
         .filter((c) => wanted.has(c.block) && mapOf(c).ks.length > 0);
-      // a read of a few rows tells the store which, so that a codec that can decodes those alone
-      return this.readBlocks(sel, load(), load, scan, into, scan ? undefined : (cs) => rowSpans(cs, rowsByBlock));
+      // a read of a few rows tells the store which, where its codec can decode those alone
+      return this.readBlocks(sel, load(), load, scan, into, scan || !this.ds.codec.decodeRows ? undefined : (cs) => rowSpans(cs, rowsByBlock));
     };
     // a scan reads the next step while this one's rows are copied (two steps in memory at most; a scan
     // decoded by the workers holds only encoded bytes, so it keeps more under way)

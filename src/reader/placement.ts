@@ -38,11 +38,22 @@ export function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
 /** The rows of its chunk each blob is read for (first…first+count−1; a blob shared by chunks of several RowBlocks: all of theirs). */
 export function rowSpans(chunks: readonly BlockChunkRow[], rowsByBlock: ReadonlyMap<number, BlockRows>): Map<number, RowSpan> {
   const out = new Map<number, RowSpan>();
+  // a block's lowest and highest asked row, found once for all of its chunks
+  const byBlock = new Map<number, [number, number] | null>();
   for (const c of chunks) {
-    const offsets = rowsByBlock.get(c.block)?.offsets;
-    if (!offsets || offsets.length === 0) continue;
-    let lo = offsets[0]!, hi = lo;
-    for (const o of offsets) { if (o < lo) lo = o; if (o > hi) hi = o; }
+    let range = byBlock.get(c.block);
+    if (range === undefined) {
+      const offsets = rowsByBlock.get(c.block)?.offsets;
+      range = null;
+      if (offsets && offsets.length > 0) {
+        let a = offsets[0]!, b = a;
+        for (const o of offsets) { if (o < a) a = o; if (o > b) b = o; }
+        range = [a, b];
+      }
+      byBlock.set(c.block, range);
+    }
+    if (!range) continue;
+    let [lo, hi] = range;
     const had = out.get(c.blob_id);
     if (had) { hi = Math.max(hi, had.first + had.count - 1); lo = Math.min(lo, had.first); }
     out.set(c.blob_id, { first: lo, count: hi - lo + 1 });

@@ -14,7 +14,6 @@ import { mapLimit, OpenPartition, writePartition } from './partition.js';
 import { align8, rawByteLength } from './chunk.js';
 import { SegmentReader, type ScatterInto } from './segmentreader.js';
 
-
 export type StoragePolicy = 'store_all' | 'dedup';
 
 export interface DataStoreOptions {

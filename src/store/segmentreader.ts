@@ -36,29 +36,31 @@ export class SegmentReader {
   /**
    * The chunks of stored blobs, grouped by segment, into `out` by blob id: each segment decoded once
    * (through the bufferpool unless `scan`); a scan of a raw-layout codec runs of segments at a time, on
-   * the worker threads, decoding what `into` places straight into the reader's result. `rows`: the rows
+   * the worker threads, decoding what `into` places straight into the reader's result. `spans`: the rows
    * each blob is read for; a segment whose wanted rows are few, and whose codec can skip the others
    * (`decodeRows`), decodes those rows alone, past the bufferpool — its chunks then carry `firstRow`.
    */
-  async read(bySegment: BlobRow[][], scan: boolean, out: Map<number, ChunkData>, into?: ScatterInto, rows?: ReadonlyMap<number, RowSpan>): Promise<void> {
+  async read(bySegment: BlobRow[][], scan: boolean, out: Map<number, ChunkData>, into?: ScatterInto, spans?: ReadonlyMap<number, RowSpan>): Promise<void> {
     if (scan && this.codec.inflate) return this.scanSegments(bySegment, this.codec.inflate, out, into);
     await mapLimit(bySegment, os.availableParallelism() * 2, async (blobs) => {
-      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan, rows && this.fewRows(blobs, rows), blobs[0]!.n_rows);
+      const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan, spans && this.fewRows(blobs, spans));
       for (const b of blobs) out.set(b.id, seg.chunk(slotOf(b)));
     });
   }
 
   /** The rows of a segment its blobs are read for, when a decode of those alone pays (few of them, not decoded already). */
-  private fewRows(blobs: readonly BlobRow[], rows: ReadonlyMap<number, RowSpan>): RowSpan | undefined {
+  private fewRows(blobs: readonly BlobRow[], spans: ReadonlyMap<number, RowSpan>): PartRead | undefined {
     if (!this.codec.decodeRows || this.isDecoded(blobs[0]!.partition_id, blobs[0]!.segment)) return undefined;
     let lo = Infinity, hi = -Infinity;
     for (const b of blobs) {
-      const r = rows.get(b.id);
+      const r = spans.get(b.id);
       if (!r) return undefined;
       lo = Math.min(lo, r.first);
       hi = Math.max(hi, r.first + r.count);
     }
-    return (hi - lo) * FEW_ROWS <= blobs[0]!.n_rows ? { first: lo, count: hi - lo } : undefined;
+    // the chunks of a segment have the same row count
+    const of = blobs[0]!.n_rows;
+    return (hi - lo) * FEW_ROWS <= of ? { first: lo, count: hi - lo, of } : undefined;
   }
 
   /**
@@ -122,8 +124,8 @@ export class SegmentReader {
     });
   }
 
-  /** A segment decoded (through the bufferpool unless `scan`), or its rows `span` alone of `nrows` (never kept). */
-  private async segment(partitionId: number, seg: number, scan: boolean, span?: RowSpan, nrows = 1): Promise<DecodedSegment> {
+  /** A segment decoded (through the bufferpool unless `scan`), or its rows `span` alone (never kept). */
+  private async segment(partitionId: number, seg: number, scan: boolean, span?: PartRead): Promise<DecodedSegment> {
     const key = `${partitionId}:${seg}`;
     const cached = scan || span ? undefined : this.pool.getDecoded(key);
     if (cached) return cached;
@@ -143,7 +145,7 @@ export class SegmentReader {
         scratch?.give(bytes);
       }
       // a decode in part counts its share of the raw bytes (the read model learns the work done)
-      this.decodedRawBytes += span ? Math.round((row.raw_length * span.count) / nrows) : row.raw_length;
+      this.decodedRawBytes += span ? Math.round((row.raw_length * span.count) / span.of) : row.raw_length;
       this.decodedSegments++;
       if (!scan && !span) this.pool.putDecoded(key, decoded);
       return decoded;
@@ -200,6 +202,9 @@ export interface ScatterInto {
 function slotOf(b: BlobRow): Slot {
   return { type: b.type, nrows: b.n_rows, ncols: b.n_cols, colStart: b.col_start, byteOffset: b.byte_offset, byteLength: b.byte_length };
 }
+
+/** Rows of a segment decoded alone, and how many rows the segment holds. */
+interface PartRead extends RowSpan { of: number }
 
 /** A segment is decoded in part when its wanted rows are at most 1/FEW_ROWS of its rows. */
 const FEW_ROWS = 4;
