@@ -13,7 +13,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { makeVector, Table as ArrowTable, tableToIPC } from 'apache-arrow';
-import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
@@ -53,13 +53,6 @@ const STORAGE: Record<string, { scheme: string; policy: 'store_all' | 'dedup' }>
 /** Logging-time configurations (one checkpoint). */
 const TIMING = ['none', 'lp', 'kbit8', 'pool2', 'pool2+lp', 'poolS'];
 
-function images(): Float32Array {
-  const set = loadFashionMnist('t10k');
-  const x = new Float32Array(N * 784);
-  for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
-  return x;
-}
-
 function checkpoints(model: string): string[] {
   const files = fs.readdirSync(MODELS).filter((f) => f.startsWith(`${model}_e`) && f.endsWith('.onnx')).sort();
   if (files.length === 0) throw new Error(`no ${model}_eNN.onnx checkpoints in ${MODELS}: run npm run datasets:dnn first`);
@@ -69,7 +62,7 @@ function checkpoints(model: string): string[] {
 interface ChildResult { name: string; bytesRaw: number; bytesUnique: number; bytesOnDisk: number; ms: number; peakRssMb: number; perModel: Record<string, { raw: number; unique: number; disk: number }> }
 
 async function storageChild(name: string): Promise<ChildResult> {
-  const x = images();
+  const x = testImages(N);
   const cfg = STORAGE[name];
   const t0 = performance.now();
   const perModel: ChildResult['perModel'] = {};
@@ -129,7 +122,7 @@ interface TimingResult { scheme: string; codec: string; bareMs: number; exposedM
 /** The disk's floor in this run: 64 MB written and fsynced as one file, MB/s. */
 async function timingChild(spec: string): Promise<TimingResult> {
   const [scheme, codec] = spec.split('@') as [string, CodecId];
-  const x = images();
+  const x = testImages(N);
   const cp = checkpoints('vgg').at(-1)!;
   /** Best of 2 runs (after a warm-up) of a session over the images in batches, outputs discarded. */
   const forwardMs = async (model: string | Uint8Array): Promise<number> => {

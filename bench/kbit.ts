@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { lastCheckpoint, testImages } from './fmnist.js';
 import { openStore } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { sampleValues } from '../src/quantize/index.js';
@@ -20,18 +20,14 @@ const N = Number(args.examples), BATCH = Number(args.batch);
 const MODELS = path.resolve(args.models ?? path.join(packageRoot(), 'datasets', 'models'));
 const SLICE = 1000; // rows compared at a time: memory stays bounded on the widest layer
 
-const set = loadFashionMnist('t10k');
-const x = new Float32Array(N * 784);
-for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+const x = testImages(N);
 
 interface LayerResult { layer: string; shape: number[]; min: number; max: number; bound: number; max_err: number; rows_over: number; first_batch_max_err: number; first_batch_rows_over: number }
 const out: Record<string, LayerResult[]> = {};
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-bench-kbit-'));
 try {
   for (const model of ['cnn', 'vgg']) {
-    const files = fs.readdirSync(MODELS).filter((f) => f.startsWith(`${model}_e`) && f.endsWith('.onnx')).sort();
-    if (files.length === 0) throw new Error(`no ${model} checkpoints in ${MODELS}: run npm run datasets:dnn first`);
-    const cp = path.join(MODELS, files[files.length - 1]!);
+    const cp = lastCheckpoint(MODELS, model);
     const store = await openStore(path.join(work, model), { codec: 'lz4', policy: 'store_all' });
     const key = `fmnist.${path.basename(cp, '.onnx')}`;
     const run = await store.logNetwork(key, cp, { x, shape: [1, 28, 28] }, { scheme: { quantize: { kbit: 8 } }, batchSize: BATCH });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { testImages } from './fmnist.js';
 import { mulberry32 } from '../datasets/random.js';
 import { openStore } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
@@ -24,9 +24,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(ckpt)) throw new Error(`${ckpt} is missing: run npm run datasets:dnn first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-bench-knn-'));
   try {
-    const set = loadFashionMnist('t10k');
-    const x = new Float32Array(N * 784);
-    for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+    const x = testImages(N);
     const store = await openStore(dir);
     await store.logNetwork('fm.cnn', ckpt, { x, shape: [1, 28, 28] });
     await store.flush();

@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLASSES, loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { testImages } from './fmnist.js';
 import { generateZillow } from '../datasets/zillow/generate.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
@@ -42,10 +43,7 @@ fs.mkdirSync(OUT, { recursive: true });
 const r1 = (x: number, d = 1): number => Number(x.toFixed(d));
 
 function images(n: number): { x: Float32Array; labels: Float64Array } {
-  const set = loadFashionMnist('t10k');
-  const x = new Float32Array(n * 784);
-  for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
-  return { x, labels: Float64Array.from(set.labels.subarray(0, n)) };
+  return { x: testImages(n), labels: Float64Array.from(loadFashionMnist('t10k').labels.subarray(0, n)) };
 }
 
 function checkpoint(name: string): string {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { testImages } from './fmnist.js';
 import { svccaDense } from '../src/diagnostics/svcca.js';
 import { nativeLapack } from '../src/diagnostics/linalg.js';
 import { npyHeader } from '../src/export/writers.js';
@@ -26,9 +26,7 @@ async function main(): Promise<void> {
   for (const m of ['cnn_e10', 'vgg_e10']) if (!fs.existsSync(path.join(models, `${m}.onnx`))) throw new Error(`${m}.onnx is missing: run npm run datasets:dnn first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-bench-svcca-'));
   try {
-    const set = loadFashionMnist('t10k');
-    const x = new Float32Array(10000 * 784);
-    for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+    const x = testImages(10000);
     const store = await openStore(path.join(dir, 's'));
     for (const m of ['cnn_e10', 'vgg_e10']) await store.logNetwork(`fm.${m}`, path.join(models, `${m}.onnx`), { x, shape: [1, 28, 28] });
     const rows: Record<string, unknown>[] = [];

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadFashionMnist } from '../datasets/fashion-mnist/load.js';
+import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
 import type { DnnInput } from '../src/executor/onnx/dnn.js';
@@ -42,9 +42,7 @@ function inputsOf(model: string, n: number): { feeds: (s: number, e: number) => 
       input: { inputs: { input_ids: { data: ids, shape: [SEQ] }, attention_mask: { data: mask, shape: [SEQ] } } },
     };
   }
-  const set = loadFashionMnist('t10k');
-  const x = new Float32Array(n * 784);
-  for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+  const x = testImages(n);
   return { feeds: (s, e) => ({ image: new ort.Tensor('float32', x.subarray(s * 784, e * 784), [e - s, 1, 28, 28]) }), input: { x, shape: [1, 28, 28] } };
 }
 
