@@ -5,11 +5,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { gaussian, leadingEigenpairs, matmul, matmulAtB, nativeLapack, orthonormalize, symEig, takeColumns } from '../src/diagnostics/linalg.js';
+import { describe, expect, it, vi } from 'vitest';
+import { gaussian, leadingEigenpairs, matmul, matmulAtB, nativeLapack, orthonormalize, productBackend, symEig, takeColumns } from '../src/diagnostics/linalg.js';
 import { svccaDense, transpose } from '../src/diagnostics/svcca.js';
 import { npyHeader } from '../src/export/writers.js';
-import { rng, tempDir, thrownCode, thrownCodeAsync } from './helpers.js';
+import { rng, slow, tempDir, thrownCode, thrownCodeAsync } from './helpers.js';
 
 function randomMatrix(rows: number, cols: number, seed: number, zeros = 0): Float64Array {
   const r = rng(seed);
@@ -42,16 +42,62 @@ async function withSpectrum(m: number, lambda: number[], seed: number): Promise<
 }
 
 describe('matmul and matmulAtB', () => {
-  it('equal the naive product in plain JavaScript and through onnxruntime, with zeros and empty shapes', async () => {
-    for (const [m, k, n] of [[3, 4, 5], [70, 65, 60], [1, 300, 1000]] as const) {
+  // [3,4,5] runs in plain JavaScript (below SMALL); above it every Aᵀ·B and the tall and wide A·B
+  // ([4096,2,512]) in BLAS, the other A·B in onnxruntime's MatMul — every product there without native/lapack
+  const shapes = [[3, 4, 5], [70, 65, 60], [1, 300, 1000], [4096, 2, 512]] as const;
+  async function equalNaive(lib: Pick<typeof import('../src/diagnostics/linalg.js'), 'matmul' | 'matmulAtB'>): Promise<void> {
+    for (const [m, k, n] of shapes) {
       const a = randomMatrix(m, k, m + k, 0.3), b = randomMatrix(k, n, n);
-      expect(maxAbsDiff(await matmul(a, b, m, k, n), naive(a, b, m, k, n))).toBeLessThan(1e-12);
+      expect(maxAbsDiff(await lib.matmul(a, b, m, k, n), naive(a, b, m, k, n))).toBeLessThan(1e-12);
       const at = transpose(a, m, k); // k×m
-      expect(maxAbsDiff(await matmulAtB(at, b, k, m, n), naive(at, b, m, k, n, true))).toBeLessThan(1e-12);
+      expect(maxAbsDiff(await lib.matmulAtB(at, b, k, m, n), naive(at, b, m, k, n, true))).toBeLessThan(1e-12);
     }
-    expect(Array.from(await matmul(new Float64Array(0), new Float64Array(0), 2, 0, 3))).toEqual([0, 0, 0, 0, 0, 0]);
-    expect((await matmul(new Float64Array(0), randomMatrix(4, 3, 1), 0, 4, 3)).length).toBe(0);
-    expect(Array.from(await matmulAtB(new Float64Array(0), new Float64Array(0), 0, 2, 2))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(await lib.matmul(new Float64Array(0), new Float64Array(0), 2, 0, 3))).toEqual([0, 0, 0, 0, 0, 0]);
+    expect((await lib.matmul(new Float64Array(0), randomMatrix(4, 3, 1), 0, 4, 3)).length).toBe(0);
+    expect(Array.from(await lib.matmulAtB(new Float64Array(0), new Float64Array(0), 0, 2, 2))).toEqual([0, 0, 0, 0]);
+  }
+
+  it('equal the naive product in plain JavaScript, BLAS and onnxruntime, with zeros and empty shapes', async () => {
+    expect(nativeLapack(), 'native/lapack is not built: install libopenblas-dev and run npm ci').not.toBeNull();
+    await equalNaive({ matmul, matmulAtB });
+  });
+
+  // onnxruntime aborts the process on an error thrown in a worker thread, where Stryker runs every test:
+  // this one runs outside the mutation run (slow() skips it there)
+  slow('equal the naive product through onnxruntime when native/lapack is not there (MISTIQUE_LAPACK=0)', async () => {
+    vi.stubEnv('MISTIQUE_LAPACK', '0');
+    vi.resetModules();
+    try {
+      const lib = await import('../src/diagnostics/linalg.js');
+      expect(lib.nativeLapack()).toBeNull();
+      await equalNaive(lib);
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
+  });
+
+  it('route each product where it was measured fastest (bench:linalg)', () => {
+    expect(productBackend(64, 64, 64, false, true)).toBe('js'); // 2^18 multiply-adds: still JavaScript
+    expect(productBackend(64, 64, 65, false, true)).toBe('onnx');
+    expect(productBackend(0, 1e6, 1e6, true, true)).toBe('js'); // empty results never leave JavaScript
+    expect(productBackend(1e6, 0, 1e6, false, true)).toBe('js');
+    expect(productBackend(1e6, 1e6, 0, false, true)).toBe('js');
+    expect(productBackend(65, 64, 64, true, true)).toBe('blas'); // every Aᵀ·B
+    expect(productBackend(4096, 64, 512, false, true)).toBe('blas'); // tall and wide A·B
+    expect(productBackend(4095, 64, 512, false, true)).toBe('onnx');
+    expect(productBackend(4096, 64, 511, false, true)).toBe('onnx'); // skinny: KNN's few queries
+    expect(productBackend(3136, 3136, 3136, false, true)).toBe('onnx');
+    for (const transA of [true, false]) expect(productBackend(10000, 3136, 3136, transA, false)).toBe('onnx'); // no native/lapack
+  });
+
+  it('BLAS checks every size before it runs: a wrong one is a RangeError, not a crash', async () => {
+    const blas = nativeLapack()!;
+    expect(() => blas.gemm(new Float64Array(5), new Float64Array(6), 2, 3, 2, false)).toThrow(RangeError);
+    expect(() => blas.gemm(new Float64Array(6), new Float64Array(5), 2, 3, 2, true)).toThrow(RangeError);
+    expect(() => blas.gemm(new Float64Array(0), new Float64Array(0), 0, 3, 2, false)).toThrow(RangeError);
+    expect(() => blas.gemm(new Float32Array(6) as unknown as Float64Array, new Float64Array(6), 2, 3, 2, false)).toThrow(TypeError);
+    expect(Array.from(await blas.gemm(Float64Array.from([1, 2, 3, 4, 5, 6]), Float64Array.from([1, 1]), 3, 2, 1, true))).toEqual([5, 7, 9]);
   });
 
   it('refuse operands whose length does not match the shape', async () => {

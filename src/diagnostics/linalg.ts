@@ -1,8 +1,11 @@
-// Dense linear algebra for the diagnostics, split by cost: the O(n·d²) products run as an ONNX MatMul
-// in onnxruntime (MLAS: blocked, vectorized, multi-threaded, float64), the small dense eigenproblems
-// (l×l, l ≤ ~1 500) in ml-matrix. ml-matrix alone was measured too slow for the largest layers: its
-// symmetric eigendecomposition takes 1.6 s at 700×700 and grows with the cube (≈150 s at 3 136), and
-// the Gram matrix of 10 000 × 3 136 activations is 10¹¹ multiply-adds. See bench/README.md.
+// Dense linear algebra for the diagnostics, split by cost. The O(n·d²) products run in BLAS's dgemm
+// (native/lapack, Debian's OpenBLAS, on a libuv thread) or as an ONNX MatMul in onnxruntime (MLAS,
+// float64), whichever was measured faster for the shape; the eigenproblems in LAPACK's dsyevr. Without
+// native/lapack: every product in onnxruntime, the small dense eigenproblems
+// (l×l, l ≤ ~1 500) in ml-matrix, large ones by randomized subspace iteration. ml-matrix alone was
+// measured too slow for the largest layers: its symmetric eigendecomposition takes 1.6 s at 700×700 and
+// grows with the cube (≈150 s at 3 136), and the Gram matrix of 10 000 × 3 136 activations is 10¹¹
+// multiply-adds. See bench/README.md.
 import { createRequire } from 'node:module';
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import onnxProto from 'onnx-proto';
@@ -12,8 +15,12 @@ import { unshared } from '../model/matrix.js';
 
 const { onnx } = onnxProto;
 
-/** LAPACK's dsyevr through native/lapack (Debian's OpenBLAS), when it was built at install; else null. */
-type Lapack = { eigh(a: Float64Array, n: number, top: number): { values: Float64Array; vectors: Float64Array } };
+/** LAPACK's dsyevr and BLAS's dgemm through native/lapack (Debian's OpenBLAS), when it was built at install; else null. */
+type Lapack = {
+  eigh(a: Float64Array, n: number, top: number): { values: Float64Array; vectors: Float64Array };
+  /** op(A)·B, op(A) = A (m×k) or Aᵀ (A k×m); checks every size before BLAS runs (RangeError). */
+  gemm(a: Float64Array, b: Float64Array, m: number, k: number, n: number, transA: boolean): Promise<Float64Array>;
+};
 let lapack: Lapack | null | undefined;
 export function nativeLapack(): Lapack | null {
   if (lapack === undefined) {
@@ -26,7 +33,20 @@ export function nativeLapack(): Lapack | null {
 
 /** Products below this many multiply-adds run in plain JavaScript (a session call costs ~0.1 ms). */
 const SMALL = 1 << 18;
+/**
+ * Which products BLAS takes when native/lapack is built (npm run bench:linalg: median of 5, interleaved,
+ * float64, 2 cores): every Aᵀ·B — onnxruntime's needs the transpose materialized and its float64 kernel
+ * runs at ~70 GFLOP/s where dgemm reaches ~105 (XᵀX of 5 000 × 3 136: 0.93 s against 1.43) — and the A·B
+ * whose result is tall and wide (10 000 × 3 136 · 3 136 × 670: 0.43 s against 0.60). Skinny A·B stays in
+ * onnxruntime, which streams A where dgemm first packs it (KNN's 2 000 × 12 544 · 12 544 × 10: 9 ms
+ * against 46), as do square ones of ~3 000 (3 136² · 3 136 × 512: 114 ms against 131).
+ */
+const BLAS_AB_ROWS = 4096, BLAS_AB_COLS = 512;
 
+// Stryker disable all: onnxruntime aborts the process (SIGABRT, a C++ exception) when a run throws on a
+// worker thread, where Stryker runs every test, so a mutant that breaks this graph costs restarts instead
+// of a verdict. These lines are pinned outside the mutation run by linalg.test's onnxruntime case
+// (MISTIQUE_LAPACK=0: every product through this graph, against the naive product).
 let sessions: Promise<{ ab: ort.InferenceSession; atb: ort.InferenceSession }> | null = null;
 
 function matmulModel(transposeA: boolean): Uint8Array {
@@ -53,23 +73,46 @@ function matmulSessions() {
   return sessions;
 }
 
+/** op(A)·B as an ONNX MatMul in onnxruntime (sizes checked by the caller). */
+export async function matmulOnnx(a: Float64Array, b: Float64Array, m: number, k: number, n: number, transA: boolean): Promise<Float64Array> {
+  const out = await (await matmulSessions())[transA ? 'atb' : 'ab'].run({
+    a: new ort.Tensor('float64', unshared(a), transA ? [k, m] : [m, k]),
+    b: new ort.Tensor('float64', unshared(b), [k, n]),
+  });
+  return out.c!.data as Float64Array;
+}
+// Stryker restore all
+
+/**
+ * Where a product op(A)·B (op(A) m×k, B k×n) runs: plain JavaScript below SMALL multiply-adds or on an
+ * empty shape; else BLAS (when native/lapack is built) for every Aᵀ·B and the tall and wide A·B;
+ * else onnxruntime.
+ */
+export function productBackend(m: number, k: number, n: number, transA: boolean, blas: boolean): 'js' | 'blas' | 'onnx' {
+  if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return 'js';
+  if (blas && (transA || (m >= BLAS_AB_ROWS && n >= BLAS_AB_COLS))) return 'blas';
+  return 'onnx';
+}
+
 /** C = A·B, A m×k, B k×n, all row-major float64. */
 export async function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Promise<Float64Array> {
   check(a, m * k, 'A'); check(b, k * n, 'B');
-  if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return matmulJs(a, b, m, k, n, false);
-  return runMatMul('ab', a, [m, k], b, [k, n]);
+  return product(a, b, m, k, n, false);
 }
 
 /** C = Aᵀ·B, A k×m, B k×n (e.g. the Gram matrix XᵀX with A = B = X). */
 export async function matmulAtB(a: Float64Array, b: Float64Array, k: number, m: number, n: number): Promise<Float64Array> {
   check(a, k * m, 'A'); check(b, k * n, 'B');
-  if (m * k * n <= SMALL || m === 0 || n === 0 || k === 0) return matmulJs(a, b, m, k, n, true);
-  return runMatMul('atb', a, [k, m], b, [k, n]);
+  return product(a, b, m, k, n, true);
 }
 
-async function runMatMul(which: 'ab' | 'atb', a: Float64Array, as: number[], b: Float64Array, bs: number[]): Promise<Float64Array> {
-  const out = await (await matmulSessions())[which].run({ a: new ort.Tensor('float64', unshared(a), as), b: new ort.Tensor('float64', unshared(b), bs) });
-  return out.c!.data as Float64Array;
+async function product(a: Float64Array, b: Float64Array, m: number, k: number, n: number, transA: boolean): Promise<Float64Array> {
+  const blas = nativeLapack();
+  switch (productBackend(m, k, n, transA, blas !== null)) {
+    case 'js': return matmulJs(a, b, m, k, n, transA);
+    case 'blas': return blas!.gemm(a, b, m, k, n, transA);
+    case 'onnx': return matmulOnnx(a, b, m, k, n, transA);
+  }
 }
 
 function check(x: Float64Array, n: number, name: string): void {
