@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { gaussian, leadingEigenpairs, matmul, matmulAtB, nativeLapack, orthonormalize, productBackend, symEig, takeColumns } from '../src/diagnostics/linalg.js';
+import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
+import { gaussian, leadingEigenpairs, matmul, matmulAtB, nativeLapack, offIdentity as offI, orthonormalize, productBackend, rowSumNorm, symEig, takeColumns } from '../src/diagnostics/linalg.js';
 import { svccaDense, transpose } from '../src/diagnostics/svcca.js';
 import { npyHeader } from '../src/export/writers.js';
 import { rng, slow, tempDir, thrownCode, thrownCodeAsync } from './helpers.js';
@@ -91,6 +92,33 @@ describe('matmul and matmulAtB', () => {
     for (const transA of [true, false]) expect(productBackend(10000, 3136, 3136, transA, false)).toBe('onnx'); // no native/lapack
   });
 
+  it('send the products routed to BLAS to its dgemm, and no other', async () => {
+    const blas = nativeLapack()!;
+    const gemm = vi.spyOn(blas, 'gemm');
+    try {
+      const a = randomMatrix(65, 64, 1), b = randomMatrix(65, 64, 2);
+      expect(maxAbsDiff(await matmulAtB(a, b, 65, 64, 64), naive(a, b, 64, 65, 64, true))).toBeLessThan(1e-12);
+      expect(gemm).toHaveBeenCalledTimes(1);
+      await matmul(randomMatrix(70, 65, 3), randomMatrix(65, 60, 4), 70, 65, 60); // onnxruntime
+      await matmul(randomMatrix(3, 4, 3), randomMatrix(4, 5, 4), 3, 4, 5); // JavaScript
+      expect(gemm).toHaveBeenCalledTimes(1);
+    } finally { gemm.mockRestore(); }
+  });
+
+  it('load native/lapack once, and not at all with MISTIQUE_LAPACK=0', async () => {
+    expect(typeof nativeLapack()?.gemm).toBe('function');
+    expect(nativeLapack()).toBe(nativeLapack());
+    try {
+      for (const [flag, loaded] of [['0', false], ['1', true]] as const) {
+        vi.stubEnv('MISTIQUE_LAPACK', flag);
+        vi.resetModules();
+        const fresh = await import('../src/diagnostics/linalg.js');
+        expect([flag, typeof fresh.nativeLapack()?.gemm]).toEqual([flag, loaded ? 'function' : 'undefined']);
+        if (!loaded) expect(fresh.nativeLapack()).toBeNull();
+      }
+    } finally { vi.unstubAllEnvs(); vi.resetModules(); }
+  });
+
   it('BLAS checks every size before it runs: a wrong one is a RangeError, not a crash', async () => {
     const blas = nativeLapack()!;
     expect(() => blas.gemm(new Float64Array(5), new Float64Array(6), 2, 3, 2, false)).toThrow(RangeError);
@@ -102,6 +130,9 @@ describe('matmul and matmulAtB', () => {
 
   it('refuse operands whose length does not match the shape', async () => {
     expect(await thrownCodeAsync(matmul(new Float64Array(5), new Float64Array(6), 2, 3, 2))).toBe('INTERNAL');
+    await expect(matmul(new Float64Array(5), new Float64Array(6), 2, 3, 2)).rejects.toThrow(/matrix A has 5 values, its shape needs 6/);
+    await expect(matmul(new Float64Array(6), new Float64Array(5), 2, 3, 2)).rejects.toThrow(/matrix B has 5 values/);
+    await expect(matmulAtB(new Float64Array(7), new Float64Array(6), 3, 2, 2)).rejects.toThrow(/matrix A has 7 values/);
     expect(await thrownCodeAsync(matmul(new Float64Array(6), new Float64Array(5), 2, 3, 2))).toBe('INTERNAL');
     expect(await thrownCodeAsync(matmulAtB(new Float64Array(7), new Float64Array(6), 3, 2, 2))).toBe('INTERNAL');
     await expect(matmulAtB(new Float64Array(6), new Float64Array(5), 3, 2, 2)).rejects.toThrow(/matrix B has 5 values, its shape needs 6/);
@@ -129,6 +160,24 @@ describe('symEig', () => {
 
   it('refuses a matrix of the wrong size', () => {
     expect(thrownCode(() => symEig(new Float64Array(5), 2))).toBe('INTERNAL');
+    expect(() => symEig(new Float64Array(5), 2)).toThrow(/matrix S has 5 values, its shape needs 4/);
+  });
+
+  it('is LAPACK\'s answer when native/lapack is built, and ml-matrix\'s with native: false, to the last bit', async () => {
+    const n = 9, x = randomMatrix(n, n, 5);
+    const s = Float64Array.from({ length: n * n }, (_, p) => x[p]! + x[(p % n) * n + Math.floor(p / n)]!);
+    const lapack = nativeLapack()!.eigh(Float64Array.from(s), n, n).values;
+    const ml = Array.from(new EigenvalueDecomposition(MlMatrix.from1DArray(n, n, s), { assumeSymmetric: true }).realEigenvalues).reverse();
+    expect(Array.from(lapack)).not.toEqual(ml); // the two differ in the last bits: each answer is told apart
+    expect(Array.from(symEig(s, n).values)).toEqual(Array.from(lapack));
+    expect(Array.from(symEig(s, n, { native: true }).values)).toEqual(Array.from(lapack));
+    expect(Array.from(symEig(s, n, { native: false }).values)).toEqual(ml);
+    const c = (await withSpectrum(40, [4, 3, 2, 1], 3)).c;
+    const top = nativeLapack()!.eigh(Float64Array.from(c), 40, 3).values;
+    expect(Array.from((await leadingEigenpairs(c, 40, 0.85)).values)).toEqual(Array.from(top));
+    const mlTop = symEig(c, 40, { native: false }).values.slice(0, 3);
+    expect(Array.from((await leadingEigenpairs(c, 40, 0.85, { native: false })).values)).toEqual(Array.from(mlTop));
+    expect(Array.from(mlTop)).not.toEqual(Array.from(top));
   });
 });
 
@@ -140,14 +189,25 @@ describe('orthonormalize', () => {
   }
 
   it('returns Q with QᵀQ = I to rounding, spanning the columns of Y, however ill-conditioned Y is', async () => {
-    for (const [m, l, f] of [[50, 6, 1], [50, 6, 1e3], [6000, 8, 1], [6000, 8, 1e3], [6000, 8, 1e6]] as const) {
+    for (const [m, l, f] of [[50, 6, 1], [50, 6, 1e3], [6000, 8, 1], [6000, 8, 1e3], [6000, 8, 1e6], [300, 40, 1e8], [300, 40, 1e10]] as const) {
       const y = randomMatrix(m, l, m);
-      for (let i = 0; i < m; i++) y[i * l + 1] = f * y[i * l]! + 1e-2 * y[i * l + 1]!; // κ(Y) up to ~1e8
+      for (let i = 0; i < m; i++) y[i * l + 1] = f * y[i * l]! + 1e-2 * y[i * l + 1]!; // κ(Y) up to ~1e12, column norms 1e10 apart
       const q = await orthonormalize(y, m, l);
-      expect([m, f, offIdentity(await matmulAtB(q, q, m, l, l), l) < (f < 1e6 ? 1e-13 : 1e-11)]).toEqual([m, f, true]);
+      expect([m, f, offIdentity(await matmulAtB(q, q, m, l, l), l) < 1e-13]).toEqual([m, f, true]);
       const back = await matmul(q, await matmulAtB(q, y, m, l, l), m, l, l); // Q·Qᵀ·Y = Y
       expect(maxAbsDiff(back, y) / f).toBeLessThan(1e-12);
     }
+  });
+
+  it('measures |G − I| and bounds the largest eigenvalue by the largest absolute row sum', () => {
+    expect(offI(Float64Array.from([1, 0, 0, 1]), 2)).toBe(0);
+    expect(offI(Float64Array.from([1, 0.5, -0.25, 1]), 2)).toBe(0.5);
+    expect(offI(Float64Array.from([1, 0.1, 0.1, 0.7]), 2)).toBeCloseTo(0.3, 15);
+    expect(offI(Float64Array.from([1.2, 0, 0, 1]), 2)).toBeCloseTo(0.2, 15);
+    expect(offI(Float64Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1 + 1e-3]), 3)).toBeCloseTo(1e-3, 15);
+    expect(rowSumNorm(Float64Array.from([1, -2, 3, 0.5]), 2)).toBe(3.5);
+    expect(rowSumNorm(Float64Array.from([2, -1, 0, -1, 2, -1, 0, -1, 2]), 3)).toBe(4);
+    expect(rowSumNorm(new Float64Array(4), 2)).toBe(0);
   });
 
   it('leaves an orthonormal Y as it is, and a column Y does not span becomes a unit direction orthogonal to the rest', async () => {
@@ -195,16 +255,49 @@ describe('leadingEigenpairs', () => {
     }, 60_000);
   }
 
-  it('widens the subspace, and falls back to the full decomposition, when the variance needs many directions', async () => {
-    const m = 520, r = 250; // a flat spectrum: 0.99 of it takes 248 directions, past what l = 256 accepts
-    const { c } = await withSpectrum(m, Array.from({ length: r }, (_, i) => 2 - i / r), 5);
-    const e = await leadingEigenpairs(c, m, 0.99, { native: false, exactBelow: 100 });
-    const lambda = Array.from({ length: r }, (_, i) => 2 - i / r);
+  it('accepts a subspace that reaches the fraction with l − max(16, l/8) columns to spare, else widens it, else falls back to the full decomposition', async () => {
+    const m = 520, opts = { native: false, exactBelow: 100 };
+    // rank 240 (< l = 256), so the Ritz values are its eigenvalues: the variance picks k exactly
+    const lambda = Array.from({ length: 240 }, (_, i) => 2 - i / 240);
+    const { c } = await withSpectrum(m, lambda, 5);
     const total = lambda.reduce((s, v) => s + v, 0);
+    const upTo = (k: number) => lambda.slice(0, k).reduce((s, v) => s + v, 0);
+    const asking = (k: number) => (upTo(k) + upTo(k - 1)) / 2 / total; // a variance that needs exactly k directions
+    const at224 = await leadingEigenpairs(c, m, asking(224), opts);
+    expect([at224.method, at224.l, at224.count]).toEqual(['subspace', 256, 224]);
+    for (const k of [225]) { // past the margin of 32: widened to l = 512 > m/2, the full decomposition
+      const e = await leadingEigenpairs(c, m, asking(k), opts);
+      expect([k, e.method, e.l, e.count]).toEqual([k, 'exact', m, k]);
+    }
+    // rank 300 > l: 256 Ritz values cannot hold 0.99 of it
+    const flat = Array.from({ length: 300 }, (_, i) => 2 - i / 300);
+    const wide = await withSpectrum(m, flat, 6);
+    const ftotal = flat.reduce((s, v) => s + v, 0);
     let k = 0, s = 0;
-    while (s < 0.99 * total) s += lambda[k++]!;
+    while (s < 0.99 * ftotal) s += flat[k++]!;
+    const e = await leadingEigenpairs(wide.c, m, 0.99, opts);
     expect([e.method, e.l, e.count]).toEqual(['exact', m, k]);
   }, 60_000);
+
+  it('decomposes fully at exactBelow and at l > m/2, and iterates a subspace at l = m/2', async () => {
+    const lambda = [5, 4, 3, 2, 1];
+    for (const [m, exactBelow, method] of [[520, 520, 'exact'], [512, 100, 'subspace'], [514, 100, 'subspace'], [510, 100, 'exact']] as const) {
+      const { c } = await withSpectrum(m, lambda, m);
+      const e = await leadingEigenpairs(c, m, 0.9, { native: false, exactBelow });
+      expect([m, exactBelow, e.method, e.count]).toEqual([m, exactBelow, method, 4]);
+    }
+  }, 60_000);
+
+  it('leaves out directions below 1e-12 of the largest, however many, and keeps one of a zero matrix', async () => {
+    const m = 30;
+    const lambda = [3, 2, 1, ...Array.from({ length: m - 3 }, () => 1e-12)]; // 27e-12 of noise: past the 1e-12 slack of the fraction
+    const { c } = await withSpectrum(m, lambda, 11);
+    for (const native of [true, false]) {
+      expect([native, (await leadingEigenpairs(c, m, 1, { native })).count]).toEqual([native, 3]);
+      const zero = await leadingEigenpairs(new Float64Array(16), 4, 0.99, { native });
+      expect([native, zero.count, Array.from(zero.values)]).toEqual([native, 1, [0]]);
+    }
+  });
 
   it('keeps one direction of a rank-one matrix at any variance, and the full rank at variance 1', async () => {
     const m = 10;
@@ -228,6 +321,9 @@ describe('gaussian and takeColumns', () => {
     expect(Array.from(gaussian(3, 3, 18))).not.toEqual(Array.from(g.subarray(0, 9)));
     expect(Array.from(gaussian(3, 3, 0))).toEqual(Array.from(gaussian(3, 3, 1))); // seed 0 would stall xorshift
     expect(Array.from(gaussian(2, 2))).toEqual(Array.from(gaussian(2, 2, 0x9e3779b9)));
+    // the stream is fixed (xorshift32, u = (s + 0.5)/2³²): a subspace iteration is reproducible across versions
+    expect(Array.from(gaussian(1, 3, 17))).toEqual([-0.41199234189996453, 3.675620134979409, 1.4917769253815618]);
+    expect(Array.from(gaussian(1, 1))).toEqual([1.07719752552418]);
     const odd = gaussian(1, 7, 3);
     expect(odd.every((x) => Number.isFinite(x) && x !== 0)).toBe(true);
     let mean = 0, sq = 0, fourth = 0, evenOdd = 0;
@@ -291,9 +387,9 @@ describe('svccaDense on small sets', () => {
         }
         expect(got.a).toMatchObject({ columns: da, kept: ref.ka, route, method: 'exact' });
         expect(got.b.route).toBe(db <= n ? 'columns' : 'rows');
-        const steps = route === 'columns' ? ['a_centre', 'a_gram', 'a_eigen', 'a_project'] : ['a_centre', 'a_gram', 'a_eigen'];
-        for (const s of [...steps, 'cca']) expect(got.ms[s], s).toBeGreaterThanOrEqual(0);
-        if (route === 'rows') expect(got.ms.a_project).toBeUndefined();
+        const steps = (tag: string, r: string) => [`${tag}_centre`, `${tag}_gram`, `${tag}_eigen`, ...(r === 'columns' ? [`${tag}_project`] : [])];
+        expect(Object.keys(got.ms).sort()).toEqual([...steps('a', route), ...steps('b', got.b.route), 'cca'].sort());
+        for (const s of Object.keys(got.ms)) expect(got.ms[s], s).toBeGreaterThanOrEqual(0);
       }
     }, 30_000);
   }
@@ -316,7 +412,33 @@ describe('svccaDense on small sets', () => {
     expect(passed.a.kept).toBe(numpy(a, b, n, d, d, 0.99).ka); // the default variance is 0.99
   });
 
+  it('times each step: in 0.1 ms, none longer than the whole, together most of it', async () => {
+    const n = 3000, d = 200;
+    const a = randomMatrix(n, d, 41);
+    const b = related(a, n, d, 50, 42);
+    const t0 = performance.now();
+    const r = await svccaDense({ rows: n, cols: d, values: a }, { rows: n, cols: 50, values: b });
+    const elapsed = performance.now() - t0;
+    const steps = Object.values(r.ms);
+    for (const v of steps) {
+      expect(v).toBeLessThanOrEqual(elapsed + 0.1);
+      expect(Math.abs(v * 10 - Math.round(v * 10))).toBeLessThan(1e-6);
+    }
+    expect(steps.reduce((s, v) => s + v, 0)).toBeGreaterThan(0.5 * elapsed);
+  });
+
+  it('refuses a set without variance (a dead layer), on either side and either route', async () => {
+    const live = (n: number, d: number) => ({ rows: n, cols: d, values: randomMatrix(n, d, n + d) });
+    const dead = (n: number, d: number) => ({ rows: n, cols: d, values: new Float64Array(n * d).fill(0.25) });
+    for (const [n, d] of [[20, 3], [5, 8]] as const) {
+      expect(await thrownCodeAsync(svccaDense(dead(n, d), live(n, d)))).toBe('BAD_INPUT');
+      await expect(svccaDense(dead(n, d), live(n, d))).rejects.toThrow(new RegExp(`the first set has no variance \\(every column is constant over the ${n} rows`));
+      await expect(svccaDense(live(n, d), dead(n, d))).rejects.toThrow(/the second set has no variance/);
+    }
+  });
+
   it('refuses a variance outside (0, 1], different examples and fewer than 2 rows', async () => {
+    await expect(svccaDense({ rows: 4, cols: 2, values: randomMatrix(4, 2, 1) }, { rows: 4, cols: 2, values: randomMatrix(4, 2, 1) }, { variance: 0 })).rejects.toThrow(/variance must be in \(0, 1\], got 0/);
     const x = { rows: 4, cols: 2, values: randomMatrix(4, 2, 1) };
     for (const variance of [0, -0.5, 1.0001, NaN]) {
       expect(await thrownCodeAsync(svccaDense(x, x, { variance })), String(variance)).toBe('BAD_OPTION');
@@ -325,6 +447,7 @@ describe('svccaDense on small sets', () => {
     await expect(svccaDense(x, { rows: 3, cols: 2, values: randomMatrix(3, 2, 2) })).rejects.toThrow(/4 rows against 3/);
     const one = { rows: 1, cols: 2, values: randomMatrix(1, 2, 3) };
     expect(await thrownCodeAsync(svccaDense(one, one))).toBe('BAD_INPUT');
+    await expect(svccaDense(one, one)).rejects.toThrow(/svcca needs at least 2 examples with finite values in both sets, got 1/);
     const two = { rows: 2, cols: 2, values: Float64Array.from([1, 2, 3, 5]) };
     expect((await svccaDense(two, two)).rows).toBe(2);
   });

@@ -47,6 +47,7 @@ export async function svccaDense(a: Dense, b: Dense, opts: SvccaOptions = {}, dr
   const n = a.rows;
   const m = await matmulAtB(A.u, B.u, n, A.k, B.k); // ka×kb
   const small = Math.min(A.k, B.k);
+  // Stryker disable next-line EqualityOperator: with A.k = B.k either product has the same eigenvalues
   const g = A.k <= B.k ? await matmul(m, transpose(m, A.k, B.k), A.k, B.k, A.k) : await matmulAtB(m, m, A.k, B.k, B.k);
   const { values } = symEig(g, small);
   const correlations = values.map((v) => Math.sqrt(Math.min(1, Math.max(0, v))));
@@ -64,40 +65,51 @@ async function basis(x: Dense, variance: number, ms: Record<string, number>, tag
   ms[`${tag}_centre`] = performance.now() - t;
   t = performance.now();
   if (d <= n) {
-    // Gram of the columns: C = XᵀX = V Λ Vᵀ, basis U = X V Λ^-½ (re-orthonormalized against rounding)
+    // Gram of the columns: C = XᵀX = V Λ Vᵀ, basis U = X V Λ^-½ — orthonormalize does the Λ^-½ (it scales
+    // to unit columns) and takes out the rounding
     const gram = await matmulAtB(c, c, n, d, d);
     ms[`${tag}_gram`] = performance.now() - t; t = performance.now();
+    noVariance(gram, d, tag, n);
     const e = await leadingEigenpairs(gram, d, variance);
     ms[`${tag}_eigen`] = performance.now() - t; t = performance.now();
-    const v = e.vectors;
-    for (let j = 0; j < e.count; j++) {
-      const s = 1 / Math.sqrt(e.values[j]!);
-      for (let i = 0; i < d; i++) v[i * e.count + j]! *= s;
-    }
-    const u = await orthonormalize(await matmul(c, v, n, d, e.count), n, e.count);
+    const u = await orthonormalize(await matmul(c, e.vectors, n, d, e.count), n, e.count);
     ms[`${tag}_project`] = performance.now() - t;
     return { u, k: e.count, info: { columns: d, kept: e.count, method: e.method, route: 'columns', l: e.l } };
   }
   // fewer examples than columns: the Gram of the rows, C = XXᵀ = U Λ Uᵀ gives the basis directly
   const gram = await matmul(c, transpose(c, n, d), n, d, n);
   ms[`${tag}_gram`] = performance.now() - t; t = performance.now();
+  noVariance(gram, n, tag, n);
   const e = await leadingEigenpairs(gram, n, variance);
   ms[`${tag}_eigen`] = performance.now() - t;
   return { u: e.vectors, k: e.count, info: { columns: d, kept: e.count, method: e.method, route: 'rows', l: e.l } };
 }
 
+/** A set whose every column is constant (a dead layer) has no directions to correlate: one clear error. */
+function noVariance(gram: Float64Array, size: number, tag: string, n: number): void {
+  let trace = 0;
+  for (let i = 0; i < size; i++) trace += gram[i * size + i]!;
+  if (!(trace > 0)) {
+    throw new MistiqueError('BAD_INPUT', `svcca: the ${tag === 'a' ? 'first' : 'second'} set has no variance (every column is constant over the ${n} rows, e.g. a dead layer); SVCCA needs activations that vary`);
+  }
+}
+
 function centred(x: Dense): Float64Array {
   const n = x.rows, d = x.cols, v = x.values;
   const mean = new Float64Array(d);
+  // Stryker disable next-line EqualityOperator: `j <= d` only adds into mean[d], past the typed array's end (ignored)
   for (let i = 0; i < n; i++) for (let j = 0, p = i * d; j < d; j++, p++) mean[j]! += v[p]!;
+  // Stryker disable next-line EqualityOperator: `j <= d` only divides mean[d], past the end
   for (let j = 0; j < d; j++) mean[j]! /= n;
   const out = new Float64Array(n * d);
+  // Stryker disable next-line EqualityOperator: `i <= n` only writes past the end; `j <= d` writes NaN into the next row's first cell, which the next row then sets
   for (let i = 0; i < n; i++) for (let j = 0, p = i * d; j < d; j++, p++) out[p] = v[p]! - mean[j]!;
   return out;
 }
 
 export function transpose(x: Float64Array, rows: number, cols: number): Float64Array {
   const out = new Float64Array(rows * cols);
+  // Stryker disable next-line EqualityOperator: `j <= cols` only writes past the typed array's end (ignored)
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j]!;
   return out;
 }
