@@ -197,6 +197,17 @@ describe('orthonormalize', () => {
       const back = await matmul(q, await matmulAtB(q, y, m, l, l), m, l, l); // Q·Qᵀ·Y = Y
       expect(maxAbsDiff(back, y) / f).toBeLessThan(1e-12);
     }
+    // every column nearly the first (‖Y‖₂² ≈ l): the first pass's shift must grow with ‖Y‖₂² — a fixed 1e-16·l
+    // gives NaN here, as does a shift of 2⁵³ times Fukaya's; and a pair 1e14 apart in norm, κ ≈ 1e16
+    for (const [m, l, f, kind] of [[300, 40, 1e8, 'all'], [300, 40, 1e12, 'all'], [300, 40, 1e14, 'pair']] as const) {
+      const y = randomMatrix(m, l, m + 1);
+      for (let i = 0; i < m; i++) {
+        if (kind === 'pair') y[i * l + 1] = f * y[i * l]! + 1e-2 * y[i * l + 1]!;
+        else for (let j = 1; j < l; j++) y[i * l + j] = y[i * l]! + y[i * l + j]! / f;
+      }
+      const q = await orthonormalize(y, m, l);
+      expect([kind, f, offIdentity(await matmulAtB(q, q, m, l, l), l) < 1e-13]).toEqual([kind, f, true]);
+    }
   });
 
   it('measures |G − I| and bounds the largest eigenvalue by the largest absolute row sum', () => {
@@ -425,6 +436,12 @@ describe('svccaDense on small sets', () => {
       expect(Math.abs(v * 10 - Math.round(v * 10))).toBeLessThan(1e-6);
     }
     expect(steps.reduce((s, v) => s + v, 0)).toBeGreaterThan(0.5 * elapsed);
+    // fewer examples than columns: the Gram of the rows, no projection step
+    const wide = await svccaDense({ rows: 300, cols: 1500, values: randomMatrix(300, 1500, 43) }, { rows: 300, cols: 800, values: randomMatrix(300, 800, 44) });
+    expect([wide.a.route, wide.b.route]).toEqual(['rows', 'rows']);
+    const whole = wide.ms.a_centre! + wide.ms.a_gram! + wide.ms.a_eigen! + wide.ms.b_centre! + wide.ms.b_gram! + wide.ms.b_eigen! + wide.ms.cca!;
+    for (const v of Object.values(wide.ms)) expect(v).toBeLessThanOrEqual(whole + 0.1);
+    expect(whole).toBeLessThan(60_000);
   });
 
   it('refuses a set without variance (a dead layer), on either side and either route', async () => {

@@ -177,11 +177,15 @@ export async function orthonormalize(y: Float64Array, m: number, l: number): Pro
     // Stryker disable next-line ConditionalExpression,EqualityOperator: stopping early only saves passes; another pass leaves Q as it is
     if (pass > 0 && offIdentity(g, l) <= 1e-13) break;
     const d = new Float64Array(l);
+    // Stryker disable next-line EqualityOperator: `i <= l` only writes d[l], past its end (ignored)
     for (let i = 0; i < l; i++) d[i] = Math.sqrt(g[i * l + i]!) || 1;
+    // Stryker disable next-line EqualityOperator: `i <= l` only writes past g's end (ignored)
     for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) g[i * l + j]! /= d[i]! * d[j]!;
     const shift = pass === 0 ? 11 * (m * l + l * (l + 1)) * EPS * rowSumNorm(g, l) : 1e-16 * l;
+    // Stryker disable next-line EqualityOperator: `i <= l` only writes past g's end (ignored)
     for (let i = 0; i < l; i++) g[i * l + i]! += shift;
     const rinv = upperInverse(cholesky(g, l), l);
+    // Stryker disable next-line EqualityOperator: `i <= l` writes past the end; `j <= l` divides rinv[i+1][0], a zero below the diagonal
     for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) rinv[i * l + j]! /= d[i]!; // D⁻¹·R⁻¹
     q = await matmul(q, rinv, m, l, l);
   }
@@ -216,7 +220,7 @@ function cholesky(g: Float64Array, l: number): Float64Array {
     for (let p = 0; p < j; p++) d -= r[p * l + j]! * r[p * l + j]!;
     const rjj = Math.sqrt(Math.max(d, 1e-300));
     r[j * l + j] = rjj;
-    // Stryker disable next-line EqualityOperator: `i <= l` writes r[j+1][0], below the diagonal, which nothing reads
+    // Stryker disable next-line EqualityOperator,ArithmeticOperator: `i <= l` writes r[j+1][0], below the diagonal, which nothing reads; starting at j − 1 writes r[j][j−1] (below it too) and r[j][j] again as d/√d, the same value (a zero column aside, whose row of Q stays zero either way)
     for (let i = j + 1; i < l; i++) {
       let s = g[j * l + i]!;
       // Stryker disable next-line EqualityOperator: `p <= j` subtracts r[j][j]·r[j][i], r[j][i] still 0 here
