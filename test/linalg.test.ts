@@ -437,11 +437,12 @@ describe('svccaDense on small sets', () => {
     }
     expect(steps.reduce((s, v) => s + v, 0)).toBeGreaterThan(0.5 * elapsed);
     // fewer examples than columns: the Gram of the rows, no projection step
-    const wide = await svccaDense({ rows: 300, cols: 1500, values: randomMatrix(300, 1500, 43) }, { rows: 300, cols: 800, values: randomMatrix(300, 800, 44) });
+    const wa = { rows: 300, cols: 1500, values: randomMatrix(300, 1500, 43) }, wb = { rows: 300, cols: 800, values: randomMatrix(300, 800, 44) };
+    const t1 = performance.now();
+    const wide = await svccaDense(wa, wb);
+    const wideElapsed = performance.now() - t1;
     expect([wide.a.route, wide.b.route]).toEqual(['rows', 'rows']);
-    const whole = wide.ms.a_centre! + wide.ms.a_gram! + wide.ms.a_eigen! + wide.ms.b_centre! + wide.ms.b_gram! + wide.ms.b_eigen! + wide.ms.cca!;
-    for (const v of Object.values(wide.ms)) expect(v).toBeLessThanOrEqual(whole + 0.1);
-    expect(whole).toBeLessThan(60_000);
+    for (const v of Object.values(wide.ms)) expect(v).toBeLessThanOrEqual(wideElapsed + 0.1);
   });
 
   it('refuses a set without variance (a dead layer), on either side and either route', async () => {
