@@ -166,7 +166,7 @@ const EPS = 2 ** -53;
  * columns (a zero column stays zero), so the shift weighs every column alike however their norms differ;
  * the first pass shifts the diagonal by 11(ml + l(l+1))·u·‖Y‖₂² (‖Y‖₂² bounded by the Gram's largest
  * absolute row sum), which keeps the Cholesky defined however ill-conditioned Y is; the later ones by
- * 1e-16·l. QᵀQ = I to 1e-13 up to κ(Y) ≈ 1e12 (the subspace iteration's C·Q reaches κ ≈ 1e8 and more); a
+ * 1e-16·l. QᵀQ = I to 1e-13 up to κ(Y) ≈ 1e16 (linalg.test; the subspace iteration's C·Q reaches κ ≈ 1e8 and more); a
  * column Y does not span comes out as a unit direction orthogonal to the others (to ~1e-6), not an error.
  */
 export async function orthonormalize(y: Float64Array, m: number, l: number): Promise<Float64Array> {

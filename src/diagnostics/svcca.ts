@@ -62,6 +62,7 @@ async function basis(x: Dense, variance: number, ms: Record<string, number>, tag
   const n = x.rows, d = x.cols;
   let t = performance.now();
   const c = centred(x);
+  noVariance(c, tag, n);
   ms[`${tag}_centre`] = performance.now() - t;
   t = performance.now();
   if (d <= n) {
@@ -69,7 +70,6 @@ async function basis(x: Dense, variance: number, ms: Record<string, number>, tag
     // to unit columns) and takes out the rounding
     const gram = await matmulAtB(c, c, n, d, d);
     ms[`${tag}_gram`] = performance.now() - t; t = performance.now();
-    noVariance(gram, d, tag, n);
     const e = await leadingEigenpairs(gram, d, variance);
     ms[`${tag}_eigen`] = performance.now() - t; t = performance.now();
     const u = await orthonormalize(await matmul(c, e.vectors, n, d, e.count), n, e.count);
@@ -79,17 +79,14 @@ async function basis(x: Dense, variance: number, ms: Record<string, number>, tag
   // fewer examples than columns: the Gram of the rows, C = XXᵀ = U Λ Uᵀ gives the basis directly
   const gram = await matmul(c, transpose(c, n, d), n, d, n);
   ms[`${tag}_gram`] = performance.now() - t; t = performance.now();
-  noVariance(gram, n, tag, n);
   const e = await leadingEigenpairs(gram, n, variance);
   ms[`${tag}_eigen`] = performance.now() - t;
   return { u: e.vectors, k: e.count, info: { columns: d, kept: e.count, method: e.method, route: 'rows', l: e.l } };
 }
 
-/** A set whose every column is constant (a dead layer) has no directions to correlate: one clear error. */
-function noVariance(gram: Float64Array, size: number, tag: string, n: number): void {
-  let trace = 0;
-  for (let i = 0; i < size; i++) trace += gram[i * size + i]!;
-  if (!(trace > 0)) {
+/** A set whose every column is constant (a dead layer: centred, all zeros) has no directions to correlate. */
+function noVariance(c: Float64Array, tag: string, n: number): void {
+  if (c.every((v) => v === 0)) {
     throw new MistiqueError('BAD_INPUT', `svcca: the ${tag === 'a' ? 'first' : 'second'} set has no variance (every column is constant over the ${n} rows, e.g. a dead layer); SVCCA needs activations that vary`);
   }
 }
