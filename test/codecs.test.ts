@@ -4,7 +4,7 @@
 // segment built from the chunks themselves (write-through) equal to a decode; and damage or a wrong
 // layout one CORRUPT error, never wrong values.
 import { Bool, Field, FixedSizeList, Float32, Float64, List, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, Uint8, type Data } from 'apache-arrow';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { align8, rawByteLength } from '../src/store/chunk.js';
 import { CODEC_IDS, loadCodec, type SegmentCodec, type Slot } from '../src/store/codecs/index.js';
@@ -121,6 +121,23 @@ describe('segment codecs', () => {
     }
   });
 
+  it('a segment of no chunks encodes and decodes with every codec; asking it for a chunk is CORRUPT, whole or by rows', async () => {
+    const slot: Slot = { type: 'float32', nrows: 1, ncols: 1, colStart: 0, byteOffset: 0, byteLength: 4 };
+    for (const id of CODEC_IDS) {
+      const c = await codec(id);
+      const bytes = await c.encode([], 0);
+      expect(bytes.byteLength, id).toBeGreaterThan(0);
+      const seg = await c.decode(bytes, 0);
+      const t = thrownError(() => seg.chunk(slot));
+      expect(t, id).toMatch(/^CORRUPT: (segment has 0 columns, chunk wants 0\.\.1|chunk of 1×1 float32 needs 4 bytes but only 0 are stored)/);
+      if (c.decodeRows) {
+        // a span over a segment without columns: no first column to count its rows by
+        const rows = await c.decodeRows(bytes, 0, { first: 0, count: 1 });
+        expectCorrupt(() => rows.chunk(slot), 'segment has 0 columns, chunk wants 0..1');
+      }
+    }
+  });
+
   it('a segment of one plain chunk is its own bytes (no copy); misaligned bytes are copied to alignment', () => {
     const c: ChunkData = { type: 'float64', nrows: 4, ncols: 1, values: Float64Array.from([1, 2, 3, 4]) };
     const raw = concatAligned([c], 32);
@@ -222,6 +239,11 @@ describe('segment codecs', () => {
     expect(groupsOf(0, nrows)!.indices).toHaveLength(Math.ceil(nrows / per));
     expectCorrupt(() => groupsOf(nrows, 1), `rows ${nrows}…${nrows} of a Parquet segment were asked for, but it holds ${nrows}`);
     expectCorrupt(() => rowGroupsOver(bytes.subarray(0, bytes.length - 1), { first: 0, count: 1 }), 'footer does not parse');
+    // …and carries hyparquet's own error as its cause, for whoever debugs the file
+    let footerError: unknown;
+    try { rowGroupsOver(bytes.subarray(0, bytes.length - 1), { first: 0, count: 1 }); } catch (e) { footerError = e; }
+    expect((footerError as Error).cause).toBeInstanceOf(Error);
+    expect((footerError as Error).message).toContain(((footerError as Error).cause as Error).message);
     // a segment written as one row group (before they were cut) has none to choose: offset and limit
     const pqs = await import('parquet-wasm');
     const single = pqs.writeParquet(pqs.Table.fromIPCStream(tableToIPC(chunksToTable(chunks), 'stream')), new pqs.WriterPropertiesBuilder().setMaxRowGroupSize(nrows).build());
@@ -430,5 +452,25 @@ describe('segment checksums', () => {
     expect(segmentMismatch(bytes, 0xcbf43926)).toBeNull();
     expect(segmentMismatch(bytes, null)).toBeNull(); // written before checksums: nothing to compare
     expect(segmentMismatch(bytes, 0x1234)).toBe('checksum mismatch: the bytes on disk (crc32 cbf43926) are not those written (1234)');
+  });
+});
+
+describe('the lz4 codec without its package', () => {
+  it('is UNSUPPORTED, with the loader\'s reason as its cause and gzip named as the way out', async () => {
+    const missing = new Error("Cannot find module 'lz4-napi'");
+    vi.resetModules();
+    vi.doMock('node:module', async (original) => ({ ...(await original<typeof import('node:module')>()), createRequire: () => () => { throw missing; } }));
+    try {
+      const { lz4Codec } = await import('../src/store/codecs/lz4.js');
+      let err: unknown;
+      try { lz4Codec(); } catch (e) { err = e; }
+      // (a fresh module graph: its MistiqueError is another class than this file's, so compare fields)
+      expect((err as { code?: string }).code).toBe('UNSUPPORTED');
+      expect((err as Error).message).toBe("the lz4 codec needs the lz4-napi package, which did not load here (Cannot find module 'lz4-napi'); use codec gzip");
+      expect((err as Error).cause).toBe(missing);
+    } finally {
+      vi.doUnmock('node:module');
+      vi.resetModules();
+    }
   });
 });

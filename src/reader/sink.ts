@@ -45,8 +45,11 @@ export class RowMajorSink implements Sink {
         const v = src[base + offsets[i]!]!;
         out[outRows[i]! * C + oc] = v < 0 ? -1 : remap[v]!;
       }
-      // Stryker disable next-line ConditionalExpression: the general loop below does the same
-    } else if (rows.contiguous) {
+      return;
+    }
+    // (the directive needs a statement of its own: Stryker does not read a comment before `else`)
+    // Stryker disable next-line ConditionalExpression: the general loop below does the same
+    if (rows.contiguous) {
       const n = rows.offsets.length;
       for (let i = 0, o = rows.contiguous.first * C + oc; i < n; i++, o += C) out[o] = src[base + i]!;
     } else {
@@ -98,8 +101,10 @@ export class ColumnSink implements Sink {
         const v = src[base + offsets[i]!]!;
         out[outRows[i]!] = v < 0 ? -1 : remap[v]!;
       }
-      // Stryker disable next-line ConditionalExpression: the general loop below does the same
-    } else if (rows.contiguous) {
+      return;
+    }
+    // Stryker disable next-line ConditionalExpression: the general loop below does the same
+    if (rows.contiguous) {
       out.set(src.subarray(base, base + offsets.length), rows.contiguous.first);
     } else {
       // Stryker disable next-line EqualityOperator: a step past the end reads undefined and writes to index NaN, which a typed array ignores
