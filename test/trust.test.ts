@@ -62,6 +62,33 @@ describe('two handles, two writers, readers beside a writer', () => {
     await expectExact(dir, ['p.m.k0']);
   });
 
+  it('what is logged without durable becomes durable within flushMs, even while more logs keep coming', async () => {
+    // the window a killed process may lose is counted from the oldest unwritten log, not the newest
+    const dir = path.join(tempDir(), 's');
+    const flushMs = 300;
+    const w = await openStore(dir, { flushMs, flushBytes: 1 << 30 }); // only the timer writes (small frames fill no partition)
+    const r = await openStore(dir);
+    const frame = (i: number) => ({ x: Float64Array.from({ length: 256 }, (_, j) => i * 1000 + j) });
+    // the timer ticks from the open on: log 200 ms into its first 300, so a window counted from the open would close at ~100 ms
+    await new Promise((res) => setTimeout(res, 200));
+    const t0 = Date.now();
+    await w.log('p.m.k0', frame(0));
+    let seenAt = -1;
+    // a log every 50 ms for 2.5 s: a window restarted by each log would never close while they come
+    for (let i = 1; Date.now() - t0 < 2500; i++) {
+      await w.log(`p.m.k${i}`, frame(i));
+      if (seenAt < 0 && r.list().some((x) => x.key === 'p.m.k0')) seenAt = Date.now() - t0;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    // the timer looks every min(1 s, flushMs): written by ~2 × flushMs plus the write itself (~0.7 s here)
+    expect(seenAt, 'p.m.k0 never became durable while logs kept coming').toBeGreaterThan(0);
+    expect(seenAt).toBeLessThan(2000);
+    expect(seenAt, 'written before it had waited flushMs').toBeGreaterThanOrEqual(flushMs);
+    expect((await r.getIntermediates('p.m.k0.x')).column(0)).toEqual(frame(0).x);
+    await w.close();
+    await r.close();
+  });
+
   it('a second writer gets LOCKED naming the holder, or waits for it with lockTimeoutMs', async () => {
     const dir = path.join(tempDir(), 's');
     const w = await openStore(dir);

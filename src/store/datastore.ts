@@ -148,7 +148,7 @@ export class DataStore {
    * similar to a stored one (MinHash, Jaccard ≥ τ) joins that chunk's group, and its partition while it
    * is still open; otherwise it goes to the writer's open partition.
    */
-  add(place: Placement, chunk: ChunkData, hash: Buffer, approximate = false): number {
+  add(place: Placement, chunk: ChunkData, hash: Buffer, approximate: boolean): number {
     const id = this.nextBlobId++;
     let p: OpenPartition | undefined;
     let group = id;
@@ -161,6 +161,7 @@ export class DataStore {
         group = this.groupOf.get(m.id) ?? m.id;
         this.approx.matched++;
         const pid = this.groupPartition.get(group);
+        // Stryker disable next-line ConditionalExpression: Map.get(undefined) is undefined too; the test only spares a lookup
         p = pid === undefined ? undefined : this.pool.open.get(pid);
         if (p) this.approx.colocated++;
       }
@@ -173,6 +174,7 @@ export class DataStore {
     p ??= this.partitionFor(place);
     p.add(id, chunk, group);
     const blob: BlobRow = {
+      // Stryker disable next-line UnaryOperator: segment −1 is a placeholder nothing reads — write() sets it with the layout
       id, hash, partition_id: p.id, segment: -1, type: chunk.type, n_rows: chunk.nrows, n_cols: chunk.ncols,
       col_start: 0, byte_offset: 0, byte_length: 0, // set when the partition is laid out and written
       ...zoneOf(chunk),
@@ -292,11 +294,12 @@ export class DataStore {
       this.written(ids);
       this.reads.written(partition);
       const from = this.codec.decodedFrom;
+      // Stryker disable next-line ConditionalExpression,LogicalOperator,ArrowFunction,StringLiteral: a write-through cache — which reads come from memory, not what they return
       if (keepDecoded && from) layout.segments.forEach((s, i) => this.pool.putDecoded(`${p.id}:${i}`, from(s.chunks, s.rawLength)));
       for (const b of blobs) {
         this.pendingBlobs.delete(b.id);
         this.pendingSigs.delete(b.id);
-        // Stryker disable next-line ConditionalExpression: deleting the empty hash's entry, which store_all never looks up, changes nothing
+        // Stryker disable next-line ConditionalExpression,EqualityOperator: deleting the empty hash's entry, which store_all never looks up, changes nothing
         if (b.hash.length > 0) this.pendingByHash.delete(b.hash.toString('hex'));
       }
     } catch (err) {

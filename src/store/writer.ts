@@ -295,6 +295,7 @@ export class IntermediateWriter {
   /** Stores or de-duplicates one chunk; bytes count row ids too, chunk counts only data chunks. */
   private put(chunk: ChunkData, isData: boolean): number {
     // store_all never looks a chunk up: hashing it would be pure overhead
+    // Stryker disable next-line ConditionalExpression: hashing under store_all too changes only the time (findDuplicate never looks)
     const hash = this.ds.opts.policy === 'dedup' ? hashChunk(chunk) : NO_HASH;
     const raw = rawByteLength(chunk);
     this.bytesRaw += raw;
