@@ -18,8 +18,8 @@ check() { # name, file, sed expression, vitest file, test name filter
 }
 check 'bufferpool eviction off (victims() returns nothing)' src/store/bufferpool.ts \
   's|^    const out: OpenPartition\[\] = \[\];$|    const out: OpenPartition[] = []; return out;|' test/bufferpool.test.ts 'evicts least recently used'
-check 'a scan counts decoded segments it does not use' src/reader/planner.ts \
-  's|if (!scan \&\& this.ds.isDecoded(|if (this.ds.isDecoded(|' test/planner.test.ts 'a scan'
+check 'a scan counts decoded segments it does not use' src/reader/readfeatures.ts \
+  's|if (!scan \&\& ds.isDecoded(|if (ds.isDecoded(|' test/planner.test.ts 'a scan'
 check 'float16 reads 1% off in every codec alike' src/reader/reconstruct.ts \
   's|values: fromFloat16(c.values as Uint16Array) }|values: fromFloat16(c.values as Uint16Array).map((v) => v * 1.01) }|' test/dnn.test.ts 'quantized tensors round-trip'
 check 'a stored duplicate maps to the newest blob' src/store/datastore.ts \
