@@ -6,6 +6,7 @@ import zlib from 'node:zlib';
 import { align8 } from './chunk.js';
 import { checksum } from './checksum.js';
 import type { ScatterTask } from '../reader/scatter.js';
+import { nativeLz4 } from './codecs/lz4native.js';
 
 /** Segments read with one file read: their encoded bytes one after another (gaps allowed). */
 export interface InflateTask {
@@ -31,6 +32,13 @@ export interface InflateResult {
 }
 
 interface Lz4 { uncompressSync(b: Buffer): Buffer }
+
+let scratch = new Uint8Array(0);
+/** A buffer of n bytes (8-byte aligned) reused by every segment this thread inflates. */
+function scratchOf(n: number): Uint8Array {
+  if (scratch.byteLength < n) scratch = new Uint8Array(Math.max(n, 2 * scratch.byteLength));
+  return scratch.subarray(0, n);
+}
 let lz4: Lz4 | undefined;
 
 function inflateOne(codec: InflateTask['codec'], b: Buffer, rawLength: number): Uint8Array {
@@ -61,6 +69,15 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
       if (got !== crc) return { raw, offsets, badIndex: i, bad: `checksum mismatch: the bytes on disk (crc32 ${got.toString(16)}) are not those written (${crc.toString(16)})` };
     }
     let out: Uint8Array;
+    // liblz4 decompresses straight into the gathered result, or into a scratch buffer reused segment after
+    // segment (each's bytes are valid only during the call); on a mismatch lz4-napi below says what it found
+    if (nativeLz4 && t.codec === 'lz4') {
+      const dst = each ? scratchOf(rawLength) : raw.subarray(offsets[i]!, offsets[i]! + rawLength);
+      if (nativeLz4.decompress(enc, dst) === rawLength) {
+        if (each) each(i, dst);
+        continue;
+      }
+    }
     try {
       out = inflateOne(t.codec, enc, rawLength);
     } catch (err) {

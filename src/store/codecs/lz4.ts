@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { MistiqueError } from '../../errors.js';
 import type { SegmentCodec } from './codec.js';
 import { alignedRaw, concatAligned, RawSegment } from './raw.js';
+import { nativeLz4 } from './lz4native.js';
 
 interface Lz4 {
   compress(b: Buffer): Promise<Buffer>;
@@ -34,11 +35,18 @@ export function lz4Codec(): SegmentCodec {
     inflate: 'lz4',
     async encode(chunks, rawLength) {
       const raw = asBuffer(concatAligned(chunks, rawLength));
+      // liblz4 on the calling thread: at ~4× lz4-napi's speed it takes less CPU than the hop to the threadpool saves
+      if (nativeLz4) return nativeLz4.compress(raw);
       // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: which thread (de)compresses, not what comes out
       return raw.length < SYNC_BELOW ? lz4.compressSync(raw) : lz4.compress(raw);
     },
     async decode(bytes, rawLength) {
       const b = asBuffer(bytes);
+      if (nativeLz4) {
+        const raw = new Uint8Array(rawLength);
+        // a mismatch falls through to lz4-napi, whose error or length says what is wrong
+        if (nativeLz4.decompress(b, raw) === rawLength) return new RawSegment(raw);
+      }
       // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: which thread (de)compresses, not what comes out
       const raw = rawLength < SYNC_BELOW ? lz4.uncompressSync(b) : await lz4.uncompress(b);
       if (raw.byteLength !== rawLength) {

@@ -1,0 +1,25 @@
+// liblz4 (Debian's, through the optional native/lz4 addon) for the lz4 codec: the same LZ4 block and the
+// same framing as lz4-napi (the raw length as 4 bytes little-endian, then the block), so a segment written
+// by either reads with the other. Here liblz4 compresses ReLU activations ~4× and decompresses them ~3.5×
+// faster than lz4-napi's lz4_flex, on the same bytes at the same ratio (bench:io's codec-alone rows), and
+// decompresses into a buffer it is given instead of a fresh one. lz4-napi stays wherever the addon was not
+// built (no liblz4-dev) or MISTIQUE_LZ4_NATIVE=0 says so (to compare the two).
+import { createRequire } from 'node:module';
+
+export interface NativeLz4 {
+  /** The framed block of `src`. */
+  compress(src: Uint8Array): Buffer;
+  /** Decompresses a framed block into `dst`, which must be exactly its raw length: bytes written, or −1. */
+  decompress(src: Uint8Array, dst: Uint8Array): number;
+}
+
+function load(): NativeLz4 | null {
+  if (process.env.MISTIQUE_LZ4_NATIVE === '0') return null;
+  try {
+    return createRequire(import.meta.url)('mistique-lz4') as NativeLz4;
+  } catch {
+    return null;
+  }
+}
+
+export const nativeLz4: NativeLz4 | null = load();
