@@ -33,13 +33,14 @@ export interface InflateResult {
 
 interface Lz4 { uncompressSync(b: Buffer): Buffer }
 
+let lz4: Lz4 | undefined;
 let scratch = new Uint8Array(0);
-/** A buffer of n bytes (8-byte aligned) reused by every segment this thread inflates. */
+/** n bytes (8-byte aligned) reused by every segment this thread inflates with liblz4 for `each`: it holds
+ * the largest segment's raw size seen (a segment is at most a partition's bytes). */
 function scratchOf(n: number): Uint8Array {
-  if (scratch.byteLength < n) scratch = new Uint8Array(Math.max(n, 2 * scratch.byteLength));
+  if (scratch.byteLength < n) scratch = new Uint8Array(n);
   return scratch.subarray(0, n);
 }
-let lz4: Lz4 | undefined;
 
 function inflateOne(codec: InflateTask['codec'], b: Buffer, rawLength: number): Uint8Array {
   if (codec === 'gzip') return zlib.gunzipSync(b, { chunkSize: Math.max(1024, rawLength + 64), maxOutputLength: rawLength + 64 });

@@ -1,6 +1,7 @@
-// lz4 codec: the raw segment layout of gzip (raw.ts), compressed with LZ4 (lz4-napi: LZ4 block format,
-// the raw length prepended). Here LZ4 compresses ReLU activations ~4× and inflates them ~4× faster
-// than gzip level 6, at ~20% more bytes (bench:io). Large segments are (de)compressed on the threadpool.
+// lz4 codec: the raw segment layout of gzip (raw.ts), compressed with LZ4 (LZ4 block format, the raw
+// length prepended) — by liblz4 where native/lz4 was built (lz4native.ts), else by lz4-napi. Here LZ4
+// compresses ReLU activations ~4× and inflates them ~4× faster than gzip level 6, at ~20% more bytes
+// (bench:io). With lz4-napi, large segments are (de)compressed on the threadpool.
 import { createRequire } from 'node:module';
 import { MistiqueError } from '../../errors.js';
 import type { SegmentCodec } from './codec.js';
@@ -35,7 +36,7 @@ export function lz4Codec(): SegmentCodec {
     inflate: 'lz4',
     async encode(chunks, rawLength) {
       const raw = asBuffer(concatAligned(chunks, rawLength));
-      // liblz4 on the calling thread: at ~4× lz4-napi's speed it takes less CPU than the hop to the threadpool saves
+      // liblz4 compresses on the calling thread (the addon has no async entry); bench:io's A/B logs as fast or faster
       if (nativeLz4) return nativeLz4.compress(raw);
       // Stryker disable next-line ArithmeticOperator,ConditionalExpression,EqualityOperator: which thread (de)compresses, not what comes out
       return raw.length < SYNC_BELOW ? lz4.compressSync(raw) : lz4.compress(raw);
