@@ -40,6 +40,33 @@ describe('bufferpool', () => {
     await again.close();
   });
 
+  it('a flush starts writing what is open at once, beside a flush whose writes are still under way', async () => {
+    const dir = tempDir();
+    const store = await openStore(dir, { policy: 'store_all', codec: 'lz4' });
+    type Seg = { chunks: readonly import('../src/model/dataframe.js').ChunkData[]; rawLength: number };
+    const codec = (store as unknown as { ds: { codec: { encode(c: Seg['chunks'], n: number): Promise<Uint8Array>; encodeMany?(s: readonly Seg[]): Promise<Uint8Array[]> } } }).ds.codec;
+    const plain = codec.encodeMany?.bind(codec) ?? ((segs: readonly Seg[]) => Promise.all(segs.map((x) => codec.encode(x.chunks, x.rawLength))));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let encodes = 0;
+    // the first partition's encoding waits at the gate: its flush stays under way
+    codec.encodeMany = async (segs) => { if (encodes++ === 0) await gate; return plain(segs); };
+    const a = Float64Array.from({ length: 1000 }, (_, i) => i), b = Float64Array.from({ length: 1000 }, (_, i) => -i);
+    await store.log('p.m.a', { a });
+    const first = store.flush();
+    await store.log('p.m.b', { b });
+    const second = store.flush();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(encodes).toBe(2);
+    release();
+    await Promise.all([first, second]);
+    await store.close();
+    const again = await openStore(dir);
+    expect((await again.getIntermediates('p.m.a.a')).column(0)).toEqual(a);
+    expect((await again.getIntermediates('p.m.b.b')).column(0)).toEqual(b);
+    await again.close();
+  });
+
   it('evicts least recently used open partitions when writers together exceed the budget', async () => {
     // four writers at once, each far below a partition's size (budget/2): only eviction keeps the pool in budget
     const dir = tempDir();

@@ -92,8 +92,8 @@ describe.skipIf(!canMount)('a read-only store', () => {
   });
 });
 
-/** The calls a partition write makes: fs.promises.open and .rename, and a FileHandle's write and sync. */
-type WriteCall = 'open' | 'write' | 'sync' | 'rename';
+/** The calls a partition write makes: fs.promises.open and .rename, and a FileHandle's writev (all its segments at once) and sync. */
+type WriteCall = 'open' | 'writev' | 'sync' | 'rename';
 
 /** Makes the n-th call (from now) of a partition write's `fn`, or of fs.read (through its callback), fail with errno `code`, once. */
 async function failOnce(fn: WriteCall | 'read', code: string, n: number): Promise<() => void> {
@@ -121,7 +121,7 @@ async function failOnce(fn: WriteCall | 'read', code: string, n: number): Promis
 
 describe('I/O errors injected at the file-system calls the store makes', () => {
   const cases: [WriteCall, string, string][] = [
-    ['open', 'EIO', 'IO'], ['write', 'EIO', 'IO'], ['write', 'ENOSPC', 'NO_SPACE'], ['sync', 'EIO', 'IO'], ['rename', 'EIO', 'IO'],
+    ['open', 'EIO', 'IO'], ['writev', 'EIO', 'IO'], ['writev', 'ENOSPC', 'NO_SPACE'], ['sync', 'EIO', 'IO'], ['rename', 'EIO', 'IO'],
   ];
   for (const [fn, errno, code] of cases) {
     it(`${errno} in ${fn} while writing: ${code}, nothing half-visible, and the same Store goes on`, async () => {

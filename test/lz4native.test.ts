@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it, vi } from 'vitest';
 import { nativeLz4 } from '../src/store/codecs/lz4native.js';
-import { lz4Codec } from '../src/store/codecs/lz4.js';
+import { cutRuns, lz4Codec } from '../src/store/codecs/lz4.js';
 import { rng, thrownErrorAsync } from './helpers.js';
 
 const napi = createRequire(import.meta.url)('lz4-napi') as { compressSync(b: Buffer): Buffer; uncompressSync(b: Buffer): Buffer };
@@ -50,6 +50,33 @@ describe.skipIf(!nativeLz4 && !process.env.CI)('liblz4 (native/lz4)', () => {
     expect(() => lib.compress('text' as never)).toThrow('lz4.compress(src: Uint8Array)');
   });
 
+  it('compressBatch: the same blocks as compress, off the calling thread, in order; a bad input throws before any work', async () => {
+    const lib = nativeLz4!;
+    const raws = samples();
+    const pending = lib.compressBatch(raws);
+    expect(pending).toBeInstanceOf(Promise);
+    const got = await pending;
+    expect(got).toHaveLength(raws.length);
+    got.forEach((b, i) => expect(b.equals(lib.compress(raws[i]!)), `${raws[i]!.length} bytes`).toBe(true));
+    expect(await lib.compressBatch([])).toEqual([]);
+    expect(() => lib.compressBatch([new Uint8Array(4), new Float32Array(1) as never])).toThrow('lz4.compressBatch(srcs: Uint8Array[])');
+    expect(() => lib.compressBatch('text' as never)).toThrow('lz4.compressBatch(srcs: Uint8Array[])');
+  });
+
+  it('a partition\'s segments through encodeMany: the bytes encode writes for each, in order', async () => {
+    const c = lz4Codec();
+    const r = rng(3);
+    const segs = [0, 8, 4000, 65_536, 1 << 17, 24].map((n) => {
+      const values = new Float32Array(n / 4).map(() => Math.max(0, r() - 0.5));
+      return { chunks: [{ type: 'float32' as const, nrows: n / 4, ncols: 1, values }], rawLength: n };
+    });
+    const many = await c.encodeMany!(segs);
+    expect(many).toHaveLength(segs.length);
+    for (const [i, s] of segs.entries()) {
+      expect(Buffer.from(many[i]!).equals(Buffer.from(await c.encode(s.chunks, s.rawLength))), `segment ${i}`).toBe(true);
+    }
+  });
+
   it('is what the lz4 codec writes; a damaged segment is still CORRUPT with lz4-napi\'s account of it', async () => {
     const c = lz4Codec();
     const raw = samples()[5]!;
@@ -71,6 +98,28 @@ describe('MISTIQUE_LZ4_NATIVE=0', () => {
     } finally {
       vi.unstubAllEnvs();
       vi.resetModules();
+    }
+  });
+});
+
+describe('cutRuns (a partition\'s segments, one run per core)', () => {
+  it('cuts consecutive runs of about equal bytes, at most k, none empty, covering every item once', () => {
+    expect(cutRuns([1, 1, 1, 1], 2)).toEqual([[0, 2], [2, 4]]);
+    expect(cutRuns([10, 1, 1, 1], 2)).toEqual([[0, 1], [1, 4]]);
+    expect(cutRuns([5], 2)).toEqual([[0, 1]]);
+    expect(cutRuns([], 2)).toEqual([]);
+    expect(cutRuns([1, 1, 1], 4)).toEqual([[0, 1], [1, 2], [2, 3]]);
+    expect(cutRuns([3, 3, 3, 3, 3, 3], 3)).toEqual([[0, 2], [2, 4], [4, 6]]);
+    expect(cutRuns([0, 0, 0], 2)).toEqual([[0, 1], [1, 3]]);
+    const r = rng(11);
+    for (let t = 0; t < 200; t++) {
+      const sizes = Array.from({ length: Math.floor(r() * 40) }, () => Math.floor(r() * 1000));
+      const k = 1 + Math.floor(r() * 6);
+      const runs = cutRuns(sizes, k);
+      expect(runs.length).toBeLessThanOrEqual(k);
+      let at = 0;
+      for (const [a, b] of runs) { expect(a).toBe(at); expect(b).toBeGreaterThan(a); at = b; }
+      expect(at).toBe(sizes.length);
     }
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { loadCodec } from '../src/store/codecs/index.js';
 import { checksum } from '../src/store/checksum.js';
-import { mapLimit, OpenPartition, PartitionFiles, partitionFileName, ScratchBuffers, writePartition } from '../src/store/partition.js';
+import { mapLimit, OpenPartition, PartitionFiles, partitionFileName, ScratchBuffers, writeAll, writePartition } from '../src/store/partition.js';
 import { DataFrame } from '../src/index.js';
 import { tempDir, tempStore, thrownCodeAsync, thrownErrorAsync } from './helpers.js';
 
@@ -83,10 +83,35 @@ describe('partition files', () => {
     const codec = await loadCodec('lz4');
     const p = new OpenPartition(3, 1024);
     p.add(1, f64(4));
-    const failing = { ...codec, encode: async () => { throw new Error('disk full'); } };
+    const failing = { ...codec, encodeMany: undefined, encode: async () => { throw new Error('disk full'); } };
     await expect(writePartition(dir, p, p.layout().segments, failing)).rejects.toThrow('disk full');
     expect(fs.readdirSync(dir)).toEqual([]);
+    // a codec that encodes a partition's segments at once (LZ4 on liblz4) fails the same way
+    const failingMany = { ...codec, encodeMany: async () => { throw new Error('out of memory'); } };
+    await expect(writePartition(dir, p, p.layout().segments, failingMany)).rejects.toThrow('out of memory');
+    expect(fs.readdirSync(dir)).toEqual([]);
     await expect(writePartition(path.join(dir, 'gone'), p, p.layout().segments, codec)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('writeAll writes every part in order however little each writev takes, and nothing for empty parts', async () => {
+    const got: number[] = [];
+    let calls = 0;
+    // a writev that takes at most 5 bytes a call (a full pipe, a signal), across part boundaries
+    const fh = {
+      writev: async (bufs: Uint8Array[]) => {
+        calls++;
+        let n = 0;
+        for (const b of bufs) for (const x of b) if (n < 5) { got.push(x); n++; }
+        return { bytesWritten: n, buffers: bufs };
+      },
+    };
+    const parts = [Uint8Array.from([1, 2, 3]), new Uint8Array(0), Uint8Array.from([4, 5, 6, 7, 8, 9, 10]), Uint8Array.from([11]), new Uint8Array(0)];
+    await writeAll(fh as never, parts);
+    expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(calls).toBe(3);
+    calls = 0;
+    await writeAll(fh as never, [new Uint8Array(0)]);
+    expect(calls).toBe(0);
   });
 
   it('keeps at most maxOpen descriptors, the least recently used closed first', async () => {

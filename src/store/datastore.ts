@@ -43,7 +43,8 @@ export interface Placement { partition: OpenPartition | null }
  * - An intermediate registered while any blob it references is pending is not durable (`track`): it
  *   becomes durable in the transaction that registers its last pending blob (`completedBy`), and
  *   recovery, run only under the write lock, removes what a dead writer left not durable.
- * - `flushAll` runs one at a time and returns only after every partition write under way has ended.
+ * - `flushAll` runs one at a time and returns only after every partition write under way has ended;
+ *   the partitions open at its call start their writes at once, beside those of a flushAll before it.
  *   `settle` starts writes without waiting for them (at most one flushAll, and partition writes of at
  *   most min(flushBytes, half the pool's budget), in the background): a write's failure is kept and
  *   thrown by the next settle or flushAll, after one retry.
@@ -251,6 +252,9 @@ export class DataStore {
    * materialized because queries ask for it.
    */
   async flushAll(opts: { keepDecoded?: boolean } = {}): Promise<void> {
+    // what is open now starts its write at once, beside the writes under way (a partition is written by
+    // whichever call takes it out of the pool first); a failure is kept and retried by the run below
+    if (!this.writeError) for (const p of [...this.pool.open.values()]) if (p.rawBytes > 0) this.flushPartition(p, opts.keepDecoded === true).catch(() => undefined);
     // one at a time, and each waits for partition writes already under way: on return all is durable
     const run = this.flushQueue.then(async () => {
       this.unflushedBytes = 0;

@@ -87,7 +87,7 @@ export function partitionFileName(id: number, codec: SegmentCodec): string {
 export async function writePartition(
   dir: string, p: OpenPartition, layout: OpenSegment[], codec: SegmentCodec,
 ): Promise<{ partition: PartitionRow; segments: SegmentRow[] }> {
-  const encoded = await mapLimit(layout, os.availableParallelism(), (s) => codec.encode(s.chunks, s.rawLength));
+  const encoded = codec.encodeMany ? await codec.encodeMany(layout) : await mapLimit(layout, os.availableParallelism(), (s) => codec.encode(s.chunks, s.rawLength));
   const file = partitionFileName(p.id, codec);
   const tmp = path.join(dir, `.${file}.tmp`);
   const segments: SegmentRow[] = [];
@@ -96,10 +96,12 @@ export async function writePartition(
     const fh = await fs.promises.open(tmp, 'w');
     try {
       for (const [i, bytes] of encoded.entries()) {
-        await writeAll(fh, bytes);
         segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength, crc32: checksumsOn ? checksum(bytes) : null });
         offset += bytes.length;
       }
+      // all segments in one writev: one trip through the threadpool, not one per segment queued behind
+      // the compression batches of other partitions
+      await writeAll(fh, encoded);
       await fh.sync();
     } finally {
       await fh.close();
@@ -117,9 +119,14 @@ export async function writePartition(
 }
 
 /** A write may write less than asked (a full disk, a signal): write until all is out or it throws. */
-async function writeAll(fh: fs.promises.FileHandle, bytes: Uint8Array): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) done += (await fh.write(bytes, done, bytes.length - done)).bytesWritten;
+export async function writeAll(fh: Pick<fs.promises.FileHandle, 'writev'>, parts: readonly Uint8Array[]): Promise<void> {
+  let rest = parts.filter((b) => b.byteLength > 0);
+  while (rest.length > 0) {
+    let n = (await fh.writev(rest)).bytesWritten;
+    // Stryker disable next-line EqualityOperator: an empty part is never left in rest (filtered above, dropped below)
+    while (rest.length > 0 && n >= rest[0]!.byteLength) n -= rest.shift()!.byteLength;
+    if (n > 0) rest[0] = rest[0]!.subarray(n);
+  }
 }
 
 /** fsyncs a directory: a rename or unlink in it survives a power cut only then. */

@@ -30,6 +30,11 @@ export interface SegmentCodec {
   /** File name extension of partitions written with this codec. */
   readonly ext: string;
   encode(chunks: readonly ChunkData[], rawLength: number): Promise<Uint8Array>;
+  /**
+   * Encodes many segments at once (a partition's), as `encode` would each, where the codec does that
+   * faster than one call per segment (LZ4 on liblz4: a batch per core on the threadpool).
+   */
+  encodeMany?(segments: readonly { chunks: readonly ChunkData[]; rawLength: number }[]): Promise<Uint8Array[]>;
   decode(bytes: Uint8Array, rawLength: number): Promise<DecodedSegment>;
   /**
    * Rows `span.first`…`first+count−1` of every chunk only, each chunk carrying `firstRow`: where a codec

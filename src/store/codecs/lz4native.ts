@@ -11,6 +11,11 @@ export interface NativeLz4 {
   compress(src: Uint8Array): Buffer;
   /** Decompresses a framed block into `dst`, which must be exactly its raw length: bytes written, or −1. */
   decompress(src: Uint8Array, dst: Uint8Array): number;
+  /**
+   * The framed blocks of `srcs`, compressed one after another on a libuv threadpool thread while the
+   * caller's thread goes on; `srcs` must not change until it settles.
+   */
+  compressBatch(srcs: Uint8Array[]): Promise<Buffer[]>;
 }
 
 function load(): NativeLz4 | null {
