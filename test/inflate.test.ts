@@ -1,10 +1,14 @@
 // inflateSegments on the main thread (a scan runs it on the worker threads, where mutation testing cannot
 // see it): a run of gzip or LZ4 segments read with one file read, each checked and inflated to an
-// 8-byte aligned offset, and the first bad one named.
+// 8-byte aligned offset, and the first bad one named; Arrow IPC segments checked and passed on as they are.
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { ChunkData } from '../src/model/dataframe.js';
+import { segmentView } from '../src/reader/scatter.js';
 import { checksum } from '../src/store/checksum.js';
+import { arrowCodec } from '../src/store/codecs/arrow.js';
+import type { Slot } from '../src/store/codecs/codec.js';
 import { inflateSegments, type InflateTask } from '../src/store/inflate.js';
 
 const lz4 = createRequire(import.meta.url)('lz4-napi') as { compressSync(b: Buffer): Buffer };
@@ -59,4 +63,57 @@ describe('inflateSegments', () => {
       expect(inflateSegments(longer)).toMatchObject({ badIndex: 1, bad: `${codec} segment decompressed to 48 bytes but 40 were written` });
     });
   }
+});
+
+describe('inflateSegments of Arrow IPC segments (a scan checks them on the workers and passes them on as they are)', () => {
+  const chunkOf = (k: number): ChunkData => ({ type: 'float32', nrows: 3, ncols: 5 + k, values: Float32Array.from({ length: 3 * (5 + k) }, (_, i) => i * 0.5 - k), order: 'row' });
+  const slotOf = (c: ChunkData): Slot => ({ type: c.type, nrows: c.nrows, ncols: c.ncols, colStart: 0, byteOffset: 0, byteLength: c.values.byteLength });
+
+  async function arrowTask(gap: number): Promise<{ t: InflateTask; chunks: ChunkData[]; encs: Uint8Array[] }> {
+    const codec = arrowCodec();
+    const chunks = [0, 1, 2].map(chunkOf);
+    const encs = await Promise.all(chunks.map((c) => codec.encode([c], c.values.byteLength)));
+    const bytes = new Uint8Array(encs.reduce((a, e) => a + e.length + gap, gap));
+    const segs = new Float64Array(4 * encs.length);
+    let off = gap;
+    encs.forEach((e, i) => {
+      bytes.set(e, off);
+      segs.set([off, e.length, chunks[i]!.values.byteLength, checksum(e)], 4 * i);
+      off += e.length + gap;
+    });
+    return { t: { op: 'inflate', codec: 'arrow', bytes, segs }, chunks, encs };
+  }
+
+  for (const gap of [0, 3]) {
+    it(`the IPC bytes of each segment at an 8-byte aligned offset, or handed over one by one, and viewed as the chunks written (gap ${gap})`, async () => {
+      const { t, chunks, encs } = await arrowTask(gap);
+      expect(encs.every((e) => e.length % 8 === 0)).toBe(true);
+      const r = inflateSegments(t);
+      expect(r.badIndex).toBe(-1);
+      // aligned where they were read (no gap): handed back in place, else copied to aligned offsets
+      expect(r.raw === t.bytes).toBe(gap === 0);
+      encs.forEach((e, i) => {
+        const off = r.offsets[i]!;
+        expect(off % 8).toBe(0);
+        const bytes = r.raw.subarray(off, off + e.length);
+        expect(Buffer.from(bytes).equals(Buffer.from(e))).toBe(true);
+        expect(segmentView('arrow', bytes).chunk(slotOf(chunks[i]!)).values).toEqual(chunks[i]!.values);
+      });
+      const seen: number[] = [];
+      const e = inflateSegments(t, (i, b) => {
+        expect(b.byteOffset % 8).toBe(0);
+        expect(segmentView('arrow', b).chunk(slotOf(chunks[i]!)).values).toEqual(chunks[i]!.values);
+        seen.push(i);
+      });
+      expect(e.raw.byteLength).toBe(0);
+      expect(seen).toEqual([0, 1, 2]);
+    });
+  }
+
+  it('a wrong checksum names the segment, as for the compressing codecs', async () => {
+    const { t } = await arrowTask(0);
+    const crc = t.segs[4 * 2 + 3]!;
+    t.bytes[t.segs[8]! + 20] ^= 0x10;
+    expect(inflateSegments(t)).toMatchObject({ badIndex: 2, bad: expect.stringMatching(new RegExp(`^checksum mismatch: the bytes on disk \\(crc32 [0-9a-f]+\\) are not those written \\(${crc.toString(16)}\\)$`)) });
+  });
 });

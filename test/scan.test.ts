@@ -1,4 +1,5 @@
-// Scans decoded on the worker threads (#16 item 3, read side): a large read of a gzip or lz4 store reads
+// Scans decoded on the worker threads (#16 item 3, read side): a large read of a gzip or lz4 store (or of a
+// quantized tensor in an Arrow store) reads
 // runs of segments with one file read, checks and inflates them on the workers, which reconstruct each
 // chunk and copy its rows straight into a result in a SharedArrayBuffer. The bytes must be those of the
 // main-thread path, for every scheme, for rows out of order and for channels out of the middle of chunks;
@@ -12,7 +13,7 @@ import { quantizeBatch } from '../src/executor/onnx/dnn.js';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { toFloat16 } from '../src/quantize/lowprecision.js';
 import { identity, reconstructor, rowMajor } from '../src/reader/reconstruct.js';
-import { storedAsIs } from '../src/reader/scatter.js';
+import { storedAsIs, workersDecode } from '../src/reader/scatter.js';
 import { bytesOf, rng, tempStore, thrownError } from './helpers.js';
 
 const SHAPE = [8, 16, 16]; // 2 048 values, 8 KB a row: RowBlocks of 64 rows, chunks of two channels
@@ -48,9 +49,9 @@ afterEach(() => {
 });
 
 describe('scans decoded on the worker threads', () => {
-  for (const codec of ['lz4', 'gzip'] as const) {
+  for (const codec of ['lz4', 'gzip', 'arrow'] as const) {
     it(`give the main thread's bytes for every scheme, rows out of order and channels out of chunks (${codec})`, async () => {
-      const x = activations(codec === 'lz4' ? 1 : 2);
+      const x = activations(codec === 'lz4' ? 1 : codec === 'gzip' ? 2 : 4);
       const store = await tempStore({ codec, rowBlockSize: 64 });
       await logAll(store, x);
       const reversed = Array.from({ length: N }, (_, i) => 5 + 2 * (N - 1 - i));
@@ -100,6 +101,37 @@ describe('scans decoded on the worker threads', () => {
     expect(err).toBeInstanceOf(MistiqueError);
     expect((err as MistiqueError).code).toBe('CORRUPT');
     expect((err as MistiqueError).message).toMatch(/checksum mismatch.*p\.m\.fp32.*mistique verify/s);
+  });
+});
+
+describe('which scans decode on the workers (workersDecode)', () => {
+  it('gzip and LZ4 always; Arrow only a tensor whose values are reconstructed; never a codec without it', () => {
+    for (const codec of ['gzip', 'lz4'] as const) for (const s of [null, 'none', 'lp']) for (const row of [true, false]) expect(workersDecode(codec, s, row)).toBe(true);
+    expect(workersDecode('arrow', 'lp', true)).toBe(true);
+    expect(workersDecode('arrow', 'kbit(8)', true)).toBe(true);
+    expect(workersDecode('arrow', 'none', true)).toBe(false);
+    expect(workersDecode('arrow', 'pool(2)', true)).toBe(false);
+    expect(workersDecode('arrow', null, true)).toBe(false);
+    expect(workersDecode('arrow', 'lp', false)).toBe(false);
+    expect(workersDecode(undefined, 'lp', true)).toBe(false);
+  });
+
+  it('a damaged segment of an Arrow store met by a scan on the workers is one CORRUPT error naming the intermediate', async () => {
+    const store = await tempStore({ codec: 'arrow', rowBlockSize: 64 });
+    await logAll(store, activations(5));
+    await store.close();
+    const dir = path.join(store.dir, 'partitions');
+    for (const f of fs.readdirSync(dir)) {
+      const bytes = fs.readFileSync(path.join(dir, f));
+      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+      fs.writeFileSync(path.join(dir, f), bytes);
+    }
+    const s = await openStore(store.dir);
+    const err = await s.getIntermediates('p.m.kbit.*').catch((e: unknown) => e);
+    await s.close();
+    expect(err).toBeInstanceOf(MistiqueError);
+    expect((err as MistiqueError).code).toBe('CORRUPT');
+    expect((err as MistiqueError).message).toMatch(/checksum mismatch.*p\.m\.kbit.*mistique verify/s);
   });
 });
 

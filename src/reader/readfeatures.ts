@@ -7,6 +7,7 @@ import type { DataStore } from '../store/datastore.js';
 import { workerCount } from '../workers/pool.js';
 import { isScan } from './chunkreader.js';
 import { missingRows } from './rowspec.js';
+import { workersDecode } from './scatter.js';
 
 /**
  * Asked rows the intermediate cannot hold are an error before anything is estimated or run (an
@@ -55,10 +56,10 @@ export function readFeatures(db: MetadataDB, ds: DataStore, r: IntermediateRow, 
   const inBlocks = Math.min(r.n_rows, nBlocks * r.row_block_size);
   const n = ids ? Math.min(ids.length, inBlocks) : r.n_rows;
   const outBytes = inBlocks > 0 ? ((rawBytes + cachedBytes) * n) / inBlocks : 0;
-  return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes, lanes: lanes(ds, nBlocks) };
+  return { blocks: nBlocks, segments, rawBytes, storedBytes, outBytes, cachedBytes, lanes: lanes(ds, nBlocks, r) };
 }
 
-/** Threads that decode a read of this many RowBlocks: a scan's segments inflate on the worker threads (gzip, LZ4). */
-export function lanes(ds: DataStore, blocks: number): number {
-  return isScan(blocks) && ds.codec.inflate ? Math.max(1, workerCount()) : 1;
+/** Threads that decode a read of this many RowBlocks of `r`: a scan's segments decode on the worker threads where workersDecode says. */
+export function lanes(ds: DataStore, blocks: number, r: Pick<IntermediateRow, 'scheme' | 'chunk_order'>): number {
+  return isScan(blocks) && workersDecode(ds.codec.inflate, r.scheme, r.chunk_order === 'row') ? Math.max(1, workerCount()) : 1;
 }

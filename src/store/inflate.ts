@@ -1,6 +1,7 @@
 // Inflating a run of stored segments of a raw-layout codec (gzip, lz4) in one step: each segment's
-// CRC-32 checked, then decompressed into one buffer at 8-byte aligned offsets. A pure function of its
-// task, so that a scan runs it on a worker thread (src/workers) while the main thread copies rows.
+// CRC-32 checked, then decompressed into one buffer at 8-byte aligned offsets. Arrow IPC segments are
+// checked and passed on as they are (their bytes are the decoded form). A pure function of its task, so
+// that a scan runs it on a worker thread (src/workers) while the main thread plans.
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { align8 } from './chunk.js';
@@ -11,7 +12,7 @@ import { nativeLz4 } from './codecs/lz4native.js';
 /** Segments read with one file read: their encoded bytes one after another (gaps allowed). */
 export interface InflateTask {
   op: 'inflate';
-  codec: 'gzip' | 'lz4';
+  codec: 'gzip' | 'lz4' | 'arrow';
   bytes: Uint8Array;
   /** Per segment, 4 numbers: offset in `bytes`, encoded length, raw length, recorded CRC-32 (−1: none to check). */
   segs: Float64Array;
@@ -23,7 +24,7 @@ export interface InflateTask {
 }
 
 export interface InflateResult {
-  /** Every segment's raw bytes, each at its offset (8-byte aligned). */
+  /** Every segment's raw bytes (Arrow: its IPC bytes), each at its offset (8-byte aligned). */
   raw: Uint8Array;
   offsets: Float64Array;
   /** The first segment that failed (its index in the task) and why; −1 and '' when all inflated. */
@@ -56,11 +57,17 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
   const n = t.segs.length / 4;
   const offsets = new Float64Array(n);
   let total = 0;
+  // an Arrow segment is passed on as it is: its encoded length, not its raw length
+  const size = t.codec === 'arrow' ? 1 : 2;
   for (let i = 0; i < n; i++) {
     offsets[i] = total;
-    total = align8(total + t.segs[4 * i + 2]!);
+    total = align8(total + t.segs[4 * i + size]!);
   }
-  const raw = new Uint8Array(each ? 0 : total);
+  // Arrow segments that already sit 8-byte aligned in the bytes read are handed back in place, uncopied
+  let inPlace = t.codec === 'arrow' && !each;
+  for (let i = 0; i < n && inPlace; i++) inPlace = (t.bytes.byteOffset + t.segs[4 * i]!) % 8 === 0;
+  if (inPlace) for (let i = 0; i < n; i++) offsets[i] = t.segs[4 * i]!;
+  const raw = inPlace ? t.bytes : new Uint8Array(each ? 0 : total);
   const buf = Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength);
   for (let i = 0; i < n; i++) {
     const off = t.segs[4 * i]!, len = t.segs[4 * i + 1]!, rawLength = t.segs[4 * i + 2]!, crc = t.segs[4 * i + 3]!;
@@ -68,6 +75,12 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
     if (crc >= 0) {
       const got = checksum(enc);
       if (got !== crc) return { raw, offsets, badIndex: i, bad: `checksum mismatch: the bytes on disk (crc32 ${got.toString(16)}) are not those written (${crc.toString(16)})` };
+    }
+    if (t.codec === 'arrow') {
+      // IPC views need 8-byte alignment: segments written by the Arrow codec are multiples of 8 bytes
+      if (each) each(i, enc.byteOffset % 8 === 0 ? enc : new Uint8Array(enc)); // a copy (Buffer.slice would be a view)
+      else if (!inPlace) raw.set(enc, offsets[i]!);
+      continue;
     }
     let out: Uint8Array;
     // liblz4 decompresses straight into the gathered result, or into a scratch buffer reused segment after
@@ -85,7 +98,7 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
       return { raw, offsets, badIndex: i, bad: `${t.codec} could not decompress it (${(err as Error).message})` };
     }
     if (out.byteLength !== rawLength) return { raw, offsets, badIndex: i, bad: `${t.codec} segment decompressed to ${out.byteLength} bytes but ${rawLength} were written` };
-    if (each) each(i, out.byteOffset % 8 === 0 ? out : out.slice());
+    if (each) each(i, out.byteOffset % 8 === 0 ? out : new Uint8Array(out)); // a copy (Buffer.slice would be a view)
     else raw.set(out, offsets[i]!);
   }
   return { raw, offsets, badIndex: -1, bad: '' };

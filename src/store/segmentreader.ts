@@ -12,7 +12,7 @@ import { inflate } from '../workers/pool.js';
 import type { BufferPool } from './bufferpool.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
 import type { DecodedSegment, RowSpan, SegmentCodec, Slot } from './codecs/index.js';
-import { RawSegment } from './codecs/raw.js';
+import { segmentView, workersDecode } from '../reader/scatter.js';
 import type { InflateResult } from './inflate.js';
 import { ioError } from './ioerror.js';
 import { mapLimit, PartitionFiles, ScratchBuffers } from './partition.js';
@@ -41,7 +41,7 @@ export class SegmentReader {
    * (`decodeRows`), decodes those rows alone, past the bufferpool — its chunks then carry `firstRow`.
    */
   async read(bySegment: BlobRow[][], scan: boolean, out: Map<number, ChunkData>, into?: ScatterInto, spans?: ReadonlyMap<number, RowSpan>): Promise<void> {
-    if (scan && this.codec.inflate) return this.scanSegments(bySegment, this.codec.inflate, out, into);
+    if (scan && this.codec.inflate && workersDecode(this.codec.inflate, into?.task.scheme ?? null, into !== undefined)) return this.scanSegments(bySegment, this.codec.inflate, out, into);
     await mapLimit(bySegment, os.availableParallelism() * 2, async (blobs) => {
       const seg = await this.segment(blobs[0]!.partition_id, blobs[0]!.segment, scan, spans && this.fewRows(blobs, spans));
       for (const b of blobs) out.set(b.id, seg.chunk(slotOf(b)));
@@ -69,7 +69,7 @@ export class SegmentReader {
    * thread into one buffer (store/inflate.ts), whose views are the chunks — a full read makes a few
    * dozen reads and thread hops instead of one per segment, and the main thread is left to copy rows.
    */
-  private async scanSegments(groups: BlobRow[][], codec: 'gzip' | 'lz4', out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
+  private async scanSegments(groups: BlobRow[][], codec: 'gzip' | 'lz4' | 'arrow', out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
     const wanted = groups.map((blobs) => {
       const part = this.partitionRow(blobs[0]!.partition_id);
       const row = this.segmentRows(part.id)[blobs[0]!.segment];
@@ -118,7 +118,7 @@ export class SegmentReader {
         this.decodedSegments++;
         if (scattered) return;
         const off = res.offsets[i]!;
-        const seg = new RawSegment(res.raw.subarray(off, off + row.raw_length));
+        const seg = segmentView(codec, res.raw.subarray(off, off + (codec === 'arrow' ? row.length : row.raw_length)));
         for (const b of blobs) out.set(b.id, seg.chunk(slotOf(b)));
       });
     });
@@ -133,7 +133,8 @@ export class SegmentReader {
     const row = this.segmentRows(partitionId)[seg];
     if (!row) throw new MistiqueError('CORRUPT', `partition ${partitionId} has no segment ${seg} in the MetadataDB`);
     // gzip and LZ4 decode into a buffer of their own: the bytes read are scratch, given back once decoded
-    const scratch = this.codec.inflate ? this.scratch : undefined;
+    // (never Arrow's: its decoded segment is a view of the bytes read)
+    const scratch = this.codec.inflate === 'gzip' || this.codec.inflate === 'lz4' ? this.scratch : undefined;
     try {
       const bytes = await this.files.read(part.file, row, scratch);
       let decoded: DecodedSegment;

@@ -14,7 +14,7 @@ export function runTask<T extends Task>(t: T): TaskResult<T> {
     const sc = t.scatter;
     if (!sc) return inflateSegments(t) as TaskResult<T>;
     const plan = scatterPlan(sc);
-    return inflateSegments(t, (i, raw) => scatterSegment(i, raw, sc, plan)) as TaskResult<T>;
+    return inflateSegments(t, (i, raw) => scatterSegment(i, raw, sc, plan, t.codec)) as TaskResult<T>;
   }
   return runEncode(t) as TaskResult<T>;
 }

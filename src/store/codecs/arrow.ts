@@ -7,6 +7,7 @@ export function arrowCodec(): SegmentCodec {
   return {
     id: 'arrow',
     ext: 'arrows',
+    inflate: 'arrow',
     async encode(chunks) {
       // Stryker disable next-line StringLiteral: apache-arrow writes the stream format by default
       return tableToIPC(chunksToTable(chunks), 'stream');

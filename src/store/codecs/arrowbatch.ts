@@ -4,7 +4,7 @@
 // such (Parquet has no fixed-size list: it comes back as a List whose offsets are checked to be regular).
 import {
   Bool, Dictionary, DataType as ArrowType, Field, FixedSizeList, Float32, Float64, Int32, makeData, Uint16, Uint8, RecordBatch, Schema,
-  Struct, Table, Utf8, vectorFromArray, type Data, type DataType,
+  Struct, Table, tableFromIPC, Utf8, vectorFromArray, type Data, type DataType,
 } from 'apache-arrow';
 import { MistiqueError } from '../../errors.js';
 import type { ChunkData } from '../../model/dataframe.js';
@@ -97,6 +97,11 @@ function unpackBits(bits: Uint8Array, offset: number, n: number, out: Uint8Array
  * it and keeps its offset for the validity and boolean bitmaps only: values are read from 0, bits from
  * the offset (a segment decodes at offset 0; a batch sliced by another tool reads the same).
  */
+/** An Arrow IPC segment's bytes viewed as a decoded segment (zero-copy). */
+export function ipcSegment(bytes: Uint8Array): TableSegment {
+  return new TableSegment(tableFromIPC(bytes), bytes.byteLength);
+}
+
 export class TableSegment implements DecodedSegment {
   readonly byteLength: number;
   private readonly cols: Data[];

@@ -47,8 +47,9 @@ export interface SegmentCodec {
    */
   decodedFrom?(chunks: readonly ChunkData[], rawLength: number): DecodedSegment;
   /**
-   * Set by codecs of the raw segment layout (raw.ts): a scan inflates runs of their segments on worker
-   * threads (store/inflate.ts) with this decompressor, then views the raw bytes as a RawSegment.
+   * Set by codecs whose segments a scan checks and decodes on worker threads (store/inflate.ts), a run of
+   * segments at a time: those of the raw segment layout (raw.ts) inflate with this decompressor and are
+   * viewed as a RawSegment; Arrow IPC's bytes are already the decoded form, viewed as a TableSegment.
    */
-  readonly inflate?: 'gzip' | 'lz4';
+  readonly inflate?: 'gzip' | 'lz4' | 'arrow';
 }
