@@ -42,6 +42,23 @@ async function logAll(store: Store, x: Float32Array): Promise<void> {
   await store.flush();
 }
 
+/** Flips the bits of the byte in the middle of a file. */
+function flipMiddleByte(file: string): void {
+  const bytes = fs.readFileSync(file);
+  bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+  fs.writeFileSync(file, bytes);
+}
+
+/** A whole read of p.m.<name> by a fresh Store is one CORRUPT error naming it and what to run. */
+async function expectScanCorrupt(dir: string, name: string): Promise<void> {
+  const s = await openStore(dir);
+  const err = await s.getIntermediates(`p.m.${name}.*`).catch((e: unknown) => e);
+  await s.close();
+  expect(err).toBeInstanceOf(MistiqueError);
+  expect((err as MistiqueError).code).toBe('CORRUPT');
+  expect((err as MistiqueError).message).toMatch(new RegExp(`checksum mismatch.*p\\.m\\.${name}.*mistique verify`, 's'));
+}
+
 const saved = process.env.MISTIQUE_WORKERS;
 afterEach(() => {
   if (saved === undefined) delete process.env.MISTIQUE_WORKERS;
@@ -92,15 +109,8 @@ describe('scans decoded on the worker threads', () => {
     await store.close();
     const dir = path.join(store.dir, 'partitions');
     const file = path.join(dir, fs.readdirSync(dir).sort()[0]!);
-    const bytes = fs.readFileSync(file);
-    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-    fs.writeFileSync(file, bytes);
-    const s = await openStore(store.dir);
-    const err = await s.getIntermediates('p.m.fp32.*').catch((e: unknown) => e);
-    await s.close();
-    expect(err).toBeInstanceOf(MistiqueError);
-    expect((err as MistiqueError).code).toBe('CORRUPT');
-    expect((err as MistiqueError).message).toMatch(/checksum mismatch.*p\.m\.fp32.*mistique verify/s);
+    flipMiddleByte(file);
+    await expectScanCorrupt(store.dir, 'fp32');
   });
 });
 
@@ -121,17 +131,8 @@ describe('which scans decode on the workers (workersDecode)', () => {
     await logAll(store, activations(5));
     await store.close();
     const dir = path.join(store.dir, 'partitions');
-    for (const f of fs.readdirSync(dir)) {
-      const bytes = fs.readFileSync(path.join(dir, f));
-      bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
-      fs.writeFileSync(path.join(dir, f), bytes);
-    }
-    const s = await openStore(store.dir);
-    const err = await s.getIntermediates('p.m.kbit.*').catch((e: unknown) => e);
-    await s.close();
-    expect(err).toBeInstanceOf(MistiqueError);
-    expect((err as MistiqueError).code).toBe('CORRUPT');
-    expect((err as MistiqueError).message).toMatch(/checksum mismatch.*p\.m\.kbit.*mistique verify/s);
+    for (const f of fs.readdirSync(dir)) flipMiddleByte(path.join(dir, f));
+    await expectScanCorrupt(store.dir, 'kbit');
   });
 });
 
