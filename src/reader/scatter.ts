@@ -2,8 +2,7 @@
 // buffer"): a worker thread that inflated a run of segments (store/inflate.ts) goes on to reconstruct
 // each row-major chunk's values (quantized schemes) and copy its rows into the dense result, which
 // lives in a SharedArrayBuffer — the main thread copies nothing. Pure given its task.
-import type { Slot } from '../store/codecs/codec.js';
-import type { DecodedSegment } from '../store/codecs/codec.js';
+import type { DecodedSegment, InflateCodec, Slot } from '../store/codecs/codec.js';
 import { RawSegment } from '../store/codecs/raw.js';
 import { ipcSegment } from '../store/codecs/arrowbatch.js';
 import type { MatrixValues } from '../model/matrix.js';
@@ -36,7 +35,7 @@ export interface ScatterTask {
  * (quantized schemes: bench:io, LP reads +26%, 8BIT +41%) — values read as stored are a copy the main
  * thread keeps pace with the disk on (fp32 reads went 7% slower through the workers), and tables stay there.
  */
-export function workersDecode(codec: 'gzip' | 'lz4' | 'arrow' | undefined, scheme: string | null, rowMajor: boolean): boolean {
+export function workersDecode(codec: InflateCodec | undefined, scheme: string | null, rowMajor: boolean): boolean {
   return codec === 'gzip' || codec === 'lz4' || (codec === 'arrow' && rowMajor && !storedAsIs(scheme));
 }
 
@@ -46,12 +45,12 @@ export function storedAsIs(scheme: string | null): boolean {
 }
 
 /** A segment's decoded view: raw bytes (gzip, lz4) or Arrow IPC bytes (arrow), zero-copy. */
-export function segmentView(codec: 'gzip' | 'lz4' | 'arrow', bytes: Uint8Array): DecodedSegment {
+export function segmentView(codec: InflateCodec, bytes: Uint8Array): DecodedSegment {
   return codec === 'arrow' ? ipcSegment(bytes) : new RawSegment(bytes);
 }
 
 /** Copies the placed chunks of segment `seg` (its bytes, as `codec` stores them) into the result. */
-export function scatterSegment(seg: number, raw: Uint8Array, t: ScatterTask, plan: ScatterPlan, codec: 'gzip' | 'lz4' | 'arrow' = 'lz4'): void {
+export function scatterSegment(seg: number, raw: Uint8Array, t: ScatterTask, plan: ScatterPlan, codec: InflateCodec): void {
   const segment = segmentView(codec, raw);
   for (const p of plan.bySeg.get(seg) ?? []) {
     const tile = t.tiles[p.tile]!;

@@ -7,12 +7,13 @@ import zlib from 'node:zlib';
 import { align8 } from './chunk.js';
 import { checksum } from './checksum.js';
 import type { ScatterTask } from '../reader/scatter.js';
+import type { InflateCodec } from './codecs/codec.js';
 import { nativeLz4 } from './codecs/lz4native.js';
 
 /** Segments read with one file read: their encoded bytes one after another (gaps allowed). */
 export interface InflateTask {
   op: 'inflate';
-  codec: 'gzip' | 'lz4' | 'arrow';
+  codec: InflateCodec;
   bytes: Uint8Array;
   /** Per segment, 4 numbers: offset in `bytes`, encoded length, raw length, recorded CRC-32 (−1: none to check). */
   segs: Float64Array;

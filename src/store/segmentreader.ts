@@ -11,7 +11,7 @@ import type { ChunkPlacement, ScatterTask } from '../reader/scatter.js';
 import { inflate } from '../workers/pool.js';
 import type { BufferPool } from './bufferpool.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
-import type { DecodedSegment, RowSpan, SegmentCodec, Slot } from './codecs/index.js';
+import type { DecodedSegment, InflateCodec, RowSpan, SegmentCodec, Slot } from './codecs/index.js';
 import { segmentView, workersDecode } from '../reader/scatter.js';
 import type { InflateResult } from './inflate.js';
 import { ioError } from './ioerror.js';
@@ -69,7 +69,7 @@ export class SegmentReader {
    * thread into one buffer (store/inflate.ts), whose views are the chunks — a full read makes a few
    * dozen reads and thread hops instead of one per segment, and the main thread is left to copy rows.
    */
-  private async scanSegments(groups: BlobRow[][], codec: 'gzip' | 'lz4' | 'arrow', out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
+  private async scanSegments(groups: BlobRow[][], codec: InflateCodec, out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
     const wanted = groups.map((blobs) => {
       const part = this.partitionRow(blobs[0]!.partition_id);
       const row = this.segmentRows(part.id)[blobs[0]!.segment];

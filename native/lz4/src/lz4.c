@@ -21,20 +21,30 @@ static int bytes_of(napi_env env, napi_value v, uint8_t **data, size_t *len) {
   return 1;
 }
 
+/* The framed block of src[0..n) (n ≤ LZ4_MAX_INPUT_SIZE) in a malloc'd buffer of *size bytes, or NULL
+ * with *error set. Thread-safe: compress runs it on the calling thread, compressBatch on the threadpool. */
+static uint8_t *compress_framed(const uint8_t *src, size_t n, size_t *size, const char **error) {
+  int bound = LZ4_compressBound((int)n);
+  uint8_t *d = malloc((size_t)bound + 4);
+  if (!d) { *error = "lz4: out of memory"; return NULL; }
+  int m = LZ4_compress_default((const char *)src, (char *)d + 4, (int)n, bound);
+  if (m <= 0 && n > 0) { free(d); *error = "lz4: compression failed"; return NULL; }
+  d[0] = n & 0xff; d[1] = (n >> 8) & 0xff; d[2] = (n >> 16) & 0xff; d[3] = (n >> 24) & 0xff;
+  *size = (size_t)m + 4;
+  return d;
+}
+
 static napi_value compress(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   uint8_t *src; size_t n;
   if (argc < 1 || !bytes_of(env, argv[0], &src, &n)) { napi_throw_type_error(env, NULL, "lz4.compress(src: Uint8Array)"); return NULL; }
   if (n > (size_t)LZ4_MAX_INPUT_SIZE) { napi_throw_range_error(env, NULL, "lz4.compress: input larger than LZ4_MAX_INPUT_SIZE"); return NULL; }
-  int bound = LZ4_compressBound((int)n);
-  uint8_t *tmp = malloc((size_t)bound + 4);
-  if (!tmp) { napi_throw_error(env, NULL, "lz4.compress: out of memory"); return NULL; }
-  int m = LZ4_compress_default((const char *)src, (char *)tmp + 4, (int)n, bound);
-  if (m <= 0 && n > 0) { free(tmp); napi_throw_error(env, NULL, "lz4.compress failed"); return NULL; }
-  tmp[0] = n & 0xff; tmp[1] = (n >> 8) & 0xff; tmp[2] = (n >> 16) & 0xff; tmp[3] = (n >> 24) & 0xff;
+  size_t size; const char *error = NULL;
+  uint8_t *tmp = compress_framed(src, n, &size, &error);
+  if (!tmp) { napi_throw_error(env, NULL, error); return NULL; }
   napi_value out; void *dst;
-  napi_status st = napi_create_buffer_copy(env, (size_t)m + 4, tmp, &dst, &out);
+  napi_status st = napi_create_buffer_copy(env, size, tmp, &dst, &out);
   free(tmp);
   CHECK(st);
   return out;
@@ -85,18 +95,11 @@ static void batch_execute(napi_env env, void *data) {
   (void)env;
   batch_t *b = data;
   for (uint32_t i = 0; i < b->n; i++) {
-    size_t n = b->len[i];
-    int bound = LZ4_compressBound((int)n);
-    uint8_t *d = malloc((size_t)bound + 4);
-    if (!d) { b->error = "lz4.compressBatch: out of memory"; return; }
-    b->dst[i] = d;
-    int m = LZ4_compress_default((const char *)b->src[i], (char *)d + 4, (int)n, bound);
-    if (m <= 0 && n > 0) { b->error = "lz4.compressBatch: compression failed"; return; }
-    d[0] = n & 0xff; d[1] = (n >> 8) & 0xff; d[2] = (n >> 16) & 0xff; d[3] = (n >> 24) & 0xff;
-    b->out[i] = (size_t)m + 4;
+    uint8_t *d = compress_framed(b->src[i], b->len[i], &b->out[i], &b->error);
+    if (!d) return;
     /* give back the bound's slack: a shrinking realloc keeps the block where it is */
-    uint8_t *r = realloc(d, b->out[i] ? b->out[i] : 1);
-    if (r) b->dst[i] = r;
+    uint8_t *r = realloc(d, b->out[i]);
+    b->dst[i] = r ? r : d;
   }
 }
 

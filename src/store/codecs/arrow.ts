@@ -1,7 +1,7 @@
 // Arrow IPC codec: each segment an uncompressed Arrow IPC stream of one RecordBatch; reads are zero-copy.
-import { tableFromIPC, tableToIPC } from 'apache-arrow';
+import { tableToIPC } from 'apache-arrow';
 import type { SegmentCodec } from './codec.js';
-import { chunksToTable, TableSegment } from './arrowbatch.js';
+import { chunksToTable, ipcSegment } from './arrowbatch.js';
 
 export function arrowCodec(): SegmentCodec {
   return {
@@ -13,7 +13,7 @@ export function arrowCodec(): SegmentCodec {
       return tableToIPC(chunksToTable(chunks), 'stream');
     },
     async decode(bytes) {
-      return new TableSegment(tableFromIPC(bytes), bytes.byteLength);
+      return ipcSegment(bytes);
     },
   };
 }

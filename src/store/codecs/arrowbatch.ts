@@ -92,16 +92,16 @@ function unpackBits(bits: Uint8Array, offset: number, n: number, out: Uint8Array
   }
 }
 
-/**
- * A decoded record batch, read chunk by chunk. Arrow JS slices a column's value and offset buffers with
- * it and keeps its offset for the validity and boolean bitmaps only: values are read from 0, bits from
- * the offset (a segment decodes at offset 0; a batch sliced by another tool reads the same).
- */
 /** An Arrow IPC segment's bytes viewed as a decoded segment (zero-copy). */
 export function ipcSegment(bytes: Uint8Array): TableSegment {
   return new TableSegment(tableFromIPC(bytes), bytes.byteLength);
 }
 
+/**
+ * A decoded record batch, read chunk by chunk. Arrow JS slices a column's value and offset buffers with
+ * it and keeps its offset for the validity and boolean bitmaps only: values are read from 0, bits from
+ * the offset (a segment decodes at offset 0; a batch sliced by another tool reads the same).
+ */
 export class TableSegment implements DecodedSegment {
   readonly byteLength: number;
   private readonly cols: Data[];

@@ -4,6 +4,8 @@ import type { ChunkData } from '../../model/dataframe.js';
 import type { ColumnType } from '../../model/types.js';
 
 export type CodecId = 'gzip' | 'lz4' | 'arrow' | 'parquet';
+/** The codecs whose segments a scan checks and decodes on the worker threads (`SegmentCodec.inflate`). */
+export type InflateCodec = 'gzip' | 'lz4' | 'arrow';
 export const CODEC_IDS: readonly CodecId[] = ['gzip', 'lz4', 'arrow', 'parquet'];
 
 /** Where one chunk sits inside its segment: column slots (arrow, parquet) and raw byte range (gzip). */
@@ -51,5 +53,5 @@ export interface SegmentCodec {
    * segments at a time: those of the raw segment layout (raw.ts) inflate with this decompressor and are
    * viewed as a RawSegment; Arrow IPC's bytes are already the decoded form, viewed as a TableSegment.
    */
-  readonly inflate?: 'gzip' | 'lz4' | 'arrow';
+  readonly inflate?: InflateCodec;
 }

@@ -6,7 +6,7 @@ import { gzipCodec } from './gzip.js';
 import { lz4Codec } from './lz4.js';
 import type { ParquetCompression } from './parquet.js';
 
-export type { CodecId, DecodedSegment, RowSpan, SegmentCodec, Slot } from './codec.js';
+export type { CodecId, DecodedSegment, InflateCodec, RowSpan, SegmentCodec, Slot } from './codec.js';
 export { CODEC_IDS } from './codec.js';
 
 export interface CodecOptions {
