@@ -9,7 +9,8 @@ of training -- the kind of training code mistique's users have (run with Debian'
 
 usage: /usr/bin/python3 datasets/train.py [--out datasets/models] [--epochs 2] [--log-store DIR]
        [--fixtures]   only write the tiny test fixtures (datasets/fixtures/*.onnx, each well under 1 MB): tiny_cnn,
-                      dynamic_net, tiny_text and, from torchvision's blocks, tiny_resnet and tiny_mobilenet
+                      dynamic_net, tiny_text, from torchvision's blocks tiny_resnet and tiny_mobilenet, and tiny_detector
+                      (images of any height and width)
        [--zoo]        only write the model zoo to --out: torchvision's resnet18 and mobilenet_v2 (one-channel stem,
                       trained --zoo-steps steps) and text_transformer (untrained; int64 input_ids + attention_mask)
 
@@ -175,6 +176,15 @@ def export(model, path):
     model.train()
 
 
+def export_detector(path):
+    """A test fixture of the detector kind: TinyResNet (untrained) exported with the image's height and width as
+    dynamic axes, as detectors are -- its feature maps take the shape of each image, its pooled head does not."""
+    torch.manual_seed(11)
+    model = TinyResNet().eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 24, 32), path, input_names=['image'], output_names=['logits'], opset_version=13,
+                      dynamic_axes={'image': {0: 'batch', 2: 'height', 3: 'width'}, 'logits': {0: 'batch'}})
+
+
 def accuracy(model, x, y):
     model.eval()
     with torch.no_grad():
@@ -257,6 +267,8 @@ def main():
         torch.manual_seed(10)
         export_text(TextTransformer(vocab=50, dim=16, heads=2, layers=1, classes=3, seq=8), os.path.join(fx, 'tiny_encoder.onnx'), 8)
         print(f'wrote {fx}/tiny_encoder.onnx (untrained; nn.TransformerEncoder, its attention in [tokens, batch, features])')
+        export_detector(os.path.join(fx, 'tiny_detector.onnx'))
+        print(f'wrote {fx}/tiny_detector.onnx (untrained; images of any height and width)')
         return
 
     if a.zoo:

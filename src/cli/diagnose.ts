@@ -5,7 +5,7 @@ import { CLASSES } from '../../datasets/fashion-mnist/load.js';
 import { pixelConcepts } from '../../datasets/fashion-mnist/concepts.js';
 import { colDiff, colDist, dissectionPng, heatmap, heatmapPng, knn, lookup, netdissect, pointq, rowDiff, svcca } from '../diagnostics/index.js';
 import { MistiqueError } from '../errors.js';
-import type { DnnSpec } from '../executor/onnx/dnn.js';
+import { layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { Store } from '../mistique.js';
 import type { Matrix } from '../model/matrix.js';
 import { parseRows, withStore, type Io } from './commands.js';
@@ -189,7 +189,9 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         if (wf?.kind !== 'dnn') throw new MistiqueError('BAD_KEY', `${key} is not a layer of a logged network: netdissect needs project.model.layer`);
         const spec = JSON.parse(wf.spec) as DnnSpec;
         const m = await query(s, key, o.rows);
-        const images = await s.getIntermediates(`${spec.inputKey}.*`, { rows: m.rowIds, path: 'read' });
+        const groups = layerGroups(spec, key.split('.')[2] ?? '');
+        if (groups.length !== 1) throw new MistiqueError('BAD_KEY', `${key} is over images of ${groups.length} shapes (${groups.map((g) => g.tag).join(', ')}): netdissect needs the images behind each row in one shape — a layer stored per input shape (its name ends in -<shape>)`);
+        const images = await s.getIntermediates(`${groups[0]!.inputs[0]!.key}.*`, { rows: m.rowIds, path: 'read' });
         const concepts = pixelConcepts(images.values, images.rowIds);
         const r = netdissect(m, concepts, { alpha: num('alpha', o.alpha, 0.005) });
         if (o.json) { io.out(json(r)); return; }

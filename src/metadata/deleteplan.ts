@@ -1,6 +1,7 @@
 // What a delete removes, decided before anything is: the keys its patterns name, the intermediates and
 // models behind them, and the networks it would strand — their stored input deleted while layers that
 // re-run from it stay.
+import { dnnGroups, layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import { MistiqueError } from '../errors.js';
 import type { MetadataDB } from './metadatadb.js';
 import type { IntermediateRow } from './rows.js';
@@ -46,9 +47,13 @@ export function strandedBy(db: MetadataDB, plan: DeletePlan): Stranded[] {
     if (staying.length === 0) continue;
     const wf = db.workflows.get(rows[0]!.project, rows[0]!.model);
     if (wf?.kind !== 'dnn') continue;
-    const spec = JSON.parse(wf.spec) as { inputKey?: string; inputs?: { key: string }[] };
-    const input = (spec.inputs?.map((i) => i.key) ?? [spec.inputKey ?? '']).find((k) => gone.has(k));
-    if (input) out.push({ input, model, layers: staying.map((r) => `${r.project}.${r.model}.${r.name}`) });
+    const spec = JSON.parse(wf.spec) as DnnSpec;
+    for (const grp of dnnGroups(spec)) {
+      const input = grp.inputs.map((i) => i.key).find((k) => gone.has(k));
+      // a network over several input shapes: the layers of this group's examples, and those over every group
+      const uses = staying.filter((r) => layerGroups(spec, r.name).some((g) => g.tag === grp.tag));
+      if (input && uses.length > 0) { out.push({ input, model, layers: uses.map((r) => `${r.project}.${r.model}.${r.name}`) }); break; }
+    }
   }
   return out;
 }

@@ -8,7 +8,7 @@ import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, typ
 import { MistiqueError } from '../errors.js';
 import { IdleCalibration } from './idlecalibration.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
-import type { DnnSpec } from '../executor/onnx/dnn.js';
+import { layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { Matrix } from '../model/matrix.js';
 import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
@@ -299,7 +299,7 @@ export class QueryPlanner {
     }
     const spec = JSON.parse(wf.spec) as DnnSpec;
     const n = ids ? ids.length : r.n_rows;
-    const inputMs = await this.inputReadMs(spec, ids, measure);
+    const inputMs = await this.inputReadMs(spec, r.name, ids, measure);
     // Eq. 5.3's load and per-batch forward time: this layer's line over timed re-runs on this machine
     // (calibrated with re-runs of 1, 8, 32 batches and all rows the first time it is planned; per batch,
     // large re-runs cost less than small ones, so the line must see both), else the logging session's profile
@@ -316,9 +316,9 @@ export class QueryPlanner {
   }
 
   /** Eq. 5.3's input read: the read model on the network's stored examples (every input of a multi-input model). */
-  private async inputReadMs(spec: DnnSpec, ids: Int32Array | undefined, measure: Measure = true): Promise<number> {
+  private async inputReadMs(spec: DnnSpec, layer: string, ids: Int32Array | undefined, measure: Measure = true): Promise<number> {
     let ms = 0;
-    for (const key of spec.inputs?.map((i) => i.key) ?? [spec.inputKey]) {
+    for (const key of layerGroups(spec, layer).flatMap((grp) => grp.inputs.map((i) => i.key))) {
       const [ip, im, ...ii] = key.split('.');
       const inputId = this.db.intermediateId(ip!, im!, ii.join('.'));
       if (inputId === undefined) continue;
@@ -344,7 +344,7 @@ export class QueryPlanner {
     for (const size of sizes) {
       const ids = Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
       const best = await this.coldBest(async () => {
-        const inputMs = await this.inputReadMs(spec, ids);
+        const inputMs = await this.inputReadMs(spec, r.name, ids);
         const t0 = performance.now();
         await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
         return performance.now() - t0 - inputMs;

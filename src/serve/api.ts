@@ -4,7 +4,7 @@
 // Every failure is a MistiqueError, which the server turns into a 4xx with its message.
 import { colDist, svcca } from '../diagnostics/index.js';
 import { MistiqueError } from '../errors.js';
-import type { DnnSpec } from '../executor/onnx/dnn.js';
+import { layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import type { Store } from '../mistique.js';
 import type { Matrix } from '../model/matrix.js';
@@ -67,7 +67,11 @@ function lineage(store: Store, r: IntermediateRow): { op: string | null; inputs:
 function inputOf(store: Store, r: IntermediateRow): { key: string; shape: number[] } | null {
   const spec = dnnSpec(store, r.project, r.model);
   if (!spec) return null;
-  const key = spec.inputs?.[0]?.key ?? spec.inputKey;
+  // a layer stored per group of examples (one input shape) has its group's images; a layer over images
+  // of several shapes has no one image per row to show beside it
+  const groups = layerGroups(spec, r.name);
+  if (groups.length !== 1) return null;
+  const key = groups[0]!.inputs[0]!.key;
   const [p, m, ...i] = key.split('.');
   const id = store.metadata.intermediateId(p!, m!, i.join('.'));
   if (id === undefined) return null;

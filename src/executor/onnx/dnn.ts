@@ -11,12 +11,15 @@ import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
-import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type InputSpec, type NamedInput } from './inputs.js';
+import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
-import { exposeLayers, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer } from './graph.js';
+import { exposeLayers, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
+import { idRuns, layerGroups, rowsOfGroup, type DnnSpec } from './dnnspec.js';
+
+export { dnnGroups, idRuns, layerGroups, rowsOfGroup, type DnnGroup, type DnnSpec } from './dnnspec.js';
 
 /**
  * What the network executor needs of a store (the Store class provides it): given from below as an
@@ -37,6 +40,16 @@ export interface NetworkSink {
 export type DnnInput =
   | { x: Float32Array; shape: readonly number[]; rowIds?: Int32Array; inputs?: undefined }
   | { inputs: Record<string, NamedInput>; rowIds?: Int32Array; x?: undefined; shape?: undefined };
+
+/**
+ * Examples of several input shapes — a detector's images of each height × width, token sequences of each
+ * length — as one group per shape, logged in one run (row ids distinct across groups; without them each
+ * group's rows follow the last group's). A layer whose per-example shape is the same in every group (a
+ * pooled head, the logits) is one intermediate over all examples; a layer whose shape follows the input
+ * is stored per group as `<layer>-<input shape>` (e.g. `conv1-1x24x32`).
+ */
+export type DnnInputs = DnnInput | readonly DnnInput[];
+
 
 /**
  * A storage scheme (paper §5.4.1), applied per layer before storing: optional pooling of every channel
@@ -63,39 +76,19 @@ export interface DnnRun {
   totalMs: number;
 }
 
-export interface DnnSpec {
-  kind: 'dnn';
-  checkpoint: string;
-  input: string;
-  /** Where the input examples are stored: `<project>.inputs.x_<content hash>`, once for all checkpoints. */
-  inputKey: string;
-  inputShape: number[];
-  /** Every input with its type, per-example shape and stored key (specs before multi-input have only the fields above). */
-  inputs?: InputSpec[];
-  batchSize: number;
-  scheme: DnnScheme;
-  layers: { name: string; original: string; op: string }[];
-  loadMs: number;
-  forwardMsPerBatch: number;
-  /** Per layer: ms for one batch from the input through that layer (onnxruntime's profiler, unmodified model). */
-  layerMsPerBatch: Record<string, number>;
-}
 
 function checkpointFile(store: NetworkSink, project: string, model: string): string {
   return path.join(store.dir, 'checkpoints', `${project}.${model}.onnx`);
 }
 
 /** Logs every layer of `checkpoint` (a path or ONNX bytes) over the examples as `<project>.<model>.<layer>`. */
-export async function logNetwork(store: NetworkSink, modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
+export async function logNetwork(store: NetworkSink, modelKey: string, checkpoint: string | Uint8Array, input: DnnInputs, opts: DnnLogOptions = {}): Promise<DnnRun> {
   const [project, model, ...rest] = modelKey.split('.');
   if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
   const bytes = typeof checkpoint === 'string' ? readCheckpoint(checkpoint) : checkpoint;
   const g = parseGraph(bytes, opts.expose ?? 'layers');
-  if (input.inputs === undefined && g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
-  // one float input (x) is the model's only input by another name
-  const { feeds, n: N } = namedFeeds(g, input.inputs ?? { [g.input]: { data: input.x!, shape: input.shape!, type: 'float32' } });
-  const rowIds = input.rowIds ?? Int32Array.from({ length: N }, (_, i) => i);
-  if (rowIds.length !== N) throw new MistiqueError('BAD_INPUT', `${rowIds.length} row ids for ${N} examples`);
+  const groups = exampleGroups(g, project, Array.isArray(input) ? input : [input as DnnInput]);
+  const N = groups.reduce((a, x) => a + x.n, 0);
   const B = opts.batchSize ?? 128;
   if (!Number.isInteger(B) || B < 1) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${B}`);
   const scheme = opts.scheme ?? {};
@@ -111,8 +104,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 
-  // one float input keeps the key it always had (x_<hash>): stores of earlier versions share it
-  const specs = inputSpecs(project, feeds, rowIds, input.inputs === undefined ? 'x' : undefined);
+  const specs = groups[0]!.specs;
   const spec: DnnSpec = {
     kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: specs[0]!.name, inputKey: specs[0]!.key, inputShape: specs[0]!.shape, inputs: specs, batchSize: B, scheme,
     layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
@@ -120,77 +112,125 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const db = store.metadata;
   const modelId = db.workflows.insert(project, model, 'dnn', JSON.stringify(spec), null);
   const writers = new Map<string, IntermediateWriter>();
+  // per stored layer (a layer, or a layer of one group): its stored per-example shape
   const shapes = new Map<string, number[]>();
+  const rawShapes = new Map<string, string>();
   const qstate = new Map<string, { threshold?: number }>();
   let forwardMs = 0, logMs = 0;
   // values that are not one row per example (a fixed leading dimension, or one that is not the batch's size)
   const fixed = fixedLeadingDims(g);
   const notPerExample = new Set<string>();
+  const written = new Set<string>();
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     fs.writeFileSync(checkpointFile(store, project, model), bytes);
-    // the examples are source data, not an intermediate: stored once per project whatever the policy
-    const inputWriters = specs.map((sp) => (db.intermediateId(project, 'inputs', sp.key.split('.').slice(2).join('.')) === undefined ? store.writer(sp.key, { approximate: false, rerunnable: false }) : null));
-    inputWriters.forEach((w, k) => { if (w) writers.set(`input:${k}`, w); });
-    for (let s = 0; s < N; s += B) {
-      const e = Math.min(N, s + B);
-      const ids = rowIds.subarray(s, e);
-      const t1 = performance.now();
-      const out = await runSession(session, modelKey, batchTensors(feeds, s, e), s, e);
-      forwardMs += performance.now() - t1;
-      // profile the first two batches only (the second is past the first run's allocations)
-      if (profiling && (s / B === 1 || e === N) && layerMs.size === 0) {
-        session.endProfiling();
-        layerMs = layerTimes(prefix, nodeNames(g), g.layers);
+    // several input shapes: the layers whose per-example shape follows the input are stored per group
+    const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups) : new Set<string>();
+    const stored = (l: Layer, grp: ExampleGroup): string => (perGroup.has(l.name) ? `${l.name}-${grp.tag}` : l.name);
+    if (groups.length > 1) {
+      spec.groups = groups.map((grp) => ({ tag: grp.tag, inputs: grp.specs, rows: grp.n, runs: idRuns(grp.rowIds) }));
+      spec.layers = g.layers.flatMap((l) => (perGroup.has(l.name)
+        ? groups.map((grp) => ({ name: stored(l, grp), original: l.original, op: l.op, group: grp.tag }))
+        : [{ name: l.name, original: l.original, op: l.op }]));
+    }
+    let done = 0;
+    for (const [gi, grp] of groups.entries()) {
+      const { feeds, n, rowIds } = grp;
+      // the examples are source data, not an intermediate: stored once per project whatever the policy
+      const inputWriters = grp.specs.map((sp) => (db.intermediateId(project, 'inputs', sp.key.split('.').slice(2).join('.')) === undefined ? store.writer(sp.key, { approximate: false, rerunnable: false }) : null));
+      inputWriters.forEach((w, k) => { if (w) writers.set(`input:${gi}:${k}`, w); });
+      for (let s = 0; s < n; s += B) {
+        const e = Math.min(n, s + B);
+        const ids = rowIds.subarray(s, e);
+        const t1 = performance.now();
+        const out = await runSession(session, modelKey, batchTensors(feeds, s, e), s, e);
+        forwardMs += performance.now() - t1;
+        // profile the first two batches only (the second is past the first run's allocations)
+        if (profiling && gi === 0 && (s / B === 1 || e === n) && layerMs.size === 0) {
+          session.endProfiling();
+          layerMs = layerTimes(prefix, nodeNames(g), g.layers);
+        }
+        const t2 = performance.now();
+        for (const [k, w] of inputWriters.entries()) await w?.append(inputFrame(feeds[k]!, s, e, ids.slice()));
+        // every layer of the batch at once: while one is encoded on a worker, the next is cut into chunks here
+        await Promise.all(g.layers.map(async (l) => {
+          const t = out[l.original];
+          if (!t || t.type !== 'float32' || notPerExample.has(l.name)) return;
+          if (fixed.has(l.original) || Number(t.dims[0]) !== e - s) {
+            if (!written.has(l.name)) { notPerExample.add(l.name); return; }
+            throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${done + s}…${done + e - 1}; its leading dimension is not the batch — log with another batchSize`);
+          }
+          written.add(l.name);
+          const name = stored(l, grp);
+          let st = qstate.get(name);
+          if (!st) qstate.set(name, (st = {}));
+          // the writer first (in graph order, before any await): intermediates are registered in the network's order
+          let w = writers.get(name);
+          if (!w) {
+            const q = scheme.quantize;
+            w = store.writer(`${project}.${model}.${name}`, {
+              originalName: l.original, scheme: schemeName(scheme), approximate: false, rerunnable: true,
+              logicalType: q ? 'float32' : undefined, kbit: q && typeof q === 'object' && 'kbit' in q ? q.kbit : undefined,
+            });
+            writers.set(name, w);
+          }
+          const shape = (t.dims as number[]).slice(1).map(Number);
+          const had = rawShapes.get(name);
+          if (had === undefined) rawShapes.set(name, shape.join('x'));
+          else if (had !== shape.join('x')) {
+            throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} is ${shape.join('x')} per example for examples ${done + s}…${done + e - 1} but was ${had} before; give examples of each input shape as a group of their own (logNetwork(…, [group1, group2, …]))`);
+          }
+          const enc = await encodeBatch(t.data as Float32Array, shape, ids.slice(), scheme, st);
+          shapes.set(name, enc.shape);
+          await w.append(enc.frame);
+        }));
+        logMs += performance.now() - t2;
+        opts.onBatch?.(done + e, N);
       }
-      const t2 = performance.now();
-      for (const [k, w] of inputWriters.entries()) await w?.append(inputFrame(feeds[k]!, s, e, ids.slice()));
-      // every layer of the batch at once: while one is encoded on a worker, the next is cut into chunks here
-      await Promise.all(g.layers.map(async (l) => {
-        const t = out[l.original];
-        if (!t || t.type !== 'float32' || notPerExample.has(l.name)) return;
-        if (fixed.has(l.original) || Number(t.dims[0]) !== e - s) {
-          if (!writers.has(l.name)) { notPerExample.add(l.name); return; }
-          throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${s}…${e - 1}; its leading dimension is not the batch — log with another batchSize`);
-        }
-        let st = qstate.get(l.name);
-        if (!st) qstate.set(l.name, (st = {}));
-        // the writer first (in graph order, before any await): intermediates are registered in the network's order
-        let w = writers.get(l.name);
-        if (!w) {
-          const q = scheme.quantize;
-          w = store.writer(`${project}.${model}.${l.name}`, {
-            originalName: l.original, scheme: schemeName(scheme), approximate: false, rerunnable: true,
-            logicalType: q ? 'float32' : undefined, kbit: q && typeof q === 'object' && 'kbit' in q ? q.kbit : undefined,
-          });
-          writers.set(l.name, w);
-        }
-        const enc = await encodeBatch(t.data as Float32Array, (t.dims as number[]).slice(1).map(Number), ids.slice(), scheme, st);
-        shapes.set(l.name, enc.shape);
-        await w.append(enc.frame);
-      }));
-      logMs += performance.now() - t2;
-      opts.onBatch?.(e, N);
+      // a group's own layers are complete: their writers close now, not after every group
+      const t3 = performance.now();
+      for (const l of g.layers) {
+        if (!perGroup.has(l.name)) continue;
+        const w = writers.get(stored(l, grp));
+        if (w) { await w.close(); writers.delete(stored(l, grp)); }
+      }
+      logMs += performance.now() - t3;
+      done += n;
     }
     const t3 = performance.now();
     for (const w of writers.values()) await w.close();
     await store.flush();
     logMs += performance.now() - t3;
-    spec.forwardMsPerBatch = forwardMs / Math.ceil(N / B);
-    spec.layerMsPerBatch = Object.fromEntries(layerMs);
+    spec.forwardMsPerBatch = forwardMs / groups.reduce((a, grp) => a + Math.ceil(grp.n / B), 0);
+    spec.layers = spec.layers.filter((sl) => shapes.has(sl.name) || !written.has(baseName(sl, spec)));
+    spec.layerMsPerBatch = Object.fromEntries(spec.layers.filter((sl) => layerMs.has(baseName(sl, spec))).map((sl) => [sl.name, layerMs.get(baseName(sl, spec))!]));
     const totalMs = performance.now() - t0;
-    // lineage: each layer's nearest stored layers, or the stored input it is computed from (as a key)
-    const inputKey = new Map(specs.map((sp) => [`input:${sp.name}`, sp.key]));
-    const from = layerInputs(g, g.layers.filter((l) => shapes.has(l.name)));
-    db.workflows.finish(modelId, g.layers.map((l, k) => ({
-      name: l.name, ord: k, op: l.op, params: JSON.stringify({ original: l.original, shape: shapes.get(l.name) ?? null }),
-      inputs: JSON.stringify((from.get(l.name) ?? []).map((x) => inputKey.get(x) ?? x)), output: 'table',
-      n_rows: N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(l.name) ?? 0, t_log_ms: logMs,
-    })), [], totalMs);
+    // lineage: each stored layer's nearest stored layers, or the stored inputs it is computed from (as keys)
+    const from = layerInputs(g, g.layers.filter((l) => written.has(l.name)));
+    const base = new Map(g.layers.map((l) => [l.name, l]));
+    const storedOf = (name: string, grp: ExampleGroup | null): string[] => {
+      if (name.startsWith('input:')) {
+        const k = (gr: ExampleGroup): string => gr.specs.find((sp) => `input:${sp.name}` === name)?.key ?? name;
+        return grp ? [k(grp)] : groups.map(k);
+      }
+      const l = base.get(name)!;
+      if (!perGroup.has(l.name)) return [l.name];
+      return grp ? [stored(l, grp)] : groups.map((gr) => stored(l, gr));
+    };
+    const stages = spec.layers.filter((sl) => shapes.has(sl.name));
+    db.workflows.finish(modelId, stages.map((sl, k) => {
+      const grp = sl.group === undefined ? null : groups.find((gr) => gr.tag === sl.group)!;
+      const b = baseName(sl, spec);
+      return {
+        name: sl.name, ord: k, op: sl.op, params: JSON.stringify({ original: sl.original, shape: shapes.get(sl.name) ?? null }),
+        inputs: JSON.stringify([...new Set((from.get(b) ?? []).flatMap((x) => storedOf(x, grp)))]), output: 'table',
+        n_rows: grp ? grp.n : N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(b) ?? 0, t_log_ms: logMs,
+      };
+    }), [], totalMs);
     db.workflows.updateSpec(modelId, JSON.stringify(spec));
     return {
       key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
-      layers: g.layers.filter((l) => shapes.has(l.name)).map((l) => ({ name: l.name, original: l.original, op: l.op, shape: shapes.get(l.name)! })),
+      layers: stages.map((sl) => ({ name: sl.name, original: sl.original, op: sl.op, shape: shapes.get(sl.name)! })),
     };
   } catch (err) {
     for (const w of writers.values()) w.abort();
@@ -200,6 +240,78 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   } finally {
     await session.release();
   }
+}
+
+/** The layer a stored layer is: its name without the group's `-<tag>`. */
+function baseName(sl: DnnSpec['layers'][number], spec: DnnSpec): string {
+  return sl.group === undefined || !spec.groups ? sl.name : sl.name.slice(0, -(sl.group.length + 1));
+}
+
+/** A group of examples ready to log: its inputs, row ids, stored input specs and shape tag. */
+interface ExampleGroup { feeds: Feed[]; n: number; rowIds: Int32Array; specs: InputSpec[]; tag: string }
+
+/** Checks the groups of examples against the graph and each other: inputs as the model takes them, distinct shapes, distinct row ids. */
+function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[]): ExampleGroup[] {
+  if (inputs.length === 0) throw new MistiqueError('BAD_INPUT', 'no examples: give { x, shape } (or { inputs }), or a list of such groups, one per input shape');
+  let next = 0;
+  const out = inputs.map((input, gi) => {
+    const where = inputs.length > 1 ? `group ${gi}: ` : '';
+    if (input.inputs === undefined && g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `${where}the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
+    let fed;
+    try {
+      // one float input (x) is the model's only input by another name
+      fed = namedFeeds(g, input.inputs ?? { [g.input]: { data: input.x!, shape: input.shape!, type: 'float32' } });
+    } catch (err) {
+      if (err instanceof MistiqueError && where) throw new MistiqueError(err.code, `${where}${err.message}`, { cause: err });
+      throw err;
+    }
+    const { feeds, n } = fed;
+    const rowIds = input.rowIds ?? Int32Array.from({ length: n }, (_, i) => next + i);
+    if (rowIds.length !== n) throw new MistiqueError('BAD_INPUT', `${where}${rowIds.length} row ids for ${n} examples`);
+    for (const id of rowIds) next = Math.max(next, id + 1);
+    // one float input keeps the key it always had (x_<hash>): stores of earlier versions share it
+    const specs = inputSpecs(project, feeds, rowIds, input.inputs === undefined ? 'x' : undefined);
+    return { feeds, n, rowIds, specs, tag: feeds.map((f) => f.shape.join('x')).join('_') };
+  });
+  if (out.length > 1) {
+    const tags = new Map<string, number>();
+    out.forEach((grp, gi) => {
+      const other = tags.get(grp.tag);
+      if (other !== undefined) throw new MistiqueError('BAD_INPUT', `groups ${other} and ${gi} have the same input shapes (${grp.tag}): give examples of one shape as one group`);
+      tags.set(grp.tag, gi);
+    });
+    const all = new Int32Array(out.reduce((a, grp) => a + grp.n, 0));
+    let k = 0;
+    for (const grp of out) { all.set(grp.rowIds, k); k += grp.n; }
+    all.sort();
+    for (let i = 1; i < all.length; i++) if (all[i] === all[i - 1]) throw new MistiqueError('BAD_INPUT', `row id ${all[i]} is in two groups of examples: every example has a row id of its own`);
+  }
+  return out;
+}
+
+/**
+ * The layers whose per-example shape is not the same for every group of examples: one example of each
+ * group runs through the network first (which also checks each group's shapes before anything is stored).
+ */
+async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[]): Promise<Set<string>> {
+  const seen = new Map<string, string>();
+  const out = new Set<string>();
+  for (const [gi, grp] of groups.entries()) {
+    let res;
+    try {
+      res = await runSession(session, modelKey, batchTensors(grp.feeds, 0, 1), 0, 1);
+    } catch (err) {
+      throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
+    }
+    for (const l of g.layers) {
+      const t = res[l.original];
+      const shape = t ? (t.dims as readonly number[]).slice(1).join('x') : '';
+      const had = seen.get(l.name);
+      if (had === undefined) seen.set(l.name, shape);
+      else if (had !== shape) out.add(l.name);
+    }
+  }
+  return out;
 }
 
 /** One batch through onnxruntime; its failure (a node's type or shape error) as a MistiqueError naming the model and the examples. */
@@ -225,6 +337,8 @@ export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int
 /**
  * Re-runs a logged network up to one layer, on only the asked rows: their inputs are read from the
  * store, the stored checkpoint is cut after the layer, and only that graph runs. Full precision (no scheme).
+ * A network logged over several input shapes runs each group of examples on its own; the result's rows
+ * are in the asked order (all rows: in the order they were logged).
  */
 export async function rerunLayer(store: NetworkSink, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number): Promise<LayerRerun> {
   const [project, model] = modelKey.split('.');
@@ -235,37 +349,56 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   const g = parseGraph(readCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
   const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
   if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
-  const specs = spec.inputs ?? [{ name: spec.input, type: 'float32' as const, shape: spec.inputShape, key: spec.inputKey }];
-  const reads = await Promise.all(specs.map((sp) => store.getIntermediates(`${sp.key}.*`, rows ? { rows: Array.from(rows) } : {})));
-  const feeds = storedFeeds(specs, reads);
-  const input = reads[0]!;
   // the layers logged with it stay outputs: the same kernels run as when it was logged (see truncateAt)
-  const cut = truncateAt(g, l, spec.layers.map((s) => s.original));
+  const cut = truncateAt(g, l, [...new Set(spec.layers.map((s) => s.original))]);
   const session = await ort.InferenceSession.create(cut.bytes);
   try {
-    const n = input.nrows;
     const B = batchSize ?? spec.batchSize;
-    // batch by batch, as when logged: memory stays at one batch of activations plus the result
-    let values: Float32Array | null = null;
-    let shape: number[] = [];
-    for (let s = 0; s < n; s += B) {
-      const e = Math.min(n, s + B);
-      // a truncated graph takes only the inputs its layer depends on
-      const all = batchTensors(feeds, s, e);
-      const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
-      const out = await runSession(session, `${modelKey}.${layer}`, used, s, e);
-      const t = out[l.original]!;
-      if (!values) {
-        shape = (t.dims as number[]).slice(1).map(Number);
-        values = new Float32Array(n * shape.reduce((a, b) => a * b, 1));
-      }
-      values.set(t.data as Float32Array, s * (values.length / n));
+    const parts: { values: Float32Array; shape: number[]; rowIds: Int32Array }[] = [];
+    for (const grp of layerGroups(spec, layer)) {
+      const asked = rows === undefined ? undefined : rowsOfGroup(grp, rows);
+      if (asked && asked.length === 0) continue;
+      const reads = await Promise.all(grp.inputs.map((sp) => store.getIntermediates(`${sp.key}.*`, asked ? { rows: asked } : {})));
+      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, l, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B)), rowIds: reads[0]!.rowIds });
     }
-    return {
-      values: values ?? new Float32Array(0), shape, rowIds: input.rowIds,
-      nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0,
-    };
+    const shape = parts[0]?.shape ?? [];
+    let values = parts[0]?.values ?? new Float32Array(0);
+    let rowIds = parts[0]?.rowIds ?? new Int32Array(0);
+    if (parts.length > 1) {
+      // groups ran one after another: their rows go back to the asked order
+      const per = shape.reduce((a, b) => a * b, 1);
+      const at = new Map<number, [Float32Array, number]>();
+      for (const p of parts) p.rowIds.forEach((id, i) => at.set(id, [p.values, i]));
+      rowIds = rows === undefined ? Int32Array.from(parts.flatMap((p) => Array.from(p.rowIds))) : Int32Array.from(rows);
+      values = new Float32Array(rowIds.length * per);
+      rowIds.forEach((id, i) => {
+        const hit = at.get(id);
+        if (!hit) throw new MistiqueError('NOT_FOUND', `${modelKey}.${layer} has no row ${id}`);
+        values.set(hit[0].subarray(hit[1] * per, (hit[1] + 1) * per), i * per);
+      });
+    }
+    return { values, shape, rowIds, nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0 };
   } finally {
     await session.release();
   }
+}
+
+/** One group's examples through the cut graph, batch by batch as when logged: memory stays at one batch of activations plus the result. */
+async function runGroup(session: ort.InferenceSession, what: string, l: Layer, feeds: readonly Feed[], n: number, B: number): Promise<{ values: Float32Array; shape: number[] }> {
+  let values: Float32Array | null = null;
+  let shape: number[] = [];
+  for (let s = 0; s < n; s += B) {
+    const e = Math.min(n, s + B);
+    // a truncated graph takes only the inputs its layer depends on
+    const all = batchTensors(feeds, s, e);
+    const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
+    const out = await runSession(session, what, used, s, e);
+    const t = out[l.original]!;
+    if (!values) {
+      shape = (t.dims as number[]).slice(1).map(Number);
+      values = new Float32Array(n * shape.reduce((a, b) => a * b, 1));
+    }
+    values.set(t.data as Float32Array, s * (values.length / n));
+  }
+  return { values: values ?? new Float32Array(0), shape };
 }

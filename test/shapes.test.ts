@@ -1,0 +1,113 @@
+// A network logged over examples of several input shapes (#19: a detector's images of each height × width)
+// into one store: layers whose shape follows the input are stored per group of examples, layers of one
+// shape for all (the pooled head, the logits) are one intermediate over every example; reads equal re-runs.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { tempStore } from './helpers.js';
+
+// datasets/train.py --fixtures: TinyResNet (untrained) exported with the image's height and width as dynamic axes
+const FILE = path.resolve(__dirname, '../datasets/fixtures/tiny_detector.onnx');
+
+function images(n: number, h: number, w: number, seed: number): Float32Array {
+  const x = new Float32Array(n * h * w);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761 + seed * 97) % 1000) / 1000;
+  return x;
+}
+
+const bytesOf = (v: Float32Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+
+describe('a network over images of several shapes (#19)', () => {
+  const groups = [
+    { x: images(7, 24, 32, 1), shape: [1, 24, 32] },
+    { x: images(5, 28, 28, 2), shape: [1, 28, 28] },
+    { x: images(4, 16, 40, 3), shape: [1, 16, 40] },
+  ];
+
+  it('stores shape-dependent layers per group and shape-independent ones over all examples; every read equals its re-run', async () => {
+    const store = await tempStore();
+    const run = await store.logNetwork('det.tiny', FILE, groups, { batchSize: 3 });
+    expect(run.examples).toBe(16);
+    const byName = new Map(run.layers.map((l) => [l.name, l.shape]));
+    // the first convolution per image shape, the pooled head and the logits once
+    expect(byName.get('conv1-1x24x32')).toEqual([8, 24, 32]);
+    expect(byName.get('conv1-1x28x28')).toEqual([8, 28, 28]);
+    expect(byName.get('conv1-1x16x40')).toEqual([8, 16, 40]);
+    expect(byName.get('relu5-1x16x40')).toEqual([16, 8, 20]);
+    expect(byName.get('gap1')).toEqual([16, 1, 1]);
+    expect(byName.get('dense1')).toEqual([10]);
+    expect(byName.has('conv1')).toBe(false);
+    expect(store.list('det.tiny.dense1').map((i) => i.rows)).toEqual([16]);
+    expect(store.list('det.tiny.conv1-1x28x28').map((i) => i.rows)).toEqual([5]);
+
+    // a group's layer has that group's row ids (the rows follow the groups' order: 0–6, 7–11, 12–15)
+    const second = await store.getIntermediates('det.tiny.relu1-1x28x28.*', { path: 'read' });
+    expect(Array.from(second.rowIds)).toEqual([7, 8, 9, 10, 11]);
+    for (const l of run.layers) {
+      const rows = l.name.endsWith('-1x24x32') ? [6, 0, 3] : l.name.endsWith('-1x28x28') ? [11, 7] : l.name.endsWith('-1x16x40') ? [12, 15] : [15, 0, 9, 3, 12];
+      const read = await store.getIntermediates(`det.tiny.${l.name}.*`, { rows, path: 'read' });
+      const rerun = await store.rerunLayer('det.tiny', l.name, { rows });
+      expect(Array.from(rerun.rowIds), l.name).toEqual(rows);
+      expect(rerun.shape, l.name).toEqual(l.shape);
+      expect(bytesOf(read.values).equals(bytesOf(rerun.values)), l.name).toBe(true);
+    }
+    // the planner's re-run path over rows of every group, and a re-run of all rows in the logged order
+    const viaRerun = await store.getIntermediates('det.tiny.dense1.*', { rows: [14, 2, 8], path: 'rerun' });
+    expect(viaRerun.sources[0]!.path).toBe('rerun');
+    const read = await store.getIntermediates('det.tiny.dense1.*', { rows: [14, 2, 8], path: 'read' });
+    expect(bytesOf(viaRerun.values as Float32Array).equals(bytesOf(read.values as Float32Array))).toBe(true);
+    const all = await store.rerunLayer('det.tiny', 'dense1');
+    expect(Array.from(all.rowIds)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+
+    // the logged logits are the unmodified model's on each group of images (last bits: fused kernels, README)
+    const plain = await ort.InferenceSession.create(FILE);
+    const logits = await store.getIntermediates('det.tiny.dense1.*', { path: 'read' });
+    let at = 0;
+    for (const g of groups) {
+      const n = g.x.length / (g.shape[1]! * g.shape[2]!);
+      const ref = (await plain.run({ image: new ort.Tensor('float32', g.x, [n, ...g.shape]) })).logits!.data as Float32Array;
+      for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[at + i]! - ref[i]!)).toBeLessThanOrEqual(4e-6 * Math.max(1, Math.abs(ref[i]!)));
+      at += ref.length;
+    }
+
+    // lineage: a group's first layer comes from that group's images; the pooled head from every group's last map
+    const lin = await store.sql(`SELECT name, list(input ORDER BY input) AS inputs FROM mistique_lineage WHERE model = 'tiny' GROUP BY name`);
+    const from = Object.fromEntries(lin.rows.map((r) => [r.name as string, r.inputs as string[]]));
+    expect(from['conv1-1x28x28']).toEqual([expect.stringMatching(/^det\.inputs\.x_/)]);
+    expect(from.gap1).toEqual(['det.tiny.relu5-1x16x40', 'det.tiny.relu5-1x24x32', 'det.tiny.relu5-1x28x28']);
+    expect(from.dense1).toEqual(['det.tiny.gap1']);
+    // the three groups' images are three stored inputs; none can go while the layers need them
+    const inputs = store.list('det.inputs.*');
+    expect(inputs.map((i) => i.shape)).toEqual([[1, 24, 32], [1, 28, 28], [1, 16, 40]]);
+    // (the layers named are that group's and those over every group, never another group's)
+    const err = (() => { try { store.delete(inputs[1]!.key); } catch (e) { return e as Error & { code: string }; } })();
+    expect(err?.code).toBe('IN_USE');
+    expect(err?.message).toMatch(/\(15 stay in the store: det\.tiny\.conv1-1x28x28, /);
+  });
+
+  it('explicit row ids per group; a repeated shape, a row id in two groups or a shape the model cannot take is one clear error and logs nothing', async () => {
+    const store = await tempStore();
+    const run = await store.logNetwork('det.ids', FILE, [
+      { x: groups[0]!.x.subarray(0, 2 * 24 * 32), shape: [1, 24, 32], rowIds: Int32Array.from([100, 101]) },
+      { x: groups[1]!.x.subarray(0, 2 * 28 * 28), shape: [1, 28, 28], rowIds: Int32Array.from([50, 51]) },
+    ]);
+    expect(run.examples).toBe(4);
+    const logits = await store.getIntermediates('det.ids.dense1.*', { rows: [51, 100], path: 'rerun' });
+    expect(Array.from(logits.rowIds)).toEqual([51, 100]);
+    const before = store.list().map((i) => i.key);
+    const refused = async (input: Parameters<typeof store.logNetwork>[2], message: RegExp) => {
+      await expect(store.logNetwork('det.bad', FILE, input)).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(message) });
+      expect(store.list().map((i) => i.key)).toEqual(before);
+      expect(fs.existsSync(path.join(store.dir, 'checkpoints', 'det.bad.onnx'))).toBe(false);
+    };
+    await refused([groups[0]!, { x: images(2, 24, 32, 9), shape: [1, 24, 32] }], /groups 0 and 1 have the same input shapes \(1x24x32\)/);
+    await refused([
+      { x: groups[0]!.x.subarray(0, 24 * 32), shape: [1, 24, 32], rowIds: Int32Array.from([3]) },
+      { x: groups[1]!.x.subarray(0, 28 * 28), shape: [1, 28, 28], rowIds: Int32Array.from([3]) },
+    ], /row id 3 is in two groups/);
+    await refused([groups[0]!, { x: images(2, 20, 20, 4).subarray(0, 2 * 2 * 20 * 10), shape: [2, 20, 10] }], /group 1 \(2x20x10\): onnxruntime failed running det\.bad/);
+    await refused([groups[0]!, { x: images(1, 20, 20, 4).subarray(0, 399), shape: [1, 20, 20] }], /group 1: input image: 399 values are not a whole number/);
+    await expect(store.logNetwork('det.none', FILE, [])).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+});
