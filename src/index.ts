@@ -12,6 +12,8 @@ export { openStore, Store } from './mistique.js';
 export * as costmodel from './costmodel/index.js';
 export type { StoreOptions, StorePolicy, LogOptions, StoreStats, IntermediateSummary } from './mistique.js';
 export type { Estimate, PlannedQueryOptions, QueryPath } from './reader/planner.js';
+export type { DnnInput, DnnInputs, DnnLogOptions, DnnRun } from './executor/onnx/dnn.js';
+export type { NamedInput } from './executor/onnx/inputs.js';
 export { MistiqueError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { DataFrame } from './model/dataframe.js';

@@ -39,7 +39,7 @@ import { IntermediateWriter, type IntermediateInfo, type WriterOptions } from '.
 // plain reads start without them
 import type { PipelineRun, RerunResult, RunOptions } from './executor/pipeline.js';
 import type { PipelineSpec } from './executor/spec.js';
-import type { DnnInput, DnnLogOptions, DnnRun, LayerRerun } from './executor/onnx/dnn.js';
+import type { DnnInputs, DnnLogOptions, DnnRun, LayerRerun } from './executor/onnx/dnn.js';
 const pipelineExecutor = (): Promise<typeof import('./executor/pipeline.js')> => import('./executor/pipeline.js');
 const networkExecutor = (): Promise<typeof import('./executor/onnx/dnn.js')> => import('./executor/onnx/dnn.js');
 
@@ -352,8 +352,9 @@ export class Store {
   /**
    * Runs an ONNX checkpoint over input examples and logs every layer's output as
    * `<project>.<model>.<layer>` (conv1, relu1, …), streaming batch by batch through the bufferpool.
+   * Examples of several input shapes go in as a list of groups, one per shape (see DnnInputs).
    */
-  async logNetwork(modelKey: string, checkpoint: string | Uint8Array, input: DnnInput, opts: DnnLogOptions = {}): Promise<DnnRun> {
+  async logNetwork(modelKey: string, checkpoint: string | Uint8Array, input: DnnInputs, opts: DnnLogOptions = {}): Promise<DnnRun> {
     this.checkOpen();
     this.writable();
     return (await networkExecutor()).logNetwork(this, modelKey, checkpoint, input, opts);

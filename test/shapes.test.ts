@@ -5,7 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { tempStore } from './helpers.js';
+import { run } from '../src/cli/main.js';
+import { npyHeader } from '../src/export/writers.js';
+import { openStore } from '../src/index.js';
+import { tempDir, tempStore } from './helpers.js';
 
 // datasets/train.py --fixtures: TinyResNet (untrained) exported with the image's height and width as dynamic axes
 const FILE = path.resolve(__dirname, '../datasets/fixtures/tiny_detector.onnx');
@@ -109,5 +112,51 @@ describe('a network over images of several shapes (#19)', () => {
     await refused([groups[0]!, { x: images(2, 20, 20, 4).subarray(0, 2 * 2 * 20 * 10), shape: [2, 20, 10] }], /group 1 \(2x20x10\): onnxruntime failed running det\.bad/);
     await refused([groups[0]!, { x: images(1, 20, 20, 4).subarray(0, 399), shape: [1, 20, 20] }], /group 1: input image: 399 values are not a whole number/);
     await expect(store.logNetwork('det.none', FILE, [])).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+
+  it('mistique log model.onnx --input a.npy --input b.npy: one group per file; name=file.npy for named int64 inputs; bad files are one clear error', async () => {
+    const dir = tempDir();
+    const npy = (name: string, descr: string, shape: number[], data: ArrayBufferView) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, Buffer.concat([npyHeader(descr, shape), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+      return f;
+    };
+    const a = npy('a.npy', '<f4', [7, 1, 24, 32], groups[0]!.x);
+    const b = npy('b.npy', '<f8', [4, 1, 16, 40], Float64Array.from(groups[2]!.x));
+    const cli = async (...argv: string[]) => {
+      const out: string[] = [], err: string[] = [];
+      const code = await run(argv, { out: (x) => out.push(x), err: (x) => err.push(x) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const store = path.join(dir, 'store');
+    const r = await cli('log', FILE, '--model', 'det.cli', '--input', a, '--input', b, '--examples', '3', '--store', store);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/conv1-1x24x32 .*\[8,24,32\]/);
+    expect(r.out).toMatch(/logged 28 layers of det\.cli over 6 examples/);
+    const s = await openStore(store);
+    try {
+      expect(s.list('det.cli.dense1').map((i) => i.rows)).toEqual([6]);
+      const conv = await s.getIntermediates('det.cli.conv1-1x16x40.*', { path: 'read' });
+      expect(Array.from(conv.rowIds)).toEqual([3, 4, 5]);
+    } finally {
+      await s.close();
+    }
+    // a model of two int64 inputs, each from its own file
+    const T = 8;
+    const ids = new BigInt64Array(5 * T).map((_, i) => BigInt(1 + (i % 40)));
+    const mask = new BigInt64Array(5 * T).fill(1n);
+    const text = path.resolve(__dirname, '../datasets/fixtures/tiny_text.onnx');
+    const named = await cli('log', text, '--model', 'nlp.cli', '--input', `input_ids=${npy('ids.npy', '<i8', [5, T], ids)},attention_mask=${npy('mask.npy', '<i8', [5, T], mask)}`, '--store', store);
+    expect(named.code, named.err).toBe(0);
+    expect(named.out).toMatch(/over 5 examples/);
+    // bad input: a clear error, nothing logged
+    const bad = await cli('log', FILE, '--model', 'det.bad', '--input', npy('u.npy', '<u2', [2, 1, 4, 4], new Uint16Array(32)), '--store', store);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/u\.npy: mistique reads C-order \.npy arrays of <f4, <f8, <i8, <i4, \|b1 here \(got <u2/);
+    const both = await cli('log', FILE, '--model', 'det.bad', '--input', a, '--images', 'subset', '--store', store);
+    expect(both.err).toMatch(/--images \(Fashion-MNIST\) or --input/);
+    const s2 = await openStore(store);
+    try { expect(s2.list('det.bad.*')).toEqual([]); } finally { await s2.close(); }
   });
 });

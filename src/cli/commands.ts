@@ -7,8 +7,11 @@ import { openStore, type Store } from '../mistique.js';
 import { parseKey } from '../model/key.js';
 import { parseRows } from '../reader/rowspec.js';
 export { parseRows };
+import fs from 'node:fs';
 import path from 'node:path';
-import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
+import { matrixText, npyArray, readFrame, textFormat, writeMatrix } from './files.js';
+import type { DnnInput } from '../executor/onnx/dnn.js';
+import type { NamedInput } from '../executor/onnx/inputs.js';
 import { counter, progress } from './progress.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { parseScheme } from '../quantize/scheme.js';
@@ -217,27 +220,73 @@ export async function logStreamCmd(dir: string, opts: { scheme?: string }, io: I
   }, true, io);
 }
 
-/** `mistique log checkpoint.onnx --model project.model`: every layer over Fashion-MNIST images. */
-export async function logCheckpoint(dir: string, file: string, opts: { model?: string; images?: string; examples?: string; scheme?: string; batch?: string }, io: Io): Promise<void> {
+/**
+ * `mistique log checkpoint.onnx --model project.model`: every layer over Fashion-MNIST images, or over
+ * the examples of `--input` .npy files (one group of examples per --input: images of one shape each).
+ */
+export async function logCheckpoint(dir: string, file: string, opts: { model?: string; images?: string; examples?: string; scheme?: string; batch?: string; input?: string[] }, io: Io): Promise<void> {
   if (!opts.model) throw new MistiqueError('BAD_OPTION', 'give the model name: mistique log checkpoint.onnx --model project.model (e.g. fmnist.cnn_e03)');
   const scheme = parseScheme(opts.scheme ?? 'none');
-  const which = opts.images ?? 'test';
-  const set = which === 'subset' ? loadSubset() : loadFashionMnist(which === 'train' ? 'train' : 't10k');
-  const n = Math.min(set.n, opts.examples ? Number(opts.examples) : set.n);
-  const x = new Float32Array(n * 784);
-  for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+  const limit = opts.examples === undefined ? Infinity : Number(opts.examples);
+  if (!(limit >= 1)) throw new MistiqueError('BAD_OPTION', `--examples must be a positive number, got ${opts.examples}`);
+  let input: DnnInput[];
+  if (opts.input?.length) {
+    if (opts.images) throw new MistiqueError('BAD_OPTION', 'give --images (Fashion-MNIST) or --input (your .npy files), not both');
+    input = opts.input.map((spec) => npyGroup(spec, limit));
+  } else {
+    const which = opts.images ?? 'test';
+    const set = which === 'subset' ? loadSubset() : loadFashionMnist(which === 'train' ? 'train' : 't10k');
+    const n = Math.min(set.n, limit);
+    const x = new Float32Array(n * 784);
+    for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
+    input = [{ x, shape: [1, 28, 28] }];
+  }
+  const total = input.reduce((a, g) => a + groupSize(g), 0);
   await withStore(dir, async (s) => {
-    const bar = progress(opts.model!, n);
+    const bar = progress(opts.model!, total);
     let last = 0;
     let r;
     try {
-      r = await s.logNetwork(opts.model!, file, { x, shape: [1, 28, 28] }, { scheme, batchSize: opts.batch ? Number(opts.batch) : 128, onBatch: (d) => { bar.tick(d - last); last = d; } });
+      r = await s.logNetwork(opts.model!, file, input.length === 1 ? input[0]! : input, { scheme, batchSize: opts.batch ? Number(opts.batch) : 128, onBatch: (d) => { bar.tick(d - last); last = d; } });
     } finally {
       bar.stop();
     }
     io.out(formatTable(['layer', 'original', 'op', 'shape'], r.layers.map((l) => [l.name, l.original, l.op, `[${l.shape.join(',')}]`])));
-    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} images (${(await import('../executor/onnx/dnn.js')).schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
+    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} ${opts.input?.length ? 'examples' : 'images'} (${(await import('../executor/onnx/dnn.js')).schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
   }, true, io);
+}
+
+/** One `--input`: `examples.npy` (the model's one input), or `name=a.npy,name2=b.npy` (named inputs); the first axis is the examples'. */
+function npyGroup(spec: string, limit: number): DnnInput {
+  const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
+  const read = (f: string) => {
+    if (!fs.existsSync(f)) throw new MistiqueError('NOT_FOUND', `--input ${f} does not exist`);
+    const { values, shape } = npyArray(fs.readFileSync(f), f, ['<f4', '<f8', '<i8', '<i4', '|b1']);
+    if (shape.length < 2) throw new MistiqueError('BAD_FRAME', `--input ${f} has shape (${shape.join(', ')}): give (examples, …per-example dims)`);
+    const n = Math.min(shape[0]!, limit);
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    const cut = values.subarray(0, n * per);
+    // int64 as exact numbers (logNetwork checks they are safe integers)
+    const data = cut instanceof BigInt64Array ? Float64Array.from(cut, (v) => Number(v)) : cut;
+    return { data, shape: shape.slice(1) };
+  };
+  if (parts.length === 1 && !parts[0]!.includes('=')) {
+    const { data, shape } = read(parts[0]!);
+    return { x: data instanceof Float32Array ? data : Float32Array.from(data), shape };
+  }
+  const inputs: Record<string, NamedInput> = {};
+  for (const p of parts) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new MistiqueError('BAD_OPTION', `--input ${spec}: write name=file.npy for each of several inputs, separated by commas (e.g. input_ids=ids.npy,attention_mask=mask.npy)`);
+    inputs[p.slice(0, eq)] = read(p.slice(eq + 1));
+  }
+  return { inputs };
+}
+
+function groupSize(g: DnnInput): number {
+  if (g.x) return g.x.length / g.shape.reduce((a, b) => a * b, 1);
+  const first = Object.values(g.inputs!)[0]!;
+  return first.data.length / first.shape.reduce((a, b) => a * b, 1);
 }
 
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */

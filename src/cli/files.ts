@@ -78,6 +78,18 @@ export async function readFrame(file: string): Promise<{ frame: FrameInput; shap
 }
 
 function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: number[] } {
+  const { values, shape } = npyArray(bytes, file, ['<f4', '<f8']);
+  const example = shape.length === 1 ? [1] : shape.slice(1);
+  return { frame: DataFrame.fromTensor(values as Float32Array | Float64Array, example), shape: example };
+}
+
+const NPY_TYPES = {
+  '<f4': Float32Array, '<f8': Float64Array, '<i8': BigInt64Array, '<i4': Int32Array, '|b1': Uint8Array, '|u1': Uint8Array,
+} as const;
+type NpyDescr = keyof typeof NPY_TYPES;
+
+/** A C-order .npy array (format 1.0–3.0) of one of `accept`'s element types: its values and shape. */
+export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[]): { values: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array; shape: number[]; descr: NpyDescr } {
   if (bytes.length < 10 || bytes.readUInt32BE(0) !== 0x934e554d) throw new MistiqueError('BAD_FRAME', `${file} is not a .npy file`);
   const major = bytes[6]!;
   const hlen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
@@ -86,15 +98,16 @@ function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: numb
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*True/.test(header);
   const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (fortran || shape.length < 1 || (descr !== '<f4' && descr !== '<f8')) {
-    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads C-order float32 or float64 .npy arrays (got ${descr}, fortran_order ${fortran}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
+  const T = accept.includes(descr as NpyDescr) ? NPY_TYPES[descr as NpyDescr] : undefined;
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (fortran || shape.length < 1 || !T) {
+    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads C-order .npy arrays of ${accept.join(', ')} here (got ${descr}, fortran_order ${fortran}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
   }
   const data = bytes.subarray(start + hlen);
+  if (data.length !== count * T.BYTES_PER_ELEMENT) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape (${shape.join(', ')}) of ${descr}, ${count * T.BYTES_PER_ELEMENT} bytes, but ${data.length} bytes follow`);
   const buf = new ArrayBuffer(data.length);
   new Uint8Array(buf).set(data);
-  const values = descr === '<f4' ? new Float32Array(buf) : new Float64Array(buf);
-  const example = shape.length === 1 ? [1] : shape.slice(1);
-  return { frame: DataFrame.fromTensor(values, example), shape: example };
+  return { values: new T(buf), shape, descr: descr as NpyDescr };
 }
 
 /**
