@@ -175,16 +175,30 @@ class Stream:
 class Capture:
     """What `capture()` yields: the stream, the chosen modules by intermediate name, and `rows()` to label examples."""
 
-    def __init__(self, stream: Stream, key: str, modules: Dict[str, Any]):
+    def __init__(self, stream: Stream, key: str, modules: Dict[str, Any], by_shape: bool = False):
         self.stream = stream
         self.key = key
         self.modules = modules
+        self.by_shape = by_shape
         self.summary: Optional[Dict[str, Any]] = None
         self._rows: Optional[np.ndarray] = None
+        # per module output: its first per-example shape, and how many examples it has logged (row ids numbered on)
+        self._shape: Dict[str, tuple] = {}
+        self._count: Dict[str, int] = {}
 
     def rows(self, row_ids: Iterable[int]) -> None:
-        """Row ids of the examples of the next forward pass (default: numbered on from 0 per intermediate)."""
+        """Row ids of the examples of the next forward pass (default: numbered on from 0 per module)."""
         self._rows = np.asarray(list(row_ids), dtype=np.int64)
+
+    def _name(self, sub: str, example: tuple) -> str:
+        """The intermediate of one module output's batch: `<module>`, or with by_shape `<module>-<per-example shape>`."""
+        if self.by_shape:
+            return f"{sub}-{'x'.join(str(d) for d in example) or '1'}"
+        first = self._shape.setdefault(sub, example)
+        if first != example:
+            raise MistiqueError(f"{self.key}.{sub} gave examples of shape {list(first)} and now {list(example)}: an intermediate has one "
+                                f"per-example shape; capture(..., by_shape=True) stores each shape as {sub}-<shape> (row ids stay aligned)")
+        return sub
 
     def _hook(self, name: str):
         import torch
@@ -193,7 +207,15 @@ class Capture:
             outs = [output] if isinstance(output, torch.Tensor) else [o for o in output if isinstance(o, torch.Tensor)] if isinstance(output, (tuple, list)) else []
             for i, t in enumerate(outs):
                 sub = name if len(outs) == 1 else f"{name}_{i}"
-                self.stream.log(f"{self.key}.{sub}", t.detach().to("cpu", torch.float32).contiguous().numpy(), row_ids=self._rows)
+                a = t.detach().to("cpu", torch.float32).contiguous().numpy()
+                n = a.shape[0] if a.ndim else 0
+                ids = self._rows
+                if ids is None and self.by_shape:
+                    # one module's outputs go to several intermediates: number its examples across all of them
+                    start = self._count.get(sub, 0)
+                    ids = np.arange(start, start + n, dtype=np.int64)
+                self._count[sub] = self._count.get(sub, 0) + n
+                self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=ids)
         return hook
 
 
@@ -201,12 +223,15 @@ class capture:
     """Captures module outputs of `model` (forward hooks) into `store` as `<key>.<module>` while the block runs.
 
     key: 'project.model' (e.g. 'proj.resnet_e03'); modules: names from model.named_modules() (default:
-    every leaf module); scheme: as `mistique log --scheme` ('pool2+lp', 'kbit8', …). The hooks are
-    removed when the block ends; everything becomes durable then, or nothing if the block raised.
+    every leaf module); scheme: as `mistique log --scheme` ('pool2+lp', 'kbit8', …). by_shape: inputs of several
+    shapes (a detector's images of each height × width) — each module output is stored per its per-example shape
+    as `<module>-<shape>` (e.g. 'layer1-64x56x56', 'fc-10'), row ids numbered on across them so that an example
+    keeps its row id in every intermediate. The hooks are removed when the block ends; everything becomes
+    durable then, or nothing if the block raised.
     """
 
     def __init__(self, model: Any, store: str, key: str, modules: Optional[Sequence[str]] = None,
-                 scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None):
+                 scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None, by_shape: bool = False):
         parts = key.split(".")
         if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
             raise MistiqueError(f"key {key!r} must be project.model (names of letters, digits, '_' and '-')")
@@ -218,14 +243,14 @@ class capture:
             if missing:
                 raise MistiqueError(f"the model has no module {', '.join(missing)}; its modules: {', '.join(n for n in named if n)}")
             chosen = {n: named[n] for n in modules}
-        self._model, self._store, self._key, self._scheme, self._cli = model, store, key, scheme, cli
+        self._model, self._store, self._key, self._scheme, self._cli, self._by_shape = model, store, key, scheme, cli, by_shape
         self._chosen = {intermediate_name(n): m for n, m in chosen.items()}
         self._handles: List[Any] = []
         self._cap: Optional[Capture] = None
 
     def __enter__(self) -> Capture:
         stream = Stream(self._store, scheme=self._scheme, cli=self._cli)
-        self._cap = Capture(stream, self._key, self._chosen)
+        self._cap = Capture(stream, self._key, self._chosen, by_shape=self._by_shape)
         self._handles = [m.register_forward_hook(self._cap._hook(n)) for n, m in self._chosen.items()]
         return self._cap
 

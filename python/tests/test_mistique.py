@@ -132,6 +132,32 @@ class CaptureTest(unittest.TestCase):
         self.assertEqual(listed(self.store), [])
         self.assertTrue(all(len(m._forward_hooks) == 0 for m in self.model.modules()))
 
+    def test_inputs_of_several_shapes_by_shape(self):
+        """A fully convolutional model over images of two sizes: each module output per its shape, rows aligned."""
+        conv = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3)).eval()
+        small, wide = torch.rand(5, 1, 8, 8), torch.rand(3, 1, 8, 12)
+        with mistique.capture(conv, self.store, "det.fcn", by_shape=True):
+            with torch.no_grad():
+                conv(small)
+                conv(wide)
+        self.assertEqual(sorted(listed(self.store)), ["det.fcn.0-4x8x12", "det.fcn.0-4x8x8", "det.fcn.1-4x8x12", "det.fcn.1-4x8x8",
+                                                      "det.fcn.2-4x1x1", "det.fcn.3-4", "det.fcn.4-3"])
+        wide_relu = mistique.read(self.store, "det.fcn.1-4x8x12.*")
+        self.assertEqual(wide_relu.row_ids.tolist(), [5, 6, 7])
+        with torch.no_grad():
+            self.assertTrue(np.array_equal(wide_relu.values, conv[1](conv[0](wide)).numpy()))
+        logits = mistique.read(self.store, "det.fcn.4-3.*")
+        self.assertEqual(logits.row_ids.tolist(), list(range(8)))
+        with torch.no_grad():
+            self.assertTrue(np.array_equal(logits.values, torch.cat([conv(small), conv(wide)]).numpy()))
+        # without by_shape a second shape is one clear error, and nothing is logged
+        with self.assertRaisesRegex(mistique.MistiqueError, r"det\.fcn2\.0 gave examples of shape \[4, 8, 8\] and now \[4, 8, 12\].*by_shape=True"):
+            with mistique.capture(conv, self.store, "det.fcn2"):
+                with torch.no_grad():
+                    conv(small)
+                    conv(wide)
+        self.assertFalse(any(k.startswith("det.fcn2.") for k in listed(self.store)))
+
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
             mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])
