@@ -155,30 +155,37 @@ export class SqlSession {
       }
       const stmts = parsed.statements ?? [];
       if (stmts.length > 1) throw new MistiqueError('BAD_QUERY', `give one SQL statement at a time (got ${stmts.length})`);
-      // the store's intermediates, listed once: the catalog relations and name resolution share them
-      const items = store.metadata.intermediates();
-      const keys = new Set(items.map((r) => `${r.project}.${r.model}.${r.name}`));
       // the catalog relations only when the statement names one: their stored bytes scan every chunk's
-      // registration (half a second on a store of 50 pipelines)
+      // registration (half a second on a store of 50 pipelines), and listing every intermediate takes
+      // ~10 ms there — a statement naming only intermediates looks each up by its key
       if (stmts.length === 0 || CATALOG.some((n) => query.toLowerCase().includes(n))) {
+        const items = store.metadata.intermediates();
         const stored = store.metadata.storedBytesByIntermediate();
         created.push(...CATALOG_OBJECTS);
         await catalog(store, c, items, new Map(items.map((r) => [`${r.project}.${r.model}.${r.name}`, stored.get(r.id) ?? 0])));
       }
       const named = stmts.length ? [...new Set(baseTables(stmts[0]!).names)] : [];
       const filters = stmts.length ? rowFilters(stmts[0]!) : new Map<string, RowFilter>();
-      const reads: SqlResult['reads'] = [];
-      for (const [i, key] of named.filter((n) => keys.has(n)).entries()) {
-        const t = performance.now();
-        const ids = narrowRows(store, items.find((x) => `${x.project}.${x.model}.${x.name}` === key), filters.get(key));
+      const relations = named.flatMap((key) => {
+        const [p, m, ...rest] = key.split('.');
+        const id = p && m && rest.length === 1 ? store.metadata.intermediateId(p, m, rest[0]!) : undefined;
+        const row = id === undefined ? undefined : store.metadata.intermediate(id);
+        return row ? [{ key, row }] : [];
+      });
+      // every relation's rows are read at once (decoding on the worker threads) while the ones read are written
+      const t = performance.now();
+      const reads: SqlResult['reads'] = await Promise.all(relations.map(async ({ key, row }, i) => {
+        const ids = narrowRows(store, row, filters.get(key));
         const m = await store.getIntermediates(`${key}.*`, ids ? { rows: ids } : {});
         const file = path.join(this.tmp, `${i}.parquet`);
         files.push(file);
         // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
         await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none', scratch: true }, single(m));
+        return { key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t };
+      }));
+      for (const [i, { key }] of relations.entries()) {
         created.push([key, 'VIEW']);
-        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM read_parquet('${file.replace(/'/g, "''")}')`);
-        reads.push({ key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t });
+        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM read_parquet('${path.join(this.tmp, `${i}.parquet`).replace(/'/g, "''")}')`);
       }
       if (opts.out) {
         const ext = path.extname(opts.out).slice(1).toLowerCase();
