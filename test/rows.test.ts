@@ -4,10 +4,10 @@ import type { ChunkData } from '../src/model/dataframe.js';
 import { DataFrame, MistiqueError } from '../src/index.js';
 import type { IntermediateRow } from '../src/metadata/metadatadb.js';
 import { DataStore } from '../src/store/datastore.js';
-import { missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
+import { idRange, missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
 import { pickRows } from '../src/reader/reconstruct.js';
-import { rowSpans, rowsFrom } from '../src/reader/placement.js';
+import { groupByBlock, rowSpans, rowsFrom } from '../src/reader/placement.js';
 import { quantizeBatch, type DnnScheme } from '../src/quantize/scheme.js';
 import { rng, tempStore, thrownError, thrownErrorAsync } from './helpers.js';
 
@@ -255,6 +255,36 @@ describe('row ids across a writer\'s batches', () => {
 });
 
 describe('row selections as people write them (rowspec.ts)', () => {
+  it('groupByBlock: per RowBlock the asked rows\' offsets and result rows in asked order, missing rows left out, contiguous exactly when a whole run goes in order (property)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: -1, max: 6 }), fc.integer({ min: 0, max: 40 })), { maxLength: 60 }), fc.boolean(), (pairs, sorted) => {
+      const list = sorted ? [...pairs].sort((a, b) => a[0] - b[0] || a[1] - b[1]) : pairs;
+      const plan = { block: Int32Array.from(list, (p) => p[0]), offset: Int32Array.from(list, (p) => p[1]) };
+      const got = groupByBlock(plan);
+      // the reference: a plain walk over the rows
+      const want = new Map<number, { offsets: number[]; outRows: number[] }>();
+      list.forEach(([b, o], i) => {
+        if (b < 0) return;
+        const r = want.get(b) ?? { offsets: [], outRows: [] };
+        r.offsets.push(o); r.outRows.push(i);
+        want.set(b, r);
+      });
+      expect([...got.keys()]).toEqual([...want.keys()]);
+      for (const [b, r] of want) {
+        const g = got.get(b)!;
+        expect(Array.from(g.offsets)).toEqual(r.offsets);
+        expect(Array.from(g.outRows)).toEqual(r.outRows);
+        const contiguous = r.offsets.every((o, k) => o === k && r.outRows[k] === r.outRows[0]! + k);
+        expect(g.contiguous).toEqual(contiguous ? { first: r.outRows[0] } : null);
+      }
+    }), { numRuns: 300 });
+  });
+
+  it('idRange: start…start+n−1 as Int32Array', () => {
+    expect(Array.from(idRange(5, 4))).toEqual([5, 6, 7, 8]);
+    expect(idRange(-2, 0)).toEqual(new Int32Array(0));
+    expect(Array.from(idRange(2147483646, 2))).toEqual([2147483646, 2147483647]);
+  });
+
   it('parseRows: single ids, lists and inclusive ranges, spaces allowed, negative ids too', () => {
     expect(parseRows('5')).toEqual([5]);
     expect(parseRows('1,7,9')).toEqual([1, 7, 9]);

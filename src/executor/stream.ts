@@ -7,6 +7,7 @@
 import { MistiqueError } from '../errors.js';
 import { parseIntermediateKey } from '../model/key.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
+import { idRange } from '../reader/rowspec.js';
 import { encodeBatch, parseScheme, schemeName, type DnnScheme } from '../quantize/scheme.js';
 import type { IntermediateInfo, IntermediateWriter } from '../store/writer.js';
 
@@ -141,7 +142,7 @@ export async function logStream(store: StreamSink, input: AsyncIterable<Uint8Arr
       open.set(h.key, o);
       const payload = (await reader.read(want, `the payload of message ${n} (${h.key})`))!;
       const values = new Float32Array(payload.buffer, 0, rows * per);
-      const ids = h.row_ids ? new Int32Array(payload.buffer, rows * per * 4, rows).slice() : Int32Array.from({ length: rows }, (_, i) => o!.nextRow + i);
+      const ids = h.row_ids ? new Int32Array(payload.buffer, rows * per * 4, rows).slice() : idRange(o!.nextRow, rows);
       o.nextRow = ids.length ? Math.max(o.nextRow, ids[ids.length - 1]! + 1) : o.nextRow;
       // encoded on a worker while the next messages are read; appended in order per intermediate
       const key = h.key, oo = o;

@@ -11,26 +11,41 @@ import { missingRows } from './rowspec.js';
 import type { BlockRows } from './sink.js';
 import type { RowSpan } from '../store/codecs/index.js';
 
-/** The asked rows by RowBlock: their offsets in the block and rows in the result (contiguous when a whole block goes in order). */
+/**
+ * The asked rows by RowBlock: their offsets in the block and rows in the result (contiguous when a whole
+ * block goes in order). Counted in typed arrays indexed by block number (RowBlocks are numbered from 0):
+ * Maps per row cost ~50 ns a row, half a millisecond of a read of 10 000 rows.
+ */
 export function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
-  const counts = new Map<number, number>();
-  for (const b of plan.block) counts.set(b, (counts.get(b) ?? 0) + 1);
-  const out = new Map<number, BlockRows>();
-  for (const [b, n] of counts) out.set(b, { offsets: new Int32Array(n), outRows: new Int32Array(n), contiguous: null });
-  const fill = new Map<number, number>();
-  for (let i = 0; i < plan.block.length; i++) {
-    const b = plan.block[i]!;
-    const k = fill.get(b) ?? 0;
-    const r = out.get(b)!;
-    r.offsets[k] = plan.offset[i]!;
-    r.outRows[k] = i;
-    fill.set(b, k + 1);
+  const blocks = plan.block;
+  let top = -1;
+  for (let i = 0; i < blocks.length; i++) if (blocks[i]! > top) top = blocks[i]!;
+  const counts = new Int32Array(top + 1);
+  for (let i = 0; i < blocks.length; i++) { const b = blocks[i]!; if (b >= 0) counts[b]!++; }
+  const offsets: (Int32Array | null)[] = new Array<Int32Array | null>(top + 1).fill(null);
+  const outRows: (Int32Array | null)[] = new Array<Int32Array | null>(top + 1).fill(null);
+  for (let b = 0; b <= top; b++) if (counts[b]! > 0) { offsets[b] = new Int32Array(counts[b]!); outRows[b] = new Int32Array(counts[b]!); }
+  const fill = new Int32Array(top + 1);
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i]!;
+    if (b < 0) continue;
+    const k = fill[b]!++;
+    offsets[b]![k] = plan.offset[i]!;
+    outRows[b]![k] = i;
   }
-  for (const r of out.values()) {
+  const out = new Map<number, BlockRows>();
+  // in the order the blocks first appear among the asked rows, as before
+  const seen = new Uint8Array(top + 1);
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i]!;
+    if (b < 0 || seen[b]) continue;
+    seen[b] = 1;
+    const r: BlockRows = { offsets: offsets[b]!, outRows: outRows[b]!, contiguous: null };
     const first = r.outRows[0]!;
     let contiguous = true;
-    for (let i = 0; i < r.offsets.length && contiguous; i++) contiguous = r.offsets[i] === i && r.outRows[i] === first + i;
+    for (let k = 0; k < r.offsets.length && contiguous; k++) contiguous = r.offsets[k] === k && r.outRows[k] === first + k;
     if (contiguous) r.contiguous = { first };
+    out.set(b, r);
   }
   return out;
 }

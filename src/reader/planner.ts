@@ -14,7 +14,7 @@ import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
 import type { StageTable } from '../executor/table.js';
 import { ChunkReader } from './chunkreader.js';
-import { normalizeRows, type RowSelection } from './rowspec.js';
+import { idRange, normalizeRows, type RowSelection } from './rowspec.js';
 import { checkRowsHeld, lanes, readFeatures } from './readfeatures.js';
 import { EstimateAccuracy } from './accuracy.js';
 import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
@@ -342,7 +342,7 @@ export class QueryPlanner {
     if (sizes.length < 2) sizes.unshift(Math.max(1, Math.floor(r.n_rows / 4)));
     const points: [number, number][] = [];
     for (const size of sizes) {
-      const ids = Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
+      const ids = idRange(r.row_id_start, size);
       const best = await this.coldBest(async () => {
         const inputMs = await this.inputReadMs(spec, r.name, ids);
         const t0 = performance.now();
@@ -384,7 +384,7 @@ export class QueryPlanner {
       const sizes = r.row_id_start === null ? [r.n_rows] : [...new Set([Math.min(8, r.n_rows), Math.min(r.n_rows, r.row_block_size), Math.min(r.n_rows, Math.min(nb, 4) * r.row_block_size)])];
       const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
       for (const size of sizes) {
-        const ids = r.row_id_start === null ? undefined : Int32Array.from({ length: size }, (_, i) => r.row_id_start! + i);
+        const ids = r.row_id_start === null ? undefined : idRange(r.row_id_start, size);
         let f: ReadFeatures | undefined;
         const best = await this.coldBest(async () => {
           f = readFeatures(this.db, this.ds, r, ids);

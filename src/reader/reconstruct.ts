@@ -6,6 +6,7 @@ import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import { fromFloat16 } from '../quantize/lowprecision.js';
 import { kbitBlockDecode } from '../quantize/kbit.js';
+import { idRange } from './rowspec.js';
 import type { BlockRows } from './sink.js';
 
 export type Reconstruct = (c: ChunkData) => ChunkData;
@@ -27,7 +28,7 @@ export function pickRows(c: ChunkData, rows: BlockRows): { chunk: ChunkData; row
   const src = c.values;
   const out = new (src.constructor as new (n: number) => typeof src)(n * w);
   for (let i = 0; i < n; i++) out.set(src.subarray(offsets[i]! * w, (offsets[i]! + 1) * w) as never, i * w);
-  return { chunk: { ...c, nrows: n, values: out }, rows: { offsets: Int32Array.from({ length: n }, (_, i) => i), outRows: rows.outRows, contiguous: rows.contiguous } };
+  return { chunk: { ...c, nrows: n, values: out }, rows: { offsets: idRange(0, n), outRows: rows.outRows, contiguous: rows.contiguous } };
 }
 
 /** The decoder for one intermediate, given its scheme string and (for KBIT_QT) its codebook. */

@@ -3,6 +3,7 @@
 import { MistiqueError } from '../errors.js';
 import type { IntermediateRow, MetadataDB, RowBlockRow } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
+import { idRange } from './rowspec.js';
 
 /** For each asked row: its RowBlock and offset, or block −1 when the intermediate lacks it. */
 export interface RowPlan {
@@ -30,7 +31,7 @@ export class RowIndex {
   /** All row ids in stored order. */
   async allRowIds(): Promise<Int32Array> {
     const { row_id_start: start, n_rows: n } = this.row;
-    if (start !== null) return Int32Array.from({ length: n }, (_, i) => start + i);
+    if (start !== null) return idRange(start, n);
     const blocks = this.rowblocks();
     await this.loadIds(blocks);
     const out = new Int32Array(n);

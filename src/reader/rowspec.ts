@@ -46,7 +46,17 @@ export function normalizeRows(rows: RowSelection): Int32Array {
     throw new MistiqueError('BAD_ROWS', `rows must be a list of row ids or a range { start, end } with integers start ≤ end, got ${JSON.stringify(rows)}`);
   }
   if (r.start < INT32_MIN || r.end - 1 > INT32_MAX) throw rowIdRange(`the range ${r.start}…${r.end - 1}`);
-  return Int32Array.from({ length: r.end - r.start }, (_, i) => r.start + i);
+  return idRange(r.start, r.end - r.start);
+}
+
+/**
+ * The row ids start, start+1, …, start+n−1. A plain loop: `Int32Array.from({ length }, fn)` iterates
+ * generically at ~40 ns a row, which was 0.4 ms of every read of 10 000 rows.
+ */
+export function idRange(start: number, n: number): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = start + i;
+  return out;
 }
 
 /** The error for asked row ids an intermediate does not hold (up to five of them named). */

@@ -6,6 +6,7 @@
 import { LRUCache } from 'lru-cache';
 import type { IntermediateRow } from '../metadata/rows.js';
 import type { Store } from '../mistique.js';
+import { idRange } from '../reader/rowspec.js';
 
 /** The row ids of an intermediate in position order: how many, and those of positions [a, b). */
 export interface RowPositions { length: number; slice(a: number, b: number): Int32Array }
@@ -21,7 +22,7 @@ export async function rowPositions(store: Store, r: IntermediateRow): Promise<Ro
   const n = r.n_rows;
   if (r.row_id_start !== null) {
     const start = r.row_id_start;
-    return { length: n, slice: (a, b) => { const [lo, hi] = clamp(n, a, b); return Int32Array.from({ length: hi - lo }, (_, i) => start + lo + i); } };
+    return { length: n, slice: (a, b) => { const [lo, hi] = clamp(n, a, b); return idRange(start + lo, hi - lo); } };
   }
   // the intermediate's id changes when it is replaced; its row count when it grows
   const key = `${store.dir}\u0000${r.id}\u0000${n}`;

@@ -17,6 +17,7 @@ import { exposeLayers, fixedLeadingDims, layerInputs, nodeNames, parseGraph, tru
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
+import { idRange } from '../../reader/rowspec.js';
 import { idRuns, layerGroups, rowsOfGroup, type DnnSpec } from './dnnspec.js';
 
 export { dnnGroups, idRuns, layerGroups, rowsOfGroup, type DnnGroup, type DnnSpec } from './dnnspec.js';
@@ -266,7 +267,7 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
       throw err;
     }
     const { feeds, n } = fed;
-    const rowIds = input.rowIds ?? Int32Array.from({ length: n }, (_, i) => next + i);
+    const rowIds = input.rowIds ?? idRange(next, n);
     if (rowIds.length !== n) throw new MistiqueError('BAD_INPUT', `${where}${rowIds.length} row ids for ${n} examples`);
     for (const id of rowIds) next = Math.max(next, id + 1);
     // one float input keeps the key it always had (x_<hash>): stores of earlier versions share it
