@@ -86,7 +86,7 @@ describe('a network over images of several shapes (#19)', () => {
     // (the layers named are that group's and those over every group, never another group's)
     const err = (() => { try { store.delete(inputs[1]!.key); } catch (e) { return e as Error & { code: string }; } })();
     expect(err?.code).toBe('IN_USE');
-    expect(err?.message).toMatch(/\(15 stay in the store: det\.tiny\.conv1-1x28x28, /);
+    expect(err?.message).toMatch(/\(15 stay in the store: det\.tiny\.gap1, det\.tiny\.dense1, det\.tiny\.conv1-1x28x28, /);
   });
 
   it('explicit row ids per group; a repeated shape, a row id in two groups or a shape the model cannot take is one clear error and logs nothing', async () => {
@@ -111,6 +111,9 @@ describe('a network over images of several shapes (#19)', () => {
     ], /row id 3 is in two groups/);
     await refused([groups[0]!, { x: images(2, 20, 20, 4).subarray(0, 2 * 2 * 20 * 10), shape: [2, 20, 10] }], /group 1 \(2x20x10\): onnxruntime failed running det\.bad/);
     await refused([groups[0]!, { x: images(1, 20, 20, 4).subarray(0, 399), shape: [1, 20, 20] }], /group 1: input image: 399 values are not a whole number/);
+    await refused([groups[0]!, { x: new Float32Array(0), shape: [1, 20, 20] }], /group 1: no examples/);
+    // a bad later group is refused before anything of the first is logged
+    await refused([groups[0]!, { x: images(3, 20, 20, 5), shape: [1, 20, 20] }, { x: images(2, 8, 8, 6).subarray(0, 2 * 64 - 1), shape: [1, 8, 8] }], /group 2: input image: 127 values/);
     await expect(store.logNetwork('det.none', FILE, [])).rejects.toMatchObject({ code: 'BAD_INPUT' });
   });
 

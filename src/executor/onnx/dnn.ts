@@ -188,14 +188,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         logMs += performance.now() - t2;
         opts.onBatch?.(done + e, N);
       }
-      // a group's own layers are complete: their writers close now, not after every group
-      const t3 = performance.now();
-      for (const l of g.layers) {
-        if (!perGroup.has(l.name)) continue;
-        const w = writers.get(stored(l, grp));
-        if (w) { await w.close(); writers.delete(stored(l, grp)); }
-      }
-      logMs += performance.now() - t3;
+      // a group's own writers stay open to the end: a writer's close registers its intermediate, and a
+      // failure in a later group must leave nothing of this run behind
       done += n;
     }
     const t3 = performance.now();
@@ -267,6 +261,7 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
       throw err;
     }
     const { feeds, n } = fed;
+    if (n === 0 && where) throw new MistiqueError('BAD_INPUT', `${where}no examples: every group has at least one`);
     const rowIds = input.rowIds ?? idRange(next, n);
     if (rowIds.length !== n) throw new MistiqueError('BAD_INPUT', `${where}${rowIds.length} row ids for ${n} examples`);
     for (const id of rowIds) next = Math.max(next, id + 1);
