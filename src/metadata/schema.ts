@@ -1,7 +1,7 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
 import { addCrcSql, rehashIntermediatesV6Sql } from './rowcrc.js';
 
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 /** An intermediate's row with its project's and model's names. */
 export const INTERMEDIATE_SELECT = `
@@ -190,5 +190,12 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE blobs ADD COLUMN zmin REAL;
   ALTER TABLE blobs ADD COLUMN zmax REAL;
   ALTER TABLE blobs ADD COLUMN nnan INTEGER;
+  `,
+  // v8: no new column, a new meaning. A network's spec (workflows.spec) may hold `groups`: examples of
+  // several input shapes logged in one run, with layers stored per group as `<layer>-<shape>`
+  // (src/executor/onnx/dnnspec.ts). A mistique of v7 would re-run such a layer from the first group's
+  // inputs, so a store this version opened is one it refuses ("newer than this mistique").
+  `
+  SELECT 1;
   `,
 ];
