@@ -22,30 +22,25 @@ export function groupByBlock(plan: RowPlan): Map<number, BlockRows> {
   for (let i = 0; i < blocks.length; i++) if (blocks[i]! > top) top = blocks[i]!;
   const counts = new Int32Array(top + 1);
   for (let i = 0; i < blocks.length; i++) { const b = blocks[i]!; if (b >= 0) counts[b]!++; }
-  const offsets: (Int32Array | null)[] = new Array<Int32Array | null>(top + 1).fill(null);
-  const outRows: (Int32Array | null)[] = new Array<Int32Array | null>(top + 1).fill(null);
-  for (let b = 0; b <= top; b++) if (counts[b]! > 0) { offsets[b] = new Int32Array(counts[b]!); outRows[b] = new Int32Array(counts[b]!); }
+  // entries made as each block first appears among the asked rows (the Map keeps that order), found
+  // per row by block number, not by a Map lookup
+  const out = new Map<number, BlockRows>();
+  const byBlock: (BlockRows | undefined)[] = new Array<BlockRows | undefined>(top + 1);
   const fill = new Int32Array(top + 1);
   for (let i = 0; i < blocks.length; i++) {
     const b = blocks[i]!;
     if (b < 0) continue;
+    let r = byBlock[b];
+    if (!r) out.set(b, (r = byBlock[b] = { offsets: new Int32Array(counts[b]!), outRows: new Int32Array(counts[b]!), contiguous: null }));
     const k = fill[b]!++;
-    offsets[b]![k] = plan.offset[i]!;
-    outRows[b]![k] = i;
+    r.offsets[k] = plan.offset[i]!;
+    r.outRows[k] = i;
   }
-  const out = new Map<number, BlockRows>();
-  // in the order the blocks first appear among the asked rows, as before
-  const seen = new Uint8Array(top + 1);
-  for (let i = 0; i < blocks.length; i++) {
-    const b = blocks[i]!;
-    if (b < 0 || seen[b]) continue;
-    seen[b] = 1;
-    const r: BlockRows = { offsets: offsets[b]!, outRows: outRows[b]!, contiguous: null };
+  for (const r of out.values()) {
     const first = r.outRows[0]!;
     let contiguous = true;
     for (let k = 0; k < r.offsets.length && contiguous; k++) contiguous = r.offsets[k] === k && r.outRows[k] === first + k;
     if (contiguous) r.contiguous = { first };
-    out.set(b, r);
   }
   return out;
 }

@@ -18,7 +18,7 @@ import { idRange, normalizeRows, type RowSelection } from './rowspec.js';
 import { checkRowsHeld, lanes, readFeatures } from './readfeatures.js';
 import { EstimateAccuracy } from './accuracy.js';
 import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
-import { resolveKeys, schemaOf, type Selection } from './resolve.js';
+import { findIntermediate, resolveKeys, schemaOf, type Selection } from './resolve.js';
 import { applyPool, joinOnRowId, tableToMatrix, tensorToMatrix } from './rerunresult.js';
 import { RerunStats } from './rerunstats.js';
 
@@ -319,10 +319,8 @@ export class QueryPlanner {
   private async inputReadMs(spec: DnnSpec, layer: string, ids: Int32Array | undefined, measure: Measure = true): Promise<number> {
     let ms = 0;
     for (const key of layerGroups(spec, layer).flatMap((grp) => grp.inputs.map((i) => i.key))) {
-      const [ip, im, ...ii] = key.split('.');
-      const inputId = this.db.intermediateId(ip!, im!, ii.join('.'));
-      if (inputId === undefined) continue;
-      const row = this.db.intermediate(inputId)!;
+      const row = findIntermediate(this.db, key);
+      if (!row) continue;
       ms += tRead(readFeatures(this.db, this.ds, row, ids), (await this.readModel(row.scheme, measure)).coef);
     }
     return ms;

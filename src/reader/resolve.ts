@@ -129,6 +129,12 @@ function intermediateNamed(db: MetadataDB, project: string, model: string, name:
   return id === undefined ? undefined : db.intermediate(id);
 }
 
+/** The intermediate a `project.model.intermediate` key names, if it names one (a malformed key names none). */
+export function findIntermediate(db: MetadataDB, key: string): IntermediateRow | undefined {
+  const [project, model, ...rest] = key.split('.');
+  return project && model && rest.length === 1 ? intermediateNamed(db, project, model, rest[0]!) : undefined;
+}
+
 /** One whole intermediate by its `project.model.intermediate` key (no wildcards): BAD_KEY if malformed, NOT_FOUND if not stored. */
 export function intermediateByKey(db: MetadataDB, key: string): IntermediateRow {
   let parts;

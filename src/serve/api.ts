@@ -10,7 +10,7 @@ import type { Store } from '../mistique.js';
 import type { Matrix } from '../model/matrix.js';
 import { tensorColumnNames } from '../model/dataframe.js';
 import { parseKey } from '../model/key.js';
-import { intermediateByKey } from '../reader/resolve.js';
+import { findIntermediate, intermediateByKey } from '../reader/resolve.js';
 import { rowPositions } from './rowpos.js';
 
 export type Params = URLSearchParams;
@@ -72,10 +72,8 @@ function inputOf(store: Store, r: IntermediateRow): { key: string; shape: number
   const groups = layerGroups(spec, r.name);
   if (groups.length !== 1) return null;
   const key = groups[0]!.inputs[0]!.key;
-  const [p, m, ...i] = key.split('.');
-  const id = store.metadata.intermediateId(p!, m!, i.join('.'));
-  if (id === undefined) return null;
-  return { key, shape: shapeOf(store.metadata.intermediate(id)!) ?? [] };
+  const row = findIntermediate(store.metadata, key);
+  return row ? { key, shape: shapeOf(row) ?? [] } : null;
 }
 
 function range(v: ArrayLike<number>): { min: number | null; max: number | null } {

@@ -13,6 +13,7 @@ import { MistiqueError } from '../errors.js';
 import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import { single, writeGroups } from '../export/writers.js';
+import { findIntermediate } from '../reader/resolve.js';
 import { rowFilters, baseTables, type RowFilter } from './pushdown.js';
 
 type Duck = typeof import('@duckdb/node-api');
@@ -167,9 +168,7 @@ export class SqlSession {
       const named = stmts.length ? [...new Set(baseTables(stmts[0]!).names)] : [];
       const filters = stmts.length ? rowFilters(stmts[0]!) : new Map<string, RowFilter>();
       const relations = named.flatMap((key) => {
-        const [p, m, ...rest] = key.split('.');
-        const id = p && m && rest.length === 1 ? store.metadata.intermediateId(p, m, rest[0]!) : undefined;
-        const row = id === undefined ? undefined : store.metadata.intermediate(id);
+        const row = findIntermediate(store.metadata, key);
         return row ? [{ key, row }] : [];
       });
       // every relation's rows are read at once (decoding on the worker threads) while the ones read are written
