@@ -197,7 +197,6 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     await store.flush();
     logMs += performance.now() - t3;
     spec.forwardMsPerBatch = forwardMs / groups.reduce((a, grp) => a + Math.ceil(grp.n / B), 0);
-    spec.layers = spec.layers.filter((sl) => shapes.has(sl.name) || !written.has(baseName(sl, spec)));
     spec.layerMsPerBatch = Object.fromEntries(spec.layers.filter((sl) => layerMs.has(baseName(sl, spec))).map((sl) => [sl.name, layerMs.get(baseName(sl, spec))!]));
     const totalMs = performance.now() - t0;
     // lineage: each stored layer's nearest stored layers, or the stored inputs it is computed from (as keys)
