@@ -241,15 +241,18 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
     for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;
     input = [{ x, shape: [1, 28, 28] }];
   }
-  const total = input.reduce((a, g) => a + groupSize(g), 0);
   await withStore(dir, async (s) => {
-    const bar = progress(opts.model!, total);
+    // the bar starts with the first batch, whose report carries the examples logNetwork counted in every group
+    let bar: ReturnType<typeof progress> | undefined;
     let last = 0;
     let r;
     try {
-      r = await s.logNetwork(opts.model!, file, input.length === 1 ? input[0]! : input, { scheme, batchSize: opts.batch ? Number(opts.batch) : 128, onBatch: (d) => { bar.tick(d - last); last = d; } });
+      r = await s.logNetwork(opts.model!, file, input.length === 1 ? input[0]! : input, {
+        scheme, batchSize: opts.batch ? Number(opts.batch) : 128,
+        onBatch: (d, total) => { bar ??= progress(opts.model!, total); bar.tick(d - last); last = d; },
+      });
     } finally {
-      bar.stop();
+      bar?.stop();
     }
     io.out(formatTable(['layer', 'original', 'op', 'shape'], r.layers.map((l) => [l.name, l.original, l.op, `[${l.shape.join(',')}]`])));
     io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} ${opts.input?.length ? 'examples' : 'images'} (${(await import('../executor/onnx/dnn.js')).schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
@@ -281,12 +284,6 @@ function npyGroup(spec: string, limit: number): DnnInput {
     inputs[p.slice(0, eq)] = read(p.slice(eq + 1));
   }
   return { inputs };
-}
-
-function groupSize(g: DnnInput): number {
-  if (g.x) return g.x.length / g.shape.reduce((a, b) => a * b, 1);
-  const first = Object.values(g.inputs!)[0]!;
-  return first.data.length / first.shape.reduce((a, b) => a * b, 1);
 }
 
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */
