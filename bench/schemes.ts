@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fromFloat16, kbitBlock, kbitBlockDecode, percentile, pool, sampleValues, thresholdDecode, thresholdEncode, toFloat16 } from '../src/quantize/index.js';
-import { tensorGeometry } from '../src/store/geometry.js';
+import { BLOCK_BYTES, tensorGeometry } from '../src/store/geometry.js';
 import { reluTensor, stat, TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
 
 const { values: args } = parseArgs({ options: { examples: { type: 'string', default: '1000' }, runs: { type: 'string', default: '5' } } });
@@ -29,8 +29,8 @@ function batches(x: Float32Array): Float32Array[] {
   return out;
 }
 
-// a RowBlock's chunks of the kbit layout: blockRows rows × chunkCols values, row-major (as the writer cuts them)
-const geo = tensorGeometry(TENSOR_SHAPE, 'kbit', 1024);
+// a RowBlock's chunks of the kbit layout: blockRows rows × chunkCols values, row-major (as the writer cuts them in an LZ4 store, the default)
+const geo = tensorGeometry(TENSOR_SHAPE, 'kbit', 1024, BLOCK_BYTES.lz4);
 function kbitChunks(x: Float32Array): Float32Array[] {
   const out: Float32Array[] = [];
   for (let r0 = 0; r0 < N; r0 += geo.blockRows) {

@@ -15,28 +15,36 @@ import { bytesOf, rng, slow, tempDir, tempStore } from './helpers.js';
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'store-v5');
 
 describe('tensor geometry', () => {
-  it('bounds a RowBlock by BLOCK_BYTES and a chunk by about CHUNK_BYTES, in whole channels', () => {
+  it('bounds a RowBlock by its codec\'s BLOCK_BYTES and a chunk by about CHUNK_BYTES, in whole channels', () => {
+    const lz4 = BLOCK_BYTES.lz4;
     // cnn conv1 fp32: 50 176 bytes a row → 10 rows, 4 chunks of 4 channels
-    expect(tensorGeometry([16, 28, 28], 'float32', 1024)).toEqual({ blockRows: 10, chunkCols: 3136 });
+    expect(tensorGeometry([16, 28, 28], 'float32', 1024, lz4)).toEqual({ blockRows: 10, chunkCols: 3136 });
     // the same layer as 8-bit codes: 4× the rows
-    expect(tensorGeometry([16, 28, 28], 'uint8', 1024)).toEqual({ blockRows: 41, chunkCols: 3136 });
+    expect(tensorGeometry([16, 28, 28], 'uint8', 1024, lz4)).toEqual({ blockRows: 41, chunkCols: 3136 });
+    // gzip and Parquet decode ~8× slower than LZ4: a quarter of the bytes a block, here one chunk of whole rows
+    expect(BLOCK_BYTES.gzip).toBe(lz4 / 4);
+    expect(BLOCK_BYTES.parquet).toBe(lz4 / 4);
+    expect(tensorGeometry([16, 28, 28], 'float32', 1024, BLOCK_BYTES.gzip)).toEqual({ blockRows: 2, chunkCols: 12544 });
+    expect(tensorGeometry([16, 28, 28], 'uint8', 1024, BLOCK_BYTES.gzip)).toEqual({ blockRows: 10, chunkCols: 12544 });
     // a dense layer: capped by the store's RowBlock size
-    expect(tensorGeometry([128], 'float32', 1024)).toEqual({ blockRows: 1024, chunkCols: 32 });
-    expect(tensorGeometry([10], 'float32', 1024)).toEqual({ blockRows: 1024, chunkCols: 10 });
+    expect(tensorGeometry([128], 'float32', 1024, lz4)).toEqual({ blockRows: 1024, chunkCols: 32 });
+    expect(tensorGeometry([10], 'float32', 1024, lz4)).toEqual({ blockRows: 1024, chunkCols: 10 });
     // wider than a block: one row, cut into chunks
-    const wide = tensorGeometry([40, 6625], 'float32', 1024);
+    const wide = tensorGeometry([40, 6625], 'float32', 1024, lz4);
     expect(wide.blockRows).toBe(1);
     expect(wide.chunkCols % 6625).toBe(0);
     expect(wide.chunkCols * 4).toBeLessThanOrEqual(2 * CHUNK_BYTES);
-    for (const shape of [[1], [7, 3], [3, 5, 7], [512, 7, 7], [1, 1_000_000]]) {
-      for (const type of ['float32', 'float16', 'uint8', 'bool'] as const) {
-        const g = tensorGeometry(shape, type, 1024);
-        const C = shape.reduce((a, b) => a * b, 1);
-        const bytes = { float32: 4, float16: 2, uint8: 1, bool: 1 }[type];
-        expect(g.blockRows).toBeGreaterThanOrEqual(1);
-        expect(g.blockRows === 1 || g.blockRows * C * bytes <= BLOCK_BYTES).toBe(true);
-        expect(g.chunkCols).toBeGreaterThanOrEqual(1);
-        expect(g.chunkCols).toBeLessThanOrEqual(C);
+    for (const codec of CODEC_IDS) {
+      for (const shape of [[1], [7, 3], [3, 5, 7], [512, 7, 7], [1, 1_000_000]]) {
+        for (const type of ['float32', 'float16', 'uint8', 'bool'] as const) {
+          const g = tensorGeometry(shape, type, 1024, BLOCK_BYTES[codec]);
+          const C = shape.reduce((a, b) => a * b, 1);
+          const bytes = { float32: 4, float16: 2, uint8: 1, bool: 1 }[type];
+          expect(g.blockRows).toBeGreaterThanOrEqual(1);
+          expect(g.blockRows === 1 || g.blockRows * C * bytes <= BLOCK_BYTES[codec]).toBe(true);
+          expect(g.chunkCols).toBeGreaterThanOrEqual(1);
+          expect(g.chunkCols).toBeLessThanOrEqual(C);
+        }
       }
     }
   });
@@ -53,9 +61,29 @@ describe('tensor geometry', () => {
     const chunks = store.metadata.chunkPlacement(id);
     expect(chunks).toHaveLength(10 * 4);
     const one = store.metadata.readFootprint(id, [4]);
-    expect(one.raw).toBeLessThanOrEqual(BLOCK_BYTES + 4096);
+    expect(one.raw).toBeLessThanOrEqual(BLOCK_BYTES.lz4 + 4096);
     const m = await store.getIntermediates('p.m.conv1.*', { rows: [47] });
     expect(bytesOf(m.values).equals(bytesOf(x.subarray(47 * C, 48 * C)))).toBe(true);
+  });
+
+  it('a gzip store holds a quarter of the bytes a RowBlock: a one-row read inflates ≤ 128 KB, and every read is exact', async () => {
+    const store = await tempStore({ codec: 'gzip' });
+    const N = 95, C = 16 * 28 * 28;
+    const x = new Float32Array(N * C).map((_, i) => Math.sin(i));
+    await store.log('p.m.conv1', DataFrame.fromTensor(x, [16, 28, 28]));
+    await store.flush();
+    const row = store.metadata.intermediates().find((r) => r.name === 'conv1')!;
+    expect([row.chunk_order, row.row_block_size, row.tile_cols]).toEqual(['row', 2, C]);
+    expect(store.metadata.chunkPlacement(row.id)).toHaveLength(Math.ceil(N / 2));
+    expect(store.metadata.readFootprint(row.id, [4]).raw).toBeLessThanOrEqual(BLOCK_BYTES.gzip + 4096);
+    const one = await store.getIntermediates('p.m.conv1.*', { rows: [47] });
+    expect(bytesOf(one.values).equals(bytesOf(x.subarray(47 * C, 48 * C)))).toBe(true);
+    const all = await store.getIntermediates('p.m.conv1.*');
+    expect(bytesOf(all.values).equals(bytesOf(x))).toBe(true);
+    const some = await store.getIntermediates('p.m.conv1.*', { rows: [94, 3, 50, 51] });
+    const want = new Float32Array(4 * C);
+    [94, 3, 50, 51].forEach((r, i) => want.set(x.subarray(r * C, (r + 1) * C), i * C));
+    expect(bytesOf(some.values).equals(bytesOf(want))).toBe(true);
   });
 });
 

@@ -10,7 +10,7 @@ import { MistiqueError, openStore } from '../src/index.js';
 import { machineId } from '../src/reader/readrates.js';
 import { ratioBand } from '../src/costmodel/index.js';
 import { isScan } from '../src/reader/chunkreader.js';
-import { tensorGeometry } from '../src/store/geometry.js';
+import { BLOCK_BYTES, tensorGeometry } from '../src/store/geometry.js';
 import { tempDir, tempStore } from './helpers.js';
 
 const FIXTURE = fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx'));
@@ -18,7 +18,7 @@ const SPECS = path.resolve(__dirname, '../datasets/zillow/pipelines');
 
 describe('read or re-run (DNN)', () => {
   it('takes the faster estimated path for a few rows of the first layer, reads all rows of the logits, and both paths agree', async () => {
-    // 4 000 examples (the subset eight times). Tensor RowBlocks hold ~512 KB (store/geometry.ts): a read
+    // 4 000 examples (the subset eight times). Tensor RowBlocks hold ~512 KB in an LZ4 store (store/geometry.ts): a read
     // of three rows of the first layer decodes three small blocks, close to re-running them, so the
     // choice for them is not pinned here — only that it follows the estimates
     const { x: x500 } = batches(loadSubset(), 500).next().value!;
@@ -57,7 +57,7 @@ describe('read or re-run (DNN)', () => {
     // right after that read its three RowBlocks are decoded in the bufferpool, and reading their rows again
     // is the faster path (all of their rows: for the three rows alone both estimates are ~1 ms, a close call
     // either way on a busy machine)
-    const { blockRows } = tensorGeometry(a.shape, 'float32', 4096);
+    const { blockRows } = tensorGeometry(a.shape, 'float32', 4096, BLOCK_BYTES.lz4);
     const inBlocks = [7, 3300, 42].flatMap((r) => { const b0 = Math.floor(r / blockRows) * blockRows; return Array.from({ length: blockRows }, (_, i) => b0 + i); });
     const warmAll = (await store.explain(`fm.cnn.${first}.*`, { rows: inBlocks }))[0]!;
     expect(warmAll.read!.rawBytes).toBeLessThan(0.01 * warmAll.read!.cachedBytes); // their row ids only

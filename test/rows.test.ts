@@ -451,7 +451,7 @@ describe('a few rows of a quantized tensor (reconstruct.ts pickRows)', () => {
   it('decodes a few rows of a Parquet segment alone (past the bufferpool), many rows whole, and reads the same values either way', async () => {
     const store = await tempStore({ codec: 'parquet' });
     const ds = (store as unknown as { ds: DataStore }).ds;
-    const n = 64, shape = [4, 32, 32], per = 4096; // 16 KB rows: 32-row RowBlocks of four 4 KB-per-row chunks
+    const n = 64, shape = [4, 16, 16], per = 1024; // 4 KB rows: 32-row RowBlocks (128 KB under Parquet), two to a 256 KB segment
     const r = rng(9);
     const v = Float32Array.from({ length: n * per }, () => (r() < 0.4 ? 0 : r() * 5));
     await store.log('p.m.t', DataFrame.fromTensor(v, shape));

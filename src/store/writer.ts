@@ -7,7 +7,7 @@ import type { ChunkOrder, ChunkRow, ColumnRow, MetadataDB, RowBlockRow } from '.
 import { allocValues, type ColumnType } from '../model/types.js';
 import { align8, hashChunk, rawByteLength } from './chunk.js';
 import type { DataStore, Placement } from './datastore.js';
-import { tensorGeometry } from './geometry.js';
+import { BLOCK_BYTES, tensorGeometry } from './geometry.js';
 import { encode } from '../workers/pool.js';
 
 const NO_HASH = Buffer.alloc(0);
@@ -193,7 +193,7 @@ export class IntermediateWriter {
         throw new MistiqueError('BAD_FRAME', `KBIT_QT quantizes float32 tensors: ${this.keyString} got ${describeSchema(s, frame.ncols)}`);
       }
       if (s.names === null) {
-        const g = tensorGeometry(s.shape!, this.opts.kbit !== undefined ? 'kbit' : s.types[0]!, this.opts.rowBlockSize);
+        const g = tensorGeometry(s.shape!, this.opts.kbit !== undefined ? 'kbit' : s.types[0]!, this.opts.rowBlockSize, BLOCK_BYTES[this.ds.codec.id]);
         this.order = 'row';
         this.blockRows = g.blockRows;
         this.tiles = [];
