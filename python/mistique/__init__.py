@@ -173,7 +173,14 @@ class Stream:
 
 
 class Capture:
-    """What `capture()` yields: the stream, the chosen modules by intermediate name, and `rows()` to label examples."""
+    """What `capture()` yields: the stream, the chosen modules by intermediate name, and `rows()` to label examples.
+
+    Row ids follow the model's forward passes: the examples of a pass are numbered on from the passes before it
+    (or take the ids `rows()` gave for it), and every module output of that pass with one row per example gets
+    those ids — so an example has one row id in every intermediate, even for a module that runs in some passes
+    only. A module called more than once in a pass (ResNet's `relu` in every block) stores its k-th call as
+    `<module>_call<k>`; outputs whose first dimension is not the pass's examples are numbered on by themselves.
+    """
 
     def __init__(self, stream: Stream, key: str, modules: Dict[str, Any], by_shape: bool = False):
         self.stream = stream
@@ -182,13 +189,62 @@ class Capture:
         self.by_shape = by_shape
         self.summary: Optional[Dict[str, Any]] = None
         self._rows: Optional[np.ndarray] = None
-        # per module output: its first per-example shape, and how many examples it has logged (row ids numbered on)
+        # per module output: its first per-example shape, and how many rows it has logged (outputs that are
+        # not one row per example, and outputs of a module called outside a pass of the model, number on from it)
         self._shape: Dict[str, tuple] = {}
         self._count: Dict[str, int] = {}
+        # the model's forward pass under way: examples before it, its examples (n, ids) and each module's calls in it
+        self._in_pass = False
+        self._base = 0
+        self._pass_n: Optional[int] = None
+        self._pass_rows: Optional[np.ndarray] = None
+        self._calls: Dict[str, int] = {}
 
     def rows(self, row_ids: Iterable[int]) -> None:
-        """Row ids of the examples of the next forward pass (default: numbered on from 0 per module)."""
+        """Row ids of the examples of the next forward pass (default: numbered on from 0, pass after pass)."""
         self._rows = np.asarray(list(row_ids), dtype=np.int64)
+
+    def _start(self, module, inputs) -> None:
+        """The model's forward pass begins (a pre-hook on the model): its examples are the first tensor input's."""
+        self._finish()
+        self._in_pass = True
+        self._calls = {}
+        self._pass_rows, self._rows = self._rows, None
+        self._pass_n = len(self._pass_rows) if self._pass_rows is not None else _batch_size(inputs)
+
+    def _end(self, module, inputs, output) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        # a pass that raised half way still counts its examples: what it logged keeps its row ids
+        if self._in_pass:
+            self._base += self._pass_n or 0
+        self._in_pass = False
+
+    def _call_name(self, name: str) -> str:
+        """The intermediate of this call of a module in the pass under way: `<module>`, then `<module>_call2`, …"""
+        if not self._in_pass:
+            return name
+        k = self._calls.get(name, 0) + 1
+        self._calls[name] = k
+        if k == 1:
+            return name
+        named = f"{name}_call{k}"
+        if named in self.modules:
+            raise MistiqueError(f"{self.key}.{name} ran {k} times in one forward pass, and its call {k} would be stored as {named}, "
+                                f"which is the name of another module: choose the modules with capture(..., modules=[...])")
+        return named
+
+    def _ids(self, sub: str, n: int) -> np.ndarray:
+        """Row ids of one module output's n rows."""
+        if self._in_pass and self._pass_n is None:
+            self._pass_n = n  # the model took no tensor argument: its first output's rows are the pass's examples
+        start = self._count.get(sub, 0)
+        self._count[sub] = start + n
+        if self._in_pass and n == self._pass_n:
+            return self._pass_rows if self._pass_rows is not None else np.arange(self._base, self._base + n, dtype=np.int64)
+        # not one row per example, or called outside a pass of the model: numbered on by itself
+        return np.arange(start, start + n, dtype=np.int64)
 
     def _name(self, sub: str, example: tuple) -> str:
         """The intermediate of one module output's batch: `<module>`, or with by_shape `<module>-<per-example shape>`."""
@@ -204,19 +260,28 @@ class Capture:
         import torch
 
         def hook(module, inputs, output):
+            call = self._call_name(name)
             outs = [output] if isinstance(output, torch.Tensor) else [o for o in output if isinstance(o, torch.Tensor)] if isinstance(output, (tuple, list)) else []
             for i, t in enumerate(outs):
-                sub = name if len(outs) == 1 else f"{name}_{i}"
+                sub = call if len(outs) == 1 else f"{call}_{i}"
                 a = t.detach().to("cpu", torch.float32).contiguous().numpy()
                 n = a.shape[0] if a.ndim else 0
-                ids = self._rows
-                if ids is None and self.by_shape:
-                    # one module's outputs go to several intermediates: number its examples across all of them
-                    start = self._count.get(sub, 0)
-                    ids = np.arange(start, start + n, dtype=np.int64)
-                self._count[sub] = self._count.get(sub, 0) + n
-                self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=ids)
+                self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=self._ids(sub, n))
         return hook
+
+
+def _batch_size(inputs: Any) -> Optional[int]:
+    """The first dimension of the first tensor among a forward pass's positional inputs (None: there is none)."""
+    import torch
+
+    for x in inputs if isinstance(inputs, (tuple, list)) else [inputs]:
+        if isinstance(x, torch.Tensor):
+            return int(x.shape[0]) if x.ndim else None
+        if isinstance(x, (tuple, list, dict)):
+            n = _batch_size(list(x.values()) if isinstance(x, dict) else x)
+            if n is not None:
+                return n
+    return None
 
 
 class capture:
@@ -225,8 +290,9 @@ class capture:
     key: 'project.model' (e.g. 'proj.resnet_e03'); modules: names from model.named_modules() (default:
     every leaf module); scheme: as `mistique log --scheme` ('pool2+lp', 'kbit8', …). by_shape: inputs of several
     shapes (a detector's images of each height × width) — each module output is stored per its per-example shape
-    as `<module>-<shape>` (e.g. 'layer1-64x56x56', 'fc-10'), row ids numbered on across them so that an example
-    keeps its row id in every intermediate. The hooks are removed when the block ends; everything becomes
+    as `<module>-<shape>` (e.g. 'layer1-64x56x56', 'fc-10'). Row ids follow the model's forward passes (see
+    Capture), so that an example keeps its row id in every intermediate; a module called k times in a pass
+    stores its calls as `<module>`, `<module>_call2`, … `<module>_call<k>`. The hooks are removed when the block ends; everything becomes
     durable then, or nothing if the block raised.
     """
 
@@ -252,6 +318,8 @@ class capture:
         stream = Stream(self._store, scheme=self._scheme, cli=self._cli)
         self._cap = Capture(stream, self._key, self._chosen, by_shape=self._by_shape)
         self._handles = [m.register_forward_hook(self._cap._hook(n)) for n, m in self._chosen.items()]
+        # the model's own passes, registered last: its forward hook runs after every chosen module's
+        self._handles += [self._model.register_forward_pre_hook(self._cap._start), self._model.register_forward_hook(self._cap._end)]
         return self._cap
 
     def __exit__(self, kind, value, tb) -> None:

@@ -158,6 +158,45 @@ class CaptureTest(unittest.TestCase):
                     conv(wide)
         self.assertFalse(any(k.startswith("det.fcn2.") for k in listed(self.store)))
 
+    def test_a_module_called_twice_a_pass_and_one_called_in_some_passes_keep_every_example_aligned(self):
+        """ResNet's blocks call one `relu` twice: each call is an intermediate of its own, and row ids follow the passes."""
+        class Block(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv, self.relu, self.extra, self.fc = nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 1), nn.Linear(4 * 8 * 8, 3)
+
+            def forward(self, x):
+                y = self.relu(self.conv(x))
+                if x.shape[0] > 3:  # runs in the passes of more than 3 examples only
+                    y = self.extra(y)
+                return self.fc(self.relu(y - 0.5).flatten(1))
+
+        block = Block().eval()
+        xs = [torch.rand(4, 1, 8, 8), torch.rand(2, 1, 8, 8), torch.rand(5, 1, 8, 8)]
+        with mistique.capture(block, self.store, "res.block") as cap:
+            with torch.no_grad():
+                for x in xs:
+                    block(x)
+                cap.rows([100, 101, 102])
+                block(torch.rand(3, 1, 8, 8))
+        self.assertEqual(sorted(listed(self.store)), ["res.block.conv", "res.block.extra", "res.block.fc", "res.block.relu", "res.block.relu_call2"])
+        with torch.no_grad():
+            first = [block.relu(block.conv(x)) for x in xs]
+            extra = [block.extra(f) if x.shape[0] > 3 else f for f, x in zip(first, xs)]
+            second = [block.relu(e - 0.5) for e in extra]
+        relu = mistique.read(self.store, "res.block.relu.*")
+        self.assertEqual(relu.row_ids.tolist(), list(range(11)) + [100, 101, 102])
+        self.assertTrue(np.array_equal(relu.values[:11], torch.cat(first).numpy()))
+        relu2 = mistique.read(self.store, "res.block.relu_call2.*")
+        self.assertEqual(relu2.row_ids.tolist(), list(range(11)) + [100, 101, 102])
+        self.assertTrue(np.array_equal(relu2.values[:11], torch.cat(second).numpy()))
+        # the module of some passes: the row ids of those passes' examples (0–3 and 6–10), not 0–8
+        ext = mistique.read(self.store, "res.block.extra.*")
+        self.assertEqual(ext.row_ids.tolist(), [0, 1, 2, 3, 6, 7, 8, 9, 10])
+        self.assertTrue(np.array_equal(ext.values, torch.cat([extra[0], extra[2]]).numpy()))
+        # rows() labelled that pass alone: the next pass numbers on from the examples before it
+        self.assertIsNone(cap._rows)
+
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
             mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])
