@@ -23,12 +23,17 @@ import struct
 import subprocess
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["MistiqueError", "Stream", "Capture", "capture", "read", "Result"]
+__all__ = ["MistiqueError", "MistiqueWarning", "Stream", "Capture", "capture", "read", "Result"]
+
+
+class MistiqueWarning(UserWarning):
+    """Something was not captured as asked (a chosen module that never ran), though what ran is stored."""
 
 
 class MistiqueError(Exception):
@@ -199,6 +204,8 @@ class Capture:
         self._pass_n: Optional[int] = None
         self._pass_rows: Optional[np.ndarray] = None
         self._calls: Dict[str, int] = {}
+        # the chosen modules whose forward hook fired
+        self._ran: set = set()
 
     def rows(self, row_ids: Iterable[int]) -> None:
         """Row ids of the examples of the next forward pass (default: numbered on from 0, pass after pass)."""
@@ -260,6 +267,7 @@ class Capture:
         import torch
 
         def hook(module, inputs, output):
+            self._ran.add(name)
             call = self._call_name(name)
             outs = [output] if isinstance(output, torch.Tensor) else [o for o in output if isinstance(o, torch.Tensor)] if isinstance(output, (tuple, list)) else []
             for i, t in enumerate(outs):
@@ -311,10 +319,18 @@ class capture:
             chosen = {n: named[n] for n in modules}
         self._model, self._store, self._key, self._scheme, self._cli, self._by_shape = model, store, key, scheme, cli, by_shape
         self._chosen = {intermediate_name(n): m for n, m in chosen.items()}
+        self._module_names = {intermediate_name(n): n for n in chosen}
         self._handles: List[Any] = []
         self._cap: Optional[Capture] = None
+        self._fastpath: Optional[bool] = None
 
     def __enter__(self) -> Capture:
+        # PyTorch runs nn.TransformerEncoderLayer in eval mode without gradients as one fused kernel that never
+        # calls its submodules, so their hooks never fire (pytorch/pytorch#128413): off while capturing (torch ≥ 2.2)
+        mha = _mha()
+        if mha is not None:
+            self._fastpath = bool(mha.get_fastpath_enabled())
+            mha.set_fastpath_enabled(False)
         stream = Stream(self._store, scheme=self._scheme, cli=self._cli)
         self._cap = Capture(stream, self._key, self._chosen, by_shape=self._by_shape)
         self._handles = [m.register_forward_hook(self._cap._hook(n)) for n, m in self._chosen.items()]
@@ -325,11 +341,46 @@ class capture:
     def __exit__(self, kind, value, tb) -> None:
         for h in self._handles:
             h.remove()
+        mha = _mha()
+        if mha is not None and self._fastpath is not None:
+            mha.set_fastpath_enabled(self._fastpath)
         assert self._cap is not None
-        if kind is None:
-            self._cap.summary = self._cap.stream.close()
-        else:
+        if kind is not None:
             self._cap.stream.abort()
+            return
+        self._cap.summary = self._cap.stream.close()
+        not_run = [n for i, n in self._module_names.items() if i not in self._cap._ran]
+        self._cap.summary["not_run"] = not_run
+        if not_run:
+            warnings.warn(MistiqueWarning(self._not_run_message(not_run)), stacklevel=2)
+
+    def _not_run_message(self, not_run: List[str]) -> str:
+        shown = ", ".join(not_run[:6]) + (f", … ({len(not_run)} in all)" if len(not_run) > 6 else "")
+        msg = f"{len(not_run)} of the {len(self._module_names)} chosen modules of {self._key} never ran in the captured passes, so nothing of them is stored: {shown}"
+        import torch
+
+        named = dict(self._model.named_modules())
+        parent = lambda n: named.get(n.rpartition(".")[0])  # noqa: E731
+        # nn.MultiheadAttention never calls its out_proj: it passes the weights to a function
+        weights_only = [n for n in not_run if n.endswith(".out_proj") and isinstance(parent(n), torch.nn.MultiheadAttention)]
+        fused = any(isinstance(named.get(".".join(n.split(".")[:k])), torch.nn.TransformerEncoderLayer)
+                    for n in not_run if n not in weights_only for k in range(1, n.count(".") + 1))
+        if fused:
+            msg += ("; PyTorch runs nn.TransformerEncoderLayer in eval mode without gradients as one fused kernel that never calls "
+                    "its submodules: capture with gradients enabled (torch.enable_grad()), or with torch ≥ 2.2, where capture turns "
+                    "that fused path off")
+        if weights_only:
+            msg += ("; nn.MultiheadAttention never calls its out_proj (it uses its weights): the attention's output is that of the "
+                    f"MultiheadAttention module itself ({weights_only[0].rpartition('.')[0]}), which capture(..., modules=[...]) can name")
+        return msg
+
+
+def _mha() -> Any:
+    """torch.backends.mha where it can turn the fused transformer path off (torch ≥ 2.2), else None."""
+    import torch
+
+    mha = getattr(getattr(torch, "backends", None), "mha", None)
+    return mha if mha is not None and hasattr(mha, "set_fastpath_enabled") else None
 
 
 @dataclass

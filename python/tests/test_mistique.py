@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import unittest
+import warnings
 
 import numpy as np
 
@@ -196,6 +197,39 @@ class CaptureTest(unittest.TestCase):
         self.assertTrue(np.array_equal(ext.values, torch.cat([extra[0], extra[2]]).numpy()))
         # rows() labelled that pass alone: the next pass numbers on from the examples before it
         self.assertIsNone(cap._rows)
+
+    def test_a_chosen_module_that_never_ran_is_named_in_a_warning(self):
+        """PyTorch's fused TransformerEncoderLayer (eval, no gradients) never calls its submodules: capture says so."""
+        layer = nn.TransformerEncoderLayer(d_model=16, nhead=4, dim_feedforward=32, batch_first=True)
+        model = nn.Sequential(nn.Linear(8, 16), nn.TransformerEncoder(layer, num_layers=1), nn.Linear(16, 3)).eval()
+        x = torch.randn(4, 5, 8)
+        fused_off = hasattr(getattr(torch.backends, "mha", None), "set_fastpath_enabled")
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with torch.no_grad(), mistique.capture(model, self.store, "tr.eval") as cap:
+                model(x)
+        got = [w for w in seen if issubclass(w.category, mistique.MistiqueWarning)]
+        # nn.MultiheadAttention never calls its out_proj, whatever the path: it uses the weights
+        out_proj = "1.layers.0.self_attn.out_proj"
+        self.assertEqual(len(got), 1)
+        if fused_off:  # torch ≥ 2.2: capture turned the fused path off, and every other submodule ran
+            self.assertEqual(cap.summary["not_run"], [out_proj])
+        else:
+            self.assertIn("1.layers.0.linear1", cap.summary["not_run"])
+            self.assertRegex(str(got[0].message), r"never ran in the captured passes.*1\.layers\.0\.linear1.*fused kernel.*torch\.enable_grad\(\)")
+        # with gradients on, PyTorch calls every submodule but out_proj: those are stored, the last layer as PyTorch computes it
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with mistique.capture(model, self.store, "tr.grad") as cap:
+                y = model(x)
+        self.assertEqual(cap.summary["not_run"], [out_proj])
+        got = [str(w.message) for w in seen if issubclass(w.category, mistique.MistiqueWarning)]
+        self.assertEqual(len(got), 1)
+        self.assertRegex(got[0], r"1 of the 10 chosen modules of tr\.grad never ran.*never calls its out_proj.*\(1\.layers\.0\.self_attn\)")
+        self.assertNotIn("fused kernel", got[0])
+        self.assertIn("tr.grad.1_layers_0_linear1", listed(self.store))
+        out = mistique.read(self.store, "tr.grad.2.*")
+        self.assertTrue(np.array_equal(out.values, y.detach().numpy()))
 
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
