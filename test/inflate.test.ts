@@ -3,9 +3,9 @@
 // 8-byte aligned offset, and the first bad one named; Arrow IPC segments checked and passed on as they are.
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
-import { segmentView } from '../src/reader/scatter.js';
+import { loadCodec, segmentView } from '../src/reader/scatter.js';
 import { checksum } from '../src/store/checksum.js';
 import { arrowCodec } from '../src/store/codecs/arrow.js';
 import type { Slot } from '../src/store/codecs/codec.js';
@@ -66,6 +66,15 @@ describe('inflateSegments', () => {
 });
 
 describe('inflateSegments of Arrow IPC segments (a scan checks them on the workers and passes them on as they are)', () => {
+  beforeAll(() => loadCodec('arrow'));
+
+  it('are viewed only once their decoder is loaded on the thread (a worker loads apache-arrow for Arrow tasks alone)', async () => {
+    vi.resetModules(); // a module instance of its own, as a fresh worker thread has
+    const fresh = await import('../src/reader/scatter.js');
+    expect(() => fresh.segmentView('arrow', new Uint8Array(8))).toThrow(/not loaded on this thread/);
+    expect(fresh.segmentView('lz4', new Uint8Array(8)).byteLength).toBe(8);
+  });
+
   const chunkOf = (k: number): ChunkData => ({ type: 'float32', nrows: 3, ncols: 5 + k, values: Float32Array.from({ length: 3 * (5 + k) }, (_, i) => i * 0.5 - k), order: 'row' });
   const slotOf = (c: ChunkData): Slot => ({ type: c.type, nrows: c.nrows, ncols: c.ncols, colStart: 0, byteOffset: 0, byteLength: c.values.byteLength });
 

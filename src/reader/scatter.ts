@@ -4,7 +4,7 @@
 // lives in a SharedArrayBuffer — the main thread copies nothing. Pure given its task.
 import type { DecodedSegment, InflateCodec, Slot } from '../store/codecs/codec.js';
 import { RawSegment } from '../store/codecs/raw.js';
-import { ipcSegment } from '../store/codecs/arrowbatch.js';
+import { MistiqueError } from '../errors.js';
 import type { MatrixValues } from '../model/matrix.js';
 import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
 import { RowMajorSink, type BlockRows } from './sink.js';
@@ -44,9 +44,20 @@ export function storedAsIs(scheme: string | null): boolean {
   return !scheme || scheme === 'none' || /^pool\([^)]*\)$/.test(scheme);
 }
 
-/** A segment's decoded view: raw bytes (gzip, lz4) or Arrow IPC bytes (arrow), zero-copy. */
+/** Arrow IPC's decoder, loaded by loadCodec: apache-arrow takes ~100 ms to load, which a worker thread
+ * (started by a process's first scan) spent before every gzip or LZ4 scan it ran. */
+let ipcSegment: ((bytes: Uint8Array) => DecodedSegment) | null = null;
+
+/** Loads what segmentView needs for `codec` on this thread (Arrow IPC's decoder; nothing for gzip and LZ4). */
+export async function loadCodec(codec: InflateCodec): Promise<void> {
+  if (codec === 'arrow' && !ipcSegment) ipcSegment = (await import('../store/codecs/arrowbatch.js')).ipcSegment;
+}
+
+/** A segment's decoded view: raw bytes (gzip, lz4) or Arrow IPC bytes (arrow, after loadCodec), zero-copy. */
 export function segmentView(codec: InflateCodec, bytes: Uint8Array): DecodedSegment {
-  return codec === 'arrow' ? ipcSegment(bytes) : new RawSegment(bytes);
+  if (codec !== 'arrow') return new RawSegment(bytes);
+  if (!ipcSegment) throw new MistiqueError('INTERNAL', 'the Arrow IPC decoder is not loaded on this thread: await loadCodec(\'arrow\') first');
+  return ipcSegment(bytes);
 }
 
 /** Copies the placed chunks of segment `seg` (its bytes, as `codec` stores them) into the result. */

@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { MistiqueError } from '../errors.js';
 import type { EncodeResult, EncodeTask } from '../quantize/encode.js';
 import type { InflateResult, InflateTask } from '../store/inflate.js';
+import { loadCodec } from '../reader/scatter.js';
 import { buffersOf, runTask, type Task, type TaskResult } from './tasks.js';
 
 /** Encode tasks with fewer float32 values than this run on the calling thread. */
@@ -122,6 +123,9 @@ export async function encode<T extends EncodeTask>(task: T): Promise<EncodeResul
 /** Checks and inflates a run of segments on a worker (inline when small or when there are none); `bytes` is handed over. */
 export async function inflate(task: InflateTask): Promise<InflateResult> {
   const p = task.bytes.byteLength < INLINE_BYTES_BELOW ? null : pool();
-  if (!p) return runTask(task);
+  if (!p) {
+    await loadCodec(task.codec);
+    return runTask(task);
+  }
   return p.run({ ...task, bytes: own(task.bytes) });
 }
