@@ -204,8 +204,9 @@ class Capture:
         self._pass_n: Optional[int] = None
         self._pass_rows: Optional[np.ndarray] = None
         self._calls: Dict[str, int] = {}
-        # the chosen modules whose forward hook fired
+        # the chosen modules whose forward hook fired, and outputs not stored: scalars (a loss) have no rows
         self._ran: set = set()
+        self._scalars: Dict[str, None] = {}
 
     def rows(self, row_ids: Iterable[int]) -> None:
         """Row ids of the examples of the next forward pass (default: numbered on from 0, pass after pass)."""
@@ -272,8 +273,11 @@ class Capture:
             outs = [output] if isinstance(output, torch.Tensor) else [o for o in output if isinstance(o, torch.Tensor)] if isinstance(output, (tuple, list)) else []
             for i, t in enumerate(outs):
                 sub = call if len(outs) == 1 else f"{call}_{i}"
+                if t.ndim == 0:
+                    self._scalars[sub] = None  # one value per pass (a loss), not rows of examples
+                    continue
                 a = t.detach().to("cpu", torch.float32).contiguous().numpy()
-                n = a.shape[0] if a.ndim else 0
+                n = a.shape[0]
                 self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=self._ids(sub, n))
         return hook
 
@@ -353,6 +357,12 @@ class capture:
         self._cap.summary["not_run"] = not_run
         if not_run:
             warnings.warn(MistiqueWarning(self._not_run_message(not_run)), stacklevel=2)
+        scalars = list(self._cap._scalars)
+        self._cap.summary["scalars"] = scalars
+        if scalars:
+            warnings.warn(MistiqueWarning(f"{', '.join(f'{self._key}.{n}' for n in scalars)} gave a scalar (one value per forward pass, "
+                                          "like a loss), not rows of examples: not stored; log such values with Stream.log "
+                                          "under a key of their own"), stacklevel=2)
 
     def _not_run_message(self, not_run: List[str]) -> str:
         shown = ", ".join(not_run[:6]) + (f", … ({len(not_run)} in all)" if len(not_run) > 6 else "")

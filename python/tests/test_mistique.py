@@ -231,6 +231,32 @@ class CaptureTest(unittest.TestCase):
         out = mistique.read(self.store, "tr.grad.2.*")
         self.assertTrue(np.array_equal(out.values, y.detach().numpy()))
 
+    def test_a_training_loop_with_a_loss_module_stores_the_examples_and_names_the_scalar(self):
+        """A criterion inside the model gives one scalar per pass: it has no rows, so it is named, not stored, and not fatal."""
+        class WithLoss(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc, self.loss = nn.Linear(8, 3), nn.CrossEntropyLoss()
+
+            def forward(self, x, y):
+                logits = self.fc(x)
+                return logits, self.loss(logits, y)
+
+        m, x, y = WithLoss(), torch.randn(6, 8), torch.randint(0, 3, (6,))
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with mistique.capture(m, self.store, "p.train") as cap:
+                for s in (0, 3):
+                    _, loss = m(x[s:s + 3], y[s:s + 3])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+        self.assertEqual(listed(self.store), ["p.train.fc"])
+        self.assertEqual(cap.summary["scalars"], ["loss"])
+        self.assertEqual(mistique.read(self.store, "p.train.fc.*").row_ids.tolist(), list(range(6)))
+        self.assertTrue(any("p.train.loss gave a scalar" in str(w.message) for w in seen if issubclass(w.category, mistique.MistiqueWarning)))
+
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
             mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])
