@@ -33,7 +33,7 @@ __all__ = ["MistiqueError", "MistiqueWarning", "Stream", "Capture", "capture", "
 
 
 class MistiqueWarning(UserWarning):
-    """Something was not captured as asked (a chosen module that never ran), though what ran is stored."""
+    """Something was not stored as asked (a chosen module that never ran, a scalar output), though what could be is."""
 
 
 class MistiqueError(Exception):
@@ -218,7 +218,10 @@ class Capture:
         self._in_pass = True
         self._calls = {}
         self._pass_rows, self._rows = self._rows, None
-        self._pass_n = len(self._pass_rows) if self._pass_rows is not None else _batch_size(inputs)
+        n = _batch_size(inputs)
+        if self._pass_rows is not None and n is not None and n != len(self._pass_rows):
+            raise MistiqueError(f"cap.rows() gave {len(self._pass_rows)} row ids for a forward pass of {n} examples: give one per example")
+        self._pass_n = len(self._pass_rows) if self._pass_rows is not None else n
 
     def _end(self, module, inputs, output) -> None:
         self._finish()

@@ -197,6 +197,12 @@ class CaptureTest(unittest.TestCase):
         self.assertTrue(np.array_equal(ext.values, torch.cat([extra[0], extra[2]]).numpy()))
         # rows() labelled that pass alone: the next pass numbers on from the examples before it
         self.assertIsNone(cap._rows)
+        # row ids that are not one per example of the pass: one clear error, nothing logged
+        with self.assertRaisesRegex(mistique.MistiqueError, r"cap.rows\(\) gave 2 row ids for a forward pass of 4 examples"):
+            with mistique.capture(block, self.store, "res.bad") as cap:
+                cap.rows([1, 2])
+                block(xs[0])
+        self.assertFalse(any(k.startswith("res.bad.") for k in listed(self.store)))
 
     def test_a_chosen_module_that_never_ran_is_named_in_a_warning(self):
         """PyTorch's fused TransformerEncoderLayer (eval, no gradients) never calls its submodules: capture says so."""
