@@ -278,6 +278,11 @@ describe('mistique CLI', () => {
     const score = Number(/SVCCA .*: ([\d.]+)/.exec(x.out)![1]);
     expect(score).toBeGreaterThan(0.5);
     expect(score).toBeLessThanOrEqual(1);
+    expect(x.out).not.toMatch(/caution/);
+    // over 15 examples the two layers keep more directions than the examples span: the score is 1 by dimension count
+    x = await d('svcca', 'fmnist.tiny_e01.dense2', 'fmnist.tiny_e01.pool2', '--rows', '0-14');
+    expect(x.code, x.err).toBe(0);
+    expect(x.out).toMatch(/caution: \d+ of the \d+ correlations are 1 by dimension count alone .* in the 14 that 15 examples span/);
     x = await d('knn', 'fmnist.tiny_e01.pool2', '--row', '51', '--k', '5', '--by', 'fmnist.data.labels');
     expect(x.out).toMatch(/query\s+51\s+0\s+\d \w+/);
     expect(x.out.split('\n').filter((l) => /^\s+\d\s+\d+\s/.test(l))).toHaveLength(5);

@@ -56,6 +56,22 @@ describe('svcca', () => {
     expect(large).toBeLessThan(small / 2);
   });
 
+  it('counts the correlations that are 1 by dimension count alone: independent sets with fewer rows than directions kept', async () => {
+    // 20 examples span 19 dimensions once centred: two independent 30-column sets keep ~19 directions each,
+    // which must share ~19 — a mean of 1 that says nothing about them
+    const few = await svcca(matrix(randn(20 * 30, 6), 20, 30), matrix(randn(20 * 30, 7), 20, 30));
+    expect(few.forced).toBe(Math.min(few.correlations.length, few.a.kept + few.b.kept - 19));
+    expect(few.forced).toBeGreaterThan(0);
+    // the forced ones lead the (descending) correlations, and carry the mean far from independent sets' ~0
+    for (let i = 0; i < few.forced; i++) expect(few.correlations[i]).toBeCloseTo(1, 6);
+    expect(few.mean).toBeGreaterThanOrEqual(few.forced / few.correlations.length - 1e-9);
+    expect(few.mean).toBeGreaterThan(0.9);
+    // with rows to spare nothing is forced, and the same sets are near 0
+    const many = await svcca(matrix(randn(2000 * 8, 6), 2000, 8), matrix(randn(2000 * 8, 7), 2000, 8));
+    expect(many.forced).toBe(0);
+    expect(many.mean).toBeLessThan(0.1);
+  });
+
   it('joins on row id, drops rows holding NaN or ±Infinity, and rejects results without shared rows', async () => {
     const n = 300, d = 5;
     const a = randn(n * d, 5);

@@ -161,6 +161,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         if (o.json) { io.out(json(r)); return; }
         io.out(`SVCCA ${args[0]} ~ ${args[1]}: ${r.mean.toFixed(4)} (mean of ${r.correlations.length} canonical correlations over ${r.rows} examples${r.droppedRows ? `; ${r.droppedRows} rows with NaN/±Infinity left out` : ''})`);
         io.out(`kept directions (${(num('variance', o.variance, 0.99) * 100).toFixed(0)}% of the variance): ${r.a.kept} of ${r.a.columns} and ${r.b.kept} of ${r.b.columns}`);
+        if (r.forced > 0) io.out(`caution: ${r.forced} of the ${r.correlations.length} correlations are 1 by dimension count alone (${r.a.kept} + ${r.b.kept} directions in the ${r.rows - 1} that ${r.rows} examples span), whatever the layers compute — this SVCCA says little about them; give it more examples than directions kept`);
         io.out(`correlations: ${Array.from(r.correlations.subarray(0, 10), (c) => c.toFixed(3)).join(' ')}${r.correlations.length > 10 ? ' …' : ''}`);
         io.out(`time (ms): ${Object.entries(r.ms).map(([k, v]) => `${k} ${v}`).join(', ')}`);
         io.out(`${source(a)}; ${source(b)}`);

@@ -20,6 +20,12 @@ export interface SvccaResult {
   rows: number;
   /** Rows left out because a value in either set was NaN or ±Infinity. */
   droppedRows: number;
+  /**
+   * Canonical correlations that are 1 by dimension count alone: n centred examples span n − 1 dimensions,
+   * and two subspaces of k_a and k_b of them share at least k_a + k_b − (n − 1) directions, whatever the
+   * layers compute. Above 0 the mean says little about the layers: use more examples than directions kept.
+   */
+  forced: number;
   a: SubspaceInfo;
   b: SubspaceInfo;
   /** Time of each step, ms: centring, each set's Gram + eigen + projection, the CCA. */
@@ -54,7 +60,8 @@ export async function svccaDense(a: Dense, b: Dense, opts: SvccaOptions = {}, dr
   ms.cca = performance.now() - t;
   let sum = 0;
   for (const c of correlations) sum += c;
-  return { mean: sum / small, correlations, rows: n, droppedRows, a: A.info, b: B.info, ms: roundMs(ms) };
+  const forced = Math.min(small, Math.max(0, A.k + B.k - (n - 1)));
+  return { mean: sum / small, correlations, rows: n, droppedRows, forced, a: A.info, b: B.info, ms: roundMs(ms) };
 }
 
 /** Centred copy, then an orthonormal basis (n×k) of the directions that hold `variance` of it. */

@@ -338,7 +338,7 @@ export async function svccaPage(store: Store, p: Params): Promise<unknown> {
   const [ma, mb] = await Promise.all([store.getIntermediates(`${keyOf(ra)}.*`, { rows: ids }), store.getIntermediates(`${keyOf(rb)}.*`, { rows: ids })]);
   const t0 = performance.now();
   const s = await svcca(ma, mb);
-  return { a: keyOf(ra), b: keyOf(rb), mean: num(s.mean), rows: s.rows, droppedRows: s.droppedRows, kept: [s.a.kept, s.b.kept], columns: [s.a.columns, s.b.columns], correlations: Array.from(s.correlations.subarray(0, 50), num), ms: performance.now() - t0 };
+  return { a: keyOf(ra), b: keyOf(rb), mean: num(s.mean), rows: s.rows, droppedRows: s.droppedRows, forced: s.forced, kept: [s.a.kept, s.b.kept], columns: [s.a.columns, s.b.columns], correlations: Array.from(s.correlations.subarray(0, 50), num), ms: performance.now() - t0 };
 }
 
 /** GET /api/query?key=PATTERN&rows=SPEC: the cost model's estimates and choice, then the result as it chose, timed. */

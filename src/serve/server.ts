@@ -41,7 +41,7 @@ export const ENDPOINTS: Record<string, { params: string; answers: string }> = {
   '/api/heatmap': { params: 'key=p.m.layer&row=ID', answers: 'one example\'s activation maps (base64 float32, shape, min, max) and its input image; serverMs' },
   '/api/unit': { params: 'key=p.m.layer&unit=U&k=9', answers: 'the examples that excite a unit (channel: by its map\'s maximum) most, with its map in each and the input images' },
   '/api/compare': { params: 'a=p.m.i.column&b=p.m.i.column&limit=20&features=p.m.i', answers: 'COL_DIFF of two columns: a scatter (≤ 5 000 points), rows that differ, mean |a−b|, correlation, the rows that disagree most with their features or images' },
-  '/api/svcca': { params: 'a=p.m.layer&b=p.m.layer&rows=1000', answers: 'SVCCA of two layers over their first rows: mean correlation, kept dimensions' },
+  '/api/svcca': { params: 'a=p.m.layer&b=p.m.layer&rows=1000', answers: 'SVCCA of two layers over their first rows: mean correlation, kept dimensions, correlations forced to 1 by too few rows' },
   '/api/query': { params: 'key=PATTERN&rows=1,5-8', answers: 'explain (read and re-run estimates with their bands, the choice, why) and the result as chosen, with its measured time' },
   '/api/sql': { params: 'q=SELECT…&limit=200', answers: 'one read-only SQL statement (DuckDB, sandboxed): columns, rows' },
 };

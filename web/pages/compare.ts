@@ -66,8 +66,9 @@ async function svccaMatrix(s: StoreData, ma: string, mb: string, out: HTMLElemen
   const layers = (m: string) => s.items.filter((i) => `${i.project}.${i.model}` === m && i.shape !== null && !/^relu\d*$/.test(i.name)).map((i) => i.key);
   const la = layers(ma), lb = layers(mb);
   if (!la.length || !lb.length) { out.replaceChildren(h('p.muted', null, 'no stored layers to compare')); return; }
-  const cells: { a: string; b: string; v: number | null }[] = [];
+  const cells: { a: string; b: string; v: number | null; forced: number }[] = [];
   const note = h('p.muted', null, `0 of ${la.length * lb.length} computed (SVCCA over the first 500 rows; ReLU layers left out)`);
+  const caution = h('p.muted', null, '* more directions kept than 500 rows can separate: some correlations are 1 by dimension count alone, and the value says little');
   const chart = h('div');
   const draw = (): void => {
     chart.replaceChildren(Plot.plot({
@@ -75,7 +76,7 @@ async function svccaMatrix(s: StoreData, ma: string, mb: string, out: HTMLElemen
       x: { domain: lb.map(short), label: mb, tickRotate: -40 }, y: { domain: la.map(short), label: ma }, color: { type: 'linear', scheme: 'blues', domain: [0, 1], legend: true, label: 'mean canonical correlation' },
       marks: [
         Plot.cell(cells, { x: (d: { b: string }) => short(d.b), y: (d: { a: string }) => short(d.a), fill: (d: { v: number | null }) => d.v, title: (d: { a: string; b: string; v: number | null }) => `${d.a} × ${d.b}: ${d.v === null ? '…' : d.v.toFixed(4)}` }),
-        Plot.text(cells, { x: (d: { b: string }) => short(d.b), y: (d: { a: string }) => short(d.a), text: (d: { v: number | null }) => (d.v === null ? '' : d.v.toFixed(2)), fill: (d: { v: number | null }) => ((d.v ?? 0) > 0.6 ? 'white' : 'black'), fontSize: 10 }),
+        Plot.text(cells, { x: (d: { b: string }) => short(d.b), y: (d: { a: string }) => short(d.a), text: (d: { v: number | null; forced: number }) => (d.v === null ? '' : `${d.v.toFixed(2)}${d.forced > 0 ? '*' : ''}`), fill: (d: { v: number | null }) => ((d.v ?? 0) > 0.6 ? 'white' : 'black'), fontSize: 10 }),
       ],
     }) as Element);
   };
@@ -83,8 +84,9 @@ async function svccaMatrix(s: StoreData, ma: string, mb: string, out: HTMLElemen
   let done = 0;
   for (const a of la) for (const b of lb) {
     try {
-      const r = await api<{ mean: number | null }>('svcca', { a, b, rows: 500 });
-      cells.push({ a, b, v: r.mean });
+      const r = await api<{ mean: number | null; forced: number }>('svcca', { a, b, rows: 500 });
+      cells.push({ a, b, v: r.mean, forced: r.forced });
+      if (r.forced > 0 && !caution.isConnected) out.append(caution);
     } catch (e) { out.append(errorBox(e)); return; }
     note.textContent = `${++done} of ${la.length * lb.length} computed (SVCCA over the first 500 rows; ReLU layers left out)`;
     if (done % 4 === 0 || done === la.length * lb.length) draw();
