@@ -128,7 +128,11 @@ class Stream:
             a = a.reshape(a.shape[0], 1)
         ids = None
         if row_ids is not None:
-            ids = np.ascontiguousarray(np.fromiter(row_ids, dtype=np.int64), dtype="<i4")
+            wide = np.fromiter(row_ids, dtype=np.int64)
+            if wide.size and (wide.min() < -2**31 or wide.max() >= 2**31):
+                bad = wide[(wide < -2**31) | (wide >= 2**31)][0]
+                raise MistiqueError(f"{key}: row id {bad} does not fit a row id (a 32-bit signed integer, −2147483648…2147483647): number the examples, or keep such ids as a column of their own")
+            ids = np.ascontiguousarray(wide, dtype="<i4")
             if ids.shape[0] != a.shape[0]:
                 raise MistiqueError(f"{key}: {ids.shape[0]} row ids for {a.shape[0]} examples")
         header: Dict[str, Any] = {"op": "batch", "key": key, "dtype": "float32", "shape": list(a.shape),

@@ -53,6 +53,12 @@ class StreamTest(unittest.TestCase):
         self.assertTrue(np.array_equal(r.values, b[[8, 0]].astype(np.float32)))
         self.assertEqual(mistique.read(self.store, "p.m.small.*").values.shape, (9, 4, 3, 3))
 
+    def test_a_row_id_past_32_bits_is_a_clear_error_not_a_wrapped_id(self):
+        with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.a: row id 4294967296 does not fit a row id"):
+            with mistique.Stream(self.store) as s:
+                s.log("p.m.a", np.zeros((2, 3)), row_ids=[1, 2**32])
+        self.assertEqual(listed(self.store), [])
+
     def test_a_failure_inside_the_block_logs_nothing(self):
         with self.assertRaises(RuntimeError):
             with mistique.Stream(self.store) as s:
