@@ -402,22 +402,56 @@ def _mha() -> Any:
 
 @dataclass
 class Result:
-    """What `read` returns: values (examples × per-example shape, float32 for tensors) and their row ids."""
+    """What `read` returns: values and their row ids. A tensor's values are examples × per-example shape,
+    float32; a table's (named columns of mixed types, such as a pipeline stage's output) are a structured
+    array with one field per column — `r.values['price']`, or `pandas.DataFrame(r.values)` — of float64,
+    float32, int32 or bool, with text as Python strings and a missing value as NaN (numbers) or None."""
     values: np.ndarray
     row_ids: np.ndarray
 
 
+_NUMPY_TYPES = {"float64": "<f8", "float32": "<f4", "int32": "<i4", "bool": "?"}
+
+
 def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Optional[Sequence[str]] = None) -> Result:
     """Reads intermediates (`project.model.intermediate.column`, '*' allowed) as numpy, read or re-run as the store decides."""
+    args = ["get", pattern, "--store", os.fspath(store)]
+    if rows is not None:
+        ids = [int(r) for r in rows]
+        if not ids:
+            raise MistiqueError("rows is empty: give at least one row id, or None for all")
+        args += ["--rows", ",".join(str(r) for r in ids)]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.npy")
-        args = _cli(cli) + ["get", pattern, "--out", out, "--store", os.fspath(store)]
-        if rows is not None:
-            ids = [int(r) for r in rows]
-            if not ids:
-                raise MistiqueError("rows is empty: give at least one row id, or None for all")
-            args += ["--rows", ",".join(str(r) for r in ids)]
-        p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if p.returncode != 0:
-            raise MistiqueError(p.stderr.decode("utf-8", "replace").strip() or f"mistique get exited with status {p.returncode}")
-        return Result(values=np.load(out), row_ids=np.load(os.path.join(tmp, "result.row_id.npy")))
+        p = subprocess.run(_cli(cli) + args + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if p.returncode == 0:
+            return Result(values=np.load(out), row_ids=np.load(os.path.join(tmp, "result.row_id.npy")))
+        err = p.stderr.decode("utf-8", "replace").strip()
+        if ".npy holds numbers" not in err:
+            raise MistiqueError(err or f"mistique get exited with status {p.returncode}")
+    # a table with text: its columns and text through the command's JSON, its numbers through .npy (JSON
+    # has no ±Infinity: they come back exact that way)
+    doc = json.loads(_run(_cli(cli) + args + ["--format", "json"]))
+    cols, n = doc["columns"], len(doc["rowIds"])
+    numeric = [c for c in cols if c["type"] in _NUMPY_TYPES]
+    numbers: Dict[str, np.ndarray] = {}
+    if numeric:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "numbers.npy")
+            _run(_cli(cli) + ["get", *[c["key"] for c in numeric], *args[2:], "--out", out])
+            m = np.load(out).reshape(n, len(numeric))
+        numbers = {c["key"]: m[:, j] for j, c in enumerate(numeric)}
+    # fields by column name (by key where a pattern spans intermediates whose column names repeat)
+    names = [c["name"] for c in cols]
+    names = names if len(set(names)) == len(names) else [c["key"] for c in cols]
+    values = np.empty(n, dtype=[(f, _NUMPY_TYPES.get(c["type"], "O")) for f, c in zip(names, cols)])
+    for j, (f, c) in enumerate(zip(names, cols)):
+        values[f] = numbers[c["key"]] if c["type"] in _NUMPY_TYPES else [r[j] for r in doc["rows"]]
+    return Result(values=values, row_ids=np.asarray(doc["rowIds"], dtype=np.int32))
+
+
+def _run(args: List[str]) -> bytes:
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise MistiqueError(p.stderr.decode("utf-8", "replace").strip() or f"mistique exited with status {p.returncode}")
+    return p.stdout

@@ -59,6 +59,22 @@ class StreamTest(unittest.TestCase):
                 s.log("p.m.a", np.zeros((2, 3)), row_ids=[1, 2**32])
         self.assertEqual(listed(self.store), [])
 
+    def test_a_table_with_text_reads_as_a_structured_array_exactly(self):
+        """A pipeline stage's output (names, numbers, missing values, ±Infinity) reads back by column, not as an error."""
+        csv = os.path.join(self.tmp.name, "homes.csv")
+        with open(csv, "w") as f:
+            f.write("city,price,rooms\nLA,1.5,3\n,Infinity,2\nSF,,4\nNY,-Infinity,1\n")
+        subprocess.run(mistique._cli(None) + ["log", "p.m.homes", csv, "--store", self.store], stdout=subprocess.PIPE, check=True)
+        r = mistique.read(self.store, "p.m.homes.*", rows=[3, 1, 2])
+        self.assertEqual(r.row_ids.tolist(), [3, 1, 2])
+        self.assertEqual(r.values.dtype.names, ("city", "price", "rooms"))
+        self.assertEqual(r.values["city"].tolist(), ["NY", None, "SF"])
+        self.assertEqual(r.values["price"][:2].tolist(), [-np.inf, np.inf])
+        self.assertTrue(np.isnan(r.values["price"][2]))
+        self.assertEqual(r.values["rooms"].tolist(), [1, 2, 4])
+        # numbers alone stay one plain matrix
+        self.assertEqual(mistique.read(self.store, "p.m.homes.rooms").values.shape, (4, 1))
+
     def test_a_failure_inside_the_block_logs_nothing(self):
         with self.assertRaises(RuntimeError):
             with mistique.Stream(self.store) as s:
