@@ -248,7 +248,7 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
     let r;
     try {
       r = await s.logNetwork(opts.model!, file, input.length === 1 ? input[0]! : input, {
-        scheme, batchSize: opts.batch ? Number(opts.batch) : 128,
+        scheme, batchSize: opts.batch ? Number(opts.batch) : undefined,
         onBatch: (d, total) => { bar ??= progress(opts.model!, total); bar.tick(d - last); last = d; },
       });
     } finally {

@@ -13,7 +13,7 @@ import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
-import { exposeLayers, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
+import { exposeLayers, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -90,7 +90,12 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const g = parseGraph(bytes, opts.expose ?? 'layers');
   const groups = exampleGroups(g, project, Array.isArray(input) ? input : [input as DnnInput]);
   const N = groups.reduce((a, x) => a + x.n, 0);
-  const B = opts.batchSize ?? 128;
+  // a model exported without a dynamic batch axis runs on batches of exactly its size (the last one padded)
+  const fixedB = fixedBatch(g);
+  if (fixedB !== null && opts.batchSize !== undefined && opts.batchSize !== fixedB) {
+    throw new MistiqueError('BAD_OPTION', `${modelKey}: the model takes batches of exactly ${fixedB} example${fixedB === 1 ? '' : 's'} (its input's first dimension is fixed), not ${opts.batchSize}: leave batchSize out, or export the model with a dynamic batch axis`);
+  }
+  const B = fixedB ?? opts.batchSize ?? 128;
   if (!Number.isInteger(B) || B < 1) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${B}`);
   const scheme = opts.scheme ?? {};
   const t0 = performance.now();
@@ -126,7 +131,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     fs.writeFileSync(checkpointFile(store, project, model), bytes);
     // several input shapes: the layers whose per-example shape follows the input are stored per group
-    const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups) : new Set<string>();
+    const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups, fixedB) : new Set<string>();
     const stored = (l: Layer, grp: ExampleGroup): string => (perGroup.has(l.name) ? `${l.name}-${grp.tag}` : l.name);
     if (groups.length > 1) {
       spec.groups = groups.map((grp) => ({ tag: grp.tag, inputs: grp.specs, rows: grp.n, runs: idRuns(grp.rowIds) }));
@@ -144,7 +149,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         const e = Math.min(n, s + B);
         const ids = rowIds.subarray(s, e);
         const t1 = performance.now();
-        const out = await runSession(session, modelKey, batchTensors(feeds, s, e), s, e);
+        const out = await runSession(session, modelKey, batchTensors(feeds, s, e), s, e, fixedB);
         forwardMs += performance.now() - t1;
         // profile the first two batches only (the second is past the first run's allocations)
         if (profiling && gi === 0 && (s / B === 1 || e === n) && layerMs.size === 0) {
@@ -288,13 +293,13 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
  * The layers whose per-example shape is not the same for every group of examples: one example of each
  * group runs through the network first (which also checks each group's shapes before anything is stored).
  */
-async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[]): Promise<Set<string>> {
+async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null): Promise<Set<string>> {
   const seen = new Map<string, string>();
   const out = new Set<string>();
   for (const [gi, grp] of groups.entries()) {
     let res;
     try {
-      res = await runSession(session, modelKey, batchTensors(grp.feeds, 0, 1), 0, 1);
+      res = await runSession(session, modelKey, batchTensors(grp.feeds, 0, 1), 0, 1, fixedB);
     } catch (err) {
       throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
     }
@@ -309,14 +314,39 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
   return out;
 }
 
-/** One batch through onnxruntime; its failure (a node's type or shape error) as a MistiqueError naming the model and the examples. */
-async function runSession(session: ort.InferenceSession, model: string, feeds: Record<string, ort.Tensor>, s: number, e: number): Promise<ort.InferenceSession.OnnxValueMapType> {
+/**
+ * One batch through onnxruntime; its failure (a node's type or shape error) as a MistiqueError naming the
+ * model and the examples. A model of a fixed batch size `fixedB` gets a short batch padded with copies of
+ * its last example, and its outputs of one row per example back without them.
+ */
+async function runSession(session: ort.InferenceSession, model: string, feeds: Record<string, ort.Tensor>, s: number, e: number, fixedB: number | null = null): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const m = e - s;
+  const pad = fixedB !== null && m < fixedB;
   try {
-    return await session.run(feeds);
+    const out = await session.run(pad ? Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, padRows(t, fixedB)])) : feeds);
+    if (!pad) return out;
+    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t instanceof ort.Tensor && Number(t.dims[0]) === fixedB ? firstRows(t, m) : t]));
   } catch (err) {
     const shapes = Object.entries(feeds).map(([k, t]) => `${k} [${t.dims.join(', ')}] ${t.type}`).join(', ');
     throw new MistiqueError('BAD_INPUT', `onnxruntime failed running ${model} on examples ${s}…${e - 1} (${shapes}): ${(err as Error).message}; check that the input shape and type are what the model expects`, { cause: err });
   }
+}
+
+/** A batch of `t.dims[0]` examples filled up to `n` with copies of its last example. */
+function padRows(t: ort.Tensor, n: number): ort.Tensor {
+  const m = Number(t.dims[0]), per = t.size / Math.max(1, m);
+  const src = t.data as Float32Array | Int32Array | Uint8Array | BigInt64Array;
+  const out = new (src.constructor as new (len: number) => typeof src)(n * per);
+  out.set(src as never);
+  const last = src.subarray((m - 1) * per, m * per);
+  for (let i = m; i < n; i++) out.set(last as never, i * per);
+  return new ort.Tensor(t.type as 'float32', out as Float32Array, [n, ...t.dims.slice(1)]);
+}
+
+/** The first `m` examples of a batch's output. */
+function firstRows(t: ort.Tensor, m: number): ort.Tensor {
+  const per = t.size / Math.max(1, Number(t.dims[0]));
+  return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).subarray(0, m * per), [m, ...t.dims.slice(1)]);
 }
 
 function readCheckpoint(file: string): Uint8Array {
@@ -348,13 +378,15 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   const cut = truncateAt(g, l, [...new Set(spec.layers.map((s) => s.original))]);
   const session = await ort.InferenceSession.create(cut.bytes);
   try {
-    const B = batchSize ?? spec.batchSize;
+    // a model of a fixed batch size re-runs in batches of that size, whatever was asked
+    const fixedB = fixedBatch(g);
+    const B = fixedB ?? batchSize ?? spec.batchSize;
     const parts: { values: Float32Array; shape: number[]; rowIds: Int32Array }[] = [];
     for (const grp of layerGroups(spec, layer)) {
       const asked = rows === undefined ? undefined : rowsOfGroup(grp, rows);
       if (asked && asked.length === 0) continue;
       const reads = await Promise.all(grp.inputs.map((sp) => store.getIntermediates(`${sp.key}.*`, asked ? { rows: asked } : {})));
-      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, l, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B)), rowIds: reads[0]!.rowIds });
+      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, l, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B, fixedB)), rowIds: reads[0]!.rowIds });
     }
     const shape = parts[0]?.shape ?? [];
     let values = parts[0]?.values ?? new Float32Array(0);
@@ -379,7 +411,7 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
 }
 
 /** One group's examples through the cut graph, batch by batch as when logged: memory stays at one batch of activations plus the result. */
-async function runGroup(session: ort.InferenceSession, what: string, l: Layer, feeds: readonly Feed[], n: number, B: number): Promise<{ values: Float32Array; shape: number[] }> {
+async function runGroup(session: ort.InferenceSession, what: string, l: Layer, feeds: readonly Feed[], n: number, B: number, fixedB: number | null): Promise<{ values: Float32Array; shape: number[] }> {
   let values: Float32Array | null = null;
   let shape: number[] = [];
   for (let s = 0; s < n; s += B) {
@@ -387,7 +419,7 @@ async function runGroup(session: ort.InferenceSession, what: string, l: Layer, f
     // a truncated graph takes only the inputs its layer depends on
     const all = batchTensors(feeds, s, e);
     const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
-    const out = await runSession(session, what, used, s, e);
+    const out = await runSession(session, what, used, s, e, fixedB);
     const t = out[l.original]!;
     if (!values) {
       shape = (t.dims as number[]).slice(1).map(Number);

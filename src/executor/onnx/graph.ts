@@ -54,6 +54,20 @@ export function fixedLeadingDims(graph: OnnxGraph): Set<string> {
 }
 
 /**
+ * The batch size a model was exported for, when every data input's first dimension is one fixed number
+ * (an export without a dynamic batch axis, as torch.onnx.export gives by default: 1), else null — such a
+ * model runs only on batches of exactly that many examples.
+ */
+export function fixedBatch(graph: OnnxGraph): number | null {
+  const g = graphOf(graph.model);
+  const names = new Set(graph.inputs.map((i) => i.name));
+  const lead = g.input.filter((v) => names.has(v.name)).map((v) => v.type?.tensorType?.shape?.dim?.[0]);
+  if (lead.length === 0 || lead.some((d) => !d || d.dimParam || !(num(d.dimValue) > 0))) return null;
+  const n = num(lead[0]!.dimValue);
+  return lead.every((d) => num(d!.dimValue) === n) ? n : null;
+}
+
+/**
  * The element type of every value of the graph: declared ones (inputs, initializers, value_info,
  * outputs) first, then each node's outputs from its op and inputs — enough to tell float activations
  * from the int64 and bool values exporters compute shapes and masks with.
