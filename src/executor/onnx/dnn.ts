@@ -13,6 +13,7 @@ import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
+import { inlineExternalData, loadCheckpoint } from './checkpoint.js';
 import { exposeLayers, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
@@ -86,7 +87,8 @@ function checkpointFile(store: NetworkSink, project: string, model: string): str
 export async function logNetwork(store: NetworkSink, modelKey: string, checkpoint: string | Uint8Array, input: DnnInputs, opts: DnnLogOptions = {}): Promise<DnnRun> {
   const [project, model, ...rest] = modelKey.split('.');
   if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
-  const bytes = typeof checkpoint === 'string' ? readCheckpoint(checkpoint) : checkpoint;
+  // one self-contained model: tensors kept in external data files are read into it (checkpoint.ts)
+  const bytes = typeof checkpoint === 'string' ? loadCheckpoint(checkpoint) : inlineExternalData(checkpoint, null);
   const g = parseGraph(bytes, opts.expose ?? 'layers');
   const groups = exampleGroups(g, project, Array.isArray(input) ? input : [input as DnnInput]);
   const N = groups.reduce((a, x) => a + x.n, 0);
@@ -349,13 +351,6 @@ function firstRows(t: ort.Tensor, m: number): ort.Tensor {
   return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).subarray(0, m * per), [m, ...t.dims.slice(1)]);
 }
 
-function readCheckpoint(file: string): Uint8Array {
-  try {
-    return fs.readFileSync(file);
-  } catch (err) {
-    throw new MistiqueError('NOT_FOUND', `cannot read checkpoint ${file}: ${(err as Error).message}`, { cause: err });
-  }
-}
 
 export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int32Array; nodes: number; totalNodes: number; ms: number }
 
@@ -371,7 +366,7 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
   const spec = JSON.parse(wf.spec) as DnnSpec;
   const t0 = performance.now();
-  const g = parseGraph(readCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
+  const g = parseGraph(loadCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
   const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
   if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
   // the layers logged with it stay outputs: the same kernels run as when it was logged (see truncateAt)
