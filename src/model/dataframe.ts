@@ -372,12 +372,20 @@ function arrowColumn(name: string, type: DataType, values: unknown, nullCount: n
       return { name, type: arr instanceof Float32Array ? 'float32' : 'float64', values: arr };
     }
     case Type.Int:
-    case Type.Int32:
-      if (values instanceof Int32Array) {
-        if (nullCount > 0) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} is Int32 with ${nullCount} nulls: int32 has no null, cast it to Float64 (nulls become NaN)`);
-        return { name, type: 'int32', values: Int32Array.from(values) };
-      }
-      break;
+    case Type.Int8: case Type.Int16: case Type.Int32: case Type.Int64:
+    case Type.Uint8: case Type.Uint16: case Type.Uint32: case Type.Uint64:
+      return intColumn(name, type, values as ArrayLike<number | bigint>, valid);
+    case Type.Decimal: {
+      // to the nearest double, as pandas and DuckDB's DOUBLE casts give it (a nulls as NaN)
+      const n = (values as ArrayLike<unknown>).length / Math.max(1, (type as DataType & { bitWidth: number }).bitWidth / 32);
+      const scale = 10 ** (type as DataType & { scale: number }).scale;
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) out[i] = valid(i) ? Number(get(i)) / scale : NaN;
+      return { name, type: 'float64', values: out };
+    }
+    case Type.Date: case Type.DateDay: case Type.DateMillisecond:
+    case Type.Timestamp: case Type.TimestampSecond: case Type.TimestampMillisecond: case Type.TimestampMicrosecond: case Type.TimestampNanosecond:
+      return { name, type: 'utf8', ...dictionaryEncode(isoStrings(type, values as ArrayLike<unknown>, valid, get)) };
     case Type.Bool:
       if (nullCount > 0) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} is Bool with ${nullCount} nulls: bool has no null, use Utf8 or Float64`);
       return { name, type: 'bool', values: Uint8Array.from(values as boolean[], (b) => (b ? 1 : 0)) };
@@ -389,7 +397,52 @@ function arrowColumn(name: string, type: DataType, values: unknown, nullCount: n
       return { name, type: 'utf8', ...dictionaryEncode(strs) };
     }
   }
-  throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} has Arrow type ${type}: mistique stores Float64, Float32, Int32, Bool and Utf8 (cast it first)`);
+  throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} has Arrow type ${type}: mistique stores numbers (floats, integers, decimals), Bool, Utf8, dates and timestamps (cast it to one of them first)`);
+}
+
+/**
+ * An Arrow integer column of any width, exactly: int32 when every value fits and none is null, else
+ * float64 (a null as NaN) when every value is within ±2^53 — beyond that a double would round it.
+ */
+function intColumn(name: string, type: DataType, values: ArrayLike<number | bigint>, valid: (i: number) => boolean): Column {
+  const n = values.length;
+  const out = new Float64Array(n);
+  let int32 = true;
+  for (let i = 0; i < n; i++) {
+    if (!valid(i)) { out[i] = NaN; int32 = false; continue; }
+    const v = values[i]!;
+    if (typeof v === 'bigint' && (v > 2n ** 53n || v < -(2n ** 53n))) {
+      throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} (Arrow ${type}) holds ${v}, which neither int32 nor float64 holds exactly: log it as text (Utf8)`);
+    }
+    const x = Number(v);
+    out[i] = x;
+    if (x < -2147483648 || x > 2147483647) int32 = false;
+  }
+  return int32 ? { name, type: 'int32', values: Int32Array.from(out) } : { name, type: 'float64', values: out };
+}
+
+/** Dates as YYYY-MM-DD and timestamps as ISO 8601 to their unit's precision (Z when the zone is UTC-based), nulls as null. */
+function isoStrings(type: DataType, values: ArrayLike<unknown>, valid: (i: number) => boolean, get: (i: number) => unknown): (string | null)[] {
+  const n = values.length;
+  const out: (string | null)[] = new Array(n);
+  if (DataType.isDate(type)) {
+    for (let i = 0; i < n; i++) out[i] = valid(i) ? new Date(Number(get(i))).toISOString().slice(0, 10) : null;
+    return out;
+  }
+  const t = type as DataType & { unit: number; timezone: string | null };
+  // TimeUnit: SECOND 0, MILLISECOND 1, MICROSECOND 2, NANOSECOND 3 — raw values in that unit
+  const digits = [0, 3, 6, 9][t.unit]!;
+  const per = 10n ** BigInt(digits);
+  const zone = t.timezone ? 'Z' : '';
+  for (let i = 0; i < n; i++) {
+    if (!valid(i)) { out[i] = null; continue; }
+    const raw = BigInt(values[i] as bigint | number);
+    let sec = raw / per, frac = raw % per;
+    if (frac < 0n) { frac += per; sec -= 1n; }
+    const base = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+    out[i] = `${base}${digits ? `.${frac.toString().padStart(digits, '0')}` : ''}${zone}`;
+  }
+  return out;
 }
 
 function describe(v: unknown): string {
