@@ -270,7 +270,7 @@ function npyGroup(spec: string, limit: number): DnnInput {
     const per = shape.slice(1).reduce((a, b) => a * b, 1);
     const cut = values.subarray(0, n * per);
     // int64 as exact numbers (logNetwork checks they are safe integers)
-    const data = cut instanceof BigInt64Array ? Float64Array.from(cut, (v) => Number(v)) : cut;
+    const data = (cut instanceof BigInt64Array ? Float64Array.from(cut, (v) => Number(v)) : cut) as Float32Array | Float64Array | Int32Array | Uint8Array;
     return { data, shape: shape.slice(1) };
   };
   if (parts.length === 1 && !parts[0]!.includes('=')) {

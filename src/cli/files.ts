@@ -1,5 +1,6 @@
 // Reading frames from files (csv, npy, arrow, parquet) and writing query results to them (src/export/writers.ts).
 export { csvCell } from '../export/writers.js';
+import { fromFloat16 } from '../quantize/lowprecision.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
@@ -77,19 +78,35 @@ export async function readFrame(file: string): Promise<{ frame: FrameInput; shap
   }
 }
 
+/**
+ * A .npy array as a tensor intermediate: float32 and float64 as they are, float16 as float32, integers
+ * and booleans (labels, class ids: numpy's default int64) as float64 — exactly, within ±2^53.
+ */
 function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: number[] } {
-  const { values, shape } = npyArray(bytes, file, ['<f4', '<f8']);
+  const { values, shape, descr } = npyArray(bytes, file, Object.keys(NPY_TYPES) as NpyDescr[]);
   const example = shape.length === 1 ? [1] : shape.slice(1);
-  return { frame: DataFrame.fromTensor(values as Float32Array | Float64Array, example), shape: example };
+  let v: Float32Array | Float64Array;
+  if (values instanceof Float32Array || values instanceof Float64Array) v = values;
+  else if (descr === '<f2') v = fromFloat16(values as Uint16Array);
+  else if (values instanceof BigInt64Array) {
+    v = new Float64Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const x = values[i]!;
+      if (x > 2n ** 53n || x < -(2n ** 53n)) throw new MistiqueError('BAD_FRAME', `${file}: value ${x} (int64) is beyond ±2^53, which a float64 tensor would round; log it as a table column of text, or scale it`);
+      v[i] = Number(x);
+    }
+  } else v = Float64Array.from(values as ArrayLike<number>);
+  return { frame: DataFrame.fromTensor(v, example), shape: example };
 }
 
 const NPY_TYPES = {
-  '<f4': Float32Array, '<f8': Float64Array, '<i8': BigInt64Array, '<i4': Int32Array, '|b1': Uint8Array, '|u1': Uint8Array,
+  '<f4': Float32Array, '<f8': Float64Array, '<f2': Uint16Array, '<i8': BigInt64Array, '<i4': Int32Array, '<i2': Int16Array, '|i1': Int8Array,
+  '<u4': Uint32Array, '<u2': Uint16Array, '|u1': Uint8Array, '|b1': Uint8Array,
 } as const;
 type NpyDescr = keyof typeof NPY_TYPES;
 
 /** A C-order .npy array (format 1.0–3.0) of one of `accept`'s element types: its values and shape. */
-export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[]): { values: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array; shape: number[]; descr: NpyDescr } {
+export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[]): { values: InstanceType<(typeof NPY_TYPES)[NpyDescr]>; shape: number[]; descr: NpyDescr } {
   if (bytes.length < 10 || bytes.readUInt32BE(0) !== 0x934e554d) throw new MistiqueError('BAD_FRAME', `${file} is not a .npy file`);
   const major = bytes[6]!;
   const hlen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
@@ -100,14 +117,30 @@ export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[
   const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const T = accept.includes(descr as NpyDescr) ? NPY_TYPES[descr as NpyDescr] : undefined;
   const count = shape.reduce((a, b) => a * b, 1);
-  if (fortran || shape.length < 1 || !T) {
-    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads C-order .npy arrays of ${accept.join(', ')} here (got ${descr}, fortran_order ${fortran}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
+  if (shape.length < 1 || !T) {
+    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads .npy arrays of ${accept.join(', ')} here (got ${descr} of shape (${shape.join(', ')})); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
   }
   const data = bytes.subarray(start + hlen);
   if (data.length !== count * T.BYTES_PER_ELEMENT) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape (${shape.join(', ')}) of ${descr}, ${count * T.BYTES_PER_ELEMENT} bytes, but ${data.length} bytes follow`);
   const buf = new ArrayBuffer(data.length);
   new Uint8Array(buf).set(data);
-  return { values: new T(buf), shape, descr: descr as NpyDescr };
+  const values = new T(buf) as InstanceType<(typeof NPY_TYPES)[NpyDescr]>;
+  return { values: fortran ? cOrder(values, shape) : values, shape, descr: descr as NpyDescr };
+}
+
+/** A Fortran-order (column-major) array's values in C order (row-major), as numpy.ascontiguousarray gives them. */
+function cOrder<A extends InstanceType<(typeof NPY_TYPES)[NpyDescr]>>(v: A, shape: readonly number[]): A {
+  const out = new (v.constructor as new (n: number) => A)(v.length);
+  const d = shape.length, idx = new Array<number>(d).fill(0);
+  // Fortran strides: the first index varies fastest
+  const stride = shape.map((_, k) => shape.slice(0, k).reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) {
+    let off = 0;
+    for (let k = 0; k < d; k++) off += idx[k]! * stride[k]!;
+    (out as unknown as unknown[])[i] = (v as unknown as unknown[])[off];
+    for (let k = d - 1; k >= 0; k--) { if (++idx[k]! < shape[k]!) break; idx[k] = 0; }
+  }
+  return out;
 }
 
 /**
