@@ -121,7 +121,11 @@ class Stream:
         """Sends one batch: `array` is examples × per-example shape (converted to float32, C order)."""
         if self._closed:
             raise MistiqueError("this stream is closed")
-        a = np.ascontiguousarray(array, dtype="<f4")
+        src = np.asarray(array)
+        if np.issubdtype(src.dtype, np.integer) and src.size and max(abs(int(src.min())), abs(int(src.max()))) > 2**24:
+            raise MistiqueError(f"{key}: integers up to {max(abs(int(src.min())), abs(int(src.max())))} would be rounded by float32 (exact to ±2^24 = 16777216), "
+                                "the stream's one type: give them as row ids, or log them from Node as a table column")
+        a = np.ascontiguousarray(src, dtype="<f4")
         if a.ndim == 0:
             raise MistiqueError(f"{key}: a batch needs an examples dimension, got a scalar")
         if a.ndim == 1:

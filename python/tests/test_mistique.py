@@ -53,6 +53,13 @@ class StreamTest(unittest.TestCase):
         self.assertTrue(np.array_equal(r.values, b[[8, 0]].astype(np.float32)))
         self.assertEqual(mistique.read(self.store, "p.m.small.*").values.shape, (9, 4, 3, 3))
 
+    def test_integers_float32_would_round_are_a_clear_error(self):
+        with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.ids: integers up to 16777217 would be rounded by float32"):
+            with mistique.Stream(self.store) as s:
+                s.log("p.m.labels", np.arange(10).reshape(10, 1))  # small integers are exact in float32
+                s.log("p.m.ids", np.array([[1], [2 ** 24 + 1]]))
+        self.assertEqual(listed(self.store), [])
+
     def test_a_row_id_past_32_bits_is_a_clear_error_not_a_wrapped_id(self):
         with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.a: row id 4294967296 does not fit a row id"):
             with mistique.Stream(self.store) as s:
