@@ -424,7 +424,7 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
         ids = [int(r) for r in rows]
         if not ids:
             raise MistiqueError("rows is empty: give at least one row id, or None for all")
-        args += ["--rows", ",".join(str(r) for r in ids)]
+        args += ["--rows", _row_spec(ids)]
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.npy")
         p = subprocess.run(_cli(cli) + args + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -452,6 +452,20 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
     for j, (f, c) in enumerate(zip(names, cols)):
         values[f] = numbers[c["key"]] if c["type"] in _NUMPY_TYPES else [r[j] for r in doc["rows"]]
     return Result(values=values, row_ids=np.asarray(doc["rowIds"], dtype=np.int32))
+
+
+def _row_spec(ids: List[int]) -> str:
+    """Row ids in their order as `--rows` takes them, runs of consecutive ids as a-b (range(10**6) is '0-999999',
+    not a command line past the system's limit)."""
+    parts: List[str] = []
+    i = 0
+    while i < len(ids):
+        j = i
+        while j + 1 < len(ids) and ids[j + 1] == ids[j] + 1:
+            j += 1
+        parts.append(str(ids[i]) if j == i else f"{ids[i]}-{ids[j]}")
+        i = j + 1
+    return ",".join(parts)
 
 
 def _run(args: List[str]) -> bytes:

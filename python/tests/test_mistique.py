@@ -53,6 +53,15 @@ class StreamTest(unittest.TestCase):
         self.assertTrue(np.array_equal(r.values, b[[8, 0]].astype(np.float32)))
         self.assertEqual(mistique.read(self.store, "p.m.small.*").values.shape, (9, 4, 3, 3))
 
+    def test_rows_go_to_the_command_as_runs_in_their_order(self):
+        self.assertEqual(mistique._row_spec([5, 6, 7, 1, 9, 10, 3]), "5-7,1,9-10,3")
+        self.assertEqual(mistique._row_spec(list(range(10 ** 6))), "0-999999")
+        with mistique.Stream(self.store) as s:
+            s.log("p.m.x", np.arange(20, dtype=np.float32).reshape(20, 1))
+        r = mistique.read(self.store, "p.m.x.*", rows=[7, 8, 9, 2, 15, 16])
+        self.assertEqual(r.row_ids.tolist(), [7, 8, 9, 2, 15, 16])
+        self.assertEqual(r.values[:, 0].tolist(), [7, 8, 9, 2, 15, 16])
+
     def test_integers_float32_would_round_are_a_clear_error(self):
         with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.ids: integers up to 16777217 would be rounded by float32"):
             with mistique.Stream(self.store) as s:
