@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateZillow } from '../datasets/zillow/generate.js';
-import { parseCSV } from '../src/executor/csv.js';
+import { parseCSV, readCSV } from '../src/executor/csv.js';
+import { parseCsv } from '../src/cli/files.js';
 import { OPERATORS } from '../src/executor/operators/index.js';
 import type { StageValue } from '../src/executor/operators/operator.js';
 import { loadPipelineSpec, parsePipelineSpec } from '../src/executor/spec.js';
@@ -74,6 +75,19 @@ describe('operators', () => {
     const { names, cells } = parseCSV('a,b,c\n1,"x,""y""",\n2,,z\n');
     expect(names).toEqual(['a', 'b', 'c']);
     expect(cells).toEqual([['1', 'x,"y"', ''], ['2', '', 'z']]);
+  });
+  it('ReadCSV and mistique log keep as text a column a double would change: 19-digit ids, hex literals', () => {
+    const dir = tempDir(), f = path.join(dir, 'ids.csv');
+    fs.writeFileSync(f, 'big,hex,ok,neg\n12345678901234567890,0x1A,123456789012345,-9007199254740993\n12345678901234567891,0x1b,5,3\n');
+    const t = readCSV(f);
+    expect(col(t, 'big')).toEqual(['12345678901234567890', '12345678901234567891']);
+    expect(col(t, 'hex')).toEqual(['0x1A', '0x1b']);
+    expect([...col(t, 'ok') as Float64Array]).toEqual([123456789012345, 5]); // 15 digits: exact as a double
+    expect(col(t, 'neg')).toEqual(['-9007199254740993', '3']);
+    const plain = parseCsv(fs.readFileSync(f, 'utf8'));
+    expect(plain.big).toEqual(['12345678901234567890', '12345678901234567891']);
+    expect(plain.hex).toEqual(['0x1A', '0x1b']);
+    expect(plain.ok).toEqual(new Float64Array([123456789012345, 5]));
   });
   it('Join is a left join that keeps the left rows and row ids', async () => {
     const L = tbl({ parcelid: F([3, 1, 9]), y: F([0.1, 0.2, 0.3]) }, Int32Array.from([10, 11, 12]));

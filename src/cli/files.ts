@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
 import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
-import { parseCSV } from '../executor/csv.js';
+import { keptAsNumber, parseCSV } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
@@ -199,7 +199,7 @@ export function parseCsv(text: string, file = 'csv'): PlainFrame {
   const out: PlainFrame = {};
   header.forEach((name, j) => {
     const col = body.map((r) => r[j]!);
-    const numeric = col.every((c) => c === '' || c === 'NaN' || c === 'Infinity' || c === '-Infinity' || (c.trim() !== '' && Number.isFinite(Number(c))));
+    const numeric = col.every((c) => c === '' || c === 'NaN' || c === 'Infinity' || c === '-Infinity' || (c.trim() !== '' && Number.isFinite(Number(c)) && keptAsNumber(c, Number(c))));
     out[name] = numeric && col.some((c) => c !== '')
       ? Float64Array.from(col, (c) => (c === '' ? NaN : Number(c)))
       : col.map((c) => (c === '' ? null : c));

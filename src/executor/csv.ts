@@ -5,6 +5,17 @@ import fs from 'node:fs';
 import { MistiqueError } from '../errors.js';
 import { makeTable, type StageTable, type TableColumn } from './table.js';
 
+/**
+ * Whether a cell that Number() parsed is kept as that number: not a hex, octal or binary literal (an id
+ * such as 0x1A is text in a CSV), nor an integer beyond ±2^53, which a double would round (a 19-digit id).
+ * A column with such a cell is text, kept exactly.
+ */
+export function keptAsNumber(s: string, v: number): boolean {
+  const c1 = s.charCodeAt(1) | 32;
+  if (s.length > 2 && s.charCodeAt(0) === 48 && (c1 === 120 || c1 === 111 || c1 === 98)) return false;
+  return !(s.length > 15 && Number.isInteger(v) && !Number.isSafeInteger(v) && /^\s*[+-]?\d+\s*$/.test(s));
+}
+
 export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells: string[][] } {
   const rows: string[][] = [];
   let row: string[] = [];
@@ -66,7 +77,7 @@ export function readCSV(file: string): StageTable {
       const s = cells[i]![j]!;
       if (s === '') { num[i] = NaN; continue; }
       const v = Number(s);
-      if (Number.isNaN(v) && s !== 'NaN') return cells.map((r) => (r[j] === '' ? null : r[j]!));
+      if ((Number.isNaN(v) && s !== 'NaN') || !keptAsNumber(s, v)) return cells.map((r) => (r[j] === '' ? null : r[j]!));
       num[i] = v;
     }
     return num;
