@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import { tableFromArrays } from 'apache-arrow';
+import { Float16, LargeUtf8, Table, tableFromArrays, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { DataFrame, openStore } from '../src/index.js';
 import { CODEC_IDS } from '../src/store/codecs/index.js';
@@ -158,6 +158,17 @@ describe('round trip', () => {
     expect(back.getChild('row_id')!.toArray()).toEqual(new Int32Array([30, 10]));
     expect(back.getChild('p.m.t.x')!.toArray()).toEqual(new Float64Array([-2, 1.5]));
     expect(back.getChild('p.m.t.n')!.toArray()).toEqual(new Int32Array([3, 1]));
+  });
+
+  it('takes half floats and large strings from Arrow tables, exactly', async () => {
+    const store = await tempStore();
+    const half = vectorFromArray([1, -2, 65504, null], new Float16());
+    const big = vectorFromArray(['a', null, 'ccc', 'd'], new LargeUtf8());
+    await store.log('p.m.h', new Table({ h: half, s: big }));
+    const m = await store.getIntermediates('p.m.h.*');
+    expect(m.columns.map((c) => c.type)).toEqual(['float32', 'utf8']);
+    expect([0, 1, 2, 3].map((i) => m.get(i, 0))).toEqual([1, -2, 65504, NaN]);
+    expect([0, 1, 2, 3].map((i) => m.get(i, 1))).toEqual(['a', null, 'ccc', 'd']);
   });
 
   it('streams batches through a writer into RowBlocks that straddle batches', async () => {

@@ -364,9 +364,12 @@ function extractUtf8(col: Column, r0: number, r1: number): ChunkData {
 function arrowColumn(name: string, type: DataType, values: unknown, nullCount: number, valid: (i: number) => boolean, get: (i: number) => unknown): Column {
   switch (type.typeId) {
     case Type.Float:
+    case Type.Float16:
     case Type.Float64:
     case Type.Float32: {
-      const arr = values instanceof Float32Array ? Float32Array.from(values) : values instanceof Float64Array ? Float64Array.from(values) : null;
+      // half floats (their bits as Uint16Array) as float32, exactly
+      const half = values instanceof Uint16Array ? Float32Array.from({ length: values.length }, (_, i) => Number(get(i))) : null;
+      const arr = half ?? (values instanceof Float32Array ? Float32Array.from(values) : values instanceof Float64Array ? Float64Array.from(values) : null);
       if (!arr) break;
       if (nullCount > 0) for (let i = 0; i < arr.length; i++) if (!valid(i)) arr[i] = NaN;
       return { name, type: arr instanceof Float32Array ? 'float32' : 'float64', values: arr };
@@ -390,6 +393,7 @@ function arrowColumn(name: string, type: DataType, values: unknown, nullCount: n
       if (nullCount > 0) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} is Bool with ${nullCount} nulls: bool has no null, use Utf8 or Float64`);
       return { name, type: 'bool', values: Uint8Array.from(values as boolean[], (b) => (b ? 1 : 0)) };
     case Type.Utf8:
+    case Type.LargeUtf8:
     case Type.Dictionary: {
       const n = (values as ArrayLike<unknown>).length;
       const strs: (string | null)[] = new Array(n);
