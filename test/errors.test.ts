@@ -50,14 +50,27 @@ describe('bad input', () => {
     });
   });
 
+  it('takes plain arrays with missing values, bigints and Dates: a missing number reads NaN (a leading null had read 0)', async () => {
+    const store = await tempStore();
+    await store.log('p.m.plain', { n: [null, 1, undefined], g: [1n, -2n, null], d: [new Date(0), null, new Date(86_400_000)], s: [null, 'b', 'c'] });
+    const m = await store.getIntermediates('p.m.plain.*');
+    expect(m.columns.map((c) => `${c.name}:${c.type}`)).toEqual(['n:float64', 'g:float64', 'd:utf8', 's:utf8']);
+    expect([0, 1, 2].map((i) => [m.get(i, 0), m.get(i, 1), m.get(i, 2), m.get(i, 3)])).toEqual([
+      [NaN, 1, '1970-01-01T00:00:00.000Z', null], [1, -2, null, 'b'], [NaN, NaN, '1970-01-02T00:00:00.000Z', 'c'],
+    ]);
+    await store.log('p.m.ints', { g: [1n, 2n ** 31n - 1n] });
+    expect((await store.getIntermediates('p.m.ints.*')).columns[0]!.type).toBe('int32');
+  });
+
   it('rejects frames with wrong row counts, mixed types or bad row ids, writing nothing', async () => {
     const store = await tempStore();
     await store.log('p.m.ok', { v: new Float64Array(4) });
     await unchanged(store, async () => {
       await expectError(store.log('p.m.x', { a: new Float64Array(3), b: new Float64Array(4) }), 'BAD_FRAME', /"b" has 4 rows but column "a" has 3/);
       await expectError(store.log('p.m.x', { a: [1, 'two', 3] as unknown as number[] }), 'BAD_FRAME', /mixes types: number values, then a string at row 1/);
-      await expectError(store.log('p.m.x', { a: [1, null, 3] as unknown as number[] }), 'BAD_FRAME', /mixes types/);
-      await expectError(store.log('p.m.x', { a: [{}] as unknown as number[] }), 'BAD_FRAME', /holds a object/);
+      await expectError(store.log('p.m.x', { a: [true, null, false] }), 'BAD_FRAME', /holds booleans and a missing value at row 1: bool has no null/);
+      await expectError(store.log('p.m.x', { a: [1n, 2n ** 60n] }), 'BAD_FRAME', /holds 1152921504606846976, which neither int32 nor float64 holds exactly/);
+      await expectError(store.log('p.m.x', { a: [{}] as unknown as number[] }), 'BAD_FRAME', /holds an object: columns hold numbers, bigints, booleans, strings or Dates/);
       await expectError(store.log('p.m.x', { a: new Uint8Array([0, 2]) }), 'BAD_FRAME', /read as bool/);
       await expectError(store.log('p.m.x', { a: new Float64Array(3) }, { rowIds: [1, 2] }), 'BAD_FRAME', /rowIds has 2 entries/);
       await expectError(store.log('p.m.x', { a: new Float64Array(3) }, { rowIds: [5, 1, 5] }), 'BAD_FRAME', /row id 5 appears twice/);

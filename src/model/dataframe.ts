@@ -31,7 +31,8 @@ export interface ChunkData {
   firstRow?: number;
 }
 
-export type PlainColumn = ColumnValues | readonly (string | null)[] | readonly number[] | readonly boolean[];
+/** A plain column: a typed array, or an array of numbers, bigints, booleans, strings or Dates (null or undefined: missing). */
+export type PlainColumn = ColumnValues | readonly (string | null)[] | readonly (number | null)[] | readonly boolean[] | readonly (bigint | null)[] | readonly (Date | null)[];
 export type PlainFrame = Record<string, PlainColumn>;
 export type FrameInput = Table | PlainFrame | DataFrame;
 
@@ -303,32 +304,46 @@ function plainColumn(name: string, v: PlainColumn): Column {
     return { name, type: 'bool', values: v };
   }
   if (!Array.isArray(v)) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} must be a typed array or an array, got ${describe(v)}`);
-  const kind = arrayKind(name, v);
-  if (kind === 'number') return { name, type: 'float64', values: Float64Array.from(v as number[]) };
-  if (kind === 'boolean') return { name, type: 'bool', values: Uint8Array.from(v as boolean[], (b) => (b ? 1 : 0)) };
+  const { kind, nullAt } = arrayKind(name, v);
+  // a missing value (null, undefined) of a number column reads NaN, as a CSV's empty cell and an Arrow null do
+  if (kind === 'number') return { name, type: 'float64', values: Float64Array.from(v as (number | null)[], (x) => (x === null || x === undefined ? NaN : x)) };
+  if (kind === 'bigint') return intColumn(name, 'bigint', v as (bigint | null)[], (i) => v[i] !== null && v[i] !== undefined);
+  if (kind === 'boolean') {
+    if (nullAt >= 0) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} holds booleans and a missing value at row ${nullAt}: bool has no null; give numbers (NaN for missing) or strings`);
+    return { name, type: 'bool', values: Uint8Array.from(v as boolean[], (b) => (b ? 1 : 0)) };
+  }
+  if (kind === 'date') return { name, type: 'utf8', ...dictionaryEncode((v as (Date | null)[]).map((d) => (d === null || d === undefined ? null : isoDate(name, d)))) };
   return { name, type: 'utf8', ...dictionaryEncode(v as (string | null)[]) };
 }
 
-function arrayKind(name: string, v: readonly unknown[]): 'number' | 'boolean' | 'string' {
-  let kind: 'number' | 'boolean' | 'string' | null = null;
+type Kind = 'number' | 'boolean' | 'string' | 'bigint' | 'date';
+
+/** What a plain array's values are (missing values aside), and the first row of a missing one (−1: none). */
+function arrayKind(name: string, v: readonly unknown[]): { kind: Kind; nullAt: number } {
+  let kind: Kind | null = null;
+  let nullAt = -1;
   for (let i = 0; i < v.length; i++) {
     const x = v[i];
-    const k = x === null || x === undefined ? 'string' : typeof x;
-    if (k !== 'number' && k !== 'boolean' && k !== 'string') {
-      throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} row ${i} holds a ${k}: columns hold numbers, booleans or strings`);
-    }
     if (x === null || x === undefined) {
-      if (kind !== null && kind !== 'string') throw mixed(name, kind, 'null', i);
+      if (nullAt < 0) nullAt = i;
       continue;
     }
+    const t = typeof x;
+    const k: Kind | null = t === 'number' || t === 'boolean' || t === 'string' || t === 'bigint' ? t : x instanceof Date ? 'date' : null;
+    if (k === null) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} row ${i} holds ${t === 'object' ? 'an object' : `a ${t}`}: columns hold numbers, bigints, booleans, strings or Dates`);
     if (kind === null) kind = k;
     else if (kind !== k) throw mixed(name, kind, k, i);
   }
-  return kind ?? 'string';
+  return { kind: kind ?? 'string', nullAt };
+}
+
+function isoDate(name: string, d: Date): string {
+  if (Number.isNaN(d.getTime())) throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} holds an invalid Date`);
+  return d.toISOString();
 }
 
 function mixed(name: string, a: string, b: string, i: number): MistiqueError {
-  return new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} mixes types: ${a} values, then a ${b} at row ${i}; a column holds one type (use NaN for a missing number)`);
+  return new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} mixes types: ${a} values, then a ${b} at row ${i}; a column holds one type (null or undefined for a missing value)`);
 }
 
 export function dictionaryEncode(v: readonly (string | null)[]): { values: Int32Array; dictionary: string[] } {
@@ -408,7 +423,7 @@ function arrowColumn(name: string, type: DataType, values: unknown, nullCount: n
  * An Arrow integer column of any width, exactly: int32 when every value fits and none is null, else
  * float64 (a null as NaN) when every value is within ±2^53 — beyond that a double would round it.
  */
-function intColumn(name: string, type: DataType, values: ArrayLike<number | bigint>, valid: (i: number) => boolean): Column {
+function intColumn(name: string, type: DataType | string, values: ArrayLike<number | bigint | null>, valid: (i: number) => boolean): Column {
   const n = values.length;
   const out = new Float64Array(n);
   let int32 = true;
@@ -416,7 +431,7 @@ function intColumn(name: string, type: DataType, values: ArrayLike<number | bigi
     if (!valid(i)) { out[i] = NaN; int32 = false; continue; }
     const v = values[i]!;
     if (typeof v === 'bigint' && (v > 2n ** 53n || v < -(2n ** 53n))) {
-      throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} (Arrow ${type}) holds ${v}, which neither int32 nor float64 holds exactly: log it as text (Utf8)`);
+      throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} (${typeof type === 'string' ? type : `Arrow ${type}`}) holds ${v}, which neither int32 nor float64 holds exactly: log it as text (Utf8)`);
     }
     const x = Number(v);
     out[i] = x;
