@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'IO'
   | 'BUSY'
   | 'IN_USE'
+  | 'STALE'
   | 'INTERNAL';
 
 export class MistiqueError extends Error {

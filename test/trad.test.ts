@@ -174,6 +174,25 @@ describe('operators', () => {
 describe('PipelineExecutor', () => {
   const data = (): string => { const d = path.join(tempDir(), 'zillow'); generateZillow(d, 2000); return d; };
 
+  it('a source file changed since logging: a re-run is STALE, a query reads the stored values, the file put back re-runs again', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n');
+    const spec = path.join(dir, 'm.yaml');
+    fs.writeFileSync(spec, 'name: M1\nproject: mine\nstages:\n  - name: raw\n    op: ReadCSV\n    params: { file: d.csv }\n  - name: filled\n    op: FillNA\n    inputs: [raw]\n    params: { value: 0 }\n');
+    const store = await tempStore();
+    await store.logIntermediates(spec, { data: dir });
+    const logged = Array.from((await store.getIntermediates('mine.M1.filled.a', { path: 'read' })).values);
+    expect(logged).toEqual([0.5, 0]);
+    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,9.5\n2,\n');
+    await expect(store.rerun('mine.M1', 'filled')).rejects.toThrow(/re-running mine\.M1\.filled reads .*d\.csv, which changed since mine\.M1 was logged \(.*CRC-32 .*\): a re-run would not give the logged values/);
+    await expect(store.getIntermediates('mine.M1.filled.a', { path: 'rerun' })).rejects.toMatchObject({ code: 'STALE' });
+    const auto = await store.getIntermediates('mine.M1.filled.a');
+    expect(Array.from(auto.values)).toEqual(logged);
+    expect(auto.sources[0]!.path).toBe('read');
+    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n');
+    expect(Array.from((await store.getIntermediates('mine.M1.filled.a', { path: 'rerun' })).values)).toEqual(logged);
+  });
+
   it('logs every stage, and a re-run gives identical intermediates', async () => {
     const store = await tempStore();
     const dir = data();

@@ -190,7 +190,15 @@ export class QueryPlanner {
       if (e.choice === 'read') {
         m = await this.reader.readSelections([sel], ids ? { rows: ids } : {});
       } else {
-        m = await this.rerun(sel, ids, e);
+        try {
+          m = await this.rerun(sel, ids, e);
+        } catch (err) {
+          // the source data changed since logging: only the stored intermediate holds the logged values
+          if (!(err instanceof MistiqueError && err.code === 'STALE' && e.materialized && path !== 'rerun')) throw err;
+          e.choice = 'read';
+          e.reason = `re-running would not give the logged values (${err.message.split(':')[0]}): read instead`;
+          m = await this.reader.readSelections([sel], ids ? { rows: ids } : {});
+        }
       }
       e.measured = { path: e.choice, ms: performance.now() - t0 };
       this.recordAccuracy(e);

@@ -49,6 +49,7 @@ export const ENDPOINTS: Record<string, { params: string; answers: string }> = {
 /** HTTP status of a MistiqueError: what the caller asked for is wrong (4xx) or the store cannot answer now (503). */
 export function statusOf(code: ErrorCode): number {
   if (code === 'NOT_FOUND' || code === 'NOT_STORED') return 404;
+  if (code === 'STALE') return 409;
   if (code === 'LOCKED' || code === 'BUSY' || code === 'CLOSED') return 503;
   if (code.startsWith('BAD_') || code === 'UNSUPPORTED' || code === 'EXISTS' || code === 'READ_ONLY') return 400;
   return 500;
