@@ -351,7 +351,6 @@ function firstRows(t: ort.Tensor, m: number): ort.Tensor {
   return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).subarray(0, m * per), [m, ...t.dims.slice(1)]);
 }
 
-
 export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int32Array; nodes: number; totalNodes: number; ms: number }
 
 /**
