@@ -57,6 +57,20 @@ describe('a checkpoint with external data', () => {
     expect(Array.from(rerun.values)).toEqual(Array.from(read.values));
   });
 
+  it('the same checkpoint logged under two names is one file on disk, and deleting one name leaves the other re-running', async () => {
+    const store = await tempStore();
+    await store.logNetwork('fm.train', FIXTURE, { x, shape: [1, 28, 28] });
+    const run = await store.logNetwork('fm.test', FIXTURE, { x: x.subarray(0, 5 * 784), shape: [1, 28, 28] });
+    const a = path.join(store.dir, 'checkpoints', 'fm.train.onnx'), b = path.join(store.dir, 'checkpoints', 'fm.test.onnx');
+    expect(fs.statSync(a).ino).toBe(fs.statSync(b).ino);
+    store.delete('fm.train');
+    expect(fs.existsSync(a)).toBe(false);
+    const first = run.layers[0]!.name;
+    const rerun = await store.getIntermediates(`fm.test.${first}.*`, { rows: [4], path: 'rerun' });
+    const read = await store.getIntermediates(`fm.test.${first}.*`, { rows: [4], path: 'read' });
+    expect(Array.from(rerun.values)).toEqual(Array.from(read.values));
+  });
+
   it('a missing data file, a reference outside the model\'s directory, or the model given as bytes: one clear error, nothing stored', async () => {
     const store = await tempStore();
     const gone = externalised();

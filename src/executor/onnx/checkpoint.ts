@@ -86,6 +86,28 @@ export function inlineExternalData(bytes: Uint8Array, dir: string | null, what =
   return onnx.ModelProto.encode(model).finish();
 }
 
+/**
+ * Writes a network's checkpoint into the store's checkpoints directory (`file`). The same bytes already
+ * there — the same model logged under another name, over other examples — are hard-linked instead of
+ * copied: a ResNet-18 is 47 MB a copy. Deleting one name leaves the other's file as it was.
+ */
+export function storeCheckpoint(file: string, bytes: Uint8Array): void {
+  const dir = path.dirname(file);
+  const mine = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (const name of fs.readdirSync(dir)) {
+    const other = path.join(dir, name);
+    if (other === file || !name.endsWith('.onnx')) continue;
+    try {
+      if (fs.statSync(other).size !== bytes.byteLength || !mine.equals(fs.readFileSync(other))) continue;
+      fs.linkSync(other, file);
+      return;
+    } catch {
+      // no hard links on this file system (or the file went away meanwhile): a copy of its own below
+    }
+  }
+  fs.writeFileSync(file, bytes);
+}
+
 /** The tensors of a graph that can hold weights: its initializers and its nodes' tensor attributes, subgraphs included. */
 function tensorsOf(g: GraphProto): TensorProto[] {
   const out: TensorProto[] = [...((g.initializer ?? []) as TensorProto[])];

@@ -13,7 +13,7 @@ import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
-import { inlineExternalData, loadCheckpoint } from './checkpoint.js';
+import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
 import { exposeLayers, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
@@ -131,7 +131,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const written = new Set<string>();
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
-    fs.writeFileSync(checkpointFile(store, project, model), bytes);
+    storeCheckpoint(checkpointFile(store, project, model), bytes);
     // several input shapes: the layers whose per-example shape follows the input are stored per group
     const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups, fixedB) : new Set<string>();
     const stored = (l: Layer, grp: ExampleGroup): string => (perGroup.has(l.name) ? `${l.name}-${grp.tag}` : l.name);
