@@ -76,6 +76,11 @@ describe('operators', () => {
     expect(names).toEqual(['a', 'b', 'c']);
     expect(cells).toEqual([['1', 'x,"y"', ''], ['2', '', 'z']]);
   });
+  it('ReadCSV skips a byte-order mark and reads CRLF lines, as Excel writes them', () => {
+    const { names, cells } = parseCSV('\ufeffrow_id,price\r\n1,2.5\r\n2,3.5\r\n');
+    expect(names).toEqual(['row_id', 'price']);
+    expect(cells).toEqual([['1', '2.5'], ['2', '3.5']]);
+  });
   it('ReadCSV and mistique log keep as text a column a double would change: 19-digit ids, hex literals', () => {
     const dir = tempDir(), f = path.join(dir, 'ids.csv');
     fs.writeFileSync(f, 'big,hex,ok,neg\n12345678901234567890,0x1A,123456789012345,-9007199254740993\n12345678901234567891,0x1b,5,3\n');

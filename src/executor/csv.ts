@@ -17,6 +17,8 @@ export function keptAsNumber(s: string, v: number): boolean {
 }
 
 export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells: string[][] } {
+  // a byte-order mark (Excel writes one) is no part of the first column's name
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const rows: string[][] = [];
   let row: string[] = [];
   let i = 0;
