@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateZillow } from '../datasets/zillow/generate.js';
 import { parseCSV, readCSV } from '../src/executor/csv.js';
-import { parseCsv } from '../src/cli/files.js';
+import { parseCsv, readFrame } from '../src/cli/files.js';
 import { OPERATORS } from '../src/executor/operators/index.js';
 import type { StageValue } from '../src/executor/operators/operator.js';
 import { loadPipelineSpec, parsePipelineSpec } from '../src/executor/spec.js';
@@ -80,6 +80,14 @@ describe('operators', () => {
     const { names, cells } = parseCSV('\ufeffrow_id,price\r\n1,2.5\r\n2,3.5\r\n');
     expect(names).toEqual(['row_id', 'price']);
     expect(cells).toEqual([['1', '2.5'], ['2', '3.5']]);
+  });
+  it('ReadCSV reads UTF-8 and says so of a Latin-1 file instead of replacing its characters', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'u.csv'), 'city,n\nZürich,1\n');
+    expect(col(readCSV(path.join(dir, 'u.csv')), 'city')).toEqual(['Zürich']);
+    fs.writeFileSync(path.join(dir, 'l.csv'), Buffer.from('city,n\nZ\xfcrich,1\n', 'latin1'));
+    expect(() => readCSV(path.join(dir, 'l.csv'))).toThrow(/l\.csv is not UTF-8 \(byte 8 is 0xfc\): convert it first, e\.g\. iconv -f latin1 -t utf-8/);
+    await expect(readFrame(path.join(dir, 'l.csv'))).rejects.toThrow(/is not UTF-8/);
   });
   it('ReadCSV and mistique log keep as text a column a double would change: 19-digit ids, hex literals', () => {
     const dir = tempDir(), f = path.join(dir, 'ids.csv');

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
 import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
-import { keptAsNumber, parseCSV } from '../executor/csv.js';
+import { csvText as utf8Text, keptAsNumber, parseCSV } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
@@ -67,7 +67,7 @@ export async function readFrame(file: string): Promise<{ frame: FrameInput; shap
   const ext = path.extname(file).slice(1).toLowerCase();
   const bytes = fs.readFileSync(file);
   switch (ext) {
-    case 'csv': return csvFrame(parseCsv(bytes.toString('utf8'), file), file);
+    case 'csv': return csvFrame(parseCsv(utf8Text(bytes, file), file), file);
     case 'npy': return fromNpy(bytes, file);
     case 'arrow': case 'feather': case 'arrows': return arrowFrame(tableFromIPC(bytes), file);
     case 'parquet': {

@@ -63,14 +63,31 @@ export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells
   return { names, cells: rows };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A CSV file's bytes as text: UTF-8, strictly — a file in another encoding (Latin-1, Windows-1252) would
+ * otherwise read with its non-ASCII characters replaced by U+FFFD, silently.
+ */
+export function csvText(bytes: Uint8Array, file: string): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    let at = 0;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) { at = i; break; }
+    throw new MistiqueError('BAD_INPUT', `${file} is not UTF-8 (byte ${at} is 0x${bytes[at]!.toString(16)}): convert it first, e.g. iconv -f latin1 -t utf-8 ${file} > ${file.replace(/\.csv$/i, '')}.utf8.csv`);
+  }
+}
+
 /** Reads a CSV file into a StageTable; row ids are the data rows' positions 0…N−1. */
 export function readCSV(file: string): StageTable {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch (err) {
-    throw new MistiqueError('NOT_FOUND', `cannot read ${file}: ${(err as Error).message}; generate the data first (npm run datasets:zillow)`, { cause: err });
+    throw new MistiqueError('NOT_FOUND', `cannot read ${file}: ${(err as Error).message}; check the file name and the data directory (the bundled Zillow data: npm run datasets:zillow)`, { cause: err });
   }
+  const text = csvText(bytes, file);
   const { names, cells } = parseCSV(text, file);
   const n = cells.length;
   const columns: TableColumn[] = names.map((_, j) => {
