@@ -3,6 +3,7 @@
 // with commas, doubled quotes and newlines are handled.
 import fs from 'node:fs';
 import { MistiqueError } from '../errors.js';
+import { checksum } from '../store/checksum.js';
 import { makeTable, type StageTable, type TableColumn } from './table.js';
 
 /**
@@ -79,7 +80,10 @@ export function csvText(bytes: Uint8Array, file: string): string {
   }
 }
 
-/** Reads a CSV file into a StageTable; row ids are the data rows' positions 0…N−1. */
+/**
+ * Reads a CSV file into a StageTable; row ids are the data rows' positions 0…N−1. The table says which
+ * bytes it came from (`source`), so that a re-run can tell the file changed since logging.
+ */
 export function readCSV(file: string): StageTable {
   let bytes: Buffer;
   try {
@@ -103,5 +107,5 @@ export function readCSV(file: string): StageTable {
   });
   const rowIds = new Int32Array(n);
   for (let i = 0; i < n; i++) rowIds[i] = i;
-  return makeTable(rowIds, names, columns);
+  return { ...makeTable(rowIds, names, columns), source: { file, bytes: bytes.length, crc32: checksum(bytes) } };
 }

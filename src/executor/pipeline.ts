@@ -2,15 +2,12 @@
 // table a stage outputs to the DataStore as intermediate `<project>.<pipeline>.<stage>`, stores every
 // trained operator, and registers the workflow, its stages, their lineage and timings in the MetadataDB.
 // Re-run mode re-creates one stage's output from the source files and the stored operators.
-import fs from 'node:fs';
-import path from 'node:path';
 import { MistiqueError } from '../errors.js';
-import { checksum } from '../store/checksum.js';
 import type { MetadataDB, OperatorRow, StageRow } from '../metadata/metadatadb.js';
 import { lineage, type PipelineSpec } from './spec.js';
 import { OPERATORS } from './operators/index.js';
 import type { StageValue, TrainedModel } from './operators/operator.js';
-import { takeRows, toFrame, type StageTable } from './table.js';
+import { takeRows, toFrame, type SourceFile, type StageTable } from './table.js';
 
 /** What the executor needs of a store (the Store class provides it). */
 export interface IntermediateSink {
@@ -63,8 +60,8 @@ async function execute(
     values.set(s.name, out);
     const nrows = out.kind === 'table' ? out.table.nrows : null;
     timings.push({ stage: s.name, op: s.op.name, rows: nrows, execMs, logMs });
-    // a source file's size and CRC-32 as this run read it: a re-run checks it reads the same (sourceCheck)
-    const source = s.op.name === 'ReadCSV' ? fingerprint(opts.data, s.params.file as string) : undefined;
+    // a source stage's file, as this run read it: a re-run checks it reads the same bytes (sourceCheck)
+    const source = s.inputs.length === 0 && out.kind === 'table' && out.table.source ? fingerprint(out.table.source) : undefined;
     rows.push({
       name: s.name, ord: k, op: s.op.name, params: JSON.stringify(source ? { ...s.params, [SOURCE]: source } : s.params), inputs: JSON.stringify(s.inputs), output: s.op.output,
       n_rows: nrows, t_read_op_ms: readOpMs, t_read_input_ms: 0, t_exec_ms: execMs, t_log_ms: logMs,
@@ -109,23 +106,18 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
 
 /** Where a source stage's params keep the fingerprint of the file it read (never an operator's parameter). */
 const SOURCE = '$source';
-interface Fingerprint { bytes: number; crc32: number }
+type Fingerprint = Omit<SourceFile, 'file'>;
 
-function fingerprint(dataDir: string, file: string): Fingerprint {
-  const b = fs.readFileSync(path.resolve(dataDir, file));
-  return { bytes: b.length, crc32: checksum(b) };
-}
+const fingerprint = ({ bytes, crc32 }: SourceFile): Fingerprint => ({ bytes, crc32 });
 
 /**
  * A re-run reads a source file from where it was logged: if its bytes changed since, the re-run would
  * give other values than the logged intermediate — STALE, which a query answers by reading instead when
  * the intermediate is stored. (A missing file is NOT_FOUND, from the operator.)
  */
-function sourceCheck(model: string, stage: string, dataDir: string, file: string, was: Fingerprint): void {
-  let now: Fingerprint;
-  try { now = fingerprint(dataDir, file); } catch { return; }
+function sourceCheck(model: string, stage: string, now: SourceFile, was: Fingerprint): void {
   if (now.bytes === was.bytes && now.crc32 === was.crc32) return;
-  throw new MistiqueError('STALE', `re-running ${model}.${stage} reads ${path.resolve(dataDir, file)}, which changed since ${model} was logged (${was.bytes} → ${now.bytes} bytes, CRC-32 ${was.crc32.toString(16)} → ${now.crc32.toString(16)}): a re-run would not give the logged values; read a stored intermediate, put the file back as it was, or log the pipeline again under a new name`);
+  throw new MistiqueError('STALE', `re-running ${model}.${stage} reads ${now.file}, which changed since ${model} was logged (${was.bytes} → ${now.bytes} bytes, CRC-32 ${was.crc32.toString(16)} → ${now.crc32.toString(16)}): a re-run would not give the logged values; read a stored intermediate, put the file back as it was, or log the pipeline again under a new name`);
 }
 
 /** `table`: the asked rows; `full`: the whole re-created output (what adaptive materialization stores). */
@@ -166,7 +158,6 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
     const te = performance.now();
     const { [SOURCE]: source, ...params } = JSON.parse(s.params) as Record<string, unknown> & { [SOURCE]?: Fingerprint };
     try {
-      if (source) sourceCheck(`${project}.${model}`, stage, wf.data_dir ?? '.', params.file as string, source);
       out = await op.run(s.inputs.map((i) => values.get(i)!), params, { dataDir: wf.data_dir ?? '.', stage: s.name });
     } catch (err) {
       // a source file that was there at logging time and is gone now: say so, not how to generate data
@@ -175,6 +166,7 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
       }
       throw err;
     }
+    if (source && out.kind === 'table' && out.table.source) sourceCheck(`${project}.${model}`, stage, out.table.source, source);
     timings.push({ name: s.name, execMs: performance.now() - te });
     values.set(s.name, out);
   }

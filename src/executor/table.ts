@@ -10,7 +10,11 @@ export interface StageTable {
   readonly rowIds: Int32Array;
   readonly names: string[];
   readonly columns: TableColumn[];
+  /** A table read from a file (ReadCSV): the file and the size and CRC-32 of the bytes it was read from. */
+  readonly source?: SourceFile;
 }
+
+export interface SourceFile { file: string; bytes: number; crc32: number }
 
 export function makeTable(rowIds: Int32Array, names: string[], columns: TableColumn[]): StageTable {
   for (let j = 0; j < columns.length; j++) {
