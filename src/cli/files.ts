@@ -1,14 +1,14 @@
 // Reading frames from files (csv, npy, arrow, parquet) and writing query results to them (src/export/writers.ts).
 export { csvCell } from '../export/writers.js';
-import { fromFloat16 } from '../quantize/lowprecision.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
 import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
-import { csvText as utf8Text, keptAsNumber, parseCSV } from '../executor/csv.js';
+import { keptAsNumber, parseCSV, utf8Text } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
+import { fromFloat16 } from '../quantize/lowprecision.js';
 import { columnNames } from './format.js';
 
 /**

@@ -70,7 +70,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * A CSV file's bytes as text: UTF-8, strictly — a file in another encoding (Latin-1, Windows-1252) would
  * otherwise read with its non-ASCII characters replaced by U+FFFD, silently.
  */
-export function csvText(bytes: Uint8Array, file: string): string {
+export function utf8Text(bytes: Uint8Array, file: string): string {
   try {
     return utf8.decode(bytes);
   } catch {
@@ -91,7 +91,7 @@ export function readCSV(file: string): StageTable {
   } catch (err) {
     throw new MistiqueError('NOT_FOUND', `cannot read ${file}: ${(err as Error).message}; check the file name and the data directory (the bundled Zillow data: npm run datasets:zillow)`, { cause: err });
   }
-  const text = csvText(bytes, file);
+  const text = utf8Text(bytes, file);
   const { names, cells } = parseCSV(text, file);
   const n = cells.length;
   const columns: TableColumn[] = names.map((_, j) => {

@@ -12,7 +12,7 @@ import { inflate } from '../workers/pool.js';
 import type { BufferPool } from './bufferpool.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
 import type { DecodedSegment, InflateCodec, RowSpan, SegmentCodec, Slot } from './codecs/index.js';
-import { loadCodec, segmentView, workersDecode } from '../reader/scatter.js';
+import { segmentView, workersDecode } from '../reader/scatter.js';
 import type { InflateResult } from './inflate.js';
 import { ioError } from './ioerror.js';
 import { mapLimit, PartitionFiles, ScratchBuffers } from './partition.js';
@@ -70,7 +70,6 @@ export class SegmentReader {
    * dozen reads and thread hops instead of one per segment, and the main thread is left to copy rows.
    */
   private async scanSegments(groups: BlobRow[][], codec: InflateCodec, out: Map<number, ChunkData>, into?: ScatterInto): Promise<void> {
-    await loadCodec(codec); // segments handed back undecoded are viewed here
     const wanted = groups.map((blobs) => {
       const part = this.partitionRow(blobs[0]!.partition_id);
       const row = this.segmentRows(part.id)[blobs[0]!.segment];

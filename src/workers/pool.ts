@@ -120,12 +120,14 @@ export async function encode<T extends EncodeTask>(task: T): Promise<EncodeResul
   return p.run(t) as Promise<EncodeResult<T>>;
 }
 
-/** Checks and inflates a run of segments on a worker (inline when small or when there are none); `bytes` is handed over. */
+/**
+ * Checks and inflates a run of segments on a worker (inline when small or when there are none); `bytes`
+ * is handed over. The codec's decoder is loaded on the calling thread too: it runs the small tasks, and
+ * views the segments handed back undecoded (segmentView).
+ */
 export async function inflate(task: InflateTask): Promise<InflateResult> {
+  await loadCodec(task.codec);
   const p = task.bytes.byteLength < INLINE_BYTES_BELOW ? null : pool();
-  if (!p) {
-    await loadCodec(task.codec);
-    return runTask(task);
-  }
+  if (!p) return runTask(task);
   return p.run({ ...task, bytes: own(task.bytes) });
 }
