@@ -49,13 +49,18 @@ describe('tensor geometry', () => {
     }
   });
 
-  it('stores a tensor row-major in that geometry; a one-row read decodes one RowBlock', async () => {
-    const store = await tempStore({ codec: 'lz4' });
+  /** cnn conv1 over 95 examples (fp32, 50 176 bytes a row), logged and flushed into a store of `codec`. */
+  async function conv1(codec: 'lz4' | 'gzip') {
+    const store = await tempStore({ codec });
     const N = 95, C = 16 * 28 * 28;
     const x = new Float32Array(N * C).map((_, i) => Math.sin(i));
     await store.log('p.m.conv1', DataFrame.fromTensor(x, [16, 28, 28]));
     await store.flush();
-    const row = store.metadata.intermediates().find((r) => r.name === 'conv1')!;
+    return { store, N, C, x, row: store.metadata.intermediates().find((r) => r.name === 'conv1')! };
+  }
+
+  it('stores a tensor row-major in that geometry; a one-row read decodes one RowBlock', async () => {
+    const { store, C, x, row } = await conv1('lz4');
     expect([row.chunk_order, row.row_block_size, row.tile_cols]).toEqual(['row', 10, 3136]);
     const id = row.id;
     const chunks = store.metadata.chunkPlacement(id);
@@ -67,12 +72,7 @@ describe('tensor geometry', () => {
   });
 
   it('a gzip store holds a quarter of the bytes a RowBlock: a one-row read inflates ≤ 128 KB, and every read is exact', async () => {
-    const store = await tempStore({ codec: 'gzip' });
-    const N = 95, C = 16 * 28 * 28;
-    const x = new Float32Array(N * C).map((_, i) => Math.sin(i));
-    await store.log('p.m.conv1', DataFrame.fromTensor(x, [16, 28, 28]));
-    await store.flush();
-    const row = store.metadata.intermediates().find((r) => r.name === 'conv1')!;
+    const { store, N, C, x, row } = await conv1('gzip');
     expect([row.chunk_order, row.row_block_size, row.tile_cols]).toEqual(['row', 2, C]);
     expect(store.metadata.chunkPlacement(row.id)).toHaveLength(Math.ceil(N / 2));
     expect(store.metadata.readFootprint(row.id, [4]).raw).toBeLessThanOrEqual(BLOCK_BYTES.gzip + 4096);

@@ -122,8 +122,9 @@ class Stream:
         if self._closed:
             raise MistiqueError("this stream is closed")
         src = np.asarray(array)
-        if np.issubdtype(src.dtype, np.integer) and src.size and max(abs(int(src.min())), abs(int(src.max()))) > 2**24:
-            raise MistiqueError(f"{key}: integers up to {max(abs(int(src.min())), abs(int(src.max())))} would be rounded by float32 (exact to ±2^24 = 16777216), "
+        top = max(abs(int(src.min())), abs(int(src.max()))) if np.issubdtype(src.dtype, np.integer) and src.size else 0
+        if top > 2**24:
+            raise MistiqueError(f"{key}: integers up to {top} would be rounded by float32 (exact to ±2^24 = 16777216), "
                                 "the stream's one type: give them as row ids, or log them from Node as a table column")
         a = np.ascontiguousarray(src, dtype="<f4")
         if a.ndim == 0:
