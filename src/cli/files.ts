@@ -6,7 +6,7 @@ import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow'
 import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
 import { keptAsNumber, parseCSV, utf8Text } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
-import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
+import { DataFrame, exactInDouble, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
 import { fromFloat16 } from '../quantize/lowprecision.js';
 import { columnNames } from './format.js';
@@ -92,7 +92,7 @@ function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: numb
     v = new Float64Array(values.length);
     for (let i = 0; i < values.length; i++) {
       const x = values[i]!;
-      if (x > 2n ** 53n || x < -(2n ** 53n)) throw new MistiqueError('BAD_FRAME', `${file}: value ${x} (int64) is beyond ±2^53, which a float64 tensor would round; log it as a table column of text, or scale it`);
+      if (!exactInDouble(x)) throw new MistiqueError('BAD_FRAME', `${file}: value ${x} (int64) is beyond ±2^53, which a float64 tensor would round; log it as a table column of text, or scale it`);
       v[i] = Number(x);
     }
   } else v = Float64Array.from(values as ArrayLike<number>);

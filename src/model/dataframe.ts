@@ -419,6 +419,11 @@ function arrowColumn(name: string, type: DataType, values: unknown, nullCount: n
   throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} has Arrow type ${type}: mistique stores numbers (floats, integers, decimals), Bool, Utf8, dates and timestamps (cast it to one of them first)`);
 }
 
+/** Whether a double holds this integer exactly (|v| ≤ 2^53). */
+export function exactInDouble(v: bigint): boolean {
+  return v <= 2n ** 53n && v >= -(2n ** 53n);
+}
+
 /**
  * An Arrow integer column of any width, exactly: int32 when every value fits and none is null, else
  * float64 (a null as NaN) when every value is within ±2^53 — beyond that a double would round it.
@@ -430,7 +435,7 @@ function intColumn(name: string, type: DataType | string, values: ArrayLike<numb
   for (let i = 0; i < n; i++) {
     if (!valid(i)) { out[i] = NaN; int32 = false; continue; }
     const v = values[i]!;
-    if (typeof v === 'bigint' && (v > 2n ** 53n || v < -(2n ** 53n))) {
+    if (typeof v === 'bigint' && !exactInDouble(v)) {
       throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} (${typeof type === 'string' ? type : `Arrow ${type}`}) holds ${v}, which neither int32 nor float64 holds exactly: log it as text (Utf8)`);
     }
     const x = Number(v);
