@@ -110,6 +110,9 @@ describe('mistique CLI', () => {
     expect(r.out).toMatch(/logged zillow\.P1\.props: 3 rows × 3 columns/);
     r = await cli('ls', '--store', store);
     expect(r.out).toMatch(/zillow\.P1\.props\s+3\s+3/);
+    // --store before the command, as `git -C` goes
+    for (const lead of [['--store', store], [`--store=${store}`]]) expect((await cli(...lead, 'ls')).out).toMatch(/zillow\.P1\.props\s+3\s+3/);
+    expect((await cli('--store')).code).toBe(2);
     r = await cli('get', 'zillow.P1.props.*', '--rows', '1,2,0', '--store', store);
     expect(r.out).toMatch(/1\s+2\s+NaN\s+LARS\n\s+2\s+3\s+880\.5\s+∅/);
     expect(r.out).toMatch(/LA, R1/);

@@ -110,6 +110,24 @@ describe('segment codecs', () => {
     }
   }
 
+  it('arrow: encodeParts are a segment in pieces; its large pieces are the chunks\' own values, not copies', async () => {
+    const c = await codec('arrow');
+    for (const nrows of [1, 3, 4000]) {
+      const chunks = segmentChunks(nrows, nrows);
+      const { slots, rawLength } = slotsOf(chunks);
+      const parts = c.encodeParts!(chunks, rawLength);
+      // (not byte-equal to encode's: Arrow numbers each dictionary afresh)
+      const seg = await c.decode(Buffer.concat(parts), rawLength);
+      chunks.forEach((want, i) => expectSame(seg.chunk(slots[i]!), want, `${nrows} rows, chunk ${i}`));
+      // no two small pieces next to each other: they are joined (a writev of hundreds of 8-byte pieces is slow)
+      parts.forEach((p, i) => { if (i > 0 && p.byteLength < 16384) expect(parts[i - 1]!.byteLength, `${nrows} rows, piece ${i}`).toBeGreaterThanOrEqual(16384); });
+      // every large column of numbers (a tensor tile is one) is written from where it lies (bits and strings are packed first)
+      const large = chunks.filter((ch) => ch.values.byteLength / (ch.order === 'row' ? 1 : ch.ncols) >= 16384 && ch.type !== 'bool' && ch.type !== 'utf8');
+      for (const ch of large) expect(parts.some((p) => p.buffer === ch.values.buffer), `${nrows} rows: ${ch.type} chunk`).toBe(true);
+      if (nrows === 4000) expect(large.length).toBeGreaterThan(0);
+    }
+  });
+
   it('a segment of one chunk of any type round-trips (the raw layout has a no-copy path for it)', async () => {
     for (const id of CODEC_IDS) {
       const c = await codec(id);

@@ -90,7 +90,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         if (o.json) { io.out(json({ ...t, by: extra })); return; }
         io.out(formatTable(['row_id', t.column, ...(extra?.columns ?? [])],
           Array.from(t.rowIds, (id, i) => [id, formatValue(t.values[i]!), ...(extra ? extra.rows[i]!.map(className) : [])]), [true, true]));
-        if (t.nanSkipped) io.out(`${t.nanSkipped} rows with NaN left out`);
+        if (t.nanSkipped) io.out(`${t.nanSkipped} ${t.nanSkipped === 1 ? 'row' : 'rows'} with NaN left out`);
         const c = t.chunks;
         io.out(m ? source(m) : c!.read < c!.total ? `read ${c!.read} of ${c!.total} chunks of the column: its zone maps (least and greatest value per chunk) ruled out the rest` : `read all ${c!.total} chunks of the column (their zone maps ruled none out)`);
         return;

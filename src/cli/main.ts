@@ -11,7 +11,7 @@ const commands = (): Promise<typeof import('./commands.js')> => import('./comman
 const HELP: Record<string, string> = {
   main: `mistique — Model Intermediate STore and QUery Engine
 
-usage: mistique <command> [options]
+usage: mistique [--store <dir>] <command> [options]
 
 commands:
   log <project.model.intermediate> <file>   log an intermediate from a .csv, .npy, .arrow or .parquet file
@@ -33,7 +33,7 @@ commands:
   serve [--port 8080]                       a web viewer of the store: heatmaps, distributions, comparisons, queries
 
 options for every command:
-  --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store)
+  --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store), before or after the command
   --help          help for the command
 An option a command does not take is an error (exit 2). mistique --version prints the version.
 Exit status: 0 done; 1 the command failed (the message says why and what to do); 2 a usage error (an
@@ -233,7 +233,14 @@ function logTakes(pos: readonly string[], stream: boolean): { form: string; take
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const [command, ...rest] = argv;
+  // --store, the one option of every command, may come before the command too (mistique --store s ls)
+  const lead: string[] = [];
+  for (let a = argv[0]; a === '--store' || a?.startsWith('--store='); a = argv[0]) {
+    lead.push(...argv.slice(0, a === '--store' ? 2 : 1));
+    argv = argv.slice(a === '--store' ? 2 : 1);
+  }
+  const [command, ...tail] = argv;
+  const rest = [...tail, ...lead];
   if (command === '--version' || command === '-V') {
     const pkg = JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
     io.out(`mistique ${pkg.version}`);

@@ -60,6 +60,6 @@ export function readFeatures(db: MetadataDB, ds: DataStore, r: IntermediateRow, 
 }
 
 /** Threads that decode a read of this many RowBlocks of `r`: a scan's segments decode on the worker threads where workersDecode says. */
-export function lanes(ds: DataStore, blocks: number, r: Pick<IntermediateRow, 'scheme' | 'chunk_order'>): number {
-  return isScan(blocks) && workersDecode(ds.codec.inflate, r.scheme, r.chunk_order === 'row') ? Math.max(1, workerCount()) : 1;
+export function lanes(ds: DataStore, blocks: number, r: Pick<IntermediateRow, 'chunk_order'>): number {
+  return isScan(blocks) && workersDecode(ds.codec.inflate, r.chunk_order === 'row') ? Math.max(1, workerCount()) : 1;
 }

@@ -5,18 +5,26 @@ import { createRequire } from 'node:module';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { checksumsOn } from '../metadata/rowcrc.js';
 
-type Crc = (bytes: Uint8Array) => number;
+/** The CRC-32 of `bytes`, continuing from `crc` (the CRC-32 of the bytes before them; 0 for none). */
+type Crc = (bytes: Uint8Array, crc?: number) => number;
 
 function load(): Crc {
   try {
-    const native = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (b: Buffer) => number }).crc32;
-    return (b) => native(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    const native = (createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (b: Buffer, initial?: number) => number }).crc32;
+    return (b, crc = 0) => native(Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength), crc);
   } catch {
-    return (b) => zlibCrc32(b);
+    return (b, crc = 0) => zlibCrc32(b, crc);
   }
 }
 
 export const checksum: Crc = load();
+
+/** The CRC-32 of the concatenation of `parts` (a segment written as pieces), without concatenating them. */
+export function checksumParts(parts: readonly Uint8Array[]): number {
+  let crc = 0;
+  for (const p of parts) crc = checksum(p, crc);
+  return crc;
+}
 
 /** Whether checksums are written and checked (metadata/rowcrc.ts: off only to measure their cost). */
 export { checksumsOn } from '../metadata/rowcrc.js';

@@ -31,6 +31,8 @@ export interface InflateResult {
   /** The first segment that failed (its index in the task) and why; −1 and '' when all inflated. */
   badIndex: number;
   bad: string;
+  /** The task's bytes, handed back once nothing refers to them (all decoded into `each`): a scan reads its next range into them. */
+  spent?: Uint8Array;
 }
 
 interface Lz4 { uncompressSync(b: Buffer): Buffer }
@@ -102,5 +104,5 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
     if (each) each(i, out.byteOffset % 8 === 0 ? out : new Uint8Array(out)); // a copy (Buffer.slice would be a view)
     else raw.set(out, offsets[i]!);
   }
-  return { raw, offsets, badIndex: -1, bad: '' };
+  return { raw, offsets, badIndex: -1, bad: '', ...(each ? { spent: t.bytes } : {}) };
 }

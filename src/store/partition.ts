@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checksum, checksumsOn } from './checksum.js';
+import { checksumParts, checksumsOn } from './checksum.js';
 import { MistiqueError } from '../errors.js';
 import type { ChunkData } from '../model/dataframe.js';
 import type { PartitionRow, SegmentRow } from '../metadata/metadatadb.js';
@@ -87,7 +87,7 @@ export function partitionFileName(id: number, codec: SegmentCodec): string {
 export async function writePartition(
   dir: string, p: OpenPartition, layout: OpenSegment[], codec: SegmentCodec,
 ): Promise<{ partition: PartitionRow; segments: SegmentRow[] }> {
-  const encoded = codec.encodeMany ? await codec.encodeMany(layout) : await mapLimit(layout, os.availableParallelism(), (s) => codec.encode(s.chunks, s.rawLength));
+  const encoded = await encodeSegments(layout, codec);
   const file = partitionFileName(p.id, codec);
   const tmp = path.join(dir, `.${file}.tmp`);
   const segments: SegmentRow[] = [];
@@ -95,13 +95,14 @@ export async function writePartition(
   try {
     const fh = await fs.promises.open(tmp, 'w');
     try {
-      for (const [i, bytes] of encoded.entries()) {
-        segments.push({ partition_id: p.id, seg: i, offset, length: bytes.length, raw_length: layout[i]!.rawLength, crc32: checksumsOn ? checksum(bytes) : null });
-        offset += bytes.length;
+      for (const [i, parts] of encoded.entries()) {
+        const length = parts.reduce((a, b) => a + b.byteLength, 0);
+        segments.push({ partition_id: p.id, seg: i, offset, length, raw_length: layout[i]!.rawLength, crc32: checksumsOn ? checksumParts(parts) : null });
+        offset += length;
       }
       // all segments in one writev: one trip through the threadpool, not one per segment queued behind
       // the compression batches of other partitions
-      await writeAll(fh, encoded);
+      await writeAll(fh, encoded.flat());
       await fh.sync();
     } finally {
       await fh.close();
@@ -116,6 +117,13 @@ export async function writePartition(
     partition: { id: p.id, codec: codec.id, file, bytes: offset, raw_bytes: p.rawBytes, n_segments: segments.length },
     segments,
   };
+}
+
+/** Each segment's encoded bytes, as pieces (one, but for codecs with encodeParts). */
+async function encodeSegments(layout: OpenSegment[], codec: SegmentCodec): Promise<Uint8Array[][]> {
+  if (codec.encodeParts) return layout.map((s) => codec.encodeParts!(s.chunks, s.rawLength));
+  const whole = codec.encodeMany ? await codec.encodeMany(layout) : await mapLimit(layout, os.availableParallelism(), (s) => codec.encode(s.chunks, s.rawLength));
+  return whole.map((b) => [b]);
 }
 
 /** A write may write less than asked (a full disk, a signal): write until all is out or it throws. */

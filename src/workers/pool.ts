@@ -125,9 +125,9 @@ export async function encode<T extends EncodeTask>(task: T): Promise<EncodeResul
  * is handed over. The codec's decoder is loaded on the calling thread too: it runs the small tasks, and
  * views the segments handed back undecoded (segmentView).
  */
-export async function inflate(task: InflateTask): Promise<InflateResult> {
+export async function inflate(task: InflateTask, wholeBuffer = false): Promise<InflateResult> {
   await loadCodec(task.codec);
   const p = task.bytes.byteLength < INLINE_BYTES_BELOW ? null : pool();
   if (!p) return runTask(task);
-  return p.run({ ...task, bytes: own(task.bytes) });
+  return p.run(wholeBuffer ? task : { ...task, bytes: own(task.bytes) });
 }

@@ -23,6 +23,6 @@ export function runTask<T extends Task>(t: T): TaskResult<T> {
 export function buffersOf(x: Task | LayerResult | KbitBlock[] | InflateResult): ArrayBuffer[] {
   if (Array.isArray(x)) return encodeBuffers(x);
   if ('op' in x && x.op === 'inflate') return [x.bytes.buffer as ArrayBuffer, x.segs.buffer as ArrayBuffer];
-  if ('raw' in x) return [x.raw.buffer as ArrayBuffer, x.offsets.buffer as ArrayBuffer];
+  if ('raw' in x) return [x.raw.buffer as ArrayBuffer, x.offsets.buffer as ArrayBuffer, ...(x.spent ? [x.spent.buffer as ArrayBuffer] : [])];
   return encodeBuffers(x);
 }

@@ -37,6 +37,12 @@ export interface SegmentCodec {
    * faster than one call per segment (LZ4 on liblz4: a batch per core on the threadpool).
    */
   encodeMany?(segments: readonly { chunks: readonly ChunkData[]; rawLength: number }[]): Promise<Uint8Array[]>;
+  /**
+   * The segment's bytes as pieces, their concatenation what `encode` returns, where the codec's output is
+   * mostly the chunks' own values (Arrow IPC): a partition's writev writes them where they lie, not after
+   * a copy. The pieces share memory with the chunks: they live only until written.
+   */
+  encodeParts?(chunks: readonly ChunkData[], rawLength: number): Uint8Array[];
   decode(bytes: Uint8Array, rawLength: number): Promise<DecodedSegment>;
   /**
    * Rows `span.first`…`first+count−1` of every chunk only, each chunk carrying `firstRow`: where a codec
