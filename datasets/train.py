@@ -185,6 +185,27 @@ def export_detector(path):
                       dynamic_axes={'image': {0: 'batch', 2: 'height', 3: 'width'}, 'logits': {0: 'batch'}})
 
 
+class Uint8Images(nn.Module):
+    """A net of the kind TensorFlow exports: it takes uint8 images and scales them itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.fc = nn.Linear(4 * 14 * 14, 10)
+
+    def forward(self, image):
+        x = image.to(torch.float32) / 255.0
+        return self.fc(torch.flatten(torch.max_pool2d(torch.relu(self.conv(x)), 2), 1))
+
+
+def export_uint8(path):
+    """A test fixture whose input is uint8 images [N, 1, 28, 28] (untrained)."""
+    torch.manual_seed(12)
+    model = Uint8Images().eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28, dtype=torch.uint8), path, input_names=['image'], output_names=['logits'],
+                      opset_version=13, dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}})
+
+
 def accuracy(model, x, y):
     model.eval()
     with torch.no_grad():
@@ -269,6 +290,8 @@ def main():
         print(f'wrote {fx}/tiny_encoder.onnx (untrained; nn.TransformerEncoder, its attention in [tokens, batch, features])')
         export_detector(os.path.join(fx, 'tiny_detector.onnx'))
         print(f'wrote {fx}/tiny_detector.onnx (untrained; images of any height and width)')
+        export_uint8(os.path.join(fx, 'tiny_uint8.onnx'))
+        print(f'wrote {fx}/tiny_uint8.onnx (untrained; uint8 images, scaled inside)')
         return
 
     if a.zoo:

@@ -100,6 +100,34 @@ describe('ONNX graph rewrite', () => {
     expect(viaRerun.sources[0]!.path).toBe('rerun');
   });
 
+  it('a model that takes uint8 images (as TensorFlow exports them) logs from uint8 examples, equal to onnxruntime, and re-runs; integers never feed a float input', async () => {
+    // datasets/train.py --fixtures: uint8 [N, 1, 28, 28], cast and scaled by 1/255 inside the model
+    const file = path.resolve(__dirname, '../datasets/fixtures/tiny_uint8.onnx');
+    const { x } = images(20);
+    const u8 = Uint8Array.from(x, (v) => Math.round(v * 255));
+    const store = await tempStore();
+    const run = await store.logNetwork('fm.u8', file, { x: u8, shape: [1, 28, 28] }, { batchSize: 8 });
+    const plain = await ort.InferenceSession.create(file);
+    const ref = (await plain.run({ image: new ort.Tensor('uint8', u8, [20, 1, 28, 28]) })).logits!.data as Float32Array;
+    const last = run.layers.at(-1)!.name;
+    const logits = await store.getIntermediates(`fm.u8.${last}.*`, { path: 'read' });
+    expect(Array.from(logits.values)).toEqual(Array.from(ref));
+    const rerun = await store.rerunLayer('fm.u8', last, { rows: [19, 3] });
+    expect(Array.from(rerun.values)).toEqual([...ref.subarray(190, 200), ...ref.subarray(30, 40)]);
+    // the same whole numbers as floats are fed as uint8 too; a fraction or 256 does not fit, and says so
+    await store.logNetwork('fm.u8f', file, { x: Float32Array.from(u8), shape: [1, 28, 28] });
+    expect(Array.from((await store.getIntermediates(`fm.u8f.${last}.*`)).values)).toEqual(Array.from(ref));
+    const bad = Float32Array.from(u8);
+    bad[5] = 0.5;
+    await expect(store.logNetwork('fm.bad', file, { x: bad, shape: [1, 28, 28] })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/image\[5\] = 0\.5 is not a uint8 value \(a whole number in 0…255\)/) });
+    bad[5] = 256;
+    await expect(store.logNetwork('fm.bad', file, { x: bad, shape: [1, 28, 28] })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/image\[5\] = 256 is not a uint8 value/) });
+    // uint8 images given to a float model: refused, with the scaling it likely lacks (a Uint8Array says it without `type`)
+    await expect(store.logNetwork('fm.bad', bytes, { x: u8, shape: [1, 28, 28], type: 'uint8' })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/holds uint8 values but the model takes float32: convert them to floats.*a \/ 255/) });
+    await expect(store.logNetwork('fm.bad', bytes, { x: u8, shape: [1, 28, 28] })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/holds Uint8Array values but the model takes float32/) });
+    expect(store.list('fm.bad*')).toEqual([]);
+  });
+
   it.each([
     ['tiny_resnet', 'conv1[8,28,28] relu1[8,28,28] conv2[8,28,28] relu2[8,28,28] conv3[8,28,28] add1[8,28,28] relu3[8,28,28] conv4[16,14,14] relu4[16,14,14] conv5[16,14,14] conv6[16,14,14] add2[16,14,14] relu5[16,14,14] gap1[16,1,1] dense1[10]'],
     ['tiny_mobilenet', 'conv1[16,14,14] clip1[16,14,14] conv2[16,14,14] clip2[16,14,14] conv3[8,14,14] conv4[48,14,14] clip3[48,14,14] conv5[48,7,7] clip4[48,7,7] conv6[8,7,7] conv7[48,7,7] clip5[48,7,7] conv8[48,7,7] clip6[48,7,7] conv9[8,7,7] add1[8,7,7] conv10[48,7,7] clip7[48,7,7] conv11[48,4,4] clip8[48,4,4] conv12[8,4,4] conv13[48,4,4] clip9[48,4,4] conv14[48,4,4] clip10[48,4,4] conv15[8,4,4] add2[8,4,4] conv16[64,4,4] clip11[64,4,4] gap1[64,1,1] dense1[10]'],

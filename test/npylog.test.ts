@@ -22,10 +22,14 @@ describe('mistique log of a .npy file', () => {
       f16: Buffer.concat([npyHeader('<f2', [2, 2]), bytes(Uint16Array.from([0x3c00, 0xc000, 0x7bff, 0x0001]))]),
       // a 2 × 3 array [[1, 2, 3], [4, 5, 6]] as numpy writes it with order='F'
       fortran: Buffer.concat([Buffer.from(Buffer.from(npyHeader('<f8', [2, 3])).toString('latin1').replace("'fortran_order': False", "'fortran_order': True "), 'latin1'), bytes(Float64Array.from([1, 4, 2, 5, 3, 6]))]),
+      // big-endian (numpy's dtype('>f4'), …): each value's bytes swapped
+      bef4: Buffer.concat([npyHeader('>f4', [1, 3]), Buffer.from(bytes(Float32Array.from([1.5, -0, Infinity]))).swap32()]),
+      bei8: Buffer.concat([npyHeader('>i8', [2, 1]), Buffer.from(bytes(BigInt64Array.from([-(2n ** 40n), 9n]))).swap64()]),
+      bef2: Buffer.concat([npyHeader('>f2', [1, 2]), Buffer.from(bytes(Uint16Array.from([0x3c00, 0xc000]))).swap16()]),
     };
     const want: Record<string, number[]> = {
       i64: [0, -1, 2 ** 40, 3, 4, -(2 ** 53)], i8: [-128, 127, 0, 5], u4: [4294967295, 7], b: [1, 0, 0, 1],
-      f16: [1, -2, 65504, 2 ** -24], fortran: [1, 2, 3, 4, 5, 6],
+      f16: [1, -2, 65504, 2 ** -24], fortran: [1, 2, 3, 4, 5, 6], bef4: [1.5, -0, Infinity], bei8: [-(2 ** 40), 9], bef2: [1, -2],
     };
     for (const [name, b] of Object.entries(files)) {
       const f = path.join(dir, `${name}.npy`);
@@ -45,5 +49,11 @@ describe('mistique log of a .npy file', () => {
     const err: string[] = [];
     expect(await run(['log', 'p.m.big', big, '--store', store], { out: () => undefined, err: (x) => err.push(x) })).toBe(1);
     expect(err.join('\n')).toMatch(/value 9007199254740993 \(int64\) is beyond ±2\^53/);
+    // a single value (shape ()) has no examples axis: said so, not 'mistique reads .npy arrays of <f4…'
+    const one = path.join(dir, 'one.npy');
+    fs.writeFileSync(one, Buffer.concat([npyHeader('<f4', []), bytes(Float32Array.of(3))]));
+    err.length = 0;
+    expect(await run(['log', 'p.m.one', one, '--store', store], { out: () => undefined, err: (x) => err.push(x) })).toBe(1);
+    expect(err.join('\n')).toMatch(/one\.npy holds one value \(shape \(\)\): an intermediate needs an examples axis first/);
   });
 });

@@ -156,7 +156,13 @@ describe('a network over images of several shapes (#19)', () => {
     // bad input: a clear error, nothing logged
     const bad = await cli('log', FILE, '--model', 'det.bad', '--input', npy('u.npy', '<u2', [2, 1, 4, 4], new Uint16Array(32)), '--store', store);
     expect(bad.code).not.toBe(0);
-    expect(bad.err).toMatch(/u\.npy: mistique reads \.npy arrays of <f4, <f8, <i8, <i4, \|b1 here \(got <u2 of shape \(2, 1, 4, 4\)\)/);
+    expect(bad.err).toMatch(/input image holds uint16 values but the model takes float32: convert them to floats/);
+    const complex = await cli('log', FILE, '--model', 'det.bad', '--input', npy('c.npy', '<c8', [2, 1, 4, 4], new Float32Array(64)), '--store', store);
+    expect(complex.err).toMatch(/c\.npy: mistique reads \.npy arrays of <f4, <f8, <f2, <i8, .* here \(got <c8 of shape \(2, 1, 4, 4\)\)/);
+    // uint8 images for a model that takes them (TensorFlow's exports do)
+    const u8 = await cli('log', path.resolve(__dirname, '../datasets/fixtures/tiny_uint8.onnx'), '--model', 'fm.u8', '--input', npy('u8.npy', '|u1', [3, 1, 28, 28], new Uint8Array(3 * 784).map((_, i) => i % 256)), '--store', store);
+    expect(u8.code, u8.err).toBe(0);
+    expect(u8.out).toMatch(/over 3 examples/);
     const both = await cli('log', FILE, '--model', 'det.bad', '--input', a, '--images', 'subset', '--store', store);
     expect(both.err).toMatch(/--images \(Fashion-MNIST\) or --input/);
     const s2 = await openStore(store);

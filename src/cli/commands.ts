@@ -9,9 +9,10 @@ import { parseRows } from '../reader/rowspec.js';
 export { parseRows };
 import fs from 'node:fs';
 import path from 'node:path';
-import { matrixText, npyArray, readFrame, textFormat, writeMatrix } from './files.js';
+import { matrixText, NPY_DESCRS, npyArray, readFrame, textFormat, writeMatrix, type NpyDescr } from './files.js';
 import type { DnnInput } from '../executor/onnx/dnn.js';
-import type { NamedInput } from '../executor/onnx/inputs.js';
+import type { InputType, NamedInput } from '../executor/onnx/inputs.js';
+import { fromFloat16 } from '../quantize/lowprecision.js';
 import { counter, progress } from './progress.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { parseScheme } from '../quantize/scheme.js';
@@ -259,23 +260,29 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
   }, true, io);
 }
 
+/** What a .npy file's integers and bools are fed as (floats: as the model's input, whichever float it takes). */
+const NPY_INPUT_TYPE: Partial<Record<NpyDescr, InputType>> = {
+  '<i8': 'int64', '<u4': 'int64', '<i4': 'int32', '<i2': 'int16', '|i1': 'int8', '<u2': 'uint16', '|u1': 'uint8', '|b1': 'bool',
+};
+
 /** One `--input`: `examples.npy` (the model's one input), or `name=a.npy,name2=b.npy` (named inputs); the first axis is the examples'. */
 function npyGroup(spec: string, limit: number): DnnInput {
   const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
-  const read = (f: string) => {
+  const read = (f: string): { data: NamedInput['data']; shape: number[]; type?: InputType } => {
     if (!fs.existsSync(f)) throw new MistiqueError('NOT_FOUND', `--input ${f} does not exist`);
-    const { values, shape } = npyArray(fs.readFileSync(f), f, ['<f4', '<f8', '<i8', '<i4', '|b1']);
+    const { values, shape, descr } = npyArray(fs.readFileSync(f), f, NPY_DESCRS);
     if (shape.length < 2) throw new MistiqueError('BAD_FRAME', `--input ${f} has shape (${shape.join(', ')}): give (examples, …per-example dims)`);
     const n = Math.min(shape[0]!, limit);
     const per = shape.slice(1).reduce((a, b) => a * b, 1);
     const cut = values.subarray(0, n * per);
-    // int64 as exact numbers (logNetwork checks they are safe integers)
-    const data = (cut instanceof BigInt64Array ? Float64Array.from(cut, (v) => Number(v)) : cut) as Float32Array | Float64Array | Int32Array | Uint8Array;
-    return { data, shape: shape.slice(1) };
+    // half floats as float32; int64 as exact numbers (logNetwork checks each fits the model's input type)
+    const data = descr === '<f2' ? fromFloat16(cut as Uint16Array) : cut instanceof BigInt64Array ? Float64Array.from(cut, (v) => Number(v)) : cut instanceof Uint32Array || cut instanceof Int16Array || cut instanceof Int8Array || cut instanceof Uint16Array ? Float64Array.from(cut) : cut;
+    // integers say so: they are fed to an integer input (any width that holds them), never to a float one
+    return { data, shape: shape.slice(1), type: NPY_INPUT_TYPE[descr] };
   };
   if (parts.length === 1 && !parts[0]!.includes('=')) {
-    const { data, shape } = read(parts[0]!);
-    return { x: data instanceof Float32Array ? data : Float32Array.from(data), shape };
+    const { data, shape, type } = read(parts[0]!);
+    return { x: data, shape, type };
   }
   const inputs: Record<string, NamedInput> = {};
   for (const p of parts) {

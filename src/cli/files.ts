@@ -83,7 +83,7 @@ export async function readFrame(file: string): Promise<{ frame: FrameInput; shap
  * and booleans (labels, class ids: numpy's default int64) as float64 — exactly, within ±2^53.
  */
 function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: number[] } {
-  const { values, shape, descr } = npyArray(bytes, file, Object.keys(NPY_TYPES) as NpyDescr[]);
+  const { values, shape, descr } = npyArray(bytes, file, NPY_DESCRS);
   const example = shape.length === 1 ? [1] : shape.slice(1);
   let v: Float32Array | Float64Array;
   if (values instanceof Float32Array || values instanceof Float64Array) v = values;
@@ -103,7 +103,9 @@ const NPY_TYPES = {
   '<f4': Float32Array, '<f8': Float64Array, '<f2': Uint16Array, '<i8': BigInt64Array, '<i4': Int32Array, '<i2': Int16Array, '|i1': Int8Array,
   '<u4': Uint32Array, '<u2': Uint16Array, '|u1': Uint8Array, '|b1': Uint8Array,
 } as const;
-type NpyDescr = keyof typeof NPY_TYPES;
+export type NpyDescr = keyof typeof NPY_TYPES;
+/** Every element type a .npy file read here may hold. */
+export const NPY_DESCRS = Object.keys(NPY_TYPES) as NpyDescr[];
 
 /** A C-order .npy array (format 1.0–3.0) of one of `accept`'s element types: its values and shape. */
 export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[]): { values: InstanceType<(typeof NPY_TYPES)[NpyDescr]>; shape: number[]; descr: NpyDescr } {
@@ -112,20 +114,34 @@ export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[
   const hlen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
   const start = major === 1 ? 10 : 12;
   const header = bytes.subarray(start, start + hlen).toString('latin1');
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const written = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  // big-endian arrays (numpy's '>f4', …) are read as their little-endian type, each value's bytes swapped
+  const bigEndian = written?.startsWith('>') === true;
+  const descr = bigEndian ? `<${written!.slice(1)}` : written;
   const fortran = /'fortran_order':\s*True/.test(header);
   const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const T = accept.includes(descr as NpyDescr) ? NPY_TYPES[descr as NpyDescr] : undefined;
   const count = shape.reduce((a, b) => a * b, 1);
-  if (shape.length < 1 || !T) {
-    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads .npy arrays of ${accept.join(', ')} here (got ${descr} of shape (${shape.join(', ')})); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
+  const shown = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
+  if (!T) {
+    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads .npy arrays of ${accept.join(', ')} here (got ${written} of shape ${shown}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
   }
+  if (shape.length < 1) throw new MistiqueError('BAD_FRAME', `${file} holds one value (shape ()): an intermediate needs an examples axis first, e.g. numpy.save(file, numpy.atleast_1d(a))`);
   const data = bytes.subarray(start + hlen);
-  if (data.length !== count * T.BYTES_PER_ELEMENT) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape (${shape.join(', ')}) of ${descr}, ${count * T.BYTES_PER_ELEMENT} bytes, but ${data.length} bytes follow`);
+  if (data.length !== count * T.BYTES_PER_ELEMENT) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape ${shown} of ${written}, ${count * T.BYTES_PER_ELEMENT} bytes, but ${data.length} bytes follow`);
   const buf = new ArrayBuffer(data.length);
-  new Uint8Array(buf).set(data);
+  const raw = new Uint8Array(buf);
+  raw.set(data);
+  if (bigEndian) swapBytes(raw, T.BYTES_PER_ELEMENT);
   const values = new T(buf) as InstanceType<(typeof NPY_TYPES)[NpyDescr]>;
   return { values: fortran ? cOrder(values, shape) : values, shape, descr: descr as NpyDescr };
+}
+
+/** Reverses the bytes of every `size`-byte value in place (big-endian ⇄ little-endian). */
+function swapBytes(b: Uint8Array, size: number): void {
+  if (size === 2) Buffer.from(b.buffer, b.byteOffset, b.byteLength).swap16();
+  else if (size === 4) Buffer.from(b.buffer, b.byteOffset, b.byteLength).swap32();
+  else if (size === 8) Buffer.from(b.buffer, b.byteOffset, b.byteLength).swap64();
 }
 
 /** A Fortran-order (column-major) array's values in C order (row-major), as numpy.ascontiguousarray gives them. */

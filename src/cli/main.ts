@@ -50,8 +50,9 @@ A pipeline spec (.yaml/.yml) is run stage by stage (progress bar on stderr); eve
 
 An ONNX checkpoint is run over Fashion-MNIST images (the Debian package's test set by default, or the
 committed 500-image subset) layer by layer; every layer becomes <project>.<model>.<layer> (conv1, relu1, …).
-  --input    your examples instead, as .npy (examples, …per-example dims): float32/64, int64, int32 or bool;
-             name=a.npy,name2=b.npy for a model of several inputs. Repeat --input for examples of other
+  --input    your examples instead, as .npy (examples, …per-example dims): floats (16/32/64 bits) for a
+             float input, integers of any width (uint8 images, int64 token ids) or bools for an integer or
+             bool input; name=a.npy,name2=b.npy for a model of several inputs. Repeat --input for examples of other
              shapes (images of each height × width): a layer whose shape follows the input is stored per
              shape as <layer>-<input shape> (conv1-3x64x64), the others once over all examples
 

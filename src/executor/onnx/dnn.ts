@@ -11,7 +11,7 @@ import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
-import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type NamedInput } from './inputs.js';
+import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
 import { exposeLayers, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
@@ -36,11 +36,12 @@ export interface NetworkSink {
 }
 
 /**
- * The examples a network runs on: one float32 input (`x`: N examples of `shape`, e.g. [1, 28, 28]), or
- * the model's inputs by name (`inputs`: token ids and attention masks as int64, …), aligned by row.
+ * The examples a network runs on: its one input (`x`: N examples of `shape`, e.g. [1, 28, 28]; float32,
+ * or values of the input's type — uint8 images for a model that takes them), or the model's inputs by
+ * name (`inputs`: token ids and attention masks as int64, …), aligned by row.
  */
 export type DnnInput =
-  | { x: Float32Array; shape: readonly number[]; rowIds?: Int32Array; inputs?: undefined }
+  | { x: NamedInput['data']; shape: readonly number[]; type?: InputType; rowIds?: Int32Array; inputs?: undefined }
   | { inputs: Record<string, NamedInput>; rowIds?: Int32Array; x?: undefined; shape?: undefined };
 
 /**
@@ -260,8 +261,8 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
     if (input.inputs === undefined && g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `${where}the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
     let fed;
     try {
-      // one float input (x) is the model's only input by another name
-      fed = namedFeeds(g, input.inputs ?? { [g.input]: { data: input.x!, shape: input.shape!, type: 'float32' } });
+      // one input (x) is the model's only input by another name, of the model's type
+      fed = namedFeeds(g, input.inputs ?? { [g.input]: { data: input.x!, shape: input.shape!, type: input.type } });
     } catch (err) {
       if (err instanceof MistiqueError && where) throw new MistiqueError(err.code, `${where}${err.message}`, { cause: err });
       throw err;

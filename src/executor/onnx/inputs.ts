@@ -1,7 +1,8 @@
-// A network's inputs: one float32 tensor (images), or several named inputs of any element type —
-// token ids and attention masks as int64, bool masks — each N examples of its own per-example shape,
-// aligned by row. Each is stored once per project as an intermediate of its own (`<project>.inputs.…`,
-// float32 as float32, integers and bools as exact float64) so that a re-run feeds the same examples.
+// A network's inputs: one tensor (images: float32, or uint8 as models exported from TensorFlow take
+// them), or several named inputs of any element type — token ids and attention masks as int64, bool
+// masks — each N examples of its own per-example shape, aligned by row. Each is stored once per project as
+// an intermediate of its own (`<project>.inputs.…`, float32 as float32, doubles, integers and bools as
+// exact float64) so that a re-run feeds the same examples.
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MistiqueError } from '../../errors.js';
@@ -9,9 +10,12 @@ import { DataFrame } from '../../model/dataframe.js';
 import { unshared, type Matrix } from '../../model/matrix.js';
 import type { OnnxGraph } from './graph.js';
 
-export type InputType = 'float32' | 'int64' | 'int32' | 'bool';
+export type InputType = 'float32' | 'float64' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint16' | 'uint8' | 'bool';
 
-/** One named input: N × shape values (row-major); its type defaults to the graph's. */
+/**
+ * One named input: N × shape values (row-major), fed as the graph's type. `type`: what the values are
+ * (say so for integers: they are then never fed to a float input, where images would go unscaled).
+ */
 export interface NamedInput {
   data: Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | readonly number[];
   shape: readonly number[];
@@ -24,13 +28,20 @@ export interface InputSpec { name: string; type: InputType; shape: number[]; key
 /** Inputs ready to feed: values as float32 (float inputs) or float64 (exact integers, bools). */
 export interface Feed { name: string; type: InputType; shape: number[]; per: number; values: Float32Array | Float64Array }
 
-const ONNX_TYPE: Record<number, InputType> = { 1: 'float32', 7: 'int64', 6: 'int32', 9: 'bool' };
+const ONNX_TYPE: Record<number, InputType> = { 1: 'float32', 11: 'float64', 7: 'int64', 6: 'int32', 5: 'int16', 3: 'int8', 4: 'uint16', 2: 'uint8', 9: 'bool' };
+const isFloat = (t: InputType): boolean => t === 'float32' || t === 'float64';
+
+/** The range of each integer input type (bool: 0 and 1). */
+const INT_RANGE: Partial<Record<InputType, [number, number]>> = {
+  int64: [-Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER], int32: [-2147483648, 2147483647], int16: [-32768, 32767], int8: [-128, 127],
+  uint16: [0, 65535], uint8: [0, 255], bool: [0, 1],
+};
 
 /** The graph's data inputs with their types; an input of another type is UNSUPPORTED, named. */
 export function graphInputs(g: OnnxGraph): { name: string; type: InputType }[] {
   return g.inputs.map((i) => {
     const type = ONNX_TYPE[i.elemType];
-    if (!type) throw new MistiqueError('UNSUPPORTED', `input ${i.name} of the model has ONNX element type ${i.elemType}: mistique feeds float32, int64, int32 and bool inputs`);
+    if (!type) throw new MistiqueError('UNSUPPORTED', `input ${i.name} of the model has ONNX element type ${i.elemType}: mistique feeds ${[...new Set(Object.values(ONNX_TYPE))].join(', ')} inputs`);
     return { name: i.name, type };
   });
 }
@@ -47,8 +58,15 @@ export function namedFeeds(g: OnnxGraph, inputs: Record<string, NamedInput>): { 
   let n = -1;
   const feeds = want.map(({ name, type: graphType }) => {
     const inp = inputs[name]!;
-    const type = inp.type ?? graphType;
-    if (type !== graphType) throw new MistiqueError('BAD_INPUT', `input ${name} is ${type} but the model takes ${graphType}`);
+    // values of one kind (integers and bools, or floats) are fed as the model's type of that kind, each
+    // checked to fit it; integers are never fed as floats, which a model's images would be unscaled
+    // (an integer typed array holds integers whatever `type` says; a Float32Array or a plain array may hold either)
+    const given = inp.type ?? (ArrayBuffer.isView(inp.data) && !(inp.data instanceof Float32Array || inp.data instanceof Float64Array) ? inp.data.constructor.name : undefined);
+    const givenFloat = given === undefined ? isFloat(graphType) : given === 'float32' || given === 'float64';
+    if (givenFloat !== isFloat(graphType)) {
+      throw new MistiqueError('BAD_INPUT', `input ${name} holds ${given} values but the model takes ${graphType}${isFloat(graphType) ? ': convert them to floats as the model expects (images are usually scaled, e.g. a / 255, and normalized)' : ''}`);
+    }
+    const type = graphType;
     const shape = [...inp.shape];
     if (shape.some((d) => !Number.isInteger(d) || d <= 0)) throw new MistiqueError('BAD_INPUT', `input ${name}: shape [${shape.join(', ')}] must be positive integers (the per-example shape, without the batch axis)`);
     const per = shape.reduce((a, b) => a * b, 1);
@@ -63,11 +81,13 @@ export function namedFeeds(g: OnnxGraph, inputs: Record<string, NamedInput>): { 
 
 function toValues(name: string, type: InputType, data: NamedInput['data']): Float32Array | Float64Array {
   if (type === 'float32') return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  if (type === 'float64') return Float64Array.from(data as ArrayLike<number>);
+  const [lo, hi] = INT_RANGE[type]!;
   const out = new Float64Array(data.length);
   for (let i = 0; i < data.length; i++) {
     const v = Number((data as ArrayLike<number | bigint>)[i]);
-    if (!Number.isSafeInteger(v) || (type === 'bool' && v !== 0 && v !== 1) || (type === 'int32' && (v < -2147483648 || v > 2147483647))) {
-      throw new MistiqueError('BAD_INPUT', `input ${name}[${i}] = ${String((data as ArrayLike<unknown>)[i])} is not a ${type} value mistique can store exactly`);
+    if (!Number.isSafeInteger(v) || v < lo || v > hi) {
+      throw new MistiqueError('BAD_INPUT', `input ${name}[${i}] = ${String((data as ArrayLike<unknown>)[i])} is not a ${type} value (a whole number in ${lo}…${hi}${type === 'int64' ? ', which mistique stores exactly' : ''}), and the model takes ${type}`);
     }
     out[i] = v;
   }
@@ -82,11 +102,13 @@ export function batchTensors(feeds: readonly Feed[], s: number, e: number): Reco
     const dims = [e - s, ...f.shape];
     if (f.type === 'float32') out[f.name] = new ort.Tensor('float32', unshared(v as Float32Array), dims);
     else if (f.type === 'int64') out[f.name] = new ort.Tensor('int64', BigInt64Array.from(v, (x) => BigInt(x)), dims);
-    else if (f.type === 'int32') out[f.name] = new ort.Tensor('int32', Int32Array.from(v), dims);
-    else out[f.name] = new ort.Tensor('bool', Uint8Array.from(v), dims);
+    else out[f.name] = new ort.Tensor(f.type, new TYPED[f.type](v), dims);
   }
   return out;
 }
+
+/** The typed array onnxruntime takes for each input type but float32 and int64 (bool: one byte each). */
+const TYPED = { float64: Float64Array, int32: Int32Array, int16: Int16Array, int8: Int8Array, uint16: Uint16Array, uint8: Uint8Array, bool: Uint8Array } as const;
 
 /**
  * Where each input is stored: `<project>.inputs.<name>_<hash of its values and row ids>` (`stem` in place
