@@ -25,7 +25,7 @@ import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -216,6 +216,7 @@ class Capture:
         # the chosen modules whose forward hook fired, and outputs not stored: scalars (a loss) have no rows
         self._ran: set = set()
         self._scalars: Dict[str, None] = {}
+        self._no_tensors: Dict[str, None] = {}
 
     def rows(self, row_ids: Iterable[int]) -> None:
         """Row ids of the examples of the next forward pass (default: numbered on from 0, pass after pass)."""
@@ -282,9 +283,11 @@ class Capture:
         def hook(module, inputs, output):
             self._ran.add(name)
             call = self._call_name(name)
-            outs = [output] if isinstance(output, torch.Tensor) else [o for o in output if isinstance(o, torch.Tensor)] if isinstance(output, (tuple, list)) else []
-            for i, t in enumerate(outs):
-                sub = call if len(outs) == 1 else f"{call}_{i}"
+            outs = list(_tensors(output))
+            if not outs:
+                self._no_tensors[name] = None
+            for suffix, t in outs:
+                sub = call if len(outs) == 1 else f"{call}{suffix}"
                 if t.ndim == 0:
                     self._scalars[sub] = None  # one value per pass (a loss), not rows of examples
                     continue
@@ -292,6 +295,21 @@ class Capture:
                 n = a.shape[0]
                 self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=self._ids(sub, n))
         return hook
+
+
+def _tensors(output: Any, path: str = "") -> Iterator[Tuple[str, Any]]:
+    """Every tensor of a module's output with where it sits: a tensor itself (''), a tuple's or list's by
+    position ('_0', '_1_0' nested), a dict's — Hugging Face's ModelOutput is one — by key ('_logits')."""
+    import torch
+
+    if isinstance(output, torch.Tensor):
+        yield path, output
+    elif isinstance(output, dict):
+        for k, v in output.items():
+            yield from _tensors(v, f"{path}_{re.sub(r'[^A-Za-z0-9_-]', '_', str(k))}")
+    elif isinstance(output, (tuple, list)):
+        for i, v in enumerate(output):
+            yield from _tensors(v, f"{path}_{i}")
 
 
 def _batch_size(inputs: Any) -> Optional[int]:
@@ -316,7 +334,8 @@ class capture:
     shapes (a detector's images of each height × width) — each module output is stored per its per-example shape
     as `<module>-<shape>` (e.g. 'layer1-64x56x56', 'fc-10'). Row ids follow the model's forward passes (see
     Capture), so that an example keeps its row id in every intermediate; a module called k times in a pass
-    stores its calls as `<module>`, `<module>_call2`, … `<module>_call<k>`. The hooks are removed when the block ends; everything becomes
+    stores its calls as `<module>`, `<module>_call2`, … `<module>_call<k>`; an output of several tensors (a tuple, a
+    list, a dict such as a Hugging Face ModelOutput, nested) stores each as `<module>_<position or key>`. The hooks are removed when the block ends; everything becomes
     durable then, or nothing if the block raised.
     """
 
@@ -375,6 +394,12 @@ class capture:
             warnings.warn(MistiqueWarning(f"{', '.join(f'{self._key}.{n}' for n in scalars)} gave a scalar (one value per forward pass, "
                                           "like a loss), not rows of examples: not stored; log such values with Stream.log "
                                           "under a key of their own"), stacklevel=2)
+        no_tensors = [self._module_names[n] for n in self._cap._no_tensors]
+        self._cap.summary["no_tensors"] = no_tensors
+        if no_tensors:
+            warnings.warn(MistiqueWarning(f"{', '.join(no_tensors)} of {self._key} ran but gave no tensor (nothing in a tensor, tuple, "
+                                          "list or dict): nothing of them is stored; capture the modules inside them, which compute "
+                                          "the tensors"), stacklevel=2)
 
     def _not_run_message(self, not_run: List[str]) -> str:
         shown = ", ".join(not_run[:6]) + (f", … ({len(not_run)} in all)" if len(not_run) > 6 else "")

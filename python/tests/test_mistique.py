@@ -301,6 +301,45 @@ class CaptureTest(unittest.TestCase):
         self.assertEqual(mistique.read(self.store, "p.train.fc.*").row_ids.tolist(), list(range(6)))
         self.assertTrue(any("p.train.loss gave a scalar" in str(w.message) for w in seen if issubclass(w.category, mistique.MistiqueWarning)))
 
+    def test_tensors_in_dicts_and_nested_tuples_are_stored_by_key_and_position_and_a_module_without_one_is_named(self):
+        import torch.nn as nn
+
+        class Head(nn.Module):  # returns a dict, as Hugging Face's heads return a ModelOutput
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 3)
+
+            def forward(self, x):
+                y = self.fc(x)
+                return {"logits": y, "probs": y.softmax(-1)}
+
+        class Nothing(nn.Module):
+            def forward(self, x):
+                return None
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a, self.head, self.none = nn.Linear(5, 4), Head(), Nothing()
+
+            def forward(self, x):
+                self.none(x)
+                h = torch.relu(self.a(x))
+                return self.head(h), (h, None, [h * 2])
+
+        m, x = Net().eval(), torch.randn(6, 5)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with mistique.capture(m, self.store, "p.dict", modules=["head", "none", ""]) as cap:
+                with torch.no_grad():
+                    out = m(x)
+        self.assertEqual(listed(self.store), ["p.dict.head_logits", "p.dict.head_probs", "p.dict.output_0_logits", "p.dict.output_0_probs",
+                                              "p.dict.output_1_0", "p.dict.output_1_2_0"])
+        np.testing.assert_array_equal(mistique.read(self.store, "p.dict.head_probs.*").values, out[0]["probs"].numpy())
+        np.testing.assert_array_equal(mistique.read(self.store, "p.dict.output_1_2_0.*").values, out[1][2][0].numpy())
+        self.assertEqual(cap.summary["no_tensors"], ["none"])
+        self.assertTrue(any("none of p.dict ran but gave no tensor" in str(w.message) for w in seen if issubclass(w.category, mistique.MistiqueWarning)))
+
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
             mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])
