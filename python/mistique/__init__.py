@@ -217,6 +217,7 @@ class Capture:
         self._ran: set = set()
         self._scalars: Dict[str, None] = {}
         self._no_tensors: Dict[str, None] = {}
+        self._moved: Dict[str, None] = {}
 
     def rows(self, row_ids: Iterable[int]) -> None:
         """Row ids of the examples of the next forward pass (default: numbered on from 0, pass after pass)."""
@@ -228,9 +229,14 @@ class Capture:
         self._in_pass = True
         self._calls = {}
         self._pass_rows, self._rows = self._rows, None
-        n = _batch_size(inputs)
+        shape = _first_shape(inputs)
+        n = shape[0] if shape else None
         if self._pass_rows is not None and n is not None and n != len(self._pass_rows):
-            raise MistiqueError(f"cap.rows() gave {len(self._pass_rows)} row ids for a forward pass of {n} examples: give one per example")
+            # a sequence-first model (nn.LSTM without batch_first): its input's examples are axis 1
+            if len(shape) >= 2 and shape[1] == len(self._pass_rows):
+                n = len(self._pass_rows)
+            else:
+                raise MistiqueError(f"cap.rows() gave {len(self._pass_rows)} row ids for a forward pass of {n} examples: give one per example")
         self._pass_n = len(self._pass_rows) if self._pass_rows is not None else n
 
     def _end(self, module, inputs, output) -> None:
@@ -291,6 +297,11 @@ class Capture:
                 if t.ndim == 0:
                     self._scalars[sub] = None  # one value per pass (a loss), not rows of examples
                     continue
+                if self._in_pass and self._pass_n and t.ndim >= 2 and t.shape[0] != self._pass_n and t.shape[1] == self._pass_n:
+                    # sequence first: nn.LSTM's and nn.GRU's outputs and hidden states, attention without batch_first —
+                    # the examples are axis 1; stored per example (an LSTM's h_n [layers, batch, hidden] as [layers, hidden] per row)
+                    t = t.transpose(0, 1)
+                    self._moved[sub] = None
                 a = t.detach().to("cpu", torch.float32).contiguous().numpy()
                 n = a.shape[0]
                 self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=self._ids(sub, n))
@@ -312,17 +323,17 @@ def _tensors(output: Any, path: str = "") -> Iterator[Tuple[str, Any]]:
             yield from _tensors(v, f"{path}_{i}")
 
 
-def _batch_size(inputs: Any) -> Optional[int]:
-    """The first dimension of the first tensor among a forward pass's positional inputs (None: there is none)."""
+def _first_shape(inputs: Any) -> Optional[Tuple[int, ...]]:
+    """The shape of the first tensor among a forward pass's positional inputs (None: there is none, or it is a scalar)."""
     import torch
 
     for x in inputs if isinstance(inputs, (tuple, list)) else [inputs]:
         if isinstance(x, torch.Tensor):
-            return int(x.shape[0]) if x.ndim else None
+            return tuple(int(d) for d in x.shape) if x.ndim else None
         if isinstance(x, (tuple, list, dict)):
-            n = _batch_size(list(x.values()) if isinstance(x, dict) else x)
-            if n is not None:
-                return n
+            s = _first_shape(list(x.values()) if isinstance(x, dict) else x)
+            if s is not None:
+                return s
     return None
 
 
@@ -347,6 +358,8 @@ class capture:
         named = dict(model.named_modules())
         if modules is None:
             chosen = {n: m for n, m in named.items() if n and next(iter(m.children()), None) is None}
+            # a model of no submodules (an nn.LSTM on its own) is its own one leaf: its output is stored
+            chosen = chosen or {"": model}
         else:
             missing = [n for n in modules if n not in named]
             if missing:
@@ -394,6 +407,7 @@ class capture:
             warnings.warn(MistiqueWarning(f"{', '.join(f'{self._key}.{n}' for n in scalars)} gave a scalar (one value per forward pass, "
                                           "like a loss), not rows of examples: not stored; log such values with Stream.log "
                                           "under a key of their own"), stacklevel=2)
+        self._cap.summary["batch_axis_1"] = list(self._cap._moved)
         no_tensors = [self._module_names[n] for n in self._cap._no_tensors]
         self._cap.summary["no_tensors"] = no_tensors
         if no_tensors:

@@ -340,6 +340,24 @@ class CaptureTest(unittest.TestCase):
         self.assertEqual(cap.summary["no_tensors"], ["none"])
         self.assertTrue(any("none of p.dict ran but gave no tensor" in str(w.message) for w in seen if issubclass(w.category, mistique.MistiqueWarning)))
 
+    def test_an_lstm_stores_its_output_and_hidden_states_per_example_batch_first_or_not(self):
+        import torch.nn as nn
+
+        for batch_first in (True, False):
+            lstm = nn.LSTM(5, 4, num_layers=2, batch_first=batch_first).eval()
+            x = torch.randn(6, 7, 5) if batch_first else torch.randn(7, 6, 5)  # 6 examples of 7 steps
+            key = f"p.lstm{int(batch_first)}"
+            with mistique.capture(lstm, self.store, key) as cap:
+                cap.rows(range(100, 106))  # a sequence-first model's examples are its input's axis 1
+                with torch.no_grad():
+                    o, (h, c) = lstm(x)
+            out = o if batch_first else o.transpose(0, 1)
+            got = mistique.read(self.store, f"{key}.output_0.*", rows=[103])
+            np.testing.assert_array_equal(got.values[0], out[3].numpy())  # [steps, hidden] per example
+            got = mistique.read(self.store, f"{key}.output_1_0.*", rows=[101, 105])
+            np.testing.assert_array_equal(got.values, h.transpose(0, 1)[[1, 5]].numpy())  # h_n [layers, batch, hidden]: [layers, hidden] per example
+            self.assertEqual(cap.summary["batch_axis_1"], ["output_1_0", "output_1_1"] if batch_first else ["output_0", "output_1_0", "output_1_1"])
+
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
             mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])
