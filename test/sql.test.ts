@@ -92,6 +92,34 @@ describe('store.sql', () => {
     expect(q4.rows[0]!.c).toBe(10);
   });
 
+  it('a query naming some columns of a table reads those alone, with the answers of reading every column', async () => {
+    const store = await tempStore();
+    const r = rng(3);
+    const n = 500, C = 40;
+    const wide: Record<string, Float64Array | string[]> = { Name: Array.from({ length: n }, (_, i) => `h${i % 7}`) };
+    for (let c = 0; c < C; c++) wide[`f${c}`] = Float64Array.from({ length: n }, () => Math.round(r() * 10));
+    await store.log('z.P1.onehot', wide);
+    await store.log('z.P1.pred', { pred: Float64Array.from({ length: n }, () => r()) });
+    const cases: [string, number[] | null][] = [
+      // columns named anywhere: the select list, WHERE, GROUP BY, a subquery, USING; case as DuckDB matches it
+      ['SELECT name, sum(F3) AS s FROM "z.P1.onehot" WHERE f7 > 5 GROUP BY name ORDER BY name', [3]],
+      ['SELECT count(*) AS c FROM "z.P1.onehot"', [1]],
+      ['SELECT o.f1, p.pred FROM "z.P1.onehot" o JOIN "z.P1.pred" p USING (row_id) WHERE o.row_id IN (SELECT row_id FROM "z.P1.onehot" WHERE f2 = 3) ORDER BY o.row_id', [2, null]], // (pred is all of z.P1.pred)
+      // every column: a star, a whole row by its alias, a NATURAL join
+      ['SELECT * FROM "z.P1.onehot" WHERE f0 = 1 ORDER BY row_id', null],
+      ['SELECT o FROM "z.P1.onehot" o ORDER BY o.row_id LIMIT 3', null],
+      ['SELECT COLUMNS(\'f1.*\') FROM "z.P1.onehot" ORDER BY row_id LIMIT 4', null],
+    ];
+    for (const [q, cols] of cases) {
+      const got = await store.sql(q);
+      expect(got.reads.map((x) => x.columns ?? null).slice(0, cols?.length ?? 1), q).toEqual(cols ?? [null]);
+      // the same statement over views of every column (a star forces it) answers the same
+      const whole = await store.sql(`SELECT * FROM (${q}) AS q, (SELECT count(*) FROM (SELECT * FROM "z.P1.onehot") AS w) AS k`);
+      expect(whole.reads.every((x) => x.columns === undefined), q).toBe(true);
+      expect(JSON.stringify(whole.rows.map((x) => Object.fromEntries(Object.entries(x).filter(([k]) => !k.startsWith('count')))))).toBe(JSON.stringify(got.rows));
+    }
+  });
+
   it('bad SQL, unknown relations and writes are one clear error and change no file', async () => {
     const { store } = await twoPipelines();
     await store.flush();

@@ -1,5 +1,6 @@
-// Which rows of each intermediate a SQL query can need, from DuckDB's own parse tree (json_serialize_sql):
-// the WHERE clause's top-level conjuncts that compare row_id with constants. Pure functions.
+// Which rows and columns of each intermediate a SQL query can need, from DuckDB's own parse tree
+// (json_serialize_sql): the WHERE clause's top-level conjuncts that compare row_id with constants, and the
+// column names it references anywhere. Pure functions.
 
 /** The row ids a relation's rows must fall in: a closed range, or a set. */
 export type RowFilter = { lo: number; hi: number; ids?: Set<number> };
@@ -118,4 +119,39 @@ export function rowFilters(stmt: Node): Map<string, RowFilter> {
     for (const t of targets) if (!twice.has(t)) out.set(t, out.has(t) ? intersect(out.get(t)!, cf.f) : cf.f);
   }
   return out;
+}
+
+/**
+ * The column names (lower case: DuckDB matches them so) a statement references anywhere — in any
+ * expression, subquery or USING list — or null when it may need every column of a relation: a star
+ * (`*`, `t.*`, `COLUMNS(…)`), a NATURAL join, or a reference to a whole row by its table's name or alias.
+ * A relation needs at most the columns named here (and row_id): the set can be larger than what a
+ * relation uses (a name of another relation's column, a lambda's parameter), never smaller.
+ */
+export function columnsUsed(stmt: Node): Set<string> | null {
+  const names = new Set<string>();
+  const tables = new Set<string>();
+  let all = false;
+  const walk = (o: unknown): void => {
+    if (all || !o || typeof o !== 'object') return;
+    if (Array.isArray(o)) { o.forEach(walk); return; }
+    const n = o as Node;
+    if (n.class === 'STAR' || n.type === 'STAR' || n.ref_type === 'NATURAL') { all = true; return; }
+    if (n.type === 'BASE_TABLE' && typeof n.table_name === 'string') {
+      tables.add(n.table_name.toLowerCase());
+      if (typeof n.alias === 'string' && n.alias) tables.add(n.alias.toLowerCase());
+    }
+    if (n.class === 'COLUMN_REF' && Array.isArray(n.column_names)) {
+      const parts = n.column_names as string[];
+      names.add(parts.at(-1)!.toLowerCase());
+      // a one-part name may be a table's whole row (SELECT t FROM x t): checked once every table is known
+      if (parts.length === 1) names.add(`\u0000${parts[0]!.toLowerCase()}`);
+    }
+    if (Array.isArray(n.using_columns)) for (const u of n.using_columns as string[]) names.add(String(u).toLowerCase());
+    for (const v of Object.values(n)) walk(v);
+  };
+  walk(stmt);
+  if (all) return null;
+  for (const t of tables) if (names.has(`\u0000${t}`)) return null;
+  return new Set([...names].filter((x) => !x.startsWith('\u0000')));
 }

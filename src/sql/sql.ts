@@ -14,7 +14,7 @@ import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import { single, writeGroups } from '../export/writers.js';
 import { findIntermediate } from '../reader/resolve.js';
-import { rowFilters, baseTables, type RowFilter } from './pushdown.js';
+import { columnsUsed, rowFilters, baseTables, type RowFilter } from './pushdown.js';
 
 type Duck = typeof import('@duckdb/node-api');
 type Instance = Awaited<ReturnType<Duck['DuckDBInstance']['create']>>;
@@ -27,8 +27,11 @@ export interface SqlResult {
   columns: string[];
   /** Rows as plain objects (numbers, strings, arrays; a BIGINT beyond 2^53 as a bigint). */
   rows: Record<string, unknown>[];
-  /** Per intermediate the query named: how many of its rows were read, and whether a row_id filter narrowed them. */
-  reads: { key: string; rows: number; narrowed: boolean; ms: number }[];
+  /**
+   * Per intermediate the query named: how many of its rows were read, whether a row_id filter narrowed
+   * them, and — where the query names only some of a table's columns — how many columns were read.
+   */
+  reads: { key: string; rows: number; narrowed: boolean; columns?: number; ms: number }[];
   ms: number;
 }
 
@@ -58,6 +61,21 @@ export function narrowRows(store: Store, r: IntermediateRow | undefined, f: RowF
     if (f.ids) { for (const x of f.ids) if (x >= lo && x <= hi && Number.isInteger(x)) ids.push(x); } else for (let x = lo; x <= hi; x++) ids.push(x);
   }
   return ids.sort((a, b) => a - b);
+}
+
+/**
+ * The columns of a table intermediate a query needs (those of its columns whose names it references; the
+ * first when it references none, as count(*) does: the rows must be there) — or null: all of them (a
+ * tensor's list of values, a query that may need every column, or every column named anyway).
+ */
+export function usedColumns(store: Store, r: IntermediateRow, used: ReadonlySet<string> | null): string[] | null {
+  if (!used) return null;
+  const cols = store.metadata.columns(r.id);
+  if (cols.some((c) => c.name === null || c.name.includes('*'))) return null;
+  const names = cols.map((c) => c.name!);
+  const want = names.filter((n) => used.has(n.toLowerCase()));
+  if (want.length === names.length) return null;
+  return want.length > 0 ? want : names.slice(0, 1);
 }
 
 async function catalog(store: Store, c: Connection, rows: readonly IntermediateRow[], stored: ReadonlyMap<string, number>): Promise<void> {
@@ -173,14 +191,16 @@ export class SqlSession {
       });
       // every relation's rows are read at once (decoding on the worker threads) while the ones read are written
       const t = performance.now();
+      const used = stmts.length ? columnsUsed(stmts[0]!) : null;
       const reads: SqlResult['reads'] = await Promise.all(relations.map(async ({ key, row }, i) => {
         const ids = narrowRows(store, row, filters.get(key));
-        const m = await store.getIntermediates(`${key}.*`, ids ? { rows: ids } : {});
+        const cols = usedColumns(store, row, used);
+        const m = await store.getIntermediates(cols ? cols.map((c) => `${key}.${c}`) : `${key}.*`, ids ? { rows: ids } : {});
         const file = path.join(this.tmp, `${i}.parquet`);
         files.push(file);
         // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
         await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none', scratch: true }, single(m));
-        return { key, rows: m.nrows, narrowed: ids !== null, ms: performance.now() - t };
+        return { key, rows: m.nrows, narrowed: ids !== null, ...(cols ? { columns: cols.length } : {}), ms: performance.now() - t };
       }));
       for (const [i, { key }] of relations.entries()) {
         created.push([key, 'VIEW']);
