@@ -140,12 +140,21 @@ export class Store {
 
   /** Logs one intermediate computed by the caller, under `project.model.intermediate`. */
   async log(key: string, frame: FrameInput, opts: LogOptions = {}): Promise<IntermediateInfo> {
-    const df = DataFrame.from(frame, opts);
-    if (opts.replace) return this.replaceLog(key, df, opts);
+    return this.logBatches(key, [DataFrame.from(frame, opts)], opts);
+  }
+
+  /**
+   * Logs one intermediate from batches of rows (frames of the same columns, row ids distinct across them),
+   * as `log` does one frame: what waits in memory is the bufferpool and the batch at hand, whatever the
+   * intermediate's size. Nothing is registered unless every batch is. Options as `log`'s (`shape` and
+   * `rowIds` belong to each frame).
+   */
+  async logBatches(key: string, batches: Iterable<DataFrame> | AsyncIterable<DataFrame>, opts: LogOptions = {}): Promise<IntermediateInfo> {
+    if (opts.replace) return this.replaceLog(key, batches, opts);
     const w = this.writer(key, opts);
     let info: IntermediateInfo;
     try {
-      await w.append(df);
+      for await (const df of batches) await w.append(df);
       info = await w.close();
     } catch (err) {
       w.abort();
@@ -160,11 +169,11 @@ export class Store {
    * in the old one's place in one transaction — a reader sees the old intermediate or the new one, never
    * neither. (A crash between the two leaves the new one under `<name>-replacing-<id>`; rm it or re-run.)
    */
-  private async replaceLog(key: string, df: DataFrame, opts: LogOptions): Promise<IntermediateInfo> {
+  private async replaceLog(key: string, batches: Iterable<DataFrame> | AsyncIterable<DataFrame>, opts: LogOptions): Promise<IntermediateInfo> {
     const k = parseIntermediateKey(key);
     const oldId = this.db.intermediateId(k.project, k.model, k.intermediate);
-    if (oldId === undefined) return this.log(key, df, { ...opts, replace: false });
-    const info = await this.swapIn(k.project, k.model, k.intermediate, oldId, 'replacing', (tmp) => this.log(tmp, df, { ...opts, replace: false }), {});
+    if (oldId === undefined) return this.logBatches(key, batches, { ...opts, replace: false });
+    const info = await this.swapIn(k.project, k.model, k.intermediate, oldId, 'replacing', (tmp) => this.logBatches(tmp, batches, { ...opts, replace: false }), {});
     return { ...info, key: `${k.project}.${k.model}.${k.intermediate}` };
   }
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../src/cli/main.js';
 import { npyHeader } from '../src/export/writers.js';
+import { npyFirst, npyFrames } from '../src/cli/npy.js';
 import { openStore } from '../src/index.js';
 import { tempDir } from './helpers.js';
 
@@ -55,5 +56,55 @@ describe('mistique log of a .npy file', () => {
     err.length = 0;
     expect(await run(['log', 'p.m.one', one, '--store', store], { out: () => undefined, err: (x) => err.push(x) })).toBe(1);
     expect(err.join('\n')).toMatch(/one\.npy holds one value \(shape \(\)\): an intermediate needs an examples axis first/);
+  });
+
+  it('streams a .npy batch by batch from the file: values and row ids as one read, Fortran order whole, big-endian swapped', async () => {
+    const dir = tempDir();
+    const f = path.join(dir, 'x.npy');
+    const x = Float32Array.from({ length: 37 * 6 }, (_, i) => (i % 5) - 1.5);
+    fs.writeFileSync(f, Buffer.concat([npyHeader('<f4', [37, 2, 3]), bytes(x)]));
+    // batches of 5 rows (24 bytes a row, 128 bytes a batch): 8 batches, the last of 2
+    const npy = npyFrames(f, 128);
+    expect(npy.examples).toBe(37);
+    const frames = [];
+    for await (const fr of npy.frames()) frames.push(fr);
+    expect(frames.map((fr) => fr.nrows)).toEqual([5, 5, 5, 5, 5, 5, 5, 2]);
+    expect(frames.flatMap((fr) => Array.from(fr.rowIds))).toEqual(Array.from({ length: 37 }, (_, i) => i));
+    expect(frames.flatMap((fr) => Array.from((fr as unknown as { values: Float32Array }).values))).toEqual(Array.from(x));
+    // logged through the CLI the same, over several batches of the store's writer
+    const store = path.join(dir, 'store');
+    expect(await run(['log', 'p.m.x', f, '--store', store], { out: () => undefined, err: () => undefined })).toBe(0);
+    const s = await openStore(store);
+    try {
+      const m = await s.getIntermediates('p.m.x.*');
+      expect(m.shape).toEqual([2, 3]);
+      expect(Array.from(m.values)).toEqual(Array.from(x));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('reads the first examples of a file without the rest (--input --examples), and a file too large to read whole is one clear error', async () => {
+    const dir = tempDir();
+    // a 3 GiB float32 array, sparse on disk: its first 4 examples are read alone
+    const huge = path.join(dir, 'huge.npy');
+    const head = npyHeader('<f4', [3 * 2 ** 20, 256]);
+    const fd = fs.openSync(huge, 'w');
+    fs.writeSync(fd, head);
+    fs.writeSync(fd, bytes(Float32Array.from({ length: 4 * 256 }, (_, i) => i)), 0, 4 * 256 * 4, head.length);
+    fs.ftruncateSync(fd, head.length + 3 * 2 ** 20 * 256 * 4);
+    fs.closeSync(fd);
+    const first = npyFirst(huge, 4);
+    expect(first.shape).toEqual([4, 256]);
+    expect(Array.from(first.values.subarray(0, 3) as Float32Array)).toEqual([0, 1, 2]);
+    expect(() => npyFirst(huge, Infinity)).toThrow(/3145728 examples are 3\.0 GiB, past the 2 GiB a buffer holds; give fewer \(--examples N\)/);
+    // a CSV past 2 GiB: said so, with the ways out (it was an internal error with a stack trace)
+    const csv = path.join(dir, 'big.csv');
+    fs.writeFileSync(csv, 'a,b\n');
+    fs.truncateSync(csv, 2 ** 31 + 10);
+    const err: string[] = [];
+    expect(await run(['log', 'p.m.big', csv, '--store', path.join(dir, 's')], { out: () => undefined, err: (e) => err.push(e) })).toBe(1);
+    expect(err.join('\n')).toMatch(/big\.csv is 2\.0 GiB: a \.csv file is read whole, .* save the values as \.npy, which is logged batch by batch/);
+    expect(err.join('\n')).not.toMatch(/internal error|    at /);
   });
 });

@@ -9,11 +9,13 @@ import { parseRows } from '../reader/rowspec.js';
 export { parseRows };
 import fs from 'node:fs';
 import path from 'node:path';
-import { matrixText, NPY_DESCRS, npyArray, readFrame, textFormat, writeMatrix, type NpyDescr } from './files.js';
+import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
+import { npyFirst, npyFrames, type NpyDescr } from './npy.js';
 import type { DnnInput } from '../executor/onnx/dnn.js';
 import type { InputType, NamedInput } from '../executor/onnx/inputs.js';
 import { fromFloat16 } from '../quantize/lowprecision.js';
 import { counter, progress } from './progress.js';
+import type { IntermediateInfo } from '../store/writer.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { parseScheme } from '../quantize/scheme.js';
 import { formatBytes, formatMatrix, formatTable } from './format.js';
@@ -176,12 +178,36 @@ export async function stats(dir: string, opts: { json?: boolean }, io: Io): Prom
 
 export async function logFile(dir: string, key: string | undefined, file: string | undefined, opts: { shape?: string; replace?: boolean }, io: Io): Promise<void> {
   if (!key || !file) throw new MistiqueError('BAD_OPTION', 'usage: mistique log <project.model.intermediate> <file.csv|.npy|.arrow|.parquet>');
+  if (path.extname(file).toLowerCase() === '.npy') return logNpy(dir, key, file, opts, io);
   const { frame, shape, rowIds } = await readFrame(file);
   const explicit = opts.shape ? opts.shape.split(/[x,×]/).map(Number) : undefined;
   await withStore(dir, async (s) => {
     const info = await s.log(key, frame, { shape: explicit ?? (shape && shape.length > 1 ? shape : undefined), rowIds, replace: opts.replace });
-    io.out(`logged ${info.key}: ${info.rows} rows × ${info.columns} columns, ${formatBytes(info.bytesRaw)} raw, ${formatBytes(info.bytesNew)} new (${info.chunksDeduplicated} of ${info.chunks} chunks de-duplicated) in ${info.ms.toFixed(0)} ms`);
+    io.out(logged(info));
   }, true, io);
+}
+
+/** `mistique log p.m.i x.npy`: the array streamed from the file a batch at a time (any size), with a progress bar. */
+async function logNpy(dir: string, key: string, file: string, opts: { replace?: boolean }, io: Io): Promise<void> {
+  if (!fs.existsSync(file)) throw new MistiqueError('NOT_FOUND', `input file ${file} does not exist`);
+  const npy = npyFrames(file); // a bad header is reported before the store is touched
+  try {
+    await withStore(dir, async (s) => {
+      const bar = progress(key, npy.examples);
+      try {
+        const info = await s.logBatches(key, (async function* () { for await (const f of npy.frames()) { yield f; bar.tick(f.nrows); } })(), { replace: opts.replace });
+        io.out(logged(info));
+      } finally {
+        bar.stop();
+      }
+    }, true, io);
+  } finally {
+    npy.close();
+  }
+}
+
+function logged(info: IntermediateInfo): string {
+  return `logged ${info.key}: ${info.rows} rows × ${info.columns} columns, ${formatBytes(info.bytesRaw)} raw, ${formatBytes(info.bytesNew)} new (${info.chunksDeduplicated} of ${info.chunks} chunks de-duplicated) in ${info.ms.toFixed(0)} ms`;
 }
 
 /** `mistique log pipeline.yaml --data dir`: runs a TRAD pipeline in logging mode with a progress bar. */
@@ -270,11 +296,8 @@ function npyGroup(spec: string, limit: number): DnnInput {
   const parts = spec.split(',').map((p) => p.trim()).filter(Boolean);
   const read = (f: string): { data: NamedInput['data']; shape: number[]; type?: InputType } => {
     if (!fs.existsSync(f)) throw new MistiqueError('NOT_FOUND', `--input ${f} does not exist`);
-    const { values, shape, descr } = npyArray(fs.readFileSync(f), f, NPY_DESCRS);
-    if (shape.length < 2) throw new MistiqueError('BAD_FRAME', `--input ${f} has shape (${shape.join(', ')}): give (examples, …per-example dims)`);
-    const n = Math.min(shape[0]!, limit);
-    const per = shape.slice(1).reduce((a, b) => a * b, 1);
-    const cut = values.subarray(0, n * per);
+    const { values: cut, shape, descr } = npyFirst(f, limit);
+    if (shape.length < 2) throw new MistiqueError('BAD_FRAME', `--input ${f} has shape (${shape.join(', ')},): give (examples, …per-example dims)`);
     // half floats as float32; int64 as exact numbers (logNetwork checks each fits the model's input type)
     const data = descr === '<f2' ? fromFloat16(cut as Uint16Array) : cut instanceof BigInt64Array ? Float64Array.from(cut, (v) => Number(v)) : cut instanceof Uint32Array || cut instanceof Int16Array || cut instanceof Int8Array || cut instanceof Uint16Array ? Float64Array.from(cut) : cut;
     // integers say so: they are fed to an integer input (any width that holds them), never to a float one

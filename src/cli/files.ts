@@ -6,9 +6,8 @@ import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow'
 import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
 import { keptAsNumber, parseCSV, utf8Text } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
-import { DataFrame, exactInDouble, type FrameInput, type PlainFrame } from '../model/dataframe.js';
+import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
 import type { Matrix } from '../model/matrix.js';
-import { fromFloat16 } from '../quantize/lowprecision.js';
 import { columnNames } from './format.js';
 
 /**
@@ -61,102 +60,24 @@ export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string 
   return lines.join('\n') + '\n';
 }
 
-/** Reads a frame to log from a .csv, .npy, .arrow/.feather or .parquet file. */
+/** Reads a frame to log from a .csv, .arrow/.feather or .parquet file (a .npy is read batch by batch: npy.ts). */
 export async function readFrame(file: string): Promise<{ frame: FrameInput; shape?: number[]; rowIds?: Int32Array }> {
   if (!fs.existsSync(file)) throw new MistiqueError('NOT_FOUND', `input file ${file} does not exist`);
   const ext = path.extname(file).slice(1).toLowerCase();
+  if (!['csv', 'arrow', 'feather', 'arrows', 'parquet'].includes(ext)) throw new MistiqueError('BAD_OPTION', `cannot read ${file}: give a .csv, .npy, .arrow or .parquet file`);
+  const size = fs.statSync(file).size;
+  if (size >= 2 ** 31) {
+    throw new MistiqueError('BAD_FRAME', `${file} is ${(size / 2 ** 30).toFixed(1)} GiB: a .${ext} file is read whole, and that is past the 2 GiB a buffer holds; split it into files of fewer rows (log them with distinct row ids), or save the values as .npy, which is logged batch by batch whatever its size`);
+  }
   const bytes = fs.readFileSync(file);
   switch (ext) {
     case 'csv': return csvFrame(parseCsv(utf8Text(bytes, file), file), file);
-    case 'npy': return fromNpy(bytes, file);
-    case 'arrow': case 'feather': case 'arrows': return arrowFrame(tableFromIPC(bytes), file);
     case 'parquet': {
       const pq = await import('parquet-wasm');
       return arrowFrame(tableFromIPC(pq.readParquet(bytes).intoIPCStream()), file);
     }
-    default: throw new MistiqueError('BAD_OPTION', `cannot read ${file}: give a .csv, .npy, .arrow or .parquet file`);
+    default: return arrowFrame(tableFromIPC(bytes), file);
   }
-}
-
-/**
- * A .npy array as a tensor intermediate: float32 and float64 as they are, float16 as float32, integers
- * and booleans (labels, class ids: numpy's default int64) as float64 — exactly, within ±2^53.
- */
-function fromNpy(bytes: Buffer, file: string): { frame: FrameInput; shape?: number[] } {
-  const { values, shape, descr } = npyArray(bytes, file, NPY_DESCRS);
-  const example = shape.length === 1 ? [1] : shape.slice(1);
-  let v: Float32Array | Float64Array;
-  if (values instanceof Float32Array || values instanceof Float64Array) v = values;
-  else if (descr === '<f2') v = fromFloat16(values as Uint16Array);
-  else if (values instanceof BigInt64Array) {
-    v = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const x = values[i]!;
-      if (!exactInDouble(x)) throw new MistiqueError('BAD_FRAME', `${file}: value ${x} (int64) is beyond ±2^53, which a float64 tensor would round; log it as a table column of text, or scale it`);
-      v[i] = Number(x);
-    }
-  } else v = Float64Array.from(values as ArrayLike<number>);
-  return { frame: DataFrame.fromTensor(v, example), shape: example };
-}
-
-const NPY_TYPES = {
-  '<f4': Float32Array, '<f8': Float64Array, '<f2': Uint16Array, '<i8': BigInt64Array, '<i4': Int32Array, '<i2': Int16Array, '|i1': Int8Array,
-  '<u4': Uint32Array, '<u2': Uint16Array, '|u1': Uint8Array, '|b1': Uint8Array,
-} as const;
-export type NpyDescr = keyof typeof NPY_TYPES;
-/** Every element type a .npy file read here may hold. */
-export const NPY_DESCRS = Object.keys(NPY_TYPES) as NpyDescr[];
-
-/** A C-order .npy array (format 1.0–3.0) of one of `accept`'s element types: its values and shape. */
-export function npyArray(bytes: Buffer, file: string, accept: readonly NpyDescr[]): { values: InstanceType<(typeof NPY_TYPES)[NpyDescr]>; shape: number[]; descr: NpyDescr } {
-  if (bytes.length < 10 || bytes.readUInt32BE(0) !== 0x934e554d) throw new MistiqueError('BAD_FRAME', `${file} is not a .npy file`);
-  const major = bytes[6]!;
-  const hlen = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = bytes.subarray(start, start + hlen).toString('latin1');
-  const written = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  // big-endian arrays (numpy's '>f4', …) are read as their little-endian type, each value's bytes swapped
-  const bigEndian = written?.startsWith('>') === true;
-  const descr = bigEndian ? `<${written!.slice(1)}` : written;
-  const fortran = /'fortran_order':\s*True/.test(header);
-  const shape = (/'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const T = accept.includes(descr as NpyDescr) ? NPY_TYPES[descr as NpyDescr] : undefined;
-  const count = shape.reduce((a, b) => a * b, 1);
-  const shown = `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`;
-  if (!T) {
-    throw new MistiqueError('BAD_FRAME', `${file}: mistique reads .npy arrays of ${accept.join(', ')} here (got ${written} of shape ${shown}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
-  }
-  if (shape.length < 1) throw new MistiqueError('BAD_FRAME', `${file} holds one value (shape ()): an intermediate needs an examples axis first, e.g. numpy.save(file, numpy.atleast_1d(a))`);
-  const data = bytes.subarray(start + hlen);
-  if (data.length !== count * T.BYTES_PER_ELEMENT) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape ${shown} of ${written}, ${count * T.BYTES_PER_ELEMENT} bytes, but ${data.length} bytes follow`);
-  const buf = new ArrayBuffer(data.length);
-  const raw = new Uint8Array(buf);
-  raw.set(data);
-  if (bigEndian) swapBytes(raw, T.BYTES_PER_ELEMENT);
-  const values = new T(buf) as InstanceType<(typeof NPY_TYPES)[NpyDescr]>;
-  return { values: fortran ? cOrder(values, shape) : values, shape, descr: descr as NpyDescr };
-}
-
-/** Reverses the bytes of every `size`-byte value in place (big-endian ⇄ little-endian). */
-function swapBytes(b: Uint8Array, size: number): void {
-  if (size === 2) Buffer.from(b.buffer, b.byteOffset, b.byteLength).swap16();
-  else if (size === 4) Buffer.from(b.buffer, b.byteOffset, b.byteLength).swap32();
-  else if (size === 8) Buffer.from(b.buffer, b.byteOffset, b.byteLength).swap64();
-}
-
-/** A Fortran-order (column-major) array's values in C order (row-major), as numpy.ascontiguousarray gives them. */
-function cOrder<A extends InstanceType<(typeof NPY_TYPES)[NpyDescr]>>(v: A, shape: readonly number[]): A {
-  const out = new (v.constructor as new (n: number) => A)(v.length);
-  const d = shape.length, idx = new Array<number>(d).fill(0);
-  // Fortran strides: the first index varies fastest
-  const stride = shape.map((_, k) => shape.slice(0, k).reduce((a, b) => a * b, 1));
-  for (let i = 0; i < v.length; i++) {
-    let off = 0;
-    for (let k = 0; k < d; k++) off += idx[k]! * stride[k]!;
-    (out as unknown as unknown[])[i] = (v as unknown as unknown[])[off];
-    for (let k = d - 1; k >= 0; k--) { if (++idx[k]! < shape[k]!) break; idx[k] = 0; }
-  }
-  return out;
 }
 
 /**
