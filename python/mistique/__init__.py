@@ -118,9 +118,14 @@ class Stream:
             raise self._fail() from None
 
     def log(self, key: str, array: Any, row_ids: Optional[Iterable[int]] = None, scheme: Optional[str] = None) -> None:
-        """Sends one batch: `array` is examples × per-example shape (converted to float32, C order)."""
+        """Sends one batch: `array` is examples × per-example shape (converted to float32, C order) — a numpy
+        array, anything numpy.asarray takes, or a torch tensor (on any device, needing gradients or not, any dtype)."""
         if self._closed:
             raise MistiqueError("this stream is closed")
+        if hasattr(array, "detach") and hasattr(array, "is_floating_point"):
+            # a torch tensor as training code has it: on any device, needing gradients, in any float type (bfloat16 too)
+            array = array.detach().cpu()
+            array = (array.float() if array.is_floating_point() else array).numpy()
         src = np.asarray(array)
         top = max(abs(int(src.min())), abs(int(src.max()))) if np.issubdtype(src.dtype, np.integer) and src.size else 0
         if top > 2**24:

@@ -34,6 +34,17 @@ class StreamTest(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
+    @unittest.skipIf(torch is None, "needs torch")
+    def test_torch_tensors_as_training_code_has_them_needing_gradients_or_in_bfloat16(self):
+        torch.manual_seed(0)
+        y = torch.nn.Linear(3, 2)(torch.randn(4, 3))  # needs gradients: numpy() alone refuses it
+        b = torch.randn(4, 3).to(torch.bfloat16)      # numpy has no bfloat16
+        with mistique.Stream(self.store) as s:
+            s.log("p.m.y", y)
+            s.log("p.m.b", b)
+        np.testing.assert_array_equal(mistique.read(self.store, "p.m.y.*").values, y.detach().numpy())
+        np.testing.assert_array_equal(mistique.read(self.store, "p.m.b.*").values, b.float().numpy())
+
     def test_batches_of_several_keys_read_back_as_sent(self):
         rng = np.random.default_rng(1)
         a = rng.random((9, 4, 6, 6), dtype=np.float32)
