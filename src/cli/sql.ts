@@ -21,7 +21,7 @@ export async function sqlCmd(dir: string, pos: readonly string[], opts: { format
   if (!Number.isInteger(limit) || limit < 0) throw new MistiqueError('BAD_OPTION', `--limit ${opts.limit}: give a whole number of rows`);
   await withStore(dir, async (s) => {
     const r = await s.sql(pos[0]!, { out: opts.out });
-    const took = `${r.ms.toFixed(1)} ms; read ${r.reads.map((x) => `${x.key} (${x.rows} rows${x.narrowed ? ', narrowed by row_id' : ''})`).join(', ') || 'the catalog only'}`;
+    const took = `${r.ms.toFixed(1)} ms; read ${r.reads.map((x) => `${x.key} (${x.rows} rows${x.narrowed ? ', narrowed by row_id' : ''}${x.columns !== undefined ? `, ${x.columns} ${x.columns === 1 ? 'column' : 'columns'}` : ''})`).join(', ') || 'the catalog only'}`;
     if (opts.out) { io.err(`wrote ${opts.out} — ${took}`); return; }
     if (format === 'json') io.out(JSON.stringify(r.rows, jsonValue));
     else if (format === 'jsonl') for (const row of r.rows) io.out(JSON.stringify(row, jsonValue));
