@@ -88,7 +88,7 @@ export class IntermediateWriter {
     private readonly opts: WriterOptions,
   ) {
     if (db.intermediateId(key.project, key.model, key.intermediate) !== undefined) {
-      throw new MistiqueError('EXISTS', `intermediate ${this.keyString} is already stored: log under a new model name (e.g. a new checkpoint) or another intermediate name, or delete it first (\`mistique rm ${this.keyString}\`)`);
+      throw new MistiqueError('EXISTS', `intermediate ${this.keyString} is already stored: log under a new model name (e.g. a new checkpoint) or another intermediate name, put the new data in its place (\`log(…, { replace: true })\`, \`mistique log … --replace\`), or delete it first (\`mistique rm ${this.keyString}\`)`);
     }
     ds.openWriters++;
   }
