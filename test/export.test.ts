@@ -155,6 +155,36 @@ describe('export', () => {
     await store.close();
   });
 
+  it('a tensor of doubles (integers logged from numpy) is one list column of float64 too, and logs back as it was', async () => {
+    const store = await tempStore();
+    const dir = tempDir();
+    const labels = Float64Array.from({ length: 30 * 2 }, (_, i) => (i * 7919) % 1000 + 2 ** 40); // beyond float32's exact integers
+    await store.log('z.data.labels', DataFrame.fromTensor(labels, [2]));
+    for (const ext of ['parquet', 'arrow']) await store.export('z.data.labels', { out: path.join(dir, `l.${ext}`) });
+    await store.close(); // the CLI below writes to the store
+    for (const ext of ['parquet', 'arrow']) {
+      const out = path.join(dir, `l.${ext}`);
+      if (ext === 'parquet') {
+        const rows = await duckRows(out);
+        expect(rows.columns).toEqual(['row_id', 'z.data.labels']);
+        expect((rows[3]!['z.data.labels'] as number[]).map(Number)).toEqual([labels[6], labels[7]]);
+      } else {
+        const t = tableFromIPC(fs.readFileSync(out));
+        expect(t.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual(['row_id:Int32', 'z.data.labels:FixedSizeList[2]<Float64>']);
+      }
+      // mistique log of the file: the same doubles, the same shape
+      const err: string[] = [];
+      expect(await run(['log', `z.back.${ext}`, out, '--store', store.dir], { out: () => undefined, err: (e) => err.push(e) }), err.join('\n')).toBe(0);
+    }
+    const s = await openStore(store.dir);
+    for (const ext of ['parquet', 'arrow']) {
+      const m = await s.getIntermediates(`z.back.${ext}.*`);
+      expect(m.shape).toEqual([2]);
+      expect(Array.from(m.values)).toEqual(Array.from(labels));
+    }
+    await s.close();
+  });
+
   it('bad input is one clear error, writes no file and leaves the store as it was', async () => {
     const { store } = await mixedStore();
     const dir = tempDir();

@@ -110,7 +110,12 @@ function arrowType(t: ColumnType): DataType {
 }
 
 function isTensor(m: Matrix): boolean {
-  return m.shape !== null && m.values instanceof Float32Array;
+  return m.shape !== null && (m.values instanceof Float32Array || m.values instanceof Float64Array);
+}
+
+/** A tensor's element type in a file: float32, or float64 where it holds doubles (integers logged from numpy). */
+function itemType(m: Matrix): Float32 | Float64 {
+  return m.values instanceof Float64Array ? new Float64() : new Float32();
 }
 
 /**
@@ -122,7 +127,7 @@ export function exportSchema(m: Matrix, head: Pick<FileHead, 'tensorName' | 'met
   const ids = new Field('row_id', new Int32(), false);
   const meta = new Map(Object.entries(head.meta ?? {}));
   if (isTensor(m)) {
-    const type = new FixedSizeList(m.ncols, new Field('item', new Float32(), false));
+    const type = new FixedSizeList(m.ncols, new Field('item', itemType(m), false));
     return new Schema([ids, new Field(head.tensorName ?? 'values', type, false, new Map([['mistique.shape', JSON.stringify(m.shape)]]))], meta);
   }
   const names = columnNames(m);
@@ -135,7 +140,7 @@ export function exportBatch(m: Matrix, schema: Schema): RecordBatch {
   const children: Data[] = [makeData({ type: new Int32(), length: n, data: m.rowIds })];
   if (isTensor(m)) {
     const type = schema.fields[1]!.type as FixedSizeList;
-    const item = makeData({ type: new Float32(), length: m.values.length, data: m.values as Float32Array });
+    const item = makeData({ type: type.children[0]!.type as Float32 | Float64, length: m.values.length, data: m.values as Float32Array | Float64Array });
     children.push(makeData({ type, length: n, nullCount: 0, child: item }));
   } else {
     m.columns.forEach((c, j) => children.push(columnData(m, j, c.type)));
