@@ -176,6 +176,33 @@ describe('mistique CLI', () => {
     expect(JSON.parse(r.out).intermediates).toBe(3);
   });
 
+  it('get --out - --format npy writes the values and the row ids as two .npy arrays on stdout (what the Python package reads)', async () => {
+    const dir = tempDir();
+    const store = path.join(dir, 's');
+    const s = await openStore(store);
+    const x = Float32Array.from({ length: 6 * 12 }, (_, i) => i / 4 - 3);
+    await s.log('p.m.t', (await import('../src/index.js')).DataFrame.fromTensor(x, [3, 4], Int32Array.from([5, 9, 11, 12, 40, 41])));
+    await s.log('p.m.tab', { name: ['a', 'b'], v: [1, 2] });
+    await s.close();
+    const chunks: Buffer[] = [];
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (e: string) => err.push(e), write: async (b: Uint8Array) => { chunks.push(Buffer.from(b)); } };
+    expect(await run(['get', 'p.m.t.*', '--rows', '9,40', '--out', '-', '--format', 'npy', '--store', store], io), err.join('\n')).toBe(0);
+    const all = Buffer.concat(chunks);
+    const hlen = all.readUInt16LE(8);
+    expect(all.subarray(10, 10 + hlen).toString('latin1')).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(2, 3, 4\), \}/);
+    const values = all.subarray(10 + hlen, 10 + hlen + 2 * 12 * 4);
+    expect(values.equals(Buffer.concat([Buffer.from(x.buffer, 1 * 48, 48), Buffer.from(x.buffer, 4 * 48, 48)]))).toBe(true);
+    const ids = all.subarray(10 + hlen + 96);
+    const ihlen = ids.readUInt16LE(8);
+    expect(ids.subarray(10, 10 + ihlen).toString('latin1')).toMatch(/'descr': '<i4'.*'shape': \(2,\)/);
+    expect(Array.from(new Int32Array(ids.buffer.slice(ids.byteOffset + 10 + ihlen, ids.byteOffset + ids.length)))).toEqual([9, 40]);
+    // text has no .npy form: one clear error, exit 1
+    err.length = 0;
+    expect(await run(['get', 'p.m.tab.*', '--out', '-', '--format', 'npy', '--store', store], io)).toBe(1);
+    expect(err.join('\n')).toMatch(/\.npy holds numbers and column p\.m\.tab\.name holds text/);
+  });
+
   it('explains a choice with both estimates, the measured time and how far past estimates were', async () => {
     const dir = path.join(tempDir(), 's');
     const s = await openStore(dir);

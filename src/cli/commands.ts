@@ -10,6 +10,7 @@ export { parseRows };
 import fs from 'node:fs';
 import path from 'node:path';
 import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
+import { descrOf, npyHeader } from '../export/writers.js';
 import { npyFirst, npyFrames, type NpyDescr } from './npy.js';
 import type { DnnInput } from '../executor/onnx/dnn.js';
 import type { InputType, NamedInput } from '../executor/onnx/inputs.js';
@@ -23,6 +24,8 @@ import { formatBytes, formatMatrix, formatTable } from './format.js';
 export interface Io {
   out(s: string): void;
   err(s: string): void;
+  /** Binary data on stdout (`get --out - --format npy`), resolved once it is written. */
+  write?(b: Uint8Array): Promise<void>;
 }
 
 export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false, io?: Io): Promise<T> {
@@ -88,6 +91,7 @@ function queryPath(p: string | undefined): QueryPath {
 }
 
 export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string; path?: string; format?: string }, io: Io): Promise<void> {
+  if (opts.out === '-' && opts.format === 'npy') return getNpy(dir, keys, opts, io);
   // --out - (stdout) is data: csv unless --format says otherwise; --format alone prints that format
   const format = textFormat(opts.format, opts.out === '-' ? 'csv' : 'table');
   if (opts.out && opts.out !== '-' && opts.format) throw new MistiqueError('BAD_OPTION', `--format is for stdout; ${opts.out} is written in the format its extension names`);
@@ -314,6 +318,30 @@ function npyGroup(spec: string, limit: number): DnnInput {
     inputs[p.slice(0, eq)] = read(p.slice(eq + 1));
   }
   return { inputs };
+}
+
+/**
+ * `get … --out - --format npy`: the values, then the row ids, as two .npy arrays one after the other on
+ * stdout — what the Python package reads into numpy arrays straight from the pipe (no file between).
+ */
+async function getNpy(dir: string, keys: string[], opts: { rows?: string; path?: string }, io: Io): Promise<void> {
+  if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
+  if (!io.write) throw new MistiqueError('BAD_OPTION', '--format npy writes binary data: it needs stdout');
+  keys.forEach(parseKey);
+  const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
+  const path = queryPath(opts.path);
+  await withStore(dir, async (s) => {
+    const t0 = performance.now();
+    const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
+    const text = m.columns.find((c) => c.type === 'utf8');
+    if (text) throw new MistiqueError('BAD_OPTION', `cannot write .npy to stdout: .npy holds numbers and column ${text.key} holds text; use --format csv or json (or select numeric columns)`);
+    const bytes = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    await io.write!(npyHeader(descrOf(m.values), m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]));
+    await io.write!(bytes(m.values));
+    await io.write!(npyHeader('<i4', [m.nrows]));
+    await io.write!(bytes(m.rowIds));
+    io.err(`query ${(performance.now() - t0).toFixed(1)} ms`);
+  }, false, io);
 }
 
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */

@@ -74,7 +74,7 @@ Lists intermediates with rows, columns, per-example shape, storage scheme, raw a
 often each was queried. pattern matches project.model.intermediate, e.g. 'zillow.P1.*' or '*.*.conv1'.
   --format  table (default) for reading; csv, json or jsonl for piping
   --columns every column of each intermediate with its type (a tensor: its shape and how values are named)`,
-  get: `usage: mistique get <key> [<key> …] [--rows R] [--out FILE|-] [--format table|csv|json|jsonl] [--limit N] [--store dir]
+  get: `usage: mistique get <key> [<key> …] [--rows R] [--out FILE|-] [--format table|csv|json|jsonl|npy] [--limit N] [--store dir]
 
 Reads columns; several keys are joined on row_id.
   key       project.model.intermediate.column, '*' at any level: 'zillow.P1.pred.*', 'fm.cnn_e09.conv1.3_*'
@@ -83,7 +83,9 @@ Reads columns; several keys are joined on row_id.
             only), .arrow, .parquet (a whole tensor: row_id and one list column, its shape in the field's
             metadata) or .csv (row_id first); \`mistique log\` reads each back as it was; - for stdout
   --format  table (default: the first rows, for reading); csv, json or jsonl: every row, as data on
-            stdout (what it took goes to stderr); NaN and ±Infinity are null in JSON
+            stdout (what it took goes to stderr); NaN and ±Infinity are null in JSON; npy (with --out -):
+            the values then the row ids as two .npy arrays one after the other on stdout, numbers only
+            (the Python package reads them straight from the pipe)
   --limit   rows to print (default 20)
   --path    auto (default: read or re-run, whichever the cost model estimates faster) | read | rerun`,
   sql: `usage: mistique sql "<query>" [--format table|csv|json|jsonl] [--out FILE] [--limit N] [--store dir]
@@ -287,7 +289,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const stopWorking = ['get', 'sql', 'diagnose', 'explain', 'rerun'].includes(command) ? (await import('./progress.js')).working(`mistique ${command}`) : () => undefined;
   // the first line of output ends the note (on a terminal it would share the line)
   const out = io;
-  io = { out: (x) => { stopWorking(); out.out(x); }, err: (x) => { stopWorking(); out.err(x); } };
+  io = { out: (x) => { stopWorking(); out.out(x); }, err: (x) => { stopWorking(); out.err(x); }, ...(out.write ? { write: (b: Uint8Array) => { stopWorking(); return out.write!(b); } } : {}) };
   try {
     switch (command) {
       case 'log':
