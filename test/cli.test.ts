@@ -277,6 +277,23 @@ describe('mistique CLI', () => {
     expect(fs.existsSync(store)).toBe(false);
   });
 
+  it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {
+    const dir = tempDir();
+    const good = path.join(dir, 'ok.csv');
+    fs.writeFileSync(good, 'a\n1\n');
+    // a shape the column cannot take: an error from the store, once it is open (and created)
+    const bad = ['log', 'p.m.i', good, '--shape', '3x3'];
+    const fresh = path.join(dir, 'new-store');
+    const r = await cli(...bad, '--store', fresh);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/shape/);
+    expect(fs.existsSync(fresh)).toBe(false);
+    // a store that holds something keeps it and its files
+    expect((await cli('log', 'p.m.ok', good, '--store', fresh)).code).toBe(0);
+    expect((await cli(...bad, '--store', fresh)).code).toBe(1);
+    expect((await cli('ls', '--store', fresh)).out).toMatch(/p\.m\.ok/);
+  });
+
   it('runs the demo end to end', async () => {
     const dir = path.join(tempDir(), 'demo');
     const r = await cli('demo', '--store', dir);

@@ -1,5 +1,6 @@
 // The write lock, in one process: two handles on one store directory are two writers as far as the lock
 // goes (trust.test takes it from other processes, killed ones included).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,5 +48,26 @@ describe('write lock', () => {
     expect(l.acquire(0, false)).toBe(false);
     expect(thrownError(() => l.acquire(0))).toMatch(new RegExp(`^READ_ONLY: store ${dir} cannot be written: .* \\(it can still be read\\)$`));
     expect(l.held).toBe(false);
+  });
+
+  it('a store removed while a handle waits for its lock: the waiter is told so (false, or NOT_FOUND), never handed a lock on removed files', async () => {
+    for (const orFail of [false, true]) {
+      const dir = tempDir();
+      // another process takes the lock, removes the store under it (as a failed first command removes the store it made) and lets go
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', `
+        import { WriteLock } from ${JSON.stringify(path.resolve(import.meta.dirname, '../src/store/writelock.ts'))};
+        import fs from 'node:fs';
+        const l = new WriteLock(${JSON.stringify(dir)});
+        l.acquire(0);
+        process.stdout.write('held\\n');
+        setTimeout(() => { fs.rmSync(${JSON.stringify(dir)}, { recursive: true, force: true }); l.release(); }, 400);
+      `], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      const waiter = new WriteLock(dir);
+      if (orFail) expect(thrownError(() => waiter.acquire(5000))).toMatch(new RegExp(`^(NOT_FOUND: store ${dir} was removed while this handle waited for its write lock: open it again|READ_ONLY: store ${dir} cannot be written)`));
+      else expect(waiter.acquire(5000, false)).toBe(false);
+      expect(waiter.held).toBe(false);
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 });

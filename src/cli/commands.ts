@@ -17,6 +17,7 @@ import type { InputType, NamedInput } from '../executor/onnx/inputs.js';
 import { fromFloat16 } from '../quantize/lowprecision.js';
 import { counter, progress } from './progress.js';
 import type { IntermediateInfo } from '../store/writer.js';
+import { WriteLock } from '../store/writelock.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { parseScheme } from '../quantize/scheme.js';
 import { formatBytes, formatMatrix, formatTable } from './format.js';
@@ -28,13 +29,41 @@ export interface Io {
   write?(b: Uint8Array): Promise<void>;
 }
 
+/**
+ * Runs fn on the store at dir (created when `create` and absent). A command that created the store and
+ * failed before logging anything removes it again: a mistyped first `mistique log` leaves no empty store.
+ */
 export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false, io?: Io): Promise<T> {
+  const fresh = create && !fs.existsSync(dir);
   const store = await openStore(dir, { create });
   noteRecovered(store, io);
+  let failed = false;
   try {
     return await fn(store);
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
     await store.close();
+    if (failed && fresh) await removeIfEmpty(dir);
+  }
+}
+
+/**
+ * Removes a store this command created and logged nothing into — under its write lock, and only if it is
+ * still empty there: a writer that waited for the lock meanwhile finds the store gone and says so
+ * (WriteLock), instead of writing into removed files.
+ */
+async function removeIfEmpty(dir: string): Promise<void> {
+  const lock = new WriteLock(dir);
+  if (!lock.acquire(0, false)) return;
+  try {
+    const s = await openStore(dir);
+    const empty = s.list('*').length === 0;
+    await s.close();
+    if (empty) fs.rmSync(dir, { recursive: true, force: true });
+  } finally {
+    lock.release();
   }
 }
 

@@ -40,14 +40,27 @@ export class WriteLock {
       db.exec('BEGIN EXCLUSIVE');
     } catch (err) {
       db.close();
+      if (!fs.existsSync(path.join(this.dir, LOCK_FILE))) return this.removed(orFail, err);
       if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw new MistiqueError('IO', `taking the write lock of ${this.dir}: ${(err as Error).message}`, { cause: err });
       if (!orFail) return false;
       throw new MistiqueError('LOCKED', `store ${this.dir} is being written by ${this.describeHolder()}: one writer at a time (readers are fine). Wait for it to close the store, or open with { lockTimeoutMs } to wait${timeoutMs > 0 ? ` longer than ${timeoutMs} ms` : ''}`);
+    }
+    // the store removed while this handle waited (a failed first command removes the store it created):
+    // the lock taken is on a file no longer there, and what it would write would vanish with it
+    if (!fs.existsSync(path.join(this.dir, LOCK_FILE))) {
+      db.close();
+      return this.removed(orFail);
     }
     this.db = db;
     const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
     try { fs.writeFileSync(path.join(this.dir, HOLDER_FILE), JSON.stringify(me) + '\n'); } catch { /* informational only */ }
     return true;
+  }
+
+  /** The store went while this handle waited (SQLite refuses the removed file, or its lock is on it): never a lock on removed files. */
+  private removed(orFail: boolean, cause?: unknown): false {
+    if (!orFail) return false;
+    throw new MistiqueError('NOT_FOUND', `store ${this.dir} was removed while this handle waited for its write lock: open it again`, { cause });
   }
 
   release(): void {
