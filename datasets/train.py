@@ -206,6 +206,14 @@ def export_uint8(path):
                       opset_version=13, dynamic_axes={'image': {0: 'batch'}, 'logits': {0: 'batch'}})
 
 
+def export_double(path):
+    """A test fixture whose input and weights are float64 (as scientific models often are): [N, 6] -> [N, 3] (untrained)."""
+    torch.manual_seed(13)
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)).double().eval()
+    torch.onnx.export(model, torch.zeros(1, 6, dtype=torch.float64), path, input_names=['x'], output_names=['y'],
+                      opset_version=13, dynamic_axes={'x': {0: 'batch'}, 'y': {0: 'batch'}})
+
+
 def accuracy(model, x, y):
     model.eval()
     with torch.no_grad():
@@ -292,6 +300,8 @@ def main():
         print(f'wrote {fx}/tiny_detector.onnx (untrained; images of any height and width)')
         export_uint8(os.path.join(fx, 'tiny_uint8.onnx'))
         print(f'wrote {fx}/tiny_uint8.onnx (untrained; uint8 images, scaled inside)')
+        export_double(os.path.join(fx, 'tiny_double.onnx'))
+        print(f'wrote {fx}/tiny_double.onnx (untrained; float64 input and weights)')
         return
 
     if a.zoo:

@@ -27,6 +27,12 @@ describe('ONNX graph rewrite', () => {
     expect(out.logits!.dims).toEqual([3, 10]);
     expect(parseGraph(bytes, 'nodes').layers.map((l) => l.name)).toContain('flatten1');
   });
+  it('a graph that computes in double precision is one clear error naming it and the way out, not "no layer outputs"', () => {
+    // datasets/train.py --fixtures: Linear, Tanh, Linear in float64
+    const dbl = fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_double.onnx'));
+    expect(() => parseGraph(dbl)).toThrow(/the ONNX graph computes in float64 \(double\): mistique logs float32 layers — export the model in float32 \(PyTorch: model\.float\(\)/);
+  });
+
   it('a truncated graph runs fewer nodes and stops at the layer', async () => {
     const g = parseGraph(bytes);
     const cut = truncateAt(g, g.layers[4]!);

@@ -34,6 +34,8 @@ const PREFIX: Record<string, string> = {
 
 /** ONNX element types (TensorProto.DataType) the rewriter needs by name. */
 const FLOAT = 1, INT64 = 7, BOOL = 9;
+/** Float element types other than float32, by ONNX number: a graph of them has no layers mistique logs. */
+const OTHER_FLOATS: Record<number, string> = { 10: 'float16', 11: 'float64 (double)', 16: 'bfloat16' };
 const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
 const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
 
@@ -160,7 +162,13 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
       layers.push({ name: `${prefix}${c}`, original: out, op, node: k });
     }
   });
-  if (layers.length === 0) throw new MistiqueError('UNSUPPORTED', 'no layer outputs found in the ONNX graph');
+  if (layers.length === 0) {
+    // a graph that computes in another float type (a model exported in double or half precision) has its
+    // layers, but not in the float32 mistique logs
+    const other = [...types.values()].find((e) => OTHER_FLOATS[e] !== undefined);
+    if (other !== undefined) throw new MistiqueError('UNSUPPORTED', `the ONNX graph computes in ${OTHER_FLOATS[other]}: mistique logs float32 layers — export the model in float32 (PyTorch: model.float() before torch.onnx.export)`);
+    throw new MistiqueError('UNSUPPORTED', 'no layer outputs found in the ONNX graph');
+  }
   return { model, input: inputs[0]!.name, inputs: inputs.map((i) => ({ name: i.name, elemType: i.type?.tensorType?.elemType ?? FLOAT })), output: g.output[0]!.name, layers };
 }
 
