@@ -173,6 +173,12 @@ describe('knn, edge by edge', () => {
     const [many] = await knnMany(m, [1], { k: 4, metric: 'cosine' });
     expect([...many!.rowIds]).toEqual([2, 3, 4]);
     expect([...many!.distances]).toEqual([0, 0, 1]);
+    // a row holding NaN has no distance from the zero vector either: skipped, never a neighbour at 1
+    const withNaN = matrix([1, 0, NaN, 0, 3, 0, 0, 0], 4, 2, { ids: [1, 2, 3, 4] });
+    for (const r of [knn(withNaN, 4, { k: 4, metric: 'cosine' }), (await knnMany(withNaN, [4], { k: 4, metric: 'cosine' }))[0]!]) {
+      expect([...r.rowIds]).toEqual([1, 3]);
+      expect(r.skipped).toBe(1);
+    }
   });
 
   it('refuses an unknown metric, a result without columns, unknown rows and strings', async () => {

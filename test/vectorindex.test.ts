@@ -28,6 +28,8 @@ describe('vector index', () => {
     await store.log('fm.m.pool1', DataFrame.fromTensor(clustered(n, d), [6, 4, 4]));
     await store.log('fm.m.labels', { label: Float64Array.from({ length: n }, (_, i) => i % 20) });
     const before = await store.knn('fm.m.pool1', 51, { k: 10 });
+    // the row is the second argument: an object there is said so (it was "row [object Object] is not in this result")
+    await expect(store.knn('fm.m.pool1', { row: 51 } as unknown as number)).rejects.toMatchObject({ code: 'BAD_ROWS', message: expect.stringMatching(/knn\(key, row, \{ k, metric \}\): row is the row id .* got an object/) });
     expect(before.path).toBe('exact');
     const info = await store.buildIndex('fm.m.pool1');
     expect(info).toMatchObject({ key: 'fm.m.pool1', metric: 'euclidean', rows: n - 2, skipped: 2, dims: d });

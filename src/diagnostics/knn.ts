@@ -100,6 +100,8 @@ function options(m: Matrix, opts: KnnOptions): { k: number; metric: Metric } {
 }
 
 function cosineDistance(dot: number, xn: number, qn: number): number {
+  // a row holding NaN or ±Infinity has no distance (skipped), also from a zero query row
+  if (!Number.isFinite(xn)) return NaN;
   if (xn === 0 || qn === 0) return xn === qn ? 0 : 1;
   return 1 - dot / Math.sqrt(xn * qn);
 }

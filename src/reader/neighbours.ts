@@ -89,6 +89,7 @@ export class Neighbours {
   /** KNN by the layer's index when one was built for the metric from the layer as stored now, else exactly. */
   async knn(key: string, row: number, opts: { k?: number; metric?: Metric; exact?: boolean; rows?: RowSelection } = {}): Promise<KnnResult & { path: 'index' | 'exact'; ms: number; matrix?: Matrix }> {
     const t0 = performance.now();
+    if (!Number.isInteger(row)) throw new MistiqueError('BAD_ROWS', `knn(key, row, { k, metric }): row is the row id of the example to search from, a whole number; got ${row === null ? 'null' : typeof row === 'object' ? 'an object' : JSON.stringify(row) ?? typeof row}`);
     const metric = knnMetric(opts.metric);
     const k = opts.k ?? 10;
     checkK(k);
