@@ -22,7 +22,6 @@ import shlex
 import shutil
 import struct
 import subprocess
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -471,25 +470,12 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
         if not ids:
             raise MistiqueError("rows is empty: give at least one row id, or None for all")
         args += ["--rows", _row_spec(ids)]
-    # numbers: two .npy arrays (values, row ids) read straight from the command's stdout into numpy arrays
-    p = subprocess.Popen(_cli(cli) + args + ["--out", "-", "--format", "npy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _widen_pipe(p.stdout)
-    errs: List[bytes] = []
-    drain = threading.Thread(target=lambda: errs.append(p.stderr.read()))  # a full stderr pipe must not stall stdout
-    drain.start()
     try:
-        values, row_ids = _read_npy(p.stdout), _read_npy(p.stdout)
-    except EOFError:
-        values = row_ids = None
-    finally:
-        p.stdout.close()
-        code = p.wait()
-        drain.join()
-    err = b"".join(errs).decode("utf-8", "replace").strip()
-    if code == 0 and values is not None:
+        values, row_ids = _get_npy(_cli(cli) + args)
         return Result(values=values, row_ids=row_ids)
-    if ".npy holds numbers" not in err:
-        raise MistiqueError(err or f"mistique get exited with status {code}")
+    except MistiqueError as err:
+        if ".npy holds numbers" not in str(err):
+            raise
     # a table with text: its columns and text through the command's JSON, its numbers through .npy (JSON
     # has no ±Infinity: they come back exact that way)
     doc = json.loads(_run(_cli(cli) + args + ["--format", "json"]))
@@ -497,10 +483,7 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
     numeric = [c for c in cols if c["type"] in _NUMPY_TYPES]
     numbers: Dict[str, np.ndarray] = {}
     if numeric:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = os.path.join(tmp, "numbers.npy")
-            _run(_cli(cli) + ["get", *[c["key"] for c in numeric], *args[2:], "--out", out])
-            m = np.load(out).reshape(n, len(numeric))
+        m = _get_npy(_cli(cli) + ["get", *[c["key"] for c in numeric], *args[2:]])[0].reshape(n, len(numeric))
         numbers = {c["key"]: m[:, j] for j, c in enumerate(numeric)}
     # fields by column name (by key where a pattern spans intermediates whose column names repeat)
     names = [c["name"] for c in cols]
@@ -509,6 +492,29 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
     for j, (f, c) in enumerate(zip(names, cols)):
         values[f] = numbers[c["key"]] if c["type"] in _NUMPY_TYPES else [r[j] for r in doc["rows"]]
     return Result(values=values, row_ids=np.asarray(doc["rowIds"], dtype=np.int32))
+
+
+def _get_npy(command: List[str]) -> Tuple[np.ndarray, np.ndarray]:
+    """The values and row ids `mistique get` answers, as two .npy arrays read straight from its stdout into numpy
+    arrays (`--out - --format npy`); its message as a MistiqueError when it fails."""
+    p = subprocess.Popen(command + ["--out", "-", "--format", "npy"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _widen_pipe(p.stdout)
+    errs: List[bytes] = []
+    drain = threading.Thread(target=lambda: errs.append(p.stderr.read()))  # a full stderr pipe must not stall stdout
+    drain.start()
+    arrays: Optional[Tuple[np.ndarray, np.ndarray]] = None
+    try:
+        arrays = (_read_npy(p.stdout), _read_npy(p.stdout))
+    except EOFError:
+        pass
+    finally:
+        p.stdout.close()
+        code = p.wait()
+        drain.join()
+    if code == 0 and arrays is not None:
+        return arrays
+    err = b"".join(errs).decode("utf-8", "replace").strip()
+    raise MistiqueError(err or f"mistique get exited with status {code}")
 
 
 def _widen_pipe(f: Any) -> None:

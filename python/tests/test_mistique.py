@@ -22,6 +22,8 @@ except ImportError:  # capture() needs torch; the stream and read do not
 
 
 def listed(store):
+    if not os.path.exists(store):  # a first command that logged nothing leaves no store behind
+        return []
     p = subprocess.run(mistique._cli(None) + ["ls", "--format", "json", "--store", store], stdout=subprocess.PIPE, check=True)
     return [i["key"] for i in json.loads(p.stdout)]
 
