@@ -54,4 +54,23 @@ describe('Parquet columns of the types other tools write', () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/column "huge" \(Arrow Int64\) holds 9007199254740993, which neither int32 nor float64 holds exactly: log it as text/);
   });
+
+  it('a list column beside others (an embedding in a table) says how to log it: on its own, as a tensor, joined on row_id', async () => {
+    const dir = tempDir(), store = path.join(dir, 'store');
+    const both = path.join(dir, 'both.parquet'), lists = path.join(dir, 'emb.parquet');
+    await parquet(both, 'SELECT i::INTEGER AS row_id, i % 3 AS label, [i * 0.5, 1.0]::FLOAT[] AS emb FROM range(4) t(i)');
+    const r = await cli('log', 'p.m.t', both, '--store', store);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/column "emb" holds a list per row \(List<Float32>\): a table's columns hold one value a row — log the lists as an intermediate of their own/);
+    // as it says: the lists alone are a tensor
+    await parquet(lists, `SELECT row_id, emb FROM '${both}'`);
+    expect((await cli('log', 'p.m.emb', lists, '--store', store)).code).toBe(0);
+    const s = await openStore(store);
+    try {
+      const m = await s.getIntermediates('p.m.emb.*', { rows: [3] });
+      expect(Array.from(m.values)).toEqual([1.5, 1]);
+    } finally {
+      await s.close();
+    }
+  });
 });

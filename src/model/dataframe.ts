@@ -416,6 +416,10 @@ function arrowColumn(name: string, type: DataType, values: unknown, nullCount: n
       return { name, type: 'utf8', ...dictionaryEncode(strs) };
     }
   }
+  // a list per row (an embedding, a layer's values) is a tensor: an intermediate of its own, joined on row_id
+  if (DataType.isList(type) || DataType.isFixedSizeList(type)) {
+    throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} holds a list per row (${type}): a table's columns hold one value a row — log the lists as an intermediate of their own (a file of row_id and that one list column is a tensor, e.g. COPY (SELECT row_id, ${name} FROM t) TO 'x.parquet'), the other columns as another; they join on row_id`);
+  }
   throw new MistiqueError('BAD_FRAME', `column ${JSON.stringify(name)} has Arrow type ${type}: mistique stores numbers (floats, integers, decimals), Bool, Utf8, dates and timestamps (cast it to one of them first)`);
 }
 
