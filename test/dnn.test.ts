@@ -6,11 +6,13 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
+import onnxProto from 'onnx-proto';
 import { exposeLayers, parseGraph, truncateAt } from '../src/executor/onnx/graph.js';
 import { fromFloat16, pool, toFloat16 } from '../src/quantize/index.js';
 import { CODEC_IDS } from '../src/store/codecs/index.js';
 import { tempStore } from './helpers.js';
 
+const { onnx } = onnxProto;
 const FIXTURE = path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx');
 const bytes = fs.readFileSync(FIXTURE);
 const images = (n: number) => batches(loadSubset(), n).next().value!;
@@ -27,10 +29,26 @@ describe('ONNX graph rewrite', () => {
     expect(out.logits!.dims).toEqual([3, 10]);
     expect(parseGraph(bytes, 'nodes').layers.map((l) => l.name)).toContain('flatten1');
   });
-  it('a graph that computes in double precision is one clear error naming it and the way out, not "no layer outputs"', () => {
-    // datasets/train.py --fixtures: Linear, Tanh, Linear in float64
-    const dbl = fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_double.onnx'));
-    expect(() => parseGraph(dbl)).toThrow(/the ONNX graph computes in float64 \(double\): mistique logs float32 layers — export the model in float32 \(PyTorch: model\.float\(\)/);
+  it('a model in double precision logs its float64 layers as float32, and a read equals its re-run bit for bit; float16 is a clear error', async () => {
+    // datasets/train.py --fixtures: Linear, Tanh, Linear in float64, input x [N, 6] float64
+    const file = path.resolve(__dirname, '../datasets/fixtures/tiny_double.onnx');
+    const x = Float64Array.from({ length: 9 * 6 }, (_, i) => Math.sin(i * 1.7) * 2);
+    const store = await tempStore();
+    const run = await store.logNetwork('p.dbl', file, { x, shape: [6] }, { batchSize: 4 });
+    expect(run.layers.map((l) => `${l.name}[${l.shape.join(',')}]`)).toEqual(['dense1[5]', 'tanh1[5]', 'dense2[3]']);
+    const plain = await ort.InferenceSession.create(file);
+    const ref = (await plain.run({ x: new ort.Tensor('float64', x, [9, 6]) })).y!.data as Float64Array;
+    const read = await store.getIntermediates('p.dbl.dense2.*', { path: 'read' });
+    expect(Array.from(read.values)).toEqual(Array.from(ref, Math.fround));
+    for (const l of run.layers) {
+      const r = await store.getIntermediates(`p.dbl.${l.name}.*`, { rows: [7, 2], path: 'read' });
+      const again = await store.rerunLayer('p.dbl', l.name, { rows: [7, 2] });
+      expect(Array.from(again.values), l.name).toEqual(Array.from(r.values));
+    }
+    // half precision: a graph of float16 values has no layer mistique logs, and says what to do
+    const f16 = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT16, shape: { dim: [{ dimParam: 'N' }, { dimValue: 2 }] } } } });
+    const half = onnx.ModelProto.encode(onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ version: 17 }], graph: onnx.GraphProto.create({ name: 'h', node: [onnx.NodeProto.create({ opType: 'Relu', input: ['x'], output: ['y'] })], input: [f16('x')], output: [f16('y')] }) })).finish();
+    expect(() => parseGraph(half)).toThrow(/the ONNX graph computes in float16: mistique logs float32 layers — export the model in float32 \(PyTorch: model\.float\(\)/);
   });
 
   it('a truncated graph runs fewer nodes and stops at the layer', async () => {

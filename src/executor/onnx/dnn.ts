@@ -164,7 +164,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         // every layer of the batch at once: while one is encoded on a worker, the next is cut into chunks here
         await Promise.all(g.layers.map(async (l) => {
           const t = out[l.original];
-          if (!t || t.type !== 'float32' || notPerExample.has(l.name)) return;
+          if (!t || (t.type !== 'float32' && t.type !== 'float64') || notPerExample.has(l.name)) return;
           if (fixed.has(l.original) || Number(t.dims[0]) !== e - s) {
             if (!written.has(l.name)) { notPerExample.add(l.name); return; }
             throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${done + s}…${done + e - 1}; its leading dimension is not the batch — log with another batchSize`);
@@ -189,7 +189,9 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
           else if (had !== shape.join('x')) {
             throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} is ${shape.join('x')} per example for examples ${done + s}…${done + e - 1} but was ${had} before; give examples of each input shape as a group of their own (logNetwork(…, [group1, group2, …]))`);
           }
-          const enc = await encodeBatch(t.data as Float32Array, shape, ids.slice(), scheme, st);
+          // a float64 layer (a model in double precision) is stored as float32, as its re-run returns it
+          const values = t.type === 'float64' ? Float32Array.from(t.data as Float64Array) : t.data as Float32Array;
+          const enc = await encodeBatch(values, shape, ids.slice(), scheme, st);
           shapes.set(name, enc.shape);
           await w.append(enc.frame);
         }));

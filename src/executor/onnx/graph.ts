@@ -33,9 +33,11 @@ const PREFIX: Record<string, string> = {
 };
 
 /** ONNX element types (TensorProto.DataType) the rewriter needs by name. */
-const FLOAT = 1, INT64 = 7, BOOL = 9;
-/** Float element types other than float32, by ONNX number: a graph of them has no layers mistique logs. */
-const OTHER_FLOATS: Record<number, string> = { 10: 'float16', 11: 'float64 (double)', 16: 'bfloat16' };
+const FLOAT = 1, INT64 = 7, BOOL = 9, DOUBLE = 11;
+/** The element types of layers: float32, and float64 (a model in double precision; stored as float32). */
+const LAYER_TYPES = new Set([FLOAT, DOUBLE]);
+/** Other float element types, by ONNX number: a graph of them has no layers mistique logs. */
+const OTHER_FLOATS: Record<number, string> = { 10: 'float16', 16: 'bfloat16' };
 const INT64_OUT = new Set(['Shape', 'Size', 'NonZero', 'ArgMax', 'ArgMin']);
 const BOOL_OUT = new Set(['Equal', 'Less', 'LessOrEqual', 'Greater', 'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'IsNaN', 'IsInf']);
 
@@ -111,6 +113,8 @@ export interface Layer {
   op: string;
   /** Position of the producing node in the graph. */
   node: number;
+  /** Its ONNX element type: float32 (1), or float64 (11), whose values are stored as float32. */
+  elemType: number;
 }
 
 export interface OnnxGraph {
@@ -155,11 +159,12 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
     if (SKIP_OPS.has(op) || (expose === 'layers' && !LAYER_OPS.has(op) && !gate)) return;
     for (const out of n.output) {
       // float activations only: int64 shapes, bool masks and a MaxPool's indices are not layers
-      if (!out || types.get(out) !== FLOAT) continue;
+      const elemType = types.get(out) ?? FLOAT;
+      if (!out || !LAYER_TYPES.has(elemType)) continue;
       const prefix = gate ?? PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
       const c = (counters.get(prefix) ?? 0) + 1;
       counters.set(prefix, c);
-      layers.push({ name: `${prefix}${c}`, original: out, op, node: k });
+      layers.push({ name: `${prefix}${c}`, original: out, op, node: k, elemType });
     }
   });
   if (layers.length === 0) {
@@ -200,8 +205,8 @@ export function layerInputs(g: OnnxGraph, layers: readonly Layer[] = g.layers): 
   return new Map(layers.map((l) => [l.name, [...new Set(graph.node[l.node]!.input.filter(Boolean).flatMap(sources))]]));
 }
 
-function floatOutput(name: string): InstanceType<typeof onnx.ValueInfoProto> {
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
+function floatOutput(name: string, elemType: number = FLOAT): InstanceType<typeof onnx.ValueInfoProto> {
+  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } });
 }
 
 /** The model with every given layer as a graph output (the original outputs kept). */
@@ -209,7 +214,7 @@ export function exposeLayers(g: OnnxGraph, layers: readonly Layer[] = g.layers):
   const m = onnx.ModelProto.decode(onnx.ModelProto.encode(g.model).finish());
   const graph = graphOf(m);
   const have = new Set(graph.output.map((o) => o.name));
-  for (const l of layers) if (!have.has(l.original)) graph.output.push(floatOutput(l.original));
+  for (const l of layers) if (!have.has(l.original)) graph.output.push(floatOutput(l.original, l.elemType));
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -238,6 +243,7 @@ export function truncateAt(g: OnnxGraph, layer: Layer, exposed: readonly string[
   graph.initializer = graph.initializer.filter((t) => used.has(t.name));
   graph.input = graph.input.filter((i) => used.has(i.name) || i.name === g.input);
   const made = new Set(graph.node.flatMap((n) => n.output));
-  graph.output = [floatOutput(layer.original), ...exposed.filter((o) => o !== layer.original && made.has(o)).map(floatOutput)];
+  const typeOf = new Map(g.layers.map((x) => [x.original, x.elemType]));
+  graph.output = [floatOutput(layer.original, layer.elemType), ...exposed.filter((o) => o !== layer.original && made.has(o)).map((o) => floatOutput(o, typeOf.get(o)))];
   return { bytes: onnx.ModelProto.encode(m).finish(), nodes: graph.node.length };
 }
