@@ -10,7 +10,7 @@ export { parseRows };
 import fs from 'node:fs';
 import path from 'node:path';
 import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
-import { descrOf, npyHeader } from '../export/writers.js';
+import { bytesOf, npyHeader, npyValuesHeader } from '../export/writers.js';
 import { npyFirst, npyFrames, type NpyDescr } from './npy.js';
 import type { DnnInput } from '../executor/onnx/dnn.js';
 import type { InputType, NamedInput } from '../executor/onnx/inputs.js';
@@ -120,11 +120,14 @@ function queryPath(p: string | undefined): QueryPath {
 }
 
 export async function get(dir: string, keys: string[], opts: { rows?: string; out?: string; limit?: string; path?: string; format?: string }, io: Io): Promise<void> {
-  if (opts.out === '-' && opts.format === 'npy') return getNpy(dir, keys, opts, io);
-  // --out - (stdout) is data: csv unless --format says otherwise; --format alone prints that format
-  const format = textFormat(opts.format, opts.out === '-' ? 'csv' : 'table');
+  // --out - (stdout) is data: csv unless --format says otherwise; --format alone prints that format;
+  // --out - --format npy: the values, then the row ids, as two .npy arrays one after the other on stdout —
+  // what the Python package reads into numpy arrays straight from the pipe (no file between)
+  const format = opts.out === '-' && opts.format === 'npy' ? 'npy' : textFormat(opts.format, opts.out === '-' ? 'csv' : 'table');
   if (opts.out && opts.out !== '-' && opts.format) throw new MistiqueError('BAD_OPTION', `--format is for stdout; ${opts.out} is written in the format its extension names`);
   if (opts.out === '-' && format === 'table') throw new MistiqueError('BAD_OPTION', '--out - writes data: use --format csv, json or jsonl');
+  const write = io.write;
+  if (format === 'npy' && !write) throw new MistiqueError('BAD_OPTION', '--format npy writes binary data: it needs stdout');
   if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
   keys.forEach(parseKey); // a malformed key is reported before the store is even opened
   const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
@@ -133,7 +136,12 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
     const t0 = performance.now();
     const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
     const ms = performance.now() - t0;
-    if (format !== 'table') {
+    if (format === 'npy') {
+      const text = m.columns.find((c) => c.type === 'utf8');
+      if (text) throw new MistiqueError('BAD_OPTION', `cannot write .npy to stdout: .npy holds numbers and column ${text.key} holds text; use --format csv or json (or select numeric columns)`);
+      for (const b of [npyValuesHeader(m, m.nrows), bytesOf(m.values), npyHeader('<i4', [m.nrows]), bytesOf(m.rowIds)]) await write!(b);
+      io.err(`query ${ms.toFixed(1)} ms`);
+    } else if (format !== 'table') {
       io.out(matrixText(m, format).replace(/\n$/, ''));
       io.err(`query ${ms.toFixed(1)} ms`);
     } else if (opts.out) {
@@ -347,30 +355,6 @@ function npyGroup(spec: string, limit: number): DnnInput {
     inputs[p.slice(0, eq)] = read(p.slice(eq + 1));
   }
   return { inputs };
-}
-
-/**
- * `get … --out - --format npy`: the values, then the row ids, as two .npy arrays one after the other on
- * stdout — what the Python package reads into numpy arrays straight from the pipe (no file between).
- */
-async function getNpy(dir: string, keys: string[], opts: { rows?: string; path?: string }, io: Io): Promise<void> {
-  if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
-  if (!io.write) throw new MistiqueError('BAD_OPTION', '--format npy writes binary data: it needs stdout');
-  keys.forEach(parseKey);
-  const rows = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
-  const path = queryPath(opts.path);
-  await withStore(dir, async (s) => {
-    const t0 = performance.now();
-    const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
-    const text = m.columns.find((c) => c.type === 'utf8');
-    if (text) throw new MistiqueError('BAD_OPTION', `cannot write .npy to stdout: .npy holds numbers and column ${text.key} holds text; use --format csv or json (or select numeric columns)`);
-    const bytes = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-    await io.write!(npyHeader(descrOf(m.values), m.shape ? [m.nrows, ...m.shape] : [m.nrows, m.ncols]));
-    await io.write!(bytes(m.values));
-    await io.write!(npyHeader('<i4', [m.nrows]));
-    await io.write!(bytes(m.rowIds));
-    io.err(`query ${(performance.now() - t0).toFixed(1)} ms`);
-  }, false, io);
 }
 
 /** `mistique rerun project.model.intermediate [--rows]`: re-creates an intermediate from stored operators. */

@@ -99,8 +99,8 @@ function arrowFrame(t: Table, file: string): { frame: FrameInput; shape?: number
   const first = col.data[0];
   const per = first && first.length > 0 ? bounds(first, 0)[1] - bounds(first, 0)[0] : 0;
   // doubles stay doubles (a tensor of integers logged from numpy), anything else becomes float32
-  const first0 = col.data[0]?.children[0];
-  const flat = first0 && DataType.isFloat(first0.type) && first0.type.precision === 2 ? new Float64Array(n * per) : new Float32Array(n * per);
+  const item = first?.children[0];
+  const flat = item && DataType.isFloat(item.type) && item.type.precision === 2 ? new Float64Array(n * per) : new Float32Array(n * per);
   let row = 0;
   for (const chunk of col.data) {
     const child = chunk.children[0]!;

@@ -54,13 +54,10 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, accept: readonly
  * rest: their values (C order), the shape with its examples axis cut to them, and the element type.
  */
 export function npyFirst(file: string, limit: number, accept: readonly NpyDescr[] = NPY_DESCRS): { values: NpyValues; shape: number[]; descr: NpyDescr } {
-  const fd = fs.openSync(file, 'r');
+  const { fd, h } = openNpy(file, accept);
   try {
-    const size = fs.fstatSync(fd).size;
-    const h = headerOf(fd, size, file, accept);
     const n = Math.min(h.shape[0]!, Math.max(0, limit));
     const per = valueCount(h.shape.slice(1));
-    checkSize(h, size, file);
     const all = h.fortran ? h.shape[0]! : n; // Fortran order: the examples axis varies fastest, read it whole
     const bytes = all * per * h.bytesPerValue;
     if (bytes >= 2 ** 31) throw new MistiqueError('BAD_FRAME', `${file}: ${all} examples are ${(bytes / 2 ** 30).toFixed(1)} GiB, past the 2 GiB a buffer holds; give fewer (--examples N)${h.fortran ? ', and save the array in C order (numpy.ascontiguousarray)' : ''}`);
@@ -72,17 +69,24 @@ export function npyFirst(file: string, limit: number, accept: readonly NpyDescr[
   }
 }
 
-/** The header of an open .npy file (its first 64 KB, or more where a format 2.0+ header is longer). */
-function headerOf(fd: number, size: number, file: string, accept: readonly NpyDescr[]): NpyHeader {
-  const head = readAt(fd, 0, Math.min(size, 1 << 16));
-  const long = head.length >= 12 && head[6]! >= 2 ? head.readUInt32LE(8) + 12 : 0;
-  return parseNpyHeader(long > head.length && long <= size ? readAt(fd, 0, long) : head, file, accept);
-}
-
-/** The bytes after the header are those its shape and type say. */
-function checkSize(h: NpyHeader, size: number, file: string): void {
-  const dataBytes = valueCount(h.shape) * h.bytesPerValue;
-  if (size - h.dataOffset !== dataBytes) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape ${shapeText(h.shape)} of ${h.written}, ${dataBytes} bytes, but ${size - h.dataOffset} bytes follow`);
+/**
+ * A .npy file opened, its header read (the first 64 KB, or more where a format 2.0+ header is longer) and
+ * checked, and the bytes after it those its shape and type say; the file is closed again if not.
+ */
+function openNpy(file: string, accept: readonly NpyDescr[]): { fd: number; h: NpyHeader } {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = readAt(fd, 0, Math.min(size, 1 << 16));
+    const long = head.length >= 12 && head[6]! >= 2 ? head.readUInt32LE(8) + 12 : 0;
+    const h = parseNpyHeader(long > head.length && long <= size ? readAt(fd, 0, long) : head, file, accept);
+    const dataBytes = valueCount(h.shape) * h.bytesPerValue;
+    if (size - h.dataOffset !== dataBytes) throw new MistiqueError('BAD_FRAME', `${file}: its header says shape ${shapeText(h.shape)} of ${h.written}, ${dataBytes} bytes, but ${size - h.dataOffset} bytes follow`);
+    return { fd, h };
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
 }
 
 /** Batches of a .npy file read at a time: about this many bytes. */
@@ -95,16 +99,7 @@ export const NPY_BATCH_BYTES = 32 << 20;
  * array (columns first) is read whole, so it must fit a buffer (2 GiB).
  */
 export function npyFrames(file: string, batchBytes = NPY_BATCH_BYTES): { examples: number; example: number[]; frames(): AsyncGenerator<DataFrame>; close(): void } {
-  const fd = fs.openSync(file, 'r');
-  let h: NpyHeader;
-  try {
-    const size = fs.fstatSync(fd).size;
-    h = headerOf(fd, size, file, NPY_DESCRS);
-    checkSize(h, size, file);
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
+  const { fd, h } = openNpy(file, NPY_DESCRS);
   const n = h.shape[0]!;
   const per = valueCount(h.shape.slice(1));
   const example = h.shape.length === 1 ? [1] : h.shape.slice(1);

@@ -235,15 +235,20 @@ export function npyHeader(descr: string, shape: readonly number[]): Uint8Array {
   return out;
 }
 
-function bytesOf(v: MatrixValues | Int32Array): Uint8Array {
+export function bytesOf(v: MatrixValues | Int32Array): Uint8Array {
   return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
+
+/** The .npy header of `nrows` rows of a result like `m`: N × its per-example shape, or N × its columns. */
+export function npyValuesHeader(m: Matrix, nrows: number): Uint8Array {
+  return npyHeader(descrOf(m.values), m.shape ? [nrows, ...m.shape] : [nrows, m.ncols]);
 }
 
 /** N × shape values (C order) and N row ids beside them: the header states N, then each group is appended. */
 async function writeNpy(part: string, idsPart: string, head: FileHead, first: Matrix, groups: AsyncIterable<Matrix>): Promise<void> {
   const fd = fs.openSync(part, 'w'), ids = fs.openSync(idsPart, 'w');
   try {
-    fs.writeSync(fd, npyHeader(descrOf(first.values), first.shape ? [head.nrows, ...first.shape] : [head.nrows, first.ncols]));
+    fs.writeSync(fd, npyValuesHeader(first, head.nrows));
     fs.writeSync(ids, npyHeader('<i4', [head.nrows]));
     let rows = 0;
     for await (const m of groups) {
