@@ -14,7 +14,6 @@ ends (an exception inside it logs nothing). Standard library and numpy; torch on
 """
 from __future__ import annotations
 
-import ast
 import json
 import os
 import re
@@ -536,9 +535,8 @@ def _read_npy(f: Any) -> np.ndarray:
         raise EOFError("the stream ended before an array")
     if magic[:6] != b"\x93NUMPY":
         raise MistiqueError("mistique get sent something that is not a .npy array")
-    hlen = struct.unpack("<H", f.read(2))[0]
-    header = ast.literal_eval(f.read(hlen).decode("latin1"))
-    a = np.empty(header["shape"], dtype=np.dtype(header["descr"]))
+    shape, _, dtype = np.lib.format.read_array_header_1_0(f)  # numpy's own header parser (get writes C order)
+    a = np.empty(shape, dtype=dtype)
     view = memoryview(a.reshape(-1).view(np.uint8))
     got = 0
     while got < len(view):
