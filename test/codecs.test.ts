@@ -285,7 +285,7 @@ describe('segment codecs', () => {
 
 describe('codec identity and the Arrow layout other tools read', () => {
   it('each codec names itself, its partition files and its worker decompressor', async () => {
-    const want: Record<string, { ext: string; inflate?: string }> = { gzip: { ext: 'gz', inflate: 'gzip' }, lz4: { ext: 'lz4', inflate: 'lz4' }, arrow: { ext: 'arrows', inflate: 'arrow' }, parquet: { ext: 'parquet' } };
+    const want: Record<string, { ext: string; inflate?: string }> = { gzip: { ext: 'gz', inflate: 'gzip' }, lz4: { ext: 'lz4', inflate: 'lz4' }, arrow: { ext: 'arrows', inflate: 'arrow' }, parquet: { ext: 'parquet', inflate: 'parquet' } };
     for (const id of CODEC_IDS) {
       const c = await loadCodec(id); // a fresh one: what a store opening it gets
       expect({ id: c.id, ext: c.ext, inflate: c.inflate }, id).toEqual({ id, ext: want[id]!.ext, inflate: want[id]!.inflate });

@@ -1,6 +1,6 @@
 // inflateSegments on the main thread (a scan runs it on the worker threads, where mutation testing cannot
 // see it): a run of gzip or LZ4 segments read with one file read, each checked and inflated to an
-// 8-byte aligned offset, and the first bad one named; Arrow IPC segments checked and passed on as they are.
+// 8-byte aligned offset, and the first bad one named; Arrow IPC and Parquet segments checked and passed on as they are.
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -8,6 +8,7 @@ import type { ChunkData } from '../src/model/dataframe.js';
 import { loadCodec, segmentView } from '../src/reader/scatter.js';
 import { checksum } from '../src/store/checksum.js';
 import { arrowCodec } from '../src/store/codecs/arrow.js';
+import { parquetCodec } from '../src/store/codecs/parquet.js';
 import type { Slot } from '../src/store/codecs/codec.js';
 import { inflateSegments, type InflateTask } from '../src/store/inflate.js';
 
@@ -72,6 +73,7 @@ describe('inflateSegments of Arrow IPC segments (a scan checks them on the worke
     vi.resetModules(); // a module instance of its own, as a fresh worker thread has
     const fresh = await import('../src/reader/scatter.js');
     expect(() => fresh.segmentView('arrow', new Uint8Array(8))).toThrow(/not loaded on this thread/);
+    expect(() => fresh.segmentView('parquet', new Uint8Array(8))).toThrow(/the parquet decoder is not loaded on this thread: await loadCodec\('parquet'\) first/);
     expect(fresh.segmentView('lz4', new Uint8Array(8)).byteLength).toBe(8);
   });
 
@@ -124,5 +126,36 @@ describe('inflateSegments of Arrow IPC segments (a scan checks them on the worke
     const crc = t.segs[4 * 2 + 3]!;
     t.bytes[t.segs[8]! + 20] ^= 0x10;
     expect(inflateSegments(t)).toMatchObject({ badIndex: 2, bad: expect.stringMatching(new RegExp(`^checksum mismatch: the bytes on disk \\(crc32 [0-9a-f]+\\) are not those written \\(${crc.toString(16)}\\)$`)) });
+  });
+});
+
+describe('inflateSegments of Parquet segments (a scan decodes them with parquet-wasm on the workers)', () => {
+  beforeAll(() => loadCodec('parquet'));
+
+  it('are handed over where they lie, aligned or not, and decoded to the chunks written', async () => {
+    const codec = await parquetCodec();
+    const chunks: ChunkData[] = [0, 1].map((k) => ({ type: 'float32', nrows: 4, ncols: 3 + k, values: Float32Array.from({ length: 4 * (3 + k) }, (_, i) => i - 2.5 * k), order: 'row' }));
+    const encs = await Promise.all(chunks.map((c) => codec.encode([c], c.values.byteLength)));
+    const gap = 3;
+    const bytes = new Uint8Array(encs.reduce((a, e) => a + e.length + gap, gap));
+    const segs = new Float64Array(4 * encs.length);
+    let off = gap;
+    encs.forEach((e, i) => {
+      bytes.set(e, off);
+      segs.set([off, e.length, chunks[i]!.values.byteLength, checksum(e)], 4 * i);
+      off += e.length + gap;
+    });
+    const seen: number[] = [];
+    const r = inflateSegments({ op: 'inflate', codec: 'parquet', bytes, segs }, (i, b) => {
+      expect(b.buffer).toBe(bytes.buffer); // not copied
+      const c = chunks[i]!;
+      expect(segmentView('parquet', b).chunk({ type: c.type, nrows: c.nrows, ncols: c.ncols, colStart: 0, byteOffset: 0, byteLength: c.values.byteLength }).values).toEqual(c.values);
+      seen.push(i);
+    });
+    expect(r.badIndex).toBe(-1);
+    expect(seen).toEqual([0, 1]);
+    // gathered: each file's bytes at an aligned offset, its encoded length
+    const g = inflateSegments({ op: 'inflate', codec: 'parquet', bytes, segs });
+    encs.forEach((e, i) => expect(Buffer.from(g.raw.subarray(g.offsets[i]!, g.offsets[i]! + e.length)).equals(Buffer.from(e))).toBe(true));
   });
 });

@@ -26,9 +26,11 @@ function activations(seed: number): Float32Array {
   return v;
 }
 
-async function logAll(store: Store, x: Float32Array): Promise<void> {
+/** Logs x as p.m.fp32, p.m.lp, p.m.kbit and p.m.thr, or those of `only`. */
+async function logAll(store: Store, x: Float32Array, only?: string[]): Promise<void> {
   const ids = Int32Array.from({ length: N }, (_, i) => 5 + 2 * i);
   for (const [name, q] of [['fp32', undefined], ['lp', 'lp'], ['kbit', { kbit: 8 }], ['thr', { threshold: 0.9 }]] as const) {
+    if (only && !only.includes(name)) continue;
     const st = {};
     let w: ReturnType<Store['writer']> | null = null;
     for (let a = 0; a < N; a += 700) {
@@ -66,9 +68,9 @@ afterEach(() => {
 });
 
 describe('scans decoded on the worker threads', () => {
-  for (const codec of ['lz4', 'gzip', 'arrow'] as const) {
+  for (const codec of ['lz4', 'gzip', 'arrow', 'parquet'] as const) {
     it(`give the main thread's bytes for every scheme, rows out of order and channels out of chunks (${codec})`, async () => {
-      const x = activations(codec === 'lz4' ? 1 : codec === 'gzip' ? 2 : 4);
+      const x = activations({ lz4: 1, gzip: 2, arrow: 4, parquet: 6 }[codec]);
       const store = await tempStore({ codec, rowBlockSize: 64 });
       await logAll(store, x);
       const reversed = Array.from({ length: N }, (_, i) => 5 + 2 * (N - 1 - i));
@@ -135,21 +137,26 @@ describe('scans decoded on the worker threads', () => {
 });
 
 describe('which scans decode on the workers (workersDecode)', () => {
-  it('gzip and LZ4 always; Arrow a tensor (row-major chunks), not a table; never a codec without it', () => {
+  it('gzip and LZ4 always; Arrow and Parquet a tensor (row-major chunks), not a table; never a codec without it', () => {
     for (const codec of ['gzip', 'lz4'] as const) for (const row of [true, false]) expect(workersDecode(codec, row)).toBe(true);
-    expect(workersDecode('arrow', true)).toBe(true);
-    expect(workersDecode('arrow', false)).toBe(false);
+    for (const codec of ['arrow', 'parquet'] as const) {
+      expect(workersDecode(codec, true)).toBe(true);
+      expect(workersDecode(codec, false)).toBe(false);
+    }
     expect(workersDecode(undefined, true)).toBe(false);
   });
 
-  it('a damaged segment of an Arrow store met by a scan on the workers is one CORRUPT error naming the intermediate', async () => {
-    const store = await tempStore({ codec: 'arrow', rowBlockSize: 64 });
-    await logAll(store, activations(5));
-    await store.close();
-    const dir = path.join(store.dir, 'partitions');
-    for (const f of fs.readdirSync(dir)) flipMiddleByte(path.join(dir, f));
-    await expectScanCorrupt(store.dir, 'kbit');
-  });
+  for (const codec of ['arrow', 'parquet'] as const) {
+    it(`a damaged segment of ${codec === 'arrow' ? 'an Arrow' : 'a Parquet'} store met by a scan on the workers is one CORRUPT error naming the intermediate`, async () => {
+      const store = await tempStore({ codec, rowBlockSize: 64 });
+      // kbit alone, so that the middle of every partition is one of its segments
+      await logAll(store, activations(5), ['kbit']);
+      await store.close();
+      const dir = path.join(store.dir, 'partitions');
+      for (const f of fs.readdirSync(dir)) flipMiddleByte(path.join(dir, f));
+      await expectScanCorrupt(store.dir, 'kbit');
+    });
+  }
 });
 
 describe('reconstructing stored values (reconstruct.ts, scatter.ts)', () => {

@@ -34,10 +34,11 @@ export interface ScatterTask {
  * codecs (gzip, LZ4: inflating is the work), and for Arrow IPC tensors — copying their rows into the
  * result is the work, and most of it is first-touching the result's fresh pages, which two threads do
  * side by side (fp32 full reads of bench:io's tensor, 8 interleaved pairs: 163 → 149 ms median, faster
- * in 7 of 8; it was 7% slower while every worker first loaded apache-arrow). Tables stay on the main thread.
+ * in 7 of 8; it was 7% slower while every worker first loaded apache-arrow), and Parquet tensors —
+ * parquet-wasm's decoding is the work, one core each. Tables stay on the main thread.
  */
 export function workersDecode(codec: InflateCodec | undefined, rowMajor: boolean): boolean {
-  return codec === 'gzip' || codec === 'lz4' || (codec === 'arrow' && rowMajor);
+  return codec === 'gzip' || codec === 'lz4' || ((codec === 'arrow' || codec === 'parquet') && rowMajor);
 }
 
 /** Whether a read of this scheme reconstructs values (quantized) or returns them as stored. */
@@ -48,17 +49,21 @@ export function storedAsIs(scheme: string | null): boolean {
 /** Arrow IPC's decoder, loaded by loadCodec: apache-arrow takes ~100 ms to load, which a worker thread
  * (started by a process's first scan) spent before every gzip or LZ4 scan it ran. */
 let ipcSegment: ((bytes: Uint8Array) => DecodedSegment) | null = null;
+/** Parquet's decoder (parquet-wasm, ~40 ms to load), loaded by loadCodec likewise. */
+let parquetSegment: ((bytes: Uint8Array, rawLength: number) => DecodedSegment) | null = null;
 
-/** Loads what segmentView needs for `codec` on this thread (Arrow IPC's decoder; nothing for gzip and LZ4). */
+/** Loads what segmentView needs for `codec` on this thread (Arrow IPC's or Parquet's decoder; nothing for gzip and LZ4). */
 export async function loadCodec(codec: InflateCodec): Promise<void> {
   if (codec === 'arrow' && !ipcSegment) ipcSegment = (await import('../store/codecs/arrowbatch.js')).ipcSegment;
+  if (codec === 'parquet' && !parquetSegment) parquetSegment = await (await import('../store/codecs/parquet.js')).parquetSegmentDecoder();
 }
 
-/** A segment's decoded view: raw bytes (gzip, lz4) or Arrow IPC bytes (arrow, after loadCodec), zero-copy. */
+/** A segment's decoded view: raw bytes (gzip, lz4), Arrow IPC bytes (arrow) zero-copy, or a Parquet file decoded (parquet); Arrow's and Parquet's after loadCodec. */
 export function segmentView(codec: InflateCodec, bytes: Uint8Array): DecodedSegment {
-  if (codec !== 'arrow') return new RawSegment(bytes);
-  if (!ipcSegment) throw new MistiqueError('INTERNAL', 'the Arrow IPC decoder is not loaded on this thread: await loadCodec(\'arrow\') first');
-  return ipcSegment(bytes);
+  if (codec === 'gzip' || codec === 'lz4') return new RawSegment(bytes);
+  const view = codec === 'arrow' ? ipcSegment : parquetSegment;
+  if (!view) throw new MistiqueError('INTERNAL', `the ${codec} decoder is not loaded on this thread: await loadCodec('${codec}') first`);
+  return view(bytes, bytes.byteLength);
 }
 
 /** Copies the placed chunks of segment `seg` (its bytes, as `codec` stores them) into the result. */

@@ -7,7 +7,7 @@ import zlib from 'node:zlib';
 import { align8 } from './chunk.js';
 import { checksum } from './checksum.js';
 import type { ScatterTask } from '../reader/scatter.js';
-import type { InflateCodec } from './codecs/codec.js';
+import { keptEncoded, type InflateCodec } from './codecs/codec.js';
 import { nativeLz4 } from './codecs/lz4native.js';
 
 /** Segments read with one file read: their encoded bytes one after another (gaps allowed). */
@@ -60,14 +60,15 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
   const n = t.segs.length / 4;
   const offsets = new Float64Array(n);
   let total = 0;
-  // an Arrow segment is passed on as it is: its encoded length, not its raw length
-  const size = t.codec === 'arrow' ? 1 : 2;
+  // an Arrow or Parquet segment is passed on as it is: its encoded length, not its raw length
+  const asIs = keptEncoded(t.codec);
+  const size = asIs ? 1 : 2;
   for (let i = 0; i < n; i++) {
     offsets[i] = total;
     total = align8(total + t.segs[4 * i + size]!);
   }
   // Arrow segments that already sit 8-byte aligned in the bytes read are handed back in place, uncopied
-  let inPlace = t.codec === 'arrow' && !each;
+  let inPlace = asIs && !each;
   for (let i = 0; i < n && inPlace; i++) inPlace = (t.bytes.byteOffset + t.segs[4 * i]!) % 8 === 0;
   if (inPlace) for (let i = 0; i < n; i++) offsets[i] = t.segs[4 * i]!;
   const raw = inPlace ? t.bytes : new Uint8Array(each ? 0 : total);
@@ -79,9 +80,10 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
       const got = checksum(enc);
       if (got !== crc) return { raw, offsets, badIndex: i, bad: `checksum mismatch: the bytes on disk (crc32 ${got.toString(16)}) are not those written (${crc.toString(16)})` };
     }
-    if (t.codec === 'arrow') {
-      // IPC views need 8-byte alignment: segments written by the Arrow codec are multiples of 8 bytes
-      if (each) each(i, enc.byteOffset % 8 === 0 ? enc : new Uint8Array(enc)); // a copy (Buffer.slice would be a view)
+    if (asIs) {
+      // IPC views need 8-byte alignment (segments written by the Arrow codec are multiples of 8 bytes);
+      // parquet-wasm copies a file into its own memory, aligned or not
+      if (each) each(i, enc.byteOffset % 8 === 0 || t.codec === 'parquet' ? enc : new Uint8Array(enc)); // a copy (Buffer.slice would be a view)
       else if (!inPlace) raw.set(enc, offsets[i]!);
       continue;
     }

@@ -11,7 +11,7 @@ import type { ChunkPlacement, ScatterTask } from '../reader/scatter.js';
 import { inflate } from '../workers/pool.js';
 import type { BufferPool } from './bufferpool.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
-import type { DecodedSegment, InflateCodec, RowSpan, SegmentCodec, Slot } from './codecs/index.js';
+import { keptEncoded, type DecodedSegment, type InflateCodec, type RowSpan, type SegmentCodec, type Slot } from './codecs/index.js';
 import { segmentView, workersDecode } from '../reader/scatter.js';
 import type { InflateResult } from './inflate.js';
 import { ioError } from './ioerror.js';
@@ -126,7 +126,7 @@ export class SegmentReader {
         this.decodedSegments++;
         if (scattered) return;
         const off = res.offsets[i]!;
-        const seg = segmentView(codec, res.raw.subarray(off, off + (codec === 'arrow' ? row.length : row.raw_length)));
+        const seg = segmentView(codec, res.raw.subarray(off, off + (keptEncoded(codec) ? row.length : row.raw_length)));
         for (const b of blobs) out.set(b.id, seg.chunk(slotOf(b)));
       });
     });

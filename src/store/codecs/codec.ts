@@ -5,7 +5,12 @@ import type { ColumnType } from '../../model/types.js';
 
 export type CodecId = 'gzip' | 'lz4' | 'arrow' | 'parquet';
 /** The codecs whose segments a scan checks and decodes on the worker threads (`SegmentCodec.inflate`). */
-export type InflateCodec = 'gzip' | 'lz4' | 'arrow';
+export type InflateCodec = 'gzip' | 'lz4' | 'arrow' | 'parquet';
+/** Whether a scan hands a segment's bytes on as they are, to be decoded where they are viewed (reader/scatter.ts's
+ * segmentView): Arrow IPC and Parquet; gzip and LZ4 segments are inflated first. */
+export function keptEncoded(codec: InflateCodec): boolean {
+  return codec === 'arrow' || codec === 'parquet';
+}
 export const CODEC_IDS: readonly CodecId[] = ['gzip', 'lz4', 'arrow', 'parquet'];
 
 /** Where one chunk sits inside its segment: column slots (arrow, parquet) and raw byte range (gzip). */
@@ -57,7 +62,8 @@ export interface SegmentCodec {
   /**
    * Set by codecs whose segments a scan checks and decodes on worker threads (store/inflate.ts), a run of
    * segments at a time: those of the raw segment layout (raw.ts) inflate with this decompressor and are
-   * viewed as a RawSegment; Arrow IPC's bytes are already the decoded form, viewed as a TableSegment.
+   * viewed as a RawSegment; Arrow IPC's bytes are already the decoded form, viewed as a TableSegment, and
+   * a Parquet file is decoded by parquet-wasm on the worker into one.
    */
   readonly inflate?: InflateCodec;
 }

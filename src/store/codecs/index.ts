@@ -7,7 +7,7 @@ import { lz4Codec } from './lz4.js';
 import type { ParquetCompression } from './parquet.js';
 
 export type { CodecId, DecodedSegment, InflateCodec, RowSpan, SegmentCodec, Slot } from './codec.js';
-export { CODEC_IDS } from './codec.js';
+export { CODEC_IDS, keptEncoded } from './codec.js';
 
 export interface CodecOptions {
   gzipLevel?: number;

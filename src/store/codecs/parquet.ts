@@ -53,9 +53,19 @@ export function rowGroupsOver(bytes: Uint8Array, span: RowSpan): { indices: numb
   return { indices, first };
 }
 
+/** A decoder of a whole Parquet segment into one record batch, parquet-wasm loaded (~40 ms): the codec's
+ * decode, and a scan's on a worker thread (reader/scatter.ts). */
+export async function parquetSegmentDecoder(): Promise<(bytes: Uint8Array, rawLength: number) => TableSegment> {
+  const pq = await import('parquet-wasm');
+  // one record batch for the whole segment: parquet-wasm's default cuts batches of 1 024 rows, and a
+  // RowBlock may hold more (the batch size is a bound: nothing is allocated for it)
+  return (bytes, rawLength) => new TableSegment(tableFromIPC(pq.readParquet(bytes, { batchSize: ONE_BATCH }).intoIPCStream()), rawLength);
+}
+
 // Stryker disable next-line StringLiteral: the default is loadCodec's to give; this one is never taken
 export async function parquetCodec(compression: ParquetCompression = 'snappy'): Promise<SegmentCodec> {
   const pq = await import('parquet-wasm');
+  const decodeWhole = await parquetSegmentDecoder();
   const kind = {
     zstd: pq.Compression.ZSTD,
     lz4: pq.Compression.LZ4_RAW,
@@ -66,6 +76,7 @@ export async function parquetCodec(compression: ParquetCompression = 'snappy'): 
   return {
     id: 'parquet',
     ext: 'parquet',
+    inflate: 'parquet',
     async encode(chunks, rawLength) {
       const wasmTable = pq.Table.fromIPCStream(tableToIPC(chunksToTable(chunks), 'stream'));
       // no column statistics: nothing reads them (zone maps live in the MetadataDB), and computing them
@@ -76,10 +87,7 @@ export async function parquetCodec(compression: ParquetCompression = 'snappy'): 
       return pq.writeParquet(wasmTable, props);
     },
     async decode(bytes, rawLength) {
-      // one record batch for the whole segment: parquet-wasm's default cuts batches of 1 024 rows, and a
-      // RowBlock may hold more (the batch size is a bound: nothing is allocated for it)
-      const table = tableFromIPC(pq.readParquet(bytes, { batchSize: ONE_BATCH }).intoIPCStream());
-      return new TableSegment(table, rawLength);
+      return decodeWhole(bytes, rawLength);
     },
     async decodeRows(bytes, rawLength, span: RowSpan) {
       const groups = rowGroupsOver(bytes, span);
