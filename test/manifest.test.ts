@@ -54,7 +54,7 @@ describe('store manifest', () => {
     for (const v of [0, -1, 1.5, NaN, Infinity]) expect(thrownError(() => positive('rowBlockSize', v))).toBe(`BAD_OPTION: rowBlockSize must be a positive integer, got ${v}`);
     for (const v of [1, 0.5, 1e-9]) expect(fraction('x', v)).toBe(v);
     for (const v of [0, -0.5, 1.0000001, NaN, '0.5' as never]) expect(thrownError(() => fraction('similarityThreshold', v))).toBe(`BAD_OPTION: similarityThreshold must be a number in (0, 1], got ${v}`);
-    expect(DEFAULT_SEGMENT_BYTES).toEqual({ gzip: 65536, lz4: 65536, arrow: 1048576, parquet: 262144 });
+    expect(DEFAULT_SEGMENT_BYTES).toEqual({ gzip: 65536, lz4: 65536, arrow: 524288, parquet: 131072 });
   });
 
   it('open options: defaults, and the DataStore options per codec and policy', () => {
@@ -62,7 +62,7 @@ describe('store manifest', () => {
     expect(s).toMatchObject({ policy: undefined, gammaMin: undefined, lockTimeoutMs: 0, flushMs: 30_000, durable: false });
     const MB = 1024 * 1024;
     expect(s.dataStore('gzip', 'adaptive')).toEqual({ policy: 'dedup', bufferpoolBytes: 256 * MB, partitionBytes: 16 * MB, segmentBytes: 64 * 1024, similarityThreshold: 0.5, flushBytes: 64 * MB });
-    expect(s.dataStore('arrow', 'store_all')).toMatchObject({ policy: 'store_all', segmentBytes: MB });
+    expect(s.dataStore('arrow', 'store_all')).toMatchObject({ policy: 'store_all', segmentBytes: MB / 2 });
     // a partition is half the bufferpool at most; a segment size given is every codec's
     const t = checkStoreOptions({ bufferpoolBytes: 10 * MB, partitionBytes: 8 * MB, segmentBytes: 4096, policy: 'adaptive', gammaMin: 0, lockTimeoutMs: 5, durable: true, flushMs: 9, similarityThreshold: 1, flushBytes: 3 });
     expect(t).toMatchObject({ policy: 'adaptive', gammaMin: 0, lockTimeoutMs: 5, flushMs: 9, durable: true });
