@@ -25,6 +25,7 @@ import { openStore, type CodecId } from '../src/index.js';
 import { pool } from '../src/quantize/index.js';
 import { nativeLz4 } from '../src/store/codecs/lz4native.js';
 import { BLOCK_BYTES, tensorGeometry } from '../src/store/geometry.js';
+import { DEFAULT_SEGMENT_BYTES } from '../src/store/manifest.js';
 import { dropOsCache, syncAll } from './proc.js';
 import { barChart } from './svg.js';
 import { reluTensor, stat, TENSOR_PER, TENSOR_SHAPE } from './tensor.js';
@@ -40,14 +41,13 @@ const N = Number(args.examples), RUNS = Number(args.runs);
 const CODECS = args.codecs!.split(',') as CodecId[];
 const SCHEMES = args.schemes!.split(',');
 const MB = 1024 * 1024;
-const SEGMENT_BYTES: Record<CodecId, number> = { gzip: 64 << 10, lz4: 64 << 10, arrow: 1 << 20, parquet: 256 << 10 };
 // the store's fp32 chunks of this tensor (store/geometry.ts), and its segments: as many whole chunks as
 // fit the codec's segment size, at least one — the codecs alone compress pieces of the same size
 const chunkOf = (c: CodecId): number => {
   const g = tensorGeometry(TENSOR_SHAPE, 'float32', 1024, BLOCK_BYTES[c]);
   return g.blockRows * g.chunkCols * 4;
 };
-const SEGMENT = Object.fromEntries(Object.entries(SEGMENT_BYTES).map(([c, b]) => [c, chunkOf(c as CodecId) * Math.max(1, Math.floor(b / chunkOf(c as CodecId)))])) as Record<CodecId, number>;
+const SEGMENT = Object.fromEntries(Object.entries(DEFAULT_SEGMENT_BYTES).map(([c, b]) => [c, chunkOf(c as CodecId) * Math.max(1, Math.floor(b / chunkOf(c as CodecId)))])) as Record<CodecId, number>;
 const BATCH = 128;
 /** Cold one-row reads per run, of random rows: the run's figure is their p50 (the target is a p50). */
 const ONE_ROW_READS = 9;
