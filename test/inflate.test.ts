@@ -30,6 +30,19 @@ function task(codec: 'gzip' | 'lz4', lengths: number[], gap = 3, crcs = true): {
   return { t: { op: 'inflate', codec, bytes, segs }, raws };
 }
 
+/** Encoded segments one after another in one buffer read from disk, `gap` bytes before and between them, and their [offset, length, raw length, crc32] rows. */
+function laidOut(encs: readonly Uint8Array[], chunks: readonly ChunkData[], gap: number): { bytes: Uint8Array; segs: Float64Array } {
+  const bytes = new Uint8Array(encs.reduce((a, e) => a + e.length + gap, gap));
+  const segs = new Float64Array(4 * encs.length);
+  let off = gap;
+  encs.forEach((e, i) => {
+    bytes.set(e, off);
+    segs.set([off, e.length, chunks[i]!.values.byteLength, checksum(e)], 4 * i);
+    off += e.length + gap;
+  });
+  return { bytes, segs };
+}
+
 describe('inflateSegments', () => {
   for (const codec of ['gzip', 'lz4'] as const) {
     it(`${codec}: every segment at an 8-byte aligned offset of one buffer, or handed over one by one`, () => {
@@ -84,15 +97,7 @@ describe('inflateSegments of Arrow IPC segments (a scan checks them on the worke
     const codec = arrowCodec();
     const chunks = [0, 1, 2].map(chunkOf);
     const encs = await Promise.all(chunks.map((c) => codec.encode([c], c.values.byteLength)));
-    const bytes = new Uint8Array(encs.reduce((a, e) => a + e.length + gap, gap));
-    const segs = new Float64Array(4 * encs.length);
-    let off = gap;
-    encs.forEach((e, i) => {
-      bytes.set(e, off);
-      segs.set([off, e.length, chunks[i]!.values.byteLength, checksum(e)], 4 * i);
-      off += e.length + gap;
-    });
-    return { t: { op: 'inflate', codec: 'arrow', bytes, segs }, chunks, encs };
+    return { t: { op: 'inflate', codec: 'arrow', ...laidOut(encs, chunks, gap) }, chunks, encs };
   }
 
   for (const gap of [0, 3]) {
@@ -136,15 +141,7 @@ describe('inflateSegments of Parquet segments (a scan decodes them with parquet-
     const codec = await parquetCodec();
     const chunks: ChunkData[] = [0, 1].map((k) => ({ type: 'float32', nrows: 4, ncols: 3 + k, values: Float32Array.from({ length: 4 * (3 + k) }, (_, i) => i - 2.5 * k), order: 'row' }));
     const encs = await Promise.all(chunks.map((c) => codec.encode([c], c.values.byteLength)));
-    const gap = 3;
-    const bytes = new Uint8Array(encs.reduce((a, e) => a + e.length + gap, gap));
-    const segs = new Float64Array(4 * encs.length);
-    let off = gap;
-    encs.forEach((e, i) => {
-      bytes.set(e, off);
-      segs.set([off, e.length, chunks[i]!.values.byteLength, checksum(e)], 4 * i);
-      off += e.length + gap;
-    });
+    const { bytes, segs } = laidOut(encs, chunks, 3);
     const seen: number[] = [];
     const r = inflateSegments({ op: 'inflate', codec: 'parquet', bytes, segs }, (i, b) => {
       expect(b.buffer).toBe(bytes.buffer); // not copied
