@@ -100,6 +100,32 @@ describe('bufferpool', () => {
     await store.close();
   });
 
+  it('an Arrow append that left a partition write under way lets the event loop turn, so the write goes on while a caller appends from memory', async () => {
+    // small partitions, no flush and no bound reached: only the writes of full partitions are under way
+    const store = await openStore(tempDir(), { codec: 'arrow', partitionBytes: 64 << 10, flushBytes: 1 << 30, bufferpoolBytes: 256 << 20, policy: 'store_all' });
+    const ds = (store as unknown as { ds: { inflight: Set<Promise<void>> } }).ds;
+    const w = store.writer('p.m.t');
+    let turnedWhileWriting = 0, writing = 0;
+    for (let b = 0; b < 8; b++) {
+      let turned = false;
+      setImmediate(() => { turned = true; });
+      // one RowBlock per append (128 rows of 4 KB: Arrow's 512 KB), which fills partitions of 64 KB,
+      // written in the background
+      await w.append(DataFrame.fromTensor(Float32Array.from({ length: 128 * 1024 }, (_, i) => i + b), [1024], Int32Array.from({ length: 128 }, (_, i) => b * 128 + i)));
+      if (ds.inflight.size === 0) continue;
+      writing++;
+      if (turned) turnedWhileWriting++;
+    }
+    // without the turn, the writes' steps (open, writev, fsync…) waited until the appends stopped
+    expect(writing).toBeGreaterThan(0);
+    expect(turnedWhileWriting).toBe(writing);
+    await w.close();
+    const m = await store.getIntermediates('p.m.t.*');
+    expect(m.nrows).toBe(8 * 128);
+    expect(m.values[5 * 1024 * 128 + 7]).toBe(7 + 5);
+    await store.close();
+  });
+
   it('reads chunks still in memory before they are written', async () => {
     const dir = tempDir();
     const store = await openStore(dir);
