@@ -2,7 +2,7 @@
 // buffer"): a worker thread that inflated a run of segments (store/inflate.ts) goes on to reconstruct
 // each row-major chunk's values (quantized schemes) and copy its rows into the dense result, which
 // lives in a SharedArrayBuffer — the main thread copies nothing. Pure given its task.
-import type { DecodedSegment, InflateCodec, Slot } from '../store/codecs/codec.js';
+import { keptEncoded, type DecodedSegment, type InflateCodec, type Slot } from '../store/codecs/codec.js';
 import { RawSegment } from '../store/codecs/raw.js';
 import { MistiqueError } from '../errors.js';
 import type { MatrixValues } from '../model/matrix.js';
@@ -38,7 +38,7 @@ export interface ScatterTask {
  * parquet-wasm's decoding is the work, one core each. Tables stay on the main thread.
  */
 export function workersDecode(codec: InflateCodec | undefined, rowMajor: boolean): boolean {
-  return codec === 'gzip' || codec === 'lz4' || ((codec === 'arrow' || codec === 'parquet') && rowMajor);
+  return codec !== undefined && (!keptEncoded(codec) || rowMajor);
 }
 
 /** Whether a read of this scheme reconstructs values (quantized) or returns them as stored. */
@@ -60,7 +60,7 @@ export async function loadCodec(codec: InflateCodec): Promise<void> {
 
 /** A segment's decoded view: raw bytes (gzip, lz4), Arrow IPC bytes (arrow) zero-copy, or a Parquet file decoded (parquet); Arrow's and Parquet's after loadCodec. */
 export function segmentView(codec: InflateCodec, bytes: Uint8Array): DecodedSegment {
-  if (codec === 'gzip' || codec === 'lz4') return new RawSegment(bytes);
+  if (!keptEncoded(codec)) return new RawSegment(bytes);
   const view = codec === 'arrow' ? ipcSegment : parquetSegment;
   if (!view) throw new MistiqueError('INTERNAL', `the ${codec} decoder is not loaded on this thread: await loadCodec('${codec}') first`);
   return view(bytes, bytes.byteLength);

@@ -67,7 +67,7 @@ export function inflateSegments(t: InflateTask, each?: (i: number, raw: Uint8Arr
     offsets[i] = total;
     total = align8(total + t.segs[4 * i + size]!);
   }
-  // Arrow segments that already sit 8-byte aligned in the bytes read are handed back in place, uncopied
+  // Arrow and Parquet segments that already sit 8-byte aligned in the bytes read are handed back in place, uncopied
   let inPlace = asIs && !each;
   for (let i = 0; i < n && inPlace; i++) inPlace = (t.bytes.byteOffset + t.segs[4 * i]!) % 8 === 0;
   if (inPlace) for (let i = 0; i < n; i++) offsets[i] = t.segs[4 * i]!;
