@@ -17,6 +17,7 @@ import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
+import { SESSION_OPTIONS } from '../src/executor/onnx/dnn.js';
 import { openStore, type CodecId } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { rawWriteMBs, zooChild, zooSpecs, zooSummary, type ZooResult } from './zoo.js';
@@ -125,8 +126,8 @@ async function timingChild(spec: string): Promise<TimingResult> {
   const x = testImages(N);
   const cp = checkpoints('vgg').at(-1)!;
   /** Best of 2 runs (after a warm-up) of a session over the images in batches, outputs discarded. */
-  const forwardMs = async (model: string | Uint8Array): Promise<number> => {
-    const session = await ort.InferenceSession.create(model as string);
+  const forwardMs = async (model: string | Uint8Array, opts: ort.InferenceSession.SessionOptions = {}): Promise<number> => {
+    const session = await ort.InferenceSession.create(model as string, opts);
     const input = session.inputNames[0]!;
     const run = async (): Promise<number> => {
       const t = performance.now();
@@ -141,7 +142,7 @@ async function timingChild(spec: string): Promise<TimingResult> {
   // the bare run: the unmodified model; the exposed run: every layer an output, the forward pass logging
   // cannot do without (onnxruntime-node copies each output into a fresh JavaScript buffer)
   const bareMs = await forwardMs(cp);
-  const exposedMs = await forwardMs(exposeLayers(parseGraph(fs.readFileSync(cp), 'layers')));
+  const exposedMs = await forwardMs(exposeLayers(parseGraph(fs.readFileSync(cp), 'layers')), SESSION_OPTIONS); // as logNetwork runs it
   const dir = path.join(OUT, `dnn-time-${scheme.replace(/\W/g, '_')}-${codec}`);
   fs.rmSync(dir, { recursive: true, force: true });
   const store = await openStore(dir, { codec, policy: 'store_all', bufferpoolBytes: BUDGET, rowBlockSize: ROW_BLOCK });

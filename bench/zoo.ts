@@ -11,7 +11,7 @@ import * as ort from 'onnxruntime-node';
 import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
-import type { DnnInput } from '../src/executor/onnx/dnn.js';
+import { SESSION_OPTIONS, type DnnInput } from '../src/executor/onnx/dnn.js';
 import { openStore } from '../src/index.js';
 import { peakRss } from './proc.js';
 
@@ -69,8 +69,8 @@ export async function zooChild(spec: string, opts: { models: string; out: string
   const { feeds, input } = inputsOf(model, n);
   /** Best of 2 runs (after a warm-up) over the examples in batches; the last run's `logits` kept. */
   let logits: Float32Array | null = null;
-  const forwardMs = async (bytes: string | Uint8Array): Promise<number> => {
-    const session = await ort.InferenceSession.create(bytes as string);
+  const forwardMs = async (bytes: string | Uint8Array, sessionOpts: ort.InferenceSession.SessionOptions = {}): Promise<number> => {
+    const session = await ort.InferenceSession.create(bytes as string, sessionOpts);
     const out = session.outputNames[0]!;
     const run = async (): Promise<number> => {
       const t = performance.now();
@@ -85,7 +85,7 @@ export async function zooChild(spec: string, opts: { models: string; out: string
     await session.release();
     return ms;
   };
-  const exposedMs = await forwardMs(exposeLayers(parseGraph(fs.readFileSync(file), 'layers')));
+  const exposedMs = await forwardMs(exposeLayers(parseGraph(fs.readFileSync(file), 'layers')), SESSION_OPTIONS); // as logNetwork runs it
   const bareMs = await forwardMs(file); // last: `logits` is the unmodified model's output
   const ref = logits! as Float32Array;
   const dir = path.join(opts.out, `zoo-${model}-${scheme.replace(/\W/g, '_')}`);

@@ -47,7 +47,10 @@ export async function encodeBatch(values: Float32Array, shape: number[], ids: In
     const pooled = encodeLayer({ op: 'layer', values, shape, pool: poolOp });
     return quantizeBatch(pooled.values as Float32Array, pooled.shape, ids, q, state);
   }
-  return encodedFrame(await encode(layerTask(values, shape, poolOp, q, state)), ids, q, state);
+  const task = layerTask(values, shape, poolOp, q, state);
+  // nothing to do before the writer (full precision, or KBIT_QT, which the writer does per chunk): no thread hop
+  if (!task.pool && !task.quantize) return encodedFrame({ values, shape }, ids, q, state);
+  return encodedFrame(await encode(task), ids, q, state);
 }
 
 function checkKbit(q: DnnScheme['quantize']): void {
