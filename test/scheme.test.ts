@@ -72,6 +72,15 @@ describe('a batch through its scheme', () => {
     expect(e.kbit).toBeUndefined(); expect(e.threshold).toBeUndefined();
   });
 
+  it('no scheme and KBIT_QT (the writer quantizes): a batch of any size is taken as it is, not copied to an encode worker and back', async () => {
+    const big = relu(70_000 * 2, 7); // above the bound under which encode tasks run inline
+    for (const scheme of [{}, { quantize: { kbit: 8 } }] as DnnScheme[]) {
+      const e = await encodeBatch(big, [70_000], Int32Array.from([0, 1]), scheme, {});
+      expect(held(e.frame), schemeName(scheme)).toBe(big);
+      expect(big.byteLength, 'not handed over to a worker').toBe(70_000 * 2 * 4);
+    }
+  });
+
   it('pool then lp: the bits of toFloat16 of pool, on a worker or not', async () => {
     const want = toFloat16(pool(x, shape, 2).values);
     const e = await encodeBatch(x.slice(), shape, ids, { pool: { sigma: 2 }, quantize: 'lp' }, {});
