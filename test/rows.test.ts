@@ -1,15 +1,17 @@
+import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { DataFrame, MistiqueError } from '../src/index.js';
 import type { IntermediateRow } from '../src/metadata/metadatadb.js';
 import { DataStore } from '../src/store/datastore.js';
+import { MetadataDB } from '../src/metadata/metadatadb.js';
 import { idRange, missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
 import { pickRows } from '../src/reader/reconstruct.js';
 import { groupByBlock, rowSpans, rowsFrom } from '../src/reader/placement.js';
 import { quantizeBatch, type DnnScheme } from '../src/quantize/scheme.js';
-import { rng, tempStore, thrownError, thrownErrorAsync } from './helpers.js';
+import { rng, tempDir, tempStore, thrownError, thrownErrorAsync } from './helpers.js';
 
 const rowIdStartOf = (store: Awaited<ReturnType<typeof tempStore>>, name: string): number | null => store.metadata.intermediates().find((r) => r.name === name)!.row_id_start;
 
@@ -164,6 +166,35 @@ describe('row selection and joins', () => {
       expect(new Set(asked.filter((b) => rowIdBlobs('overlap').has(b))).size).toBe(3);
     } finally {
       spy.mockRestore();
+    }
+  });
+
+  it('a handle\'s one-row reads look up their segments\' rows one by one, and load a partition\'s rows at once past 32 lookups; the values are the same', async () => {
+    const dir = path.join(tempDir(), 'store');
+    const writer = await tempStore({ rowBlockSize: 4, segmentBytes: 1024 }, dir);
+    const n = 160, w = 256; // 40 RowBlocks of 4 KB: a segment each, all in one partition
+    const v = Float32Array.from({ length: n * w }, (_, i) => (i % 977) - 300);
+    await writer.log('p.m.t', DataFrame.fromTensor(v, [w]));
+    await writer.close();
+    const store = await tempStore({}, dir);
+    const one = vi.spyOn(MetadataDB.prototype, 'segment');
+    const all = vi.spyOn(MetadataDB.prototype, 'segments');
+    try {
+      for (let k = 0; k < 40; k++) {
+        store.dropCaches();
+        const row = (k * 4 + (k % 4)) % n; // another RowBlock each time
+        expect(Array.from((await store.getIntermediates('p.m.t.*', { rows: [row] })).values)).toEqual(Array.from(v.subarray(row * w, (row + 1) * w)));
+        if (k === 0) {
+          // the first query of the handle: its segment's row alone
+          expect(all).not.toHaveBeenCalled();
+          expect(one.mock.calls.length).toBeGreaterThan(0);
+        }
+      }
+      expect(one).toHaveBeenCalledTimes(32);
+      expect(all).toHaveBeenCalledTimes(1);
+    } finally {
+      one.mockRestore();
+      all.mockRestore();
     }
   });
 

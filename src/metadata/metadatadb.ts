@@ -116,6 +116,8 @@ export class MetadataDB {
       intermediates: db.prepare(`${INTERMEDIATE_SELECT} WHERE ${this.visible} ORDER BY p.name, m.name, i.id`),
       intermediate: db.prepare(`${INTERMEDIATE_SELECT} WHERE i.id = ?`),
       meta: db.prepare(`SELECT value FROM meta WHERE key = ?`),
+      // the planner records every query's estimate against its run here
+      setMeta: db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
       codebook: db.prepare(`SELECT intermediate_id, codes, crc FROM codebooks WHERE intermediate_id = ?`),
       // what a read decodes, for the planner's estimate of every query: all RowBlocks, or those in @blocks (a JSON array)
       readSegmentsAll: db.prepare(readSegmentsSql('')),
@@ -130,12 +132,12 @@ export class MetadataDB {
 
   /** Settings and the cost model's statistics: best effort (a full disk or a read-only store keeps none, and reads go on). */
   setMeta(key: string, value: string): void {
-    sqliteBestEffort(() => this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value));
+    sqliteBestEffort(() => this.stmt.setMeta.run(key, value));
   }
 
   /** A meta entry that must be recorded (a vector index's registration): an error if it cannot be. */
   putMeta(key: string, value: string): void {
-    this.db.prepare(`INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(key, value);
+    this.stmt.setMeta.run(key, value);
   }
 
   deleteMeta(key: string): void {

@@ -295,7 +295,9 @@ export class ChunkReader {
 
   /**
    * The result columns of a selection of every column of a tensor, in order — built once per intermediate
-   * (frozen: results share them), since a wide layer's 100 000s of column objects cost more than its read.
+   * (results share them: the array is frozen), since a wide layer's 100 000s of column objects cost more
+   * than its read. The columns are not frozen one by one: that took two thirds of building them (~0.18 of
+   * 0.27 ms for a 6 272-column layer), all of it in a store's first query.
    */
   private wholeColumns(s: Selection): readonly MatrixColumn[] | null {
     if (s.schema.names || !wholeInOrder(s)) return null;
@@ -304,7 +306,10 @@ export class ChunkReader {
     let cols = this.columnCache.get(key);
     if (!cols) {
       const type = schemaColumnType(s.schema, 0);
-      cols = Object.freeze(tensorColumnNames(s.schema.shape!).map((name) => Object.freeze({ key: prefix + name, name, type })));
+      const names = tensorColumnNames(s.schema.shape!);
+      const out = new Array<MatrixColumn>(names.length);
+      for (let j = 0; j < names.length; j++) out[j] = { key: prefix + names[j]!, name: names[j]!, type };
+      cols = Object.freeze(out);
       this.columnCache.set(key, cols);
     }
     return cols;

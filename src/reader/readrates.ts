@@ -53,7 +53,8 @@ const SAVE_EVERY_MS = 1000;
 export class ReadRates {
   private saved: Saved;
   private dirty = false;
-  private savedAt = 0;
+  // from the handle's opening: its first query does not pay a write of its own
+  private savedAt = performance.now();
 
   constructor(private readonly db: MetadataDB, private readonly codec: string) {
     const machine = machineId();
