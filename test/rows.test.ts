@@ -6,6 +6,7 @@ import { DataFrame, MistiqueError } from '../src/index.js';
 import type { IntermediateRow } from '../src/metadata/metadatadb.js';
 import { DataStore } from '../src/store/datastore.js';
 import { MetadataDB } from '../src/metadata/metadatadb.js';
+import { ChunkReader } from '../src/reader/chunkreader.js';
 import { idRange, missingRows, normalizeRows, parseRows, type RowSelection } from '../src/reader/rowspec.js';
 import { ColumnSink, RowMajorSink, type BlockRows } from '../src/reader/sink.js';
 import { pickRows } from '../src/reader/reconstruct.js';
@@ -195,6 +196,25 @@ describe('row selection and joins', () => {
     } finally {
       one.mockRestore();
       all.mockRestore();
+    }
+  });
+
+  it('a whole tensor\'s result columns are built when first asked for, once per handle, and name every value position in order', async () => {
+    const store = await tempStore();
+    const v = Float32Array.from({ length: 6 * 2 * 3 }, (_, i) => i);
+    await store.log('p.m.t', DataFrame.fromTensor(v, [2, 3]));
+    const built = vi.spyOn(ChunkReader.prototype as unknown as { wholeColumns(...a: unknown[]): unknown }, 'wholeColumns');
+    try {
+      const a = await store.getIntermediates('p.m.t.*', { rows: [4] });
+      expect([a.nrows, a.ncols, Array.from(a.row(0))]).toEqual([1, 6, [24, 25, 26, 27, 28, 29]]);
+      expect(built).not.toHaveBeenCalled();
+      expect(a.columns.map((c) => c.key)).toEqual(['0_0', '0_1', '0_2', '1_0', '1_1', '1_2'].map((n) => `p.m.t.${n}`));
+      expect(a.column('p.m.t.1_2')[0]).toBe(29);
+      const b = await store.getIntermediates('p.m.t.*', { rows: [5, 0] });
+      expect(b.columns).toBe(a.columns);
+      expect(built).toHaveBeenCalledTimes(2); // the second a cache hit
+    } finally {
+      built.mockRestore();
     }
   });
 

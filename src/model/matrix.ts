@@ -27,13 +27,23 @@ export interface MatrixColumn {
 /** Where a result's columns came from (set by the store's query planner): read or re-run, and the loss. */
 export interface MatrixSource { key: string; path: 'read' | 'rerun'; scheme: string; loss: string; ms: number }
 
+/**
+ * A result's columns built when first asked for: a whole tensor's are one object per value position
+ * (100 000s for a wide layer), which a consumer of its values alone never needs.
+ */
+export class LazyColumns {
+  constructor(readonly length: number, readonly build: () => readonly MatrixColumn[]) {}
+}
+
 export class Matrix {
   /** Per intermediate: the path that answered it and what its values gave up to the storage scheme. */
   sources: MatrixSource[] = [];
+  readonly ncols: number;
+  private cols: readonly MatrixColumn[] | LazyColumns;
 
   constructor(
     readonly rowIds: Int32Array,
-    readonly columns: readonly MatrixColumn[],
+    columns: readonly MatrixColumn[] | LazyColumns,
     readonly values: MatrixValues,
     /** Per-example shape when all columns are one whole tensor intermediate, else null. */
     readonly shape: number[] | null = null,
@@ -41,10 +51,21 @@ export class Matrix {
     if (values.length !== rowIds.length * columns.length) {
       throw new MistiqueError('CORRUPT', `matrix of ${rowIds.length}×${columns.length} needs ${rowIds.length * columns.length} values, got ${values.length}`);
     }
+    this.cols = columns;
+    this.ncols = columns.length;
+  }
+
+  /** Each column's key, name and type, in order. */
+  get columns(): readonly MatrixColumn[] {
+    if (this.cols instanceof LazyColumns) {
+      const built = this.cols.build();
+      if (built.length !== this.ncols) throw new MistiqueError('INTERNAL', `a result of ${this.ncols} columns built ${built.length} column names`);
+      this.cols = built;
+    }
+    return this.cols;
   }
 
   get nrows(): number { return this.rowIds.length; }
-  get ncols(): number { return this.columns.length; }
 
   /** The value at (row r, column c): a number, or a string / null for utf8 columns. */
   get(r: number, c: number): number | string | null {

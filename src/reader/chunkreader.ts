@@ -8,7 +8,7 @@ import { schemaColumnName, schemaColumnType, tensorColumnNames } from '../model/
 import {
   Bool, Field, Float32, Float64, Int32, makeData, makeVector, RecordBatch, Schema, Struct, Table, type Data, type DataType, type Vector,
 } from 'apache-arrow';
-import { columnVector, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
+import { columnVector, LazyColumns, Matrix, type MatrixColumn, type MatrixValues } from '../model/matrix.js';
 import { allocValues, BYTES_PER_VALUE, type ColumnType } from '../model/types.js';
 import type { BlobRow, BlockChunkRow, ChunkRow, MetadataDB } from '../metadata/metadatadb.js';
 import type { DataStore } from '../store/datastore.js';
@@ -124,11 +124,12 @@ export class ChunkReader {
   /** getIntermediates for keys already resolved (the query planner resolves them once). */
   async readSelections(sels: Selection[], opts: QueryOptions = {}): Promise<Matrix> {
     const q = await this.plan(sels, opts);
-    const values = allocMatrix(selectionTypes(q.sels), q.rowIds.length * q.columns.length, workerCount() > 0);
-    await this.run(q, new RowMajorSink(values, q.columns.length));
+    const values = allocMatrix(selectionTypes(q.sels), q.rowIds.length * q.ncols, workerCount() > 0);
+    await this.run(q, new RowMajorSink(values, q.ncols));
     const s0 = q.sels[0]!;
     const shape = q.sels.length === 1 && s0.schema.shape && wholeInOrder(s0) ? s0.schema.shape : null;
-    return new Matrix(q.rowIds, q.columns, values, shape);
+    // a whole tensor's columns are built when the result's consumer first asks for them (then kept for the next)
+    return new Matrix(q.rowIds, q.lazyColumns ?? q.columns, values, shape);
   }
 
   /**
@@ -178,7 +179,7 @@ export class ChunkReader {
       const columns = q.columns.some((c) => c.type === 'utf8') ? q.columns.map((c) => ({ ...c, dictionary: undefined })) : q.columns;
       const values = allocMatrix(types, n * columns.length, workerCount() > 0);
       // a pass over whole RowBlocks (export, zone-map scans): decoded as a scan is, on the worker threads, past the bufferpool
-      await this.fill(sel, plan, new RowMajorSink(values, columns.length), columns, 0, true);
+      await this.fill(sel, plan, new RowMajorSink(values, columns.length), () => columns, 0, true);
       return new Matrix(ids, columns, values, shape);
     };
     return { sel, columns: q.columns, blocks, read };
@@ -274,9 +275,13 @@ export class ChunkReader {
         plans = plans.map((p) => ({ block: p.block.filter((_, i) => keep[i] === 1), offset: p.offset.filter((_, i) => keep[i] === 1) }));
       }
     }
-    // one whole tensor: its frozen columns as they are (a wide layer's copy cost more than a one-row read)
-    const only = sels.length === 1 ? this.wholeColumns(sels[0]!) : null;
-    if (only) return { sels, rowIds, plans, columns: only, record: opts.record !== false };
+    // one whole tensor: its frozen columns as they are (a wide layer's copy cost more than a one-row read),
+    // built when first asked for
+    if (sels.length === 1 && this.isWhole(sels[0]!)) {
+      const s0 = sels[0]!, ncols = s0.cols.length;
+      const whole = (): readonly MatrixColumn[] => this.wholeColumns(s0)!;
+      return { sels, rowIds, plans, ncols, get columns() { return whole(); }, lazyColumns: new LazyColumns(ncols, whole), record: opts.record !== false };
+    }
     const columns: MatrixColumn[] = [];
     for (const s of sels) {
       const whole = this.wholeColumns(s);
@@ -290,7 +295,12 @@ export class ChunkReader {
         columns.push({ key: prefix + name, name, type: schemaColumnType(s.schema, j) });
       }
     }
-    return { sels, rowIds, plans, columns, record: opts.record !== false };
+    return { sels, rowIds, plans, columns, ncols: columns.length, record: opts.record !== false };
+  }
+
+  /** Whether wholeColumns gives a selection's result columns. */
+  private isWhole(s: Selection): boolean {
+    return !s.schema.names && wholeInOrder(s);
   }
 
   /**
@@ -300,7 +310,7 @@ export class ChunkReader {
    * 0.27 ms for a 6 272-column layer), all of it in a store's first query.
    */
   private wholeColumns(s: Selection): readonly MatrixColumn[] | null {
-    if (s.schema.names || !wholeInOrder(s)) return null;
+    if (!this.isWhole(s)) return null;
     const prefix = `${keyOf(s)}.`;
     const key = `${s.intermediate.id}:${prefix}`; // by name too: adaptive materialization renames an id
     let cols = this.columnCache.get(key);
@@ -339,14 +349,14 @@ export class ChunkReader {
     for (let s = 0; s < q.sels.length; s++) {
       const sel = q.sels[s]!;
       const t0 = performance.now();
-      await this.fill(sel, q.plans[s]!, sink, q.columns, colBase);
+      await this.fill(sel, q.plans[s]!, sink, () => q.columns, colBase);
       if (q.record) this.db.recordQuery(sel.intermediate.id, performance.now() - t0);
       colBase += sel.cols.length;
     }
   }
 
   /** Copies the selected columns of one intermediate into the sink, a few RowBlocks at a time. */
-  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: readonly MatrixColumn[], colBase: number, asScan = false): Promise<void> {
+  private async fill(sel: Selection, plan: RowPlan, sink: Sink, columns: () => readonly MatrixColumn[], colBase: number, asScan = false): Promise<void> {
     const { outCol, tileMaps } = this.columnMaps(sel, colBase);
     const rowsByBlock = groupByBlock(plan);
     const blocks = [...rowsByBlock.keys()].sort((a, b) => a - b);
@@ -420,7 +430,7 @@ export class ChunkReader {
         for (let k = 0; k < c.n_cols; k++) {
           const oc = outCol[c.col_start + k] ?? -1;
           if (oc < 0) continue;
-          sink.copy(chunk, k, rows, oc, chunk.type === 'utf8' ? dictRemap(chunk, dicts, oc, columns) : null);
+          sink.copy(chunk, k, rows, oc, chunk.type === 'utf8' ? dictRemap(chunk, dicts, oc, columns()) : null);
         }
       }
     }
@@ -432,7 +442,11 @@ interface Query {
   sels: Selection[];
   rowIds: Int32Array;
   plans: RowPlan[];
-  columns: readonly MatrixColumn[];
+  /** The result's columns (a whole tensor's built on first access); `ncols` of them. */
+  readonly columns: readonly MatrixColumn[];
+  ncols: number;
+  /** A whole tensor's columns, for a result to build when asked. */
+  lazyColumns?: LazyColumns;
 }
 
 /** Every column of the intermediate, in stored order: a result that keeps the tensor's shape. */
