@@ -13,7 +13,7 @@ import { quantizeBatch } from '../src/executor/onnx/dnn.js';
 import type { ChunkData } from '../src/model/dataframe.js';
 import { toFloat16 } from '../src/quantize/lowprecision.js';
 import { identity, reconstructor, rowMajor } from '../src/reader/reconstruct.js';
-import { storedAsIs, workersDecode } from '../src/reader/scatter.js';
+import { rangeTask, scatterPlan, scatterSegment, storedAsIs, tileMapOf, workersDecode, type ChunkPlacement, type ScatterTask } from '../src/reader/scatter.js';
 import { bytesOf, rng, tempStore, thrownError } from './helpers.js';
 
 const SHAPE = [8, 16, 16]; // 2 048 values, 8 KB a row: RowBlocks of 64 rows, chunks of two channels
@@ -191,6 +191,42 @@ describe('reconstructing stored values (reconstruct.ts, scatter.ts)', () => {
     rowMajor((c) => { seen.push(c); return c; })(row);
     expect(seen[1]).toBe(row);
     expect(identity(row)).toBe(row);
+  });
+
+  it('rangeTask: a run of segments gets the tiles and RowBlocks its chunks use, re-indexed, and a tile of adjacent columns as a run; scattering it fills what the whole task does', () => {
+    const ncols = 10, nrows = 6;
+    const rowsOf = (first: number, n: number) => ({ offsets: Int32Array.from({ length: n }, (_, i) => i), outRows: Int32Array.from({ length: n }, (_, i) => first + i), contiguous: { first } });
+    const whole: Omit<ScatterTask, 'chunks'> = {
+      out: new Float32Array(nrows * ncols), ncols, key: 'p.m.t', scheme: null, codebook: null,
+      tiles: [
+        { ks: Int32Array.from([0, 1, 2, 3]), ocs: Int32Array.from([0, 1, 2, 3]) }, // a run
+        { ks: Int32Array.from([0, 2]), ocs: Int32Array.from([5, 9]) }, // not a run: kept as it is
+        { ks: Int32Array.from([0, 1, 2]), ocs: Int32Array.from([6, 7, 8]) }, // a run
+      ],
+      blocks: [rowsOf(0, 2), rowsOf(2, 2), rowsOf(4, 2)],
+    };
+    const slot = (ncol: number, at: number) => ({ type: 'float32' as const, nrows: 2, ncols: ncol, colStart: 0, byteOffset: at, byteLength: 2 * ncol * 4 });
+    // one segment: block 2's chunks of tiles 2 and 1, then block 1's of tile 2
+    const placed: ChunkPlacement[] = [
+      { seg: 0, slot: slot(3, 0), tile: 2, block: 2 },
+      { seg: 0, slot: slot(3, 24), tile: 1, block: 2 },
+      { seg: 0, slot: slot(3, 48), tile: 2, block: 1 },
+    ];
+    const t = rangeTask(whole, placed);
+    expect(t.tiles).toEqual([{ run: [0, 6, 3] }, whole.tiles[1]]);
+    expect(t.blocks).toEqual([whole.blocks[2], whole.blocks[1]]);
+    expect(t.chunks.map((c) => [c.tile, c.block])).toEqual([[0, 0], [1, 0], [0, 1]]);
+    expect(tileMapOf(t.tiles[0]!)).toEqual(whole.tiles[2]);
+    expect(tileMapOf(t.tiles[0]!)).toBe(tileMapOf({ run: [0, 6, 3] })); // expanded once per thread
+    // the segment's bytes scattered by the range's task and by the whole one fill the same places
+    const seg = Float32Array.from({ length: 18 }, (_, i) => i + 1);
+    const raw = new Uint8Array(seg.buffer);
+    const a = { ...t, out: new Float32Array(nrows * ncols) }, b = { ...whole, chunks: placed, out: new Float32Array(nrows * ncols) };
+    for (const task of [a, b]) scatterSegment(0, raw, task, scatterPlan(task), 'lz4');
+    expect(Array.from(a.out)).toEqual(Array.from(b.out));
+    // block 2 (rows 4, 5): tile 2's chunk to columns 6…8, tile 1's columns 0 and 2 to 5 and 9; block 1 (rows 2, 3): tile 2's
+    expect(Array.from(a.out.subarray(40, 50))).toEqual([0, 0, 0, 0, 0, 7, 1, 2, 3, 9]);
+    expect(Array.from(a.out.subarray(20, 30))).toEqual([0, 0, 0, 0, 0, 0, 13, 14, 15, 0]);
   });
 
   it('storedAsIs: no scheme, none and pooling read as stored; the quantized schemes reconstruct', () => {

@@ -12,6 +12,13 @@ import { RowMajorSink, type BlockRows } from './sink.js';
 /** Which result columns a chunk's tile fills: tile columns ks (ascending) → result columns ocs. */
 export interface TileMap { ks: Int32Array; ocs: Int32Array }
 
+/**
+ * A TileMap as a task carries it to a worker: the arrays, or — when the tile's columns go to adjacent
+ * result columns, as every tile of a whole-tensor read does — the run alone (first column, first result
+ * column, count), which the worker expands.
+ */
+export type WireTile = TileMap | { run: readonly [k0: number, oc0: number, n: number] };
+
 /** Where one stored chunk goes: the index of its segment in the inflate task, its slot, its tile and RowBlock rows. */
 export interface ChunkPlacement { seg: number; slot: Slot; tile: number; block: number }
 
@@ -24,10 +31,62 @@ export interface ScatterTask {
   key: string;
   scheme: string | null;
   codebook: Float32Array | null;
-  tiles: TileMap[];
+  tiles: WireTile[];
   blocks: BlockRows[];
   chunks: ChunkPlacement[];
 }
+
+/**
+ * The part of a scan step's task that one run of segments needs: the tiles and RowBlocks its chunks
+ * use (re-indexed), run tiles as runs. Every task is structured-cloned to a worker; a step's whole
+ * task — 16 RowBlocks' row arrays and every tile's column maps (~100 KB for bench:io's tensor) —
+ * cloned for each 1 MB range cost the main thread and the workers' collector more than the copying.
+ * Pure.
+ */
+export function rangeTask(task: Omit<ScatterTask, 'chunks'>, placed: readonly ChunkPlacement[]): ScatterTask {
+  const tileAt = new Map<number, number>(), blockAt = new Map<number, number>();
+  const tiles: WireTile[] = [], blocks: BlockRows[] = [];
+  const chunks = placed.map((p) => {
+    let tile = tileAt.get(p.tile);
+    if (tile === undefined) {
+      tileAt.set(p.tile, (tile = tiles.length));
+      tiles.push(wireTile(task.tiles[p.tile]!));
+    }
+    let block = blockAt.get(p.block);
+    if (block === undefined) {
+      blockAt.set(p.block, (block = blocks.length));
+      blocks.push(task.blocks[p.block]!);
+    }
+    return { ...p, tile, block };
+  });
+  return { ...task, tiles, blocks, chunks };
+}
+
+function wireTile(t: WireTile): WireTile {
+  if ('run' in t) return t;
+  const m = t.ks.length;
+  const isRun = m > 0 && t.ks[m - 1]! - t.ks[0]! === m - 1 && t.ocs[m - 1]! - t.ocs[0]! === m - 1;
+  return isRun ? { run: [t.ks[0]!, t.ocs[0]!, m] } : t;
+}
+
+/** Runs expanded on this thread, kept: a scan's tasks use the same few again and again. */
+const expanded = new Map<string, TileMap>();
+
+/** A WireTile as the sink takes it (a run expanded, or taken from the ones expanded before). */
+export function tileMapOf(t: WireTile): TileMap {
+  if (!('run' in t)) return t;
+  const [k0, oc0, n] = t.run;
+  const key = `${k0}:${oc0}:${n}`;
+  let m = expanded.get(key);
+  if (!m) {
+    m = { ks: new Int32Array(n), ocs: new Int32Array(n) };
+    for (let i = 0; i < n; i++) { m.ks[i] = k0 + i; m.ocs[i] = oc0 + i; }
+    if (expanded.size >= EXPANDED_KEPT) expanded.delete(expanded.keys().next().value!);
+    expanded.set(key, m);
+  }
+  return m;
+}
+const EXPANDED_KEPT = 256;
 
 /**
  * Whether a scan's segments are checked and decoded on the worker threads: always for the compressing
@@ -70,13 +129,13 @@ export function segmentView(codec: InflateCodec, bytes: Uint8Array): DecodedSegm
 export function scatterSegment(seg: number, raw: Uint8Array, t: ScatterTask, plan: ScatterPlan, codec: InflateCodec): void {
   const segment = segmentView(codec, raw);
   for (const p of plan.bySeg.get(seg) ?? []) {
-    const tile = t.tiles[p.tile]!;
+    const tile = plan.tiles[p.tile]!;
     plan.sink.copyRows(plan.decode(segment.chunk(p.slot)), t.blocks[p.block]!, tile.ks, tile.ocs);
   }
 }
 
-/** What scatterSegment needs, built once per task: the decoder, the sink and the placements by segment. */
-export interface ScatterPlan { decode: Reconstruct; sink: RowMajorSink; bySeg: Map<number, ChunkPlacement[]> }
+/** What scatterSegment needs, built once per task: the decoder, the sink, the tiles and the placements by segment. */
+export interface ScatterPlan { decode: Reconstruct; sink: RowMajorSink; tiles: TileMap[]; bySeg: Map<number, ChunkPlacement[]> }
 
 export function scatterPlan(t: ScatterTask): ScatterPlan {
   const bySeg = new Map<number, ChunkPlacement[]>();
@@ -85,5 +144,5 @@ export function scatterPlan(t: ScatterTask): ScatterPlan {
     if (list) list.push(p);
     else bySeg.set(p.seg, [p]);
   }
-  return { decode: rowMajor(storedAsIs(t.scheme) ? identity : reconstructor(t.key, t.scheme!, t.codebook)), sink: new RowMajorSink(t.out, t.ncols), bySeg };
+  return { decode: rowMajor(storedAsIs(t.scheme) ? identity : reconstructor(t.key, t.scheme!, t.codebook)), sink: new RowMajorSink(t.out, t.ncols), tiles: t.tiles.map(tileMapOf), bySeg };
 }

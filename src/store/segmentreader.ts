@@ -12,7 +12,7 @@ import { inflate } from '../workers/pool.js';
 import type { BufferPool } from './bufferpool.js';
 import { checksumsOn, segmentMismatch } from './checksum.js';
 import { keptEncoded, type DecodedSegment, type InflateCodec, type RowSpan, type SegmentCodec, type Slot } from './codecs/index.js';
-import { segmentView, workersDecode } from '../reader/scatter.js';
+import { rangeTask, segmentView, workersDecode } from '../reader/scatter.js';
 import type { InflateResult } from './inflate.js';
 import { ioError } from './ioerror.js';
 import { mapLimit, PartitionFiles, ScratchBuffers } from './partition.js';
@@ -113,7 +113,7 @@ export class SegmentReader {
             for (const b of blobs) for (const p of into!.place(b.id)) placed.push({ seg: i, slot: slotOf(b), tile: p.tile, block: p.block });
           });
         }
-        res = await inflate({ op: 'inflate', codec, bytes, segs, scatter: scattered ? { ...into!.task, chunks: placed } : undefined }, scattered);
+        res = await inflate({ op: 'inflate', codec, bytes, segs, scatter: scattered ? rangeTask(into!.task, placed) : undefined }, scattered);
         if (res.spent) this.scanScratch.give(res.spent);
       } catch (err) {
         throw ioError(`reading ${part.file} ${what} (${part.codec})`, err);
