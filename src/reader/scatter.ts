@@ -7,7 +7,7 @@ import { RawSegment } from '../store/codecs/raw.js';
 import { MistiqueError } from '../errors.js';
 import type { MatrixValues } from '../model/matrix.js';
 import { identity, reconstructor, rowMajor, type Reconstruct } from './reconstruct.js';
-import { RowMajorSink, type BlockRows } from './sink.js';
+import { isRun, RowMajorSink, type BlockRows } from './sink.js';
 
 /** Which result columns a chunk's tile fills: tile columns ks (ascending) → result columns ocs. */
 export interface TileMap { ks: Int32Array; ocs: Int32Array }
@@ -63,14 +63,13 @@ export function rangeTask(task: Omit<ScatterTask, 'chunks'>, placed: readonly Ch
 }
 
 function wireTile(t: WireTile): WireTile {
-  if ('run' in t) return t;
-  const m = t.ks.length;
-  const isRun = m > 0 && t.ks[m - 1]! - t.ks[0]! === m - 1 && t.ocs[m - 1]! - t.ocs[0]! === m - 1;
-  return isRun ? { run: [t.ks[0]!, t.ocs[0]!, m] } : t;
+  if ('run' in t || !isRun(t.ks, t.ocs)) return t;
+  return { run: [t.ks[0]!, t.ocs[0]!, t.ks.length] };
 }
 
-/** Runs expanded on this thread, kept: a scan's tasks use the same few again and again. */
+/** Runs expanded on this thread, kept (at most EXPANDED_BYTES of them): a scan's tasks use the same few again and again. */
 const expanded = new Map<string, TileMap>();
+let expandedBytes = 0;
 
 /** A WireTile as the sink takes it (a run expanded, or taken from the ones expanded before). */
 export function tileMapOf(t: WireTile): TileMap {
@@ -81,12 +80,19 @@ export function tileMapOf(t: WireTile): TileMap {
   if (!m) {
     m = { ks: new Int32Array(n), ocs: new Int32Array(n) };
     for (let i = 0; i < n; i++) { m.ks[i] = k0 + i; m.ocs[i] = oc0 + i; }
-    if (expanded.size >= EXPANDED_KEPT) expanded.delete(expanded.keys().next().value!);
+    // the oldest go first
+    for (const [k, old] of expanded) {
+      if (expandedBytes + 8 * n <= EXPANDED_BYTES) break;
+      expanded.delete(k);
+      expandedBytes -= 8 * old.ks.length;
+    }
     expanded.set(key, m);
+    expandedBytes += 8 * n;
   }
   return m;
 }
-const EXPANDED_KEPT = 256;
+/** A few wide layers' tiles (a tile's two maps take 8 bytes a column: 256 KB for a 32 768-column tile). */
+const EXPANDED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Whether a scan's segments are checked and decoded on the worker threads: always for the compressing

@@ -23,7 +23,7 @@ export interface Sink {
 // where it does not apply changes values; rows.test's property tests catch those.
 /** Whether ks → ocs is one run: adjacent chunk columns to adjacent result columns. */
 // Stryker disable next-line BlockStatement: no answer is not a run: the general loop
-function isRun(ks: Int32Array, ocs: Int32Array): boolean {
+export function isRun(ks: Int32Array, ocs: Int32Array): boolean {
   const m = ks.length;
   // Stryker disable next-line all: with m = 0 the differences below are NaN and equal nothing
   if (m === 0) return false;
