@@ -129,7 +129,7 @@ export class ChunkReader {
     const s0 = q.sels[0]!;
     const shape = q.sels.length === 1 && s0.schema.shape && wholeInOrder(s0) ? s0.schema.shape : null;
     // a whole tensor's columns are built when the result's consumer first asks for them (then kept for the next)
-    return new Matrix(q.rowIds, q.lazyColumns ?? q.columns, values, shape);
+    return new Matrix(q.rowIds, new LazyColumns(q.ncols, () => q.columns), values, shape);
   }
 
   /**
@@ -278,9 +278,8 @@ export class ChunkReader {
     // one whole tensor: its frozen columns as they are (a wide layer's copy cost more than a one-row read),
     // built when first asked for
     if (sels.length === 1 && this.isWhole(sels[0]!)) {
-      const s0 = sels[0]!, ncols = s0.cols.length;
-      const whole = (): readonly MatrixColumn[] => this.wholeColumns(s0)!;
-      return { sels, rowIds, plans, ncols, get columns() { return whole(); }, lazyColumns: new LazyColumns(ncols, whole), record: opts.record !== false };
+      const s0 = sels[0]!, whole = (): readonly MatrixColumn[] => this.wholeColumns(s0)!;
+      return { sels, rowIds, plans, ncols: s0.cols.length, get columns() { return whole(); }, record: opts.record !== false };
     }
     const columns: MatrixColumn[] = [];
     for (const s of sels) {
@@ -445,8 +444,6 @@ interface Query {
   /** The result's columns (a whole tensor's built on first access); `ncols` of them. */
   readonly columns: readonly MatrixColumn[];
   ncols: number;
-  /** A whole tensor's columns, for a result to build when asked. */
-  lazyColumns?: LazyColumns;
 }
 
 /** Every column of the intermediate, in stored order: a result that keeps the tensor's shape. */
