@@ -81,7 +81,7 @@ export class Store {
     this.reader = new ChunkReader(db, ds);
     this.planner = new QueryPlanner(db, ds, this.reader, {
       trad: async (project, model, stage, rows) => (await pipelineExecutor()).rerunStage(db, project, model, stage, rows),
-      dnn: async (modelKey, layer, rows) => (await networkExecutor()).rerunLayer(this, modelKey, layer, rows),
+      dnn: async (modelKey, layer, rows) => (await networkExecutor()).rerunLayer(this, modelKey, layer, rows, undefined, { asStored: true }),
       materialize: (row, full) => this.materialize(row, full),
       probeReads: (scheme) => this.probeReads(scheme),
     }, { enabled: policy === 'adaptive', gammaMin }, manifest.codec,

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import onnxProto from 'onnx-proto';
-import { exposeLayers, parseGraph, truncateAt } from '../src/executor/onnx/graph.js';
+import { exposeLayers, exposeReduced, parseGraph, REDUCE_PREFIX, truncateAt } from '../src/executor/onnx/graph.js';
 import { fromFloat16, pool, toFloat16 } from '../src/quantize/index.js';
 import { CODEC_IDS } from '../src/store/codecs/index.js';
 import { tempStore } from './helpers.js';
@@ -18,6 +18,32 @@ const bytes = fs.readFileSync(FIXTURE);
 const images = (n: number) => batches(loadSubset(), n).next().value!;
 
 describe('ONNX graph rewrite', () => {
+  it('reduces in the graph only what it knows how to: pools [N, C, H, W] float32 layers, casts to half floats what is left nothing to pool', async () => {
+    const g = parseGraph(bytes);
+    // the ranks onnxruntime infers (logNetwork reads them the same way)
+    const probe = await ort.InferenceSession.create(exposeLayers(g));
+    const known = new Map(probe.outputMetadata.map((m) => [m.name, m.isTensor ? m.shape.length : undefined]));
+    await probe.release();
+    const rank = (l: { original: string }): number | undefined => known.get(l.original);
+    expect(g.layers.map(rank)).toEqual([4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 2, 2, 2]);
+    const both = exposeReduced(g, { pool: 2, half: true }, known).outputs;
+    for (const l of g.layers) {
+      const o = both.get(l.original)!;
+      expect([o.pooled, o.half], l.name).toEqual([rank(l) === 4, true]);
+      expect(o.name.startsWith(REDUCE_PREFIX), l.name).toBe(true);
+    }
+    // a layer of unknown rank may need pooling in JavaScript: then it leaves the graph as float32, unpooled
+    const unknown = exposeReduced(g, { pool: 2, half: true }, new Map()).outputs;
+    for (const l of g.layers) expect(unknown.get(l.original), l.name).toEqual({ name: l.original, pooled: false, half: false });
+    // with no pooling asked, every float32 layer is cast whatever its rank
+    for (const o of exposeReduced(g, { half: true }, new Map()).outputs.values()) expect([o.pooled, o.half]).toEqual([false, true]);
+    // an opset before 10 has no ceil_mode: nothing is pooled in the graph
+    const old = onnx.ModelProto.decode(bytes);
+    old.opsetImport = [onnx.OperatorSetIdProto.create({ domain: '', version: 9 })];
+    const g9 = parseGraph(onnx.ModelProto.encode(old).finish());
+    for (const o of exposeReduced(g9, { pool: 2 }, known).outputs.values()) expect(o.pooled).toBe(false);
+  });
+
   it('names layers safely, keeps the original names, exposes every layer with the right shapes', async () => {
     const g = parseGraph(bytes);
     expect(g.layers.map((l) => l.name)).toEqual(['conv1', 'relu1', 'conv2', 'relu2', 'pool1', 'conv3', 'relu3', 'conv4', 'relu4', 'pool2', 'dense1', 'relu5', 'dense2']);
@@ -268,6 +294,49 @@ describe('logging a network', () => {
     const logits = await store.rerunLayer('fm.tiny_e02', 'dense2', { rows: [3] });
     const logged = await store.getIntermediates('fm.tiny_e02.dense2.*', { rows: [3], path: 'read' });
     expect([...logits.values]).toEqual([...logged.values]);
+  });
+
+  it('onnxruntime pools (average) and casts to half floats in the graph: a re-run gives the stored values bit for bit, LP_QT keeps its exact bits', async () => {
+    const { x } = images(64);
+    const full = await tempStore();
+    const fullRun = await full.logNetwork('fm.f', bytes, { x, shape: [1, 28, 28] }, { batchSize: 32 });
+    const ref = new Map<string, Matrix>();
+    for (const l of fullRun.layers) ref.set(l.name, await full.getIntermediates(`fm.f.${l.name}.*`, { path: 'read' }));
+    const schemes = [{ pool: { sigma: 2 } }, { pool: { sigma: 'S' as const } }, { pool: { sigma: 2 }, quantize: 'lp' as const }, { quantize: 'lp' as const }, { pool: { sigma: 2, op: 'max' as const } }];
+    for (const scheme of schemes) {
+      const s = await tempStore();
+      const run = await s.logNetwork('fm.g', bytes, { x, shape: [1, 28, 28] }, { batchSize: 32, scheme });
+      const spec = JSON.parse(s.metadata.workflows.get('fm', 'g')!.spec) as { layers: { name: string; graphPool?: true }[] };
+      const inGraph = scheme.pool !== undefined && scheme.pool.op !== 'max';
+      for (const l of run.layers) {
+        const what = `${JSON.stringify(scheme)} ${l.name}`;
+        const want = ref.get(l.name)!;
+        const maps = want.shape?.length === 3;
+        // average pooling of [C, H, W] maps runs in the graph; max pooling (a NaN must survive it) in JavaScript
+        expect(spec.layers.find((sl) => sl.name === l.name)!.graphPool === true, what).toBe(inGraph && maps);
+        const stored = await s.getIntermediates(`fm.g.${l.name}.*`, { path: 'read' });
+        const rows = [0, 9, 63];
+        const [read, rerun] = await Promise.all([s.getIntermediates(`fm.g.${l.name}.*`, { rows, path: 'read' }), s.getIntermediates(`fm.g.${l.name}.*`, { rows, path: 'rerun' })]);
+        const exact = scheme.pool ? (maps ? pool(want.values as Float32Array, want.shape!, scheme.pool.sigma === 'S' ? Math.max(want.shape![1]!, want.shape![2]!) : scheme.pool.sigma, scheme.pool.op).values : want.values as Float32Array) : want.values as Float32Array;
+        if (scheme.quantize === 'lp') {
+          // the stored half floats are the re-run's values (pooled as stored) cast by toFloat16, bit for bit
+          expect([...read.values], what).toEqual([...fromFloat16(toFloat16(rerun.values as Float32Array))]);
+          if (!scheme.pool) expect([...stored.values], what).toEqual([...fromFloat16(toFloat16(exact))]);
+        } else {
+          expect([...read.values], what).toEqual([...rerun.values]);
+          if (!inGraph || !maps) expect([...stored.values], what).toEqual([...exact]);
+        }
+        if (!(inGraph && maps)) continue;
+        // pooled by onnxruntime: the same averages as POOL_QT in JavaScript, up to float32 rounding of the sums
+        let max = 0;
+        for (const v of exact) max = Math.max(max, Math.abs(v));
+        // (and half floats round by at most half a unit in the last place: 2^-11 relative, 2^-25 in the subnormals)
+        const bound = (v: number): number => 1e-6 * max + (scheme.quantize === 'lp' ? Math.abs(v) * 2 ** -11 + 2 ** -25 : 0);
+        for (let i = 0; i < exact.length; i++) if (Math.abs(stored.values[i]! - exact[i]!) > bound(exact[i]!)) expect(stored.values[i], `${what} value ${i}`).toBe(exact[i]);
+      }
+      await s.close();
+    }
+    await full.close();
   });
 
   it('the same checkpoint logged twice stores its layers once (exact dedup across checkpoints)', async () => {

@@ -53,6 +53,11 @@ export async function encodeBatch(values: Float32Array, shape: number[], ids: In
   return encodedFrame(await encode(task), ids, q, state);
 }
 
+/** A batch of a layer already in LP_QT's half floats (onnxruntime cast it): a frame for its writer as it is. */
+export function halfBatch(bits: Uint16Array, shape: number[], ids: Int32Array): Encoded {
+  return { frame: DataFrame.fromEncodedTensor(bits, 'float16', shape.length ? shape : [1], ids), shape };
+}
+
 function checkKbit(q: DnnScheme['quantize']): void {
   if (!q || typeof q !== 'object' || !('kbit' in q)) return;
   if (q.kbit > 8) throw new MistiqueError('BAD_OPTION', `KBIT_QT stores one byte per value: k must be 1…8, got ${q.kbit}`);

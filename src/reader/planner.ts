@@ -63,7 +63,8 @@ export interface RerunOutput { table?: StageTable; tensor?: { values: Float32Arr
 
 export interface Rerunners {
   trad(project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<{ table: StageTable; full: StageTable; timings: StageRerunTiming[] }>;
-  dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array }>;
+  /** A layer re-run as stored: `pooled` when the values come back pooled as the scheme pools (else the caller pools them). */
+  dnn(modelKey: string, layer: string, rows?: ArrayLike<number>): Promise<{ values: Float32Array; shape: number[]; rowIds: Int32Array; pooled?: boolean }>;
   /**
    * Stores the full re-run output of an unmaterialized intermediate (adaptive), keeping its statistics;
    * false when it could not now (another process holds the store's write lock).
@@ -440,7 +441,7 @@ export class QueryPlanner {
       const res = await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, rows);
       // every re-run teaches this layer's line: its time beyond the modelled input read, against its batches
       if (e.rerun) this.reruns.foldLayer(r, e.rerun.terms.batches!, Math.max(0, performance.now() - t0 - e.rerun.terms.inputReadMs!));
-      const pooled = applyPool(res.values, res.shape, r.scheme);
+      const pooled = res.pooled ? res : applyPool(res.values, res.shape, r.scheme);
       m = tensorToMatrix(pooled.values, pooled.shape, res.rowIds, sel);
       // quantized schemes are not materialized from a re-run (they need the logging-time codebooks)
       if ((!ids || ids.length === r.n_rows) && materializableFromRerun(r.scheme)) full = { tensor: { values: pooled.values, shape: pooled.shape, rowIds: res.rowIds } };

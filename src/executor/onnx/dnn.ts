@@ -10,11 +10,11 @@ import { MistiqueError } from '../../errors.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
-import { encodeBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
+import { encodeBatch, halfBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
-import { exposeLayers, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type Layer, type OnnxGraph } from './graph.js';
+import { exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -112,12 +112,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const t0 = performance.now();
   const profiling = opts.profile !== false;
   const prefix = profilePrefix();
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(exposeLayers(g), { ...SESSION_OPTIONS, ...(profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {}) });
-  } catch (err) {
-    throw new MistiqueError('BAD_INPUT', `onnxruntime cannot load ${typeof checkpoint === 'string' ? checkpoint : 'the checkpoint'}: ${(err as Error).message}`, { cause: err });
-  }
+  const { session, outputs } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {});
+  const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? l.original;
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 
@@ -142,7 +138,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     storeCheckpoint(checkpointFile(store, project, model), bytes);
     // several input shapes: the layers whose per-example shape follows the input are stored per group
-    const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups, fixedB) : new Set<string>();
+    const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups, fixedB, outputOf) : new Set<string>();
     const stored = (l: Layer, grp: ExampleGroup): string => (perGroup.has(l.name) ? `${l.name}-${grp.tag}` : l.name);
     if (groups.length > 1) {
       spec.groups = groups.map((grp) => ({ tag: grp.tag, inputs: grp.specs, rows: grp.n, runs: idRuns(grp.rowIds) }));
@@ -171,8 +167,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         for (const [k, w] of inputWriters.entries()) await w?.append(inputFrame(feeds[k]!, s, e, ids.slice()));
         // every layer of the batch at once: while one is encoded on a worker, the next is cut into chunks here
         await Promise.all(g.layers.map(async (l) => {
-          const t = out[l.original];
-          if (!t || (t.type !== 'float32' && t.type !== 'float64') || notPerExample.has(l.name)) return;
+          const t = out[outputOf(l)];
+          if (!t || (t.type !== 'float32' && t.type !== 'float64' && t.type !== 'float16') || notPerExample.has(l.name)) return;
           if (fixed.has(l.original) || Number(t.dims[0]) !== e - s) {
             if (!written.has(l.name)) { notPerExample.add(l.name); return; }
             throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${done + s}…${done + e - 1}; its leading dimension is not the batch — log with another batchSize`);
@@ -197,9 +193,15 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
           else if (had !== shape.join('x')) {
             throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} is ${shape.join('x')} per example for examples ${done + s}…${done + e - 1} but was ${had} before; give examples of each input shape as a group of their own (logNetwork(…, [group1, group2, …]))`);
           }
-          // a float64 layer (a model in double precision) is stored as float32, as its re-run returns it
-          const values = t.type === 'float64' ? Float32Array.from(t.data as Float64Array) : t.data as Float32Array;
-          const enc = await encodeBatch(values, shape, ids.slice(), scheme, st);
+          // what onnxruntime did of the scheme is not done again: a half-float layer is ready for its writer
+          const o = outputs.get(l.original);
+          let enc;
+          if (o?.half) enc = halfBatch(t.data as Uint16Array, shape, ids.slice());
+          else {
+            // a float64 layer (a model in double precision) is stored as float32, as its re-run returns it
+            const values = t.type === 'float64' ? Float32Array.from(t.data as Float64Array) : t.data as Float32Array;
+            enc = await encodeBatch(values, shape, ids.slice(), o?.pooled ? { quantize: scheme.quantize } : scheme, st);
+          }
           shapes.set(name, enc.shape);
           await w.append(enc.frame);
         }));
@@ -239,6 +241,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         n_rows: grp ? grp.n : N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(b) ?? 0, t_log_ms: logMs,
       };
     }), [], totalMs);
+    // a layer onnxruntime pooled is re-run through the same pooling kernel (rerunLayer)
+    for (const sl of spec.layers) if (outputs.get(sl.original)?.pooled) sl.graphPool = true;
     db.workflows.updateSpec(modelId, JSON.stringify(spec));
     return {
       key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
@@ -251,6 +255,48 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     throw err;
   } finally {
     await session.release();
+  }
+}
+
+/** The steps of `scheme` onnxruntime can do in the graph (graph.ts, GraphReduce), or null for none. */
+export function graphReduce(scheme: DnnScheme): GraphReduce | null {
+  const avg = scheme.pool && (scheme.pool.op ?? 'avg') === 'avg' ? scheme.pool.sigma : undefined;
+  // float16 comes after pooling: in the graph only when the pooling is too (or there is none)
+  const half = scheme.quantize === 'lp' && (!scheme.pool || avg !== undefined);
+  if (avg === undefined && !half) return null;
+  return { ...(avg !== undefined ? { pool: avg } : {}), ...(half ? { half: true } : {}) };
+}
+
+/**
+ * The session logging runs: the model with its layers as outputs, reduced in the graph as far as the
+ * scheme lets onnxruntime (graphReduce): pooled and half-float activations leave onnxruntime a quarter
+ * or half the size, instead of being copied out whole and reduced on an encode worker. Which layers are
+ * [N, C, H, W] (pooled) comes from onnxruntime's own shape inference, read from a session of the plain
+ * exposed model. A reduced model onnxruntime will not load is logged as the plain one.
+ */
+async function loggingSession(g: OnnxGraph, scheme: DnnScheme, what: string, profiling: ort.InferenceSession.SessionOptions): Promise<{ session: ort.InferenceSession; outputs: Map<string, ReducedOutput> }> {
+  const reduce = graphReduce(scheme);
+  const plain = exposeLayers(g);
+  const create = async (bytes: Uint8Array, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> => {
+    try {
+      return await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...opts });
+    } catch (err) {
+      throw new MistiqueError('BAD_INPUT', `onnxruntime cannot load ${what}: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  if (!reduce) return { session: await create(plain, profiling), outputs: new Map() };
+  const probe = await create(plain, { graphOptimizationLevel: 'disabled' });
+  const ranks = new Map<string, number | undefined>();
+  try {
+    for (const m of probe.outputMetadata) ranks.set(m.name, m.isTensor && m.shape.length > 0 ? m.shape.length : undefined);
+  } finally {
+    await probe.release();
+  }
+  const { bytes, outputs } = exposeReduced(g, reduce, ranks);
+  try {
+    return { session: await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...profiling }), outputs };
+  } catch {
+    return { session: await create(plain, profiling), outputs: new Map() };
   }
 }
 
@@ -306,7 +352,7 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
  * The layers whose per-example shape is not the same for every group of examples: one example of each
  * group runs through the network first (which also checks each group's shapes before anything is stored).
  */
-async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null): Promise<Set<string>> {
+async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null, outputOf: (l: Layer) => string): Promise<Set<string>> {
   const seen = new Map<string, string>();
   const out = new Set<string>();
   for (const [gi, grp] of groups.entries()) {
@@ -317,7 +363,7 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
       throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
     }
     for (const l of g.layers) {
-      const t = res[l.original];
+      const t = res[outputOf(l)];
       const shape = t ? (t.dims as readonly number[]).slice(1).join('x') : '';
       const had = seen.get(l.name);
       if (had === undefined) seen.set(l.name, shape);
@@ -362,7 +408,11 @@ function firstRows(t: ort.Tensor, m: number): ort.Tensor {
   return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).subarray(0, m * per), [m, ...t.dims.slice(1)]);
 }
 
-export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int32Array; nodes: number; totalNodes: number; ms: number }
+export interface LayerRerun {
+  values: Float32Array; shape: number[]; rowIds: Int32Array; nodes: number; totalNodes: number; ms: number;
+  /** The values are pooled as the layer was stored (`asStored` on a layer onnxruntime pooled when logging). */
+  pooled?: boolean;
+}
 
 /**
  * Re-runs a logged network up to one layer, on only the asked rows: their inputs are read from the
@@ -370,7 +420,7 @@ export interface LayerRerun { values: Float32Array; shape: number[]; rowIds: Int
  * A network logged over several input shapes runs each group of examples on its own; the result's rows
  * are in the asked order (all rows: in the order they were logged).
  */
-export async function rerunLayer(store: NetworkSink, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number): Promise<LayerRerun> {
+export async function rerunLayer(store: NetworkSink, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number, opts: { asStored?: boolean } = {}): Promise<LayerRerun> {
   const [project, model] = modelKey.split('.');
   const wf = project && model ? store.metadata.workflows.get(project, model) : undefined;
   if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
@@ -380,7 +430,11 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
   if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
   // the layers logged with it stay outputs: the same kernels run as when it was logged (see truncateAt)
-  const cut = truncateAt(g, l, [...new Set(spec.layers.map((s) => s.original))]);
+  // asStored: a layer onnxruntime pooled when logged is pooled by the same kernel (a re-run then gives
+  // the stored values bit for bit; pooling the full-precision output in JavaScript rounds differently)
+  const sl = spec.layers.find((s) => s.name === layer);
+  const pool = opts.asStored && sl?.graphPool ? spec.scheme.pool?.sigma : undefined;
+  const cut = truncateAt(g, l, [...new Set(spec.layers.map((s) => s.original))], pool);
   const session = await ort.InferenceSession.create(cut.bytes, SESSION_OPTIONS);
   try {
     // a model of a fixed batch size re-runs in batches of that size, whatever was asked
@@ -391,7 +445,7 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
       const asked = rows === undefined ? undefined : rowsOfGroup(grp, rows);
       if (asked && asked.length === 0) continue;
       const reads = await Promise.all(grp.inputs.map((sp) => store.getIntermediates(`${sp.key}.*`, asked ? { rows: asked } : {})));
-      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, l, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B, fixedB)), rowIds: reads[0]!.rowIds });
+      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, cut.output, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B, fixedB)), rowIds: reads[0]!.rowIds });
     }
     const shape = parts[0]?.shape ?? [];
     let values = parts[0]?.values ?? new Float32Array(0);
@@ -409,14 +463,14 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
         values.set(hit[0].subarray(hit[1] * per, (hit[1] + 1) * per), i * per);
       });
     }
-    return { values, shape, rowIds, nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0 };
+    return { values, shape, rowIds, nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0, ...(pool !== undefined ? { pooled: true } : {}) };
   } finally {
     await session.release();
   }
 }
 
 /** One group's examples through the cut graph, batch by batch as when logged: memory stays at one batch of activations plus the result. */
-async function runGroup(session: ort.InferenceSession, what: string, l: Layer, feeds: readonly Feed[], n: number, B: number, fixedB: number | null): Promise<{ values: Float32Array; shape: number[] }> {
+async function runGroup(session: ort.InferenceSession, what: string, output: string, feeds: readonly Feed[], n: number, B: number, fixedB: number | null): Promise<{ values: Float32Array; shape: number[] }> {
   let values: Float32Array | null = null;
   let shape: number[] = [];
   for (let s = 0; s < n; s += B) {
@@ -425,7 +479,7 @@ async function runGroup(session: ort.InferenceSession, what: string, l: Layer, f
     const all = batchTensors(feeds, s, e);
     const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
     const out = await runSession(session, what, used, s, e, fixedB);
-    const t = out[l.original]!;
+    const t = out[output]!;
     if (!values) {
       shape = (t.dims as number[]).slice(1).map(Number);
       values = new Float32Array(n * shape.reduce((a, b) => a * b, 1));

@@ -33,7 +33,7 @@ const PREFIX: Record<string, string> = {
 };
 
 /** ONNX element types (TensorProto.DataType) the rewriter needs by name. */
-const FLOAT = 1, INT64 = 7, BOOL = 9, DOUBLE = 11;
+const FLOAT = 1, INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11;
 /** The element types of layers: float32, and float64 (a model in double precision; stored as float32). */
 const LAYER_TYPES = new Set([FLOAT, DOUBLE]);
 /** Other float element types, by ONNX number: a graph of them has no layers mistique logs. */
@@ -219,12 +219,81 @@ export function exposeLayers(g: OnnxGraph, layers: readonly Layer[] = g.layers):
 }
 
 /**
+ * What onnxruntime does to an exposed layer before it leaves the graph: the steps of a storage scheme it
+ * computes where the activations are, instead of copying them out whole for JavaScript to reduce. `pool`:
+ * POOL_QT's average over σ×σ windows (edge windows over the part inside; 'S': over the whole map), on
+ * layers of [N, C, H, W] only; `half`: LP_QT's float32 → float16, round to nearest even (Cast: the same
+ * bits as quantize/lowprecision.ts, NaN and ±Infinity included). Max pooling is not among them:
+ * onnxruntime's MaxPool drops a NaN that POOL_QT keeps.
+ */
+export interface GraphReduce { pool?: number | 'S'; half?: boolean }
+/** Nodes the rewrite adds are named under this prefix (the profiler's layer times leave them out). */
+export const REDUCE_PREFIX = 'mistique.reduce/';
+/** An exposed layer's graph output: its name, and which steps of the scheme onnxruntime applied. */
+export interface ReducedOutput { name: string; pooled: boolean; half: boolean }
+
+const attrInts = (name: string, ints: number[]): InstanceType<typeof onnx.AttributeProto> => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INTS, ints });
+const attrInt = (name: string, i: number): InstanceType<typeof onnx.AttributeProto> => onnx.AttributeProto.create({ name, type: onnx.AttributeProto.AttributeType.INT, i });
+
+/** Appends POOL_QT's average pooling of `value` to `graph`; returns the pooled value's name. */
+function appendPool(graph: GraphP, value: string, sigma: number | 'S'): string {
+  const out = `${REDUCE_PREFIX}pool/${value}`;
+  // ceil_mode keeps the edge windows that stick out, count_include_pad = 0 averages them over the part inside
+  const node = sigma === 'S'
+    ? onnx.NodeProto.create({ opType: 'GlobalAveragePool', name: out, input: [value], output: [out] })
+    : onnx.NodeProto.create({
+      opType: 'AveragePool', name: out, input: [value], output: [out],
+      attribute: [attrInts('kernel_shape', [sigma, sigma]), attrInts('strides', [sigma, sigma]), attrInt('ceil_mode', 1), attrInt('count_include_pad', 0)],
+    });
+  graph.node.push(node as unknown as NodeP);
+  return out;
+}
+
+/** The opset version of the default domain the model imports (AveragePool's ceil_mode needs ≥ 10). */
+function opsetOf(m: ModelProto): number {
+  const o = (m.opsetImport ?? []).find((x) => !x.domain || x.domain === 'ai.onnx');
+  return num(o?.version as AttrP['i']);
+}
+
+/**
+ * The model with every given layer as a graph output, reduced by onnxruntime as `reduce` says where it
+ * can: float32 layers only (a float64 one leaves the graph as it is), pooled where its rank (`ranks`, as
+ * onnxruntime infers it; unknown: not pooled) is 4. Returns each layer's output; the caller reduces in
+ * JavaScript what the graph did not.
+ */
+export function exposeReduced(g: OnnxGraph, reduce: GraphReduce, ranks: ReadonlyMap<string, number | undefined>, layers: readonly Layer[] = g.layers): { bytes: Uint8Array; outputs: Map<string, ReducedOutput> } {
+  const m = onnx.ModelProto.decode(onnx.ModelProto.encode(g.model).finish());
+  const graph = graphOf(m);
+  const canPool = reduce.pool !== undefined && opsetOf(m) >= 10;
+  const have = new Set(graph.output.map((o) => o.name));
+  const outputs = new Map<string, ReducedOutput>();
+  for (const l of layers) {
+    if (outputs.has(l.original)) continue;
+    const float = l.elemType === FLOAT;
+    const rank = ranks.get(l.original);
+    const pooled = float && canPool && rank === 4;
+    // float16 comes after the pooling: cast here only if nothing is left to pool in JavaScript
+    const half = float && !!reduce.half && (reduce.pool === undefined || pooled || (rank !== undefined && rank !== 4));
+    let name = l.original;
+    if (pooled) name = appendPool(graph, name, reduce.pool!);
+    if (half) {
+      const out = `${REDUCE_PREFIX}half/${l.original}`;
+      graph.node.push(onnx.NodeProto.create({ opType: 'Cast', name: out, input: [name], output: [out], attribute: [attrInt('to', FLOAT16)] }) as unknown as NodeP);
+      name = out;
+    }
+    outputs.set(l.original, { name, pooled, half });
+    if (!have.has(name)) { graph.output.push(floatOutput(name, half ? FLOAT16 : l.elemType)); have.add(name); }
+  }
+  return { bytes: onnx.ModelProto.encode(m).finish(), outputs };
+}
+
+/**
  * The model cut after `layer`: only the nodes it depends on, with that layer's output as its output.
  * `exposed` names the values that were graph outputs when the layer was logged: those the cut keeps are
  * outputs here too, so onnxruntime makes the same fusion choices (a Conv whose output is a graph output is
  * not fused with the Add or activation after it) and the re-run gives the logged values bit for bit.
  */
-export function truncateAt(g: OnnxGraph, layer: Layer, exposed: readonly string[] = []): { bytes: Uint8Array; nodes: number } {
+export function truncateAt(g: OnnxGraph, layer: Layer, exposed: readonly string[] = [], pool?: number | 'S'): { bytes: Uint8Array; nodes: number; output: string } {
   const m = onnx.ModelProto.decode(onnx.ModelProto.encode(g.model).finish());
   const graph = graphOf(m);
   const producer = new Map<string, number>();
@@ -244,6 +313,9 @@ export function truncateAt(g: OnnxGraph, layer: Layer, exposed: readonly string[
   graph.input = graph.input.filter((i) => used.has(i.name) || i.name === g.input);
   const made = new Set(graph.node.flatMap((n) => n.output));
   const typeOf = new Map(g.layers.map((x) => [x.original, x.elemType]));
-  graph.output = [floatOutput(layer.original, layer.elemType), ...exposed.filter((o) => o !== layer.original && made.has(o)).map((o) => floatOutput(o, typeOf.get(o)))];
-  return { bytes: onnx.ModelProto.encode(m).finish(), nodes: graph.node.length };
+  const nodes = graph.node.length;
+  // a layer onnxruntime pooled when it was logged is pooled by the same kernel here: a re-run gives what was stored
+  const output = pool === undefined ? layer.original : appendPool(graph, layer.original, pool);
+  graph.output = [floatOutput(output, layer.elemType), ...exposed.filter((o) => o !== layer.original && made.has(o)).map((o) => floatOutput(o, typeOf.get(o)))];
+  return { bytes: onnx.ModelProto.encode(m).finish(), nodes, output };
 }

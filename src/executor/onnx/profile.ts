@@ -1,11 +1,12 @@
 // Per-layer forward times for the cost model (paper Eq. 5.3: batches × the per-layer forward time
 // summed up to layer i). The logging session runs with onnxruntime's profiler on for its first batches
 // only (endProfiling stops it); the last profiled run gives every node's kernel time, and per layer we
-// keep the time of one batch from the input through all nodes up to and including that layer.
+// keep the time of one batch from the input through all nodes up to and including that layer (not the
+// nodes logging adds to reduce what leaves the graph: graph.ts, exposeReduced).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Layer } from './graph.js';
+import { REDUCE_PREFIX, type Layer } from './graph.js';
 
 interface ProfileEvent { cat?: string; name?: string; ts?: number; dur?: number }
 
@@ -34,6 +35,8 @@ export function layerTimes(prefix: string, nodeNames: readonly string[], layers:
       let current = 0;
       for (const e of kernels) {
         const name = e.name!.slice(0, -'_kernel_time'.length);
+        // a scheme's pooling or cast that onnxruntime ran for logging is not part of any layer's forward time
+        if (name.startsWith(REDUCE_PREFIX)) continue;
         let k = exact.get(name);
         if (k === undefined) {
           for (let i = 0; i < nodeNames.length && k === undefined; i++) if (nodeNames[i] && name.startsWith(`${nodeNames[i]}_`)) k = i;
