@@ -89,6 +89,23 @@ describe('a network over images of several shapes (#19)', () => {
     expect(err?.message).toMatch(/\(15 stay in the store: det\.tiny\.gap1, det\.tiny\.dense1, det\.tiny\.conv1-1x28x28, /);
   });
 
+  it('pooled in the graph, the layers are stored per group as unpooled (even where pooling to one value per map makes the groups alike), and reads equal re-runs', async () => {
+    for (const sigma of [2, 'S'] as const) {
+      const store = await tempStore();
+      const run = await store.logNetwork('det.p', FILE, groups, { batchSize: 3, scheme: { pool: { sigma } } });
+      const byName = new Map(run.layers.map((l) => [l.name, l.shape]));
+      expect(byName.get('conv1-1x24x32'), String(sigma)).toEqual(sigma === 2 ? [8, 12, 16] : [8, 1, 1]);
+      expect(byName.get('conv1-1x16x40'), String(sigma)).toEqual(sigma === 2 ? [8, 8, 20] : [8, 1, 1]);
+      expect(byName.has('conv1'), String(sigma)).toBe(false);
+      for (const l of run.layers) {
+        const rows = l.name.endsWith('-1x24x32') ? [6, 0] : l.name.endsWith('-1x28x28') ? [11, 7] : l.name.endsWith('-1x16x40') ? [12, 15] : [15, 0, 9];
+        const [read, rerun] = await Promise.all([store.getIntermediates(`det.p.${l.name}.*`, { rows, path: 'read' }), store.getIntermediates(`det.p.${l.name}.*`, { rows, path: 'rerun' })]);
+        expect(bytesOf(read.values as Float32Array).equals(bytesOf(rerun.values as Float32Array)), `${sigma} ${l.name}`).toBe(true);
+      }
+      await store.close();
+    }
+  });
+
   it('explicit row ids per group; a repeated shape, a row id in two groups or a shape the model cannot take is one clear error and logs nothing', async () => {
     const store = await tempStore();
     const run = await store.logNetwork('det.ids', FILE, [

@@ -112,7 +112,10 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const t0 = performance.now();
   const profiling = opts.profile !== false;
   const prefix = profilePrefix();
-  const { session, outputs } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {});
+  // several input shapes: the layers whose per-example shape follows the input (before any pooling) are
+  // stored per group; one example of each group runs through the plain exposed model to find them
+  const { session, outputs, inspected: perGroup } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
+    async (plain) => (groups.length > 1 ? shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>()));
   const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? l.original;
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
@@ -137,8 +140,6 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
     storeCheckpoint(checkpointFile(store, project, model), bytes);
-    // several input shapes: the layers whose per-example shape follows the input are stored per group
-    const perGroup = groups.length > 1 ? await shapeDependentLayers(session, modelKey, g, groups, fixedB, outputOf) : new Set<string>();
     const stored = (l: Layer, grp: ExampleGroup): string => (perGroup.has(l.name) ? `${l.name}-${grp.tag}` : l.name);
     if (groups.length > 1) {
       spec.groups = groups.map((grp) => ({ tag: grp.tag, inputs: grp.specs, rows: grp.n, runs: idRuns(grp.rowIds) }));
@@ -272,9 +273,10 @@ export function graphReduce(scheme: DnnScheme): GraphReduce | null {
  * scheme lets onnxruntime (graphReduce): pooled and half-float activations leave onnxruntime a quarter
  * or half the size, instead of being copied out whole and reduced on an encode worker. Which layers are
  * [N, C, H, W] (pooled) comes from onnxruntime's own shape inference, read from a session of the plain
- * exposed model. A reduced model onnxruntime will not load is logged as the plain one.
+ * exposed model; `inspect` runs on that session (its outputs are the layers as they are). A reduced
+ * model onnxruntime will not load is logged as the plain one.
  */
-async function loggingSession(g: OnnxGraph, scheme: DnnScheme, what: string, profiling: ort.InferenceSession.SessionOptions): Promise<{ session: ort.InferenceSession; outputs: Map<string, ReducedOutput> }> {
+async function loggingSession<T>(g: OnnxGraph, scheme: DnnScheme, what: string, profiling: ort.InferenceSession.SessionOptions, inspect: (plain: ort.InferenceSession) => Promise<T>): Promise<{ session: ort.InferenceSession; outputs: Map<string, ReducedOutput>; inspected: T }> {
   const reduce = graphReduce(scheme);
   const plain = exposeLayers(g);
   const create = async (bytes: Uint8Array, opts: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> => {
@@ -284,8 +286,16 @@ async function loggingSession(g: OnnxGraph, scheme: DnnScheme, what: string, pro
       throw new MistiqueError('BAD_INPUT', `onnxruntime cannot load ${what}: ${(err as Error).message}`, { cause: err });
     }
   };
-  if (!reduce) return { session: await create(plain, profiling), outputs: new Map() };
-  const probe = await create(plain, { graphOptimizationLevel: 'disabled' });
+  // without a reduction the plain model is the logging session (the probe would be a second session for nothing)
+  const probe = await create(plain, reduce ? { graphOptimizationLevel: 'disabled' } : profiling);
+  let inspected: T;
+  try {
+    inspected = await inspect(probe);
+  } catch (err) {
+    await probe.release();
+    throw err;
+  }
+  if (!reduce) return { session: probe, outputs: new Map(), inspected };
   const ranks = new Map<string, number | undefined>();
   try {
     for (const m of probe.outputMetadata) ranks.set(m.name, m.isTensor && m.shape.length > 0 ? m.shape.length : undefined);
@@ -294,9 +304,9 @@ async function loggingSession(g: OnnxGraph, scheme: DnnScheme, what: string, pro
   }
   const { bytes, outputs } = exposeReduced(g, reduce, ranks);
   try {
-    return { session: await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...profiling }), outputs };
+    return { session: await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, ...profiling }), outputs, inspected };
   } catch {
-    return { session: await create(plain, profiling), outputs: new Map() };
+    return { session: await create(plain, profiling), outputs: new Map(), inspected };
   }
 }
 
@@ -352,7 +362,7 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
  * The layers whose per-example shape is not the same for every group of examples: one example of each
  * group runs through the network first (which also checks each group's shapes before anything is stored).
  */
-async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null, outputOf: (l: Layer) => string): Promise<Set<string>> {
+async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null): Promise<Set<string>> {
   const seen = new Map<string, string>();
   const out = new Set<string>();
   for (const [gi, grp] of groups.entries()) {
@@ -363,7 +373,7 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
       throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
     }
     for (const l of g.layers) {
-      const t = res[outputOf(l)];
+      const t = res[l.original];
       const shape = t ? (t.dims as readonly number[]).slice(1).join('x') : '';
       const had = seen.get(l.name);
       if (had === undefined) seen.set(l.name, shape);
