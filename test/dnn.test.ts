@@ -18,6 +18,26 @@ const bytes = fs.readFileSync(FIXTURE);
 const images = (n: number) => batches(loadSubset(), n).next().value!;
 
 describe('ONNX graph rewrite', () => {
+  it("onnxruntime's Cast to float16 (LP_QT in the graph) gives toFloat16's bits: rounding to nearest even, subnormals, overflow, NaN, ±Infinity", async () => {
+    const m = onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ domain: '', version: 17 }], graph: {
+        name: 'cast', node: [onnx.NodeProto.create({ opType: 'Cast', input: ['x'], output: ['y'], attribute: [onnx.AttributeProto.create({ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: 10 })] })],
+        input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'n' }] } } } })],
+        output: [onnx.ValueInfoProto.create({ name: 'y', type: { tensorType: { elemType: 10, shape: { dim: [{ dimParam: 'n' }] } } } })],
+      },
+    });
+    const session = await ort.InferenceSession.create(onnx.ModelProto.encode(m).finish());
+    const bits = new Uint32Array(1 << 16);
+    let seed = 1;
+    for (let i = 0; i < bits.length; i++) bits[i] = seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    const x = new Float32Array(bits.buffer);
+    // ties at the half-ulp, the largest half, the first to overflow, the smallest subnormals and their halves
+    [0, -0, Infinity, -Infinity, NaN, 65504, 65519.99, 65520, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 2 ** -24, 2 ** -25, 3 * 2 ** -26, 2 ** -14, 1e-8, 3e38].forEach((v, i) => { x[2 * i] = v; x[2 * i + 1] = -v; });
+    const y = (await session.run({ x: new ort.Tensor('float32', x, [x.length]) })).y!.data as Uint16Array;
+    expect(Array.from(y)).toEqual(Array.from(toFloat16(x)));
+    await session.release();
+  });
+
   it('reduces in the graph only what it knows how to: pools [N, C, H, W] float32 layers, casts to half floats what is left nothing to pool', async () => {
     const g = parseGraph(bytes);
     // the ranks onnxruntime infers (logNetwork reads them the same way)
