@@ -1,6 +1,6 @@
 // The cost model's formulas on fixed statistics.
 import { describe, expect, it } from 'vitest';
-import { addRatio, addRead, addRerun, addSample, addSums, choose, closeCall, ratioBand, refreshStageMs, emptySums, gamma, solveLinear, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
+import { addRatio, addRead, addRerun, addSample, addSums, choose, closeCall, ratioBand, refreshStageMs, emptySums, gamma, isFiniteList, isSums, solveLinear, solveNonNegative, solveRead, solveRerun, tRead, tRerunDnn, tRerunTrad, type ReadFeatures, type StageCost } from '../src/costmodel/index.js';
 
 const st = (name: string, inputs: string[], execMs: number, output: 'table' | 'model' = 'table', readOpMs = 0): StageCost =>
   ({ name, inputs, output, execMs, readOpMs, readInputMs: 0, rows: null });
@@ -165,6 +165,21 @@ describe('cost model', () => {
 });
 
 describe('cost model, edge by edge', () => {
+  it('isSums / isFiniteList accept only running sums of the right size, as saved statistics must be to be used', () => {
+    const good = addSample(emptySums(2), [1, 3], 5, 1);
+    expect(isSums(good, 2)).toBe(true);
+    expect(isSums(JSON.parse(JSON.stringify(good)), 2)).toBe(true);
+    expect(isSums(good, 3)).toBe(false);
+    for (const bad of [null, 7, 'x', [], { ...good, xtx: [1, 2, 3] }, { ...good, xty: [1, Number.NaN] }, { ...good, xtx: 'abcd' }, { ...good, count: -1 }, { ...good, yty: null }, { ...good, k: '2' }]) {
+      expect(isSums(bad, 2), JSON.stringify(bad)).toBe(false);
+    }
+    expect(isFiniteList([1, 2.5, -3])).toBe(true);
+    expect(isFiniteList([1, 2], 3)).toBe(false);
+    expect(isFiniteList([1, null])).toBe(false);
+    expect(isFiniteList([1, Infinity])).toBe(false);
+    expect(isFiniteList('12')).toBe(false);
+  });
+
   it('the ratio window leaves out runs without a positive, finite estimate and time, and keeps exactly the last `size`', () => {
     expect(addRatio(undefined, 10, 20)).toEqual([2]);
     for (const [e, m] of [[0, 5], [5, 0], [-1, 5], [Infinity, 5], [5, Infinity], [NaN, 5], [5, NaN]]) expect(addRatio([1], e!, m!)).toEqual([1]);

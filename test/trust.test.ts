@@ -309,6 +309,35 @@ describe('corruption', () => {
     expect(tally.detected).toBeGreaterThan(30);
   }, 180_000);
 
+  it("the cost model's saved statistics (not checksummed) changed into other JSON are measured again, never a crash", async () => {
+    const dir = tempDir();
+    const s0 = await openStore(dir, { codec: 'lz4' });
+    await s0.log('v.m.t', { a: Float64Array.from({ length: 5000 }, (_, i) => Math.sin(i)) });
+    await s0.flush();
+    await s0.getIntermediates('v.m.t.*', { rows: [3], path: 'read' });
+    await s0.getIntermediates('v.m.t.*', { path: 'read' });
+    await s0.close();
+    const db = new Database(path.join(dir, 'metadata.db'));
+    const meta = (k: string): Record<string, unknown> => JSON.parse(db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(k) as string) as Record<string, unknown>;
+    const put = (k: string, v: unknown): void => { db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(k, JSON.stringify(v)); };
+    const rates = meta('read_model_v2');
+    const machine = rates.machine;
+    expect(Object.keys(rates.rates as object).length).toBeGreaterThan(0);
+    // a byte flip that leaves JSON: a key renamed, a list become a string, a number become null, a whole entry another type
+    const damaged = Object.fromEntries(Object.entries(rates.rates as Record<string, Record<string, unknown>>).map(([k, r]) => [k, { ...r, codf: r.coef, coef: undefined }]));
+    for (const bad of [{ machine, rates: damaged }, { machine, rates: 7 }, { machine, rates: { 'lz4|none': { ...Object.values(rates.rates as object)[0], sums: { k: 6, count: 1, xtx: 'x', xty: [], yty: 0 } } } }]) {
+      put('read_model_v2', bad);
+      put('estimate_accuracy', { machine, windows: { read: 'flipped', rerun: [1, null, 2] } });
+      put('rerun_fit:v.m.t', { machine, sums: { k: 2, count: 1, xtx: [1, 2], xty: [1, 1], yty: 1 } });
+      const s = await openStore(dir, { create: false });
+      const m = await s.getIntermediates('v.m.t.*', { rows: [7], path: 'read' });
+      expect(m.values[0]).toBe(Math.sin(7));
+      expect((await s.explain('v.m.t.*'))[0]!.read!.ms).toBeGreaterThan(0);
+      await s.close();
+    }
+    db.close();
+  });
+
   it('a missing metadata.db is refused (never an empty store over the old partitions); a damaged one is CORRUPT, not a crash to recover', async () => {
     const dir = path.join(tempDir(), 's');
     const w = await openStore(dir);

@@ -9,6 +9,18 @@ export function emptySums(k: number): LinearSums {
   return { k, count: 0, xtx: new Array<number>(k * k).fill(0), xty: new Array<number>(k).fill(0), yty: 0 };
 }
 
+/** Whether `x` (parsed from a store's saved statistics, which a damaged file may have changed) is running sums of `k` features. */
+export function isSums(x: unknown, k: number): x is LinearSums {
+  const s = x as Partial<LinearSums> | null;
+  return typeof s === 'object' && s !== null && s.k === k && isFiniteList(s.xtx, k * k) && isFiniteList(s.xty, k)
+    && typeof s.count === 'number' && s.count >= 0 && Number.isFinite(s.count) && typeof s.yty === 'number' && Number.isFinite(s.yty);
+}
+
+/** Whether `x` is an array of `n` finite numbers (any length when n is undefined). */
+export function isFiniteList(x: unknown, n?: number): x is number[] {
+  return Array.isArray(x) && (n === undefined || x.length === n) && x.every((v) => typeof v === 'number' && Number.isFinite(v));
+}
+
 /** Folds in one sample (features x, measured y) with weight w; what was there before is multiplied by `decay`. */
 export function addSample(s: LinearSums, x: readonly number[], y: number, w: number, decay = 1): LinearSums {
   const k = s.k;

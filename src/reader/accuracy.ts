@@ -1,7 +1,7 @@
 // The windows of measured ÷ estimated ratios (costmodel/accuracy.ts) the planner keeps, one per kind of
 // run, in the MetadataDB's meta table. Like the read model they belong to a machine: on another one they
 // start empty.
-import { addRatio, ratioBand, type Band } from '../costmodel/index.js';
+import { addRatio, isFiniteList, ratioBand, type Band } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 import { machineId, machineMeta } from './readrates.js';
 
@@ -14,7 +14,9 @@ export class EstimateAccuracy {
 
   constructor(private readonly db: MetadataDB) {
     const s = machineMeta<Saved>(db, META_KEY);
-    this.saved = s?.windows ? s : { machine: machineId(), windows: {} };
+    // windows a damaged file changed are dropped (the statistics are not checksummed): their runs count again
+    const windows = typeof s?.windows === 'object' && s.windows !== null ? Object.fromEntries(Object.entries(s.windows).filter(([, w]) => isFiniteList(w))) : {};
+    this.saved = { machine: machineId(), windows };
   }
 
   /** Records one run of `kind` against its estimate. */

@@ -5,7 +5,7 @@
 // at close). Rates belong to a machine: a store opened on another machine (or after `forget`) starts
 // afresh and is calibrated again from a few timed reads.
 import os from 'node:os';
-import { addRead, emptySums, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
+import { addRead, emptySums, isFiniteList, isSums, READ_TERMS, solveRead, tRead, type LinearSums, type ReadFeatures } from '../costmodel/index.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 
 // v2: features with `lanes` (a scan decodes on the worker threads): a fit of the features before is not reused
@@ -59,9 +59,13 @@ export class ReadRates {
   constructor(private readonly db: MetadataDB, private readonly codec: string) {
     const machine = machineId();
     const s = machineMeta<Saved>(db, META_KEY);
-    // rates of another machine, or of a model with other terms (an older mistique), are not this one's
-    const fits = (r: ReadRate): boolean => r.coef.length === READ_TERMS.length && r.sums?.k === READ_TERMS.length && (r.anchor === undefined || r.anchor.k === READ_TERMS.length);
-    this.saved = { machine, rates: Object.fromEntries(Object.entries(s?.rates ?? {}).filter(([, r]) => fits(r))) };
+    // rates of another machine, or of a model with other terms (an older mistique), are not this one's;
+    // nor are rates a damaged file changed (the statistics are not checksummed: what does not parse is measured again)
+    const k = READ_TERMS.length;
+    const fits = (r: ReadRate): boolean => typeof r === 'object' && r !== null && isFiniteList(r.coef, k) && typeof r.reads === 'number' && Number.isFinite(r.reads)
+      && isSums(r.sums, k) && (r.anchor === undefined || isSums(r.anchor, k));
+    const rates = typeof s?.rates === 'object' && s.rates !== null ? s.rates : {};
+    this.saved = { machine, rates: Object.fromEntries(Object.entries(rates).filter(([, r]) => fits(r))) };
   }
 
   private key(scheme: string): string { return `${this.codec}|${schemeFamily(scheme)}`; }

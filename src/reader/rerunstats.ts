@@ -2,7 +2,7 @@
 // each network layer's line (Eq. 5.3: load + batches × ms per batch; its calibration re-runs an
 // undecayed anchor beside the decayed re-runs of queries, in meta `rerun_fit:<key>`, per machine) and
 // each pipeline stage's time (Eq. 5.2's terms, in the stages table, moved toward every re-run).
-import { addRerun, refreshStageMs, solveRerun, type LinearSums } from '../costmodel/index.js';
+import { addRerun, isSums, refreshStageMs, solveRerun, type LinearSums } from '../costmodel/index.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
 import type { IntermediateRow, MetadataDB } from '../metadata/metadatadb.js';
 import { machineId, machineMeta } from './readrates.js';
@@ -20,8 +20,8 @@ export class RerunStats {
    */
   line(r: IntermediateRow): RerunLine | undefined {
     const v = machineMeta<{ machine: string } & RerunLine>(this.db, this.key(r));
-    // sums of another machine, or in the older five-sum form, are not this line's: it is timed again
-    if (!v || (v.sums && v.sums.k !== 2) || (v.anchor && v.anchor.k !== 2) || (!v.sums && !v.anchor)) return undefined;
+    // sums of another machine, in the older five-sum form, or changed by a damaged file, are not this line's: it is timed again
+    if (!v || (v.sums !== undefined && !isSums(v.sums, 2)) || (v.anchor !== undefined && !isSums(v.anchor, 2)) || (!v.sums && !v.anchor)) return undefined;
     return { ...(v.sums ? { sums: v.sums } : {}), ...(v.anchor ? { anchor: v.anchor } : {}) };
   }
 
