@@ -77,6 +77,29 @@ describe('vector index', () => {
     await again.close();
   });
 
+  it('a registration a damaged file changed is no index: exact KNN answers, and no file but its own is ever removed', async () => {
+    const store = await tempStore();
+    const n = 400, d = 16;
+    await store.log('fm.m.pool1', DataFrame.fromTensor(clustered(n, d), [1, 4, 4]));
+    await store.buildIndex('fm.m.pool1');
+    const key = 'vector_index:fm.m.pool1:euclidean';
+    const info = JSON.parse(store.metadata.getMeta(key)!) as Record<string, unknown>;
+    for (const bad of [{ ...info, file: '../metadata.db' }, { ...info, rows: 'x' }, { ...info, key: 'fm.m.other' }, 5]) {
+      store.metadata.setMeta(key, JSON.stringify(bad));
+      expect(store.listIndexes(), JSON.stringify(bad)).toEqual([]);
+      expect((await store.knn('fm.m.pool1', 3)).path).toBe('exact');
+      await expect(store.dropIndex('fm.m.pool1')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(fs.existsSync(path.join(store.dir, 'metadata.db'))).toBe(true);
+    }
+    // a build registers anew
+    await store.buildIndex('fm.m.pool1');
+    expect((await store.knn('fm.m.pool1', 3)).path).toBe('index');
+    store.metadata.setMeta(key, JSON.stringify({ ...info, file: '../metadata.db' }));
+    store.delete('fm.m.pool1');
+    expect(fs.existsSync(path.join(store.dir, 'metadata.db'))).toBe(true);
+    await store.close();
+  });
+
   it('a layer with text is refused; mistique index builds, lists and drops, and diagnose knn says what answered', async () => {
     const store = await tempStore();
     await store.log('z.P1.features', { city: ['a', 'b', 'c'], x: Float64Array.from([1, 2, 3]) });

@@ -44,8 +44,19 @@ const fromKey = (k: bigint): number => Number(k) | 0;
 export function indexInfo(db: MetadataDB, key: string, metric: Metric): IndexInfo | undefined {
   const raw = db.getMeta(metaKey(key, metric));
   if (!raw) return undefined;
-  try { return JSON.parse(raw) as IndexInfo; } catch { return undefined; }
+  let info: IndexInfo;
+  try { info = JSON.parse(raw) as IndexInfo; } catch { return undefined; }
+  // a registration a damaged file changed is no index (exact KNN answers; a build registers anew): above
+  // all, its file is never a path other than the one this key and metric are built to
+  const count = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  const ok = typeof info === 'object' && info !== null && info.key === key && info.metric === metric && info.file === indexFile(key, metric)
+    && count(info.intermediateId) && count(info.rows) && count(info.skipped) && count(info.dims) && count(info.bytes)
+    && typeof info.buildMs === 'number' && Number.isFinite(info.buildMs) && typeof info.builtAt === 'string';
+  return ok ? info : undefined;
 }
+
+/** Where the index of `key` under `metric` lives, relative to the store's directory. */
+const indexFile = (key: string, metric: Metric): string => path.join('indexes', `${key}.${metric}.usearch`);
 
 /** Every index registered for this intermediate key (any metric). */
 export function indexesOf(db: MetadataDB, key: string): IndexInfo[] {
@@ -77,7 +88,7 @@ export async function buildIndex(dir: string, db: MetadataDB, key: string, inter
   }
   if (!index || rows === 0) throw new MistiqueError('BAD_INPUT', `${key} has no row with finite values to index`);
   fs.mkdirSync(path.join(dir, 'indexes'), { recursive: true });
-  const file = path.join('indexes', `${key}.${metric}.usearch`);
+  const file = indexFile(key, metric);
   const tmp = path.join(dir, `${file}.tmp-${process.pid}`);
   index.save(tmp);
   fs.renameSync(tmp, path.join(dir, file));
