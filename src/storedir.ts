@@ -46,8 +46,11 @@ export async function openStoreDir(dir: string, opts: StoreOptions): Promise<Sto
     ({ db, remove: scratch } = openReadOnlyCopy(dbFile, writer));
   }
   // the policy (and γ_min) a store was last opened with is kept: the CLI and later opens follow it
-  const policy = (settings.policy ?? db.getMeta('policy') ?? 'dedup') as StorePolicy;
-  const gammaMin = settings.gammaMin ?? Number(db.getMeta('gamma_min') ?? 100_000);
+  // (a kept setting a damaged file changed is not followed: the default, until an open sets it again)
+  const kept = db.getMeta('policy');
+  const keptGamma = Number(db.getMeta('gamma_min') ?? NaN);
+  const policy = (settings.policy ?? (kept === 'dedup' || kept === 'store_all' || kept === 'adaptive' ? kept : 'dedup')) as StorePolicy;
+  const gammaMin = settings.gammaMin ?? (keptGamma >= 0 ? keptGamma : 100_000);
   if (settings.policy !== undefined) db.setMeta('policy', policy);
   if (settings.gammaMin !== undefined) db.setMeta('gamma_min', String(gammaMin));
   const ds = new DataStore(root, db, codec, settings.dataStore(manifest.codec, policy));

@@ -309,9 +309,9 @@ describe('corruption', () => {
     expect(tally.detected).toBeGreaterThan(30);
   }, 180_000);
 
-  it("the cost model's saved statistics (not checksummed) changed into other JSON are measured again, never a crash", async () => {
+  it("the cost model's saved statistics and the kept settings (not checksummed) changed into other JSON or values are measured again or defaulted, never a crash", async () => {
     const dir = tempDir();
-    const s0 = await openStore(dir, { codec: 'lz4' });
+    const s0 = await openStore(dir, { codec: 'lz4', policy: 'store_all' });
     await s0.log('v.m.t', { a: Float64Array.from({ length: 5000 }, (_, i) => Math.sin(i)) });
     await s0.flush();
     await s0.getIntermediates('v.m.t.*', { rows: [3], path: 'read' });
@@ -329,7 +329,11 @@ describe('corruption', () => {
       put('read_model_v2', bad);
       put('estimate_accuracy', { machine, windows: { read: 'flipped', rerun: [1, null, 2] } });
       put('rerun_fit:v.m.t', { machine, sums: { k: 2, count: 1, xtx: [1, 2], xty: [1, 1], yty: 1 } });
+      // the kept settings too: a policy no open could have set, a γ_min that is no number
+      db.prepare(`UPDATE meta SET value = 'stoge_all' WHERE key = 'policy'`).run();
+      db.prepare(`INSERT INTO meta (key, value) VALUES ('gamma_min', '1e5x') ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run();
       const s = await openStore(dir, { create: false });
+      expect([s.policy, s.gammaMin]).toEqual(['dedup', 100_000]);
       const m = await s.getIntermediates('v.m.t.*', { rows: [7], path: 'read' });
       expect(m.values[0]).toBe(Math.sin(7));
       expect((await s.explain('v.m.t.*'))[0]!.read!.ms).toBeGreaterThan(0);
