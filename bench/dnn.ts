@@ -16,8 +16,8 @@ import { makeVector, Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { progress } from '../src/cli/progress.js';
-import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';
-import { SESSION_OPTIONS } from '../src/executor/onnx/dnn.js';
+import { exposeLayers, exposeReduced, parseGraph } from '../src/executor/onnx/graph.js';
+import { graphReduce, outputRanks, SESSION_OPTIONS } from '../src/executor/onnx/dnn.js';
 import { openStore, type CodecId } from '../src/index.js';
 import { packageRoot } from '../src/paths.js';
 import { rawWriteMBs, zooChild, zooSpecs, zooSummary, type ZooResult } from './zoo.js';
@@ -118,7 +118,7 @@ async function storageChild(name: string): Promise<ChildResult> {
   return { name, bytesRaw, bytesUnique, bytesOnDisk, ms: performance.now() - t0, perModel, peakRssMb: peakRss() / 2 ** 20 };
 }
 
-interface TimingResult { scheme: string; codec: string; bareMs: number; exposedMs: number; logMs: number; cpuMs: number; warmMs: number; warmCpuMs: number; storedBytes: number; rawWriteMBs: number; peakRssMb: number }
+interface TimingResult { scheme: string; codec: string; bareMs: number; exposedMs: number; passMs: number; logMs: number; cpuMs: number; warmMs: number; warmCpuMs: number; storedBytes: number; rawWriteMBs: number; peakRssMb: number }
 
 /** The disk's floor in this run: 64 MB written and fsynced as one file, MB/s. */
 async function timingChild(spec: string): Promise<TimingResult> {
@@ -139,10 +139,20 @@ async function timingChild(spec: string): Promise<TimingResult> {
     await session.release();
     return ms;
   };
-  // the bare run: the unmodified model; the exposed run: every layer an output, the forward pass logging
-  // cannot do without (onnxruntime-node copies each output into a fresh JavaScript buffer)
+  // the bare run: the unmodified model; the exposed run: every layer an output (onnxruntime-node copies
+  // each output into a fresh JavaScript buffer), the forward pass fp32 logging cannot do without
   const bareMs = await forwardMs(cp);
-  const exposedMs = await forwardMs(exposeLayers(parseGraph(fs.readFileSync(cp), 'layers')), SESSION_OPTIONS); // as logNetwork runs it
+  const graph = parseGraph(fs.readFileSync(cp), 'layers');
+  const exposedMs = await forwardMs(exposeLayers(graph), SESSION_OPTIONS);
+  // the pass logNetwork runs for this scheme: the exposed one, or the one onnxruntime pools / casts in (graphReduce)
+  const reduce = graphReduce(parseScheme(scheme));
+  let passMs = exposedMs;
+  if (reduce) {
+    const probe = await ort.InferenceSession.create(exposeLayers(graph), { graphOptimizationLevel: 'disabled' });
+    const ranks = outputRanks(probe);
+    await probe.release();
+    passMs = await forwardMs(exposeReduced(graph, reduce, ranks).bytes, SESSION_OPTIONS);
+  }
   const dir = path.join(OUT, `dnn-time-${scheme.replace(/\W/g, '_')}-${codec}`);
   fs.rmSync(dir, { recursive: true, force: true });
   const store = await openStore(dir, { codec, policy: 'store_all', bufferpoolBytes: BUDGET, rowBlockSize: ROW_BLOCK });
@@ -161,7 +171,7 @@ async function timingChild(spec: string): Promise<TimingResult> {
   await store.close();
   const raw = rawWriteMBs(OUT);
   fs.rmSync(dir, { recursive: true, force: true });
-  return { scheme, codec, bareMs, exposedMs, logMs, cpuMs, warmMs, warmCpuMs, storedBytes, rawWriteMBs: raw, peakRssMb: peakRss() / 2 ** 20 };
+  return { scheme, codec, bareMs, exposedMs, passMs, logMs, cpuMs, warmMs, warmCpuMs, storedBytes, rawWriteMBs: raw, peakRssMb: peakRss() / 2 ** 20 };
 }
 
 function child(kind: string, name: string): unknown {
@@ -260,7 +270,8 @@ function storageSummary(storage: Record<string, ChildResult>): Record<string, un
  * Logging one checkpoint (vgg, the last) under each scheme and codec, each run against the bare forward
  * pass of the same child: ratios per run, then their median, min and max over the rounds. The floor of
  * #16's target is the bare pass plus the stored bytes at the raw write speed measured in the same child;
- * `exposed` is the forward pass with every layer an output, which logging cannot do without.
+ * `exposed` is the forward pass with every layer an output; `pass` the one logNetwork runs for the scheme
+ * (the exposed one, or for average pooling and LP_QT the one onnxruntime reduces the layers in).
  */
 function timingSummary(timings: string[], runs: TimingResult[][]): Record<string, unknown> {
   const per = (f: (x: TimingResult) => number): Record<string, ReturnType<typeof mmm>> => Object.fromEntries(timings.map((t, i) => [t, mmm(runs[i]!.map(f))]));
@@ -285,6 +296,9 @@ function timingSummary(timings: string[], runs: TimingResult[][]): Record<string
     warm_vs_bare: per(warmVsBare),
     warm_vs_floor: per(warmVsFloor),
     warm_vs_exposed: per((x) => x.warmMs / x.exposedMs),
+    // against the pass logNetwork runs for the scheme (for pooled and half-float schemes, reduced in the graph)
+    warm_vs_pass: per((x) => x.warmMs / x.passMs),
+    pass_ms: per((x) => x.passMs),
     warm_ms: per((x) => x.warmMs),
     warm_vs_cpu_floor: per((x) => x.warmMs / (x.warmCpuMs / os.availableParallelism())),
     bare_ms: mmm(all.map((x) => x.bareMs), 1),

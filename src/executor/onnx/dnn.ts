@@ -296,9 +296,9 @@ async function loggingSession<T>(g: OnnxGraph, scheme: DnnScheme, what: string, 
     throw err;
   }
   if (!reduce) return { session: probe, outputs: new Map(), inspected };
-  const ranks = new Map<string, number | undefined>();
+  let ranks: Map<string, number | undefined>;
   try {
-    for (const m of probe.outputMetadata) ranks.set(m.name, m.isTensor && m.shape.length > 0 ? m.shape.length : undefined);
+    ranks = outputRanks(probe);
   } finally {
     await probe.release();
   }
@@ -308,6 +308,11 @@ async function loggingSession<T>(g: OnnxGraph, scheme: DnnScheme, what: string, 
   } catch {
     return { session: await create(plain, profiling), outputs: new Map(), inspected };
   }
+}
+
+/** The rank of each output of a session, as onnxruntime's shape inference gives it (undefined: unknown). */
+export function outputRanks(session: ort.InferenceSession): Map<string, number | undefined> {
+  return new Map(session.outputMetadata.map((m) => [m.name, m.isTensor && m.shape.length > 0 ? m.shape.length : undefined]));
 }
 
 /** The layer a stored layer is: its name without the group's `-<tag>`. */
