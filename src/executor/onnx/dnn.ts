@@ -2,7 +2,7 @@
 // and streams the output of every layer into the store (one intermediate per layer, each example a
 // row, its activation map a tensor column), optionally pooled (POOL_QT). The input examples are logged
 // too (`input`: exact de-duplication stores them once for all checkpoints), and the checkpoint file is
-// kept in the store, so that any layer can be re-run later: a truncated graph on only the asked rows.
+// kept in the store, so that any layer can be re-run later (rerun.ts): a truncated graph on only the asked rows.
 import fs from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -11,17 +11,20 @@ import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
 import { encodeBatch, halfBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
-import { batchTensors, inputFrame, inputSpecs, namedFeeds, storedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
+import { batchTensors, inputFrame, inputSpecs, namedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
-import { exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, truncateAt, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
+import { exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
 import { idRange } from '../../reader/rowspec.js';
-import { idRuns, layerGroups, rowsOfGroup, type DnnSpec } from './dnnspec.js';
+import { idRuns, type DnnSpec } from './dnnspec.js';
 
 export { dnnGroups, idRuns, layerGroups, rowsOfGroup, type DnnGroup, type DnnSpec } from './dnnspec.js';
+import { outputRanks, runSession, SESSION_OPTIONS } from './session.js';
+export { outputRanks, SESSION_OPTIONS } from './session.js';
+export { rerunLayer, type LayerRerun } from './rerun.js';
 
 /**
  * What the network executor needs of a store (the Store class provides it): given from below as an
@@ -79,14 +82,6 @@ export interface DnnRun {
   totalMs: number;
 }
 
-
-/**
- * Options of every session that exposes layers (logging, re-running): onnxruntime's intra-op threads do
- * not spin while waiting. Spinning keeps the second core busy through the exposed outputs' copies, which
- * run on one thread; measured on vgg (500 images, 2 cores) the exposed pass took 129–144 ms and 250–284 ms
- * of CPU spinning, 93–119 ms and 161–187 ms not — and logging needs that core for its encode workers and writes.
- */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
 
 function checkpointFile(store: NetworkSink, project: string, model: string): string {
   return path.join(store.dir, 'checkpoints', `${project}.${model}.onnx`);
@@ -310,11 +305,6 @@ async function loggingSession<T>(g: OnnxGraph, scheme: DnnScheme, what: string, 
   }
 }
 
-/** The rank of each output of a session, as onnxruntime's shape inference gives it (undefined: unknown). */
-export function outputRanks(session: ort.InferenceSession): Map<string, number | undefined> {
-  return new Map(session.outputMetadata.map((m) => [m.name, m.isTensor && m.shape.length > 0 ? m.shape.length : undefined]));
-}
-
 /** The layer a stored layer is: its name without the group's `-<tag>`. */
 function baseName(sl: DnnSpec['layers'][number], spec: DnnSpec): string {
   return sl.group === undefined || !spec.groups ? sl.name : sl.name.slice(0, -(sl.group.length + 1));
@@ -386,120 +376,4 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
     }
   }
   return out;
-}
-
-/**
- * One batch through onnxruntime; its failure (a node's type or shape error) as a MistiqueError naming the
- * model and the examples. A model of a fixed batch size `fixedB` gets a short batch padded with copies of
- * its last example, and its outputs of one row per example back without them.
- */
-async function runSession(session: ort.InferenceSession, model: string, feeds: Record<string, ort.Tensor>, s: number, e: number, fixedB: number | null = null): Promise<ort.InferenceSession.OnnxValueMapType> {
-  const m = e - s;
-  const pad = fixedB !== null && m < fixedB;
-  try {
-    const out = await session.run(pad ? Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, padRows(t, fixedB)])) : feeds);
-    if (!pad) return out;
-    return Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t instanceof ort.Tensor && Number(t.dims[0]) === fixedB ? firstRows(t, m) : t]));
-  } catch (err) {
-    const shapes = Object.entries(feeds).map(([k, t]) => `${k} [${t.dims.join(', ')}] ${t.type}`).join(', ');
-    throw new MistiqueError('BAD_INPUT', `onnxruntime failed running ${model} on examples ${s}…${e - 1} (${shapes}): ${(err as Error).message}; check that the input shape and type are what the model expects`, { cause: err });
-  }
-}
-
-/** A batch of `t.dims[0]` examples filled up to `n` with copies of its last example. */
-function padRows(t: ort.Tensor, n: number): ort.Tensor {
-  const m = Number(t.dims[0]), per = t.size / Math.max(1, m);
-  const src = t.data as Float32Array | Int32Array | Uint8Array | BigInt64Array;
-  const out = new (src.constructor as new (len: number) => typeof src)(n * per);
-  out.set(src as never);
-  const last = src.subarray((m - 1) * per, m * per);
-  for (let i = m; i < n; i++) out.set(last as never, i * per);
-  return new ort.Tensor(t.type as 'float32', out as Float32Array, [n, ...t.dims.slice(1)]);
-}
-
-/** The first `m` examples of a batch's output. */
-function firstRows(t: ort.Tensor, m: number): ort.Tensor {
-  const per = t.size / Math.max(1, Number(t.dims[0]));
-  return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).subarray(0, m * per), [m, ...t.dims.slice(1)]);
-}
-
-export interface LayerRerun {
-  values: Float32Array; shape: number[]; rowIds: Int32Array; nodes: number; totalNodes: number; ms: number;
-  /** The values are pooled as the layer was stored (`asStored` on a layer onnxruntime pooled when logging). */
-  pooled?: boolean;
-}
-
-/**
- * Re-runs a logged network up to one layer, on only the asked rows: their inputs are read from the
- * store, the stored checkpoint is cut after the layer, and only that graph runs. Full precision (no scheme).
- * A network logged over several input shapes runs each group of examples on its own; the result's rows
- * are in the asked order (all rows: in the order they were logged).
- */
-export async function rerunLayer(store: NetworkSink, modelKey: string, layer: string, rows?: ArrayLike<number>, batchSize?: number, opts: { asStored?: boolean } = {}): Promise<LayerRerun> {
-  const [project, model] = modelKey.split('.');
-  const wf = project && model ? store.metadata.workflows.get(project, model) : undefined;
-  if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
-  const spec = JSON.parse(wf.spec) as DnnSpec;
-  const t0 = performance.now();
-  const g = parseGraph(loadCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
-  const l: Layer | undefined = g.layers.find((x) => x.original === spec.layers.find((s) => s.name === layer)?.original);
-  if (!l) throw new MistiqueError('NOT_FOUND', `${modelKey} has no layer ${layer}; layers: ${spec.layers.map((s) => s.name).join(', ')}`);
-  // the layers logged with it stay outputs: the same kernels run as when it was logged (see truncateAt)
-  // asStored: a layer onnxruntime pooled when logged is pooled by the same kernel (a re-run then gives
-  // the stored values bit for bit; pooling the full-precision output in JavaScript rounds differently)
-  const sl = spec.layers.find((s) => s.name === layer);
-  const pool = opts.asStored && sl?.graphPool ? spec.scheme.pool?.sigma : undefined;
-  const cut = truncateAt(g, l, [...new Set(spec.layers.map((s) => s.original))], pool);
-  const session = await ort.InferenceSession.create(cut.bytes, SESSION_OPTIONS);
-  try {
-    // a model of a fixed batch size re-runs in batches of that size, whatever was asked
-    const fixedB = fixedBatch(g);
-    const B = fixedB ?? batchSize ?? spec.batchSize;
-    const parts: { values: Float32Array; shape: number[]; rowIds: Int32Array }[] = [];
-    for (const grp of layerGroups(spec, layer)) {
-      const asked = rows === undefined ? undefined : rowsOfGroup(grp, rows);
-      if (asked && asked.length === 0) continue;
-      const reads = await Promise.all(grp.inputs.map((sp) => store.getIntermediates(`${sp.key}.*`, asked ? { rows: asked } : {})));
-      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, cut.output, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B, fixedB)), rowIds: reads[0]!.rowIds });
-    }
-    const shape = parts[0]?.shape ?? [];
-    let values = parts[0]?.values ?? new Float32Array(0);
-    let rowIds = parts[0]?.rowIds ?? new Int32Array(0);
-    if (parts.length > 1) {
-      // groups ran one after another: their rows go back to the asked order
-      const per = shape.reduce((a, b) => a * b, 1);
-      const at = new Map<number, [Float32Array, number]>();
-      for (const p of parts) p.rowIds.forEach((id, i) => at.set(id, [p.values, i]));
-      rowIds = rows === undefined ? Int32Array.from(parts.flatMap((p) => Array.from(p.rowIds))) : Int32Array.from(rows);
-      values = new Float32Array(rowIds.length * per);
-      rowIds.forEach((id, i) => {
-        const hit = at.get(id);
-        if (!hit) throw new MistiqueError('NOT_FOUND', `${modelKey}.${layer} has no row ${id}`);
-        values.set(hit[0].subarray(hit[1] * per, (hit[1] + 1) * per), i * per);
-      });
-    }
-    return { values, shape, rowIds, nodes: cut.nodes, totalNodes: (g.model.graph?.node ?? []).length, ms: performance.now() - t0, ...(pool !== undefined ? { pooled: true } : {}) };
-  } finally {
-    await session.release();
-  }
-}
-
-/** One group's examples through the cut graph, batch by batch as when logged: memory stays at one batch of activations plus the result. */
-async function runGroup(session: ort.InferenceSession, what: string, output: string, feeds: readonly Feed[], n: number, B: number, fixedB: number | null): Promise<{ values: Float32Array; shape: number[] }> {
-  let values: Float32Array | null = null;
-  let shape: number[] = [];
-  for (let s = 0; s < n; s += B) {
-    const e = Math.min(n, s + B);
-    // a truncated graph takes only the inputs its layer depends on
-    const all = batchTensors(feeds, s, e);
-    const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
-    const out = await runSession(session, what, used, s, e, fixedB);
-    const t = out[output]!;
-    if (!values) {
-      shape = (t.dims as number[]).slice(1).map(Number);
-      values = new Float32Array(n * shape.reduce((a, b) => a * b, 1));
-    }
-    values.set(t.data as Float32Array, s * (values.length / n));
-  }
-  return { values: values ?? new Float32Array(0), shape };
 }
