@@ -3,7 +3,7 @@ import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it, vi } from 'vitest';
 import { run } from '../src/cli/main.js';
-import { demoHints } from '../src/cli/demo.js';
+import { demoHints, hintCommand } from '../src/cli/demo.js';
 import { openStore } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { progress } from '../src/cli/progress.js';
@@ -292,6 +292,16 @@ describe('mistique CLI', () => {
     expect((await cli('log', 'p.m.ok', good, '--store', fresh)).code).toBe(0);
     expect((await cli(...bad, '--store', fresh)).code).toBe(1);
     expect((await cli('ls', '--store', fresh)).out).toMatch(/p\.m\.ok/);
+  });
+
+  it("prints its hints as the user's shell reaches the command: npx mistique from a clone, mistique once it is on the PATH", () => {
+    const bins = new Set(['/repo/node_modules/.bin/mistique', '/usr/local/bin/mistique']);
+    const has = (f: string): boolean => bins.has(f);
+    // npm run demo in a clone: only npm's own node_modules/.bin (which the shell will not have) holds it
+    expect(hintCommand(['/repo/node_modules/.bin', '/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin', '/usr/bin'].join(path.delimiter), has)).toBe('npx mistique');
+    expect(hintCommand('', has)).toBe('npx mistique');
+    // a global install (or npm link): on the shell's PATH
+    expect(hintCommand(['/repo/node_modules/.bin', '/usr/local/bin', '/usr/bin'].join(path.delimiter), has)).toBe('mistique');
   });
 
   it('runs the demo end to end', async () => {
