@@ -9,8 +9,8 @@ of training -- the kind of training code mistique's users have (run with Debian'
 
 usage: /usr/bin/python3 datasets/train.py [--out datasets/models] [--epochs 2] [--log-store DIR]
        [--fixtures]   only write the tiny test fixtures (datasets/fixtures/*.onnx, each well under 1 MB): tiny_cnn,
-                      dynamic_net, tiny_text, from torchvision's blocks tiny_resnet and tiny_mobilenet, and tiny_detector
-                      (images of any height and width)
+                      dynamic_net, tiny_text, from torchvision's blocks tiny_resnet and tiny_mobilenet, tiny_detector
+                      (images of any height and width), tiny_uint8, tiny_double and tiny_rnn (LSTM, GRU)
        [--zoo]        only write the model zoo to --out: torchvision's resnet18 and mobilenet_v2 (one-channel stem,
                       trained --zoo-steps steps) and text_transformer (untrained; int64 input_ids + attention_mask)
 
@@ -185,6 +185,32 @@ def export_detector(path):
                       dynamic_axes={'image': {0: 'batch', 2: 'height', 3: 'width'}, 'logits': {0: 'batch'}})
 
 
+class TinyRecurrent(nn.Module):
+    """A recurrent text classifier as PyTorch users write one: an embedding, a two-layer LSTM and a bidirectional
+    GRU (batch_first, which the export turns into ONNX's time-major LSTM/GRU between Transposes), the GRU's last
+    step classified."""
+
+    def __init__(self, vocab=50, dim=8, hidden=12, classes=3):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=2, batch_first=True)
+        self.gru = nn.GRU(hidden, 6, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(12, classes)
+
+    def forward(self, input_ids):
+        y, _ = self.lstm(self.emb(input_ids))
+        z, _ = self.gru(y)
+        return self.fc(z[:, -1, :])
+
+
+def export_recurrent(path):
+    """A test fixture of recurrent layers: TinyRecurrent (untrained) over 6 tokens, a dynamic batch axis."""
+    torch.manual_seed(12)
+    model = TinyRecurrent().eval()
+    torch.onnx.export(model, torch.zeros(2, 6, dtype=torch.int64), path, input_names=['input_ids'], output_names=['logits'],
+                      dynamic_axes={'input_ids': {0: 'batch'}, 'logits': {0: 'batch'}}, opset_version=14)
+
+
 class Uint8Images(nn.Module):
     """A net of the kind TensorFlow exports: it takes uint8 images and scales them itself."""
 
@@ -302,6 +328,8 @@ def main():
         print(f'wrote {fx}/tiny_uint8.onnx (untrained; uint8 images, scaled inside)')
         export_double(os.path.join(fx, 'tiny_double.onnx'))
         print(f'wrote {fx}/tiny_double.onnx (untrained; float64 input and weights)')
+        export_recurrent(os.path.join(fx, 'tiny_rnn.onnx'))
+        print(f'wrote {fx}/tiny_rnn.onnx (untrained; a two-layer LSTM and a bidirectional GRU over int64 token ids)')
         return
 
     if a.zoo:

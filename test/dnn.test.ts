@@ -170,6 +170,75 @@ describe('ONNX graph rewrite', () => {
     expect(viaRerun.sources[0]!.path).toBe('rerun');
   });
 
+  it('recurrent layers (LSTM, GRU) log batch-major, one row per example, equal to onnxruntime; read = re-run bit for bit', async () => {
+    // datasets/train.py --fixtures: PyTorch's batch_first LSTM (two layers) and bidirectional GRU, exported as ONNX's
+    // time-major ops: Y is [seq, directions, batch, hidden], Y_h and Y_c [directions, batch, hidden]
+    const file = path.resolve(__dirname, '../datasets/fixtures/tiny_rnn.onnx');
+    const N = 9, T = 6;
+    const ids = BigInt64Array.from({ length: N * T }, (_, i) => BigInt((i * 7 + (i >> 3)) % 50));
+    const rowIds = Int32Array.from({ length: N }, (_, i) => 100 + i);
+    const store = await tempStore();
+    // batches of T examples: a time-major output then has as many leading rows as the batch has examples
+    const run = await store.logNetwork('nlp.rnn', file, { inputs: { input_ids: { data: ids, shape: [T] } }, rowIds }, { batchSize: T });
+    const shapes = Object.fromEntries(run.layers.map((l) => [l.name, l.shape]));
+    expect(shapes).toMatchObject({ lstm1: [T, 1, 12], lstm1_h: [1, 12], lstm1_c: [1, 12], lstm2: [T, 1, 12], lstm2_h: [1, 12], lstm2_c: [1, 12], gru1: [T, 2, 6], gru1_h: [2, 6] });
+    // onnxruntime's own outputs of the unmodified ops, transposed here to one row per example
+    const m = onnx.ModelProto.decode(fs.readFileSync(file));
+    const rec = run.layers.filter((l) => l.op === 'LSTM' || l.op === 'GRU');
+    for (const l of rec) m.graph!.output!.push(onnx.ValueInfoProto.create({ name: l.original, type: { tensorType: { elemType: 1 } } }));
+    const raw = await (await ort.InferenceSession.create(onnx.ModelProto.encode(m).finish())).run({ input_ids: new ort.Tensor('int64', ids, [N, T]) });
+    for (const l of rec) {
+      const t = raw[l.original]!;
+      const dims = t.dims.map(Number);
+      const data = t.data as Float32Array;
+      // [seq, dirs, batch, hidden] or [dirs, batch, hidden]: the batch is the second to last axis
+      const b = dims.length - 2, per = data.length / N, hidden = dims.at(-1)!;
+      const want = new Float32Array(data.length);
+      const outer = data.length / (N * hidden);
+      for (let o = 0; o < outer; o++) for (let n = 0; n < N; n++) for (let h = 0; h < hidden; h++) want[n * per + o * hidden + h] = data[(o * N + n) * hidden + h]!;
+      expect(dims[b]).toBe(N);
+      const read = await store.getIntermediates(`nlp.rnn.${l.name}.*`, { path: 'read' });
+      expect(Array.from(read.rowIds)).toEqual(Array.from(rowIds));
+      for (let i = 0; i < want.length; i++) expect(Math.abs(read.values[i]! - want[i]!), `${l.name}[${i}]`).toBeLessThanOrEqual(1e-6);
+      const rows = [108, 100, 103];
+      const part = await store.getIntermediates(`nlp.rnn.${l.name}.*`, { rows, path: 'read' });
+      const again = await store.rerunLayer('nlp.rnn', l.name, { rows });
+      expect(again.shape).toEqual(shapes[l.name]);
+      expect(Buffer.from(part.values.buffer, part.values.byteOffset, part.values.byteLength).equals(Buffer.from(again.values.buffer, again.values.byteOffset, again.values.byteLength)), l.name).toBe(true);
+    }
+    // the GRU's last step is what the classifier reads: the logits equal the unmodified model's
+    const logits = await store.getIntermediates(`nlp.rnn.${run.layers.at(-1)!.name}.*`, { path: 'read' });
+    const ref = (await (await ort.InferenceSession.create(file)).run({ input_ids: new ort.Tensor('int64', ids, [N, T]) })).logits!.data as Float32Array;
+    for (let i = 0; i < ref.length; i++) expect(Math.abs(logits.values[i]! - ref[i]!)).toBeLessThanOrEqual(1e-6);
+    // pooled and half-float in the graph as any rank-4 layer, [N, seq, dirs, hidden]: the stored half floats are a
+    // re-run's values (pooled as stored, at full precision) cast by toFloat16, bit for bit
+    const pooled = await store.logNetwork('nlp.rnnp', file, { inputs: { input_ids: { data: ids, shape: [T] } }, rowIds }, { batchSize: 4, scheme: { pool: { sigma: 2 }, quantize: 'lp' } });
+    expect(pooled.layers.find((l) => l.name === 'lstm2')!.shape).toEqual([T, 1, 6]);
+    for (const name of ['lstm2', 'gru1', 'gru1_h']) {
+      const sp = await store.getIntermediates(`nlp.rnnp.${name}.*`, { rows: [101, 107], path: 'read' });
+      const sr = await store.getIntermediates(`nlp.rnnp.${name}.*`, { rows: [101, 107], path: 'rerun' });
+      expect([...sp.values], name).toEqual([...fromFloat16(toFloat16(sr.values as Float32Array))]);
+    }
+  });
+
+  it('names a recurrent node as one layer of up to three outputs, transposed to batch-major unless its layout already is', () => {
+    const g = parseGraph(fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_rnn.onnx')));
+    const rec = g.layers.filter((l) => l.op === 'LSTM' || l.op === 'GRU');
+    expect(rec.map((l) => [l.name, l.batchPerm])).toEqual([
+      ['lstm1', [2, 0, 1, 3]], ['lstm1_h', [1, 0, 2]], ['lstm1_c', [1, 0, 2]],
+      ['lstm2', [2, 0, 1, 3]], ['lstm2_h', [1, 0, 2]], ['lstm2_c', [1, 0, 2]],
+      ['gru1', [2, 0, 1, 3]], ['gru1_h', [1, 0, 2]],
+    ]);
+    // layout = 1 (batch-first, which onnxruntime's CPU kernels do not run): already one row per example
+    const m = onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ version: 14 }], graph: onnx.GraphProto.create({
+        name: 'l1', node: [onnx.NodeProto.create({ opType: 'LSTM', input: ['x', 'W', 'R'], output: ['y', '', 'yc'], attribute: [onnx.AttributeProto.create({ name: 'hidden_size', type: onnx.AttributeProto.AttributeType.INT, i: 5 }), onnx.AttributeProto.create({ name: 'layout', type: onnx.AttributeProto.AttributeType.INT, i: 1 })] })],
+        input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1 } } })], output: [onnx.ValueInfoProto.create({ name: 'y', type: { tensorType: { elemType: 1 } } })],
+      }),
+    });
+    expect(parseGraph(onnx.ModelProto.encode(m).finish()).layers.map((l) => [l.name, l.batchPerm])).toEqual([['lstm1', undefined], ['lstm1_c', undefined]]);
+  });
+
   it('a model that takes uint8 images (as TensorFlow exports them) logs from uint8 examples, equal to onnxruntime, and re-runs; integers never feed a float input', async () => {
     // datasets/train.py --fixtures: uint8 [N, 1, 28, 28], cast and scaled by 1/255 inside the model
     const file = path.resolve(__dirname, '../datasets/fixtures/tiny_uint8.onnx');

@@ -301,15 +301,30 @@ class Capture:
                 if t.ndim == 0:
                     self._scalars[sub] = None  # one value per pass (a loss), not rows of examples
                     continue
-                if self._in_pass and self._pass_n and t.ndim >= 2 and t.shape[0] != self._pass_n and t.shape[1] == self._pass_n:
-                    # sequence first: nn.LSTM's and nn.GRU's outputs and hidden states, attention without batch_first —
-                    # the examples are axis 1; stored per example (an LSTM's h_n [layers, batch, hidden] as [layers, hidden] per row)
+                # sequence first: nn.LSTM's and nn.GRU's outputs and hidden states, attention without batch_first —
+                # the examples are axis 1; stored per example (an LSTM's h_n [layers, batch, hidden] as [layers, hidden] per row).
+                # A recurrent module says where its batch is (so a sequence as long as the batch, or as many layers as
+                # examples, is not taken for examples); other modules' outputs are judged by their shape
+                rnn = _recurrent_batch_axis(module, suffix, t)
+                if rnn == 1 or (rnn is None and self._in_pass and self._pass_n and t.ndim >= 2 and t.shape[0] != self._pass_n and t.shape[1] == self._pass_n):
                     t = t.transpose(0, 1)
                     self._moved[sub] = None
                 a = t.detach().to("cpu", torch.float32).contiguous().numpy()
                 n = a.shape[0]
                 self.stream.log(f"{self.key}.{self._name(sub, tuple(a.shape[1:]))}", a, row_ids=self._ids(sub, n))
         return hook
+
+
+def _recurrent_batch_axis(module: Any, suffix: str, t: Any) -> Optional[int]:
+    """The batch axis of an output of nn.RNN, nn.LSTM or nn.GRU (batched input): its output ('_0') has it first when
+    batch_first, else second; its hidden states ('_1', or h_n and c_n: '_1_0', '_1_1') always second. None: not known."""
+    import torch
+
+    if not isinstance(module, torch.nn.RNNBase) or t.ndim != 3:
+        return None
+    if suffix == "_0":
+        return 0 if module.batch_first else 1
+    return 1 if suffix.startswith("_1") else None
 
 
 def _tensors(output: Any, path: str = "") -> Iterator[Tuple[str, Any]]:

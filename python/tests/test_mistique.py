@@ -371,6 +371,22 @@ class CaptureTest(unittest.TestCase):
             np.testing.assert_array_equal(got.values, h.transpose(0, 1)[[1, 5]].numpy())  # h_n [layers, batch, hidden]: [layers, hidden] per example
             self.assertEqual(cap.summary["batch_axis_1"], ["output_1_0", "output_1_1"] if batch_first else ["output_0", "output_1_0", "output_1_1"])
 
+    def test_a_recurrent_module_is_stored_per_example_when_its_sequence_or_layers_are_as_many_as_the_examples(self):
+        import torch.nn as nn
+
+        # 4 examples of 4 steps through 4 layers: every axis of the output and of h_n is as long as the batch
+        for batch_first in (True, False):
+            gru = nn.GRU(3, 2, num_layers=4, batch_first=batch_first).eval()
+            x = torch.randn(4, 4, 3)
+            key = f"p.square{int(batch_first)}"
+            with mistique.capture(gru, self.store, key) as cap:
+                cap.rows(range(10, 14))
+                with torch.no_grad():
+                    o, h = gru(x)
+            out = o if batch_first else o.transpose(0, 1)
+            np.testing.assert_array_equal(mistique.read(self.store, f"{key}.output_0.*", rows=[12]).values[0], out[2].numpy())
+            np.testing.assert_array_equal(mistique.read(self.store, f"{key}.output_1.*", rows=[11]).values[0], h[:, 1].numpy())
+
     def test_an_unknown_module_names_the_modules_there_are(self):
         with self.assertRaisesRegex(mistique.MistiqueError, "no module conv9; its modules: 0, 1, 2, 2.0"):
             mistique.capture(self.model, self.store, "proj.seq", modules=["conv9"])

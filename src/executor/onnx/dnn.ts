@@ -14,7 +14,7 @@ import { encodeBatch, halfBatch, schemeName, type DnnScheme } from '../../quanti
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
-import { exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
+import { exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -111,7 +111,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   // stored per group; one example of each group runs through the plain exposed model to find them
   const { session, outputs, inspected: perGroup } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
     async (plain) => (groups.length > 1 ? shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>()));
-  const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? l.original;
+  const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? exposedName(l);
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
 
@@ -165,7 +165,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         await Promise.all(g.layers.map(async (l) => {
           const t = out[outputOf(l)];
           if (!t || (t.type !== 'float32' && t.type !== 'float64' && t.type !== 'float16') || notPerExample.has(l.name)) return;
-          if (fixed.has(l.original) || Number(t.dims[0]) !== e - s) {
+          if ((!l.batchPerm && fixed.has(l.original)) || Number(t.dims[0]) !== e - s) {
             if (!written.has(l.name)) { notPerExample.add(l.name); return; }
             throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${done + s}…${done + e - 1}; its leading dimension is not the batch — log with another batchSize`);
           }
@@ -368,7 +368,7 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
       throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
     }
     for (const l of g.layers) {
-      const t = res[l.original];
+      const t = res[exposedName(l)];
       const shape = t ? (t.dims as readonly number[]).slice(1).join('x') : '';
       const had = seen.get(l.name);
       if (had === undefined) seen.set(l.name, shape);

@@ -21,7 +21,9 @@ const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'PRelu'
   'Clip', 'Gelu', 'MaxPool', 'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Resize', 'Upsample', 'Gemm', 'MatMul', 'Softmax',
   'BatchNormalization', 'LayerNormalization', 'InstanceNormalization', 'Concat', 'Add',
   // a Gather of float values is an embedding lookup (a Gather of shapes is int64, never a layer)
-  'Gather']);
+  'Gather',
+  // recurrent layers: every step's hidden state, and the last hidden (and cell) state, batch-major (RECURRENT)
+  'LSTM', 'GRU', 'RNN']);
 /** Ops that never produce activations (their outputs are constants or shapes even when float). */
 const SKIP_OPS = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Range', 'NonZero']);
 /** A Mul gated by one of these is an activation (swish, hard-swish): a layer. */
@@ -29,8 +31,17 @@ const GATES: Record<string, string> = { HardSigmoid: 'hswish', Sigmoid: 'swish' 
 const PREFIX: Record<string, string> = {
   Conv: 'conv', ConvTranspose: 'deconv', Relu: 'relu', LeakyRelu: 'relu', Clip: 'clip', MaxPool: 'pool', AveragePool: 'avgpool', GlobalAveragePool: 'gap',
   GlobalMaxPool: 'gmp', Gemm: 'dense', MatMul: 'dense', Flatten: 'flatten', Softmax: 'softmax', BatchNormalization: 'bn', LayerNormalization: 'ln',
-  InstanceNormalization: 'in', Gather: 'embed', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
+  InstanceNormalization: 'in', Gather: 'embed', LSTM: 'lstm', GRU: 'gru', RNN: 'rnn', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
 };
+
+/**
+ * Recurrent ops, whose outputs are not batch-major in their default layout (0): Y is [seq, directions,
+ * batch, hidden], Y_h and Y_c [directions, batch, hidden]. Each output is logged transposed to the op's
+ * layout-1 form — [batch, seq, directions, hidden] and [batch, directions, hidden] — by a Transpose the
+ * rewrite appends (Layer.batchPerm), so a row is one example's; a re-run appends the same. Names: lstm1
+ * (Y), lstm1_h (Y_h), lstm1_c (Y_c).
+ */
+const RECURRENT: Record<string, { perm: number[][]; suffix: string[] }> = Object.fromEntries(['LSTM', 'GRU', 'RNN'].map((op) => [op, { perm: [[2, 0, 1, 3], [1, 0, 2], [1, 0, 2]], suffix: ['', '_h', '_c'] }]));
 
 /** ONNX element types (TensorProto.DataType) the rewriter needs by name. */
 const FLOAT = 1, INT64 = 7, BOOL = 9, FLOAT16 = 10, DOUBLE = 11;
@@ -115,6 +126,21 @@ export interface Layer {
   node: number;
   /** Its ONNX element type: float32 (1), or float64 (11), whose values are stored as float32. */
   elemType: number;
+  /** The Transpose that makes it batch-major (a recurrent op's output, RECURRENT); absent: it is. */
+  batchPerm?: number[];
+}
+
+/** The graph output a layer leaves onnxruntime as, before any reduction: its batch-major form. */
+export function exposedName(l: Layer): string {
+  return l.batchPerm ? `${REDUCE_PREFIX}batch/${l.original}` : l.original;
+}
+
+/** Appends the Transpose that makes `l` batch-major, if it needs one; returns the batch-major value's name. */
+function appendBatchMajor(graph: GraphP, l: Layer): string {
+  if (!l.batchPerm) return l.original;
+  const out = exposedName(l);
+  graph.node.push(onnx.NodeProto.create({ opType: 'Transpose', name: out, input: [l.original], output: [out], attribute: [attrInts('perm', l.batchPerm)] }) as unknown as NodeP);
+  return out;
 }
 
 export interface OnnxGraph {
@@ -157,15 +183,19 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
     // a Mul gated by a (hard) sigmoid computes an activation: swish, hard-swish
     const gate = op === 'Mul' ? n.input.map((i) => GATES[producer.get(i) ?? '']).find((x) => x) : undefined;
     if (SKIP_OPS.has(op) || (expose === 'layers' && !LAYER_OPS.has(op) && !gate)) return;
-    for (const out of n.output) {
+    const prefix = gate ?? PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
+    // a recurrent node is one layer of up to three outputs (lstm1, lstm1_h, lstm1_c), batch-major unless its layout is already
+    const rec = RECURRENT[op];
+    const batchFirst = rec && num(n.attribute.find((a) => a.name === 'layout')?.i) === 1;
+    let c = 0;
+    n.output.forEach((out, i) => {
       // float activations only: int64 shapes, bool masks and a MaxPool's indices are not layers
       const elemType = types.get(out) ?? FLOAT;
-      if (!out || !LAYER_TYPES.has(elemType)) continue;
-      const prefix = gate ?? PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
-      const c = (counters.get(prefix) ?? 0) + 1;
-      counters.set(prefix, c);
-      layers.push({ name: `${prefix}${c}`, original: out, op, node: k, elemType });
-    }
+      if (!out || !LAYER_TYPES.has(elemType)) return;
+      if (!rec || c === 0) counters.set(prefix, (c = (counters.get(prefix) ?? 0) + 1));
+      const name = rec ? `${prefix}${c}${rec.suffix[i] ?? `_${i}`}` : `${prefix}${c}`;
+      layers.push({ name, original: out, op, node: k, elemType, ...(rec && !batchFirst && rec.perm[i] ? { batchPerm: rec.perm[i] } : {}) });
+    });
   });
   if (layers.length === 0) {
     // a graph that computes in another float type (a model exported in double or half precision) has its
@@ -214,7 +244,10 @@ export function exposeLayers(g: OnnxGraph, layers: readonly Layer[] = g.layers):
   const m = onnx.ModelProto.decode(onnx.ModelProto.encode(g.model).finish());
   const graph = graphOf(m);
   const have = new Set(graph.output.map((o) => o.name));
-  for (const l of layers) if (!have.has(l.original)) graph.output.push(floatOutput(l.original, l.elemType));
+  for (const l of layers) {
+    const name = appendBatchMajor(graph, l);
+    if (!have.has(name)) { graph.output.push(floatOutput(name, l.elemType)); have.add(name); }
+  }
   return onnx.ModelProto.encode(m).finish();
 }
 
@@ -270,11 +303,11 @@ export function exposeReduced(g: OnnxGraph, reduce: GraphReduce, ranks: Readonly
   for (const l of layers) {
     if (outputs.has(l.original)) continue;
     const float = l.elemType === FLOAT;
-    const rank = ranks.get(l.original);
+    const rank = ranks.get(exposedName(l));
     const pooled = float && canPool && rank === 4;
     // float16 comes after the pooling: cast here only if nothing is left to pool in JavaScript
     const half = float && !!reduce.half && (reduce.pool === undefined || pooled || (rank !== undefined && rank !== 4));
-    let name = l.original;
+    let name = appendBatchMajor(graph, l);
     if (pooled) name = appendPool(graph, name, reduce.pool!);
     if (half) {
       const out = `${REDUCE_PREFIX}half/${l.original}`;
@@ -314,8 +347,9 @@ export function truncateAt(g: OnnxGraph, layer: Layer, exposed: readonly string[
   const made = new Set(graph.node.flatMap((n) => n.output));
   const typeOf = new Map(g.layers.map((x) => [x.original, x.elemType]));
   const nodes = graph.node.length;
-  // a layer onnxruntime pooled when it was logged is pooled by the same kernel here: a re-run gives what was stored
-  const output = pool === undefined ? layer.original : appendPool(graph, layer.original, pool);
+  // batch-major as logged; a layer onnxruntime pooled when it was logged is pooled by the same kernel here: a re-run gives what was stored
+  const major = appendBatchMajor(graph, layer);
+  const output = pool === undefined ? major : appendPool(graph, major, pool);
   graph.output = [floatOutput(output, layer.elemType), ...exposed.filter((o) => o !== layer.original && made.has(o)).map((o) => floatOutput(o, typeOf.get(o)))];
   return { bytes: onnx.ModelProto.encode(m).finish(), nodes, output };
 }
