@@ -314,6 +314,9 @@ describe('ONNX graph rewrite', () => {
     const all = parseGraph(fs.readFileSync(file)).layers.length;
     expect(run.layers.length).toBeGreaterThan(10);
     expect(run.layers.length).toBeLessThan(all); // the [tokens, batch, …] values are left out
+    // and said: every layer is logged or named as not one row per example
+    expect(run.layers.length + run.notPerExample.length).toBe(all);
+    expect(run.notPerExample.map((l) => l.name)).toContain('softmax1');
     for (const l of run.layers) {
       expect(l.shape[0] === T || l.shape.length === 1).toBe(true);
       const read = await store.getIntermediates(`nlp.enc.${l.name}.*`, { rows: [22, 0, 9], path: 'read' });

@@ -170,6 +170,12 @@ describe('a network over images of several shapes (#19)', () => {
     const named = await cli('log', text, '--model', 'nlp.cli', '--input', `input_ids=${npy('ids.npy', '<i8', [5, T], ids)},attention_mask=${npy('mask.npy', '<i8', [5, T], mask)}`, '--store', store);
     expect(named.code, named.err).toBe(0);
     expect(named.out).toMatch(/over 5 examples/);
+    // the two inputs as one file: the error says how the CLI takes them; a Transformer's [tokens, batch, …] outputs are named as not logged
+    const one = await cli('log', text, '--model', 'nlp.one', '--input', path.join(dir, 'ids.npy'), '--store', store);
+    expect(one.err).toMatch(/--input input_ids=<file>\.npy,attention_mask=<file>\.npy/);
+    const enc = await cli('log', path.resolve(__dirname, '../datasets/fixtures/tiny_encoder.onnx'), '--model', 'nlp.enc', '--input', `input_ids=${path.join(dir, 'ids.npy')},attention_mask=${path.join(dir, 'mask.npy')}`, '--store', store);
+    expect(enc.code, enc.err).toBe(0);
+    expect(enc.out).toMatch(/not logged: \d+ layer outputs that are not one row per example .*softmax1 \(/);
     // bad input: a clear error, nothing logged
     const bad = await cli('log', FILE, '--model', 'det.bad', '--input', npy('u.npy', '<u2', [2, 1, 4, 4], new Uint16Array(32)), '--store', store);
     expect(bad.code).not.toBe(0);

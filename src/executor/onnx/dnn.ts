@@ -75,6 +75,11 @@ export interface DnnLogOptions {
 export interface DnnRun {
   key: string;
   layers: { name: string; original: string; op: string; shape: number[] }[];
+  /**
+   * Layer outputs not logged because they are not one row per example (a leading dimension that is not
+   * the batch: an attention block's [tokens, batch, features] inside an exported Transformer).
+   */
+  notPerExample: { name: string; original: string; op: string }[];
   examples: number;
   loadMs: number;
   forwardMs: number;
@@ -243,6 +248,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     return {
       key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
       layers: stages.map((sl) => ({ name: sl.name, original: sl.original, op: sl.op, shape: shapes.get(sl.name)! })),
+      notPerExample: g.layers.filter((l) => notPerExample.has(l.name)).map((l) => ({ name: l.name, original: l.original, op: l.op })),
     };
   } catch (err) {
     for (const w of writers.values()) w.abort();
@@ -319,7 +325,7 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
   let next = 0;
   const out = inputs.map((input, gi) => {
     const where = inputs.length > 1 ? `group ${gi}: ` : '';
-    if (input.inputs === undefined && g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `${where}the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } }`);
+    if (input.inputs === undefined && g.inputs.length > 1) throw new MistiqueError('BAD_INPUT', `${where}the model takes ${g.inputs.length} inputs (${g.inputs.map((i) => i.name).join(', ')}): give them by name, { inputs: { ${g.inputs[0]!.name}: { data, shape }, … } } (mistique log: --input ${g.inputs.map((i) => `${i.name}=<file>.npy`).join(',')})`);
     let fed;
     try {
       // one input (x) is the model's only input by another name, of the model's type
