@@ -221,6 +221,35 @@ describe('ONNX graph rewrite', () => {
     }
   });
 
+  it("the model's outputs are layers whatever computes them, and LogSoftmax is one: a classifier's log-probabilities and a squeezed score are logged", async () => {
+    // x [N, 4] → MatMul → LogSoftmax → logp; the MatMul's scores → ReduceMax over the classes, kept [N] (a Squeeze-like output)
+    const w = onnx.TensorProto.create({ name: 'W', dims: [4, 3], dataType: 1, floatData: [0.5, -1, 0.25, 2, 0.125, -0.5, -0.75, 1.5, 1, 0.3, -0.2, 0.1] });
+    const axes = onnx.TensorProto.create({ name: 'axes', dims: [1], dataType: 7, int64Data: [1] });
+    const vi = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } });
+    const m = onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ version: 13 }], graph: onnx.GraphProto.create({
+        name: 'heads', initializer: [w, axes], input: [vi('x')], output: [vi('logp'), vi('best')],
+        node: [
+          onnx.NodeProto.create({ opType: 'MatMul', input: ['x', 'W'], output: ['scores'] }),
+          onnx.NodeProto.create({ opType: 'LogSoftmax', input: ['scores'], output: ['logp'], attribute: [onnx.AttributeProto.create({ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 })] }),
+          onnx.NodeProto.create({ opType: 'ReduceMax', input: ['scores'], output: ['top'], attribute: [onnx.AttributeProto.create({ name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 0 }), onnx.AttributeProto.create({ name: 'axes', type: onnx.AttributeProto.AttributeType.INTS, ints: [1] })] }),
+          onnx.NodeProto.create({ opType: 'Unsqueeze', input: ['top', 'axes'], output: ['best'] }),
+        ],
+      }),
+    });
+    const file = onnx.ModelProto.encode(m).finish();
+    expect(parseGraph(file).layers.map((l) => [l.name, l.original])).toEqual([['dense1', 'scores'], ['logsoftmax1', 'logp'], ['unsqueeze1', 'best']]);
+    const N = 7;
+    const x = Float32Array.from({ length: N * 4 }, (_, i) => Math.sin(i));
+    const store = await tempStore();
+    const run = await store.logNetwork('t.heads', file, { x, shape: [4] }, { batchSize: 3 });
+    expect(run.layers.map((l) => [l.name, l.shape])).toEqual([['dense1', [3]], ['logsoftmax1', [3]], ['unsqueeze1', [1]]]);
+    const ref = await (await ort.InferenceSession.create(file)).run({ x: new ort.Tensor('float32', x, [N, 4]) });
+    expect([...(await store.getIntermediates('t.heads.logsoftmax1.*', { path: 'read' })).values]).toEqual([...(ref.logp!.data as Float32Array)]);
+    expect([...(await store.getIntermediates('t.heads.unsqueeze1.*', { path: 'read' })).values]).toEqual([...(ref.best!.data as Float32Array)]);
+    expect([...(await store.getIntermediates('t.heads.unsqueeze1.*', { rows: [5, 1], path: 'rerun' })).values]).toEqual([ref.best!.data[5], ref.best!.data[1]]);
+  });
+
   it('names a recurrent node as one layer of up to three outputs, transposed to batch-major unless its layout already is', () => {
     const g = parseGraph(fs.readFileSync(path.resolve(__dirname, '../datasets/fixtures/tiny_rnn.onnx')));
     const rec = g.layers.filter((l) => l.op === 'LSTM' || l.op === 'GRU');

@@ -23,7 +23,9 @@ const LAYER_OPS = new Set(['Conv', 'ConvTranspose', 'Relu', 'LeakyRelu', 'PRelu'
   // a Gather of float values is an embedding lookup (a Gather of shapes is int64, never a layer)
   'Gather',
   // recurrent layers: every step's hidden state, and the last hidden (and cell) state, batch-major (RECURRENT)
-  'LSTM', 'GRU', 'RNN']);
+  'LSTM', 'GRU', 'RNN',
+  'LogSoftmax', 'Mish', 'Softsign', 'Celu', 'ThresholdedRelu', 'LRN', 'GroupNormalization', 'Einsum']);
+// (a node whose output is a graph output — the model's predictions — is a layer whatever its op)
 /** Ops that never produce activations (their outputs are constants or shapes even when float). */
 const SKIP_OPS = new Set(['Constant', 'Shape', 'Size', 'ConstantOfShape', 'Range', 'NonZero']);
 /** A Mul gated by one of these is an activation (swish, hard-swish): a layer. */
@@ -31,7 +33,7 @@ const GATES: Record<string, string> = { HardSigmoid: 'hswish', Sigmoid: 'swish' 
 const PREFIX: Record<string, string> = {
   Conv: 'conv', ConvTranspose: 'deconv', Relu: 'relu', LeakyRelu: 'relu', Clip: 'clip', MaxPool: 'pool', AveragePool: 'avgpool', GlobalAveragePool: 'gap',
   GlobalMaxPool: 'gmp', Gemm: 'dense', MatMul: 'dense', Flatten: 'flatten', Softmax: 'softmax', BatchNormalization: 'bn', LayerNormalization: 'ln',
-  InstanceNormalization: 'in', Gather: 'embed', LSTM: 'lstm', GRU: 'gru', RNN: 'rnn', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
+  InstanceNormalization: 'in', Gather: 'embed', LSTM: 'lstm', GRU: 'gru', RNN: 'rnn', LogSoftmax: 'logsoftmax', ThresholdedRelu: 'relu', GroupNormalization: 'gn', Sigmoid: 'sigmoid', Tanh: 'tanh', HardSigmoid: 'hsigmoid', HardSwish: 'hswish', Resize: 'resize', Upsample: 'resize',
 };
 
 /**
@@ -178,11 +180,14 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
   const types = elementTypes(g);
   const producer = new Map<string, string>();
   for (const n of g.node) for (const o of n.output) producer.set(o, n.opType);
+  const predictions = new Set(g.output.map((o) => o.name));
   g.node.forEach((n, k) => {
     const op = n.opType ?? '';
     // a Mul gated by a (hard) sigmoid computes an activation: swish, hard-swish
     const gate = op === 'Mul' ? n.input.map((i) => GATES[producer.get(i) ?? '']).find((x) => x) : undefined;
-    if (SKIP_OPS.has(op) || (expose === 'layers' && !LAYER_OPS.has(op) && !gate)) return;
+    // the model's own outputs are layers whatever computes them (a Reshape, a Squeeze, a Concat of a detector's heads)
+    const only = expose === 'layers' && !LAYER_OPS.has(op) && !gate ? n.output.filter((o) => predictions.has(o)) : null;
+    if (SKIP_OPS.has(op) || only?.length === 0) return;
     const prefix = gate ?? PREFIX[op] ?? op.toLowerCase().replace(/[^a-z0-9]/g, '') ?? 'node';
     // a recurrent node is one layer of up to three outputs (lstm1, lstm1_h, lstm1_c), batch-major unless its layout is already
     const rec = RECURRENT[op];
@@ -191,7 +196,7 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
     n.output.forEach((out, i) => {
       // float activations only: int64 shapes, bool masks and a MaxPool's indices are not layers
       const elemType = types.get(out) ?? FLOAT;
-      if (!out || !LAYER_TYPES.has(elemType)) return;
+      if (!out || !LAYER_TYPES.has(elemType) || (only && !only.includes(out))) return;
       if (!rec || c === 0) counters.set(prefix, (c = (counters.get(prefix) ?? 0) + 1));
       const name = rec ? `${prefix}${c}${rec.suffix[i] ?? `_${i}`}` : `${prefix}${c}`;
       layers.push({ name, original: out, op, node: k, elemType, ...(rec && !batchFirst && rec.perm[i] ? { batchPerm: rec.perm[i] } : {}) });
