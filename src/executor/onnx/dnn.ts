@@ -18,6 +18,7 @@ import { exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims,
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
+import { exampleRows, type ExampleRows } from './blocks.js';
 import { idRange } from '../../reader/rowspec.js';
 import { idRuns, type DnnSpec } from './dnnspec.js';
 
@@ -114,8 +115,14 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const prefix = profilePrefix();
   // several input shapes: the layers whose per-example shape follows the input (before any pooling) are
   // stored per group; one example of each group runs through the plain exposed model to find them
-  const { session, outputs, inspected: perGroup } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
-    async (plain) => (groups.length > 1 ? shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>()));
+  // one input shape (and a dynamic batch): how each layer holds its examples — one row, k rows (an attention
+  // block's heads), or not example by example — from two examples run alone and together (blocks.ts)
+  const none: ExampleRows = { blocks: new Map(), notPerExample: new Set() };
+  const { session, outputs, inspected: { perGroup, rows: { blocks, notPerExample: probed } } } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
+    async (plain) => ({
+      perGroup: groups.length > 1 ? await shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>(),
+      rows: groups.length === 1 && fixedB === null && groups[0]!.n >= 2 ? await exampleRows(plain, modelKey, g, groups[0]!.feeds) : none,
+    }));
   const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? exposedName(l);
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
@@ -123,7 +130,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const specs = groups[0]!.specs;
   const spec: DnnSpec = {
     kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: specs[0]!.name, inputKey: specs[0]!.key, inputShape: specs[0]!.shape, inputs: specs, batchSize: B, scheme,
-    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
+    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op, ...(blocks.has(l.name) ? { block: blocks.get(l.name)! } : {}) })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
   };
   const db = store.metadata;
   const modelId = db.workflows.insert(project, model, 'dnn', JSON.stringify(spec), null);
@@ -135,7 +142,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   let forwardMs = 0, logMs = 0;
   // values that are not one row per example (a fixed leading dimension, or one that is not the batch's size)
   const fixed = fixedLeadingDims(g);
-  const notPerExample = new Set<string>();
+  const notPerExample = new Set<string>(probed);
   const written = new Set<string>();
   try {
     fs.mkdirSync(path.dirname(checkpointFile(store, project, model)), { recursive: true });
@@ -170,7 +177,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         await Promise.all(g.layers.map(async (l) => {
           const t = out[outputOf(l)];
           if (!t || (t.type !== 'float32' && t.type !== 'float64' && t.type !== 'float16') || notPerExample.has(l.name)) return;
-          if ((!l.batchPerm && fixed.has(l.original)) || Number(t.dims[0]) !== e - s) {
+          const k = blocks.get(l.name) ?? 1;
+          if ((!l.batchPerm && k === 1 && fixed.has(l.original)) || Number(t.dims[0]) !== k * (e - s)) {
             if (!written.has(l.name)) { notPerExample.add(l.name); return; }
             throw new MistiqueError('BAD_INPUT', `${modelKey}: layer ${l.name} (${l.original}) had one row per example in the first batch but has ${t.dims[0]} rows for examples ${done + s}…${done + e - 1}; its leading dimension is not the batch — log with another batchSize`);
           }
@@ -188,7 +196,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
             });
             writers.set(name, w);
           }
-          const shape = (t.dims as number[]).slice(1).map(Number);
+          const shape = [...(k > 1 ? [k] : []), ...(t.dims as number[]).slice(1).map(Number)];
           const had = rawShapes.get(name);
           if (had === undefined) rawShapes.set(name, shape.join('x'));
           else if (had !== shape.join('x')) {

@@ -18,7 +18,8 @@ export interface DnnSpec {
   batchSize: number;
   scheme: DnnScheme;
   /** Per stored layer: its name, the ONNX value it is, its op, and for a layer stored per group of examples, the group's tag. */
-  layers: { name: string; original: string; op: string; group?: string; /** pooled by onnxruntime in the logging graph (re-runs as stored pool the same way) */ graphPool?: true }[];
+  layers: { name: string; original: string; op: string; group?: string; /** pooled by onnxruntime in the logging graph (re-runs as stored pool the same way) */ graphPool?: true;
+    /** rows of the output per example (blocks.ts: an attention block's heads), stored as one row of [block, …] */ block?: number }[];
   /** Networks logged over several input shapes: one entry per group (absent for one shape: one group, all rows). */
   groups?: DnnGroup[];
   loadMs: number;

@@ -47,7 +47,7 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
       const asked = rows === undefined ? undefined : rowsOfGroup(grp, rows);
       if (asked && asked.length === 0) continue;
       const reads = await Promise.all(grp.inputs.map((sp) => store.getIntermediates(`${sp.key}.*`, asked ? { rows: asked } : {})));
-      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, cut.output, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B, fixedB)), rowIds: reads[0]!.rowIds });
+      parts.push({ ...(await runGroup(session, `${modelKey}.${layer}`, cut.output, storedFeeds(grp.inputs, reads), reads[0]!.nrows, B, fixedB, sl?.block ?? 1)), rowIds: reads[0]!.rowIds });
     }
     const shape = parts[0]?.shape ?? [];
     let values = parts[0]?.values ?? new Float32Array(0);
@@ -71,8 +71,11 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   }
 }
 
-/** One group's examples through the cut graph, batch by batch as when logged: memory stays at one batch of activations plus the result. */
-async function runGroup(session: ort.InferenceSession, what: string, output: string, feeds: readonly Feed[], n: number, B: number, fixedB: number | null): Promise<{ values: Float32Array; shape: number[] }> {
+/**
+ * One group's examples through the cut graph, batch by batch as when logged: memory stays at one batch of
+ * activations plus the result. `block`: the output's rows per example (an example's row is [block, …]).
+ */
+async function runGroup(session: ort.InferenceSession, what: string, output: string, feeds: readonly Feed[], n: number, B: number, fixedB: number | null, block = 1): Promise<{ values: Float32Array; shape: number[] }> {
   let values: Float32Array | null = null;
   let shape: number[] = [];
   for (let s = 0; s < n; s += B) {
@@ -82,8 +85,9 @@ async function runGroup(session: ort.InferenceSession, what: string, output: str
     const used = Object.fromEntries(session.inputNames.map((name) => [name, all[name]!]));
     const out = await runSession(session, what, used, s, e, fixedB);
     const t = out[output]!;
+    if (Number(t.dims[0]) !== block * (e - s)) throw new MistiqueError('CORRUPT', `${what}: the re-run gives ${t.dims[0]} rows for ${e - s} examples, logged as ${block} per example`);
     if (!values) {
-      shape = (t.dims as number[]).slice(1).map(Number);
+      shape = [...(block > 1 ? [block] : []), ...(t.dims as number[]).slice(1).map(Number)];
       values = new Float32Array(n * shape.reduce((a, b) => a * b, 1));
     }
     values.set(t.data as Float32Array, s * (values.length / n));
