@@ -406,6 +406,24 @@ describe('ONNX graph rewrite', () => {
 describe('logging a network', () => {
   // These tests check what the store holds, so they read (path: 'read'); the planner's own choice
   // between reading and re-running is tested in planner.test.ts.
+  it('logs only the layers asked for (names, ONNX names, * patterns): they read as a full log does and re-run; a pattern that matches none is a clear error', async () => {
+    const store = await tempStore();
+    const { x } = images(40);
+    const full = await store.logNetwork('fm.all', FIXTURE, { x, shape: [1, 28, 28] }, { batchSize: 16 });
+    const some = await store.logNetwork('fm.some', FIXTURE, { x, shape: [1, 28, 28] }, { batchSize: 16, layers: ['relu*', 'dense2', full.layers[0]!.original] });
+    expect(some.layers.map((l) => l.name)).toEqual(full.layers.filter((l) => /^relu/.test(l.name) || l.name === 'dense2' || l.name === 'conv1').map((l) => l.name));
+    expect(store.list('fm.some.*').map((i) => i.key.split('.')[2]).sort()).toEqual(some.layers.map((l) => l.name).sort());
+    for (const l of some.layers) {
+      const a = await store.getIntermediates(`fm.all.${l.name}.*`, { rows: [3, 39], path: 'read' });
+      const b = await store.getIntermediates(`fm.some.${l.name}.*`, { rows: [3, 39], path: 'read' });
+      const r = await store.rerunLayer('fm.some', l.name, { rows: [3, 39] });
+      expect([...b.values], l.name).toEqual([...a.values]);
+      expect([...r.values], l.name).toEqual([...b.values]);
+    }
+    await expect(store.logNetwork('fm.none', FIXTURE, { x, shape: [1, 28, 28] }, { layers: ['relu*', 'lstm*'] })).rejects.toMatchObject({ code: 'BAD_OPTION', message: expect.stringMatching(/layers: lstm\* matches no layer; the layers are conv1, relu1, /) });
+    expect(store.list('fm.none.*')).toEqual([]);
+  });
+
   it('logs every layer equal to a plain onnxruntime run, logits within 1e-6 of the unmodified model', async () => {
     const store = await tempStore();
     const { x, rowIds } = images(300);

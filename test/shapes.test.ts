@@ -176,6 +176,10 @@ describe('a network over images of several shapes (#19)', () => {
     const enc = await cli('log', path.resolve(__dirname, '../datasets/fixtures/tiny_encoder.onnx'), '--model', 'nlp.enc', '--input', `input_ids=${path.join(dir, 'ids.npy')},attention_mask=${path.join(dir, 'mask.npy')}`, '--store', store);
     expect(enc.code, enc.err).toBe(0);
     expect(enc.out).toMatch(/not logged: 3 layer outputs that are not one row per example .*dense4 \(/);
+    const attention = await cli('log', path.resolve(__dirname, '../datasets/fixtures/tiny_encoder.onnx'), '--model', 'nlp.att', '--layers', 'softmax*, dense7', '--input', `input_ids=${path.join(dir, 'ids.npy')},attention_mask=${path.join(dir, 'mask.npy')}`, '--store', store);
+    expect(attention.code, attention.err).toBe(0);
+    expect(attention.out).toMatch(/^softmax1 .*\[2,8,8\]$/m);
+    expect(attention.out).toMatch(/logged 2 layers of nlp\.att/);
     // bad input: a clear error, nothing logged
     const bad = await cli('log', FILE, '--model', 'det.bad', '--input', npy('u.npy', '<u2', [2, 1, 4, 4], new Uint16Array(32)), '--store', store);
     expect(bad.code).not.toBe(0);

@@ -292,7 +292,7 @@ export async function logStreamCmd(dir: string, opts: { scheme?: string }, io: I
  * `mistique log checkpoint.onnx --model project.model`: every layer over Fashion-MNIST images, or over
  * the examples of `--input` .npy files (one group of examples per --input: images of one shape each).
  */
-export async function logCheckpoint(dir: string, file: string, opts: { model?: string; images?: string; examples?: string; scheme?: string; batch?: string; input?: string[] }, io: Io): Promise<void> {
+export async function logCheckpoint(dir: string, file: string, opts: { model?: string; images?: string; examples?: string; scheme?: string; batch?: string; input?: string[]; layers?: string }, io: Io): Promise<void> {
   if (!opts.model) throw new MistiqueError('BAD_OPTION', 'give the model name: mistique log checkpoint.onnx --model project.model (e.g. fmnist.cnn_e03)');
   const scheme = parseScheme(opts.scheme ?? 'none');
   const limit = opts.examples === undefined ? Infinity : Number(opts.examples);
@@ -317,6 +317,7 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
     try {
       r = await s.logNetwork(opts.model!, file, input.length === 1 ? input[0]! : input, {
         scheme, batchSize: opts.batch ? Number(opts.batch) : undefined,
+        ...(opts.layers !== undefined ? { layers: opts.layers.split(',').map((x) => x.trim()).filter(Boolean) } : {}),
         onBatch: (d, total) => { bar ??= progress(opts.model!, total); bar.tick(d - last); last = d; },
       });
     } finally {

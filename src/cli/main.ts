@@ -42,7 +42,8 @@ unknown command or option); 3 (verify) the store cannot be opened.`,
        mistique log --stream [--scheme none|lp|kbit8|pool2+lp|…] [--store dir]   (a framed stream on stdin)
        mistique log <pipeline.yaml> [--data dir] [--store dir]
        mistique log <checkpoint.onnx> --model project.model [--images test|train|subset | --input x.npy …]
-                    [--examples N] [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch 128] [--store dir]
+                    [--examples N] [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch 128]
+                    [--layers 'relu*,softmax*'] [--store dir]
 
 A pipeline spec (.yaml/.yml) is run stage by stage (progress bar on stderr); every stage's output becomes
 <project>.<pipeline>.<stage>, trained operators and stage timings are stored for re-runs.
@@ -55,6 +56,7 @@ committed 500-image subset) layer by layer; every layer becomes <project>.<model
              bool input; name=a.npy,name2=b.npy for a model of several inputs. Repeat --input for examples of other
              shapes (images of each height × width): a layer whose shape follows the input is stored per
              shape as <layer>-<input shape> (conv1-3x64x64), the others once over all examples
+  --layers   only these layers, by name or ONNX output name, * for any characters (default: every layer)
 
 Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn script).
   .csv       a header row; numeric columns become float64 (empty = NaN), others utf8 (empty = null)
@@ -230,7 +232,7 @@ function logTakes(pos: readonly string[], stream: boolean): { form: string; take
   const [first = '', second = ''] = pos;
   if (stream) return { form: '--stream', takes: ['stream', 'scheme'] };
   if (/\.ya?ml$/i.test(first)) return { form: first, takes: ['data'] };
-  if (/\.onnx$/i.test(first)) return { form: first, takes: ['model', 'images', 'input', 'examples', 'scheme', 'batch'] };
+  if (/\.onnx$/i.test(first)) return { form: first, takes: ['model', 'images', 'input', 'examples', 'scheme', 'batch', 'layers'] };
   // a .npy file carries its own shape; a flat file (csv, arrow, parquet) may be given one
   return { form: second, takes: /\.npy$/i.test(second) ? ['replace'] : ['shape', 'replace'] };
 }
@@ -268,7 +270,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
         'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' }, exact: { type: 'boolean' }, list: { type: 'boolean' }, drop: { type: 'boolean' },
-        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' }, input: { type: 'string', multiple: true },
+        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' }, input: { type: 'string', multiple: true }, layers: { type: 'string' },
       },
     });
   } catch (err) {
@@ -297,7 +299,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
           if (pos.length > 0) throw new MistiqueError('BAD_OPTION', `log --stream reads stdin and takes no file or key (got ${pos.join(' ')}); the keys are in the stream`);
           await (await commands()).logStreamCmd(dir, { scheme: o.scheme }, io);
         } else if (pos[0] && /\.ya?ml$/i.test(pos[0])) await (await commands()).logPipelineFile(dir, pos[0], { data: o.data }, io);
-        else if (pos[0] && /\.onnx$/i.test(pos[0])) await (await commands()).logCheckpoint(dir, pos[0], { model: o.model, images: o.images, input: o.input, examples: o.examples, scheme: o.scheme, batch: o.batch }, io);
+        else if (pos[0] && /\.onnx$/i.test(pos[0])) await (await commands()).logCheckpoint(dir, pos[0], { model: o.model, images: o.images, input: o.input, examples: o.examples, scheme: o.scheme, batch: o.batch, layers: o.layers }, io);
         else await (await commands()).logFile(dir, pos[0], pos[1], { shape: o.shape, replace: o.replace }, io);
         break;
       case 'rerun': await (await commands()).rerunCmd(dir, pos[0], { rows: o.rows, limit: o.limit, format: o.format }, io); break;

@@ -14,7 +14,7 @@ import { encodeBatch, halfBatch, schemeName, type DnnScheme } from '../../quanti
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
-import { exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
+import { exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, selectLayers, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -71,6 +71,11 @@ export interface DnnLogOptions {
   onBatch?: (done: number, total: number) => void;
   /** Per-layer forward times from onnxruntime's profiler, on for the first two batches (default true). */
   profile?: boolean;
+  /**
+   * Log only these layers: names (`relu3`) or ONNX output names, `*` matching any characters
+   * (`['softmax*', 'dense*']`); default every layer. A pattern that matches none is an error.
+   */
+  layers?: string[];
 }
 
 export interface DnnRun {
@@ -99,7 +104,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
   // one self-contained model: tensors kept in external data files are read into it (checkpoint.ts)
   const bytes = typeof checkpoint === 'string' ? loadCheckpoint(checkpoint) : inlineExternalData(checkpoint, null);
-  const g = parseGraph(bytes, opts.expose ?? 'layers');
+  const g = selectLayers(parseGraph(bytes, opts.expose ?? 'layers'), opts.layers);
   const groups = exampleGroups(g, project, Array.isArray(input) ? input : [input as DnnInput]);
   const N = groups.reduce((a, x) => a + x.n, 0);
   // a model exported without a dynamic batch axis runs on batches of exactly its size (the last one padded)

@@ -213,6 +213,23 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
 }
 
 /**
+ * The graph with only the layers `patterns` name: each a layer's name (`relu3`) or its ONNX output name,
+ * `*` matching any run of characters (`relu*`, `softmax*`). A pattern that matches no layer is an error
+ * naming the layers there are. Pure.
+ */
+export function selectLayers(g: OnnxGraph, patterns: readonly string[] | undefined): OnnxGraph {
+  if (patterns === undefined) return g;
+  if (patterns.length === 0) throw new MistiqueError('BAD_OPTION', 'layers: give at least one layer name or pattern (e.g. relu*), or leave it out for every layer');
+  const re = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  const none = patterns.filter((_, i) => !g.layers.some((l) => re[i]!.test(l.name) || re[i]!.test(l.original)));
+  if (none.length > 0) {
+    const names = g.layers.map((l) => l.name);
+    throw new MistiqueError('BAD_OPTION', `layers: ${none.join(', ')} match${none.length === 1 ? 'es' : ''} no layer; the layers are ${names.slice(0, 40).join(', ')}${names.length > 40 ? `, … (${names.length})` : ''}`);
+  }
+  return { ...g, layers: g.layers.filter((l) => re.some((r) => r.test(l.name) || r.test(l.original))) };
+}
+
+/**
  * The lineage of each layer: the nearest layers among `layers` (by name) and graph data inputs (as
  * `input:<name>`) its value is computed from, through the nodes in between that are not layers (shape
  * arithmetic, reshapes, a BatchNorm between a Conv and its ReLU when only the ReLU is logged).
