@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import onnxProto from 'onnx-proto';
-import { exposeLayers, exposeReduced, parseGraph, REDUCE_PREFIX, truncateAt } from '../src/executor/onnx/graph.js';
+import { examplesNotFirst, exposeLayers, exposeReduced, parseGraph, REDUCE_PREFIX, truncateAt } from '../src/executor/onnx/graph.js';
 import { sameRows } from '../src/executor/onnx/blocks.js';
 import { fromFloat16, pool, toFloat16 } from '../src/quantize/index.js';
 import { CODEC_IDS } from '../src/store/codecs/index.js';
@@ -262,6 +262,25 @@ describe('ONNX graph rewrite', () => {
     expect(sameRows(alone, Float32Array.from([1.01, -Infinity, 3, 0.5, 2, NaN, ...b0, ...b1]))).toBe(false);
     expect(sameRows(alone, Float32Array.from([1, -Infinity, 3, 0.5, 2, 0, ...b0, ...b1]))).toBe(false); // NaN against a number
     expect(sameRows(alone, Float32Array.from([1, Infinity, 3, 0.5, 2, NaN, ...b0, ...b1]))).toBe(false);
+  });
+
+  it('refuses a time-major model (examples on axis 1, as nn.LSTM without batch_first exports) with an error that says so, and takes fixed-batch and dynamic-shape exports', async () => {
+    const dim = (d: number | string) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d });
+    const model = (dims: (number | string)[]) => onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ version: 14 }], graph: onnx.GraphProto.create({
+        name: 'm', node: [onnx.NodeProto.create({ opType: 'Relu', input: ['x'], output: ['y'] })],
+        input: [onnx.ValueInfoProto.create({ name: 'x', type: { tensorType: { elemType: 1, shape: { dim: dims.map(dim) } } } })],
+        output: [onnx.ValueInfoProto.create({ name: 'y', type: { tensorType: { elemType: 1 } } })],
+      }),
+    })).finish();
+    const store = await tempStore();
+    await expect(store.logNetwork('t.tm', model([5, 'batch', 4]), { x: new Float32Array(3 * 5 * 4), shape: [5, 4] })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/x's examples are on axis 1 \('batch'\), its first dimension is fixed at 5: a time-major model .* export the model with its batch first/) });
+    expect(store.list()).toEqual([]);
+    // a fixed batch of 1 with a dynamic height and width, a fixed batch of 4 with a dynamic sequence: examples first
+    expect(examplesNotFirst(parseGraph(model([1, 3, 'height', 'width'])))).toBeNull();
+    expect(examplesNotFirst(parseGraph(model([4, 'seq'])))).toBeNull();
+    expect(examplesNotFirst(parseGraph(model(['N', 'T', 4])))).toBeNull();
+    expect(examplesNotFirst(parseGraph(model([7, 'batch_size'])))).toMatch(/axis 1/);
   });
 
   it('names a recurrent node as one layer of up to three outputs, transposed to batch-major unless its layout already is', () => {

@@ -14,7 +14,7 @@ import { encodeBatch, halfBatch, schemeName, type DnnScheme } from '../../quanti
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
 import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoint.js';
-import { exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, selectLayers, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
+import { examplesNotFirst, exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, selectLayers, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
 import { layerTimes, profilePrefix } from './profile.js';
@@ -105,6 +105,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   // one self-contained model: tensors kept in external data files are read into it (checkpoint.ts)
   const bytes = typeof checkpoint === 'string' ? loadCheckpoint(checkpoint) : inlineExternalData(checkpoint, null);
   const g = selectLayers(parseGraph(bytes, opts.expose ?? 'layers'), opts.layers);
+  const notFirst = examplesNotFirst(g);
+  if (notFirst) throw new MistiqueError('UNSUPPORTED', `${modelKey}: ${notFirst}`);
   const groups = exampleGroups(g, project, Array.isArray(input) ? input : [input as DnnInput]);
   const N = groups.reduce((a, x) => a + x.n, 0);
   // a model exported without a dynamic batch axis runs on batches of exactly its size (the last one padded)

@@ -85,6 +85,27 @@ export function fixedBatch(graph: OnnxGraph): number | null {
 }
 
 /**
+ * A data input whose examples are not on its first axis, as its export names them: the first dimension a
+ * fixed number and a later one symbolic under a batch's name (`batch`, `batch_size`, `N`, `bs`): a
+ * time-major model (nn.LSTM without batch_first, exported with `dynamic_axes={'x': {1: 'batch'}}`).
+ * mistique feeds examples on the first axis, so such a model would run on the wrong axis: a message saying
+ * so, or null.
+ */
+export function examplesNotFirst(graph: OnnxGraph): string | null {
+  const g = graphOf(graph.model);
+  const names = new Set(graph.inputs.map((i) => i.name));
+  for (const v of g.input) {
+    if (!names.has(v.name)) continue;
+    const dims = v.type?.tensorType?.shape?.dim ?? [];
+    const axis = dims.findIndex((d, i) => i > 0 && /^(batch(_?size)?|n|bs|b)$/i.test(d.dimParam ?? ''));
+    if (axis > 0 && dims[0] && !dims[0].dimParam && num(dims[0].dimValue) > 0) {
+      return `${v.name}'s examples are on axis ${axis} ('${dims[axis]!.dimParam}'), its first dimension is fixed at ${num(dims[0].dimValue)}: a time-major model (e.g. nn.LSTM without batch_first). mistique feeds examples on the first axis — export the model with its batch first (batch_first=True, or transpose the input inside the model)`;
+    }
+  }
+  return null;
+}
+
+/**
  * The element type of every value of the graph: declared ones (inputs, initializers, value_info,
  * outputs) first, then each node's outputs from its op and inputs — enough to tell float activations
  * from the int64 and bool values exporters compute shapes and masks with.
