@@ -340,11 +340,20 @@ describe('mistique CLI', () => {
     x = await d('svcca', 'fmnist.tiny_e01.dense2', 'fmnist.tiny_e01.pool2', '--rows', '0-14');
     expect(x.code, x.err).toBe(0);
     expect(x.out).toMatch(/caution: \d+ of the \d+ correlations are 1 by dimension count alone .* in the 14 that 15 examples span/);
-    x = await d('knn', 'fmnist.tiny_e01.pool2', '--row', '51', '--k', '5', '--by', 'fmnist.data.labels');
+    x = await d('knn', 'fmnist.tiny_e01.pool2', '--row', '51', '--k', '5', '--by', 'fmnist.data.labels', '--classes', 'fashion-mnist');
     expect(x.out).toMatch(/query\s+51\s+0\s+\d \w+/);
     expect(x.out.split('\n').filter((l) => /^\s+\d\s+\d+\s/.test(l))).toHaveLength(5);
+    x = await d('topk', 'fmnist.tiny_e01.dense2.9', '--k', '3', '--by', 'fmnist.data.labels', '--classes', 'fashion-mnist');
+    expect(x.out).toMatch(/9 Ankle boot/);
+    // an integer label is its own dataset's class: named only when --classes says how
     x = await d('topk', 'fmnist.tiny_e01.dense2.9', '--k', '3', '--by', 'fmnist.data.labels');
-    expect(x.out).toMatch(/Ankle boot/);
+    expect(x.code, x.err).toBe(0);
+    expect(x.out).not.toMatch(/Ankle boot/);
+    x = await d('topk', 'fmnist.tiny_e01.dense2.9', '--k', '3', '--by', 'fmnist.data.labels', '--classes', 'a,b,c,d,e,f,g,h,i,boot');
+    expect(x.out).toMatch(/9 boot/);
+    x = await d('topk', 'fmnist.tiny_e01.dense2.9', '--k', '3', '--by', 'fmnist.data.labels', '--classes', 'a,,b');
+    expect(x.code).not.toBe(0);
+    expect(x.err).toMatch(/--classes takes fashion-mnist or names separated by commas/);
     const png = path.join(tempDir(), 'vis.png');
     x = await d('heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--per-channel', '--out', png);
     expect(x.code, x.err).toBe(0);

@@ -114,7 +114,7 @@ export function demoHints(dir: string, row = 1234): string[][] {
     ['get', 'zillow.P1_1.pred_test.*', '--rows', String(row), '--store', dir],
     ['rerun', 'zillow.P1_1.pred_test', '--rows', '1-3', '--store', dir],
     ['explain', 'fmnist.tiny_e01.*.*', '--rows', '1-5', '--store', dir],
-    ['diagnose', 'heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--per-channel', '--out', 'vis.png', '--store', dir],
+    ['diagnose', 'heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--classes', 'fashion-mnist', '--per-channel', '--out', 'vis.png', '--store', dir],
   ];
 }
 

@@ -16,6 +16,8 @@ export const TECHNIQUES = ['pointq', 'topk', 'coldiff', 'coldist', 'rowdiff', 'k
 export interface DiagnoseOptions {
   rows?: string; row?: string; k?: string; channel?: string; limit?: string; metric?: string; by?: string; variance?: string; alpha?: string;
   bins?: string; tolerance?: string; asc?: boolean; perChannel?: boolean; out?: string; json?: boolean; exact?: boolean;
+  /** Names of the class values 0, 1, …: `fashion-mnist`, or a comma-separated list. */
+  classes?: string;
 }
 
 /** A layer or intermediate key may leave out the column: p.m.i means p.m.i.* */
@@ -54,9 +56,22 @@ function source(m: Matrix): string {
   return m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'} in ${x.ms.toFixed(0)} ms${x.path === 'read' && x.loss !== 'none' ? ` (${x.loss})` : ''}`).join('; ');
 }
 
-/** Class names for Fashion-MNIST label values (0…9), the value itself otherwise. */
-function className(v: number | string | null): string {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < CLASSES.length) return `${v} ${CLASSES[v]}`;
+/**
+ * The class names `--classes` gives for values 0, 1, …: `fashion-mnist` (its ten), or names separated by
+ * commas; none (the values as they are) without it — an integer label means a class of its own dataset,
+ * not Fashion-MNIST's. Pure.
+ */
+export function classNames(spec: string | undefined): readonly string[] {
+  if (spec === undefined) return [];
+  if (spec.toLowerCase() === 'fashion-mnist') return CLASSES;
+  const names = spec.split(',').map((x) => x.trim());
+  if (names.length === 0 || names.some((x) => x === '')) throw new MistiqueError('BAD_OPTION', `--classes takes fashion-mnist or names separated by commas (cat,dog,…), got ${JSON.stringify(spec)}`);
+  return names;
+}
+
+/** A class value with its name (`9 Ankle boot`) where `names` has one, else the value itself. */
+function className(v: number | string | null, names: readonly string[]): string {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < names.length) return `${v} ${names[v]}`;
   return formatValue(v);
 }
 
@@ -64,6 +79,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
   if (!technique || !(TECHNIQUES as readonly string[]).includes(technique)) {
     throw new MistiqueError('BAD_OPTION', `diagnose needs a technique: ${TECHNIQUES.join(', ')} (e.g. mistique diagnose svcca fm.cnn.dense2 fm.cnn.pool2)`);
   }
+  const names = classNames(o.classes);
   await withStore(dir, async (s) => {
     const by = o.by ? await query(s, o.by, o.rows) : null;
     switch (technique) {
@@ -89,7 +105,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const extra = by ? lookup(by, t.rowIds) : null;
         if (o.json) { io.out(json({ ...t, by: extra })); return; }
         io.out(formatTable(['row_id', t.column, ...(extra?.columns ?? [])],
-          Array.from(t.rowIds, (id, i) => [id, formatValue(t.values[i]!), ...(extra ? extra.rows[i]!.map(className) : [])]), [true, true]));
+          Array.from(t.rowIds, (id, i) => [id, formatValue(t.values[i]!), ...(extra ? extra.rows[i]!.map((c) => className(c, names)) : [])]), [true, true]));
         if (t.nanSkipped) io.out(`${t.nanSkipped} ${t.nanSkipped === 1 ? 'row' : 'rows'} with NaN left out`);
         const c = t.chunks;
         io.out(m ? source(m) : c!.read < c!.total ? `read ${c!.read} of ${c!.total} chunks of the column: its zone maps (least and greatest value per chunk) ruled out the rest` : `read all ${c!.total} chunks of the column (their zone maps ruled none out)`);
@@ -148,8 +164,8 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const extra = by ? lookup(by, [r.query, ...r.rowIds]) : null;
         if (o.json) { io.out(json({ ...r, metric, by: extra })); return; }
         io.out(formatTable(['', 'row_id', `${metric} distance`, ...(extra?.columns ?? [])],
-          [[`query`, r.query, 0, ...(extra ? extra.rows[0]!.map(className) : [])],
-            ...Array.from(r.rowIds, (id, i) => [`${i + 1}`, id, formatValue(r.distances[i]!), ...(extra ? extra.rows[i + 1]!.map(className) : [])])], [true, true, true]));
+          [[`query`, r.query, 0, ...(extra ? extra.rows[0]!.map((c) => className(c, names)) : [])],
+            ...Array.from(r.rowIds, (id, i) => [`${i + 1}`, id, formatValue(r.distances[i]!), ...(extra ? extra.rows[i + 1]!.map((c) => className(c, names)) : [])])], [true, true, true]));
         if (r.skipped) io.out(`${r.skipped} rows with NaN or ±Infinity left out`);
         io.out(how);
         return;
@@ -178,7 +194,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         io.out(formatTable(['class', 'examples', 'most active unit', 'its mean'], h.classes.map((c, k) => {
           let best = 0;
           for (let u = 1; u < U; u++) if (h.values[k * U + u]! > h.values[k * U + best]!) best = u;
-          return [className(c), h.counts[k]!, h.units[best]!, formatValue(h.values[k * U + best]!)];
+          return [className(c, names), h.counts[k]!, h.units[best]!, formatValue(h.values[k * U + best]!)];
         }), [false, true, false, true]));
         io.out(`wrote ${out}: ${h.classes.length} classes × ${U} ${o.perChannel ? 'channels' : 'units'} (each unit scaled to its range across classes)`);
         return;

@@ -168,6 +168,7 @@ faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.rel
   coldist <key.column> [--bins 20]             distribution: count of NaN/±Infinity, quantiles, histogram
   rowdiff <key> --rows A,B [--limit 20]        two rows side by side, largest differences first
   --rows    restrict every query to these row ids (as for get)
+  --classes names of the --by classes 0, 1, …: fashion-mnist, or cat,dog,… (default: the values as they are)
   --json    every technique: the whole result as one JSON line (NaN and ±Infinity as null)`,
   verify: `usage: mistique verify [--repair] [--json] [--store dir]
 
@@ -224,7 +225,7 @@ const TAKES: Record<string, readonly string[]> = {
   gc: ['all', 'json'],
   demo: [],
   serve: ['port', 'host'],
-  diagnose: ['rows', 'row', 'k', 'channel', 'limit', 'metric', 'by', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json', 'exact'],
+  diagnose: ['rows', 'row', 'k', 'channel', 'limit', 'metric', 'by', 'classes', 'variance', 'alpha', 'bins', 'tolerance', 'asc', 'per-channel', 'out', 'json', 'exact'],
 };
 
 /** log takes the options of its form: a pipeline spec, an ONNX checkpoint, or a data file. */
@@ -270,7 +271,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
         'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' }, exact: { type: 'boolean' }, list: { type: 'boolean' }, drop: { type: 'boolean' },
-        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' }, input: { type: 'string', multiple: true }, layers: { type: 'string' },
+        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' }, input: { type: 'string', multiple: true }, layers: { type: 'string' }, classes: { type: 'string' },
       },
     });
   } catch (err) {
@@ -318,7 +319,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       case 'diagnose':
         await (await import('./diagnose.js')).diagnose(dir, pos[0], pos.slice(1), {
           rows: o.rows, row: o.row, k: o.k, channel: o.channel, limit: o.limit, metric: o.metric, by: o.by, variance: o.variance, alpha: o.alpha, bins: o.bins,
-          tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json, exact: o.exact,
+          tolerance: o.tolerance, asc: o.asc, perChannel: o['per-channel'], out: o.out, json: o.json, exact: o.exact, classes: o.classes,
         }, io);
         break;
     }
