@@ -1,7 +1,7 @@
 // The MetadataDB schema. `PRAGMA user_version` holds its version; migrations run in order on open.
 import { addCrcSql, rehashIntermediatesV6Sql } from './rowcrc.js';
 
-export const SCHEMA_VERSION = 8;
+export const SCHEMA_VERSION = 9;
 
 /** An intermediate's row with its project's and model's names. */
 export const INTERMEDIATE_SELECT = `
@@ -195,6 +195,14 @@ export const MIGRATIONS: readonly string[] = [
   // several input shapes logged in one run, with layers stored per group as `<layer>-<shape>`
   // (src/executor/onnx/dnnspec.ts). A mistique of v7 would re-run such a layer from the first group's
   // inputs, so a store this version opened is one it refuses ("newer than this mistique").
+  `
+  SELECT 1;
+  `,
+  // v9: no new column, new meanings in a network's spec. A recurrent layer (LSTM, GRU, RNN) is stored
+  // batch-major, transposed from the op's time-major output, and a layer may hold `block` rows of the
+  // output per example (an attention block's heads; src/executor/onnx/blocks.ts). A mistique of v8 would
+  // re-run such a layer without the transpose or the block and return other values, so it refuses a store
+  // this version opened.
   `
   SELECT 1;
   `,
