@@ -54,4 +54,34 @@ describe('a model of a fixed batch size', () => {
     const run = await store.logNetwork('fm.fixed1', fixedAt(1), { x: x.subarray(0, 3 * 784), shape: [1, 28, 28] });
     expect(run.examples).toBe(3);
   });
+
+  it('a Transformer exported at batch 1 logs every layer, its attention and [tokens, 1, features] values as the example\'s rows; re-runs give them back', async () => {
+    // tiny_encoder with both inputs fixed at batch 1, as torch.onnx.export gives without dynamic_axes
+    const file = path.resolve(__dirname, '../datasets/fixtures/tiny_encoder.onnx');
+    const m = onnx.ModelProto.decode(fs.readFileSync(file));
+    for (const inp of m.graph!.input!) { const d = inp.type!.tensorType!.shape!.dim![0]!; d.dimParam = ''; d.dimValue = 1; }
+    const one = onnx.ModelProto.encode(m).finish();
+    const N = 5, T = 8;
+    const ids = BigInt64Array.from({ length: N * T }, (_, i) => BigInt(1 + ((i * 7) % 49)));
+    const mask = new BigInt64Array(N * T).fill(1n);
+    const input = { inputs: { input_ids: { data: ids, shape: [T] }, attention_mask: { data: mask, shape: [T] } } };
+    const store = await tempStore();
+    const dyn = await store.logNetwork('nlp.dyn', file, input, { batchSize: 2 });
+    const fixed = await store.logNetwork('nlp.one', one, input);
+    // every layer output is the one example's: nothing left out
+    expect(fixed.notPerExample).toEqual([]);
+    expect(fixed.layers.length).toBe(dyn.layers.length + dyn.notPerExample.length);
+    const shapeOf = Object.fromEntries(fixed.layers.map((l) => [l.name, l.shape]));
+    expect(shapeOf).toMatchObject({ softmax1: [2, T, T], dense1: [T, 1, 48] });
+    // the attention weights equal the dynamic-batch log's, example by example
+    const a = await store.getIntermediates('nlp.one.softmax1.*', { path: 'read' });
+    const b = await store.getIntermediates('nlp.dyn.softmax1.*', { path: 'read' });
+    for (let i = 0; i < a.values.length; i++) expect(Math.abs(a.values[i]! - b.values[i]!)).toBeLessThanOrEqual(1e-5);
+    for (const name of ['softmax1', 'dense1']) {
+      const read = await store.getIntermediates(`nlp.one.${name}.*`, { rows: [4, 1], path: 'read' });
+      const again = await store.rerunLayer('nlp.one', name, { rows: [4, 1] });
+      expect(again.shape).toEqual(shapeOf[name]);
+      expect([...again.values], name).toEqual([...read.values]);
+    }
+  });
 });

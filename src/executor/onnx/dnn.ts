@@ -137,7 +137,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const specs = groups[0]!.specs;
   const spec: DnnSpec = {
     kind: 'dnn', checkpoint: path.basename(checkpointFile(store, project, model)), input: specs[0]!.name, inputKey: specs[0]!.key, inputShape: specs[0]!.shape, inputs: specs, batchSize: B, scheme,
-    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op, ...(blocks.has(l.name) ? { block: blocks.get(l.name)! } : {}) })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
+    layers: g.layers.map((l) => ({ name: l.name, original: l.original, op: l.op })), loadMs, forwardMsPerBatch: 0, layerMsPerBatch: {},
   };
   const db = store.metadata;
   const modelId = db.workflows.insert(project, model, 'dnn', JSON.stringify(spec), null);
@@ -184,6 +184,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         await Promise.all(g.layers.map(async (l) => {
           const t = out[outputOf(l)];
           if (!t || (t.type !== 'float32' && t.type !== 'float64' && t.type !== 'float16') || notPerExample.has(l.name)) return;
+          // a model of batch 1: every row of every output is the one example's ([tokens, 1, features] too)
+          if (fixedB === 1 && groups.length === 1 && !written.has(l.name) && Number(t.dims[0]) > 1) blocks.set(l.name, Number(t.dims[0]));
           const k = blocks.get(l.name) ?? 1;
           if ((!l.batchPerm && k === 1 && fixed.has(l.original)) || Number(t.dims[0]) !== k * (e - s)) {
             if (!written.has(l.name)) { notPerExample.add(l.name); return; }
@@ -259,6 +261,8 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     }), [], totalMs);
     // a layer onnxruntime pooled is re-run through the same pooling kernel (rerunLayer)
     for (const sl of spec.layers) if (outputs.get(sl.original)?.pooled) sl.graphPool = true;
+    // a layer of k rows per example re-runs as k rows per example
+    for (const sl of spec.layers) { const k = blocks.get(baseName(sl, spec)); if (k !== undefined && k > 1) sl.block = k; }
     db.workflows.updateSpec(modelId, JSON.stringify(spec));
     return {
       key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
