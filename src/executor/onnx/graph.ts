@@ -282,16 +282,9 @@ function floatOutput(name: string, elemType: number = FLOAT): InstanceType<typeo
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType } } });
 }
 
-/** The model with every given layer as a graph output (the original outputs kept). */
+/** The model with every given layer as a graph output, batch-major (the original outputs kept): exposeReduced with nothing to reduce. */
 export function exposeLayers(g: OnnxGraph, layers: readonly Layer[] = g.layers): Uint8Array {
-  const m = onnx.ModelProto.decode(onnx.ModelProto.encode(g.model).finish());
-  const graph = graphOf(m);
-  const have = new Set(graph.output.map((o) => o.name));
-  for (const l of layers) {
-    const name = appendBatchMajor(graph, l);
-    if (!have.has(name)) { graph.output.push(floatOutput(name, l.elemType)); have.add(name); }
-  }
-  return onnx.ModelProto.encode(m).finish();
+  return exposeReduced(g, {}, new Map(), layers).bytes;
 }
 
 /**
