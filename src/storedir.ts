@@ -10,7 +10,7 @@ import { openReadOnlyCopy, unwritable } from './metadata/readonlycopy.js';
 import { loadCodec } from './store/codecs/index.js';
 import { DataStore } from './store/datastore.js';
 import { readOrCreateManifest, type StoreManifest } from './store/manifest.js';
-import { checkStoreOptions } from './storeoptions.js';
+import { checkStoreOptions, isStorePolicy } from './storeoptions.js';
 import type { StoreOptions, StorePolicy } from './storetypes.js';
 
 export interface StoreDir {
@@ -49,7 +49,7 @@ export async function openStoreDir(dir: string, opts: StoreOptions): Promise<Sto
   // (a kept setting a damaged file changed is not followed: the default, until an open sets it again)
   const kept = db.getMeta('policy');
   const keptGamma = Number(db.getMeta('gamma_min') ?? NaN);
-  const policy = (settings.policy ?? (kept === 'dedup' || kept === 'store_all' || kept === 'adaptive' ? kept : 'dedup')) as StorePolicy;
+  const policy = settings.policy ?? (isStorePolicy(kept) ? kept : 'dedup');
   const gammaMin = settings.gammaMin ?? (keptGamma >= 0 ? keptGamma : 100_000);
   if (settings.policy !== undefined) db.setMeta('policy', policy);
   if (settings.gammaMin !== undefined) db.setMeta('gamma_min', String(gammaMin));

@@ -20,9 +20,14 @@ export interface OpenSettings {
   dataStore(codec: CodecId, policy: StorePolicy): DataStoreOptions;
 }
 
+/** Whether `x` names a storage policy (an option given, or the one a store kept in its metadata). */
+export function isStorePolicy(x: unknown): x is StorePolicy {
+  return x === 'dedup' || x === 'store_all' || x === 'adaptive';
+}
+
 export function checkStoreOptions(opts: StoreOptions): OpenSettings {
   const policy = opts.policy;
-  if (policy !== undefined && policy !== 'dedup' && policy !== 'store_all' && policy !== 'adaptive') throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policy)} is unknown: use store_all, dedup or adaptive`);
+  if (policy !== undefined && !isStorePolicy(policy)) throw new MistiqueError('BAD_OPTION', `policy ${JSON.stringify(policy)} is unknown: use store_all, dedup or adaptive`);
   if (opts.gammaMin !== undefined && (typeof opts.gammaMin !== 'number' || !(opts.gammaMin >= 0))) throw new MistiqueError('BAD_OPTION', `gammaMin must be a number ≥ 0 (seconds saved per GB stored), got ${opts.gammaMin}`);
   const budget = positive('bufferpoolBytes', opts.bufferpoolBytes ?? 256 * MB);
   const lockTimeoutMs = opts.lockTimeoutMs ?? 0;
