@@ -24,13 +24,15 @@ export interface ExampleRows {
  * network) alone and together. A leading dimension of 1 and 2 is one row per example; of k and 2k with
  * the first k rows the same, k rows per example; anything else (a leading dimension that stays, or rows
  * that interleave the examples) not per example — known before the first batch, whatever its size.
+ * `batchOfOne`: a model that runs one example at a time (exported at batch 1), whose every output is that
+ * example's — all of a leading dimension k ≥ 2 are its k rows ([tokens, 1, features] too), from one run.
  */
-export async function exampleRows(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, feeds: readonly Feed[]): Promise<ExampleRows> {
+export async function exampleRows(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, feeds: readonly Feed[], batchOfOne = false): Promise<ExampleRows> {
   const out: ExampleRows = { blocks: new Map(), notPerExample: new Set() };
   let one, two;
   try {
     one = await runSession(session, modelKey, batchTensors(feeds, 0, 1), 0, 1);
-    two = await runSession(session, modelKey, batchTensors(feeds, 0, 2), 0, 2);
+    two = batchOfOne ? one : await runSession(session, modelKey, batchTensors(feeds, 0, 2), 0, 2);
   } catch {
     return out; // the examples do not run: logging's first batch says why, naming them
   }
@@ -38,6 +40,11 @@ export async function exampleRows(session: ort.InferenceSession, modelKey: strin
     const a = one[exposedName(l)], b = two[exposedName(l)];
     if (!a || !b || (a.type !== 'float32' && a.type !== 'float64')) continue;
     const k = Number(a.dims[0]);
+    if (batchOfOne) {
+      if (k >= 2) out.blocks.set(l.name, k);
+      else if (k !== 1) out.notPerExample.add(l.name);
+      continue;
+    }
     const rest = a.dims.length === b.dims.length && a.dims.every((d, i) => i === 0 || Number(d) === Number(b.dims[i]));
     if (k === 1 && Number(b.dims[0]) === 2 && rest) continue;
     if (k >= 2 && Number(b.dims[0]) === 2 * k && rest && sameRows(a.data as Float32Array, b.data as Float32Array)) out.blocks.set(l.name, k);

@@ -121,14 +121,15 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   const profiling = opts.profile !== false;
   const prefix = profilePrefix();
   // several input shapes: the layers whose per-example shape follows the input (before any pooling) are
-  // stored per group; one example of each group runs through the plain exposed model to find them
-  // one input shape (and a dynamic batch): how each layer holds its examples — one row, k rows (an attention
-  // block's heads), or not example by example — from two examples run alone and together (blocks.ts)
+  // stored per group; one example of each group runs through the plain exposed model to find them.
+  // One input shape, a dynamic batch or a batch of 1: how each layer holds its examples — one row, k rows
+  // (an attention block's heads), or not example by example — from the first examples (blocks.ts)
   const none: ExampleRows = { blocks: new Map(), notPerExample: new Set() };
+  const probeRows = groups.length === 1 && (fixedB === 1 || (fixedB === null && groups[0]!.n >= 2));
   const { session, outputs, inspected: { perGroup, rows: { blocks, notPerExample: probed } } } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
     async (plain) => ({
       perGroup: groups.length > 1 ? await shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>(),
-      rows: groups.length === 1 && fixedB === null && groups[0]!.n >= 2 ? await exampleRows(plain, modelKey, g, groups[0]!.feeds) : none,
+      rows: probeRows ? await exampleRows(plain, modelKey, g, groups[0]!.feeds, fixedB === 1) : none,
     }));
   const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? exposedName(l);
   let layerMs = new Map<string, number>();
@@ -184,8 +185,6 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         await Promise.all(g.layers.map(async (l) => {
           const t = out[outputOf(l)];
           if (!t || (t.type !== 'float32' && t.type !== 'float64' && t.type !== 'float16') || notPerExample.has(l.name)) return;
-          // a model of batch 1: every row of every output is the one example's ([tokens, 1, features] too)
-          if (fixedB === 1 && groups.length === 1 && !written.has(l.name) && Number(t.dims[0]) > 1) blocks.set(l.name, Number(t.dims[0]));
           const k = blocks.get(l.name) ?? 1;
           if ((!l.batchPerm && k === 1 && fixed.has(l.original)) || Number(t.dims[0]) !== k * (e - s)) {
             if (!written.has(l.name)) { notPerExample.add(l.name); return; }
@@ -259,10 +258,12 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
         n_rows: grp ? grp.n : N, t_read_op_ms: loadMs, t_read_input_ms: 0, t_exec_ms: layerMs.get(b) ?? 0, t_log_ms: logMs,
       };
     }), [], totalMs);
-    // a layer onnxruntime pooled is re-run through the same pooling kernel (rerunLayer)
-    for (const sl of spec.layers) if (outputs.get(sl.original)?.pooled) sl.graphPool = true;
-    // a layer of k rows per example re-runs as k rows per example
-    for (const sl of spec.layers) { const k = blocks.get(baseName(sl, spec)); if (k !== undefined && k > 1) sl.block = k; }
+    // a re-run gives a layer as it was logged: through the pooling kernel onnxruntime used, k rows per example
+    for (const sl of spec.layers) {
+      if (outputs.get(sl.original)?.pooled) sl.graphPool = true;
+      const k = blocks.get(baseName(sl, spec));
+      if (k !== undefined) sl.block = k;
+    }
     db.workflows.updateSpec(modelId, JSON.stringify(spec));
     return {
       key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
