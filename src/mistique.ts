@@ -372,9 +372,11 @@ export class Store {
   /**
    * Logs a framed stream of float32 tensor batches written by another process (docs/STREAM.md; the
    * Python package python/mistique writes it from PyTorch forward hooks): every intermediate it names
-   * becomes durable at its end message, or none does.
+   * becomes durable at its end message, or none does. `input`: any async source of bytes, or `{ fd }`, a
+   * file descriptor (a pipe, a socket, a file) read to the stream's end on a thread of its own — what
+   * `mistique log --stream` does with its stdin.
    */
-  async logStream(input: AsyncIterable<Uint8Array>, opts: StreamOptions = {}): Promise<StreamSummary> {
+  async logStream(input: AsyncIterable<Uint8Array> | { fd: number }, opts: StreamOptions = {}): Promise<StreamSummary> {
     this.checkOpen();
     this.writable();
     return (await import('./executor/stream.js')).logStream(this, input, opts);

@@ -1,10 +1,13 @@
 // Logging a framed stream from another process (#19 item 3; docs/STREAM.md): batches of several keys,
 // interleaved, with and without row ids and schemes, read back as sent; every broken stream logs nothing;
 // `mistique log --stream` on stdin, as python/mistique drives it.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MistiqueError } from '../src/errors.js';
+import { openStore } from '../src/index.js';
 import { bytesOf, rng, tempStore } from './helpers.js';
 
 const bin = path.join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'bin.js');
@@ -29,13 +32,26 @@ async function* pieces(buf: Buffer, size: number): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, Math.min(buf.length, i + size));
 }
 
+/** `bytes` written to a file, given to `f` as an open file descriptor. */
+async function viaFd<T>(bytes: Buffer, f: (fd: number) => Promise<T>): Promise<T> {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mistique-stream-')), 'stream.bin');
+  fs.writeFileSync(file, bytes);
+  const fd = fs.openSync(file, 'r');
+  try {
+    return await f(fd);
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(path.dirname(file), { recursive: true, force: true });
+  }
+}
+
 function values(n: number, seed: number): Float32Array {
   const r = rng(seed);
   return Float32Array.from({ length: n }, () => Math.max(0, r() * 4 - 1));
 }
 
 describe('log stream', () => {
-  it('stores interleaved batches of several keys as sent: row ids given or numbered on, a scheme per key', async () => {
+  for (const via of ['pieces', 'fd'] as const) it(`stores interleaved batches of several keys as sent (${via}): row ids given or numbered on, a scheme per key`, async () => {
     const store = await tempStore();
     const a1 = values(3 * 4 * 6 * 6, 1), a2 = values(5 * 4 * 6 * 6, 2), b1 = values(3 * 10, 3), b2 = values(2 * 10, 4);
     const ids = Int32Array.from([100, 103, 106, 109, 112]);
@@ -48,7 +64,8 @@ describe('log stream', () => {
       END,
     ]);
     let calls = 0;
-    const r = await store.logStream(pieces(stream, 777), { onBatch: () => { calls++; } });
+    const onBatch = (): void => { calls++; };
+    const r = await (via === 'pieces' ? store.logStream(pieces(stream, 777), { onBatch }) : viaFd(stream, (fd) => store.logStream({ fd }, { onBatch })));
     expect(calls).toBe(5);
     expect(r.batches).toBe(5);
     expect(r.intermediates.map((i) => [i.key, i.rows, i.scheme])).toEqual([['p.m.conv', 8, 'none'], ['p.m.logits', 5, 'lp'], ['p.m.pooled', 5, 'pool(2)']]);
@@ -77,12 +94,14 @@ describe('log stream', () => {
     ['a key already stored', () => Buffer.concat([batch('p.m.old', values(40, 1), [4, 10]), END]), /p\.m\.old is already stored/, 'EXISTS'],
     ['bytes that are not a stream', () => Buffer.from('a,b,c\n1,2,3\n'), /not a mistique stream/, 'BAD_INPUT'],
   ];
-  for (const [what, make, msg, code] of broken) {
-    it(`${what}: one clear error, and the store is as it was`, async () => {
+  // each through an async source of 64-byte pieces, and through a file descriptor read on a thread of its own
+  for (const [what, make, msg, code] of broken) for (const via of ['pieces', 'fd'] as const) {
+    it(`${what} (${via}): one clear error, and the store is as it was`, async () => {
       const store = await tempStore();
       await store.log('p.m.old', { v: Float64Array.from([1, 2]) });
       const good = batch('p.m.good', values(20, 9), [2, 10]); // a good batch first: it must not be kept either
-      const err = await store.logStream(pieces(Buffer.concat([good, make()]), 64)).catch((e: unknown) => e);
+      const bytes = Buffer.concat([good, make()]);
+      const err = await (via === 'pieces' ? store.logStream(pieces(bytes, 64)) : viaFd(bytes, (fd) => store.logStream({ fd }))).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MistiqueError);
       expect((err as MistiqueError).code).toBe(code);
       expect((err as MistiqueError).message).toMatch(msg);
@@ -91,6 +110,53 @@ describe('log stream', () => {
       expect(store.list().map((i) => i.key)).toEqual(['p.m.old']);
     });
   }
+
+  it('mistique log --stream takes batches larger than a pipe holds, several keys interleaved, as sent', async () => {
+    const store = await tempStore();
+    const dir = store.dir;
+    await store.close();
+    const sent = new Map<string, Float32Array[]>();
+    const parts: Buffer[] = [];
+    for (let b = 0; b < 12; b++) for (const [key, per] of [['w.m.conv', 3 * 32 * 32], ['w.m.fc', 10], ['w.m.wide', 70_000]] as const) {
+      const x = values(8 * per, 100 * b + per);
+      sent.set(key, [...(sent.get(key) ?? []), x]);
+      parts.push(batch(key, x, [8, per]));
+    }
+    parts.push(END);
+    const r = spawnSync(process.execPath, [bin, 'log', '--stream', '--store', dir], { input: Buffer.concat(parts), maxBuffer: 1 << 26 });
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(0);
+    const again = await openStore(dir);
+    try {
+      for (const [key, xs] of sent) {
+        const got = await again.getIntermediates(`${key}.*`);
+        const want = new Float32Array(xs.reduce((a, x) => a + x.length, 0));
+        let at = 0;
+        for (const x of xs) { want.set(x, at); at += x.length; }
+        expect(got.rowIds.length).toBe(96);
+        expect(bytesOf(got.values).equals(bytesOf(want))).toBe(true);
+      }
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('mistique log --stream exits at once on a bad batch while the producer still holds the pipe open', async () => {
+    const store = await tempStore();
+    await store.log('k.m.old', { v: Float64Array.from([1]) });
+    const dir = store.dir;
+    await store.close();
+    const child = spawn(process.execPath, [bin, 'log', '--stream', '--store', dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const t0 = Date.now();
+    child.stdin.write(batch('k.m.old', values(40, 1), [4, 10]));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.stdin.destroy();
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/k\.m\.old is already stored/);
+    expect(Date.now() - t0).toBeLessThan(10_000); // not held by a read of the still-open pipe
+  });
 
   it('mistique log --stream reads stdin, prints one JSON line, and exits 1 with nothing logged on a broken stream', async () => {
     const store = await tempStore();

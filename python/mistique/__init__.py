@@ -80,6 +80,8 @@ class Stream:
         if scheme:
             args += ["--scheme", scheme]
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # a 1 MB pipe: a batch goes through in a few writes instead of one per 64 KB the command has read
+        _widen_pipe(self._proc.stdin)
         self._err: List[bytes] = []
         # drained on a thread: the command's progress lines must never fill the pipe and stall it
         self._drain = threading.Thread(target=lambda: self._err.extend(self._proc.stderr), daemon=True)
@@ -534,7 +536,7 @@ def _get_npy(command: List[str]) -> Tuple[np.ndarray, np.ndarray]:
 def _widen_pipe(f: Any) -> None:
     """A 1 MB pipe (Linux's most, by default) where the system lets us: through the default 64 KB a 957 MB layer
     took 4.35 s to read (median of 5, interleaved), through 1 MB 2.12 s — and the .npy file written and read
-    back before, 3.96 s."""
+    back before, 3.96 s. Capturing ResNet-18's 313 MB into `log --stream`: 2.53 s → 2.06 s (5 interleaved pairs)."""
     try:
         import fcntl
 

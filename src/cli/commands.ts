@@ -270,7 +270,7 @@ export async function logPipelineFile(dir: string, file: string, opts: { data?: 
 }
 
 /** `mistique log --stream`: a framed stream of tensor batches on stdin (docs/STREAM.md); one JSON line of what was logged. */
-export async function logStreamCmd(dir: string, opts: { scheme?: string }, io: Io, input: AsyncIterable<Uint8Array> = process.stdin): Promise<void> {
+export async function logStreamCmd(dir: string, opts: { scheme?: string }, io: Io, input: AsyncIterable<Uint8Array> | { fd: number } = { fd: 0 }): Promise<void> {
   const scheme = parseScheme(opts.scheme ?? 'none');
   await withStore(dir, async (s) => {
     const status = counter('log --stream');

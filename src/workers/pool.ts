@@ -4,11 +4,12 @@
 // them (store/inflate.ts, reader/scatter.ts). Buffers move between threads by transfer, never by copy. Small tasks run inline (a
 // thread hop costs more than they do); MISTIQUE_WORKERS sets the number of workers (0: none).
 import os from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { MistiqueError } from '../errors.js';
 import type { EncodeResult, EncodeTask } from '../quantize/encode.js';
 import type { InflateResult, InflateTask } from '../store/inflate.js';
 import { loadCodec } from '../reader/scatter.js';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker } from './spawn.js';
 import { buffersOf, runTask, type Task, type TaskResult } from './tasks.js';
 
 /** Encode tasks with fewer float32 values than this run on the calling thread. */
@@ -44,10 +45,7 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    // from source (tests, tsx) the worker is a .ts file and needs tsx's loader; from dist it is plain .js
-    const worker = import.meta.url.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(new URL('./worker.ts', import.meta.url).href)}); })`, { eval: true })
-      : new Worker(new URL('./worker.js', import.meta.url));
+    const worker = moduleWorker(import.meta.url, 'worker');
     const slot: Slot = { worker, pending: new Map() };
     worker.unref();
     worker.on('message', (m: { id: number; result?: never; error?: { message: string; name: string } }) => {
