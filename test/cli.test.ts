@@ -92,6 +92,8 @@ describe('mistique CLI', () => {
       [['log', 'a.b.c', 'x.npy', '--shape', '4x9'], /log x\.npy: --shape is not an option/],
       [['log', 'p.yaml', '--model', 'a.b'], /log p\.yaml: --model is not an option of this command \(it takes --data\)/],
       [['stats', '--rows', '3', '--repair'], /--rows, --repair are not options/],
+      [['ls', '--wait', 'soon'], /ls: --wait takes seconds ≥ 0 .*got "soon"/],
+      [['rm', 'a.b', '--wait=-1'], /rm: --wait takes seconds ≥ 0/],
     ] as const) {
       const r = await cli(...argv, '--store', path.join(tempDir(), 'none'));
       expect(r.code, argv.join(' ')).toBe(2);

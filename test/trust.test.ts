@@ -104,6 +104,42 @@ describe('two handles, two writers, readers beside a writer', () => {
     await expectExact(dir, ['p.m.k0', 'p.m.k1']);
   });
 
+  it('two processes creating one store at the same moment: one writes, the other is told LOCKED — or, with --wait, writes after it — never another error', async () => {
+    const bin = path.join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'bin.js');
+    const stream = (key: string): Buffer => {
+      const values = Buffer.from(Float32Array.from({ length: 8 }, (_, i) => i).buffer);
+      const frame = (h: object, payload = Buffer.alloc(0)): Buffer => {
+        const head = Buffer.from(JSON.stringify(h));
+        const len = Buffer.alloc(4);
+        len.writeUInt32LE(head.length);
+        return Buffer.concat([len, head, payload]);
+      };
+      return Buffer.concat([frame({ op: 'batch', key, dtype: 'float32', shape: [2, 4], bytes: 32 }, values), frame({ op: 'end' })]);
+    };
+    const logger = (dir: string, key: string, wait: string[]): Promise<{ code: number | null; err: string }> => new Promise((resolve) => {
+      const p = spawn(process.execPath, [bin, 'log', '--stream', '--store', dir, ...wait], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+      p.on('exit', (code) => resolve({ code, err }));
+      p.stdin!.end(stream(key));
+    });
+    // before, 5 rounds in 20 failed with "table meta already exists", "database is locked" or "not a mistique store"
+    for (const wait of [[], ['--wait', '30']]) {
+      for (let round = 0; round < 6; round++) {
+        const dir = path.join(tempDir(), 's');
+        const got = await Promise.all([logger(dir, 'c.a.x', wait), logger(dir, 'c.b.x', wait)]);
+        const failed = got.filter((g) => g.code !== 0);
+        // without --wait, the second is refused where the two overlap (the first holds the lock from its start)
+        if (wait.length > 0) expect(failed).toEqual([]);
+        else expect(failed.length).toBeLessThanOrEqual(1);
+        for (const f of failed) expect(f.err).toMatch(/is being written by .*one writer at a time/);
+        const s = await openStore(dir, { create: false });
+        expect(s.list().map((i) => i.key).sort()).toEqual(['c.a.x', 'c.b.x'].filter((_, i) => got[i]!.code === 0));
+        await s.close();
+      }
+    }
+  });
+
   slow('two logging processes on one store: everything either acknowledged reads back; readers opening meanwhile see only complete intermediates', async () => {
     const dir = path.join(tempDir(), 's');
     (await openStore(dir, { codec: 'gzip' })).close();

@@ -22,9 +22,9 @@ describe('write lock', () => {
     expect(Math.abs(Date.parse(holder.since) - Date.now())).toBeLessThan(60_000);
     expect(b.acquire(0, false)).toBe(false);
     expect(b.held).toBe(false);
-    expect(thrownError(() => b.acquire(0))).toBe(`LOCKED: store ${dir} is being written by process ${process.pid} on ${os.hostname()} since ${holder.since} (this process: another open Store): one writer at a time (readers are fine). Wait for it to close the store, or open with { lockTimeoutMs } to wait`);
+    expect(thrownError(() => b.acquire(0))).toBe(`LOCKED: store ${dir} is being written by process ${process.pid} on ${os.hostname()} since ${holder.since} (this process: another open Store): one writer at a time (readers are fine). Wait until it closes the store (\`--wait <seconds>\` on the command line, { lockTimeoutMs } in the API, wait= in Python), or write into a store of its own`);
     const t0 = performance.now();
-    expect(thrownError(() => b.acquire(120))).toMatch(/to wait longer than 120 ms$/);
+    expect(thrownError(() => b.acquire(120))).toMatch(/readers are fine\); waited 120 ms\. Wait until/);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(100);
     // another process's holder file: no "this process"; none at all: "another process"
     fs.writeFileSync(path.join(dir, 'writer.lock.json'), JSON.stringify({ pid: process.pid + 1, host: 'elsewhere', since: 'then' }));

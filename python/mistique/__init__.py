@@ -75,10 +75,13 @@ class Stream:
     nothing of the stream is logged.
     """
 
-    def __init__(self, store: str, scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None):
+    def __init__(self, store: str, scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None, wait: Optional[float] = None):
         args = _cli(cli) + ["log", "--stream", "--store", os.fspath(store)]
         if scheme:
             args += ["--scheme", scheme]
+        if wait is not None:
+            # seconds to wait for another process writing into the store to close it (default: fail at once)
+            args += ["--wait", str(float(wait))]
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # a 1 MB pipe: a batch goes through in a few writes instead of one per 64 KB the command has read
         _widen_pipe(self._proc.stdin)
@@ -108,6 +111,10 @@ class Stream:
         self._finish()
         text = b"".join(self._err).decode("utf-8", "replace").strip()
         lines = [l for l in text.splitlines() if not l.startswith("log --stream:")]  # progress lines
+        if any("one writer at a time" in l for l in lines):
+            # the store holds one writer: two training processes (DDP ranks) capturing into one store collide
+            lines.append("In distributed training, capture on one rank (torch.distributed.get_rank() == 0) or give each rank a "
+                         "store of its own; waiting (wait=) would stall the rank until the other's capture ends.")
         return MistiqueError("\n".join(lines) or f"mistique log --stream exited with status {self._proc.returncode}")
 
     def _write(self, *parts: Any) -> None:
@@ -368,11 +375,13 @@ class capture:
     Capture), so that an example keeps its row id in every intermediate; a module called k times in a pass
     stores its calls as `<module>`, `<module>_call2`, … `<module>_call<k>`; an output of several tensors (a tuple, a
     list, a dict such as a Hugging Face ModelOutput, nested) stores each as `<module>_<position or key>`. The hooks are removed when the block ends; everything becomes
-    durable then, or nothing if the block raised.
+    durable then, or nothing if the block raised. A store takes one writer at a time: wait= (seconds) waits for another
+    process writing into it to finish; without it, such a collision fails at once.
     """
 
     def __init__(self, model: Any, store: str, key: str, modules: Optional[Sequence[str]] = None,
-                 scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None, by_shape: bool = False):
+                 scheme: Optional[str] = None, cli: Optional[Sequence[str]] = None, by_shape: bool = False,
+                 wait: Optional[float] = None):
         parts = key.split(".")
         if len(parts) != 2 or not all(_NAME.match(p) for p in parts):
             raise MistiqueError(f"key {key!r} must be project.model (names of letters, digits, '_' and '-')")
@@ -387,6 +396,7 @@ class capture:
                 raise MistiqueError(f"the model has no module {', '.join(missing)}; its modules: {', '.join(n for n in named if n)}")
             chosen = {n: named[n] for n in modules}
         self._model, self._store, self._key, self._scheme, self._cli, self._by_shape = model, store, key, scheme, cli, by_shape
+        self._wait = wait
         self._chosen = {intermediate_name(n): m for n, m in chosen.items()}
         self._module_names = {intermediate_name(n): n for n in chosen}
         self._handles: List[Any] = []
@@ -400,7 +410,7 @@ class capture:
         if mha is not None:
             self._fastpath = bool(mha.get_fastpath_enabled())
             mha.set_fastpath_enabled(False)
-        stream = Stream(self._store, scheme=self._scheme, cli=self._cli)
+        stream = Stream(self._store, scheme=self._scheme, cli=self._cli, wait=self._wait)
         self._cap = Capture(stream, self._key, self._chosen, by_shape=self._by_shape)
         self._handles = [m.register_forward_hook(self._cap._hook(n)) for n, m in self._chosen.items()]
         # the model's own passes, registered last: its forward hook runs after every chosen module's

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import warnings
 
@@ -120,6 +121,25 @@ class StreamTest(unittest.TestCase):
         with self.assertRaisesRegex(mistique.MistiqueError, "has no row with id 7"):
             mistique.read(self.store, "p.m.a.*", rows=[7])
         self.assertEqual(listed(self.store), ["p.m.a"])
+
+    def test_a_second_writing_process_is_told_what_to_do_or_waits_with_wait(self):
+        with mistique.Stream(self.store) as s:  # the store exists: the race of creating it is the Node suite's
+            s.log("p.m.first", np.ones((2, 3), np.float32))
+        a = mistique.Stream(self.store)
+        a.log("p.m.a", np.ones((3, 5), np.float32))
+        holder = os.path.join(self.store, "writer.lock.json")
+        for _ in range(200):  # until a's command holds the store's write lock
+            if os.path.exists(holder):
+                break
+            time.sleep(0.05)
+        with self.assertRaisesRegex(mistique.MistiqueError, "(?s)one writer at a time.*In distributed training, capture on one rank"):
+            with mistique.Stream(self.store) as b:
+                b.log("p.m.b", np.ones((3, 5), np.float32))
+        c = mistique.Stream(self.store, wait=60)  # waits for a to close the store, then writes
+        c.log("p.m.c", np.ones((3, 5), np.float32))
+        a.close()
+        self.assertEqual(c.close()["logged"][0]["key"], "p.m.c")
+        self.assertEqual(sorted(listed(self.store)), ["p.m.a", "p.m.c", "p.m.first"])
 
 
 @unittest.skipIf(torch is None, "torch is not installed")

@@ -33,9 +33,15 @@ export interface Io {
  * Runs fn on the store at dir (created when `create` and absent). A command that created the store and
  * failed before logging anything removes it again: a mistyped first `mistique log` leaves no empty store.
  */
+/** How long a command that writes waits for another writer to close the store (`--wait`; default: not at all). */
+let lockTimeoutMs = 0;
+export function waitForWriters(ms: number): void {
+  lockTimeoutMs = ms;
+}
+
 export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false, io?: Io): Promise<T> {
   const fresh = create && !fs.existsSync(dir);
-  const store = await openStore(dir, { create });
+  const store = await openStore(dir, { create, lockTimeoutMs });
   noteRecovered(store, io);
   let failed = false;
   try {
@@ -410,7 +416,7 @@ function rangeIds(r: { start: number; end: number }): number[] {
 export async function verify(dir: string, opts: { repair?: boolean; json?: boolean }, io: Io): Promise<number> {
   let store: Store;
   try {
-    store = await openStore(dir, { create: false });
+    store = await openStore(dir, { create: false, lockTimeoutMs });
   } catch (err) {
     if (!(err instanceof MistiqueError) || err.code === 'NOT_A_STORE' && !/metadata/.test(err.message)) throw err;
     if (opts.json) io.out(JSON.stringify({ ok: false, open: { code: err.code, message: err.message } }));

@@ -34,6 +34,8 @@ commands:
 
 options for every command:
   --store <dir>   the store directory (default: $MISTIQUE_STORE or ./mistique-store), before or after the command
+  --wait <sec>    a command that writes waits this long for another writer to close the store (default 0:
+                  it fails at once, saying who writes); readers never wait
   --help          help for the command
 An option a command does not take is an error (exit 2). mistique --version prints the version.
 Exit status: 0 done; 1 the command failed (the message says why and what to do); 2 a usage error (an
@@ -271,7 +273,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         row: { type: 'string' }, k: { type: 'string' }, metric: { type: 'string' }, by: { type: 'string' }, variance: { type: 'string' }, alpha: { type: 'string' },
         bins: { type: 'string' }, tolerance: { type: 'string' }, asc: { type: 'boolean' }, 'per-channel': { type: 'boolean' }, repair: { type: 'boolean' }, measure: { type: 'boolean' },
         'dry-run': { type: 'boolean' }, gc: { type: 'boolean' }, all: { type: 'boolean' }, format: { type: 'string' }, channel: { type: 'string' }, replace: { type: 'boolean' }, columns: { type: 'boolean' }, stream: { type: 'boolean' }, compression: { type: 'string' }, exact: { type: 'boolean' }, list: { type: 'boolean' }, drop: { type: 'boolean' },
-        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' }, input: { type: 'string', multiple: true }, layers: { type: 'string' }, classes: { type: 'string' },
+        port: { type: 'string' }, host: { type: 'string' }, force: { type: 'boolean' }, input: { type: 'string', multiple: true }, layers: { type: 'string' }, classes: { type: 'string' }, wait: { type: 'string' },
       },
     });
   } catch (err) {
@@ -281,13 +283,21 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const { values: o, positionals: pos } = parsed;
   if (o.help) { io.out(HELP[command]!); return 0; }
   const { form: logForm, takes } = command === 'log' ? logTakes(pos, o.stream === true) : { form: '', takes: TAKES[command]! };
-  const stray = Object.keys(o).filter((k) => k !== 'store' && k !== 'help' && !takes.includes(k));
+  const stray = Object.keys(o).filter((k) => k !== 'store' && k !== 'help' && k !== 'wait' && !takes.includes(k));
   if (stray.length > 0) {
     const form = logForm ? ` ${logForm}` : '';
     io.err(`mistique ${command}${form}: --${stray.join(', --')} ${stray.length > 1 ? 'are not options' : 'is not an option'} of this command${takes.length ? ` (it takes --${takes.join(', --')})` : ''}; see mistique ${command} --help`);
     return 2;
   }
   const dir = o.store ?? process.env.MISTIQUE_STORE ?? (command === 'demo' ? './demo-store' : './mistique-store');
+  if (o.wait !== undefined) {
+    const seconds = Number(o.wait);
+    if (o.wait.trim() === '' || !(seconds >= 0) || !Number.isFinite(seconds)) {
+      io.err(`mistique ${command}: --wait takes seconds ≥ 0 (how long to wait for another writer to close the store), got ${JSON.stringify(o.wait)}`);
+      return 2;
+    }
+    (await commands()).waitForWriters(Math.round(seconds * 1000));
+  }
   // commands with no progress bar of their own say they are still working past 2 s (stderr)
   const stopWorking = ['get', 'sql', 'diagnose', 'explain', 'rerun'].includes(command) ? (await import('./progress.js')).working(`mistique ${command}`) : () => undefined;
   // the first line of output ends the note (on a terminal it would share the line)

@@ -41,7 +41,9 @@ export class MetadataDB {
     this.visible = `(i.writer IS NULL OR i.writer = '${this.writer}')`;
     try {
       this.db = new Database(file, { fileMustExist: !opts.create });
-      this.db.pragma('journal_mode = WAL');
+      // WAL is kept in the file: set once, by whichever process creates the store. Two processes creating it
+      // at once can find SQLite refusing the switch without waiting (SQLITE_BUSY): retried for a few seconds
+      if (this.db.pragma('journal_mode', { simple: true }) !== 'wal') whileBusy(() => this.db.pragma('journal_mode = WAL'));
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('foreign_keys = ON');
       this.db.function('mistique_rowcrc', { varargs: true, deterministic: true }, (...v: unknown[]) => rowCrc(v));
@@ -59,15 +61,18 @@ export class MetadataDB {
   }
 
   private migrate(file: string): void {
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new MistiqueError('NOT_A_STORE', `${file} has schema version ${version}, newer than this mistique (${SCHEMA_VERSION}): upgrade mistique`);
-    }
-    const run = this.db.transaction(() => {
+    const newer = (version: number): MistiqueError => new MistiqueError('NOT_A_STORE', `${file} has schema version ${version}, newer than this mistique (${SCHEMA_VERSION}): upgrade mistique`);
+    const seen = this.db.pragma('user_version', { simple: true }) as number;
+    if (seen > SCHEMA_VERSION) throw newer(seen);
+    if (seen === SCHEMA_VERSION) return;
+    // the version read again under the write lock (BEGIN IMMEDIATE): a process creating or migrating the
+    // same store at the same moment has done it by then, and this one does nothing twice
+    this.db.transaction(() => {
+      const version = this.db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) throw newer(version);
       for (let v = version; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-    });
-    run();
+    }).immediate();
   }
 
   private prepare() {
@@ -470,4 +475,17 @@ function readSegmentsSql(where: string): string {
       segs AS (SELECT DISTINCT b.partition_id, b.segment FROM used u JOIN blobs b ON b.id = u.blob_id)
       SELECT s.partition_id, s.seg, s.length, s.raw_length
       FROM segs JOIN segments s ON s.partition_id = segs.partition_id AND s.seg = segs.segment`;
+}
+
+/** Runs `fn`, again while SQLite answers SQLITE_BUSY without waiting itself, for up to `ms`. */
+function whileBusy<T>(fn: () => T, ms = 5000): T {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      return fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= until) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
 }

@@ -43,7 +43,8 @@ export class WriteLock {
       if (!fs.existsSync(path.join(this.dir, LOCK_FILE))) return this.removed(orFail, err);
       if ((err as { code?: string }).code !== 'SQLITE_BUSY') throw new MistiqueError('IO', `taking the write lock of ${this.dir}: ${(err as Error).message}`, { cause: err });
       if (!orFail) return false;
-      throw new MistiqueError('LOCKED', `store ${this.dir} is being written by ${this.describeHolder()}: one writer at a time (readers are fine). Wait for it to close the store, or open with { lockTimeoutMs } to wait${timeoutMs > 0 ? ` longer than ${timeoutMs} ms` : ''}`);
+      const waited = timeoutMs > 0 ? `; waited ${timeoutMs} ms` : '';
+      throw new MistiqueError('LOCKED', `store ${this.dir} is being written by ${this.describeHolder()}: one writer at a time (readers are fine)${waited}. Wait until it closes the store (\`--wait <seconds>\` on the command line, { lockTimeoutMs } in the API, wait= in Python), or write into a store of its own`);
     }
     // the store removed while this handle waited (a failed first command removes the store it created):
     // the lock taken is on a file no longer there, and what it would write would vanish with it
