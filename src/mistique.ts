@@ -214,16 +214,24 @@ export class Store {
   /**
    * Adaptive: stores a re-created intermediate under its key, keeping its statistics; atomically replaces
    * the registration. Not while another process writes the store (false): the query was answered anyway.
+   * A handle that was not writing takes the write lock for this alone and lets it go once it is durable
+   * (before, it kept it until closed: a `mistique serve` or a notebook that had materialized once kept
+   * every training job from logging).
    */
   private async materialize(row: IntermediateRow, full: RerunOutput): Promise<boolean> {
-    if (!this.lock.held) {
+    const held = this.lock.held;
+    if (!held) {
       if (!this.lock.acquire(0, false)) return false;
       this.recover();
     }
-    const frame = full.table ? DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }) : DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds);
-    const opts = full.table ? { scheme: row.scheme } : { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false };
-    // written through (keepDecoded): the queries that made it worth storing come back for it
-    await this.swapIn(row.project, row.model, row.name, row.id, 'materializing', (tmp) => this.log(tmp, frame, opts), { keepStats: true, keepDecoded: true });
+    try {
+      const frame = full.table ? DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }) : DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds);
+      const opts = full.table ? { scheme: row.scheme } : { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false };
+      // written through (keepDecoded): the queries that made it worth storing come back for it; durable on return
+      await this.swapIn(row.project, row.model, row.name, row.id, 'materializing', (tmp) => this.log(tmp, frame, opts), { keepStats: true, keepDecoded: true });
+    } finally {
+      if (!held) this.lock.release();
+    }
     return true;
   }
 

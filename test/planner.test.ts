@@ -310,6 +310,31 @@ describe('read or re-run (TRAD) and adaptive materialization', () => {
     expect(read.values).toEqual(rerun.values);
   });
 
+  it('adaptive: a handle that only queries lets the write lock go once what it materialized is durable; a writer logs meanwhile', async () => {
+    const logged = await tempStore({ policy: 'adaptive', gammaMin: 1e-6 });
+    await logged.logIntermediates(path.join(SPECS, 'P1_1.yaml'), { data: data() });
+    const dir = logged.dir;
+    await logged.close();
+    const reader = await openStore(dir, { policy: 'adaptive', gammaMin: 1e-6 });
+    try {
+      const key = 'zillow.P1_1.test_set.*';
+      await reader.explain(key, { measure: true });
+      const [e] = await reader.explain(key, { run: true });
+      expect(e!.materializedNow).toBe(true);
+      // before, the querying handle kept the lock until closed: a serve process or a notebook blocked every writer
+      const writer = await openStore(dir);
+      await writer.log('t.m.labels', { label: Float64Array.from([1, 2, 3]) });
+      await writer.close();
+      expect(reader.list('zillow.P1_1.test_set')[0]!.materialized).toBe(true);
+    } finally {
+      await reader.close();
+    }
+    const again = await openStore(dir, { create: false });
+    expect(again.list('t.m.labels').length).toBe(1);
+    expect(again.list('zillow.P1_1.test_set')[0]!.materialized).toBe(true);
+    await again.close();
+  });
+
   it('adaptive stores nothing re-creatable at first, materializes after enough queries, then reads', async () => {
     const store = await tempStore({ policy: 'adaptive', gammaMin: 1 });
     await store.logIntermediates(path.join(SPECS, 'P2_1.yaml'), { data: data() });

@@ -30,6 +30,7 @@ describe('write lock', () => {
     fs.writeFileSync(path.join(dir, 'writer.lock.json'), JSON.stringify({ pid: process.pid + 1, host: 'elsewhere', since: 'then' }));
     expect(thrownError(() => b.acquire(0))).toContain('is being written by process ' + (process.pid + 1) + ' on elsewhere since then: one writer');
     fs.rmSync(path.join(dir, 'writer.lock.json'));
+    // none at all: it may be a probe between taking the lock and saying so, waited out (5 s), then "another process"
     expect(thrownError(() => b.acquire(0))).toContain('is being written by another process: one writer');
     a.release();
     expect(a.held).toBe(false);
@@ -48,6 +49,35 @@ describe('write lock', () => {
     expect(l.acquire(0, false)).toBe(false);
     expect(thrownError(() => l.acquire(0))).toMatch(new RegExp(`^READ_ONLY: store ${dir} cannot be written: .* \\(it can still be read\\)$`));
     expect(l.held).toBe(false);
+  });
+
+  it('a writer waits out a probe (a reader taking the lock for a moment) instead of failing; a writer holding it fails it at once', async () => {
+    for (const probe of [true, false]) {
+      const dir = tempDir();
+      // another process takes the lock — as a probe (orFail false: a reader recovering, indexing or materializing) or as a writer — for 400 ms
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', `
+        import { WriteLock } from ${JSON.stringify(path.resolve(import.meta.dirname, '../src/store/writelock.ts'))};
+        const l = new WriteLock(${JSON.stringify(dir)});
+        l.acquire(0, ${probe ? 'false' : 'true'});
+        process.stdout.write('held\\n');
+        setTimeout(() => l.release(), 400);
+      `], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+      const writer = new WriteLock(dir);
+      const t0 = performance.now();
+      if (probe) {
+        expect(writer.acquire(0)).toBe(true);
+        expect(performance.now() - t0).toBeLessThan(4000);
+        expect(JSON.parse(fs.readFileSync(path.join(dir, 'writer.lock.json'), 'utf8'))).not.toHaveProperty('probe');
+        writer.release();
+      } else {
+        expect(thrownError(() => writer.acquire(0))).toMatch(/^LOCKED: .* is being written by process \d+/);
+        expect(performance.now() - t0).toBeLessThan(300);
+        // and a probe never waits for anyone
+        expect(new WriteLock(dir).acquire(0, false)).toBe(false);
+      }
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
   });
 
   it('a store removed while a handle waits for its lock: the waiter is told so (false, or NOT_FOUND), never handed a lock on removed files', async () => {

@@ -11,7 +11,15 @@ import { unwritable } from '../metadata/readonlycopy.js';
 export const LOCK_FILE = 'writer.lock';
 const HOLDER_FILE = 'writer.lock.json';
 
-interface Holder { pid: number; host: string; since: string }
+interface Holder { pid: number; host: string; since: string; probe?: boolean }
+
+/**
+ * How long a writer waits out a probe: a reader that takes the lock for a moment when nobody writes — to
+ * recover what a dead writer left, or (policy adaptive) to index or materialize what its queries asked
+ * for. Without it, a training job whose first write met a `mistique ls` opening the store failed LOCKED,
+ * and two processes starting to log at once could both fail, each meeting the other's probe.
+ */
+const PROBE_GRACE_MS = 5000;
 
 export class WriteLock {
   private db: Database.Database | null = null;
@@ -37,7 +45,14 @@ export class WriteLock {
       throw new MistiqueError('READ_ONLY', `store ${this.dir} cannot be written: ${(err as Error).message} (it can still be read)`, { cause: err });
     }
     try {
-      db.exec('BEGIN EXCLUSIVE');
+      try {
+        db.exec('BEGIN EXCLUSIVE');
+      } catch (err) {
+        // a writer (orFail) waits out a probe holding the lock for a moment; a probe never waits
+        if ((err as { code?: string }).code !== 'SQLITE_BUSY' || !orFail || timeoutMs >= PROBE_GRACE_MS || !this.heldByProbe()) throw err;
+        db.pragma(`busy_timeout = ${PROBE_GRACE_MS}`);
+        db.exec('BEGIN EXCLUSIVE');
+      }
     } catch (err) {
       db.close();
       if (!fs.existsSync(path.join(this.dir, LOCK_FILE))) return this.removed(orFail, err);
@@ -53,7 +68,7 @@ export class WriteLock {
       return this.removed(orFail);
     }
     this.db = db;
-    const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString() };
+    const me: Holder = { pid: process.pid, host: os.hostname(), since: new Date().toISOString(), ...(orFail ? {} : { probe: true }) };
     try { fs.writeFileSync(path.join(this.dir, HOLDER_FILE), JSON.stringify(me) + '\n'); } catch { /* informational only */ }
     return true;
   }
@@ -68,6 +83,15 @@ export class WriteLock {
     if (!this.db) return;
     try { fs.rmSync(path.join(this.dir, HOLDER_FILE), { force: true }); } catch { /* informational only */ }
     try { this.db.exec('ROLLBACK'); } finally { this.db.close(); this.db = null; }
+  }
+
+  /** Whether a probe holds the lock — or nobody says who does yet (its holder between taking it and saying so). */
+  private heldByProbe(): boolean {
+    try {
+      return (JSON.parse(fs.readFileSync(path.join(this.dir, HOLDER_FILE), 'utf8')) as Holder).probe === true;
+    } catch {
+      return true;
+    }
   }
 
   private describeHolder(): string {
