@@ -296,14 +296,19 @@ describe('mistique CLI', () => {
     expect((await cli('ls', '--store', fresh)).out).toMatch(/p\.m\.ok/);
   });
 
-  it("prints its hints as the user's shell reaches the command: npx mistique from a clone, mistique once it is on the PATH", () => {
+  it("prints its hints as the user's shell reaches the command: npx mistique in a clone, node <its bin.js> elsewhere, mistique once it is on the PATH", () => {
     const bins = new Set(['/repo/node_modules/.bin/mistique', '/usr/local/bin/mistique']);
     const has = (f: string): boolean => bins.has(f);
-    // npm run demo in a clone: only npm's own node_modules/.bin (which the shell will not have) holds it
-    expect(hintCommand(['/repo/node_modules/.bin', '/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin', '/usr/bin'].join(path.delimiter), has)).toBe('npx mistique');
-    expect(hintCommand('', has)).toBe('npx mistique');
+    const npmPath = ['/repo/node_modules/.bin', '/usr/lib/node_modules/npm/node_modules/@npmcli/run-script/lib/node-gyp-bin', '/usr/bin'].join(path.delimiter);
+    // npm run demo in a clone: only npm's own node_modules/.bin (which the shell will not have) holds it; npx finds the package it stands in
+    expect(hintCommand(npmPath, has, '/repo', '/repo')).toBe('npx mistique');
+    expect(hintCommand('', has, '/repo/sub', '/repo')).toBe('npx mistique');
+    // run from another directory (/repository is not inside /repo): npx would ask the registry for a package named mistique
+    expect(hintCommand(npmPath, has, '/tmp/work', '/repo')).toBe(`node ${path.join('/repo', 'dist', 'src', 'cli', 'bin.js')}`);
+    expect(hintCommand('', has, '/repository', '/repo')).toBe(`node ${path.join('/repo', 'dist', 'src', 'cli', 'bin.js')}`);
+    expect(hintCommand('', has, '/tmp', '/my repo')).toBe(`node '${path.join('/my repo', 'dist', 'src', 'cli', 'bin.js')}'`);
     // a global install (or npm link): on the shell's PATH
-    expect(hintCommand(['/repo/node_modules/.bin', '/usr/local/bin', '/usr/bin'].join(path.delimiter), has)).toBe('mistique');
+    expect(hintCommand(['/repo/node_modules/.bin', '/usr/local/bin', '/usr/bin'].join(path.delimiter), has, '/tmp', '/repo')).toBe('mistique');
   });
 
   it('runs the demo end to end', async () => {

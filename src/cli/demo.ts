@@ -93,18 +93,23 @@ export async function demo(dir: string, io: Io): Promise<void> {
   io.out(`\n10. storage: logged ${formatBytes(st.bytesLogged)}; P2_1 shares every stage before training with P1_1 and most stages repeat columns, so de-duplication keeps ${formatBytes(st.bytesUnique)} (${st.dedupRatio.toFixed(1)}×), gzip writes ${formatBytes(st.bytesOnDisk)} (${st.compressionRatio.toFixed(1)}× more)`);
   await store.close();
   io.out(`\nexplore it (each line runs as printed, from this directory):`);
-  const cmd = hintCommand(process.env.PATH ?? '', (f) => fs.existsSync(f));
+  const cmd = hintCommand(process.env.PATH ?? '', (f) => fs.existsSync(f), process.cwd(), packageRoot());
   for (const argv of demoHints(dir, row)) io.out(`  ${cmd} ${argv.map(shellQuote).join(' ')}`);
 }
 
 /**
  * How the user's shell reaches the command: `mistique` where it is on the PATH the shell has, else
- * `npx mistique` (a clone's `npm run demo`: npm puts node_modules/.bin on the PATH it gives its scripts,
- * which the shell afterwards does not have, and a package's own bin is not linked there anyway). Pure.
+ * `npx mistique` inside the package (a clone's `npm run demo`: npm puts node_modules/.bin on the PATH it
+ * gives its scripts, which the shell afterwards does not have, and npx finds the package it stands in),
+ * else — run from another directory — `node <the package>/dist/src/cli/bin.js` (npx would look for a
+ * package named mistique on the registry). Pure.
  */
-export function hintCommand(pathEnv: string, exists: (file: string) => boolean): string {
+export function hintCommand(pathEnv: string, exists: (file: string) => boolean, cwd: string, root: string): string {
   const dirs = pathEnv.split(path.delimiter).filter((d) => d !== '' && !/node_modules[\\/]\.bin$|node-gyp-bin$/.test(d));
-  return dirs.some((d) => exists(path.join(d, 'mistique'))) ? 'mistique' : 'npx mistique';
+  if (dirs.some((d) => exists(path.join(d, 'mistique')))) return 'mistique';
+  const rel = path.relative(root, cwd);
+  if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) return 'npx mistique';
+  return `node ${shellQuote(path.join(root, 'dist', 'src', 'cli', 'bin.js'))}`;
 }
 
 /** The commands the demo suggests next, as argv (the test runs every one on the demo's store). */
