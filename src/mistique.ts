@@ -91,17 +91,7 @@ export class Store {
       dir, db, reader: this.reader, adaptive: policy === 'adaptive',
       getIntermediates: (keys, opts) => this.getIntermediates(keys, opts),
       writable: () => this.writable(),
-      ifUnlocked: async (fn) => {
-        const held = this.lock.held;
-        if (!held && !this.lock.acquire(0, false)) return false;
-        try {
-          if (!held) this.recover();
-          await fn();
-          return true;
-        } finally {
-          if (!held) this.lock.release();
-        }
-      },
+      ifUnlocked: (fn) => this.asProbe(fn),
     });
     this.lock = new WriteLock(dir);
     // recovery needs the write lock (no writer alive); a reader that cannot have it leaves the live writer be
@@ -218,21 +208,30 @@ export class Store {
    * (before, it kept it until closed: a `mistique serve` or a notebook that had materialized once kept
    * every training job from logging).
    */
-  private async materialize(row: IntermediateRow, full: RerunOutput): Promise<boolean> {
-    const held = this.lock.held;
-    if (!held) {
-      if (!this.lock.acquire(0, false)) return false;
-      this.recover();
-    }
-    try {
+  private materialize(row: IntermediateRow, full: RerunOutput): Promise<boolean> {
+    return this.asProbe(async () => {
       const frame = full.table ? DataFrame.from(toFrame(full.table), { rowIds: full.table.rowIds }) : DataFrame.fromTensor(full.tensor!.values, full.tensor!.shape, full.tensor!.rowIds);
       const opts = full.table ? { scheme: row.scheme } : { scheme: row.scheme, originalName: row.original_name ?? undefined, approximate: false };
       // written through (keepDecoded): the queries that made it worth storing come back for it; durable on return
       await this.swapIn(row.project, row.model, row.name, row.id, 'materializing', (tmp) => this.log(tmp, frame, opts), { keepStats: true, keepDecoded: true });
+    });
+  }
+
+  /**
+   * Runs `fn` under the write lock unless another writer holds it (false: one does, and `fn` did not run).
+   * A handle that was not writing takes the lock as a probe — which a writer arriving meanwhile waits out —
+   * recovers first, and lets the lock go when `fn` is done.
+   */
+  private async asProbe(fn: () => Promise<void>): Promise<boolean> {
+    const held = this.lock.held;
+    if (!held && !this.lock.acquire(0, false)) return false;
+    try {
+      if (!held) this.recover();
+      await fn();
+      return true;
     } finally {
       if (!held) this.lock.release();
     }
-    return true;
   }
 
   /**

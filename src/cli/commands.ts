@@ -29,16 +29,16 @@ export interface Io {
   write?(b: Uint8Array): Promise<void>;
 }
 
-/**
- * Runs fn on the store at dir (created when `create` and absent). A command that created the store and
- * failed before logging anything removes it again: a mistyped first `mistique log` leaves no empty store.
- */
 /** How long a command that writes waits for another writer to close the store (`--wait`; default: not at all). */
 let lockTimeoutMs = 0;
 export function waitForWriters(ms: number): void {
   lockTimeoutMs = ms;
 }
 
+/**
+ * Runs fn on the store at dir (created when `create` and absent). A command that created the store and
+ * failed before logging anything removes it again: a mistyped first `mistique log` leaves no empty store.
+ */
 export async function withStore<T>(dir: string, fn: (s: Store) => Promise<T>, create = false, io?: Io): Promise<T> {
   const fresh = create && !fs.existsSync(dir);
   const store = await openStore(dir, { create, lockTimeoutMs });

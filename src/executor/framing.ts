@@ -5,18 +5,18 @@
 import { MistiqueError } from '../errors.js';
 
 /** Largest header accepted: a header is a few hundred bytes; a bigger length means the stream is not this framing. */
-export const MAX_HEADER = 1 << 20;
+const MAX_HEADER = 1 << 20;
 /** Largest payload of one batch (a producer cuts larger batches). */
-export const MAX_PAYLOAD = 1 << 30;
+const MAX_PAYLOAD = 1 << 30;
 
 export interface BatchHeader { op: 'batch'; key: string; dtype: 'float32'; shape: number[]; bytes: number; row_ids?: boolean; scheme?: string }
 export type Header = BatchHeader | { op: 'end' };
 
 export interface FrameSource {
-  /** Message n's header, checked (its payload's length agrees with its shape); null: the stream ended between messages. */
-  header(n: number): Promise<Header | null>;
-  /** The payload of batch n, whose header came last: exactly `h.bytes`, in an ArrayBuffer of its own from offset 0. */
-  payload(n: number, h: BatchHeader): Promise<Uint8Array>;
+  /** The next message's header, checked (its payload's length agrees with its shape); null: the stream ended between messages. */
+  header(): Promise<Header | null>;
+  /** The payload of the batch whose header came last: exactly its `bytes`, in an ArrayBuffer of its own from offset 0. */
+  payload(): Promise<Uint8Array>;
   /** Stops reading: the stream ended, or logging it failed. */
   close(): void;
 }

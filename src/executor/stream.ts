@@ -57,7 +57,7 @@ export async function logStream(store: StreamSink, input: AsyncIterable<Uint8Arr
   try {
     for (;;) {
       n++;
-      const h = await frames.header(n);
+      const h = await frames.header();
       if (!h) throw new MistiqueError('BAD_INPUT', `the stream ended without its end message ({"op":"end"}) after ${batches} batches: the producer stopped early; nothing of the stream was logged`);
       if (h.op === 'end') break;
       const [rows, ...example] = h.shape as [number, ...number[]];
@@ -69,7 +69,7 @@ export async function logStream(store: StreamSink, input: AsyncIterable<Uint8Arr
         if (h.scheme !== undefined && schemeName(parseScheme(h.scheme)) !== schemeName(o.scheme)) throw bad(n, `${h.key} was started with scheme ${schemeName(o.scheme)}; a later batch cannot change it`);
       }
       open.set(h.key, o);
-      const payload = await frames.payload(n, h);
+      const payload = await frames.payload();
       const values = new Float32Array(payload.buffer, 0, rows * per);
       const ids = h.row_ids ? new Int32Array(payload.buffer, rows * per * 4, rows).slice() : idRange(o!.nextRow, rows);
       o.nextRow = ids.length ? Math.max(o.nextRow, ids[ids.length - 1]! + 1) : o.nextRow;

@@ -87,20 +87,23 @@ export class WriteLock {
 
   /** Whether a probe holds the lock — or nobody says who does yet (its holder between taking it and saying so). */
   private heldByProbe(): boolean {
-    try {
-      return (JSON.parse(fs.readFileSync(path.join(this.dir, HOLDER_FILE), 'utf8')) as Holder).probe === true;
-    } catch {
-      return true;
-    }
+    const h = this.holder();
+    return h === null || h.probe === true;
   }
 
   private describeHolder(): string {
+    const h = this.holder();
+    if (!h) return 'another process';
+    const self = h.pid === process.pid && h.host === os.hostname() ? ' (this process: another open Store)' : '';
+    return `process ${h.pid} on ${h.host} since ${h.since}${self}`;
+  }
+
+  /** Who holds the lock, as its holder said (null: nobody says, or not readably). */
+  private holder(): Holder | null {
     try {
-      const h = JSON.parse(fs.readFileSync(path.join(this.dir, HOLDER_FILE), 'utf8')) as Holder;
-      const self = h.pid === process.pid && h.host === os.hostname() ? ' (this process: another open Store)' : '';
-      return `process ${h.pid} on ${h.host} since ${h.since}${self}`;
+      return JSON.parse(fs.readFileSync(path.join(this.dir, HOLDER_FILE), 'utf8')) as Holder;
     } catch {
-      return 'another process';
+      return null;
     }
   }
 }
