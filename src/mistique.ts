@@ -24,7 +24,7 @@ import { ChunkReader, type QueryOptions } from './reader/chunkreader.js';
 import type { RowSelection } from './reader/rowspec.js';
 import { resolveKeys } from './reader/resolve.js';
 import { IdleCalibration, wrapCalls } from './reader/idlecalibration.js';
-import type { IndexInfo } from './reader/vectorindex.js';
+import { strayIndexFiles, type IndexInfo } from './reader/vectorindex.js';
 import { Neighbours } from './reader/neighbours.js';
 import type { KnnResult, Metric } from './diagnostics/knn.js';
 import type { TopK } from './diagnostics/queries.js';
@@ -512,7 +512,7 @@ export class Store {
     this.checkOpen();
     this.writable();
     await this.ds.flushAll();
-    const report = await verifyStore(this.dir, this.db, this.ds.codec, opts);
+    const report = await verifyStore(this.dir, this.db, this.ds.codec, { ...opts, orphanIndexFiles: strayIndexFiles(this.dir, this.db) });
     this.ds.dropCaches();
     return report;
   }
@@ -554,6 +554,8 @@ export class Store {
     this.checkOpen();
     this.writable();
     const report = await collectGarbage(this.ds, this.db.lifecycle, () => new Set(this.db.integrity.partitionRows().map((p) => p.file)), opts);
+    // and what vector index builds killed half-way left in indexes/
+    for (const f of strayIndexFiles(this.dir, this.db)) { fs.rmSync(path.join(this.dir, f), { force: true }); report.strayFiles.push(f); }
     this.reader.forget();
     return report;
   }

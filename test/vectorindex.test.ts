@@ -164,4 +164,60 @@ describe('vector index', () => {
       await store.close();
     }
   });
+  it('policy adaptive builds an index without the write lock: a writer arriving meanwhile logs at once; a layer replaced meanwhile gets no index', async () => {
+    for (const replaceIt of [false, true]) {
+      const logged = await tempStore();
+      await logged.log('fm.m.relu', DataFrame.fromTensor(clustered(1500, 48), [48]));
+      await logged.close();
+      // a notebook querying the store: it does not write
+      const store = await tempStore({ policy: 'adaptive' }, logged.dir);
+      store.metadata.setMeta('vector_index_ns_per_value', '0.001');
+      for (let q = 0; q < 2; q++) await store.knn('fm.m.relu', 100 + q, { k: 5 });
+      // while the third search's build reads the layer, another handle (a training job) logs without waiting
+      const reader = (store as unknown as { reader: { groups: (...a: unknown[]) => AsyncIterable<unknown> } }).reader;
+      const groups = reader.groups.bind(reader);
+      let wrote = false;
+      reader.groups = async function* (...a: unknown[]) {
+        if (!wrote) {
+          wrote = true;
+          const job = await openStore(store.dir, { lockTimeoutMs: 0 });
+          try {
+            if (replaceIt) await job.log('fm.m.relu', DataFrame.fromTensor(clustered(1500, 48, 9), [48]), { replace: true });
+            else await job.log('fm.m.other', DataFrame.fromTensor(new Float32Array(40), [4]));
+          } finally {
+            await job.close();
+          }
+        }
+        yield* groups(...a);
+      };
+      const third = await store.knn('fm.m.relu', 102, { k: 5 });
+      expect(third.path).toBe('exact');
+      expect(wrote).toBe(true);
+      // in place and registered when the layer is still the one it was built from; else thrown away
+      expect(store.listIndexes().length, `replaced: ${replaceIt}`).toBe(replaceIt ? 0 : 1);
+      expect(fs.readdirSync(path.join(store.dir, 'indexes')).filter((f) => f.includes('.tmp-'))).toEqual([]);
+      expect((await store.knn('fm.m.relu', 103, { k: 5 })).path).toBe(replaceIt ? 'exact' : 'index');
+      await store.close();
+    }
+  });
+
+  it('verify reports, and gc removes, what an index build killed half-way left in indexes/; a build under way is left be', async () => {
+    const store = await tempStore();
+    await store.log('fm.m.relu', DataFrame.fromTensor(clustered(300, 8), [8]));
+    await store.buildIndex('fm.m.relu');
+    const dir = path.join(store.dir, 'indexes');
+    const host = (await import('node:os')).hostname();
+    const dead = `fm.m.relu.cosine.usearch.tmp-${host}-2147483646-0badc0de`; // no such process
+    const live = `fm.m.relu.cosine.usearch.tmp-${host}-${process.pid}-00c0ffee`; // this process, building
+    const unregistered = 'fm.m.gone.euclidean.usearch'; // renamed into place, never registered
+    for (const f of [dead, live, unregistered]) fs.writeFileSync(path.join(dir, f), 'x');
+    const v = await store.verify();
+    expect(v.ok).toBe(false);
+    expect(v.orphanIndexFiles).toEqual([path.join('indexes', dead), path.join('indexes', unregistered)].sort());
+    const g = await store.gc();
+    expect(g.strayFiles).toEqual(v.orphanIndexFiles);
+    expect(fs.readdirSync(dir).sort()).toEqual(['fm.m.relu.euclidean.usearch', live].sort());
+    expect((await store.verify()).ok).toBe(true);
+    expect((await store.knn('fm.m.relu', 5, { k: 3 })).path).toBe('index');
+  });
 });

@@ -437,6 +437,7 @@ export async function verify(dir: string, opts: { repair?: boolean; json?: boole
     for (const f of r.missingFiles) io.out(`  missing partition file ${f}`);
     if (r.unreadable.length) io.out(`  ${r.unreadable.length} intermediates cannot be read whole: ${r.unreadable.join(', ')}`);
     if (r.orphanFiles.length) io.out(`  ${r.orphanFiles.length} files in partitions/ belong to no partition: ${r.orphanFiles.join(', ')}`);
+    if (r.orphanIndexFiles.length) io.out(`  ${r.orphanIndexFiles.length} files in indexes/ belong to no vector index (a build stopped half-way): ${r.orphanIndexFiles.join(', ')}`);
     if (r.orphanBlobs.count) io.out(`  ${r.orphanBlobs.count} stored chunks (${formatBytes(r.orphanBlobs.rawBytes)} raw) are referenced by no intermediate (aborted or dropped writes); they take space, not data`);
     if (r.repaired) io.out(`repaired: dropped ${r.repaired.intermediates.length} intermediates${r.repaired.intermediates.length ? ` (${r.repaired.intermediates.join(', ')})` : ''}, removed ${r.repaired.files.length} files`);
     else io.out(r.ok ? 'ok' : 'problems found: `mistique verify --repair` drops what cannot be read and removes the stray files');

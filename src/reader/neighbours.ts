@@ -2,6 +2,7 @@
 // layer's HNSW index, a KNN query by the index when one fits the layer as stored now (else exactly over
 // every row), and policy adaptive's rule that indexes a layer once its exact searches have cost as much
 // as building the index. What it needs of the store comes in as the NeighbourHost interface.
+import fs from 'node:fs';
 import { checkK } from '../diagnostics/queries.js';
 import type { Metric, KnnResult } from '../diagnostics/knn.js';
 import { MistiqueError } from '../errors.js';
@@ -10,7 +11,7 @@ import type { Matrix } from '../model/matrix.js';
 import type { ChunkReader } from './chunkreader.js';
 import type { RowSelection } from './rowspec.js';
 import { intermediateByKey } from './resolve.js';
-import { dropIndex as dropIndexSync, IndexCache, indexesOf, type IndexInfo } from './vectorindex.js';
+import { dropIndex as dropIndexSync, IndexCache, indexesOf, recordBuild, type BuiltIndex, type IndexInfo } from './vectorindex.js';
 
 /** Rows a vector index is built from at a time: whole RowBlocks, as an export reads them. */
 const INDEX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -52,15 +53,20 @@ export class Neighbours {
   /** Builds a layer's index from its stored rows (the write lock held), records this machine's build rate. */
   private async indexLayer(key: string, row: IntermediateRow, metric: Metric, onProgress?: (done: number, total: number) => void): Promise<IndexInfo> {
     const vi = await import('./vectorindex.js');
-    const reader = this.host.reader;
-    let done = 0;
-    async function* groups(): AsyncGenerator<Matrix> {
-      for await (const m of reader.groups(key, INDEX_GROUP_BYTES)) { done += m.nrows; onProgress?.(done, row.n_rows); yield m; }
-    }
-    const info = await vi.buildIndex(this.host.dir, this.host.db, key, row.id, metric, groups());
-    vi.recordBuild(this.host.db, info);
-    this.indexes.forget(info.file);
+    const info = await vi.buildIndex(this.host.dir, this.host.db, key, row.id, metric, this.rowGroups(key, row, onProgress));
+    this.registered(info);
     return info;
+  }
+
+  /** A layer's stored rows in groups of whole RowBlocks, as an export reads them. */
+  private async *rowGroups(key: string, row: IntermediateRow, onProgress?: (done: number, total: number) => void): AsyncGenerator<Matrix> {
+    let done = 0;
+    for await (const m of this.host.reader.groups(key, INDEX_GROUP_BYTES)) { done += m.nrows; onProgress?.(done, row.n_rows); yield m; }
+  }
+
+  private registered(info: IndexInfo): void {
+    recordBuild(this.host.db, info);
+    this.indexes.forget(info.file);
   }
 
   /** The vector indexes of these intermediates, as registered. */
@@ -112,13 +118,29 @@ export class Neighbours {
 
   /**
    * Policy adaptive: what the store materializes by how it is queried, it also indexes — a layer whose
-   * exact KNN searches have cost as much as building its index (vectorindex.shouldBuild) gets one, if no
-   * other process holds the write lock (the lock is let go again: a query never keeps a writer waiting).
+   * exact KNN searches have cost as much as building its index (vectorindex.shouldBuild) gets one. The
+   * index is built without the write lock (it only reads stored rows) into a temporary file, and put in
+   * place under it, for a moment, if no other process holds it then and the layer is still the one it
+   * was built from; else it is thrown away: a query never keeps a writer waiting, however long a build.
    */
   private async maybeIndex(key: string, r: IntermediateRow, metric: Metric, ms: number): Promise<void> {
     const vi = await import('./vectorindex.js');
     const spend = vi.addExactSpend(this.host.db, key, metric, ms);
     if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.host.db))) return;
-    await this.host.ifUnlocked(async () => { await this.indexLayer(key, r, metric); });
+    const same = (): boolean => {
+      try { return intermediateByKey(this.host.db, key).id === r.id; } catch { return false; }
+    };
+    let built: BuiltIndex;
+    try {
+      built = await vi.writeIndex(this.host.dir, key, metric, this.rowGroups(key, r));
+    } catch (err) {
+      if (same()) throw err;
+      return; // a writer replaced or removed the layer while it was read: the query was answered; no index
+    }
+    try {
+      await this.host.ifUnlocked(async () => { if (same()) this.registered(vi.installIndex(this.host.dir, this.host.db, key, r.id, metric, built)); });
+    } finally {
+      fs.rmSync(built.tmp, { force: true });
+    }
   }
 }

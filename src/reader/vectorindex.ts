@@ -3,7 +3,9 @@
 // meta table with the id of the intermediate it was built from — a replaced or deleted intermediate's
 // index is never used (and is removed with it). Exact KNN stays the default until an index exists.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { MistiqueError } from '../errors.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
@@ -63,11 +65,15 @@ export function indexesOf(db: MetadataDB, key: string): IndexInfo[] {
   return (['euclidean', 'cosine'] as const).map((m) => indexInfo(db, key, m)).filter((x): x is IndexInfo => x !== undefined);
 }
 
+/** An index built and saved under a temporary name in indexes/, not yet in place nor registered. */
+export interface BuiltIndex { tmp: string; rows: number; skipped: number; dims: number; buildMs: number }
+
 /**
- * Builds the index of a layer from its rows, given in groups (the caller streams them), and saves it:
- * written under a temporary name, then renamed, then registered. Returns what was registered.
+ * Builds the index of a layer from its rows, given in groups (the caller streams them), and saves it
+ * under a temporary name (`tmpIndexName`): no lock is needed for this, and nothing else sees it until
+ * installIndex puts it in place. On an error the temporary file is removed.
  */
-export async function buildIndex(dir: string, db: MetadataDB, key: string, intermediateId: number, metric: Metric, groups: AsyncIterable<Matrix>): Promise<IndexInfo> {
+export async function writeIndex(dir: string, key: string, metric: Metric, groups: AsyncIterable<Matrix>): Promise<BuiltIndex> {
   const t0 = performance.now();
   let index: UIndex | null = null;
   let rows = 0, skipped = 0, dims = 0;
@@ -88,11 +94,24 @@ export async function buildIndex(dir: string, db: MetadataDB, key: string, inter
   }
   if (!index || rows === 0) throw new MistiqueError('BAD_INPUT', `${key} has no row with finite values to index`);
   fs.mkdirSync(path.join(dir, 'indexes'), { recursive: true });
+  const tmp = path.join(dir, tmpIndexName(key, metric));
+  try {
+    index.save(tmp);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  return { tmp, rows, skipped, dims, buildMs: performance.now() - t0 };
+}
+
+/**
+ * Puts a built index in place (a rename: a reader that has the old one mapped keeps it) and registers it
+ * for the intermediate it was built from. The caller holds the write lock. Returns what was registered.
+ */
+export function installIndex(dir: string, db: MetadataDB, key: string, intermediateId: number, metric: Metric, built: BuiltIndex): IndexInfo {
   const file = indexFile(key, metric);
-  const tmp = path.join(dir, `${file}.tmp-${process.pid}`);
-  index.save(tmp);
-  fs.renameSync(tmp, path.join(dir, file));
-  const info: IndexInfo = { key, metric, intermediateId, file, rows, skipped, dims, bytes: fs.statSync(path.join(dir, file)).size, buildMs: performance.now() - t0, builtAt: new Date().toISOString() };
+  fs.renameSync(built.tmp, path.join(dir, file));
+  const info: IndexInfo = { key, metric, intermediateId, file, rows: built.rows, skipped: built.skipped, dims: built.dims, bytes: fs.statSync(path.join(dir, file)).size, buildMs: built.buildMs, builtAt: new Date().toISOString() };
   try {
     db.putMeta(metaKey(key, metric), JSON.stringify(info));
   } catch (err) {
@@ -100,6 +119,46 @@ export async function buildIndex(dir: string, db: MetadataDB, key: string, inter
     throw err;
   }
   return info;
+}
+
+/** Builds, saves and registers a layer's index (the caller holds the write lock throughout). */
+export async function buildIndex(dir: string, db: MetadataDB, key: string, intermediateId: number, metric: Metric, groups: AsyncIterable<Matrix>): Promise<IndexInfo> {
+  const built = await writeIndex(dir, key, metric, groups);
+  try {
+    return installIndex(dir, db, key, intermediateId, metric, built);
+  } finally {
+    fs.rmSync(built.tmp, { force: true });
+  }
+}
+
+/** A temporary index file's name: it says which process (on which host) is building it. */
+const tmpIndexName = (key: string, metric: Metric): string => `${indexFile(key, metric)}.tmp-${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+const TMP_INDEX = /\.tmp-(.+)-(\d+)-[0-9a-f]{8}$/;
+
+/**
+ * Files in indexes/ that no registration names and no live build will put in place (left by a build
+ * killed half-way, or by a crash between rename and registration), relative to the store's directory.
+ * A temporary file of a process alive on this host is a build under way; one of another host counts as
+ * left once it is a day old.
+ */
+export function strayIndexFiles(dir: string, db: MetadataDB, now = Date.now()): string[] {
+  let names: string[];
+  try { names = fs.readdirSync(path.join(dir, 'indexes')); } catch { return []; }
+  const registered = (f: string): boolean => {
+    const m = /^(.+)\.(euclidean|cosine)\.usearch$/.exec(f);
+    return m !== null && indexInfo(db, m[1]!, m[2] as Metric) !== undefined;
+  };
+  return names.filter((f) => {
+    if (registered(f)) return false;
+    const t = TMP_INDEX.exec(f);
+    if (!t) return true;
+    if (t[1] === os.hostname()) return !processAlive(Number(t[2]));
+    try { return now - fs.statSync(path.join(dir, 'indexes', f)).mtimeMs > 24 * 3600_000; } catch { return false; }
+  }).sort().map((f) => path.join('indexes', f));
+}
+
+function processAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** Removes an index: its registration, then its file. */

@@ -25,6 +25,8 @@ export interface VerifyReport {
   unreadable: string[];
   /** Files in partitions/ that no partition row names (left by a crash between write and registration), and temp files. */
   orphanFiles: string[];
+  /** Files in indexes/ that no registered vector index names and no build under way will put in place (a build killed half-way), relative to the store. */
+  orphanIndexFiles: string[];
   /** Stored blobs no intermediate references (kept in their partitions until they are rewritten) and their raw bytes. */
   orphanBlobs: { count: number; rawBytes: number };
   /** With repair: what was removed. */
@@ -33,12 +35,12 @@ export interface VerifyReport {
   ok: boolean;
 }
 
-export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCodec, opts: { repair?: boolean; onPartition?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCodec, opts: { repair?: boolean; onPartition?: (done: number, total: number) => void; orphanIndexFiles?: string[] } = {}): Promise<VerifyReport> {
   const partDir = path.join(dir, 'partitions');
   const parts = db.integrity.partitionRows();
   const r: VerifyReport = {
     metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [],
-    orphanFiles: [], orphanBlobs: db.integrity.orphanBlobs(), repaired: null, ok: true,
+    orphanFiles: [], orphanIndexFiles: opts.orphanIndexFiles ?? [], orphanBlobs: db.integrity.orphanBlobs(), repaired: null, ok: true,
   };
   for (const [k, p] of parts.entries()) {
     const file = path.join(partDir, p.file);
@@ -80,12 +82,13 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   const known = new Set(parts.map((p) => p.file));
   r.orphanFiles = fs.readdirSync(partDir).filter((f) => !known.has(f)).sort();
   // a bad segment that serves no intermediate any more loses nothing: it waits to be rewritten, like an orphan blob
-  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0;
+  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0 && r.orphanIndexFiles.length === 0;
   if (opts.repair) {
     const dropped = db.deleteIntermediatesByKey(r.unreadable);
     db.integrity.deleteDamagedRows(r.damagedRows);
     for (const f of r.orphanFiles) fs.rmSync(path.join(partDir, f), { force: true });
-    r.repaired = { intermediates: dropped, files: [...r.orphanFiles] };
+    for (const f of r.orphanIndexFiles) fs.rmSync(path.join(dir, f), { force: true });
+    r.repaired = { intermediates: dropped, files: [...r.orphanFiles, ...r.orphanIndexFiles] };
   }
   return r;
 }
