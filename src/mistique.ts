@@ -91,6 +91,7 @@ export class Store {
       dir, db, reader: this.reader, adaptive: policy === 'adaptive',
       getIntermediates: (keys, opts) => this.getIntermediates(keys, opts),
       writable: () => this.writable(),
+      canWrite: () => this.lock.free(),
       ifUnlocked: (fn) => this.asProbe(fn),
     });
     this.lock = new WriteLock(dir);

@@ -201,6 +201,28 @@ describe('vector index', () => {
     }
   });
 
+  it('policy adaptive does not build an index while another process writes (it could not put it in place); it does once that one is done', async () => {
+    const logged = await tempStore();
+    await logged.log('fm.m.relu', DataFrame.fromTensor(clustered(1500, 48), [48]));
+    await logged.close();
+    const store = await tempStore({ policy: 'adaptive' }, logged.dir);
+    store.metadata.setMeta('vector_index_ns_per_value', '0.001');
+    const reader = (store as unknown as { reader: { groups: (...a: unknown[]) => AsyncIterable<unknown> } }).reader;
+    const groups = reader.groups.bind(reader);
+    let builds = 0;
+    reader.groups = (...a: unknown[]) => { builds++; return groups(...a); };
+    const job = await openStore(store.dir);
+    await job.log('fm.m.other', DataFrame.fromTensor(new Float32Array(40), [4])); // a training job, still open
+    const paths: string[] = [];
+    for (let q = 0; q < 4; q++) paths.push((await store.knn('fm.m.relu', 100 + q, { k: 5 })).path);
+    expect(paths).toEqual(['exact', 'exact', 'exact', 'exact']);
+    expect(builds).toBe(0);
+    await job.close();
+    paths.push((await store.knn('fm.m.relu', 104, { k: 5 })).path, (await store.knn('fm.m.relu', 105, { k: 5 })).path);
+    expect(paths.slice(4)).toEqual(['exact', 'index']);
+    expect(builds).toBe(1);
+  });
+
   it('verify reports, and gc removes, what an index build killed half-way left in indexes/; a build under way is left be', async () => {
     const store = await tempStore();
     await store.log('fm.m.relu', DataFrame.fromTensor(clustered(300, 8), [8]));

@@ -24,6 +24,8 @@ export interface NeighbourHost {
   getIntermediates(keys: string, opts?: { rows?: RowSelection }): Promise<Matrix>;
   /** Takes the store's write lock for this handle (waiting as the store is configured), or throws LOCKED. */
   writable(): void;
+  /** Whether this handle holds the write lock or could take it now (no other process writes). */
+  canWrite(): boolean;
   /** Runs `fn` with the write lock if no other process holds it now (false: it did not run). */
   ifUnlocked(fn: () => Promise<void>): Promise<boolean>;
 }
@@ -126,7 +128,8 @@ export class Neighbours {
   private async maybeIndex(key: string, r: IntermediateRow, metric: Metric, ms: number): Promise<void> {
     const vi = await import('./vectorindex.js');
     const spend = vi.addExactSpend(this.host.db, key, metric, ms);
-    if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.host.db))) return;
+    // while another process writes, the index could not be put in place: not built at all
+    if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.host.db)) || !this.host.canWrite()) return;
     const same = (): boolean => {
       try { return intermediateByKey(this.host.db, key).id === r.id; } catch { return false; }
     };

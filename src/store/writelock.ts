@@ -79,6 +79,27 @@ export class WriteLock {
     throw new MistiqueError('NOT_FOUND', `store ${this.dir} was removed while this handle waited for its write lock: open it again`, { cause });
   }
 
+  /** Whether the lock could be taken now: it is, for an instant (a writer arriving then waits it out as a probe's). */
+  free(): boolean {
+    if (this.db) return true;
+    let db: Database.Database;
+    try {
+      if (unwritable(this.dir)) return false;
+      db = new Database(path.join(this.dir, LOCK_FILE), { timeout: 0 });
+    } catch {
+      return false;
+    }
+    try {
+      db.exec('BEGIN EXCLUSIVE');
+      db.exec('ROLLBACK');
+      return true;
+    } catch {
+      return false;
+    } finally {
+      db.close();
+    }
+  }
+
   release(): void {
     if (!this.db) return;
     try { fs.rmSync(path.join(this.dir, HOLDER_FILE), { force: true }); } catch { /* informational only */ }
