@@ -82,6 +82,24 @@ describe('log stream', () => {
     expect(pooled.shape).toEqual([4, 3, 3]);
   });
 
+  for (const via of ['pieces', 'fd'] as const) it(`takes batches of no examples (${via}): checked like any batch, nothing stored; a key that only ever had those is not stored`, async () => {
+    const store = await tempStore();
+    const x = values(3 * 10, 1);
+    const none = (key: string, example: number[], extra: { rowIds?: boolean; scheme?: string } = {}): Buffer =>
+      message({ op: 'batch', key, dtype: 'float32', shape: [0, ...example], bytes: 0, row_ids: extra.rowIds, scheme: extra.scheme });
+    const stream = Buffer.concat([none('p.m.head', [10]), batch('p.m.head', x, [3, 10]), none('p.m.head', [10], { rowIds: true }), none('p.m.empty', [4, 2], { scheme: 'lp' }), END]);
+    const r = await (via === 'pieces' ? store.logStream(pieces(stream, 5)) : viaFd(stream, (fd) => store.logStream({ fd })));
+    expect(r.batches).toBe(4);
+    expect(r.intermediates.map((i) => [i.key, i.rows])).toEqual([['p.m.head', 3]]);
+    expect(store.list().map((i) => i.key)).toEqual(['p.m.head']);
+    expect(bytesOf((await store.getIntermediates('p.m.head.*')).values).equals(bytesOf(x))).toBe(true);
+    // still checked: the key's per-example shape, and a key already stored
+    for (const [bad, msg] of [[Buffer.concat([batch('p.m.a', x, [3, 10]), none('p.m.a', [5]), END]), /were \[10\] and are now \[5\]/], [Buffer.concat([none('p.m.head', [10]), END]), /p\.m\.head is already stored/]] as const) {
+      expect(((await store.logStream(pieces(bad, 64)).catch((e: unknown) => e)) as Error).message).toMatch(msg);
+    }
+    expect(store.list().map((i) => i.key)).toEqual(['p.m.head']);
+  });
+
   const broken: [string, () => Buffer, RegExp, string][] = [
     ['a header that is not JSON', () => Buffer.concat([message({ op: 'batch' }).subarray(0, 4), Buffer.from('{"op": bat'.padEnd(JSON.stringify({ op: 'batch' }).length))]), /message 2: its header is not JSON/, 'BAD_INPUT'],
     ['bytes that do not match the shape', () => Buffer.concat([message({ op: 'batch', key: 'p.m.x', dtype: 'float32', shape: [2, 3], bytes: 20 }, new Uint8Array(20)), END]), /"bytes" is 20 but 2 examples of shape \[3\] as float32 take 24/, 'BAD_INPUT'],

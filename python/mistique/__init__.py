@@ -139,9 +139,9 @@ class Stream:
         if top > 2**24:
             raise MistiqueError(f"{key}: integers up to {top} would be rounded by float32 (exact to ±2^24 = 16777216), "
                                 "the stream's one type: give them as row ids, or log them from Node as a table column")
-        a = np.ascontiguousarray(src, dtype="<f4")
-        if a.ndim == 0:
+        if src.ndim == 0:  # (ascontiguousarray would make it one example of one value)
             raise MistiqueError(f"{key}: a batch needs an examples dimension, got a scalar")
+        a = np.ascontiguousarray(src, dtype="<f4")
         if a.ndim == 1:
             a = a.reshape(a.shape[0], 1)
         ids = None
@@ -160,9 +160,11 @@ class Stream:
         if scheme:
             header["scheme"] = scheme
         h = json.dumps(header).encode("utf-8")
-        parts = [struct.pack("<I", len(h)), h, memoryview(a).cast("B")]
-        if ids is not None:
-            parts.append(memoryview(ids).cast("B"))
+        parts = [struct.pack("<I", len(h)), h]
+        if a.size:  # a batch of no examples (a detector's head with no detection) has no payload
+            parts.append(memoryview(a).cast("B"))
+            if ids is not None:
+                parts.append(memoryview(ids).cast("B"))
         self._write(*parts)
         self.batches += 1
 
@@ -438,6 +440,12 @@ class capture:
             warnings.warn(MistiqueWarning(f"{', '.join(f'{self._key}.{n}' for n in scalars)} gave a scalar (one value per forward pass, "
                                           "like a loss), not rows of examples: not stored; log such values with Stream.log "
                                           "under a key of their own"), stacklevel=2)
+        # outputs whose every batch had no examples (a detector's head that found nothing): nothing was stored for them
+        empty = [sub for sub, n in self._cap._count.items() if n == 0]
+        self._cap.summary["no_examples"] = empty
+        if empty:
+            warnings.warn(MistiqueWarning(f"{', '.join(f'{self._key}.{n}' for n in empty)} gave no examples in any pass (every output "
+                                          "had 0 rows): nothing of them is stored"), stacklevel=2)
         self._cap.summary["batch_axis_1"] = list(self._cap._moved)
         no_tensors = [self._module_names[n] for n in self._cap._no_tensors]
         self._cap.summary["no_tensors"] = no_tensors

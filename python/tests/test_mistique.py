@@ -89,6 +89,20 @@ class StreamTest(unittest.TestCase):
                 s.log("p.m.a", np.zeros((2, 3)), row_ids=[1, 2**32])
         self.assertEqual(listed(self.store), [])
 
+    def test_a_batch_of_no_examples_is_sent_and_stores_nothing_and_a_scalar_is_a_clear_error(self):
+        x = np.arange(12, dtype=np.float32).reshape(3, 4)
+        with mistique.Stream(self.store) as s:
+            s.log("p.m.boxes", np.zeros((0, 4), dtype=np.float32))  # a detector's head on an image without detections
+            s.log("p.m.boxes", x, row_ids=[5, 6, 7])
+            s.log("p.m.boxes", np.zeros((0, 4)), row_ids=[])
+        r = mistique.read(self.store, "p.m.boxes.*")
+        self.assertEqual(r.row_ids.tolist(), [5, 6, 7])
+        np.testing.assert_array_equal(r.values, x)
+        with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.s: a batch needs an examples dimension, got a scalar"):
+            with mistique.Stream(self.store) as s:
+                s.log("p.m.s", np.float32(3))
+        self.assertEqual(listed(self.store), ["p.m.boxes"])
+
     def test_a_table_with_text_reads_as_a_structured_array_exactly(self):
         """A pipeline stage's output (names, numbers, missing values, ±Infinity) reads back by column, not as an error."""
         csv = os.path.join(self.tmp.name, "homes.csv")
@@ -307,6 +321,43 @@ class CaptureTest(unittest.TestCase):
         self.assertIn("tr.grad.1_layers_0_linear1", listed(self.store))
         out = mistique.read(self.store, "tr.grad.2.*")
         self.assertTrue(np.array_equal(out.values, y.detach().numpy()))
+
+    def test_a_head_with_no_detection_in_some_passes_or_all_stores_what_there_is_and_names_the_empty_one(self):
+        """A detector's heads: an output of 0 rows in a pass is a batch of no examples, not an error."""
+        class Above(nn.Module):
+            def __init__(self, t):
+                super().__init__()
+                self.t = t
+
+            def forward(self, h):
+                return h[h[:, 0] > self.t]
+
+        class Det(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc, self.some, self.none = nn.Linear(4, 4), Above(0.0), Above(1e9)
+
+            def forward(self, x):
+                h = self.fc(x)
+                return self.some(h), self.none(h)
+
+        torch.manual_seed(3)
+        m, xs = Det(), [torch.randn(5, 4) for _ in range(4)]
+        with torch.no_grad():
+            m.fc.weight.copy_(torch.eye(4))
+            m.fc.bias.zero_()
+        xs[1][:, 0] = -xs[1][:, 0].abs()  # no detection in the second pass
+        xs[2][0, 0] = 1.0                 # one at least in the third
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            with mistique.capture(m, self.store, "p.det") as cap:
+                with torch.no_grad():
+                    kept = [m(x)[0] for x in xs]
+        self.assertEqual(sorted(listed(self.store)), ["p.det.fc", "p.det.some"])
+        self.assertEqual(cap.summary["no_examples"], ["none"])
+        self.assertEqual([len(k) for k in kept][1], 0)
+        np.testing.assert_array_equal(mistique.read(self.store, "p.det.some.*").values, torch.cat(kept).numpy())
+        self.assertTrue(any("p.det.none gave no examples in any pass" in str(w.message) for w in seen if issubclass(w.category, mistique.MistiqueWarning)))
 
     def test_a_training_loop_with_a_loss_module_stores_the_examples_and_names_the_scalar(self):
         """A criterion inside the model gives one scalar per pass: it has no rows, so it is named, not stored, and not fatal."""

@@ -158,8 +158,9 @@ function parseHeader(bytes: Uint8Array, n: number): Header {
   if (o.op !== 'batch') throw bad(n, `unknown op ${JSON.stringify(o.op)} (use "batch" or "end")`);
   if (typeof o.key !== 'string') throw bad(n, 'a batch needs "key": "project.model.intermediate"');
   if (o.dtype !== 'float32') throw bad(n, `dtype ${JSON.stringify(o.dtype)} is not supported: send float32 (little-endian)`);
-  if (!Array.isArray(o.shape) || o.shape.length < 1 || !o.shape.every((d) => Number.isInteger(d) && (d as number) >= 1)) {
-    throw bad(n, `"shape" must be [examples, …per-example dims] of positive integers, got ${JSON.stringify(o.shape)}`);
+  // no examples at all is a batch too (a detector's head when an image has no detection): it stores nothing
+  if (!Array.isArray(o.shape) || o.shape.length < 1 || !o.shape.every((d, i) => Number.isInteger(d) && (d as number) >= (i === 0 ? 0 : 1))) {
+    throw bad(n, `"shape" must be [examples, …per-example dims]: a whole number of examples and positive per-example dims, got ${JSON.stringify(o.shape)}`);
   }
   if (!Number.isInteger(o.bytes) || (o.bytes as number) < 0) throw bad(n, `"bytes" must be the payload's length, got ${JSON.stringify(o.bytes)}`);
   if (o.row_ids !== undefined && typeof o.row_ids !== 'boolean') throw bad(n, '"row_ids" must be true or false');

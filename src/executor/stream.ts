@@ -63,10 +63,18 @@ export async function logStream(store: StreamSink, input: AsyncIterable<Uint8Arr
       const [rows, ...example] = h.shape as [number, ...number[]];
       const per = example.reduce((a, b) => a * b, 1);
       let o = open.get(h.key);
+      if (rows === 0) {
+        // nothing to store: checked as a first batch would be (or against the key's earlier ones), and skipped
+        if (o) checkSame(o, h, example, n);
+        else checkStart(store, h, n);
+        await frames.payload();
+        batches++;
+        opts.onBatch?.(h.key, o?.rows ?? 0, bytes);
+        continue;
+      }
       if (!o) o = start(store, h, example, per, opts, n);
       else {
-        if (example.join(',') !== o.shape.join(',')) throw bad(n, `${h.key}'s examples were [${o.shape.join(', ')}] and are now [${example.join(', ')}]: an intermediate has one per-example shape`);
-        if (h.scheme !== undefined && schemeName(parseScheme(h.scheme)) !== schemeName(o.scheme)) throw bad(n, `${h.key} was started with scheme ${schemeName(o.scheme)}; a later batch cannot change it`);
+        checkSame(o, h, example, n);
       }
       open.set(h.key, o);
       const payload = await frames.payload();
@@ -104,11 +112,23 @@ export async function logStream(store: StreamSink, input: AsyncIterable<Uint8Arr
   }
 }
 
-function start(store: StreamSink, h: BatchHeader, example: number[], per: number, opts: StreamOptions, n: number): Open {
+/** A later batch of a key: the same per-example shape, and the scheme it was started with if it names one. */
+function checkSame(o: Open, h: BatchHeader, example: number[], n: number): void {
+  if (example.join(',') !== o.shape.join(',')) throw bad(n, `${h.key}'s examples were [${o.shape.join(', ')}] and are now [${example.join(', ')}]: an intermediate has one per-example shape`);
+  if (h.scheme !== undefined && schemeName(parseScheme(h.scheme)) !== schemeName(o.scheme)) throw bad(n, `${h.key} was started with scheme ${schemeName(o.scheme)}; a later batch cannot change it`);
+}
+
+/** A key's first batch: a key of three names, not stored yet, and a scheme that parses. */
+function checkStart(store: StreamSink, h: BatchHeader, n: number): void {
   const k = parseIntermediateKey(h.key);
   if (store.metadata.intermediateId(k.project, k.model, k.intermediate) !== undefined) {
     throw new MistiqueError('EXISTS', `stream message ${n}: ${h.key} is already stored: capture under a new model name (e.g. the next checkpoint) or delete it first (mistique rm ${h.key}); nothing of the stream was logged`);
   }
+  if (h.scheme !== undefined) parseScheme(h.scheme);
+}
+
+function start(store: StreamSink, h: BatchHeader, example: number[], per: number, opts: StreamOptions, n: number): Open {
+  checkStart(store, h, n);
   const scheme = h.scheme !== undefined ? parseScheme(h.scheme) : opts.scheme ?? {};
   const q = scheme.quantize;
   const writer = store.writer(h.key, {
