@@ -39,6 +39,8 @@ describe('key grammar', () => {
     expect(() => parseKey(null as unknown as string)).toThrow(/a key must be a string, got object/);
     // an empty part is malformed (not a name with bad characters)
     for (const bad of ['.m.i.c', 'p..i.c', 'p.m..c', 'p.m.i.', 'p.m.i']) expect(() => parseKey(bad), bad).toThrow(/is malformed: write project\.model\.intermediate\.column/);
+    expect(() => parseKey('p.m.i')).toThrow(/; every column of p\.m\.i is p\.m\.i\.\*$/);
+    expect(() => parseKey('p.m.i.')).not.toThrow(/every column of/);
     expect(() => parseKey('p.m.i')).toThrow(/project\.model\.intermediate\.column/);
     expect(() => parseKey('p.m/x.i.c')).toThrow(/the model part "m\/x"/);
     expect(parseKey(`${'x'.repeat(128)}.m.i.c`).project).toHaveLength(128);

@@ -15,6 +15,7 @@ ends (an exception inside it logs nothing). Standard library and numpy; torch on
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
 import shlex
@@ -146,7 +147,7 @@ class Stream:
             a = a.reshape(a.shape[0], 1)
         ids = None
         if row_ids is not None:
-            wide = np.fromiter(row_ids, dtype=np.int64)
+            wide = _row_ids(row_ids)
             if wide.size and (wide.min() < -2**31 or wide.max() >= 2**31):
                 bad = wide[(wide < -2**31) | (wide >= 2**31)][0]
                 raise MistiqueError(f"{key}: row id {bad} does not fit a row id (a 32-bit signed integer, −2147483648…2147483647): number the examples, or keep such ids as a column of their own")
@@ -236,7 +237,7 @@ class Capture:
 
     def rows(self, row_ids: Iterable[int]) -> None:
         """Row ids of the examples of the next forward pass (default: numbered on from 0, pass after pass)."""
-        self._rows = np.asarray(list(row_ids), dtype=np.int64)
+        self._rows = _row_ids(row_ids)
 
     def _start(self, module, inputs) -> None:
         """The model's forward pass begins (a pre-hook on the model): its examples are the first tensor input's."""
@@ -500,10 +501,10 @@ def read(store: str, pattern: str, rows: Optional[Iterable[int]] = None, cli: Op
     """Reads intermediates (`project.model.intermediate.column`, '*' allowed) as numpy, read or re-run as the store decides."""
     args = ["get", pattern, "--store", os.fspath(store)]
     if rows is not None:
-        ids = [int(r) for r in rows]
+        ids = _row_ids(rows).tolist()
         if not ids:
             raise MistiqueError("rows is empty: give at least one row id, or None for all")
-        args += ["--rows", _row_spec(ids)]
+        args.append(f"--rows={_row_spec(ids)}")  # one argument: a negative row id is no option
     try:
         values, row_ids = _get_npy(_cli(cli) + args)
         return Result(values=values, row_ids=row_ids)
@@ -580,6 +581,23 @@ def _read_npy(f: Any) -> np.ndarray:
             raise EOFError(f"the stream ended after {got} of {len(view)} bytes of an array")
         got += n
     return a
+
+
+def _row_id(r: Any) -> int:
+    """A row id as given: a whole number (int, numpy integer), never a float truncated to one."""
+    try:
+        return operator.index(r)
+    except TypeError:
+        raise MistiqueError(f"row id {r!r} is not a whole number: row ids are integers") from None
+
+
+def _row_ids(xs: Iterable[Any]) -> np.ndarray:
+    """Row ids as int64: an integer array or a range as they are, anything else id by id (_row_id)."""
+    if isinstance(xs, np.ndarray) and np.issubdtype(xs.dtype, np.integer):
+        return xs.astype(np.int64, copy=False).reshape(-1)
+    if isinstance(xs, range):
+        return np.arange(xs.start, xs.stop, xs.step, dtype=np.int64)
+    return np.fromiter((_row_id(r) for r in xs), dtype=np.int64)
 
 
 def _row_spec(ids: List[int]) -> str:

@@ -76,6 +76,20 @@ class StreamTest(unittest.TestCase):
         self.assertEqual(r.row_ids.tolist(), [7, 8, 9, 2, 15, 16])
         self.assertEqual(r.values[:, 0].tolist(), [7, 8, 9, 2, 15, 16])
 
+    def test_negative_row_ids_read_back_and_a_row_id_that_is_not_whole_is_a_clear_error(self):
+        with mistique.Stream(self.store) as s:
+            s.log("p.m.n", np.arange(12, dtype=np.float32).reshape(4, 3), row_ids=np.array([-5, -1, 0, 7]))
+        r = mistique.read(self.store, "p.m.n.*", rows=[-1, 7])  # before, --rows -1 was taken for an option
+        self.assertEqual(r.row_ids.tolist(), [-1, 7])
+        self.assertEqual(r.values[:, 0].tolist(), [3, 9])
+        self.assertEqual(mistique.read(self.store, "p.m.n.*", rows=range(-1, 1)).row_ids.tolist(), [-1, 0])
+        with self.assertRaisesRegex(mistique.MistiqueError, r"row id 1\.5 is not a whole number"):
+            mistique.read(self.store, "p.m.n.*", rows=[1.5])  # before, read as row 1
+        with self.assertRaisesRegex(mistique.MistiqueError, r"row id 2\.5 is not a whole number"):
+            with mistique.Stream(self.store) as s:
+                s.log("p.m.f", np.zeros((2, 3)), row_ids=[1, 2.5])
+        self.assertEqual(listed(self.store), ["p.m.n"])
+
     def test_integers_float32_would_round_are_a_clear_error(self):
         with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.ids: integers up to 16777217 would be rounded by float32"):
             with mistique.Stream(self.store) as s:

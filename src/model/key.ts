@@ -43,7 +43,8 @@ export function parseKey(key: string): KeyPattern {
   if (parts.slice(0, 3).some((p) => p.length === 0) || parts.slice(3).join('.').length === 0) {
     throw new MistiqueError(
       'BAD_KEY',
-      `key ${JSON.stringify(key)} is malformed: write project.model.intermediate.column, with '*' for any part (e.g. zillow.P1.join.* or fmnist.*.conv1.*)`,
+      `key ${JSON.stringify(key)} is malformed: write project.model.intermediate.column, with '*' for any part (e.g. zillow.P1.join.* or fmnist.*.conv1.*)${
+        parts.length === 3 && parts.every((p) => p.length > 0) ? `; every column of ${key} is ${key}.*` : ''}`,
     );
   }
   const [project, model, intermediate] = parts as [string, string, string];
