@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it, vi } from 'vitest';
-import { run } from '../src/cli/main.js';
+import { negativeValues, run } from '../src/cli/main.js';
 import { demoHints, hintCommand } from '../src/cli/demo.js';
 import { openStore } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
@@ -277,6 +277,20 @@ describe('mistique CLI', () => {
     r = await cli('log', 'p.m.x', path.join(dir, 'missing.csv'), '--store', store);
     expect(r.err).toMatch(/does not exist/);
     expect(fs.existsSync(store)).toBe(false);
+  });
+
+  it('takes a negative row id after --rows or --row as a value, and refuses a --limit that is not a whole number of rows', async () => {
+    expect(negativeValues(['get', 'p.m.x.*', '--rows', '-1', '--row', '-5,7', '--limit', '3', '-h', '--k', '-2'])).toEqual(['get', 'p.m.x.*', '--rows=-1', '--row=-5,7', '--limit', '3', '-h', '--k=-2']);
+    const store = path.join(tempDir(), 's');
+    const s = await openStore(store);
+    await s.log('p.m.n', { v: Float64Array.from([10, 11, 12, 13]) }, { rowIds: Int32Array.from([-5, -1, 0, 7]) });
+    await s.close();
+    let r = await cli('get', 'p.m.n.*', '--rows', '-1', '--format', 'csv', '--store', store);
+    expect([r.code, r.out]).toEqual([0, 'row_id,v\n-1,11']); // before: "Option '--rows' argument is ambiguous" (exit 2)
+    for (const bad of ['-3', 'abc', '2.5', '']) {
+      r = await cli('get', 'p.m.n.*', '--limit', bad, '--store', store);
+      expect([r.code, r.err]).toEqual([1, `mistique get: --limit ${bad}: give a whole number of rows`]); // -3 had printed no row and "… 7 more rows"
+    }
   });
 
   it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {

@@ -20,7 +20,7 @@ import type { IntermediateInfo } from '../store/writer.js';
 import { WriteLock } from '../store/writelock.js';
 import { loadFashionMnist, loadSubset } from '../../datasets/fashion-mnist/load.js';
 import { parseScheme } from '../quantize/scheme.js';
-import { formatBytes, formatMatrix, formatTable } from './format.js';
+import { formatBytes, formatMatrix, formatTable, rowLimit } from './format.js';
 
 export interface Io {
   out(s: string): void;
@@ -132,6 +132,7 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
   const format = opts.out === '-' && opts.format === 'npy' ? 'npy' : textFormat(opts.format, opts.out === '-' ? 'csv' : 'table');
   if (opts.out && opts.out !== '-' && opts.format) throw new MistiqueError('BAD_OPTION', `--format is for stdout; ${opts.out} is written in the format its extension names`);
   if (opts.out === '-' && format === 'table') throw new MistiqueError('BAD_OPTION', '--out - writes data: use --format csv, json or jsonl');
+  const limit = rowLimit(opts.limit);
   const write = io.write;
   if (format === 'npy' && !write) throw new MistiqueError('BAD_OPTION', '--format npy writes binary data: it needs stdout');
   if (keys.length === 0) throw new MistiqueError('BAD_KEY', 'give at least one key, e.g. `mistique get zillow.P1.pred.*`');
@@ -155,7 +156,7 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} in ${(performance.now() - t0).toFixed(0)} ms (the query ${ms.toFixed(1)} ms of it)`);
     } else {
       // on a terminal, as many columns as fit its width (the rest are counted; --format csv shows all)
-      io.out(formatMatrix(m, opts.limit ? Number(opts.limit) : 20, 8, process.stdout.isTTY ? process.stdout.columns : undefined));
+      io.out(formatMatrix(m, limit, 8, process.stdout.isTTY ? process.stdout.columns : undefined));
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
     }
   }, false, io);
@@ -372,6 +373,7 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
   const parts = key?.split('.') ?? [];
   if (parts.length !== 3) throw new MistiqueError('BAD_KEY', 'usage: mistique rerun <project.model.intermediate> [--rows R], e.g. zillow.P1_1.pred_test');
   const format = textFormat(opts.format, 'table');
+  const limit = rowLimit(opts.limit);
   const sel = opts.rows !== undefined ? parseRows(opts.rows) : undefined;
   const rows = sel === undefined ? undefined : Array.isArray(sel) || ArrayBuffer.isView(sel) ? (sel as ArrayLike<number>) : rangeIds(sel as { start: number; end: number });
   await withStore(dir, async (s) => {
@@ -386,7 +388,6 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
     if (s.metadata.workflows.get(parts[0]!, parts[1]!)?.kind === 'dnn') {
       const r = await s.rerunLayer(`${parts[0]}.${parts[1]}`, parts[2]!, rows ? { rows } : {});
       const per = r.shape.reduce((a, b) => a * b, 1);
-      const limit = opts.limit ? Number(opts.limit) : 20;
       io.out(formatTable(['row_id', 'first values', 'max'], Array.from({ length: Math.min(limit, r.rowIds.length) }, (_, i) => {
         const v = r.values.subarray(i * per, (i + 1) * per);
         return [r.rowIds[i]!, Array.from(v.subarray(0, 6), (x) => +x.toPrecision(4)).join(' ') + (per > 6 ? ' …' : ''), +v.reduce((m, x) => (x > m ? x : m), -Infinity).toPrecision(4)];
@@ -395,7 +396,7 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
       return;
     }
     const r = await s.rerun(`${parts[0]}.${parts[1]}`, parts[2]!, rows ? { rows } : {});
-    const t = r.table, limit = opts.limit ? Number(opts.limit) : 20;
+    const t = r.table;
     const n = Math.min(limit, t.nrows);
     io.out(formatTable(['row_id', ...t.names],
       Array.from({ length: n }, (_, i) => [t.rowIds[i]!, ...t.columns.map((c) => { const v = c[i]; return v === null || v === undefined ? '' : typeof v === 'number' ? +v.toPrecision(6) : v; })]),

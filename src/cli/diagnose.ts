@@ -9,7 +9,7 @@ import { layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { Store } from '../mistique.js';
 import type { Matrix } from '../model/matrix.js';
 import { parseRows, withStore, type Io } from './commands.js';
-import { formatTable, formatValue } from './format.js';
+import { formatTable, formatValue, rowLimit } from './format.js';
 
 export const TECHNIQUES = ['pointq', 'topk', 'coldiff', 'coldist', 'rowdiff', 'knn', 'svcca', 'heatmap', 'netdissect'] as const;
 
@@ -116,7 +116,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const b = await query(s, need(args[1], 'two column keys'), o.rows);
         const d = colDiff(a, 0, b, 0, num('tolerance', o.tolerance, 0));
         noK(o, 'coldiff', '--limit');
-        const limit = num('limit', o.limit, 20, true);
+        const limit = rowLimit(o.limit);
         if (o.json) { io.out(json(d)); return; }
         io.out(formatTable(['row_id', a.columns[0]!.key, b.columns[0]!.key], Array.from(d.rowIds.subarray(0, limit), (id, i) => [id, formatValue(d.a[i]!), formatValue(d.b[i]!)]), [true, true, true]));
         io.out(`${d.rowIds.length} of ${d.compared} shared rows differ${d.rowIds.length > limit ? ` (first ${limit} shown; --limit for more)` : ''}`);
@@ -138,7 +138,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const two = (parseRows(ids) as number[]);
         if (two.length !== 2) throw new MistiqueError('BAD_ROWS', `rowdiff compares two rows: --rows A,B (got ${two.length})`);
         noK(o, 'rowdiff', '--limit');
-        const r = rowDiff(m, two[0]!, two[1]!, num('limit', o.limit, 20, true));
+        const r = rowDiff(m, two[0]!, two[1]!, rowLimit(o.limit));
         if (o.json) { io.out(json(r)); return; }
         io.out(formatTable(['column', `row ${two[0]}`, `row ${two[1]}`, 'difference'], r.columns.map((c, j) => [c, formatValue(r.a[j]!), formatValue(r.b[j]!), formatValue(r.diff[j]!)]), [false, true, true, true]));
         return;
@@ -213,7 +213,7 @@ export async function diagnose(dir: string, technique: string | undefined, args:
         const r = netdissect(m, concepts, { alpha: num('alpha', o.alpha, 0.005) });
         if (o.json) { io.out(json(r)); return; }
         noK(o, 'netdissect', '--limit');
-        const top = [...r.units].sort((a, b) => b.iou - a.iou).slice(0, num('limit', o.limit, 20, true));
+        const top = [...r.units].sort((a, b) => b.iou - a.iou).slice(0, rowLimit(o.limit));
         io.out(formatTable(['unit', 'concept', 'IoU', 'T_k'], top.map((u) => [u.unit, u.concept, u.iou.toFixed(3), formatValue(+u.threshold.toPrecision(4))]), [true, false, true, true]));
         const per = new Map<string, number>();
         for (const u of r.units) if (u.iou >= 0.04) per.set(u.concept, (per.get(u.concept) ?? 0) + 1);

@@ -1,5 +1,14 @@
 // Human-readable output for the CLI: byte sizes, aligned tables, a Matrix preview.
 import type { Matrix } from '../model/matrix.js';
+import { MistiqueError } from '../errors.js';
+
+/** `--limit`: how many rows a command prints (default 20), a whole number ≥ 0 (else BAD_OPTION, naming it). */
+export function rowLimit(v: string | undefined, dflt = 20): number {
+  if (v === undefined) return dflt;
+  const n = v.trim() === '' ? NaN : Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new MistiqueError('BAD_OPTION', `--limit ${v}: give a whole number of rows`);
+  return n;
+}
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];

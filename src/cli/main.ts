@@ -265,7 +265,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
-      args: rest,
+      args: negativeValues(rest),
       allowPositionals: true,
       options: {
         store: { type: 'string' }, help: { type: 'boolean', short: 'h' }, rows: { type: 'string' }, out: { type: 'string', short: 'o' },
@@ -343,4 +343,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } finally {
     stopWorking();
   }
+}
+
+/**
+ * `--rows -1` as `--rows=-1`: a value that is a negative number (a row id may be) is never an option,
+ * where parseArgs takes anything after an option that starts with '-' for one ("ambiguous").
+ */
+export function negativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!, next = args[i + 1];
+    if (/^--[a-z][a-z-]*$/.test(a) && next !== undefined && /^-\d/.test(next)) { out.push(`${a}=${next}`); i++; } else out.push(a);
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 // mistique sql "<query>": one SQL statement over the store (src/sql), printed as an aligned table or as
 // data (csv, json, jsonl), or written to a file with --out (.parquet, .csv, .json).
 import { withStore, type Io } from './commands.js';
-import { formatTable } from './format.js';
+import { formatTable, rowLimit } from './format.js';
 import { csvCell, textFormat } from './files.js';
 import { MistiqueError } from '../errors.js';
 
@@ -17,8 +17,7 @@ const jsonValue = (_: string, x: unknown): unknown => (typeof x === 'bigint' ? x
 export async function sqlCmd(dir: string, pos: readonly string[], opts: { format?: string; out?: string; limit?: string }, io: Io): Promise<void> {
   if (pos.length !== 1) throw new MistiqueError('BAD_OPTION', `give the query as one argument, quoted: mistique sql 'SELECT * FROM "zillow.P1_1.pred_test" LIMIT 5'${pos.length ? ` (got ${pos.length} arguments)` : ''}`);
   const format = textFormat(opts.format, 'table');
-  const limit = opts.limit === undefined ? 20 : Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 0) throw new MistiqueError('BAD_OPTION', `--limit ${opts.limit}: give a whole number of rows`);
+  const limit = rowLimit(opts.limit);
   await withStore(dir, async (s) => {
     const r = await s.sql(pos[0]!, { out: opts.out });
     const took = `${r.ms.toFixed(1)} ms; read ${r.reads.map((x) => `${x.key} (${x.rows} rows${x.narrowed ? ', narrowed by row_id' : ''}${x.columns !== undefined ? `, ${x.columns} ${x.columns === 1 ? 'column' : 'columns'}` : ''})`).join(', ') || 'the catalog only'}`;
