@@ -256,6 +256,7 @@ describe('the query catalogue', () => {
   it('COL_DIFF: rows that differ (NaN equals NaN), with a tolerance; grouped comparison of two models', () => {
     expect([...colDiff(a, 0, b, 0).rowIds]).toEqual([12, 14, 15]);
     expect([...colDiff(a, 0, b, 0, 0.05).rowIds]).toEqual([12, 15]);
+    for (const t of [-1, NaN]) expect(() => colDiff(a, 0, b, 0, t)).toThrow(/^tolerance must be a number ≥ 0 .*, got (-1|NaN)$/);
     const g = groupedCompare(type, 'type', a, 0, b, 0);
     expect(g.map((s) => s.group)).toEqual([1, 2, 3]);
     expect(g[0]).toMatchObject({ count: 3, a: Infinity });

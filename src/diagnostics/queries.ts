@@ -50,6 +50,7 @@ export interface ColDiff { rowIds: Int32Array; a: Float64Array; b: Float64Array;
  * value); NaN against a number is a difference.
  */
 export function colDiff(ma: Matrix, a: number | string, mb: Matrix, b: number | string, tolerance = 0): ColDiff {
+  if (!(tolerance >= 0)) throw new MistiqueError('BAD_OPTION', `tolerance must be a number ≥ 0 (how far two values may be apart and still be the same), got ${tolerance}`);
   numeric(ma); numeric(mb);
   const va = ma.column(typeof a === 'number' ? a : ma.columnIndex(a));
   const vb = mb.column(typeof b === 'number' ? b : mb.columnIndex(b));
