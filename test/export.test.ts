@@ -201,6 +201,9 @@ describe('export', () => {
     ];
     fs.writeFileSync(path.join(dir, 'afile'), 'x');
     cases.push([() => store.export('z.cnn.*', { out: path.join(dir, 'afile') }), /is a file, and 2 intermediates need a directory/, 'BAD_OPTION']);
+    // several into one file's name: before, a directory named x.parquet; a file under a file: before, an internal error
+    cases.push([() => store.export('z.cnn.*', { out: path.join(dir, 'x.parquet') }), /2 intermediates match \(z\.cnn\.relu1, z\.cnn\.relu1_lp\) and .*x\.parquet names one file: give --out a directory \(e\.g\. .*\/x\/\)/, 'BAD_OPTION']);
+    cases.push([() => store.export('z.cnn.relu1', { out: path.join(dir, 'afile', 'x.npy') }), /cannot write .*afile\/x\.npy: EEXIST.*: give a file name in a directory that can hold it/, 'BAD_OPTION']);
     for (const [f, msg, code] of cases) {
       const err = await f().then(() => null, (e: unknown) => e);
       expect(err, String(msg)).toBeInstanceOf(MistiqueError);
@@ -209,6 +212,21 @@ describe('export', () => {
     }
     expect(fs.readdirSync(dir)).toEqual(['afile']);
     expect(snapshotFiles(store.dir)).toEqual(before);
+    await store.close();
+  });
+
+  it('a file in a directory not there yet is written there, the directory made (export, get --out, sql --out)', async () => {
+    const { store } = await mixedStore();
+    const dir = tempDir();
+    await store.export('z.cnn.relu1', { out: path.join(dir, 'a', 'b', 'r.npy') });
+    expect(fs.readdirSync(path.join(dir, 'a', 'b')).sort()).toEqual(['r.npy', 'r.row_id.npy']);
+    await store.flush(); // what the commands below (other handles) see
+    const errs: string[] = [];
+    const io = { out: () => undefined, err: (e: string) => errs.push(e) };
+    expect(await run(['get', 'z.cnn.relu1.*', '--out', path.join(dir, 'c', 'r.parquet'), '--store', store.dir], io), errs.join()).toBe(0);
+    expect(await run(['sql', 'SELECT 1 AS one', '--out', path.join(dir, 'd', 'one.csv'), '--store', store.dir], io), errs.join()).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'd', 'one.csv'), 'utf8')).toBe('one\n1\n');
+    expect(fs.existsSync(path.join(dir, 'c', 'r.parquet'))).toBe(true);
     await store.close();
   });
 

@@ -80,7 +80,12 @@ export async function exportIntermediates(src: ExportSource, patterns: readonly 
   }
   const list = [...items.values()];
   const out = opts.out;
-  const toDir = list.length > 1 || out.endsWith('/') || out.endsWith(path.sep) || (fs.existsSync(out) && fs.statSync(out).isDirectory());
+  const named = out.endsWith('/') || out.endsWith(path.sep) || (fs.existsSync(out) && fs.statSync(out).isDirectory());
+  // several intermediates into what reads as one file's name (x.parquet) would make a directory of that name
+  if (list.length > 1 && !named && formatOfFile(out)) {
+    throw new MistiqueError('BAD_OPTION', `${list.length} intermediates match (${list.slice(0, 3).map((x) => x.key).join(', ')}${list.length > 3 ? ', …' : ''}) and ${out} names one file: give --out a directory (e.g. ${path.join(path.dirname(out), path.basename(out, path.extname(out)))}/), one file each`);
+  }
+  const toDir = list.length > 1 || named;
   let format: ExportFormat;
   if (toDir) {
     if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new MistiqueError('BAD_OPTION', `${out} is a file, and ${list.length} intermediates need a directory (one file each): give --out a directory`);

@@ -62,6 +62,8 @@ export async function writeGroups(format: ExportFormat, file: string, head: File
     for await (const m of all()) { yield m; onRows(m.nrows); }
   };
   try {
+    // a file in a directory not there yet: the directory is made, as for several intermediates
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     switch (format) {
       case 'parquet': await writeParquet(parts[0]!, head, first.value, counted()); break;
       case 'arrow': await writeArrow(parts[0]!, head, first.value, counted()); break;
@@ -70,11 +72,24 @@ export async function writeGroups(format: ExportFormat, file: string, head: File
     }
     parts.forEach((p, i) => fs.renameSync(p, files[i]!));
   } catch (err) {
-    for (const p of parts) fs.rmSync(p, { force: true });
+    for (const p of parts) {
+      try { fs.rmSync(p, { force: true }); } catch { /* its directory is not one (ENOTDIR): nothing was made there */ }
+    }
     await it.return?.(undefined);
-    throw err;
+    throw outputError(file, err);
   }
   return { files, bytes: files.reduce((a, f) => a + fs.statSync(f).size, 0) };
+}
+
+/** A failure to write an output file as a MistiqueError that names the file and what to do (it had been an internal error). */
+export function outputError(file: string, err: unknown): unknown {
+  if (err instanceof MistiqueError) return err;
+  const code = (err as NodeJS.ErrnoException).code;
+  const msg = `cannot write ${file}: ${(err as Error).message}`;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new MistiqueError('NO_SPACE', `${msg} (the disk is full): free space, or write it elsewhere`, { cause: err });
+  if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return new MistiqueError('READ_ONLY', `${msg} (no permission to write there): write it elsewhere`, { cause: err });
+  if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOENT' || code === 'ENAMETOOLONG') return new MistiqueError('BAD_OPTION', `${msg}: give a file name in a directory that can hold it`, { cause: err });
+  return err;
 }
 
 /**

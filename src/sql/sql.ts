@@ -12,7 +12,7 @@ import { Table, tableFromJSON } from 'apache-arrow';
 import { MistiqueError } from '../errors.js';
 import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
-import { single, writeGroups } from '../export/writers.js';
+import { outputError, single, writeGroups } from '../export/writers.js';
 import { findIntermediate } from '../reader/resolve.js';
 import { columnsUsed, rowFilters, baseTables, type RowFilter } from './pushdown.js';
 
@@ -211,6 +211,7 @@ export class SqlSession {
         const format = ext === 'parquet' ? 'parquet' : ext === 'csv' ? 'csv' : ext === 'json' || ext === 'ndjson' ? 'json' : null;
         if (!format) throw new MistiqueError('BAD_OPTION', `cannot write ${opts.out}: name it .parquet, .csv or .json`);
         const part = `${opts.out}.${process.pid}.tmp`;
+        try { fs.mkdirSync(path.dirname(opts.out), { recursive: true }); } catch (err) { throw outputError(opts.out, err); }
         await c.run(`COPY (${query.replace(/;\s*$/, '')}) TO '${part.replace(/'/g, "''")}' (FORMAT ${format}${format === 'csv' ? ', HEADER' : ''})`).catch((e: unknown) => { throw duckError(e, query); });
         fs.renameSync(part, opts.out);
         return { table: new Table(), columns: [], rows: [], reads, ms: performance.now() - t0 };
