@@ -56,6 +56,12 @@ describe('mistique log of a .npy file', () => {
     err.length = 0;
     expect(await run(['log', 'p.m.one', one, '--store', store], { out: () => undefined, err: (x) => err.push(x) })).toBe(1);
     expect(err.join('\n')).toMatch(/one\.npy holds one value \(shape \(\)\): an intermediate needs an examples axis first/);
+    // no examples at all: said so (it was "nothing was appended to p.m.none: an intermediate needs at least one batch")
+    const none = path.join(dir, 'none.npy');
+    fs.writeFileSync(none, npyHeader('<f4', [0, 10]));
+    err.length = 0;
+    expect(await run(['log', 'p.m.none', none, '--store', store], { out: () => undefined, err: (x) => err.push(x) })).toBe(1);
+    expect(err.join('\n')).toBe(`mistique log: ${none} holds no examples (shape (0, 10)): there is nothing in it to log`);
   });
 
   it('streams a .npy batch by batch from the file: values and row ids as one read, Fortran order whole, big-endian swapped', async () => {

@@ -46,6 +46,7 @@ export function parseNpyHeader(bytes: Uint8Array, file: string, accept: readonly
     throw new MistiqueError('BAD_FRAME', `${file}: mistique reads .npy arrays of ${accept.join(', ')} here (got ${written} of shape ${shapeText(shape)}); convert with numpy.ascontiguousarray(a, dtype=numpy.float32)`);
   }
   if (shape.length < 1) throw new MistiqueError('BAD_FRAME', `${file} holds one value (shape ()): an intermediate needs an examples axis first, e.g. numpy.save(file, numpy.atleast_1d(a))`);
+  if (shape[0] === 0) throw new MistiqueError('BAD_FRAME', `${file} holds no examples (shape ${shapeText(shape)}): there is nothing in it to log`);
   return { descr: descr as NpyDescr, written, shape, fortran, dataOffset: start + hlen, bytesPerValue: T.BYTES_PER_ELEMENT };
 }
 
