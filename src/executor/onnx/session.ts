@@ -9,8 +9,10 @@ import { MistiqueError } from '../../errors.js';
  * not spin while waiting. Spinning keeps the second core busy through the exposed outputs' copies, which
  * run on one thread; measured on vgg (500 images, 2 cores) the exposed pass took 129–144 ms and 250–284 ms
  * of CPU spinning, 93–119 ms and 161–187 ms not — and logging needs that core for its encode workers and writes.
+ * Its logger says only what is fatal: a kernel's failure is thrown, and reported with onnxruntime's message
+ * and what to check; the logger had printed it twice more, in red, before that.
  */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { logSeverityLevel: 4, extra: { session: { intra_op: { allow_spinning: '0' } } } };
 
 /** The rank of each output of a session, as onnxruntime's shape inference gives it (undefined: unknown). */
 export function outputRanks(session: ort.InferenceSession): Map<string, number | undefined> {
