@@ -131,6 +131,7 @@ describe('mistique serve: the JSON API', () => {
       ['/api/row?key=zillow.P1_1.valid&row=999999', 404, 'NOT_FOUND'],
       ['/api/heatmap?key=zillow.P1_1.valid&row=1', 400, 'BAD_OPTION'],
       ['/api/rows?key=zillow.P1_1.valid&limit=-3', 400, 'BAD_OPTION'],
+      ['/api/topk?key=zillow.P1_1.pred_test.pred&order=sideways', 400, 'BAD_OPTION'],
       ['/api/intermediate?key=..%2F..%2Fetc', 400, 'BAD_KEY'],
       ['/api/intermediate', 400, 'BAD_OPTION'],
       ['/api/compare?a=zillow.P1_1.valid&b=zillow.P2_1.valid', 400, 'BAD_KEY'],

@@ -210,7 +210,9 @@ export async function colDistPage(store: Store, p: Params): Promise<unknown> {
 export async function topkPage(store: Store, p: Params): Promise<unknown> {
   const key = param(p, 'key');
   const k = intParam(p, 'k', 10, 1, 1000);
-  const order = p.get('order') === 'asc' ? 'asc' : 'desc';
+  const o = p.get('order') ?? 'desc';
+  if (o !== 'asc' && o !== 'desc') throw new MistiqueError('BAD_OPTION', `?order=${o}: give desc (the largest first) or asc`);
+  const order: 'asc' | 'desc' = o;
   const t = await store.topk(key, k, { order });
   const [pr, mo, im] = key.split('.');
   const r = intermediateOf(store, `${pr}.${mo}.${im}`);
