@@ -22,6 +22,7 @@ import shlex
 import shutil
 import struct
 import subprocess
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -86,9 +87,12 @@ class Stream:
         self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         # a 1 MB pipe: a batch goes through in a few writes instead of one per 64 KB the command has read
         _widen_pipe(self._proc.stdin)
-        self._err: List[bytes] = []
-        # drained on a thread: the command's progress lines must never fill the pipe and stall it
-        self._drain = threading.Thread(target=lambda: self._err.extend(self._proc.stderr), daemon=True)
+        err: List[bytes] = []
+        stderr = self._proc.stderr
+        self._err = err
+        # drained on a thread: the command's progress lines must never fill the pipe and stall it (the thread
+        # holds no reference to the stream, so a stream dropped without close() is collected: __del__)
+        self._drain = threading.Thread(target=lambda: err.extend(stderr), daemon=True)
         self._drain.start()
         self._closed = False
         self.batches = 0
@@ -200,6 +204,23 @@ class Stream:
             self.close()
         else:
             self.abort()
+
+    def __del__(self) -> None:
+        # a stream dropped without close(): the command sees its input end without the end message and logs
+        # nothing — said, not silent (it was: the command's message went to a pipe nobody read)
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
+        try:
+            if sys.is_finalizing():
+                # at interpreter exit the drain thread may hold stderr's lock: end stdin only (the command stops)
+                self._proc.stdin.close()
+            else:
+                self._finish()
+        except Exception:  # noqa: BLE001 — at interpreter exit the pipes may be gone already
+            pass
+        warnings.warn(MistiqueWarning(f"a mistique.Stream of {self.batches} batches was never closed, so nothing of it was logged: "
+                                      "use `with mistique.Stream(...) as s:` or call s.close()"), stacklevel=2)
 
 
 class Capture:

@@ -90,6 +90,17 @@ class StreamTest(unittest.TestCase):
                 s.log("p.m.f", np.zeros((2, 3)), row_ids=[1, 2.5])
         self.assertEqual(listed(self.store), ["p.m.n"])
 
+    def test_a_stream_dropped_without_close_says_nothing_of_it_was_logged(self):
+        def forget():
+            s = mistique.Stream(self.store)
+            s.log("p.m.x", np.zeros((4, 3), dtype=np.float32))
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            forget()  # the stream is collected on return (the thread draining its stderr does not hold it)
+        self.assertTrue(any("a mistique.Stream of 1 batches was never closed, so nothing of it was logged" in str(w.message)
+                            for w in seen if issubclass(w.category, mistique.MistiqueWarning)), [str(w.message) for w in seen])
+        self.assertEqual(listed(self.store), [])
+
     def test_integers_float32_would_round_are_a_clear_error(self):
         with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.ids: integers up to 16777217 would be rounded by float32"):
             with mistique.Stream(self.store) as s:
