@@ -59,7 +59,7 @@ describe('row selection and joins', () => {
     expect(await cols(['p.m.t.1_*'])).toEqual([3, 4, 5]);
     expect(await cols(['p.m.t.*_1'])).toEqual([1, 4]);
     for (const bad of ['2_0', '1_3', '1', '0_1_2', 'a_b', '-1_0', '0.5_0', '0_', '_1', '01_2', '1e0_1', '0x1_1']) {
-      expect(await thrownErrorAsync(store.getIntermediates(`p.m.t.${bad}`)), bad).toBe(`NOT_FOUND: key "p.m.t.${bad}" matches nothing: no column of p.m.t matches "${bad}"; run \`mistique ls\` to see what is stored`);
+      expect(await thrownErrorAsync(store.getIntermediates(`p.m.t.${bad}`)), bad).toBe(`NOT_FOUND: key "p.m.t.${bad}" matches nothing: no column of p.m.t matches "${bad}"; run \`mistique ls p.m.t --columns\` to see its columns`);
     }
     // after every column was asked for, a later key must still match something
     await expect(store.getIntermediates(['p.m.t.*', 'p.m.t.9_9'])).rejects.toThrow('key "p.m.t.9_9" matches nothing: no column of p.m.t matches "9_9"');
@@ -78,7 +78,7 @@ describe('row selection and joins', () => {
     const m = await store.getIntermediates(['p.m.*.a']);
     expect(m.columns.map((c) => c.key)).toEqual(['p.m.x.a']);
     expect(m.sources.map((s) => s.key)).toEqual(['p.m.x']);
-    await expect(store.getIntermediates('q.m.*.nope')).rejects.toThrow('key "q.m.*.nope" matches nothing: no column of q.m.z1, q.m.z2, q.m.z3 matches "nope"; run `mistique ls` to see what is stored');
+    await expect(store.getIntermediates('q.m.*.nope')).rejects.toThrow('key "q.m.*.nope" matches nothing: no column of q.m.z1, q.m.z2, q.m.z3 matches "nope"; run `mistique ls \'q.m.*\' --columns` to see their columns');
   });
 
   it('a tensor read alone, then second in a join, then alone again: its column maps are kept per place in the result', async () => {

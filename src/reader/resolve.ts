@@ -89,7 +89,8 @@ export function resolveKeys(db: MetadataDB, keys: readonly string[]): Selection[
     }
     if (!found) {
       const where = hits.length === 0 ? 'no intermediate matches it' : `no column of ${hits.map((h) => `${h.project}.${h.model}.${h.name}`).slice(0, 3).join(', ')} matches ${JSON.stringify(k.column)}`;
-      throw new MistiqueError('NOT_FOUND', `key ${JSON.stringify(key)} matches nothing: ${where}; run \`mistique ls\` to see what is stored`);
+      const see = hits.length === 0 ? 'run `mistique ls` to see what is stored' : `run \`mistique ls ${hits.length === 1 ? `${hits[0]!.project}.${hits[0]!.model}.${hits[0]!.name}` : `'${k.project}.${k.model}.${k.intermediate}'`} --columns\` to see ${hits.length === 1 ? 'its' : 'their'} columns`;
+      throw new MistiqueError('NOT_FOUND', `key ${JSON.stringify(key)} matches nothing: ${where}; ${see}`);
     }
   }
   return [...out.values()].filter((s) => s.cols.length > 0);
