@@ -293,6 +293,21 @@ describe('mistique CLI', () => {
     }
   });
 
+  it('log of a checkpoint checks --model and --images before it reads an example', async () => {
+    const store = path.join(tempDir(), 's');
+    const onnx = path.join(tempDir(), 'none.onnx'); // never opened: the options fail first
+    for (const [args, msg] of [
+      [['--model', 'bad'], 'a network is logged under project.model (e.g. fmnist.cnn_e03), got "bad"'], // was: the dataset's absence
+      [['--model', 'a.b c'], 'model name "b c" is not allowed'],
+      [['--model', 'p.m', '--images', 'foo'], '--images foo: give test, train or subset (Fashion-MNIST), or your own examples with --input x.npy'], // was: the test set
+    ] as const) {
+      const r = await cli('log', onnx, ...args, '--store', store);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(msg);
+    }
+    expect(fs.existsSync(store)).toBe(false);
+  });
+
   it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {
     const dir = tempDir();
     const good = path.join(dir, 'ok.csv');

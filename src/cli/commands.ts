@@ -4,7 +4,7 @@ import { bandText, type QueryPath } from '../reader/planner.js';
 import type { Band } from '../costmodel/index.js';
 import { describeRate } from '../reader/readrates.js';
 import { openStore, type Store } from '../mistique.js';
-import { parseKey } from '../model/key.js';
+import { parseKey, parseModelKey } from '../model/key.js';
 import { parseRows } from '../reader/rowspec.js';
 export { parseRows };
 import fs from 'node:fs';
@@ -301,6 +301,8 @@ export async function logStreamCmd(dir: string, opts: { scheme?: string }, io: I
  */
 export async function logCheckpoint(dir: string, file: string, opts: { model?: string; images?: string; examples?: string; scheme?: string; batch?: string; input?: string[]; layers?: string }, io: Io): Promise<void> {
   if (!opts.model) throw new MistiqueError('BAD_OPTION', 'give the model name: mistique log checkpoint.onnx --model project.model (e.g. fmnist.cnn_e03)');
+  parseModelKey(opts.model); // before any example is read
+  if (opts.images !== undefined && !['test', 'train', 'subset'].includes(opts.images)) throw new MistiqueError('BAD_OPTION', `--images ${opts.images}: give test, train or subset (Fashion-MNIST), or your own examples with --input x.npy`);
   const scheme = parseScheme(opts.scheme ?? 'none');
   const limit = opts.examples === undefined ? Infinity : Number(opts.examples);
   if (!(limit >= 1)) throw new MistiqueError('BAD_OPTION', `--examples must be a positive number, got ${opts.examples}`);
@@ -310,7 +312,14 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
     input = opts.input.map((spec) => npyGroup(spec, limit));
   } else {
     const which = opts.images ?? 'test';
-    const set = which === 'subset' ? loadSubset() : loadFashionMnist(which === 'train' ? 'train' : 't10k');
+    let set: ReturnType<typeof loadSubset>;
+    try {
+      set = which === 'subset' ? loadSubset() : loadFashionMnist(which === 'train' ? 'train' : 't10k');
+    } catch (err) {
+      // a network that does not take 28×28 images needs --input more than it needs the dataset
+      if (err instanceof MistiqueError && err.code === 'NOT_FOUND') throw new MistiqueError('NOT_FOUND', `${err.message}; without --input, mistique log runs the network over Fashion-MNIST images: give your own examples with --input x.npy`, { cause: err });
+      throw err;
+    }
     const n = Math.min(set.n, limit);
     const x = new Float32Array(n * 784);
     for (let i = 0; i < x.length; i++) x[i] = set.images[i]! / 255;

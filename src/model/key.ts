@@ -69,6 +69,13 @@ export function parseIntermediateKey(key: string): { project: string; model: str
   };
 }
 
+/** Parses the `project.model` key a network (or a pipeline's model) is logged under (no wildcards). */
+export function parseModelKey(key: string): { project: string; model: string } {
+  const parts = String(key).split('.');
+  if (parts.length !== 2) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(key)}`);
+  return { project: checkName('project', parts[0]!), model: checkName('model', parts[1]!) };
+}
+
 export function hasWildcard(s: string): boolean {
   return s.includes('*') || s.includes('?');
 }

@@ -10,6 +10,7 @@ import { MistiqueError } from '../../errors.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
 import type { ColumnType } from '../../model/types.js';
+import { parseModelKey } from '../../model/key.js';
 import { encodeBatch, halfBatch, schemeName, type DnnScheme } from '../../quantize/scheme.js';
 import { batchTensors, inputFrame, inputSpecs, namedFeeds, type Feed, type InputSpec, type InputType, type NamedInput } from './inputs.js';
 import type { IntermediateWriter } from '../../store/writer.js';
@@ -100,8 +101,7 @@ function checkpointFile(store: NetworkSink, project: string, model: string): str
 
 /** Logs every layer of `checkpoint` (a path or ONNX bytes) over the examples as `<project>.<model>.<layer>`. */
 export async function logNetwork(store: NetworkSink, modelKey: string, checkpoint: string | Uint8Array, input: DnnInputs, opts: DnnLogOptions = {}): Promise<DnnRun> {
-  const [project, model, ...rest] = modelKey.split('.');
-  if (!project || !model || rest.length) throw new MistiqueError('BAD_KEY', `a network is logged under project.model (e.g. fmnist.cnn_e03), got ${JSON.stringify(modelKey)}`);
+  const { project, model } = parseModelKey(modelKey);
   // one self-contained model: tensors kept in external data files are read into it (checkpoint.ts)
   const bytes = typeof checkpoint === 'string' ? loadCheckpoint(checkpoint) : inlineExternalData(checkpoint, null);
   const g = selectLayers(parseGraph(bytes, opts.expose ?? 'layers'), opts.layers);
