@@ -129,6 +129,9 @@ describe('store.sql', () => {
     await expect(store.sql('DELETE FROM mistique_intermediates')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });
     await expect(store.sql('SELECT 1; SELECT 2')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/one SQL statement/) });
     await expect(store.sql('SELECT nope FROM "z.P1.pred"')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/nope/) });
+    // a first query's two slips say what to write instead
+    await expect(store.sql('SELECT * FROM z.P1.pred')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/; quote keys: FROM "project\.model\.intermediate"/) });
+    await expect(store.sql('SELECT "z.cnn.relu1"[1] FROM "z.cnn.relu1"')).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/; a tensor layer's values are its list column "values" \("values"\[1\] is the first, 1-based\)/) });
     // the DuckDB session outlives a statement: nothing may change it
     for (const q of ['SET threads = 1', 'CREATE TABLE t AS SELECT 1 AS x', '  attach \'x.db\'', 'USE memory']) {
       await expect(store.sql(q)).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });

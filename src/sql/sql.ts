@@ -47,7 +47,10 @@ function duckError(err: unknown, query: string): MistiqueError {
   const msg = (err instanceof Error ? err.message : String(err)).replace(/\nDid you mean[^\n]*/, '').replace(/^Failed to extract statements: /, '');
   const unknown = /Table with name ([^\s]+) does not exist/.exec(msg);
   if (unknown) return new MistiqueError('NOT_FOUND', `SQL names ${unknown[1]}, which is neither an intermediate nor a catalog relation (${CATALOG.join(', ')}); quote keys as "project.model.intermediate" — mistique ls lists them`, { cause: err });
-  return new MistiqueError('BAD_QUERY', `SQL failed: ${msg.split('\n')[0]}${query.length < 200 ? ` (in: ${query})` : ''}`, { cause: err });
+  // the two slips a first query makes: a key unquoted (its dots read as catalog.schema.table), a layer indexed as a list
+  const hint = /Catalog "[^"]+" does not exist/.test(msg) ? '; quote keys: FROM "project.model.intermediate"'
+    : /struct_extract with an integer key/.test(msg) ? '; a tensor layer\'s values are its list column "values" ("values"[1] is the first, 1-based)' : '';
+  return new MistiqueError('BAD_QUERY', `SQL failed: ${msg.split('\n')[0]}${hint}${query.length < 200 ? ` (in: ${query})` : ''}`, { cause: err });
 }
 
 /** The row ids of an intermediate its filter lets through, from the RowBlock index — or null (read it whole). */
