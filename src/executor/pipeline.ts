@@ -133,7 +133,7 @@ export interface RerunResult { table: StageTable; full: StageTable; stages: stri
  */
 export async function rerunStage(db: MetadataDB, project: string, model: string, stage: string, rows?: ArrayLike<number>): Promise<RerunResult> {
   const wf = db.workflows.get(project, model);
-  if (!wf) throw new MistiqueError('NOT_FOUND', `${project}.${model} is not a logged workflow: only intermediates logged by a pipeline can be re-run`);
+  if (!wf) throw new MistiqueError('NOT_FOUND', `${project}.${model} is not a logged workflow: only what a pipeline (mistique log spec.yaml) or a network (mistique log model.onnx) computed can be re-run; data logged as it is (a file, a stream, store.log) has nothing to re-run it from`);
   const stages = db.workflows.stages(wf.model_id).map((s) => ({ ...s, inputs: JSON.parse(s.inputs) as string[] }));
   if (!stages.some((s) => s.name === stage)) throw new MistiqueError('NOT_FOUND', `${project}.${model} has no stage ${stage}; stages: ${stages.map((s) => s.name).join(', ')}`);
   const target = stages.find((s) => s.name === stage)!;
