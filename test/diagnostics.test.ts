@@ -293,6 +293,8 @@ describe('the query catalogue', () => {
     expect([...png.subarray(1, 4)].map((b) => String.fromCharCode(b)).join('')).toBe('PNG');
     expect(png.readUInt32BE(16)).toBe(8); // width: 4 units × 2 px
     expect(png.readUInt32BE(20)).toBe(6); // height: 2 classes × 3 px
+    // a column of scores is no class: said so (it had made a class of every distinct value)
+    expect(() => heatmap(acts, matrix([7, 7.25, 5, 5], 4, 1))).toThrow(/^heatmap averages a layer per class, and `by` holds 7\.25 \(row 1\), which is no class: give labels or predicted classes/);
     const idat = png.indexOf('IDAT');
     const raw = zlib.inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
     expect(raw.length).toBe(6 * (8 * 3 + 1));

@@ -42,6 +42,9 @@ export function heatmap(acts: Matrix, by: Matrix, opts: { byColumn?: number | st
     if (r === undefined) continue;
     const g = by.get(r, bj);
     if (g === null || (typeof g === 'number' && Number.isNaN(g))) continue;
+    if (typeof g === 'number' && !Number.isInteger(g)) {
+      throw new MistiqueError('BAD_INPUT', `heatmap averages a layer per class, and \`by\` holds ${g} (row ${acts.rowIds[i]}), which is no class: give labels or predicted classes (whole numbers or text), e.g. the argmax of the logits`);
+    }
     if (!classOf.has(g)) classOf.set(g, classOf.size);
     rowClass[i] = classOf.get(g)!;
   }
