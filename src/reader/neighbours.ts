@@ -11,7 +11,10 @@ import type { Matrix } from '../model/matrix.js';
 import type { ChunkReader } from './chunkreader.js';
 import type { RowSelection } from './rowspec.js';
 import { intermediateByKey } from './resolve.js';
-import { dropIndex as dropIndexSync, IndexCache, indexesOf, recordBuild, type BuiltIndex, type IndexInfo } from './vectorindex.js';
+import {
+  addExactSpend, buildIndex as buildAndRegister, buildNsPerValue, dropIndex as dropIndexSync, IndexCache, indexesOf, indexInfo, installIndex, recordBuild, searchIndex, shouldBuild, writeIndex,
+  type BuiltIndex, type IndexInfo,
+} from './vectorindex.js';
 
 /** Rows a vector index is built from at a time: whole RowBlocks, as an export reads them. */
 const INDEX_GROUP_BYTES = 8 * 1024 * 1024;
@@ -54,8 +57,7 @@ export class Neighbours {
 
   /** Builds a layer's index from its stored rows (the write lock held), records this machine's build rate. */
   private async indexLayer(key: string, row: IntermediateRow, metric: Metric, onProgress?: (done: number, total: number) => void): Promise<IndexInfo> {
-    const vi = await import('./vectorindex.js');
-    const info = await vi.buildIndex(this.host.dir, this.host.db, key, row.id, metric, this.rowGroups(key, row, onProgress));
+    const info = await buildAndRegister(this.host.dir, this.host.db, key, row.id, metric, this.rowGroups(key, row, onProgress));
     this.registered(info);
     return info;
   }
@@ -102,13 +104,12 @@ export class Neighbours {
     const k = opts.k ?? 10;
     checkK(k);
     const r = intermediateByKey(this.host.db, key);
-    const vi = await import('./vectorindex.js');
-    const info = !opts.exact && opts.rows === undefined ? vi.indexInfo(this.host.db, key, metric) : undefined;
+    const info = !opts.exact && opts.rows === undefined ? indexInfo(this.host.db, key, metric) : undefined;
     if (info && info.intermediateId === r.id) {
       const q = await this.host.getIntermediates(`${key}.*`, { rows: [row] });
       const v = q.values;
       for (let j = 0; j < v.length; j++) if (!Number.isFinite(v[j]!)) throw new MistiqueError('BAD_INPUT', `row ${row} holds NaN or ±Infinity: it has no distance to any row; pick another query row`);
-      const found = vi.searchIndex(this.indexes.get(this.host.dir, info), Float32Array.from(v as ArrayLike<number>), row, k, metric);
+      const found = searchIndex(this.indexes.get(this.host.dir, info), Float32Array.from(v as ArrayLike<number>), row, k, metric);
       return { query: row, ...found, metric, skipped: info.skipped, path: 'index', ms: performance.now() - t0 };
     }
     const { knn } = await import('../diagnostics/knn.js');
@@ -126,22 +127,21 @@ export class Neighbours {
    * was built from; else it is thrown away: a query never keeps a writer waiting, however long a build.
    */
   private async maybeIndex(key: string, r: IntermediateRow, metric: Metric, ms: number): Promise<void> {
-    const vi = await import('./vectorindex.js');
-    const spend = vi.addExactSpend(this.host.db, key, metric, ms);
+    const spend = addExactSpend(this.host.db, key, metric, ms);
     // while another process writes, the index could not be put in place: not built at all
-    if (!vi.shouldBuild(spend, r.n_rows, r.n_cols, vi.buildNsPerValue(this.host.db)) || !this.host.canWrite()) return;
+    if (!shouldBuild(spend, r.n_rows, r.n_cols, buildNsPerValue(this.host.db)) || !this.host.canWrite()) return;
     const same = (): boolean => {
       try { return intermediateByKey(this.host.db, key).id === r.id; } catch { return false; }
     };
     let built: BuiltIndex;
     try {
-      built = await vi.writeIndex(this.host.dir, key, metric, this.rowGroups(key, r));
+      built = await writeIndex(this.host.dir, key, metric, this.rowGroups(key, r));
     } catch (err) {
       if (same()) throw err;
       return; // a writer replaced or removed the layer while it was read: the query was answered; no index
     }
     try {
-      await this.host.ifUnlocked(async () => { if (same()) this.registered(vi.installIndex(this.host.dir, this.host.db, key, r.id, metric, built)); });
+      await this.host.ifUnlocked(async () => { if (same()) this.registered(installIndex(this.host.dir, this.host.db, key, r.id, metric, built)); });
     } finally {
       fs.rmSync(built.tmp, { force: true });
     }
