@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -8,6 +9,7 @@ import { openStore } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { progress } from '../src/cli/progress.js';
 import { tempDir } from './helpers.js';
+import { npyHeader } from '../src/export/writers.js';
 
 async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -287,6 +289,9 @@ describe('mistique CLI', () => {
     await s.close();
     let r = await cli('get', 'p.m.n.*', '--rows', '-1', '--format', 'csv', '--store', store);
     expect([r.code, r.out]).toEqual([0, 'row_id,v\n-1,11']); // before: "Option '--rows' argument is ambiguous" (exit 2)
+    // data logged as it is has nothing to re-run it from: said, with what can be re-run
+    r = await cli('rerun', 'p.m.n', '--rows', '-1', '--store', store);
+    expect([r.code, r.err]).toEqual([1, 'mistique rerun: p.m is not a logged workflow: only what a pipeline (mistique log spec.yaml) or a network (mistique log model.onnx) computed can be re-run; data logged as it is (a file, a stream, store.log) has nothing to re-run it from']);
     for (const bad of ['-3', 'abc', '2.5', '']) {
       r = await cli('get', 'p.m.n.*', '--limit', bad, '--store', store);
       expect([r.code, r.err]).toEqual([1, `mistique get: --limit ${bad}: give a whole number of rows`]); // -3 had printed no row and "… 7 more rows"
@@ -306,6 +311,19 @@ describe('mistique CLI', () => {
       expect(r.err).toContain(msg);
     }
     expect(fs.existsSync(store)).toBe(false);
+  });
+
+  it("a kernel's failure in onnxruntime is one line on stderr: mistique's, with onnxruntime's message (its logger printed it twice more before)", () => {
+    const dir = tempDir();
+    const ids = path.join(dir, 'ids.npy'), mask = path.join(dir, 'mask.npy');
+    const npy = (file: string, v: BigInt64Array): void => fs.writeFileSync(file, Buffer.concat([npyHeader('<i8', [2, 8]), Buffer.from(v.buffer)]));
+    npy(ids, new BigInt64Array(16).fill(1_000_000n)); // token ids past the vocabulary: the embedding's Gather fails
+    npy(mask, new BigInt64Array(16).fill(1n));
+    const bin = path.join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'bin.js');
+    const model = path.join(import.meta.dirname, '..', 'datasets', 'fixtures', 'tiny_text.onnx');
+    const r = spawnSync(process.execPath, [bin, 'log', model, '--model', 'p.m', '--input', `input_ids=${ids},attention_mask=${mask}`, '--store', path.join(dir, 's')], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^mistique log: onnxruntime failed running p\.m on examples 0…1 .*Gather.*; check that the input shape and type are what the model expects$/)]);
   });
 
   it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {
