@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -120,7 +121,17 @@ class Stream:
             # the store holds one writer: two training processes (DDP ranks) capturing into one store collide
             lines.append("In distributed training, capture on one rank (torch.distributed.get_rank() == 0) or give each rank a "
                          "store of its own; waiting (wait=) would stall the rank until the other's capture ends.")
-        return MistiqueError("\n".join(lines) or f"mistique log --stream exited with status {self._proc.returncode}")
+        code = self._proc.returncode
+        if not lines and code is not None and code < 0:
+            # killed: nothing of its own to say (SIGKILL is what the out-of-memory killer sends)
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = " (as the out-of-memory killer does: if memory ran out, log smaller batches)" if name == "SIGKILL" else ""
+            return MistiqueError(f"mistique log --stream was killed by {name}{why}; nothing of the stream was logged, "
+                                 "and `mistique gc` reclaims what it had written")
+        return MistiqueError("\n".join(lines) or f"mistique log --stream exited with status {code}")
 
     def _write(self, *parts: Any) -> None:
         try:

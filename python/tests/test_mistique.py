@@ -101,6 +101,16 @@ class StreamTest(unittest.TestCase):
                             for w in seen if issubclass(w.category, mistique.MistiqueWarning)), [str(w.message) for w in seen])
         self.assertEqual(listed(self.store), [])
 
+    def test_a_command_killed_under_the_stream_is_named_as_killed(self):
+        import signal
+        s = mistique.Stream(self.store)
+        s.log("p.m.x", np.zeros((4, 3), dtype=np.float32))
+        os.kill(s._proc.pid, signal.SIGKILL)  # what the out-of-memory killer does
+        s._proc.wait()
+        with self.assertRaisesRegex(mistique.MistiqueError, r"^mistique log --stream was killed by SIGKILL \(as the out-of-memory killer does.*nothing of the stream was logged"):
+            s.close()  # it said "exited with status -9"
+        self.assertEqual(listed(self.store), [])
+
     def test_integers_float32_would_round_are_a_clear_error(self):
         with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.ids: integers up to 16777217 would be rounded by float32"):
             with mistique.Stream(self.store) as s:
