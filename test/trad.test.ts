@@ -76,6 +76,11 @@ describe('operators', () => {
     expect(names).toEqual(['a', 'b', 'c']);
     expect(cells).toEqual([['1', 'x,"y"', ''], ['2', '', 'z']]);
   });
+  it('ReadCSV refuses a header that leaves a column unnamed or names one twice (one was overwritten by the other, or refused only as a column name)', () => {
+    expect(() => parseCSV(',x\n0,1\n', 'f.csv')).toThrow(/^f\.csv: column 1 has no name in the header \(pandas writes its index so: DataFrame\.to_csv\(…, index=False\) leaves it out\); name it$/);
+    expect(() => parseCSV('x,,y\n0,1,2\n', 'f.csv')).toThrow(/^f\.csv: column 2 has no name in the header; name it$/);
+    expect(() => parseCSV('a,b,a\n1,2,3\n', 'f.csv')).toThrow(/^f\.csv: columns 1 and 3 are both named "a"; rename one$/);
+  });
   it('ReadCSV skips a byte-order mark and reads CRLF lines, as Excel writes them', () => {
     const { names, cells } = parseCSV('\ufeffrow_id,price\r\n1,2.5\r\n2,3.5\r\n');
     expect(names).toEqual(['row_id', 'price']);

@@ -58,6 +58,14 @@ export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells
   if (row.length > 0) rows.push(row);
   const names = rows.shift();
   if (!names || names.length === 0 || (names.length === 1 && names[0] === '')) throw new MistiqueError('BAD_INPUT', `${source} is empty: a header row is needed`);
+  // a column the header does not name, or names twice, would be lost or overwritten by the other
+  const seen = new Map<string, number>();
+  names.forEach((name, j) => {
+    if (name === '') throw new MistiqueError('BAD_INPUT', `${source}: column ${j + 1} has no name in the header${j === 0 ? ' (pandas writes its index so: DataFrame.to_csv(…, index=False) leaves it out)' : ''}; name it`);
+    const k = seen.get(name);
+    if (k !== undefined) throw new MistiqueError('BAD_INPUT', `${source}: columns ${k + 1} and ${j + 1} are both named ${JSON.stringify(name)}; rename one`);
+    seen.set(name, j);
+  });
   rows.forEach((r, k) => {
     if (r.length !== names.length) throw new MistiqueError('BAD_INPUT', `${source}: row ${k + 2} has ${r.length} cells, the header has ${names.length}`);
   });
