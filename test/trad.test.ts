@@ -80,6 +80,9 @@ describe('operators', () => {
     expect(() => parseCSV(',x\n0,1\n', 'f.csv')).toThrow(/^f\.csv: column 1 has no name in the header \(pandas writes its index so: DataFrame\.to_csv\(…, index=False\) leaves it out\); name it$/);
     expect(() => parseCSV('x,,y\n0,1,2\n', 'f.csv')).toThrow(/^f\.csv: column 2 has no name in the header; name it$/);
     expect(() => parseCSV('a,b,a\n1,2,3\n', 'f.csv')).toThrow(/^f\.csv: columns 1 and 3 are both named "a"; rename one$/);
+    expect(() => parseCSV('a;b\n1;2\n', 'f.csv')).toThrow(/^f\.csv: its header is one column named "a;b", as if separated by ';': mistique reads comma-separated values/);
+    expect(() => parseCSV('a\tb\n1\t2\n', 'f.csv')).toThrow(/as if separated by tabs/);
+    expect(parseCSV('a b\n1\n', 'f.csv').names).toEqual(['a b']); // one column of any other name is one column
   });
   it('ReadCSV skips a byte-order mark and reads CRLF lines, as Excel writes them', () => {
     const { names, cells } = parseCSV('\ufeffrow_id,price\r\n1,2.5\r\n2,3.5\r\n');

@@ -58,6 +58,9 @@ export function parseCSV(text: string, source = 'CSV'): { names: string[]; cells
   if (row.length > 0) rows.push(row);
   const names = rows.shift();
   if (!names || names.length === 0 || (names.length === 1 && names[0] === '')) throw new MistiqueError('BAD_INPUT', `${source} is empty: a header row is needed`);
+  // a file separated by ';' or tabs reads as one column named "a;b" of text cells: said, not stored so
+  const sep = names.length === 1 ? /[;\t|]/.exec(names[0]!)?.[0] : undefined;
+  if (sep) throw new MistiqueError('BAD_INPUT', `${source}: its header is one column named ${JSON.stringify(names[0])}, as if separated by ${sep === '\t' ? 'tabs' : `'${sep}'`}: mistique reads comma-separated values; convert it first (DuckDB detects the separator: mistique sql "SELECT * FROM read_csv('${source}')" --out out.csv)`);
   // a column the header does not name, or names twice, would be lost or overwritten by the other
   const seen = new Map<string, number>();
   names.forEach((name, j) => {
