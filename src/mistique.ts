@@ -274,6 +274,16 @@ export class Store {
   }
 
   /**
+   * The row ids getIntermediates(keys) returns, in its order, read from the RowBlock index without any
+   * value: what a preview needs to read its first rows only and count the rest. Stored intermediates only
+   * (NOT_STORED for one policy adaptive has not materialized).
+   */
+  async rowIds(keys: string | readonly string[]): Promise<Int32Array> {
+    this.checkOpen();
+    return this.reader.rowIds(typeof keys === 'string' ? [keys] : keys);
+  }
+
+  /**
    * The cost model's view of a query: per intermediate, both estimates (with their inputs), the choice
    * and why. It changes nothing: a read model or re-run line not yet measured on this machine is assumed
    * (its `source` says so). `measure: true` times what the estimates need first, as a query does;

@@ -5,7 +5,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it, vi } from 'vitest';
 import { negativeValues, run } from '../src/cli/main.js';
 import { demoHints, hintCommand } from '../src/cli/demo.js';
-import { openStore } from '../src/index.js';
+import { DataFrame, openStore } from '../src/index.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
 import { progress } from '../src/cli/progress.js';
 import { tempDir } from './helpers.js';
@@ -324,6 +324,28 @@ describe('mistique CLI', () => {
     const r = spawnSync(process.execPath, [bin, 'log', model, '--model', 'p.m', '--input', `input_ids=${ids},attention_mask=${mask}`, '--store', path.join(dir, 's')], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^mistique log: onnxruntime failed running p\.m on examples 0…1 .*Gather.*; check that the input shape and type are what the model expects$/)]);
+  });
+
+  it('get shows a wide layer by reading the rows it shows, not the layer: the same table, counted the same', async () => {
+    const store = path.join(tempDir(), 's');
+    const s = await openStore(store);
+    const n = 3000, x = Float32Array.from({ length: n * 64 }, (_, i) => (i % 97) / 7);
+    await s.log('p.m.wide', DataFrame.fromTensor(x, [4, 4, 4], Int32Array.from({ length: n }, (_, i) => 10 * i)));
+    await s.log('p.m.few', { v: Float64Array.from({ length: 10 }, (_, i) => i) }, { rowIds: Int32Array.from({ length: 10 }, (_, i) => 20 * i) });
+    const { formatMatrix } = await import('../src/cli/format.js');
+    const whole = await s.getIntermediates('p.m.wide.*');
+    const joined = await s.getIntermediates(['p.m.wide.*', 'p.m.few.v']);
+    expect(Array.from(await s.rowIds(['p.m.wide.*', 'p.m.few.v']))).toEqual(Array.from(joined.rowIds)); // rows every key has, in order
+    const before = s.list('p.m.wide')[0]!.queries;
+    await s.close();
+    for (const [keys, full, limit] of [[['p.m.wide.*'], whole, 20], [['p.m.wide.*'], whole, 5], [['p.m.wide.*', 'p.m.few.v'], joined, 3]] as const) {
+      const r = await cli('get', ...keys, '--limit', String(limit), '--store', store);
+      expect(r.code).toBe(0);
+      expect(r.out.split('\nquery ')[0]).toBe(formatMatrix(full, limit, 8, undefined));
+    }
+    const after = await openStore(store);
+    expect(after.list('p.m.wide')[0]!.queries).toBe(before + 3);
+    await after.close();
   });
 
   it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {

@@ -141,7 +141,13 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
   const path = queryPath(opts.path);
   await withStore(dir, async (s) => {
     const t0 = performance.now();
-    const m = await s.getIntermediates(keys, rows ? { rows, path } : { path });
+    // a preview (a table on the terminal) reads the rows it shows, not a whole layer of gigabytes
+    const preview = format === 'table' && !opts.out && !rows ? await s.rowIds(keys).catch((err: unknown) => {
+      if (err instanceof MistiqueError && err.code === 'NOT_STORED') return null; // re-run whole, as a query would
+      throw err;
+    }) : null;
+    const first = preview && preview.length > limit ? preview.subarray(0, Math.max(1, limit)) : null;
+    const m = await s.getIntermediates(keys, first ? { rows: first, path } : rows ? { rows, path } : { path });
     const ms = performance.now() - t0;
     if (format === 'npy') {
       const text = m.columns.find((c) => c.type === 'utf8');
@@ -156,7 +162,7 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       io.out(`wrote ${m.nrows} rows × ${m.ncols} columns to ${files.join(' and ')} in ${(performance.now() - t0).toFixed(0)} ms (the query ${ms.toFixed(1)} ms of it)`);
     } else {
       // on a terminal, as many columns as fit its width (the rest are counted; --format csv shows all)
-      io.out(formatMatrix(m, limit, 8, process.stdout.isTTY ? process.stdout.columns : undefined));
+      io.out(formatMatrix(m, limit, 8, process.stdout.isTTY ? process.stdout.columns : undefined, preview?.length ?? m.nrows));
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
     }
   }, false, io);

@@ -50,8 +50,9 @@ function cellFormatter(): { cell(v: number | string | null): string; note(): str
 }
 
 /** The first rows and columns of a Matrix, with a line saying what was left out (and whether values were rounded). */
-export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8, width?: number): string {
-  if (m.nrows <= 3 && m.ncols > maxCols) return formatVertical(m, maxCols * 4);
+/** The first rows of a result as a table; `total`: the rows of the whole result when `m` holds its first ones only. */
+export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8, width?: number, total = m.nrows): string {
+  if (total <= 3 && m.ncols > maxCols) return formatVertical(m, maxCols * 4);
   const nr = Math.min(m.nrows, maxRows);
   const short = columnNames(m);
   const nc = width ? fitColumns(m, short, nr, width) : Math.min(m.ncols, maxCols);
@@ -60,9 +61,9 @@ export function formatMatrix(m: Matrix, maxRows = 20, maxCols = 8, width?: numbe
   const rows = Array.from({ length: nr }, (_, i) => [String(m.rowIds[i]), ...Array.from({ length: nc }, (_, j) => f.cell(m.get(i, j)))]);
   const out = formatTable(header, rows, header.map((_, j) => j === 0 || m.columns[j - 1]?.type !== 'utf8'));
   const more: string[] = [];
-  if (m.nrows > nr) more.push(`${m.nrows - nr} more rows`);
+  if (total > nr) more.push(`${total - nr} more rows`);
   if (m.ncols > nc) more.push(`${m.ncols - nc} more columns`);
-  const size = `${m.nrows} rows × ${m.ncols} columns${m.shape ? ` (per-example shape [${m.shape.join(', ')}])` : ''}`;
+  const size = `${total} rows × ${m.ncols} columns${m.shape ? ` (per-example shape [${m.shape.join(', ')}])` : ''}`;
   return `${out}\n${more.length ? `… ${more.join(', ')} (every one: --format csv, json or jsonl); ` : ''}${size}${f.note()}`;
 }
 

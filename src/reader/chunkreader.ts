@@ -121,6 +121,14 @@ export class ChunkReader {
     return this.readSelections(resolveKeys(this.db, keys), opts);
   }
 
+  /**
+   * The row ids getIntermediates(keys) returns without `rows` — the first intermediate's, kept where every
+   * one has them — from the RowBlock index alone, no value read (a preview reads its first rows only).
+   */
+  async rowIds(keys: readonly string[]): Promise<Int32Array> {
+    return Int32Array.from((await this.plan(resolveKeys(this.db, keys), { record: false })).rowIds);
+  }
+
   /** getIntermediates for keys already resolved (the query planner resolves them once). */
   async readSelections(sels: Selection[], opts: QueryOptions = {}): Promise<Matrix> {
     const q = await this.plan(sels, opts);
