@@ -1,8 +1,8 @@
 // Row ids by position, for paging through an intermediate: rows are numbered in the order they were
 // logged. An intermediate whose ids are start, start+1, … (row_id_start) is numbered arithmetically (a
 // page of a 10-million-row intermediate costs nothing to find); one whose RowBlocks each hold a run of
-// consecutive ids is numbered from its RowBlock index; any other has its row ids read once (its first
-// column) and kept, per intermediate, until it changes.
+// consecutive ids is numbered from its RowBlock index; any other has its row ids read once (the index's
+// row-id chunks, Store.rowIds) and kept, per intermediate, until it changes.
 import { LRUCache } from 'lru-cache';
 import type { IntermediateRow } from '../metadata/rows.js';
 import type { Store } from '../mistique.js';
@@ -34,8 +34,13 @@ export async function rowPositions(store: Store, r: IntermediateRow): Promise<Ro
       let o = 0;
       for (const b of blocks) for (let i = 0; i < b.n_rows; i++) ids[o++] = b.min_row_id + i;
     } else {
-      const col = store.metadata.columns(r.id)[0];
-      ids = (await store.getIntermediates(`${r.project}.${r.model}.${r.name}.${col?.name ?? '*'}`)).rowIds.slice();
+      const key = `${r.project}.${r.model}.${r.name}`;
+      // from the RowBlock index (no value read); one policy adaptive has not stored: re-run, its first column
+      ids = await store.rowIds(`${key}.*`).catch(async (err: unknown) => {
+        if ((err as { code?: string }).code !== 'NOT_STORED') throw err;
+        const col = store.metadata.columns(r.id)[0];
+        return (await store.getIntermediates(`${key}.${col?.name ?? '*'}`)).rowIds.slice();
+      });
     }
     cache.set(key, ids);
   }
