@@ -348,6 +348,43 @@ describe('mistique CLI', () => {
     await after.close();
   });
 
+  it('get writes CSV, JSON and JSON lines to stdout a few MB at a time, the same text as one piece (a layer of GBs had failed: Invalid string length)', async () => {
+    const { matrixTextPieces } = await import('../src/cli/files.js');
+    const { csvText } = await import('../src/export/writers.js');
+    const { columnNames } = await import('../src/cli/format.js');
+    const store = path.join(tempDir(), 's');
+    const s = await openStore(store);
+    const n = 300, w = 2000; // 600 000 cells: three pieces of ~250 000
+    const x = Float32Array.from({ length: n * w }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -Infinity : (i % 101) / 7));
+    await s.log('p.m.wide', DataFrame.fromTensor(x, [w]));
+    await s.log('p.m.text', { t: ['a,b', 'say "hi"', null], v: Float64Array.of(1.5, NaN, 3) });
+    for (const key of ['p.m.wide.*', 'p.m.text.*']) {
+      const m = await s.getIntermediates(key);
+      const names = columnNames(m);
+      const val = (i: number, j: number): number | string | null => { const v = m.get(i, j); return typeof v === 'number' && !Number.isFinite(v) ? null : v; };
+      const rows = Array.from({ length: m.nrows }, (_, i) => Array.from({ length: m.ncols }, (_, j) => val(i, j)));
+      // what each format was as one string before
+      const want = {
+        csv: ['row_id,' + names.map((c) => (/[",\n\r]/.test(c) ? `"${c}"` : c)).join(','), ...rows.map((r, i) => [m.rowIds[i], ...r.map((v, j) => (v === null ? (typeof m.get(i, j) === 'number' ? String(m.get(i, j)) : '') : /[",\n\r]/.test(String(v)) ? `"${String(v).replace(/"/g, '""')}"` : String(v)))].join(','))].join('\n') + '\n',
+        json: JSON.stringify({ rowIds: Array.from(m.rowIds), shape: m.shape, columns: m.columns.map((c, j) => ({ name: names[j], key: c.key, type: c.type })), rows }) + '\n',
+        jsonl: rows.map((r, i) => JSON.stringify(Object.fromEntries([['row_id', m.rowIds[i]], ...r.map((v, j) => [names[j], v])]))).join('\n') + '\n',
+      };
+      expect(csvText(m), key).toBe(want.csv);
+      for (const format of ['csv', 'json', 'jsonl'] as const) {
+        const pieces = [...matrixTextPieces(m, format)];
+        expect(pieces.join(''), `${key} ${format}`).toBe(want[format]);
+        if (key === 'p.m.wide.*') expect(pieces.length, format).toBeGreaterThanOrEqual(3);
+      }
+    }
+    await s.close();
+    // through the command, as it writes to a pipe
+    const chunks: Buffer[] = [];
+    const code = await run(['get', 'p.m.wide.*', '--format', 'jsonl', '--store', store], { out: () => undefined, err: () => undefined, write: async (b) => { chunks.push(Buffer.from(b)); } });
+    expect(code).toBe(0);
+    expect(chunks.length).toBeGreaterThanOrEqual(3);
+    expect(Buffer.concat(chunks).toString('utf8').split('\n').length).toBe(n + 1);
+  });
+
   it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {
     const dir = tempDir();
     const good = path.join(dir, 'ok.csv');

@@ -1,5 +1,6 @@
 // The CLI's store commands: ls, get, stats, log. Each takes parsed arguments and an output sink.
 import { MistiqueError } from '../errors.js';
+import type { Matrix } from '../model/matrix.js';
 import { bandText, type QueryPath } from '../reader/planner.js';
 import type { Band } from '../costmodel/index.js';
 import { describeRate } from '../reader/readrates.js';
@@ -9,7 +10,7 @@ import { parseRows } from '../reader/rowspec.js';
 export { parseRows };
 import fs from 'node:fs';
 import path from 'node:path';
-import { matrixText, readFrame, textFormat, writeMatrix } from './files.js';
+import { matrixText, matrixTextPieces, readFrame, textFormat, writeMatrix } from './files.js';
 import { bytesOf, npyHeader, npyValuesHeader } from '../export/writers.js';
 import { npyFirst, npyFrames, type NpyDescr } from './npy.js';
 import type { DnnInput } from '../executor/onnx/dnn.js';
@@ -155,7 +156,7 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       for (const b of [npyValuesHeader(m, m.nrows), bytesOf(m.values), npyHeader('<i4', [m.nrows]), bytesOf(m.rowIds)]) await write!(b);
       io.err(`query ${ms.toFixed(1)} ms`);
     } else if (format !== 'table') {
-      io.out(matrixText(m, format).replace(/\n$/, ''));
+      await writeText(io, m, format);
       io.err(`query ${ms.toFixed(1)} ms`);
     } else if (opts.out) {
       const files = await writeMatrix(m, opts.out);
@@ -166,6 +167,12 @@ export async function get(dir: string, keys: string[], opts: { rows?: string; ou
       io.out(`query ${ms.toFixed(1)} ms (${m.sources.map((x) => `${x.key}: ${x.path === 'read' ? 'read' : 're-run'}${x.loss !== 'none' && x.path === 'read' ? `, ${x.loss}` : ''}`).join('; ')})`);
     }
   }, false, io);
+}
+
+/** A result as data on stdout: streamed a few MB at a time where stdout takes bytes (the command), else as one text. */
+async function writeText(io: Io, m: Matrix, format: 'csv' | 'json' | 'jsonl'): Promise<void> {
+  if (!io.write) { io.out(matrixText(m, format).replace(/\n$/, '')); return; }
+  for (const piece of matrixTextPieces(m, format)) await io.write(Buffer.from(piece, 'utf8'));
 }
 
 /** `mistique explain <keys> [--rows] [--run]`: the cost model's estimates, choice and reason. */
@@ -396,7 +403,7 @@ export async function rerunCmd(dir: string, key: string | undefined, opts: { row
       // as data: every value at full precision, what it took on stderr (the same re-run a query's rerun path does)
       const t0 = performance.now();
       const m = await s.getIntermediates(`${key}.*`, { ...(rows ? { rows: Array.from(rows) } : {}), path: 'rerun' });
-      io.out(matrixText(m, format).replace(/\n$/, ''));
+      await writeText(io, m, format);
       io.err(`re-run ${(performance.now() - t0).toFixed(0)} ms`);
       return;
     }

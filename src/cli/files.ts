@@ -42,22 +42,47 @@ export function textFormat(f: string | undefined, fallback: TextFormat): TextFor
 
 /** A result as data on stdout: CSV (row_id first), JSON ({ rowIds, columns, rows }) or JSON lines (one object a row). NaN and ±Infinity are null in JSON. */
 export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string {
-  if (format === 'csv') return csvText(m);
+  return [...matrixTextPieces(m, format)].join('');
+}
+
+/** Cells of text made at once: a few MB (a float is ~10 characters). */
+const TEXT_CELLS = 250_000;
+
+/**
+ * A result as CSV, JSON or JSON lines, a few MB of text at a time (joined, matrixText): a layer of
+ * gigabytes is hundreds of millions of cells, past the longest string V8 makes (it had failed with
+ * "Invalid string length" after 35 s and 3 GB).
+ */
+export function* matrixTextPieces(m: Matrix, format: 'csv' | 'json' | 'jsonl'): Generator<string> {
+  const step = Math.max(1, Math.floor(TEXT_CELLS / Math.max(1, m.ncols)));
+  if (format === 'csv') {
+    for (let i = 0; i < m.nrows || i === 0; i += step) yield csvText(m, i === 0, i, Math.min(m.nrows, i + step));
+    return;
+  }
   const names = columnNames(m);
   const val = (i: number, j: number): number | string | null => { const v = m.get(i, j); return typeof v === 'number' && !Number.isFinite(v) ? null : v; };
+  const row = (i: number): (number | string | null)[] => Array.from({ length: m.ncols }, (_, j) => val(i, j));
   if (format === 'json') {
-    return JSON.stringify({
-      rowIds: Array.from(m.rowIds), shape: m.shape, columns: m.columns.map((c, j) => ({ name: names[j], key: c.key, type: c.type })),
-      rows: Array.from({ length: m.nrows }, (_, i) => Array.from({ length: m.ncols }, (_, j) => val(i, j))),
-    }) + '\n';
+    // the document JSON.stringify makes of { rowIds, shape, columns, rows }, its rows written as they are made
+    const head = JSON.stringify({ rowIds: Array.from(m.rowIds), shape: m.shape, columns: m.columns.map((c, j) => ({ name: names[j], key: c.key, type: c.type })) });
+    yield `${head.slice(0, -1)},"rows":[`;
+    for (let i = 0; i < m.nrows; i += step) {
+      const rows: string[] = [];
+      for (let k = i; k < Math.min(m.nrows, i + step); k++) rows.push(JSON.stringify(row(k)));
+      yield (i > 0 ? ',' : '') + rows.join(',');
+    }
+    yield ']}\n';
+    return;
   }
-  const lines: string[] = [];
-  for (let i = 0; i < m.nrows; i++) {
-    const o: Record<string, number | string | null> = { row_id: m.rowIds[i]! };
-    for (let j = 0; j < m.ncols; j++) o[names[j]!] = val(i, j);
-    lines.push(JSON.stringify(o));
+  for (let i = 0; i < m.nrows; i += step) {
+    const lines: string[] = [];
+    for (let k = i; k < Math.min(m.nrows, i + step); k++) {
+      const o: Record<string, number | string | null> = { row_id: m.rowIds[k]! };
+      for (let j = 0; j < m.ncols; j++) o[names[j]!] = val(k, j);
+      lines.push(JSON.stringify(o) + '\n');
+    }
+    yield lines.join('');
   }
-  return lines.join('\n') + '\n';
 }
 
 /** Reads a frame to log from a .csv, .arrow/.feather or .parquet file (a .npy is read batch by batch: npy.ts). */

@@ -304,6 +304,12 @@ const CSV_CELLS = 250_000;
 /** Rows [from, to) of a result as CSV text, after a header row (row_id, then the column names) unless `header` is false. */
 export function csvText(m: Matrix, header = true, from = 0, to = m.nrows): string {
   const lines = header ? [['row_id', ...columnNames(m)].map(csvCell).join(',')] : [];
+  // numbers only (a layer): a row is its values joined — the same text, without a call and a quoting test
+  // per cell (a 400 MB layer took 32 s as CSV, 20 s as JSON)
+  if (!m.columns.some((c) => c.type === 'utf8')) {
+    for (let i = from; i < to; i++) lines.push(`${m.rowIds[i]},${m.row(i).join(',')}`);
+    return lines.length ? lines.join('\n') + '\n' : '';
+  }
   for (let i = from; i < to; i++) {
     const cells = [String(m.rowIds[i])];
     for (let j = 0; j < m.ncols; j++) {
