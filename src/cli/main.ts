@@ -86,8 +86,9 @@ Reads columns; several keys are joined on row_id.
   --out     write the result instead of printing it: .npy (with its row ids in <name>.row_id.npy; numbers
             only), .arrow, .parquet (a whole tensor: row_id and one list column, its shape in the field's
             metadata) or .csv (row_id first); \`mistique log\` reads each back as it was; - for stdout
-  --format  table (default: the first rows, for reading); csv, json or jsonl: every row, as data on
-            stdout (what it took goes to stderr); NaN and ±Infinity are null in JSON; npy (with --out -):
+  --format  table (default: the first rows, for reading, and only they are read); csv, json or jsonl:
+            every row, as data on stdout, written as it is made (what it took goes to stderr); NaN and
+            ±Infinity are null in JSON; npy (with --out -):
             the values then the row ids as two .npy arrays one after the other on stdout, numbers only
             (the Python package reads them straight from the pipe)
   --limit   rows to print (default 20)
