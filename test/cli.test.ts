@@ -385,6 +385,20 @@ describe('mistique CLI', () => {
     expect(Buffer.concat(chunks).toString('utf8').split('\n').length).toBe(n + 1);
   });
 
+  it('--wait holds for its own command: the next run in the same process does not wait', async () => {
+    const store = path.join(tempDir(), 's');
+    const writer = await openStore(store);
+    await writer.log('p.m.x', { v: Float64Array.of(1) }); // holds the write lock
+    await writer.flush();
+    let r = await cli('rm', 'p.m.x', '--wait', '0.1', '--store', store);
+    expect([r.code, r.err]).toEqual([1, expect.stringMatching(/is being written by .*; waited 100 ms\./)]);
+    r = await cli('rm', 'p.m.x', '--store', store);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/is being written by /);
+    expect(r.err).not.toMatch(/waited/); // it had kept the 100 ms of the run before
+    await writer.close();
+  });
+
   it('a first command that fails leaves no empty store behind; an existing store or directory stays as it was', async () => {
     const dir = tempDir();
     const good = path.join(dir, 'ok.csv');

@@ -343,6 +343,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw err;
   } finally {
     stopWorking();
+    // --wait holds for this command only: a later run in the same process (a test, an embedding tool) fails at once again
+    if (o.wait !== undefined) (await commands()).waitForWriters(0);
   }
 }
 
