@@ -79,25 +79,16 @@ export class WriteLock {
     throw new MistiqueError('NOT_FOUND', `store ${this.dir} was removed while this handle waited for its write lock: open it again`, { cause });
   }
 
-  /** Whether the lock could be taken now: it is, for an instant (a writer arriving then waits it out as a probe's). */
+  /** Whether the lock could be taken now: it is, as a probe, for an instant (a writer arriving then waits it out). */
   free(): boolean {
     if (this.db) return true;
-    let db: Database.Database;
     try {
-      if (unwritable(this.dir)) return false;
-      db = new Database(path.join(this.dir, LOCK_FILE), { timeout: 0 });
+      if (!this.acquire(0, false)) return false;
     } catch {
-      return false;
+      return false; // an I/O error taking it: not free, as far as the asker can tell
     }
-    try {
-      db.exec('BEGIN EXCLUSIVE');
-      db.exec('ROLLBACK');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      db.close();
-    }
+    this.release();
+    return true;
   }
 
   release(): void {
