@@ -3,7 +3,7 @@ export { csvCell } from '../export/writers.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DataType, FixedSizeList, tableFromIPC, type Table } from 'apache-arrow';
-import { csvText, descrOf, formatOfFile, npyHeader, single, writeGroups } from '../export/writers.js';
+import { csvPieces, descrOf, formatOfFile, npyHeader, single, textRows, writeGroups } from '../export/writers.js';
 import { keptAsNumber, parseCSV, utf8Text } from '../executor/csv.js';
 import { MistiqueError } from '../errors.js';
 import { DataFrame, type FrameInput, type PlainFrame } from '../model/dataframe.js';
@@ -45,20 +45,17 @@ export function matrixText(m: Matrix, format: 'csv' | 'json' | 'jsonl'): string 
   return [...matrixTextPieces(m, format)].join('');
 }
 
-/** Cells of text made at once: a few MB (a float is ~10 characters). */
-const TEXT_CELLS = 250_000;
-
 /**
  * A result as CSV, JSON or JSON lines, a few MB of text at a time (joined, matrixText): a layer of
  * gigabytes is hundreds of millions of cells, past the longest string V8 makes (it had failed with
  * "Invalid string length" after 35 s and 3 GB).
  */
 export function* matrixTextPieces(m: Matrix, format: 'csv' | 'json' | 'jsonl'): Generator<string> {
-  const step = Math.max(1, Math.floor(TEXT_CELLS / Math.max(1, m.ncols)));
   if (format === 'csv') {
-    for (let i = 0; i < m.nrows || i === 0; i += step) yield csvText(m, i === 0, i, Math.min(m.nrows, i + step));
+    yield* csvPieces(m);
     return;
   }
+  const step = textRows(m);
   const names = columnNames(m);
   const val = (i: number, j: number): number | string | null => { const v = m.get(i, j); return typeof v === 'number' && !Number.isFinite(v) ? null : v; };
   const row = (i: number): (number | string | null)[] => Array.from({ length: m.ncols }, (_, j) => val(i, j));

@@ -286,20 +286,30 @@ async function writeCsv(part: string, groups: AsyncIterable<Matrix>): Promise<vo
   try {
     let header = true;
     for await (const m of groups) {
-      // a few MB of text at a time: a group of floats is ~3× its bytes as text
-      const step = Math.max(1, Math.floor(CSV_CELLS / Math.max(1, m.ncols)));
-      for (let i = 0; i < m.nrows || (header && i === 0); i += step) {
-        fs.writeSync(fd, csvText(m, header, i, Math.min(m.nrows, i + step)));
-        header = false;
-      }
+      for (const text of csvPieces(m, header)) fs.writeSync(fd, text);
+      header = false;
     }
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** Cells of CSV text made at once. */
-const CSV_CELLS = 250_000;
+/** Cells of text made at once: a few MB (a group of floats is ~3× its bytes as text). */
+const TEXT_CELLS = 250_000;
+
+/** Rows of `m` to make into text at once (TEXT_CELLS cells, at least one row). */
+export function textRows(m: Matrix): number {
+  return Math.max(1, Math.floor(TEXT_CELLS / Math.max(1, m.ncols)));
+}
+
+/** A result as CSV text a few MB at a time, after a header row if `header` (which comes even for no rows). */
+export function* csvPieces(m: Matrix, header = true): Generator<string> {
+  const step = textRows(m);
+  for (let i = 0; i < m.nrows || (header && i === 0); i += step) {
+    yield csvText(m, header, i, Math.min(m.nrows, i + step));
+    header = false;
+  }
+}
 
 /** Rows [from, to) of a result as CSV text, after a header row (row_id, then the column names) unless `header` is false. */
 export function csvText(m: Matrix, header = true, from = 0, to = m.nrows): string {
