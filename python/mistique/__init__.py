@@ -122,16 +122,11 @@ class Stream:
             lines.append("In distributed training, capture on one rank (torch.distributed.get_rank() == 0) or give each rank a "
                          "store of its own; waiting (wait=) would stall the rank until the other's capture ends.")
         code = self._proc.returncode
-        if not lines and code is not None and code < 0:
-            # killed: nothing of its own to say (SIGKILL is what the out-of-memory killer sends)
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            why = " (as the out-of-memory killer does: if memory ran out, log smaller batches)" if name == "SIGKILL" else ""
-            return MistiqueError(f"mistique log --stream was killed by {name}{why}; nothing of the stream was logged, "
-                                 "and `mistique gc` reclaims what it had written")
-        return MistiqueError("\n".join(lines) or f"mistique log --stream exited with status {code}")
+        if lines:
+            return MistiqueError("\n".join(lines))
+        killed = code is not None and code < 0
+        return MistiqueError(_ended("mistique log --stream", code, "log smaller batches")
+                             + ("; nothing of the stream was logged, and `mistique gc` reclaims what it had written" if killed else ""))
 
     def _write(self, *parts: Any) -> None:
         try:
@@ -581,7 +576,7 @@ def _get_npy(command: List[str]) -> Tuple[np.ndarray, np.ndarray]:
     if code == 0 and arrays is not None:
         return arrays
     err = b"".join(errs).decode("utf-8", "replace").strip()
-    raise MistiqueError(err or f"mistique get exited with status {code}")
+    raise MistiqueError(err or _ended("mistique get", code, "read fewer rows at a time"))
 
 
 def _widen_pipe(f: Any) -> None:
@@ -646,8 +641,20 @@ def _row_spec(ids: List[int]) -> str:
     return ",".join(parts)
 
 
+def _ended(command: str, code: Optional[int], smaller: str) -> str:
+    """How a command that said nothing ended: the signal that killed it (SIGKILL is what the out-of-memory killer
+    sends: `smaller` says how to need less), else its exit status."""
+    if code is None or code >= 0:
+        return f"{command} exited with status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    return f"{command} was killed by {name}" + (f" (as the out-of-memory killer does: if memory ran out, {smaller})" if name == "SIGKILL" else "")
+
+
 def _run(args: List[str]) -> bytes:
     p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if p.returncode != 0:
-        raise MistiqueError(p.stderr.decode("utf-8", "replace").strip() or f"mistique exited with status {p.returncode}")
+        raise MistiqueError(p.stderr.decode("utf-8", "replace").strip() or _ended("mistique", p.returncode, "ask for less at a time"))
     return p.stdout

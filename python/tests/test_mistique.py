@@ -110,6 +110,10 @@ class StreamTest(unittest.TestCase):
         with self.assertRaisesRegex(mistique.MistiqueError, r"^mistique log --stream was killed by SIGKILL \(as the out-of-memory killer does.*nothing of the stream was logged"):
             s.close()  # it said "exited with status -9"
         self.assertEqual(listed(self.store), [])
+        # mistique.read's command, killed, is named as killed too
+        self.assertEqual(mistique._ended("mistique get", -signal.SIGKILL, "read fewer rows at a time"),
+                         "mistique get was killed by SIGKILL (as the out-of-memory killer does: if memory ran out, read fewer rows at a time)")
+        self.assertEqual(mistique._ended("mistique get", 3, "read fewer rows at a time"), "mistique get exited with status 3")
 
     def test_integers_float32_would_round_are_a_clear_error(self):
         with self.assertRaisesRegex(mistique.MistiqueError, r"p\.m\.ids: integers up to 16777217 would be rounded by float32"):
