@@ -126,7 +126,7 @@ export class ChunkReader {
    * one has them — from the RowBlock index alone, no value read (a preview reads its first rows only).
    */
   async rowIds(keys: readonly string[]): Promise<Int32Array> {
-    return Int32Array.from((await this.plan(resolveKeys(this.db, keys), { record: false })).rowIds);
+    return (await this.plan(resolveKeys(this.db, keys), { record: false })).rowIds;
   }
 
   /** getIntermediates for keys already resolved (the query planner resolves them once). */
