@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/executor/onnx/ort.js';
 import { makeVector, Table as ArrowTable, tableToIPC } from 'apache-arrow';
 import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';

@@ -7,7 +7,7 @@
 // unmodified model's output (exposing layers changes which kernels onnxruntime fuses).
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../src/executor/onnx/ort.js';
 import { testImages } from './fmnist.js';
 import { parseScheme } from '../src/quantize/scheme.js';
 import { exposeLayers, parseGraph } from '../src/executor/onnx/graph.js';

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { describe, expect, it, vi } from 'vitest';
@@ -321,9 +322,13 @@ describe('mistique CLI', () => {
     npy(mask, new BigInt64Array(16).fill(1n));
     const bin = path.join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'bin.js');
     const model = path.join(import.meta.dirname, '..', 'datasets', 'fixtures', 'tiny_text.onnx');
-    const r = spawnSync(process.execPath, [bin, 'log', model, '--model', 'p.m', '--input', `input_ids=${ids},attention_mask=${mask}`, '--store', path.join(dir, 's')], { encoding: 'utf8' });
+    // as a user runs it: without the test runner's ORT_DISABLE_TELEMETRY (vitest.config.ts)
+    const { ORT_DISABLE_TELEMETRY: _, ...env } = process.env;
+    const r = spawnSync(process.execPath, [bin, 'log', model, '--model', 'p.m', '--input', `input_ids=${ids},attention_mask=${mask}`, '--store', path.join(dir, 's')], { encoding: 'utf8', env });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^mistique log: onnxruntime failed running p\.m on examples 0…1 .*Gather.*; check that the input shape and type are what the model expects$/)]);
+    // onnxruntime ran with its telemetry off (src/executor/onnx/ort.ts): it leaves a log per process in /tmp when on
+    expect(fs.existsSync(path.join(os.tmpdir(), `mat-debug-${r.pid}.log`))).toBe(false);
   });
 
   it('get shows a wide layer by reading the rows it shows, not the layer: the same table, counted the same', async () => {

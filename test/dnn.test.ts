@@ -1,6 +1,7 @@
 // ONNX networks: graph rewrite, logging every layer (equal to a plain onnxruntime run), pooling,
 // re-running up to a layer on a few rows with a truncated graph.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -415,6 +416,10 @@ describe('ONNX graph rewrite', () => {
     expect(err).toMatchObject({ code: 'BAD_INPUT' });
     expect((err as Error).message).toMatch(/onnxruntime failed running fm\.bad on examples 0…3 \(image \[4, 1, 27, 27\] float32\)/);
     expect(store.list()).toEqual([]);
+    // nothing left in the temporary directory: not the profiler's file of the run that failed (it had
+    // left an empty one per failed log), nor onnxruntime's telemetry log (off: src/executor/onnx/ort.ts)
+    const mine = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(`mistique-profile-${process.pid}-`) || f === `mat-debug-${process.pid}.log`);
+    expect(mine).toEqual([]);
   });
 
   it('rejects what is not an ONNX model', () => {

@@ -9,7 +9,7 @@
 import { createRequire } from 'node:module';
 import { EigenvalueDecomposition, Matrix as MlMatrix } from 'ml-matrix';
 import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
+import * as ort from '../executor/onnx/ort.js';
 import { MistiqueError } from '../errors.js';
 import { unshared } from '../model/matrix.js';
 

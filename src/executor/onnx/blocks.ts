@@ -3,7 +3,7 @@
 // Such a value is stored a row per example, as [k, …]. Whether the fold is batch-major (example 0's k rows
 // first) or not ([tokens × batch, …], a time-major flatten, is not) is measured, not guessed from shapes:
 // two examples through the network together must give, in their first k rows, what the first gives alone.
-import type * as ort from 'onnxruntime-node';
+import type * as ort from './ort.js';
 import { exposedName, type OnnxGraph } from './graph.js';
 import { batchTensors, type Feed } from './inputs.js';
 import { runSession } from './session.js';

@@ -5,7 +5,7 @@
 // kept in the store, so that any layer can be re-run later (rerun.ts): a truncated graph on only the asked rows.
 import fs from 'node:fs';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort.js';
 import { MistiqueError } from '../../errors.js';
 import type { MetadataDB } from '../../metadata/metadatadb.js';
 import type { Matrix } from '../../model/matrix.js';
@@ -18,7 +18,7 @@ import { inlineExternalData, loadCheckpoint, storeCheckpoint } from './checkpoin
 import { examplesNotFirst, exposedName, exposeLayers, exposeReduced, fixedBatch, fixedLeadingDims, layerInputs, nodeNames, parseGraph, selectLayers, type Expose, type GraphReduce, type Layer, type OnnxGraph, type ReducedOutput } from './graph.js';
 
 export { encodeBatch, quantizeBatch, schemeName, type DnnScheme, type Encoded } from '../../quantize/scheme.js';
-import { layerTimes, profilePrefix } from './profile.js';
+import { dropProfiles, layerTimes, profilePrefix } from './profile.js';
 import { exampleRows, type ExampleRows } from './blocks.js';
 import { idRange } from '../../reader/rowspec.js';
 import { idRuns, type DnnSpec } from './dnnspec.js';
@@ -130,7 +130,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     async (plain) => ({
       perGroup: groups.length > 1 ? await shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>(),
       rows: probeRows ? await exampleRows(plain, modelKey, g, groups[0]!.feeds, fixedB === 1) : none,
-    }));
+    })).catch((err: unknown) => { dropProfiles(prefix); throw err; });
   const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? exposedName(l);
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
@@ -277,6 +277,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     throw err;
   } finally {
     await session.release();
+    dropProfiles(prefix);
   }
 }
 

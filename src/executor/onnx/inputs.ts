@@ -4,7 +4,7 @@
 // an intermediate of its own (`<project>.inputs.…`, float32 as float32, doubles, integers and bools as
 // exact float64) so that a re-run feeds the same examples.
 import { createHash } from 'node:crypto';
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort.js';
 import { MistiqueError } from '../../errors.js';
 import { DataFrame } from '../../model/dataframe.js';
 import { unshared, type Matrix } from '../../model/matrix.js';

@@ -14,6 +14,12 @@ export function profilePrefix(): string {
   return path.join(os.tmpdir(), `mistique-profile-${process.pid}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`);
 }
 
+/** Removes what a profiling session left under `prefix` (onnxruntime creates its file with the session: a run that failed before `layerTimes` left an empty one in the temporary directory). */
+export function dropProfiles(prefix: string): void {
+  const dir = path.dirname(prefix);
+  for (const f of fs.readdirSync(dir)) if (path.join(dir, f).startsWith(prefix)) fs.rmSync(path.join(dir, f), { force: true });
+}
+
 /** Reads (and deletes) the profile written under `prefix`; per layer, ms of one batch through it. */
 export function layerTimes(prefix: string, nodeNames: readonly string[], layers: readonly Layer[]): Map<string, number> {
   const dir = path.dirname(prefix);

@@ -1,7 +1,7 @@
 // Re-running a logged network up to one layer (paper §5.3: re-run or read): the stored checkpoint cut
 // after the layer, run on only the asked rows, their inputs read from the store.
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort.js';
 import { MistiqueError } from '../../errors.js';
 import { loadCheckpoint } from './checkpoint.js';
 import type { NetworkSink } from './dnn.js';

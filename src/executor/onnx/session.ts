@@ -1,7 +1,7 @@
 // Running onnxruntime sessions for the network executor: the options of every session that exposes
 // layers, one batch through a session (a model of a fixed batch size padded to it), and the ranks of a
 // session's outputs as onnxruntime's shape inference gives them.
-import * as ort from 'onnxruntime-node';
+import * as ort from './ort.js';
 import { MistiqueError } from '../../errors.js';
 
 /**
