@@ -1,6 +1,6 @@
 // The Store: wires what storedir.ts opens — the MetadataDB, the DataStore (with its write
 // lock and crash recovery), the ChunkReader, the query planner and the executors behind one API.
-import type { SqlResult, SqlSession } from './sql/sql.js';
+import type { SqlOptions, SqlResult, SqlSession } from './sql/sql.js';
 import type { ExportedFile, ExportOptions } from './export/export.js';
 import type { StreamOptions, StreamSummary } from './executor/stream.js';
 import fs from 'node:fs';
@@ -407,13 +407,14 @@ export class Store {
    * mistique_intermediates, mistique_models and mistique_projects. Conditions on row_id narrow what is read
    * (the RowBlock index); each intermediate is read or re-run as the cost model chooses. Read-only.
    */
-  async sql(query: string, opts: { out?: string; sandbox?: boolean } = {}): Promise<SqlResult> {
+  async sql(query: string, opts: SqlOptions & { sandbox?: boolean } = {}): Promise<SqlResult> {
     this.checkOpen();
+    if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 0)) throw new MistiqueError('BAD_OPTION', `limit must be a whole number ≥ 0, got ${opts.limit}`);
     if (opts.sandbox) {
       // a statement from someone else (mistique serve): DuckDB may touch no file but its own scratch files
       if (opts.out !== undefined) throw new MistiqueError('BAD_OPTION', 'a sandboxed SQL statement writes no file: leave out `out`');
       this.sqlSandbox ??= import('./sql/sql.js').then((m) => m.SqlSession.open({ sandbox: true }));
-      return (await this.sqlSandbox).run(this, query, {});
+      return (await this.sqlSandbox).run(this, query, { limit: opts.limit, each: opts.each });
     }
     this.sqlSession ??= import('./sql/sql.js').then((m) => m.SqlSession.open());
     return (await this.sqlSession).run(this, query, opts);

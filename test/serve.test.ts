@@ -121,6 +121,9 @@ describe('mistique serve: the JSON API', () => {
     expect(q.body.rowIds).toEqual([1, 2, 3]);
     const sql = await get(`/api/sql?q=${encodeURIComponent('SELECT count(*) AS n FROM "zillow.P1_1.valid"')}`);
     expect(sql.body.rows).toEqual([[all.nrows]]);
+    // a page of a statement's rows, and how many it returned
+    const page = await get(`/api/sql?q=${encodeURIComponent('SELECT row_id FROM "zillow.P1_1.valid" ORDER BY row_id')}&limit=3`);
+    expect([page.body.rows, page.body.total]).toEqual([[[all.rowIds[0]], [all.rowIds[1]], [all.rowIds[2]]], all.nrows]);
     expect((await get('/api')).body.endpoints['/api/heatmap']).toBeDefined();
   });
 

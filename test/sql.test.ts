@@ -159,6 +159,53 @@ describe('row_id pushdown (pure)', () => {
 });
 
 describe('mistique sql', () => {
+  it("a join's columns of one name are two columns (pred, pred_1), in their order even when a name is a number", async () => {
+    const { store, p1, p2 } = await twoPipelines();
+    const q = await store.sql(`SELECT a.row_id, a.pred, b.pred, 7 AS "0" FROM "z.P1.pred" a JOIN "z.P2.pred" b USING (row_id) WHERE a.row_id IN (10, 20) ORDER BY a.row_id`);
+    // the second pred had shown the first's values under the same name
+    expect(q.columns).toEqual(['row_id', 'pred', 'pred_1', '0']);
+    expect(q.rows).toEqual([{ row_id: 10, pred: p1[10], pred_1: p2[10], 0: 7 }, { row_id: 20, pred: p1[20], pred_1: p2[20], 0: 7 }]);
+    expect(p1[10]).not.toBe(p2[10]);
+    const { uniqueNames } = await import('../src/sql/sql.js');
+    expect(uniqueNames(['x', 'X', 'x_1', 'x', 'y'])).toEqual(['x', 'X_2', 'x_1', 'x_3', 'y']);
+  });
+
+  it('limit converts the first rows and counts the rest; each takes every row in pieces, as a whole read gives them', async () => {
+    const { store, act } = await twoPipelines();
+    const all = await store.sql('SELECT row_id, "values" FROM "z.cnn.relu1" ORDER BY row_id');
+    expect([all.rows.length, all.count]).toEqual([40, 40]);
+    const few = await store.sql('SELECT row_id, "values" FROM "z.cnn.relu1" ORDER BY row_id', { limit: 3 });
+    expect([few.rows, few.count]).toEqual([all.rows.slice(0, 3), 40]);
+    expect((await store.sql('SELECT * FROM "z.P1.pred"', { limit: 0 })).count).toBe(3000);
+    const pieces: Record<string, unknown>[][] = [];
+    const big = await store.sql('SELECT row_id, pred FROM "z.P1.pred" ORDER BY row_id', { each: (rows, columns) => { expect(columns).toEqual(['row_id', 'pred']); pieces.push(rows); } });
+    expect([big.rows, big.count]).toEqual([[], 3000]);
+    expect(pieces.length).toBeGreaterThan(1); // DuckDB's chunks of 2 048 rows at most
+    expect(pieces.flat()).toEqual((await store.sql('SELECT row_id, pred FROM "z.P1.pred" ORDER BY row_id')).rows);
+    expect(all.rows[39]!.values).toEqual(Array.from(act.subarray(39 * 18)));
+    for (const limit of [-1, 1.5]) await expect(store.sql('SELECT 1', { limit })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+
+  it("a statement that never names a tensor's values reads its row ids alone, and answers as a whole read does", async () => {
+    const { store } = await twoPipelines();
+    const cases = [
+      ['SELECT count(*) AS c FROM "z.cnn.relu1"', [{ c: 40 }]],
+      ['SELECT row_id FROM "z.cnn.relu1" WHERE row_id BETWEEN 5 AND 7 ORDER BY row_id', [{ row_id: 5 }, { row_id: 6 }, { row_id: 7 }]],
+      ['SELECT count(*) AS c FROM "z.cnn.relu1" t JOIN "z.P1.pred" p USING (row_id) WHERE p.pred > 0', null],
+    ] as const;
+    for (const [q, want] of cases) {
+      const got = await store.sql(q);
+      expect(got.reads[0], q).toMatchObject({ key: 'z.cnn.relu1', columns: 0 });
+      const whole = await store.sql(q.replace('"z.cnn.relu1"', '(SELECT * FROM "z.cnn.relu1")'));
+      expect(whole.reads[0]!.columns, q).toBeUndefined();
+      expect(got.rows, q).toEqual(want ?? whole.rows);
+    }
+    // columns renamed by position: DuckDB alone knows which is which, so every column is read
+    const renamed = await store.sql('SELECT v[1] AS first FROM "z.cnn.relu1" t(id, v) WHERE id = 2');
+    expect(renamed.reads[0]!.columns).toBeUndefined();
+    expect(renamed.rows).toEqual((await store.sql('SELECT "values"[1] AS first FROM "z.cnn.relu1" WHERE row_id = 2')).rows);
+  });
+
   it('prints an aligned table, csv or json, writes parquet, and exits 1 on bad SQL', async () => {
     const { store } = await twoPipelines();
     await store.close();
@@ -169,6 +216,19 @@ describe('mistique sql', () => {
     const b = io();
     expect(await run(['sql', 'SELECT row_id, "values"[1] AS v FROM "z.cnn.relu1" WHERE row_id = 0', '--format', 'json', '--store', store.dir], b.io)).toBe(0);
     expect(JSON.parse(b.out.join(''))).toEqual([{ row_id: 0, v: expect.any(Number) }]);
+    // every row as data, in DuckDB's chunks: csv, json and JSON lines say the same; no rows is a header, [] or nothing
+    const q = 'SELECT row_id, pred, city FROM "z.P1.pred" JOIN "z.P1.features" USING (row_id) ORDER BY row_id';
+    const [csv, json, jsonl] = await Promise.all(['csv', 'json', 'jsonl'].map(async (format) => { const x = io(); expect(await run(['sql', q, '--format', format, '--store', store.dir], x.io)).toBe(0); return x.out.join('\n'); }));
+    const rows = JSON.parse(json!) as { row_id: number; pred: number | null; city: string }[];
+    expect(rows).toHaveLength(3000);
+    expect(jsonl!.split('\n').map((l) => JSON.parse(l))).toEqual(rows);
+    expect(csv!.split('\n')).toEqual(['row_id,pred,city', ...rows.map((r) => `${r.row_id},${r.pred ?? 'NaN'},${r.city}`)]);
+    expect(rows[17]!.pred).toBeNull(); // NaN: null in JSON, NaN in CSV (as pandas reads it)
+    for (const [format, want] of [['csv', 'row_id'], ['json', '[]'], ['jsonl', '']] as const) {
+      const x = io();
+      expect(await run(['sql', 'SELECT row_id FROM "z.P1.pred" WHERE row_id < 0', '--format', format, '--store', store.dir], x.io)).toBe(0);
+      expect(x.out.join('\n')).toBe(want);
+    }
     const out = path.join(tempDir(), 'd.parquet');
     const c = io();
     expect(await run(['sql', 'SELECT * FROM "z.P1.pred" WHERE row_id < 100', '--out', out, '--store', store.dir], c.io)).toBe(0);

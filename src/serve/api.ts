@@ -374,6 +374,7 @@ function sqlCell(v: unknown): unknown {
 export async function sqlPage(store: Store, p: Params): Promise<unknown> {
   const q = param(p, 'q');
   const limit = intParam(p, 'limit', 200, 1, 10_000);
-  const r = await store.sql(q, { sandbox: true });
-  return { columns: r.columns, total: r.rows.length, rows: r.rows.slice(0, limit).map((row) => r.columns.map((c) => sqlCell(row[c]))), reads: r.reads, ms: r.ms };
+  // only the rows of the page become JavaScript values (the rest are counted)
+  const r = await store.sql(q, { sandbox: true, limit });
+  return { columns: r.columns, total: r.count, rows: r.rows.map((row) => r.columns.map((c) => sqlCell(row[c]))), reads: r.reads, ms: r.ms };
 }

@@ -124,7 +124,8 @@ export function rowFilters(stmt: Node): Map<string, RowFilter> {
 /**
  * The column names (lower case: DuckDB matches them so) a statement references anywhere — in any
  * expression, subquery or USING list — or null when it may need every column of a relation: a star
- * (`*`, `t.*`, `COLUMNS(…)`), a NATURAL join, or a reference to a whole row by its table's name or alias.
+ * (`*`, `t.*`, `COLUMNS(…)`), a NATURAL join, columns renamed by position (`t(a, b)`), or a reference to a
+ * whole row by its table's name or alias.
  * A relation needs at most the columns named here (and row_id): the set can be larger than what a
  * relation uses (a name of another relation's column, a lambda's parameter), never smaller.
  */
@@ -138,6 +139,8 @@ export function columnsUsed(stmt: Node): Set<string> | null {
     const n = o as Node;
     if (n.class === 'STAR' || n.type === 'STAR' || n.ref_type === 'NATURAL') { all = true; return; }
     if (n.type === 'BASE_TABLE' && typeof n.table_name === 'string') {
+      // columns renamed by position (FROM "p.m.x" t(id, v)): which is which is known only to DuckDB
+      if (Array.isArray(n.column_name_alias) && n.column_name_alias.length > 0) { all = true; return; }
       tables.add(n.table_name.toLowerCase());
       if (typeof n.alias === 'string' && n.alias) tables.add(n.alias.toLowerCase());
     }
