@@ -159,6 +159,35 @@ describe('row_id pushdown (pure)', () => {
 });
 
 describe('mistique sql', () => {
+  it('every column type reaches DuckDB as logged, chunk after chunk, and a wide tensor in chunks of fewer rows', async () => {
+    const store = await tempStore();
+    const n = 5000;
+    const f64 = Float64Array.from({ length: n }, (_, i) => (i % 11 === 0 ? NaN : i / 3));
+    const i32 = Int32Array.from({ length: n }, (_, i) => i * 7 - 9000);
+    const b = Array.from({ length: n }, (_, i) => i % 3 === 0);
+    const txt = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : `s${i % 13}`));
+    await store.log('t.m.cols', { f64, i32, b, txt }, { rowIds: Int32Array.from({ length: n }, (_, i) => 2 * i + 1) });
+    const got = await store.sql('SELECT row_id, f64, i32, b, txt, typeof(f64) || typeof(i32) || typeof(b) || typeof(txt) AS types FROM "t.m.cols" ORDER BY row_id');
+    expect(got.rows.length).toBe(n);
+    got.rows.forEach((r, i) => expect(r).toEqual({ row_id: 2 * i + 1, f64: f64[i], i32: i32[i], b: b[i], txt: txt[i], types: 'DOUBLEINTEGERBOOLEANVARCHAR' }));
+    // projection: one column of four, in the statement's order
+    expect((await store.sql('SELECT txt, i32 FROM (SELECT * FROM "t.m.cols") WHERE row_id = 3')).rows).toEqual([{ txt: 's1', i32: -8993 }]);
+    // 3 000 values a row: 1 398 rows a chunk (4 M values), so 3 000 rows are three chunks
+    const W = 3000, rows = 3000;
+    const x = Float32Array.from({ length: rows * W }, (_, i) => Math.fround(Math.sin(i) * 5));
+    await store.log('t.m.wide', DataFrame.fromTensor(x, [3, 10, 100]));
+    const sums = await store.sql('SELECT row_id, list_sum("values") AS s, "values"[3000] AS last, len("values") AS l FROM "t.m.wide" ORDER BY row_id');
+    expect(sums.rows.length).toBe(rows);
+    for (const i of [0, 1397, 1398, 2795, 2796, 2999]) {
+      let s = 0;
+      for (let k = 0; k < W; k++) s += x[i * W + k]!;
+      expect(sums.rows[i]).toMatchObject({ row_id: i, last: x[i * W + W - 1], l: W });
+      expect(sums.rows[i]!.s as number).toBeCloseTo(s, 2);
+    }
+    // a statement naming no intermediate of its own cannot reach another's results
+    await expect(store.sql("SELECT * FROM mistique_relation('0')")).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/is no intermediate of this statement/) });
+  });
+
   it("a join's columns of one name are two columns (pred, pred_1), in their order even when a name is a number", async () => {
     const { store, p1, p2 } = await twoPipelines();
     const q = await store.sql(`SELECT a.row_id, a.pred, b.pred, 7 AS "0" FROM "z.P1.pred" a JOIN "z.P2.pred" b USING (row_id) WHERE a.row_id IN (10, 20) ORDER BY a.row_id`);

@@ -1,10 +1,9 @@
 // SQL over a store with DuckDB in-process (#17): every intermediate is a relation named by its key, beside
 // catalog relations of the MetadataDB. What a query reads is found in DuckDB's own parse of it: each
 // intermediate it names is read through the planner (read or re-run, as any query) — only the rows its
-// row_id conditions allow — and handed to DuckDB as an uncompressed Parquet file in a private temporary
-// directory (DuckDB reads Parquet natively and in parallel; its Node API takes no Arrow). The store is
-// never written; the views and temporary files go when the statement ends, the DuckDB instance (one per
-// Store, in memory) when the store closes.
+// row_id conditions allow — and served to DuckDB from memory by a table function (relation.ts). The store
+// is never written; the views and the results they serve go when the statement ends, the DuckDB instance
+// (one per Store, in memory) when the store closes.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,8 @@ import type { DuckDBDataChunk } from '@duckdb/node-api';
 import { MistiqueError } from '../errors.js';
 import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
-import { outputError, single, writeGroups } from '../export/writers.js';
+import { outputError } from '../export/writers.js';
+import { Relations } from './relation.js';
 import { findIntermediate } from '../reader/resolve.js';
 import { Matrix } from '../model/matrix.js';
 import { columnsUsed, rowFilters, baseTables, type RowFilter } from './pushdown.js';
@@ -168,7 +168,7 @@ async function catalog(store: Store, c: Connection, rows: readonly IntermediateR
 export class SqlSession {
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly instance: Instance, private readonly c: Connection, private readonly tmp: string) {}
+  private constructor(private readonly instance: Instance, private readonly c: Connection, private readonly tmp: string, private readonly relations: Relations) {}
 
   /**
    * `sandbox`: statements may touch no file but the session's own scratch files (DuckDB's
@@ -185,7 +185,9 @@ export class SqlSession {
       await c.run('SET enable_external_access = false');
       await c.run('SET lock_configuration = true');
     }
-    return new SqlSession(instance, c, tmp);
+    const relations = new Relations(duck);
+    relations.register(c);
+    return new SqlSession(instance, c, tmp, relations);
   }
 
   /** Runs one SQL statement over the store (see the module comment), after those already asked. */
@@ -206,7 +208,6 @@ export class SqlSession {
     if (typeof query !== 'string' || query.trim() === '') throw new MistiqueError('BAD_QUERY', 'give a SQL query, e.g. SELECT * FROM mistique_intermediates');
     const c = this.c;
     const created: (readonly [string, 'TABLE' | 'VIEW'])[] = [];
-    const files: string[] = [];
     const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
     try {
       const parsed = JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql(${`'${query.replace(/'/g, "''")}'`}) AS j`)).getRowObjectsJS()[0]!.j as string) as { error: boolean; error_message?: string; statements?: Record<string, unknown>[] };
@@ -240,26 +241,25 @@ export class SqlSession {
       // every relation's rows are read at once (decoding on the worker threads) while the ones read are written
       const t = performance.now();
       const used = stmts.length ? columnsUsed(stmts[0]!) : null;
+      const served: string[] = [];
       const reads: SqlResult['reads'] = await Promise.all(relations.map(async ({ key, row }, i) => {
         const ids = narrowRows(store, row, filters.get(key));
         const cols = usedColumns(store, row, used);
-        const file = path.join(this.tmp, `${i}.parquet`);
-        files.push(file);
         if (used && !used.has('values') && row.shape !== null && storedWhole(store, row)) {
           // a stored tensor whose values the statement never names (count(*), row_id alone): its row ids,
           // from the RowBlock index, without reading a chunk (2.6 s → ms for count(*) of a 400 MB layer)
           const rowIds = ids ? Int32Array.from(ids) : await store.rowIds(`${key}.*`);
-          await writeGroups('parquet', file, { nrows: rowIds.length, compression: 'none', scratch: true }, single(new Matrix(rowIds, [], new Float64Array(0))));
+          served[i] = this.relations.add(new Matrix(rowIds, [], new Float64Array(0)));
           return { key, rows: rowIds.length, narrowed: ids !== null, columns: 0, ms: performance.now() - t };
         }
+        // row_id and named columns, or row_id and `values` (a list) for a tensor
         const m = await store.getIntermediates(cols ? cols.map((c) => `${key}.${c}`) : `${key}.*`, ids ? { rows: ids } : {});
-        // row_id and named columns, or row_id and `values` (a list) for a tensor; uncompressed: read at once
-        await writeGroups('parquet', file, { nrows: m.nrows, tensorName: 'values', compression: 'none', scratch: true }, single(m));
+        served[i] = this.relations.add(m);
         return { key, rows: m.nrows, narrowed: ids !== null, ...(cols ? { columns: cols.length } : {}), ms: performance.now() - t };
       }));
       for (const [i, { key }] of relations.entries()) {
         created.push([key, 'VIEW']);
-        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM read_parquet('${path.join(this.tmp, `${i}.parquet`).replace(/'/g, "''")}')`);
+        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM ${served[i]!}`);
       }
       if (opts.out) {
         const ext = path.extname(opts.out).slice(1).toLowerCase();
@@ -282,7 +282,7 @@ export class SqlSession {
     } finally {
       // views first: the catalog's views depend on its tables
       for (const [name, kind] of created.reverse()) await c.run(`DROP ${kind} IF EXISTS ${quoted(name)}`).catch(() => undefined);
-      for (const f of files) fs.rmSync(f, { force: true });
+      this.relations.clear();
     }
   }
 }
