@@ -137,6 +137,18 @@ describe('store.sql', () => {
       await expect(store.sql(q)).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });
     }
     await expect(store.sql('SELECT * FROM t')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // EXPLAIN ANALYZE runs what it explains: it had written the file and created the table
+    const leak = path.join(tempDir(), 'leak.csv');
+    for (const q of [`EXPLAIN ANALYZE COPY (SELECT 42 AS x) TO '${leak}'`, 'explain analyze CREATE TABLE kept AS SELECT 1 AS x', 'EXPLAIN INSERT INTO mistique_intermediates VALUES (1)']) {
+      await expect(store.sql(q), q).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/read-only/) });
+    }
+    expect(fs.existsSync(leak)).toBe(false);
+    await expect(store.sql('SELECT * FROM kept')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    // …and explains a statement over intermediates (it had said they do not exist)
+    const plan = await store.sql('EXPLAIN SELECT count(*) FROM "z.P1.pred" WHERE pred > 0');
+    expect(plan.reads.map((r) => r.key)).toEqual(['z.P1.pred']);
+    expect(JSON.stringify(plan.rows)).toMatch(/MISTIQUE_RELATION[^]*Projections: pred/); // the column DuckDB asks for
+    expect((await store.sql('EXPLAIN ANALYZE SELECT count(*) AS c FROM "z.P1.pred"')).count).toBeGreaterThan(0);
     expect(snapshotFiles(store.dir)).toEqual(before);
   });
 });

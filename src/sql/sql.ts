@@ -210,15 +210,19 @@ export class SqlSession {
     const created: (readonly [string, 'TABLE' | 'VIEW'])[] = [];
     const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
     try {
-      const parsed = JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql(${`'${query.replace(/'/g, "''")}'`}) AS j`)).getRowObjectsJS()[0]!.j as string) as { error: boolean; error_message?: string; statements?: Record<string, unknown>[] };
+      // EXPLAIN [ANALYZE] names the intermediates of the statement it explains (json_serialize_sql parses SELECTs only)
+      const explained = /^\s*explain(\s+analyze)?\s+/i.exec(query);
+      const select = explained ? query.slice(explained[0].length) : query;
+      const parsed = JSON.parse((await c.runAndReadAll(`SELECT json_serialize_sql(${`'${select.replace(/'/g, "''")}'`}) AS j`)).getRowObjectsJS()[0]!.j as string) as { error: boolean; error_message?: string; statements?: Record<string, unknown>[] };
       if (parsed.error) {
         // json_serialize_sql parses SELECT statements only: a write is refused, a syntax error is DuckDB's
         // parser's, and anything else must be a reading statement before DuckDB may say what is wrong with
         // it (the session outlives the statement, so nothing may change it)
         const readOnly = new MistiqueError('BAD_QUERY', `SQL over a store is read-only: give one SELECT (or WITH … SELECT, DESCRIBE, SUMMARIZE) statement`);
-        if (/^\s*(insert|update|delete|create|drop|alter|copy|attach|detach|install|load|set|reset|pragma|call|export|import|checkpoint|vacuum|use|begin|commit|rollback|prepare|execute)\b/i.test(query)) throw readOnly;
+        // (what EXPLAIN ANALYZE explains, it runs: `EXPLAIN ANALYZE COPY … TO` writes the file)
+        if (/^\s*(insert|update|delete|create|drop|alter|copy|attach|detach|install|load|set|reset|pragma|call|export|import|checkpoint|vacuum|use|begin|commit|rollback|prepare|execute)\b/i.test(select)) throw readOnly;
         await c.extractStatements(query).catch((e: unknown) => { throw duckError(e, query); });
-        if (!/^\s*(\(|select\b|with\b|from\b|values\b|table\b|describe\b|summarize\b|show\b|explain\b|pivot\b|unpivot\b)/i.test(query)) throw readOnly;
+        if (!/^\s*(\(|select\b|with\b|from\b|values\b|table\b|describe\b|summarize\b|show\b|pivot\b|unpivot\b)/i.test(select)) throw readOnly;
         await c.run(query).catch((e: unknown) => { throw duckError(e, query); });
       }
       const stmts = parsed.statements ?? [];
