@@ -147,7 +147,7 @@ describe('store.sql', () => {
     // …and explains a statement over intermediates (it had said they do not exist)
     const plan = await store.sql('EXPLAIN SELECT count(*) FROM "z.P1.pred" WHERE pred > 0');
     expect(plan.reads.map((r) => r.key)).toEqual(['z.P1.pred']);
-    expect(JSON.stringify(plan.rows)).toMatch(/MISTIQUE_RELATION[^]*Projections: pred/); // the column DuckDB asks for
+    expect(JSON.stringify(plan.rows)).toMatch(/mistique_relation_\d+/); // the statement's table of the intermediate
     expect((await store.sql('EXPLAIN ANALYZE SELECT count(*) AS c FROM "z.P1.pred"')).count).toBeGreaterThan(0);
     expect(snapshotFiles(store.dir)).toEqual(before);
   });

@@ -253,12 +253,12 @@ export class SqlSession {
           // a stored tensor whose values the statement never names (count(*), row_id alone): its row ids,
           // from the RowBlock index, without reading a chunk (2.6 s → ms for count(*) of a 400 MB layer)
           const rowIds = ids ? Int32Array.from(ids) : await store.rowIds(`${key}.*`);
-          served[i] = this.relations.add(new Matrix(rowIds, [], new Float64Array(0)));
+          served[i] = await this.relations.add(c, new Matrix(rowIds, [], new Float64Array(0)));
           return { key, rows: rowIds.length, narrowed: ids !== null, columns: 0, ms: performance.now() - t };
         }
         // row_id and named columns, or row_id and `values` (a list) for a tensor
         const m = await store.getIntermediates(cols ? cols.map((c) => `${key}.${c}`) : `${key}.*`, ids ? { rows: ids } : {});
-        served[i] = this.relations.add(m);
+        served[i] = await this.relations.add(c, m);
         return { key, rows: m.nrows, narrowed: ids !== null, ...(cols ? { columns: cols.length } : {}), ms: performance.now() - t };
       }));
       for (const [i, { key }] of relations.entries()) {
@@ -286,7 +286,7 @@ export class SqlSession {
     } finally {
       // views first: the catalog's views depend on its tables
       for (const [name, kind] of created.reverse()) await c.run(`DROP ${kind} IF EXISTS ${quoted(name)}`).catch(() => undefined);
-      this.relations.clear();
+      await this.relations.clear(c);
     }
   }
 }
