@@ -207,6 +207,11 @@ describe('mistique sql', () => {
     expect(q.columns).toEqual(['row_id', 'pred', 'pred_1', '0']);
     expect(q.rows).toEqual([{ row_id: 10, pred: p1[10], pred_1: p2[10], 0: 7 }, { row_id: 20, pred: p1[20], pred_1: p2[20], 0: 7 }]);
     expect(p1[10]).not.toBe(p2[10]);
+    // a table's own columns of one name (as DuckDB compares them), and a column named row_id: renamed, and read whole
+    await store.log('z.P1.odd', { Price: Float64Array.from([1, 2]), price: Float64Array.from([3, 4]), row_id: Float64Array.from([9, 8]) });
+    const odd = await store.sql('SELECT * FROM "z.P1.odd"');
+    expect([odd.columns, odd.rows]).toEqual([['row_id', 'Price', 'price_1', 'row_id_1'], [{ row_id: 0, Price: 1, price_1: 3, row_id_1: 9 }, { row_id: 1, Price: 2, price_1: 4, row_id_1: 8 }]]);
+    expect((await store.sql('SELECT price_1 FROM "z.P1.odd" WHERE row_id = 1')).rows).toEqual([{ price_1: 4 }]);
     const { uniqueNames } = await import('../src/sql/sql.js');
     expect(uniqueNames(['x', 'X', 'x_1', 'x', 'y'])).toEqual(['x', 'X_2', 'x_1', 'x_3', 'y']);
   });

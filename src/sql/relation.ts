@@ -25,6 +25,25 @@ interface Scan { next: number; columns: number[]; per: number; stage: Map<number
 /** Per relation: its result, whether it is one tensor (row_id and `values`), and its columns' DuckDB types. */
 interface Served { m: Matrix; tensor: boolean; names: string[]; types: DuckDBType[] }
 
+/**
+ * Column names made unique as DuckDB's COPY makes them (`x`, `x_1`, …; names compare as DuckDB compares
+ * them, case-insensitively): a join's `a.pred, b.pred` are two columns of a result, not one twice; a
+ * table's `Price` and `price`, or a column of its own named row_id, are two columns of its relation.
+ */
+export function uniqueNames(names: readonly string[]): string[] {
+  const taken = new Set(names.map((n) => n.toLowerCase()));
+  const seen = new Set<string>();
+  return names.map((n) => {
+    if (!seen.has(n.toLowerCase())) { seen.add(n.toLowerCase()); return n; }
+    let k = 1;
+    while (taken.has(`${n}_${k}`.toLowerCase())) k++;
+    const name = `${n}_${k}`;
+    taken.add(name.toLowerCase());
+    seen.add(name.toLowerCase());
+    return name;
+  });
+}
+
 function isTensor(m: Matrix): boolean {
   return m.shape !== null && (m.values instanceof Float32Array || m.values instanceof Float64Array);
 }
@@ -118,12 +137,9 @@ export class Relations {
     const id = String(this.counter++);
     const tensor = isTensor(m);
     const element = (v: Matrix['values']): DuckDBType => v instanceof Float64Array ? d.DOUBLE : v instanceof Float32Array ? d.FLOAT : v instanceof Int32Array ? d.INTEGER : d.UTINYINT;
-    const types: DuckDBType[] = [d.INTEGER];
-    const names = ['row_id'];
-    if (tensor) { names.push('values'); types.push(d.LIST(element(m.values))); } else {
-      names.push(...columnNames(m));
-      for (const c of m.columns) types.push(c.type === 'float64' ? d.DOUBLE : c.type === 'float32' ? d.FLOAT : c.type === 'bool' ? d.BOOLEAN : c.type === 'utf8' ? d.VARCHAR : d.INTEGER);
-    }
+    const names = uniqueNames(['row_id', ...(tensor ? ['values'] : columnNames(m))]);
+    const types: DuckDBType[] = [d.INTEGER, ...(tensor ? [d.LIST(element(m.values))]
+      : m.columns.map((c) => (c.type === 'float64' ? d.DOUBLE : c.type === 'float32' ? d.FLOAT : c.type === 'bool' ? d.BOOLEAN : c.type === 'utf8' ? d.VARCHAR : d.INTEGER)))];
     this.served.set(id, { m, tensor, names, types });
     return id;
   }

@@ -13,7 +13,9 @@ import { MistiqueError } from '../errors.js';
 import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import { outputError } from '../export/writers.js';
-import { Relations } from './relation.js';
+import { Relations, uniqueNames } from './relation.js';
+
+export { uniqueNames };
 import { findIntermediate } from '../reader/resolve.js';
 import { Matrix } from '../model/matrix.js';
 import { columnsUsed, rowFilters, baseTables, type RowFilter } from './pushdown.js';
@@ -70,24 +72,6 @@ function duckError(err: unknown, query: string): MistiqueError {
   return new MistiqueError('BAD_QUERY', `SQL failed: ${msg.split('\n')[0]}${hint}${query.length < 200 ? ` (in: ${query})` : ''}`, { cause: err });
 }
 
-/**
- * A result's column names, made unique as DuckDB's COPY makes them (`x`, `x_1`, …; names compare as
- * DuckDB compares them, case-insensitively): a join's `a.pred, b.pred` are two columns, not one twice.
- */
-export function uniqueNames(names: readonly string[]): string[] {
-  const taken = new Set(names.map((n) => n.toLowerCase()));
-  const seen = new Set<string>();
-  return names.map((n) => {
-    if (!seen.has(n.toLowerCase())) { seen.add(n.toLowerCase()); return n; }
-    let k = 1;
-    while (taken.has(`${n}_${k}`.toLowerCase())) k++;
-    const name = `${n}_${k}`;
-    taken.add(name.toLowerCase());
-    seen.add(name.toLowerCase());
-    return name;
-  });
-}
-
 /** Cells a piece of rows handed to `each` holds at most (a list counts its values): a few MB of JavaScript values. */
 const EACH_CELLS = 250_000;
 
@@ -121,6 +105,8 @@ export function usedColumns(store: Store, r: IntermediateRow, used: ReadonlySet<
   const cols = store.metadata.columns(r.id);
   if (cols.some((c) => c.name === null || c.name.includes('*'))) return null;
   const names = cols.map((c) => c.name!);
+  // names DuckDB tells apart only once renamed (Price and price_1, a column row_id and row_id_1): all of them
+  if (new Set(['row_id', ...names.map((n) => n.toLowerCase())]).size !== names.length + 1) return null;
   const want = names.filter((n) => used.has(n.toLowerCase()));
   if (want.length === names.length) return null;
   return want.length > 0 ? want : names.slice(0, 1);
