@@ -200,6 +200,24 @@ describe('mistique sql', () => {
     await expect(store.sql("SELECT * FROM mistique_relation('0')")).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/is no intermediate of this statement/) });
   });
 
+  it('a relation that fails to read fails the statement only once every other relation is handed over and gone', async () => {
+    const { store } = await twoPipelines();
+    const real = store.getIntermediates.bind(store);
+    // z.P2.pred fails at once; z.P1.pred is handed over after that
+    store.getIntermediates = (async (keys: string | readonly string[], opts?: object) => {
+      if (String(keys).startsWith('z.P2.pred')) throw new Error('disk gone');
+      await new Promise((r) => setTimeout(r, 50));
+      return real(keys, opts);
+    }) as typeof store.getIntermediates;
+    await expect(store.sql('SELECT count(*) FROM "z.P1.pred" a JOIN "z.P2.pred" b USING (row_id)')).rejects.toThrow('disk gone');
+    store.getIntermediates = real;
+    await new Promise((r) => setTimeout(r, 150)); // past z.P1.pred's hand-over, had it gone on alone
+    // nothing of it is left in the session: no table, no view
+    const left = await store.sql("SELECT table_name FROM duckdb_tables() UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal");
+    expect(left.rows).toEqual([]);
+    expect((await store.sql('SELECT count(*) AS n FROM "z.P1.pred"')).rows).toEqual([{ n: 3000 }]);
+  });
+
   it("a join's columns of one name are two columns (pred, pred_1), in their order even when a name is a number", async () => {
     const { store, p1, p2 } = await twoPipelines();
     const q = await store.sql(`SELECT a.row_id, a.pred, b.pred, 7 AS "0" FROM "z.P1.pred" a JOIN "z.P2.pred" b USING (row_id) WHERE a.row_id IN (10, 20) ORDER BY a.row_id`);

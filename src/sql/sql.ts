@@ -232,7 +232,8 @@ export class SqlSession {
       const t = performance.now();
       const used = stmts.length ? columnsUsed(stmts[0]!) : null;
       const served: string[] = [];
-      const reads: SqlResult['reads'] = await Promise.all(relations.map(async ({ key, row }, i) => {
+      // all settled before a failure is thrown: a relation still being handed over must not outlive the statement
+      const settled = await Promise.allSettled(relations.map(async ({ key, row }, i): Promise<SqlResult['reads'][number]> => {
         const ids = narrowRows(store, row, filters.get(key));
         const cols = usedColumns(store, row, used);
         if (used && !used.has('values') && row.shape !== null && storedWhole(store, row)) {
@@ -247,6 +248,9 @@ export class SqlSession {
         served[i] = await this.relations.add(c, m);
         return { key, rows: m.nrows, narrowed: ids !== null, ...(cols ? { columns: cols.length } : {}), ms: performance.now() - t };
       }));
+      const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+      if (failed) throw failed.reason;
+      const reads = settled.map((x) => (x as PromiseFulfilledResult<SqlResult['reads'][number]>).value);
       for (const [i, { key }] of relations.entries()) {
         created.push([key, 'VIEW']);
         await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM ${served[i]!}`);
