@@ -55,6 +55,9 @@ function isTensor(m: Matrix): boolean {
 export class Relations {
   private readonly served = new Map<string, Served>();
   private counter = 0;
+  /** The temporary tables of the statement's relations, and the hand-over under way (one at a time). */
+  private readonly tables: string[] = [];
+  private appending: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly duck: Duck) {}
 
@@ -93,9 +96,8 @@ export class Relations {
   }
 
   /**
-   * Serves `m` until `clear`: what to read it from, and the temporary table holding it (to drop at the
-   * statement's end) if it is one. A tensor is read through the table function, straight from `m`; a
-   * table of columns is appended to a temporary table first — its chunks are narrow, and each call of
+   * Serves `m` until `clear`; what a view reads it from. A tensor is read through the table function,
+   * straight from `m`; a table of columns is appended to a temporary table first — its chunks are narrow, and each call of
    * the table function crosses from DuckDB's thread to the event loop and back (~0.2 ms), one relation
    * after another: a join of two 100 000-row predictions scanned 10 ms slower than from Parquet, while
    * DuckDB scans its own table on every core.
@@ -127,9 +129,6 @@ export class Relations {
     this.appending = done.catch(() => undefined);
     return done;
   }
-
-  private appending: Promise<unknown> = Promise.resolve();
-  private readonly tables: string[] = [];
 
   /** Serves `m` through the table function until `clear`; its id. */
   private serve(m: Matrix): string {

@@ -1,9 +1,9 @@
 // SQL over a store with DuckDB in-process (#17): every intermediate is a relation named by its key, beside
 // catalog relations of the MetadataDB. What a query reads is found in DuckDB's own parse of it: each
 // intermediate it names is read through the planner (read or re-run, as any query) — only the rows its
-// row_id conditions allow — and served to DuckDB from memory by a table function (relation.ts). The store
-// is never written; the views and the results they serve go when the statement ends, the DuckDB instance
-// (one per Store, in memory) when the store closes.
+// row_id conditions allow — and handed to DuckDB from memory (relation.ts: a tensor by a table function,
+// a table through a temporary table). The store is never written; the views, tables and results go when
+// the statement ends, the DuckDB instance (one per Store, in memory) when the store closes.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,11 @@ import type { Store } from '../mistique.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import { outputError } from '../export/writers.js';
 import { Relations, uniqueNames } from './relation.js';
-
-export { uniqueNames };
 import { findIntermediate } from '../reader/resolve.js';
 import { Matrix } from '../model/matrix.js';
 import { columnsUsed, rowFilters, baseTables, type RowFilter } from './pushdown.js';
+
+export { uniqueNames };
 
 type Duck = typeof import('@duckdb/node-api');
 type Instance = Awaited<ReturnType<Duck['DuckDBInstance']['create']>>;
