@@ -252,6 +252,34 @@ describe('ONNX graph rewrite', () => {
     expect([...(await store.getIntermediates('t.heads.unsqueeze1.*', { rows: [5, 1], path: 'rerun' })).values]).toEqual([ref.best!.data[5], ref.best!.data[1]]);
   });
 
+  it('takes as many examples a batch as 256 MB of layers hold when batchSize is not given (a DenseNet exposes 176 MB an example)', async () => {
+    const { defaultBatch, BATCH_BYTES, MAX_BATCH } = await import('../src/executor/onnx/dnn.js');
+    expect([defaultBatch(undefined), defaultBatch(1000), defaultBatch(176e6), defaultBatch(BATCH_BYTES / 32), defaultBatch(NaN)]).toEqual([MAX_BATCH, MAX_BATCH, 1, 32, MAX_BATCH]);
+    // x [N, 4] → Tile ×2^18 → [N, 2^20] → Relu: 4 MB of layers an example, 64 examples a batch
+    const reps = onnx.TensorProto.create({ name: 'reps', dims: [2], dataType: 7, int64Data: [1, 2 ** 18] });
+    const vi = (name: string) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1 } } });
+    const file = onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ version: 13 }], graph: onnx.GraphProto.create({
+        name: 'wide', initializer: [reps], input: [vi('x')], output: [vi('y')],
+        node: [onnx.NodeProto.create({ opType: 'Tile', input: ['x', 'reps'], output: ['t'] }), onnx.NodeProto.create({ opType: 'Relu', input: ['t'], output: ['y'] })],
+      }),
+    })).finish();
+    const N = 65;
+    const x = Float32Array.from({ length: N * 4 }, (_, i) => Math.cos(i));
+    const store = await tempStore();
+    const run = await store.logNetwork('t.wide', file, { x, shape: [4] });
+    expect(run.layers.map((l) => l.name)).toEqual(['relu1']); // (a Tile is no layer)
+    expect(run.batchSize).toBe(64);
+    expect(JSON.parse(store.metadata.workflows.get('t', 'wide')!.spec).batchSize).toBe(64); // re-runs take the same batches
+    const last = await store.getIntermediates('t.wide.relu1.*', { rows: [64], path: 'read' }); // the second batch's one example
+    expect(Array.from(last.values.subarray(0, 8))).toEqual(Array.from({ length: 8 }, (_, k) => Math.max(0, Math.fround(Math.cos(64 * 4 + (k % 4))))));
+    // a batchSize given is kept
+    expect((await (await tempStore()).logNetwork('t.wide', file, { x: x.subarray(0, 12), shape: [4] }, { batchSize: 5 })).batchSize).toBe(5);
+    // examples of two shapes: the batch the larger one's layers allow (8 values tiled: 8 MB an example)
+    const two = await (await tempStore()).logNetwork('t.wide', file, [{ x: x.subarray(0, 8), shape: [4] }, { x: x.subarray(0, 16), shape: [8] }]);
+    expect(two.batchSize).toBe(32);
+  });
+
   it('tells rows of one example from rows that interleave examples: sameRows within rounding, ±Infinity and NaN alike', () => {
     // example A alone: 2 rows [a0, a1]; A and B together, batch-major: [a0, a1, b0, b1]; time-major: [a0, b0, a1, b1]
     const a0 = [1, -Infinity, 3], a1 = [0.5, 2, NaN], b0 = [7, 8, 9], b1 = [4, 5, 6];

@@ -353,7 +353,7 @@ export async function logCheckpoint(dir: string, file: string, opts: { model?: s
       bar?.stop();
     }
     io.out(formatTable(['layer', 'original', 'op', 'shape'], r.layers.map((l) => [l.name, l.original, l.op, `[${l.shape.join(',')}]`])));
-    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} ${opts.input?.length ? 'examples' : 'images'} (${(await import('../executor/onnx/dnn.js')).schemeName(scheme)}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
+    io.out(`logged ${r.layers.length} layers of ${r.key} over ${r.examples} ${opts.input?.length ? 'examples' : 'images'} (${(await import('../executor/onnx/dnn.js')).schemeName(scheme)}, batches of ${r.batchSize}): load ${r.loadMs.toFixed(0)} ms, forward ${r.forwardMs.toFixed(0)} ms, logging ${r.logMs.toFixed(0)} ms`);
     const skipped = r.notPerExample;
     // Stryker disable next-line ConditionalExpression,EqualityOperator: an empty list prints a line naming none
     if (skipped.length > 0) io.out(`not logged: ${skipped.length} layer output${skipped.length === 1 ? '' : 's'} that ${skipped.length === 1 ? 'is' : 'are'} not one row per example (leading dimension not the batch): ${skipped.slice(0, 8).map((l) => `${l.name} (${l.original})`).join(', ')}${skipped.length > 8 ? `, … ${skipped.length - 8} more` : ''}`);

@@ -44,7 +44,7 @@ unknown command or option); 3 (verify) the store cannot be opened.`,
        mistique log --stream [--scheme none|lp|kbit8|pool2+lp|…] [--store dir]   (a framed stream on stdin)
        mistique log <pipeline.yaml> [--data dir] [--store dir]
        mistique log <checkpoint.onnx> --model project.model [--images test|train|subset | --input x.npy …]
-                    [--examples N] [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch 128]
+                    [--examples N] [--scheme none|lp|kbit8|threshold99.5|pool2|poolS|pool2+lp] [--batch N]
                     [--layers 'relu*,softmax*'] [--store dir]
 
 A pipeline spec (.yaml/.yml) is run stage by stage (progress bar on stderr); every stage's output becomes
@@ -59,6 +59,7 @@ committed 500-image subset) layer by layer; every layer becomes <project>.<model
              shapes (images of each height × width): a layer whose shape follows the input is stored per
              shape as <layer>-<input shape> (conv1-3x64x64), the others once over all examples
   --layers   only these layers, by name or ONNX output name, * for any characters (default: every layer)
+  --batch    examples a forward pass takes (default: 128, or fewer where 128 examples' layers pass 256 MB)
 
 Logs one intermediate computed by your own code (e.g. a PyTorch or scikit-learn script).
   .csv       a header row; numeric columns become float64 (empty = NaN), others utf8 (empty = null)

@@ -17,6 +17,8 @@ export interface ExampleRows {
   blocks: Map<string, number>;
   /** Layers whose leading dimension does not follow the batch, or not example by example: not stored. */
   notPerExample: Set<string>;
+  /** Bytes every exposed output of one example holds together (what a batch costs per example), when measured. */
+  bytesPerExample?: number;
 }
 
 /**
@@ -36,6 +38,7 @@ export async function exampleRows(session: ort.InferenceSession, modelKey: strin
   } catch {
     return out; // the examples do not run: logging's first batch says why, naming them
   }
+  out.bytesPerExample = Object.values(one).reduce((a, t) => a + (ArrayBuffer.isView(t.data) ? t.data.byteLength : 0), 0);
   for (const l of g.layers) {
     const a = one[exposedName(l)], b = two[exposedName(l)];
     if (!a || !b || (a.type !== 'float32' && a.type !== 'float64')) continue;

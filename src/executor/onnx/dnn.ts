@@ -88,6 +88,8 @@ export interface DnnRun {
    */
   notPerExample: { name: string; original: string; op: string }[];
   examples: number;
+  /** Examples a forward pass took at once: `batchSize`, the model's fixed batch, or defaultBatch's choice. */
+  batchSize: number;
   loadMs: number;
   forwardMs: number;
   logMs: number;
@@ -114,8 +116,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   if (fixedB !== null && opts.batchSize !== undefined && opts.batchSize !== fixedB) {
     throw new MistiqueError('BAD_OPTION', `${modelKey}: the model takes batches of exactly ${fixedB} example${fixedB === 1 ? '' : 's'} (its input's first dimension is fixed), not ${opts.batchSize}: leave batchSize out, or export the model with a dynamic batch axis`);
   }
-  const B = fixedB ?? opts.batchSize ?? 128;
-  if (!Number.isInteger(B) || B < 1) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${B}`);
+  if (opts.batchSize !== undefined && !(Number.isInteger(opts.batchSize) && opts.batchSize >= 1)) throw new MistiqueError('BAD_OPTION', `batchSize must be a positive integer, got ${opts.batchSize}`);
   const scheme = opts.scheme ?? {};
   const t0 = performance.now();
   const profiling = opts.profile !== false;
@@ -126,11 +127,16 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
   // (an attention block's heads), or not example by example — from the first examples (blocks.ts)
   const none: ExampleRows = { blocks: new Map(), notPerExample: new Set() };
   const probeRows = groups.length === 1 && (fixedB === 1 || (fixedB === null && groups[0]!.n >= 2));
-  const { session, outputs, inspected: { perGroup, rows: { blocks, notPerExample: probed } } } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
-    async (plain) => ({
-      perGroup: groups.length > 1 ? await shapeDependentLayers(plain, modelKey, g, groups, fixedB) : new Set<string>(),
-      rows: probeRows ? await exampleRows(plain, modelKey, g, groups[0]!.feeds, fixedB === 1) : none,
-    })).catch((err: unknown) => { dropProfiles(prefix); throw err; });
+  const { session, outputs, inspected: { perGroup, groupBytes, rows: { blocks, notPerExample: probed, bytesPerExample } } } = await loggingSession(g, scheme, typeof checkpoint === 'string' ? checkpoint : 'the checkpoint', profiling ? { enableProfiling: true, profileFilePrefix: prefix } : {},
+    async (plain) => {
+      const shapes = groups.length > 1 ? await shapeDependentLayers(plain, modelKey, g, groups, fixedB) : null;
+      return {
+        perGroup: shapes?.layers ?? new Set<string>(), groupBytes: shapes?.bytesPerExample,
+        rows: probeRows ? await exampleRows(plain, modelKey, g, groups[0]!.feeds, fixedB === 1) : none,
+      };
+    }).catch((err: unknown) => { dropProfiles(prefix); throw err; });
+  // (several input shapes: the largest example of any shape)
+  const B = fixedB ?? opts.batchSize ?? defaultBatch(bytesPerExample ?? groupBytes);
   const outputOf = (l: Layer): string => outputs.get(l.original)?.name ?? exposedName(l);
   let layerMs = new Map<string, number>();
   const loadMs = performance.now() - t0;
@@ -266,7 +272,7 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     }
     db.workflows.updateSpec(modelId, JSON.stringify(spec));
     return {
-      key: `${project}.${model}`, examples: N, loadMs, forwardMs, logMs, totalMs,
+      key: `${project}.${model}`, examples: N, batchSize: B, loadMs, forwardMs, logMs, totalMs,
       layers: stages.map((sl) => ({ name: sl.name, original: sl.original, op: sl.op, shape: shapes.get(sl.name)! })),
       notPerExample: g.layers.filter((l) => notPerExample.has(l.name)).map((l) => ({ name: l.name, original: l.original, op: l.op })),
     };
@@ -279,6 +285,21 @@ export async function logNetwork(store: NetworkSink, modelKey: string, checkpoin
     await session.release();
     dropProfiles(prefix);
   }
+}
+
+/** The most examples a batch takes when `batchSize` is not given. */
+export const MAX_BATCH = 128;
+/** What a batch's layers may hold together when `batchSize` is not given: every exposed output is in memory at once, about three times over (onnxruntime's, the copy it hands over, the encoding). */
+export const BATCH_BYTES = 256 * 2 ** 20;
+
+/**
+ * The batch size when none is given: MAX_BATCH, or fewer where one example's layers are large. A
+ * DenseNet-121 at 224×224 exposes 176 MB of layers an example: 128 of them had needed ~60 GB, 16 took
+ * 7 GB of RSS. Pure.
+ */
+export function defaultBatch(bytesPerExample: number | undefined): number {
+  if (!bytesPerExample || !Number.isFinite(bytesPerExample)) return MAX_BATCH;
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / bytesPerExample)));
 }
 
 /** The steps of `scheme` onnxruntime can do in the graph (graph.ts, GraphReduce), or null for none. */
@@ -383,10 +404,12 @@ function exampleGroups(g: OnnxGraph, project: string, inputs: readonly DnnInput[
 /**
  * The layers whose per-example shape is not the same for every group of examples: one example of each
  * group runs through the network first (which also checks each group's shapes before anything is stored).
+ * With them, the bytes of layers the largest of those examples exposes (defaultBatch).
  */
-async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null): Promise<Set<string>> {
+async function shapeDependentLayers(session: ort.InferenceSession, modelKey: string, g: OnnxGraph, groups: readonly ExampleGroup[], fixedB: number | null): Promise<{ layers: Set<string>; bytesPerExample: number }> {
   const seen = new Map<string, string>();
   const out = new Set<string>();
+  let bytesPerExample = 0;
   for (const [gi, grp] of groups.entries()) {
     let res;
     try {
@@ -394,6 +417,7 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
     } catch (err) {
       throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
     }
+    bytesPerExample = Math.max(bytesPerExample, Object.values(res).reduce((a, t) => a + (ArrayBuffer.isView(t.data) ? t.data.byteLength : 0), 0));
     for (const l of g.layers) {
       const t = res[exposedName(l)];
       const shape = t ? (t.dims as readonly number[]).slice(1).join('x') : '';
@@ -402,5 +426,5 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
       else if (had !== shape) out.add(l.name);
     }
   }
-  return out;
+  return { layers: out, bytesPerExample };
 }
