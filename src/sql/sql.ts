@@ -207,9 +207,9 @@ export class SqlSession {
         const readOnly = new MistiqueError('BAD_QUERY', `SQL over a store is read-only: give one SELECT (or WITH … SELECT, DESCRIBE, SUMMARIZE) statement`);
         // (what EXPLAIN ANALYZE explains, it runs: `EXPLAIN ANALYZE COPY … TO` writes the file)
         if (/^\s*(insert|update|delete|create|drop|alter|copy|attach|detach|install|load|set|reset|pragma|call|export|import|checkpoint|vacuum|use|begin|commit|rollback|prepare|execute)\b/i.test(select)) throw readOnly;
+        if (/^\s*with\b[^]*\)\s*(insert|update|delete|merge)\b/i.test(select)) throw readOnly; // a write behind its WITH
         await c.extractStatements(query).catch((e: unknown) => { throw duckError(e, query); });
         if (!/^\s*(\(|select\b|with\b|from\b|values\b|table\b|describe\b|summarize\b|show\b|pivot\b|unpivot\b)/i.test(select)) throw readOnly;
-        await c.run(query).catch((e: unknown) => { throw duckError(e, query); });
       }
       const stmts = parsed.statements ?? [];
       if (stmts.length > 1) throw new MistiqueError('BAD_QUERY', `give one SQL statement at a time (got ${stmts.length})`);
@@ -254,6 +254,31 @@ export class SqlSession {
       for (const [i, { key }] of relations.entries()) {
         created.push([key, 'VIEW']);
         await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM ${served[i]!}`);
+      }
+      if (parsed.error) {
+        // a statement DuckDB's parse tree does not hold (PIVOT, SHOW, …) names its intermediates through
+        // the binder: each table it says does not exist and is an intermediate is read whole and viewed,
+        // and the statement prepared again. Prepared, never run here: the kind of statement is checked —
+        // `WITH x AS (…) INSERT …` passes the prefixes above
+        const { StatementType } = await import('@duckdb/node-api');
+        for (;;) {
+          const prepared = await (await c.extractStatements(select)).prepare(0).catch((e: unknown) => e as Error);
+          if (!(prepared instanceof Error)) {
+            const kind = prepared.statementType;
+            prepared.destroySync();
+            if (kind !== StatementType.SELECT && kind !== StatementType.EXPLAIN && !(kind === StatementType.CREATE && /^\s*(pivot|unpivot)\b/i.test(select))) {
+              throw new MistiqueError('BAD_QUERY', `SQL over a store is read-only: give one SELECT (or WITH … SELECT, DESCRIBE, SUMMARIZE) statement`);
+            }
+            break;
+          }
+          const key = /Table with name ([^\s]+) does not exist/.exec(prepared.message)?.[1];
+          const row = key !== undefined && !created.some(([n]) => n === key) ? findIntermediate(store.metadata, key) : undefined;
+          if (!row) throw duckError(prepared, query);
+          const m = await store.getIntermediates(`${key}.*`);
+          reads.push({ key: key!, rows: m.nrows, narrowed: false, ms: performance.now() - t });
+          created.push([key!, 'VIEW']);
+          await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key!)} AS SELECT * FROM ${await this.relations.add(c, m)}`);
+        }
       }
       if (opts.out) {
         const ext = path.extname(opts.out).slice(1).toLowerCase();
