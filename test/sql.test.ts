@@ -205,6 +205,18 @@ describe('mistique sql', () => {
     await expect(store.sql("SELECT * FROM mistique_relation('0')")).rejects.toMatchObject({ code: 'BAD_QUERY', message: expect.stringMatching(/is no intermediate of this statement/) });
   });
 
+  it('a row_id filter on an intermediate that is not stored (policy adaptive) re-runs it and keeps the rows asked for', async () => {
+    const store = await tempStore({ policy: 'adaptive', gammaMin: Infinity }); // nothing materialized: every query re-runs
+    const x = Float32Array.from({ length: 12 * 784 }, (_, i) => ((i * 7) % 256) / 255);
+    await store.logNetwork('fm.tiny', path.resolve(__dirname, '../datasets/fixtures/tiny_cnn.onnx'), { x, shape: [1, 28, 28] });
+    expect(store.list('fm.tiny.relu1')[0]!.bytesStored).toBe(0);
+    const q = await store.sql('SELECT row_id, "values"[7] AS v FROM "fm.tiny.relu1" WHERE row_id IN (2, 5) ORDER BY row_id');
+    const want = await store.getIntermediates('fm.tiny.relu1.*', { rows: [2, 5] });
+    // it had answered no rows: the RowBlock index of an intermediate not stored holds none
+    expect(q.rows).toEqual([{ row_id: 2, v: want.values[6] }, { row_id: 5, v: want.values[want.ncols + 6] }]);
+    expect(q.reads[0]).toMatchObject({ key: 'fm.tiny.relu1', narrowed: false, rows: 12 });
+  });
+
   it('a relation that fails to read fails the statement only once every other relation is handed over and gone', async () => {
     const { store } = await twoPipelines();
     const real = store.getIntermediates.bind(store);

@@ -77,7 +77,9 @@ const EACH_CELLS = 250_000;
 
 /** The row ids of an intermediate its filter lets through, from the RowBlock index — or null (read it whole). */
 export function narrowRows(store: Store, r: IntermediateRow | undefined, f: RowFilter | undefined): number[] | null {
-  if (!f || !r) return null;
+  // an intermediate not stored (or not all of it: policy adaptive re-runs it) has no RowBlocks to say
+  // which row ids it holds — read whole; it had answered a row_id filter with no rows at all
+  if (!f || !r || !storedWhole(store, r)) return null;
   const ids: number[] = [];
   for (const b of store.metadata.rowblocks(r.id)) {
     // only RowBlocks whose row ids are the consecutive integers min…max are narrowed without reading them
