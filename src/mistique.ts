@@ -335,10 +335,18 @@ export class Store {
     return this.planner.accuracy.all();
   }
 
-  /** The same as getIntermediates, as an Arrow Table (row_id, then one column per key in its own type). */
+  /**
+   * The same as getIntermediates, as an Arrow Table (row_id, then one column per key in its own type):
+   * read column by column from the store, or — an intermediate not stored (policy adaptive) — re-run as
+   * getIntermediates does (it had failed NOT_STORED, telling the caller to query through the store).
+   */
   async getTable(keys: string | readonly string[], opts: QueryOptions = {}): Promise<Table> {
     this.checkOpen();
-    return this.reader.getTable(typeof keys === 'string' ? [keys] : keys, opts);
+    const k = typeof keys === 'string' ? [keys] : keys;
+    return this.reader.getTable(k, opts).catch(async (err: unknown) => {
+      if (!(err instanceof MistiqueError && err.code === 'NOT_STORED')) throw err;
+      return (await this.getIntermediates(k, opts)).toArrow();
+    });
   }
 
   /** Intermediates whose `project.model.intermediate` matches the pattern (default: all). */

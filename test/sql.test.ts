@@ -215,6 +215,10 @@ describe('mistique sql', () => {
     // it had answered no rows: the RowBlock index of an intermediate not stored holds none
     expect(q.rows).toEqual([{ row_id: 2, v: want.values[6] }, { row_id: 5, v: want.values[want.ncols + 6] }]);
     expect(q.reads[0]).toMatchObject({ key: 'fm.tiny.relu1', narrowed: false, rows: 12 });
+    // getTable re-runs it too, as getIntermediates does (it had failed NOT_STORED)
+    const t = await store.getTable('fm.tiny.relu1.*', { rows: [2, 5] });
+    expect([t.numRows, t.numCols - 1, Array.from(t.getChild('row_id')!.toArray() as Int32Array)]).toEqual([2, want.ncols, [2, 5]]);
+    expect(t.getChildAt(7)!.get(1)).toBe(want.values[want.ncols + 6]);
   });
 
   it('a relation that fails to read fails the statement only once every other relation is handed over and gone', async () => {
