@@ -219,6 +219,8 @@ describe('mistique sql', () => {
     const t = await store.getTable('fm.tiny.relu1.*', { rows: [2, 5] });
     expect([t.numRows, t.numCols - 1, Array.from(t.getChild('row_id')!.toArray() as Int32Array)]).toEqual([2, want.ncols, [2, 5]]);
     expect(t.getChildAt(7)!.get(1)).toBe(want.values[want.ncols + 6]);
+    // an index needs stored rows: the error says why there are none and what to do
+    await expect(store.buildIndex('fm.tiny.relu1')).rejects.toMatchObject({ code: 'NOT_STORED', message: expect.stringMatching(/policy adaptive stores a layer only once querying it has cost more .* log the model into a store of policy dedup/) });
   });
 
   it('a relation that fails to read fails the statement only once every other relation is handed over and gone', async () => {

@@ -50,7 +50,7 @@ export class Neighbours {
   async buildIndex(key: string, opts: { metric?: Metric; onProgress?: (done: number, total: number) => void } = {}): Promise<IndexInfo> {
     const metric = knnMetric(opts.metric);
     const row = intermediateByKey(this.host.db, key);
-    if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not materialized (policy adaptive): an index is built from stored rows; query it once with path 'read' after storing it`);
+    if (row.materialized === 0) throw new MistiqueError('NOT_STORED', `${key} is not stored: an index is built from stored rows, and policy adaptive stores a layer only once querying it has cost more than storing it would (γ ≥ γ_min; until then KNN on it re-runs it and searches exactly) — to index it now, log the model into a store of policy dedup`);
     this.host.writable();
     return this.indexLayer(key, row, metric, opts.onProgress);
   }
