@@ -490,6 +490,18 @@ describe('mistique CLI', () => {
     x = await d('heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.data.labels', '--per-channel', '--out', png);
     expect(x.code, x.err).toBe(0);
     expect(fs.readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    // --by the logits: each example's predicted class (it had refused the first logit as "no class")
+    x = await d('heatmap', 'fmnist.tiny_e01.relu4', '--by', 'fmnist.tiny_e01.dense2', '--per-channel', '--out', png, '--json');
+    expect(x.code, x.err).toBe(0);
+    expect(x.err).toMatch(/--by fmnist\.tiny_e01\.dense2: 10 columns of scores; each example's class is the column of its largest/);
+    const { openStore: reopen } = await import('../src/index.js');
+    const st = await reopen(dir, { create: false });
+    const logits = await st.getIntermediates('fmnist.tiny_e01.dense2.*');
+    await st.close();
+    const predicted = new Map<number, number>();
+    for (let i = 0; i < logits.nrows; i++) { const r = Array.from(logits.row(i)); const c = r.indexOf(Math.max(...r)); predicted.set(c, (predicted.get(c) ?? 0) + 1); }
+    const h = JSON.parse(x.out) as { classes: number[]; counts: number[] };
+    expect(new Map(h.classes.map((c, k) => [c, h.counts[k]!]))).toEqual(predicted);
     const nd = path.join(tempDir(), 'nd.png');
     x = await d('netdissect', 'fmnist.tiny_e01.relu2', '--limit', '4', '--out', nd);
     expect(x.out).toMatch(/4 units over 500 images/);

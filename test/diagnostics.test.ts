@@ -6,7 +6,7 @@ import { decode as decodePng } from 'fast-png';
 import { describe, expect, it } from 'vitest';
 import { pixelConcepts } from '../datasets/fashion-mnist/concepts.js';
 import { batches, loadSubset } from '../datasets/fashion-mnist/load.js';
-import { colDiff, colDist, dissectionPng, groupedCompare, heatmap, heatmapPng, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk, upsampler, type ConceptSet, type KnnOptions, type Metric } from '../src/diagnostics/index.js';
+import { colDiff, colDist, dissectionPng, groupedCompare, heatmap, heatmapPng, predictedClass, knn, knnMany, lookup, netdissect, overlap, pointq, rowDiff, svcca, topk, upsampler, type ConceptSet, type KnnOptions, type Metric } from '../src/diagnostics/index.js';
 import { alignRows } from '../src/diagnostics/dense.js';
 import { leadingEigenpairs, matmul, symEig } from '../src/diagnostics/linalg.js';
 import { colour } from '../src/diagnostics/png.js';
@@ -346,6 +346,12 @@ describe('the colour map and the heatmap image, pixel by pixel', () => {
 });
 
 describe('VIS: the mean per class', () => {
+  it('predictedClass: the column of each row\'s largest score (the first of equals), NaN for a row of no number', () => {
+    const p = predictedClass(matrix([0.1, 0.7, 0.2, /**/ 5, 5, -1, /**/ NaN, NaN, NaN, /**/ NaN, -3, -Infinity], 4, 3, { ids: [4, 3, 2, 1] }));
+    expect([p.ncols, Array.from(p.rowIds), Array.from(p.values)]).toEqual([1, [4, 3, 2, 1], [1, 0, NaN, 1]]);
+    expect(p.columns[0]!.name).toBe('argmax');
+  });
+
   it('takes the class from a named or numbered column of `by`, joined on row id; rows without a class are left out', () => {
     const acts = matrix([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5, 2, { ids: [10, 11, 12, 13, 14] });
     // ids 10..14; `by` in another order, id 14 missing, id 12's class NaN

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { CLASSES } from '../../datasets/fashion-mnist/load.js';
 import { pixelConcepts } from '../../datasets/fashion-mnist/concepts.js';
-import { colDiff, colDist, dissectionPng, heatmap, heatmapPng, knn, lookup, netdissect, pointq, rowDiff, svcca } from '../diagnostics/index.js';
+import { colDiff, colDist, dissectionPng, heatmap, heatmapPng, knn, lookup, netdissect, pointq, predictedClass, rowDiff, svcca } from '../diagnostics/index.js';
 import { MistiqueError } from '../errors.js';
 import { layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { Store } from '../mistique.js';
@@ -186,7 +186,10 @@ export async function diagnose(dir: string, technique: string | undefined, args:
       case 'heatmap': {
         if (!by) throw new MistiqueError('BAD_OPTION', 'heatmap needs the classes: --by <key of labels or predicted classes>, e.g. --by fm.data.labels.label');
         const m = await query(s, need(args[0], 'the layer key'), o.rows);
-        const h = heatmap(m, by, { perChannel: o.perChannel ?? false });
+        // scores (a classifier's logits or probabilities: several numeric columns) give each row the class of its largest
+        const scores = by.ncols > 1 && by.columns.every((c) => c.type !== 'utf8');
+        if (scores) io.err(`--by ${o.by}: ${by.ncols} columns of scores; each example's class is the column of its largest (the predicted class)`);
+        const h = heatmap(m, scores ? predictedClass(by) : by, { perChannel: o.perChannel ?? false });
         const out = o.out ?? 'vis.png';
         fs.writeFileSync(out, heatmapPng(h));
         if (o.json) { io.out(json({ ...h, png: out })); return; }

@@ -162,7 +162,7 @@ faster). A key may leave out the column for a whole intermediate: fm.cnn_e10.rel
                                                the examples nearest to one, with their labels/predictions;
                                                a layer's vector index answers when built (mistique index), --exact searches every row
   topk <key.column> [--k 10] [--asc] [--by <key>]   the rows with the largest (smallest) value of a column
-  heatmap <layer key> --by <labels key> [--per-channel] [--out vis.png]
+  heatmap <layer key> --by <labels key, or scores: their argmax> [--per-channel] [--out vis.png]
                                                mean activation per class and unit, written as a PNG
   netdissect <project.model.layer> [--alpha 0.005] [--limit 20] [--out netdissect.png]
                                                per unit: IoU of its top-α map with pixel concepts of the images;

@@ -1,7 +1,7 @@
 // VIS (paper Table 5.1, MCMR): the average activation of every neuron (or channel) of a layer per
 // class, as a classes × units matrix and as a heatmap image.
 import { MistiqueError } from '../errors.js';
-import type { Matrix } from '../model/matrix.js';
+import { Matrix } from '../model/matrix.js';
 import { numeric } from './dense.js';
 import { colour, encodePng } from './png.js';
 
@@ -14,6 +14,25 @@ export interface Heatmap {
   units: string[];
   /** classes × units, row-major: the mean over the class's examples (NaN values left out). */
   values: Float64Array;
+}
+
+/**
+ * Each row's predicted class from scores (logits, probabilities): the index of its largest column —
+ * NaN where a row holds no number. One column, `argmax`. Pure.
+ */
+export function predictedClass(scores: Matrix): Matrix {
+  numeric(scores);
+  const n = scores.nrows, d = scores.ncols;
+  const out = new Float64Array(n).fill(NaN);
+  for (let i = 0; i < n; i++) {
+    let best = -Infinity;
+    for (let j = 0; j < d; j++) {
+      const v = scores.values[i * d + j]!;
+      if (v > best) { best = v; out[i] = j; }
+    }
+  }
+  const key = scores.columns[0]!.key;
+  return new Matrix(scores.rowIds, [{ key: `${key.slice(0, key.lastIndexOf('.'))}.argmax`, name: 'argmax', type: 'float64' }], out);
 }
 
 /**

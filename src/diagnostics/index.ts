@@ -5,7 +5,7 @@ export { knn, knnMany, overlap } from './knn.js';
 export type { KnnOptions, KnnResult, Metric } from './knn.js';
 export { svcca, svccaDense } from './svcca.js';
 export type { SvccaOptions, SvccaResult, SubspaceInfo } from './svcca.js';
-export { heatmap, heatmapPng } from './heatmap.js';
+export { heatmap, heatmapPng, predictedClass } from './heatmap.js';
 export type { Heatmap } from './heatmap.js';
 export { dissectionPng, netdissect, upsampler } from './netdissect.js';
 export type { ConceptSet, Dissection, UnitResult } from './netdissect.js';
