@@ -133,6 +133,37 @@ describe('delete and gc', () => {
     await s.close();
   });
 
+  it('a network whose stored checkpoint is gone: verify says so and which layers are lost, reads go on, re-runs say why not', async () => {
+    const dir = path.join(tempDir(), 's');
+    const { x, rowIds } = batches(loadSubset(), 40).next().value!;
+    const stored = await openStore(dir);
+    await stored.logNetwork('fm.kept', FIXTURE, { x, shape: [1, 28, 28], rowIds });
+    await stored.close();
+    const s = await openStore(dir, { policy: 'adaptive', gammaMin: Infinity }); // fm.lazy: nothing stored
+    await s.logNetwork('fm.lazy', FIXTURE, { x, shape: [1, 28, 28], rowIds });
+    const lazy = s.list('fm.lazy.*').map((i) => i.key);
+    const before = await s.getIntermediates('fm.kept.relu1.*', { rows: [rowIds[3]!] });
+    for (const m of ['kept', 'lazy']) fs.rmSync(path.join(dir, 'checkpoints', `fm.${m}.onnx`));
+    const v = await s.verify();
+    // it had said "ok": every segment was fine
+    expect(v.ok).toBe(false);
+    expect(v.missingCheckpoints).toEqual([{ model: 'fm.kept', file: path.join('checkpoints', 'fm.kept.onnx'), notStored: [] }, { model: 'fm.lazy', file: path.join('checkpoints', 'fm.lazy.onnx'), notStored: [...lazy].sort() }]);
+    expect(v.unreadable).toEqual([...lazy].sort());
+    // a stored layer reads (the cost model may not choose a re-run it cannot do); one not stored says why it cannot be read
+    const again = await s.getIntermediates('fm.kept.relu1.*', { rows: [rowIds[3]!] });
+    expect(Array.from(again.values)).toEqual(Array.from(before.values));
+    expect((await s.explain('fm.kept.relu1.*'))[0]).toMatchObject({ choice: 'read', reason: expect.stringMatching(/checkpoint is gone/) });
+    const lost = /fm\.kept's checkpoint is gone from the store \(checkpoints\/fm\.kept\.onnx\): its layers cannot be re-run.*log the model again/;
+    await expect(s.getIntermediates('fm.kept.relu1.*', { path: 'rerun' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(lost) });
+    await expect(s.rerunLayer('fm.kept', 'relu1')).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(lost) });
+    await expect(s.getIntermediates(`${lazy[0]}.*`)).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/fm\.lazy's checkpoint is gone/) });
+    // the CLI names it
+    const out: string[] = [];
+    await s.close();
+    expect(await run(['verify', '--store', dir], { out: (t) => out.push(t), err: (t) => out.push(t) })).toBe(1);
+    expect(out.join('\n')).toMatch(/missing checkpoint checkpoints\/fm\.lazy\.onnx of fm\.lazy: its layers cannot be re-run, and the \d+ not stored cannot be read/);
+  });
+
   it('refuses to delete an input layers left behind re-run from, naming them, unless forced or deleted together', async () => {
     const dir = path.join(tempDir(), 's');
     const s = await openStore(dir);

@@ -458,6 +458,7 @@ export async function verify(dir: string, opts: { repair?: boolean; json?: boole
     for (const d of r.damagedRows) io.out(`  damaged metadata row of ${d.table} (${d.row}) — affects ${d.intermediates.join(', ') || 'no intermediate'}`);
     for (const b of r.badSegments) io.out(`  bad segment ${b.file} #${b.segment}: ${b.error} — serves ${b.intermediates.join(', ') || 'nothing'}`);
     for (const f of r.missingFiles) io.out(`  missing partition file ${f}`);
+    for (const c of r.missingCheckpoints) io.out(`  missing checkpoint ${c.file} of ${c.model}: its layers cannot be re-run${c.notStored.length ? `, and the ${c.notStored.length} not stored cannot be read` : ''} — log the model again to restore it`);
     if (r.unreadable.length) io.out(`  ${r.unreadable.length} intermediates cannot be read whole: ${r.unreadable.join(', ')}`);
     if (r.orphanFiles.length) io.out(`  ${r.orphanFiles.length} files in partitions/ belong to no partition: ${r.orphanFiles.join(', ')}`);
     if (r.orphanIndexFiles.length) io.out(`  ${r.orphanIndexFiles.length} files in indexes/ belong to no vector index (a build stopped half-way): ${r.orphanIndexFiles.join(', ')}`);

@@ -8,7 +8,7 @@ import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, typ
 import { MistiqueError } from '../errors.js';
 import { IdleCalibration } from './idlecalibration.js';
 import type { IntermediateRow, MetadataDB, WorkflowRow } from '../metadata/metadatadb.js';
-import { layerGroups, type DnnSpec } from '../executor/onnx/dnnspec.js';
+import { layerGroups, lostCheckpoint, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { Matrix } from '../model/matrix.js';
 import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
@@ -215,7 +215,10 @@ export class QueryPlanner {
     const r = sel.intermediate;
     const key = `${r.project}.${r.model}.${r.name}`;
     const wf = this.db.workflows.get(r.project, r.model);
-    const workflow = wf && (wf.kind === 'trad' || wf.kind === 'dnn') ? wf.kind : null;
+    // a network whose stored checkpoint is gone reads what is stored and re-runs nothing
+    const lost = wf?.kind === 'dnn' ? lostCheckpoint(this.ds.dir, `${r.project}.${r.model}`, JSON.parse(wf.spec) as DnnSpec) : null;
+    if (lost && (path === 'rerun' || r.materialized === 0)) throw new MistiqueError('NOT_FOUND', lost);
+    const workflow = wf && !lost && (wf.kind === 'trad' || wf.kind === 'dnn') ? wf.kind : null;
     const n = ids ? ids.length : r.n_rows;
     if (ids) checkRowsHeld(this.db, r, ids);
     const materialized = r.materialized !== 0;
@@ -233,7 +236,7 @@ export class QueryPlanner {
       if (!workflow) throw new MistiqueError('UNSUPPORTED', `${key} was logged by the caller, not by a workflow mistique ran: it cannot be re-run, only read`);
       e.choice = 'rerun'; e.reason = 're-run was asked for';
     } else if (!workflow) {
-      e.choice = 'read'; e.reason = 'no workflow can re-create it (logged by the caller)';
+      e.choice = 'read'; e.reason = lost ? 'its network\'s checkpoint is gone from the store: only a read' : 'no workflow can re-create it (logged by the caller)';
     } else if (!materialized) {
       e.choice = 'rerun'; e.reason = 'not materialized (adaptive): re-running is the only path';
     } else {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { segmentMismatch } from './checksum.js';
 import type { MetadataDB } from '../metadata/metadatadb.js';
 import type { DamagedRow } from '../metadata/integrity.js';
+import type { IntermediateRow } from '../metadata/rows.js';
+import { lostCheckpoint, type DnnSpec } from '../executor/onnx/dnnspec.js';
 import type { SegmentCodec } from './codecs/index.js';
 
 export interface VerifyReport {
@@ -23,6 +25,11 @@ export interface VerifyReport {
   missingFiles: string[];
   /** Durable intermediates that cannot be read whole (a bad segment, a missing file, a blob never registered). */
   unreadable: string[];
+  /**
+   * Networks whose checkpoint file is gone from checkpoints/ (a re-run loads it): their layers cannot be
+   * re-run, and those not stored (policy adaptive) not read — those are in `unreadable` too.
+   */
+  missingCheckpoints: { model: string; file: string; notStored: string[] }[];
   /** Files in partitions/ that no partition row names (left by a crash between write and registration), and temp files. */
   orphanFiles: string[];
   /** Files in indexes/ that no registered vector index names and no build under way will put in place (a build killed half-way), relative to the store. */
@@ -35,11 +42,29 @@ export interface VerifyReport {
   ok: boolean;
 }
 
+/** Per logged network whose checkpoint (checkpoints/<file>, named in its spec) is gone: the model, the file, its layers not stored. */
+export function missingCheckpoints(dir: string, db: MetadataDB): VerifyReport['missingCheckpoints'] {
+  const out: VerifyReport['missingCheckpoints'] = [];
+  const byModel = new Map<string, IntermediateRow[]>();
+  for (const r of db.intermediates()) {
+    const k = `${r.project}.${r.model}`;
+    byModel.set(k, [...(byModel.get(k) ?? []), r]);
+  }
+  for (const [model, rows] of byModel) {
+    const wf = db.workflows.get(rows[0]!.project, rows[0]!.model);
+    if (!wf || wf.kind !== 'dnn') continue;
+    const spec = JSON.parse(wf.spec) as DnnSpec;
+    if (!lostCheckpoint(dir, model, spec)) continue;
+    out.push({ model, file: path.join('checkpoints', spec.checkpoint), notStored: rows.filter((r) => r.materialized === 0).map((r) => `${r.project}.${r.model}.${r.name}`).sort() });
+  }
+  return out;
+}
+
 export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCodec, opts: { repair?: boolean; onPartition?: (done: number, total: number) => void; orphanIndexFiles?: string[] } = {}): Promise<VerifyReport> {
   const partDir = path.join(dir, 'partitions');
   const parts = db.integrity.partitionRows();
   const r: VerifyReport = {
-    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [],
+    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [], missingCheckpoints: missingCheckpoints(dir, db),
     orphanFiles: [], orphanIndexFiles: opts.orphanIndexFiles ?? [], orphanBlobs: db.integrity.orphanBlobs(), repaired: null, ok: true,
   };
   for (const [k, p] of parts.entries()) {
@@ -78,11 +103,12 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   for (const b of r.badSegments) for (const k of b.intermediates) bad.add(k);
   for (const d of r.damagedRows) for (const k of d.intermediates) bad.add(k);
   for (const m of r.missingFiles) for (const k of db.intermediatesOfPartition(parts.find((p) => p.file === m)!.id)) bad.add(k);
+  for (const c of r.missingCheckpoints) for (const k of c.notStored) bad.add(k);
   r.unreadable = [...bad].sort();
   const known = new Set(parts.map((p) => p.file));
   r.orphanFiles = fs.readdirSync(partDir).filter((f) => !known.has(f)).sort();
   // a bad segment that serves no intermediate any more loses nothing: it waits to be rewritten, like an orphan blob
-  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0 && r.orphanIndexFiles.length === 0;
+  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.missingCheckpoints.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0 && r.orphanIndexFiles.length === 0;
   if (opts.repair) {
     const dropped = db.deleteIntermediatesByKey(r.unreadable);
     db.integrity.deleteDamagedRows(r.damagedRows);

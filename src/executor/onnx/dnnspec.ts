@@ -1,5 +1,7 @@
 // A logged network's spec as the MetadataDB keeps it (models.spec, JSON) and what is read from it
 // without loading onnxruntime: which groups of examples a stored layer's rows come from.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DnnScheme } from '../../quantize/scheme.js';
 import type { InputSpec } from './inputs.js';
 
@@ -68,4 +70,13 @@ export function rowsOfGroup(grp: DnnGroup, ids: ArrayLike<number>): number[] {
     }
   }
   return out;
+}
+
+/**
+ * Why a network cannot be re-run when the checkpoint the store keeps for it (checkpoints/<file>, what a
+ * re-run loads) is gone — or null while it is there. Its stored layers still read.
+ */
+export function lostCheckpoint(storeDir: string, modelKey: string, spec: Pick<DnnSpec, 'checkpoint'>): string | null {
+  if (fs.existsSync(path.join(storeDir, 'checkpoints', spec.checkpoint))) return null;
+  return `${modelKey}'s checkpoint is gone from the store (checkpoints/${spec.checkpoint}): its layers cannot be re-run, and those not stored cannot be read — \`mistique verify\` lists them; log the model again to restore them`;
 }

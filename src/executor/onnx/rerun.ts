@@ -5,7 +5,7 @@ import * as ort from './ort.js';
 import { MistiqueError } from '../../errors.js';
 import { loadCheckpoint } from './checkpoint.js';
 import type { NetworkSink } from './dnn.js';
-import { layerGroups, rowsOfGroup, type DnnSpec } from './dnnspec.js';
+import { layerGroups, lostCheckpoint, rowsOfGroup, type DnnSpec } from './dnnspec.js';
 import { fixedBatch, parseGraph, truncateAt, type Layer } from './graph.js';
 import { batchTensors, storedFeeds, type Feed } from './inputs.js';
 import { runSession, SESSION_OPTIONS } from './session.js';
@@ -28,6 +28,8 @@ export async function rerunLayer(store: NetworkSink, modelKey: string, layer: st
   if (!wf || wf.kind !== 'dnn') throw new MistiqueError('NOT_FOUND', `${modelKey} is not a logged network`);
   const spec = JSON.parse(wf.spec) as DnnSpec;
   const t0 = performance.now();
+  const lost = lostCheckpoint(store.dir, modelKey, spec);
+  if (lost) throw new MistiqueError('NOT_FOUND', lost);
   const g = parseGraph(loadCheckpoint(path.join(store.dir, 'checkpoints', spec.checkpoint)), 'nodes');
   const sl = spec.layers.find((s) => s.name === layer);
   const l: Layer | undefined = g.layers.find((x) => x.original === sl?.original);
