@@ -214,6 +214,30 @@ describe('PipelineExecutor', () => {
     expect(Array.from((await store.getIntermediates('mine.M1.filled.a', { path: 'rerun' })).values)).toEqual(logged);
   });
 
+  it('a source file gone since logging: a query reads what is stored, verify names the file and what cannot be read', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n');
+    const spec = path.join(dir, 'm.yaml');
+    fs.writeFileSync(spec, 'name: M1\nproject: mine\nstages:\n  - name: raw\n    op: ReadCSV\n    params: { file: d.csv }\n  - name: filled\n    op: FillNA\n    inputs: [raw]\n    params: { value: 0 }\n');
+    const store = await tempStore();
+    await store.logIntermediates(spec, { data: dir });
+    const lazy = await tempStore({ policy: 'adaptive', gammaMin: Infinity }); // nothing stored: every stage re-runs
+    await lazy.logIntermediates(spec, { data: dir });
+    fs.rmSync(path.join(dir, 'd.csv'));
+    // stored: it reads (had the cost model chosen a re-run, its failure for want of the file reads instead, as a STALE one does); a re-run asked for says why not
+    for (const p of ['auto', 'read'] as const) expect(Array.from((await store.getIntermediates('mine.M1.filled.a', { path: p })).values)).toEqual([0.5, 0]);
+    await expect(store.getIntermediates('mine.M1.filled.a', { path: 'rerun' })).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringMatching(/needs the source data of stage raw from .*put the data back there/) });
+    const v = await store.verify();
+    expect([v.ok, v.lostSources]).toEqual([true, [{ model: 'mine.M1', file: path.join(dir, 'd.csv'), problem: 'gone', notStored: [] }]]);
+    // not stored: lost until the file is back — verify had said "ok"
+    const w = await lazy.verify();
+    expect([w.ok, w.lostSources[0]!.notStored, w.unreadable]).toEqual([false, ['mine.M1.filled', 'mine.M1.raw'], ['mine.M1.filled', 'mine.M1.raw']]);
+    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n3,1\n');
+    expect((await lazy.verify()).lostSources).toEqual([expect.objectContaining({ problem: 'changed' })]);
+    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n');
+    expect(await lazy.verify()).toMatchObject({ ok: true, lostSources: [] });
+  });
+
   it('logs every stage, and a re-run gives identical intermediates', async () => {
     const store = await tempStore();
     const dir = data();

@@ -458,6 +458,7 @@ export async function verify(dir: string, opts: { repair?: boolean; json?: boole
     for (const d of r.damagedRows) io.out(`  damaged metadata row of ${d.table} (${d.row}) — affects ${d.intermediates.join(', ') || 'no intermediate'}`);
     for (const b of r.badSegments) io.out(`  bad segment ${b.file} #${b.segment}: ${b.error} — serves ${b.intermediates.join(', ') || 'nothing'}`);
     for (const f of r.missingFiles) io.out(`  missing partition file ${f}`);
+    for (const l of r.lostSources) io.out(`  source file ${l.file} of ${l.model} is ${l.problem} since it was logged: its stages cannot be re-run${l.notStored.length ? `, and the ${l.notStored.length} not stored cannot be read` : ' (they are stored: they read)'} — put the file back as it was`);
     for (const c of r.missingCheckpoints) io.out(`  missing checkpoint ${c.file} of ${c.model}: its layers cannot be re-run${c.notStored.length ? `, and the ${c.notStored.length} not stored cannot be read` : ''} — log the model again to restore it`);
     if (r.unreadable.length) io.out(`  ${r.unreadable.length} intermediates cannot be read whole: ${r.unreadable.join(', ')}`);
     if (r.orphanFiles.length) io.out(`  ${r.orphanFiles.length} files in partitions/ belong to no partition: ${r.orphanFiles.join(', ')}`);

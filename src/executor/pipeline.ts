@@ -4,10 +4,11 @@
 // Re-run mode re-creates one stage's output from the source files and the stored operators.
 import { MistiqueError } from '../errors.js';
 import type { MetadataDB, OperatorRow, StageRow } from '../metadata/metadatadb.js';
-import { lineage, type PipelineSpec } from './spec.js';
+import type { PipelineSpec } from './spec.js';
+import { fingerprint, lineage, SOURCE, sourceCheck, sourcesGone, type Fingerprint } from './sources.js';
 import { OPERATORS } from './operators/index.js';
 import type { StageValue, TrainedModel } from './operators/operator.js';
-import { takeRows, toFrame, type SourceFile, type StageTable } from './table.js';
+import { takeRows, toFrame, type StageTable } from './table.js';
 
 /** What the executor needs of a store (the Store class provides it). */
 export interface IntermediateSink {
@@ -104,22 +105,6 @@ export async function logPipeline(store: IntermediateSink, spec: PipelineSpec, o
   }
 }
 
-/** Where a source stage's params keep the fingerprint of the file it read (never an operator's parameter). */
-const SOURCE = '$source';
-type Fingerprint = Omit<SourceFile, 'file'>;
-
-const fingerprint = ({ bytes, crc32 }: SourceFile): Fingerprint => ({ bytes, crc32 });
-
-/**
- * A re-run reads a source file from where it was logged: if its bytes changed since, the re-run would
- * give other values than the logged intermediate — STALE, which a query answers by reading instead when
- * the intermediate is stored. (A missing file is NOT_FOUND, from the operator.)
- */
-function sourceCheck(model: string, stage: string, now: SourceFile, was: Fingerprint): void {
-  if (now.bytes === was.bytes && now.crc32 === was.crc32) return;
-  throw new MistiqueError('STALE', `re-running ${model}.${stage} reads ${now.file}, which changed since ${model} was logged (${was.bytes} → ${now.bytes} bytes, CRC-32 ${was.crc32.toString(16)} → ${now.crc32.toString(16)}): a re-run would not give the logged values; read a stored intermediate, put the file back as it was, or log the pipeline again under a new name`);
-}
-
 /** `table`: the asked rows; `full`: the whole re-created output (what adaptive materialization stores). */
 /** What one stage took in a re-run: ms executing it, or loading its trained operator. */
 export interface StageRerunTiming { name: string; execMs?: number; readOpMs?: number }
@@ -162,7 +147,9 @@ export async function rerunStage(db: MetadataDB, project: string, model: string,
     } catch (err) {
       // a source file that was there at logging time and is gone now: say so, not how to generate data
       if (err instanceof MistiqueError && err.code === 'NOT_FOUND' && s.inputs.length === 0) {
-        throw new MistiqueError('NOT_FOUND', `re-running ${project}.${model}.${stage} needs the source data of stage ${s.name} from ${wf.data_dir ?? '.'}, where it was logged from, and it cannot be read (${(err.cause as Error | undefined)?.message ?? err.message}): put the data back there, or query an intermediate that is stored`, { cause: err });
+        const gone = new MistiqueError('NOT_FOUND', `re-running ${project}.${model}.${stage} needs the source data of stage ${s.name} from ${wf.data_dir ?? '.'}, where it was logged from, and it cannot be read (${(err.cause as Error | undefined)?.message ?? err.message}): put the data back there, or query an intermediate that is stored`, { cause: err });
+        sourcesGone.add(gone);
+        throw gone;
       }
       throw err;
     }

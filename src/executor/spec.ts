@@ -116,18 +116,4 @@ function topoOrder(byName: Map<string, { spec: StageSpec; index: number }>, bad:
   return out;
 }
 
-/** The stages needed to produce `target`; model stages are leaves (their stored operator is loaded, not retrained). */
-export function lineage(stages: readonly { name: string; inputs: string[]; output: 'table' | 'model' }[], target: string): Set<string> {
-  const by = new Map(stages.map((s) => [s.name, s]));
-  const need = new Set<string>();
-  const visit = (n: string, root: boolean): void => {
-    if (need.has(n)) return;
-    const s = by.get(n);
-    if (!s) throw new MistiqueError('NOT_FOUND', `stage ${n} is not in this pipeline`);
-    need.add(n);
-    if (s.output === 'model' && !root) return;
-    for (const i of s.inputs) visit(i, false);
-  };
-  visit(target, true);
-  return need;
-}
+export { lineage } from './sources.js';

@@ -12,6 +12,7 @@ import { layerGroups, lostCheckpoint, type DnnSpec } from '../executor/onnx/dnns
 import type { Matrix } from '../model/matrix.js';
 import type { DataStore } from '../store/datastore.js';
 import type { StageRerunTiming } from '../executor/pipeline.js';
+import { sourceGone } from '../executor/sources.js';
 import type { StageTable } from '../executor/table.js';
 import { ChunkReader } from './chunkreader.js';
 import { idRange, normalizeRows, type RowSelection } from './rowspec.js';
@@ -194,10 +195,10 @@ export class QueryPlanner {
         try {
           m = await this.rerun(sel, ids, e);
         } catch (err) {
-          // the source data changed since logging: only the stored intermediate holds the logged values
-          if (!(err instanceof MistiqueError && err.code === 'STALE' && e.materialized && path !== 'rerun')) throw err;
+          // the source data changed or is gone since logging: only the stored intermediate holds the logged values
+          if (!(((err instanceof MistiqueError && err.code === 'STALE') || sourceGone(err)) && e.materialized && path !== 'rerun')) throw err;
           e.choice = 'read';
-          e.reason = `re-running would not give the logged values (${err.message.split(':')[0]}): read instead`;
+          e.reason = `re-running would not give the logged values (${(err as Error).message.split(':')[0]}): read instead`;
           m = await this.reader.readSelections([sel], ids ? { rows: ids } : {});
         }
       }

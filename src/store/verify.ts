@@ -8,6 +8,7 @@ import type { MetadataDB } from '../metadata/metadatadb.js';
 import type { DamagedRow } from '../metadata/integrity.js';
 import type { IntermediateRow } from '../metadata/rows.js';
 import { lostCheckpoint, type DnnSpec } from '../executor/onnx/dnnspec.js';
+import { lostSources } from '../executor/sources.js';
 import type { SegmentCodec } from './codecs/index.js';
 
 export interface VerifyReport {
@@ -30,6 +31,12 @@ export interface VerifyReport {
    * re-run, and those not stored (policy adaptive) not read — those are in `unreadable` too.
    */
   missingCheckpoints: { model: string; file: string; notStored: string[] }[];
+  /**
+   * Source files of pipelines (outside the store: their data directory) gone or changed in size since
+   * logging: the stages that read them cannot be re-run, and those not stored (policy adaptive) not read
+   * — those are in `unreadable` too. Only a problem when something is lost that way.
+   */
+  lostSources: { model: string; file: string; problem: 'gone' | 'changed'; notStored: string[] }[];
   /** Files in partitions/ that no partition row names (left by a crash between write and registration), and temp files. */
   orphanFiles: string[];
   /** Files in indexes/ that no registered vector index names and no build under way will put in place (a build killed half-way), relative to the store. */
@@ -40,6 +47,22 @@ export interface VerifyReport {
   repaired: { intermediates: string[]; files: string[] } | null;
   /** No problem found (orphan blobs are not a problem: space, not data). */
   ok: boolean;
+}
+
+/** Per pipeline source file gone or changed: the model, the file, the problem, the stages needing it that are not stored. */
+export function lostSourceFiles(db: MetadataDB): VerifyReport['lostSources'] {
+  const out: VerifyReport['lostSources'] = [];
+  const models = new Map<string, IntermediateRow[]>();
+  for (const r of db.intermediates()) models.set(`${r.project}\u0000${r.model}`, [...(models.get(`${r.project}\u0000${r.model}`) ?? []), r]);
+  for (const rows of models.values()) {
+    const { project, model } = rows[0]!;
+    const wf = db.workflows.get(project, model);
+    if (!wf || wf.kind !== 'trad') continue;
+    for (const l of lostSources(wf, db.workflows.stages(wf.model_id))) {
+      out.push({ model: `${project}.${model}`, file: l.file, problem: l.problem, notStored: rows.filter((r) => r.materialized === 0 && l.stages.has(r.name)).map((r) => `${project}.${model}.${r.name}`).sort() });
+    }
+  }
+  return out;
 }
 
 /** Per logged network whose checkpoint (checkpoints/<file>, named in its spec) is gone: the model, the file, its layers not stored. */
@@ -64,7 +87,7 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   const partDir = path.join(dir, 'partitions');
   const parts = db.integrity.partitionRows();
   const r: VerifyReport = {
-    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [], missingCheckpoints: missingCheckpoints(dir, db),
+    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [], missingCheckpoints: missingCheckpoints(dir, db), lostSources: lostSourceFiles(db),
     orphanFiles: [], orphanIndexFiles: opts.orphanIndexFiles ?? [], orphanBlobs: db.integrity.orphanBlobs(), repaired: null, ok: true,
   };
   for (const [k, p] of parts.entries()) {
@@ -103,12 +126,12 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   for (const b of r.badSegments) for (const k of b.intermediates) bad.add(k);
   for (const d of r.damagedRows) for (const k of d.intermediates) bad.add(k);
   for (const m of r.missingFiles) for (const k of db.intermediatesOfPartition(parts.find((p) => p.file === m)!.id)) bad.add(k);
-  for (const c of r.missingCheckpoints) for (const k of c.notStored) bad.add(k);
+  for (const c of [...r.missingCheckpoints, ...r.lostSources]) for (const k of c.notStored) bad.add(k);
   r.unreadable = [...bad].sort();
   const known = new Set(parts.map((p) => p.file));
   r.orphanFiles = fs.readdirSync(partDir).filter((f) => !known.has(f)).sort();
   // a bad segment that serves no intermediate any more loses nothing: it waits to be rewritten, like an orphan blob
-  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.missingCheckpoints.length === 0 && r.unreadable.length === 0 && r.orphanFiles.length === 0 && r.orphanIndexFiles.length === 0;
+  r.ok = r.metadata.join() === 'ok' && r.damagedRows.length === 0 && r.badSegments.every((b) => b.intermediates.length === 0) && r.missingFiles.length === 0 && r.missingCheckpoints.length === 0 && r.lostSources.every((l) => l.notStored.length === 0) && r.unreadable.length === 0 && r.orphanFiles.length === 0 && r.orphanIndexFiles.length === 0;
   if (opts.repair) {
     const dropped = db.deleteIntermediatesByKey(r.unreadable);
     db.integrity.deleteDamagedRows(r.damagedRows);
