@@ -49,16 +49,29 @@ export interface VerifyReport {
   ok: boolean;
 }
 
+/** What `read` returns, or undefined where a metadata row it needs is damaged (damagedRows reports those). */
+function trusted<T>(read: () => T): T | undefined {
+  try { return read(); } catch { return undefined; }
+}
+
+/** The intermediates by model (none when a row is damaged: damagedRows says which). */
+function byModel(db: MetadataDB): Map<string, IntermediateRow[]> {
+  const out = new Map<string, IntermediateRow[]>();
+  for (const r of trusted(() => db.intermediates()) ?? []) {
+    const k = `${r.project}\u0000${r.model}`;
+    out.set(k, [...(out.get(k) ?? []), r]);
+  }
+  return out;
+}
+
 /** Per pipeline source file gone or changed: the model, the file, the problem, the stages needing it that are not stored. */
 export function lostSourceFiles(db: MetadataDB): VerifyReport['lostSources'] {
   const out: VerifyReport['lostSources'] = [];
-  const models = new Map<string, IntermediateRow[]>();
-  for (const r of db.intermediates()) models.set(`${r.project}\u0000${r.model}`, [...(models.get(`${r.project}\u0000${r.model}`) ?? []), r]);
-  for (const rows of models.values()) {
+  for (const rows of byModel(db).values()) {
     const { project, model } = rows[0]!;
-    const wf = db.workflows.get(project, model);
+    const wf = trusted(() => db.workflows.get(project, model));
     if (!wf || wf.kind !== 'trad') continue;
-    for (const l of lostSources(wf, db.workflows.stages(wf.model_id))) {
+    for (const l of lostSources(wf, trusted(() => db.workflows.stages(wf.model_id)) ?? [])) {
       out.push({ model: `${project}.${model}`, file: l.file, problem: l.problem, notStored: rows.filter((r) => r.materialized === 0 && l.stages.has(r.name)).map((r) => `${project}.${model}.${r.name}`).sort() });
     }
   }
@@ -68,13 +81,9 @@ export function lostSourceFiles(db: MetadataDB): VerifyReport['lostSources'] {
 /** Per logged network whose checkpoint (checkpoints/<file>, named in its spec) is gone: the model, the file, its layers not stored. */
 export function missingCheckpoints(dir: string, db: MetadataDB): VerifyReport['missingCheckpoints'] {
   const out: VerifyReport['missingCheckpoints'] = [];
-  const byModel = new Map<string, IntermediateRow[]>();
-  for (const r of db.intermediates()) {
-    const k = `${r.project}.${r.model}`;
-    byModel.set(k, [...(byModel.get(k) ?? []), r]);
-  }
-  for (const [model, rows] of byModel) {
-    const wf = db.workflows.get(rows[0]!.project, rows[0]!.model);
+  for (const rows of byModel(db).values()) {
+    const model = `${rows[0]!.project}.${rows[0]!.model}`;
+    const wf = trusted(() => db.workflows.get(rows[0]!.project, rows[0]!.model));
     if (!wf || wf.kind !== 'dnn') continue;
     const spec = JSON.parse(wf.spec) as DnnSpec;
     if (!lostCheckpoint(dir, model, spec)) continue;
