@@ -194,14 +194,19 @@ describe('operators', () => {
 
 describe('PipelineExecutor', () => {
   const data = (): string => { const d = path.join(tempDir(), 'zillow'); generateZillow(d, 2000); return d; };
-
-  it('a source file changed since logging: a re-run is STALE, a query reads the stored values, the file put back re-runs again', async () => {
+  /** mine.M1: raw (ReadCSV of d.csv: a = 0.5, empty) → filled (FillNA 0), logged into a store of policy dedup. */
+  const onePipeline = async () => {
     const dir = tempDir();
     fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n');
     const spec = path.join(dir, 'm.yaml');
     fs.writeFileSync(spec, 'name: M1\nproject: mine\nstages:\n  - name: raw\n    op: ReadCSV\n    params: { file: d.csv }\n  - name: filled\n    op: FillNA\n    inputs: [raw]\n    params: { value: 0 }\n');
     const store = await tempStore();
     await store.logIntermediates(spec, { data: dir });
+    return { dir, spec, store };
+  };
+
+  it('a source file changed since logging: a re-run is STALE, a query reads the stored values, the file put back re-runs again', async () => {
+    const { dir, spec, store } = await onePipeline();
     const logged = Array.from((await store.getIntermediates('mine.M1.filled.a', { path: 'read' })).values);
     expect(logged).toEqual([0.5, 0]);
     fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,9.5\n2,\n');
@@ -215,12 +220,7 @@ describe('PipelineExecutor', () => {
   });
 
   it('a source file gone since logging: a query reads what is stored, verify names the file and what cannot be read', async () => {
-    const dir = tempDir();
-    fs.writeFileSync(path.join(dir, 'd.csv'), 'id,a\n1,0.5\n2,\n');
-    const spec = path.join(dir, 'm.yaml');
-    fs.writeFileSync(spec, 'name: M1\nproject: mine\nstages:\n  - name: raw\n    op: ReadCSV\n    params: { file: d.csv }\n  - name: filled\n    op: FillNA\n    inputs: [raw]\n    params: { value: 0 }\n');
-    const store = await tempStore();
-    await store.logIntermediates(spec, { data: dir });
+    const { dir, spec, store } = await onePipeline();
     const lazy = await tempStore({ policy: 'adaptive', gammaMin: Infinity }); // nothing stored: every stage re-runs
     await lazy.logIntermediates(spec, { data: dir });
     fs.rmSync(path.join(dir, 'd.csv'));
