@@ -280,6 +280,22 @@ describe('ONNX graph rewrite', () => {
     expect(two.batchSize).toBe(32);
   });
 
+  it("checks the examples' rank against the model's input before running: a model without a batch axis says what to do", async () => {
+    // x [3, 4] (one example, no batch axis: as torchvision's detection models export) → Relu
+    const vi = (name: string, dims?: (number | string)[]) => onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: 1, ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } } : {}) } } });
+    const model = (dims: (number | string)[]) => onnx.ModelProto.encode(onnx.ModelProto.create({
+      irVersion: 8, opsetImport: [{ version: 13 }], graph: onnx.GraphProto.create({ name: 'r', input: [vi('x', dims)], output: [vi('y')], node: [onnx.NodeProto.create({ opType: 'Relu', input: ['x'], output: ['y'] })] }),
+    })).finish();
+    const store = await tempStore();
+    const x = Float32Array.from({ length: 24 }, (_, i) => i - 12);
+    // it had failed in onnxruntime: "Invalid rank for input: x Got: 3 Expected: 2"
+    await expect(store.logNetwork('t.unbatched', model([3, 4]), { x, shape: [3, 4] })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/input x of the model takes one example of rank 2, without a batch axis .* export the model with a batch axis, or capture it from PyTorch with python\/mistique/) });
+    await expect(store.logNetwork('t.rank', model(['n', 3, 4]), { x, shape: [12] })).rejects.toMatchObject({ code: 'BAD_INPUT', message: 'input x of the model has rank 3: a batch axis and 2 per-example dimensions, but the examples given are [12] each (1 dimension): give them as the model takes them' });
+    expect(store.list()).toEqual([]);
+    // the same examples as the model takes them log
+    expect((await store.logNetwork('t.rank', model(['n', 3, 4]), { x, shape: [3, 4] })).examples).toBe(2);
+  });
+
   it('tells rows of one example from rows that interleave examples: sameRows within rounding, ±Infinity and NaN alike', () => {
     // example A alone: 2 rows [a0, a1]; A and B together, batch-major: [a0, a1, b0, b1]; time-major: [a0, b0, a1, b1]
     const a0 = [1, -Infinity, 3], a1 = [0.5, 2, NaN], b0 = [7, 8, 9], b1 = [4, 5, 6];

@@ -171,7 +171,8 @@ export interface OnnxGraph {
   /** The first data input (the one of a single-input model). */
   input: string;
   /** Every data input (graph inputs that are not initializers), with its ONNX element type. */
-  inputs: { name: string; elemType: number }[];
+  /** The graph's inputs: ONNX element type, and rank where the graph states its shape. */
+  inputs: { name: string; elemType: number; rank?: number }[];
   output: string;
   layers: Layer[];
 }
@@ -230,7 +231,10 @@ export function parseGraph(bytes: Uint8Array, expose: Expose = 'layers'): OnnxGr
     if (other !== undefined) throw new MistiqueError('UNSUPPORTED', `the ONNX graph computes in ${OTHER_FLOATS[other]}: mistique logs float32 layers — export the model in float32 (PyTorch: model.float() before torch.onnx.export)`);
     throw new MistiqueError('UNSUPPORTED', 'no layer outputs found in the ONNX graph');
   }
-  return { model, input: inputs[0]!.name, inputs: inputs.map((i) => ({ name: i.name, elemType: i.type?.tensorType?.elemType ?? FLOAT })), output: g.output[0]!.name, layers };
+  return {
+    model, input: inputs[0]!.name, output: g.output[0]!.name, layers,
+    inputs: inputs.map((i) => ({ name: i.name, elemType: i.type?.tensorType?.elemType ?? FLOAT, rank: i.type?.tensorType?.shape?.dim?.length ?? undefined })),
+  };
 }
 
 /**

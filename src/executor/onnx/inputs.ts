@@ -69,6 +69,14 @@ export function namedFeeds(g: OnnxGraph, inputs: Record<string, NamedInput>): { 
     const type = graphType;
     const shape = [...inp.shape];
     if (shape.some((d) => !Number.isInteger(d) || d <= 0)) throw new MistiqueError('BAD_INPUT', `input ${name}: shape [${shape.join(', ')}] must be positive integers (the per-example shape, without the batch axis)`);
+    // the graph's rank is the batch axis and the per-example shape
+    const rank = g.inputs.find((i) => i.name === name)?.rank;
+    if (rank === shape.length && rank > 0) {
+      throw new MistiqueError('UNSUPPORTED', `input ${name} of the model takes one example of rank ${rank}, without a batch axis (as torchvision's detection models export: a list of images), and mistique runs examples in batches [N, ${shape.join(', ')}]: export the model with a batch axis, or capture it from PyTorch with python/mistique (mistique.capture), which takes any model`);
+    }
+    if (rank !== undefined && rank !== shape.length + 1) {
+      throw new MistiqueError('BAD_INPUT', `input ${name} of the model has rank ${rank}: a batch axis and ${rank - 1} per-example dimension${rank === 2 ? '' : 's'}, but the examples given are [${shape.join(', ')}] each (${shape.length} dimension${shape.length === 1 ? '' : 's'}): give them as the model takes them`);
+    }
     const per = shape.reduce((a, b) => a * b, 1);
     const len = inp.data.length;
     if (len % per !== 0) throw new MistiqueError('BAD_INPUT', `input ${name}: ${len} values are not a whole number of [${shape.join(', ')}] examples`);
