@@ -2,8 +2,9 @@
 // its asked rows (Eq. 5.4) and to re-run the workflow up to it (Eq. 5.2 / 5.3) from recorded statistics,
 // take the faster path, and measure what it really cost. Under policy adaptive it also materializes an
 // intermediate once its γ (Eq. 5.5) passes γ_min, from the re-run that answered the query. What re-runs
-// measured is kept by rerunstats.ts (as reads' by readrates.ts); what a read touches is counted by
-// readfeatures.ts; rerunresult.ts turns a re-run's output into the Matrix a read gives.
+// measured is kept by rerunstats.ts (as reads' by readrates.ts), and fitted from timed cold runs by
+// calibration.ts; what a read touches is counted by readfeatures.ts; rerunresult.ts turns a re-run's
+// output into the Matrix a read gives.
 import { choose, closeCall, gamma, solveRerun, tRead, tRerunDnn, tRerunTrad, type Band, type Choice, type ReadFeatures, type StageCost } from '../costmodel/index.js';
 import { MistiqueError } from '../errors.js';
 import { IdleCalibration } from './idlecalibration.js';
@@ -15,13 +16,14 @@ import type { StageRerunTiming } from '../executor/pipeline.js';
 import { sourceGone } from '../executor/sources.js';
 import type { StageTable } from '../executor/table.js';
 import { ChunkReader } from './chunkreader.js';
-import { idRange, normalizeRows, type RowSelection } from './rowspec.js';
+import { normalizeRows, type RowSelection } from './rowspec.js';
 import { checkRowsHeld, lanes, readFeatures } from './readfeatures.js';
 import { EstimateAccuracy } from './accuracy.js';
 import { ReadRates, schemeFamily, type ReadRate } from './readrates.js';
-import { findIntermediate, resolveKeys, schemaOf, type Selection } from './resolve.js';
+import { findIntermediate, resolveKeys, type Selection } from './resolve.js';
 import { applyPool, joinOnRowId, tableToMatrix, tensorToMatrix } from './rerunresult.js';
 import { RerunStats } from './rerunstats.js';
+import { Calibration } from './calibration.js';
 
 export type QueryPath = 'auto' | 'read' | 'rerun';
 
@@ -103,6 +105,8 @@ export class QueryPlanner {
   private readonly materializing = new Set<number>();
   /** The calibrations queries did not wait for (Measure 'defer'): run while the store is idle. */
   readonly idle: IdleCalibration;
+  /** Timed cold runs that fit the read model and the re-run lines. */
+  private readonly calibration: Calibration;
 
   constructor(
     private readonly db: MetadataDB,
@@ -117,6 +121,7 @@ export class QueryPlanner {
     this.rates = new ReadRates(db, codec);
     this.reruns = new RerunStats(db);
     this.accuracy = new EstimateAccuracy(db);
+    this.calibration = new Calibration(db, ds, reader, rerunners, this.rates, this.reruns, (spec, layer, ids) => this.inputReadMs(spec, layer, ids));
   }
 
   /** The kind of run whose estimates share a band: reads of one codec and scheme family, re-runs of networks, of pipelines. */
@@ -320,8 +325,8 @@ export class QueryPlanner {
     const line = this.reruns.line(r);
     let fit = line ? solveRerun(line.sums, line.anchor) : null;
     // a line without calibration's re-runs (only a query's) is calibrated later; never measured, now if asked
-    if (!line?.anchor && measure === 'defer') this.idle.defer(`rerun:${r.id}`, async (disturbed) => (this.reruns.line(r)?.anchor ? true : (await this.calibrateRerun(r, spec, disturbed)) !== null || !disturbed()));
-    else if (!line && measure) fit = await this.calibrateRerun(r, spec);
+    if (!line?.anchor && measure === 'defer') this.idle.defer(`rerun:${r.id}`, async (disturbed) => (this.reruns.line(r)?.anchor ? true : (await this.calibration.rerunLine(r, spec, disturbed)) !== null || !disturbed()));
+    else if (!line && measure) fit = await this.calibration.rerunLine(r, spec);
     const loadMs = fit ? fit.a : spec.loadMs;
     const batchMs = fit ? fit.b : spec.layerMsPerBatch[r.name] ?? spec.forwardMsPerBatch;
     const ms = tRerunDnn({ loadMs, inputReadMsPerRow: n > 0 ? inputMs / n : 0, batchSize: spec.batchSize, layerMsPerBatch: { [r.name]: batchMs } }, r.name, n);
@@ -340,89 +345,11 @@ export class QueryPlanner {
   }
 
   /**
-   * The first time a layer is planned on this machine: timed re-runs of one, eight and 32 batches and
-   * of all its rows (fewer when the layer has fewer rows; each the faster of two cold runs), minus the
-   * modelled input read, give its line load + batches × ms. Per batch, large re-runs cost less than
-   * small ones (conv1 of the cnn: 4.8 ms over 8 batches, 3.2 over 79), so the line is fitted over the
-   * whole range queries can ask for rather than extrapolated from 32 batches.
+   * The read model of a scheme family from a few timed cold reads of its stored intermediates
+   * (calibration.ts); run when a store meets a scheme it has no model for, on this machine.
    */
-  private async calibrateRerun(r: IntermediateRow, spec: DnnSpec, disturbed: () => boolean = () => false): Promise<{ a: number; b: number; n: number } | null> {
-    if (r.row_id_start === null || r.n_rows < 2) return null;
-    const B = spec.batchSize;
-    const sizes = [...new Set([Math.min(B, r.n_rows), Math.min(8 * B, r.n_rows), Math.min(32 * B, r.n_rows), r.n_rows])];
-    if (sizes.length < 2) sizes.unshift(Math.max(1, Math.floor(r.n_rows / 4)));
-    const points: [number, number][] = [];
-    for (const size of sizes) {
-      const ids = idRange(r.row_id_start, size);
-      const best = await this.coldBest(async () => {
-        const inputMs = await this.inputReadMs(spec, r.name, ids);
-        const t0 = performance.now();
-        await this.rerunners.dnn(`${r.project}.${r.model}`, r.name, ids);
-        return performance.now() - t0 - inputMs;
-      }, disturbed);
-      // a query ran meanwhile (deferred calibration): these timings are not this layer's alone
-      if (disturbed()) return null;
-      points.push([size / B, Math.max(0, best)]);
-    }
-    for (const [batches, ms] of points) this.reruns.foldLayer(r, batches, ms, true);
-    this.ds.dropCaches();
-    const line = this.reruns.line(r);
-    return line ? solveRerun(line.sums, line.anchor) : null;
-  }
-
-  /**
-   * The read model from a few timed cold reads of stored intermediates of this scheme family — a few
-   * rows of one RowBlock, one whole RowBlock, four RowBlocks, of the largest intermediates and of the
-   * smallest — so that the fixed, per-RowBlock, per-byte and per-result terms separate.
-   * Run when a store meets a scheme it has no model for, on this machine.
-   */
-  async calibrate(scheme: string, disturbed: () => boolean = () => false): Promise<{ coef: number[]; reads: number } | undefined> {
-    const want = schemeFamily(scheme);
-    const family = this.db.intermediates()
-      .filter((r) => r.materialized !== 0 && schemeFamily(r.scheme) === want && r.n_chunks > 0)
-      .sort((a, b) => b.bytes_raw - a.bytes_raw);
-    if (family.length === 0) return undefined;
-    const pool = family.slice(0, 12);
-    // the largest, and among the large ones the least and the most compressible (on-disk ÷ decoded
-    // bytes of their first RowBlock), so that the per-MB-decoded and per-MB-on-disk terms separate
-    const ratio = new Map(pool.map((r) => { const fp = this.db.readFootprint(r.id, r.row_id_start === null ? null : [0]); return [r, fp.raw > 0 ? fp.stored / fp.raw : 1]; }));
-    const byRatio = [...pool].sort((a, b) => ratio.get(a)! - ratio.get(b)!);
-    // and the smallest: its reads are mostly the fixed and per-RowBlock costs
-    const cands = [...new Set([pool[0]!, byRatio[0]!, byRatio[byRatio.length - 1]!, family[family.length - 1]!])];
-    const samples: { f: ReadFeatures; ms: number }[] = [];
-    for (const r of cands) {
-      const nb = Math.ceil(r.n_rows / r.row_block_size);
-      const sizes = r.row_id_start === null ? [r.n_rows] : [...new Set([Math.min(8, r.n_rows), Math.min(r.n_rows, r.row_block_size), Math.min(r.n_rows, Math.min(nb, 4) * r.row_block_size)])];
-      const sel: Selection = { intermediate: r, schema: schemaOf(this.db, r), cols: Array.from({ length: r.n_cols }, (_, j) => j) };
-      for (const size of sizes) {
-        const ids = r.row_id_start === null ? undefined : idRange(r.row_id_start, size);
-        let f: ReadFeatures | undefined;
-        const best = await this.coldBest(async () => {
-          f = readFeatures(this.db, this.ds, r, ids);
-          const t0 = performance.now();
-          await this.reader.readSelections([sel], ids ? { rows: ids, record: false } : { record: false });
-          return performance.now() - t0;
-        }, disturbed);
-        if (disturbed()) return undefined;
-        if (f && f.rawBytes > 0) samples.push({ f, ms: best });
-      }
-    }
-    this.ds.dropCaches();
-    if (samples.length === 0) return undefined;
-    return this.rates.set(scheme, samples);
-  }
-
-  /**
-   * The faster of two timed runs, decoded segments dropped before each: calibration times cold work,
-   * and the first run of a graph or a file pays warm-up that no model term describes.
-   */
-  private async coldBest(run: () => Promise<number>, disturbed: () => boolean = () => false): Promise<number> {
-    let best = Infinity;
-    for (let rep = 0; rep < 2 && !disturbed(); rep++) {
-      this.ds.dropCaches();
-      best = Math.min(best, await run());
-    }
-    return best;
+  calibrate(scheme: string, disturbed: () => boolean = () => false): Promise<{ coef: number[]; reads: number } | undefined> {
+    return this.calibration.readModel(scheme, disturbed);
   }
 
   /** Re-creates one intermediate's asked rows and columns; materializes it if adaptive says so. */
