@@ -417,7 +417,6 @@ export class Store {
    */
   async sql(query: string, opts: SqlOptions & { sandbox?: boolean } = {}): Promise<SqlResult> {
     this.checkOpen();
-    if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 0)) throw new MistiqueError('BAD_OPTION', `limit must be a whole number ≥ 0, got ${opts.limit}`);
     if (opts.sandbox) {
       // a statement from someone else (mistique serve): DuckDB may touch no file but its own scratch files
       if (opts.out !== undefined) throw new MistiqueError('BAD_OPTION', 'a sandboxed SQL statement writes no file: leave out `out`');

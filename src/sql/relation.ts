@@ -97,10 +97,10 @@ export class Relations {
 
   /**
    * Serves `m` until `clear`; what a view reads it from. A tensor is read through the table function,
-   * straight from `m`; a table of columns is appended to a temporary table first — its chunks are narrow, and each call of
-   * the table function crosses from DuckDB's thread to the event loop and back (~0.2 ms), one relation
-   * after another: a join of two 100 000-row predictions scanned 10 ms slower than from Parquet, while
-   * DuckDB scans its own table on every core.
+   * straight from `m`; a table of columns is appended to a temporary table first — its chunks are
+   * narrow, and each call of the table function crosses from DuckDB's thread to the event loop and back
+   * (~0.2 ms), one relation after another: a join of two 100 000-row predictions scanned 10 ms slower
+   * than from Parquet, while DuckDB scans its own table on every core.
    */
   async add(c: Connection, m: Matrix): Promise<string> {
     const id = this.serve(m);

@@ -79,9 +79,11 @@ const EACH_CELLS = 250_000;
 export function narrowRows(store: Store, r: IntermediateRow | undefined, f: RowFilter | undefined): number[] | null {
   // an intermediate not stored (or not all of it: policy adaptive re-runs it) has no RowBlocks to say
   // which row ids it holds — read whole; it had answered a row_id filter with no rows at all
-  if (!f || !r || !storedWhole(store, r)) return null;
+  if (!f || !r) return null;
+  const blocks = store.metadata.rowblocks(r.id);
+  if (!storedWhole(blocks, r)) return null;
   const ids: number[] = [];
-  for (const b of store.metadata.rowblocks(r.id)) {
+  for (const b of blocks) {
     // only RowBlocks whose row ids are the consecutive integers min…max are narrowed without reading them
     if (!b.sorted || b.max_row_id - b.min_row_id + 1 !== b.n_rows) return null;
     const lo = Math.max(f.lo, b.min_row_id), hi = Math.min(f.hi, b.max_row_id);
@@ -91,9 +93,9 @@ export function narrowRows(store: Store, r: IntermediateRow | undefined, f: RowF
 }
 
 /** Whether every row of an intermediate is stored (its RowBlocks hold all its rows): its row ids are in the RowBlock index. */
-function storedWhole(store: Store, r: IntermediateRow): boolean {
+function storedWhole(blocks: readonly { n_rows: number }[], r: IntermediateRow): boolean {
   let n = 0;
-  for (const b of store.metadata.rowblocks(r.id)) n += b.n_rows;
+  for (const b of blocks) n += b.n_rows;
   return n > 0 && n === r.n_rows;
 }
 
@@ -194,6 +196,7 @@ export class SqlSession {
   private async runOne(store: Store, query: string, opts: SqlOptions): Promise<SqlResult> {
     const t0 = performance.now();
     if (typeof query !== 'string' || query.trim() === '') throw new MistiqueError('BAD_QUERY', 'give a SQL query, e.g. SELECT * FROM mistique_intermediates');
+    if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit >= 0)) throw new MistiqueError('BAD_OPTION', `limit must be a whole number ≥ 0, got ${opts.limit}`);
     const c = this.c;
     const created: (readonly [string, 'TABLE' | 'VIEW'])[] = [];
     const quoted = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -238,7 +241,7 @@ export class SqlSession {
       const settled = await Promise.allSettled(relations.map(async ({ key, row }, i): Promise<SqlResult['reads'][number]> => {
         const ids = narrowRows(store, row, filters.get(key));
         const cols = usedColumns(store, row, used);
-        if (used && !used.has('values') && row.shape !== null && storedWhole(store, row)) {
+        if (used && !used.has('values') && row.shape !== null && storedWhole(store.metadata.rowblocks(row.id), row)) {
           // a stored tensor whose values the statement never names (count(*), row_id alone): its row ids,
           // from the RowBlock index, without reading a chunk (2.6 s → ms for count(*) of a 400 MB layer)
           const rowIds = ids ? Int32Array.from(ids) : await store.rowIds(`${key}.*`);
@@ -253,10 +256,11 @@ export class SqlSession {
       const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
       if (failed) throw failed.reason;
       const reads = settled.map((x) => (x as PromiseFulfilledResult<SqlResult['reads'][number]>).value);
-      for (const [i, { key }] of relations.entries()) {
+      const view = async (key: string, from: string): Promise<void> => {
         created.push([key, 'VIEW']);
-        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM ${served[i]!}`);
-      }
+        await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key)} AS SELECT * FROM ${from}`);
+      };
+      for (const [i, { key }] of relations.entries()) await view(key, served[i]!);
       if (parsed.error) {
         // a statement DuckDB's parse tree does not hold (PIVOT, SHOW, …) names its intermediates through
         // the binder: each table it says does not exist and is an intermediate is read whole and viewed,
@@ -278,8 +282,7 @@ export class SqlSession {
           if (!row) throw duckError(prepared, query);
           const m = await store.getIntermediates(`${key}.*`);
           reads.push({ key: key!, rows: m.nrows, narrowed: false, ms: performance.now() - t });
-          created.push([key!, 'VIEW']);
-          await c.run(`CREATE OR REPLACE TEMP VIEW ${quoted(key!)} AS SELECT * FROM ${await this.relations.add(c, m)}`);
+          await view(key!, await this.relations.add(c, m));
         }
       }
       if (opts.out) {

@@ -54,40 +54,28 @@ function trusted<T>(read: () => T): T | undefined {
   try { return read(); } catch { return undefined; }
 }
 
-/** The intermediates by model (none when a row is damaged: damagedRows says which). */
-function byModel(db: MetadataDB): Map<string, IntermediateRow[]> {
-  const out = new Map<string, IntermediateRow[]>();
-  for (const r of trusted(() => db.intermediates()) ?? []) {
-    const k = `${r.project}\u0000${r.model}`;
-    out.set(k, [...(out.get(k) ?? []), r]);
-  }
-  return out;
-}
-
-/** Per pipeline source file gone or changed: the model, the file, the problem, the stages needing it that are not stored. */
-export function lostSourceFiles(db: MetadataDB): VerifyReport['lostSources'] {
-  const out: VerifyReport['lostSources'] = [];
-  for (const rows of byModel(db).values()) {
+/**
+ * What re-runs need and the store no longer finds, per workflow: a network's checkpoint gone from
+ * checkpoints/, a pipeline's source file gone or changed in size — each with the intermediates it leaves
+ * unreadable (those not stored). Models a damaged metadata row hides are skipped: damagedRows reports it.
+ */
+export function lostWorkflowFiles(dir: string, db: MetadataDB): Pick<VerifyReport, 'missingCheckpoints' | 'lostSources'> {
+  const out: Pick<VerifyReport, 'missingCheckpoints' | 'lostSources'> = { missingCheckpoints: [], lostSources: [] };
+  const byModel = new Map<string, IntermediateRow[]>();
+  for (const r of trusted(() => db.intermediates()) ?? []) byModel.set(`${r.project}\u0000${r.model}`, [...(byModel.get(`${r.project}\u0000${r.model}`) ?? []), r]);
+  for (const rows of byModel.values()) {
     const { project, model } = rows[0]!;
+    const key = `${project}.${model}`;
     const wf = trusted(() => db.workflows.get(project, model));
-    if (!wf || wf.kind !== 'trad') continue;
-    for (const l of lostSources(wf, trusted(() => db.workflows.stages(wf.model_id)) ?? [])) {
-      out.push({ model: `${project}.${model}`, file: l.file, problem: l.problem, notStored: rows.filter((r) => r.materialized === 0 && l.stages.has(r.name)).map((r) => `${project}.${model}.${r.name}`).sort() });
+    const notStored = (needs: (r: IntermediateRow) => boolean): string[] => rows.filter((r) => r.materialized === 0 && needs(r)).map((r) => `${key}.${r.name}`).sort();
+    if (wf?.kind === 'dnn') {
+      const spec = JSON.parse(wf.spec) as DnnSpec;
+      if (lostCheckpoint(dir, key, spec)) out.missingCheckpoints.push({ model: key, file: path.join('checkpoints', spec.checkpoint), notStored: notStored(() => true) });
+    } else if (wf?.kind === 'trad') {
+      for (const l of lostSources(wf, trusted(() => db.workflows.stages(wf.model_id)) ?? [])) {
+        out.lostSources.push({ model: key, file: l.file, problem: l.problem, notStored: notStored((r) => l.stages.has(r.name)) });
+      }
     }
-  }
-  return out;
-}
-
-/** Per logged network whose checkpoint (checkpoints/<file>, named in its spec) is gone: the model, the file, its layers not stored. */
-export function missingCheckpoints(dir: string, db: MetadataDB): VerifyReport['missingCheckpoints'] {
-  const out: VerifyReport['missingCheckpoints'] = [];
-  for (const rows of byModel(db).values()) {
-    const model = `${rows[0]!.project}.${rows[0]!.model}`;
-    const wf = trusted(() => db.workflows.get(rows[0]!.project, rows[0]!.model));
-    if (!wf || wf.kind !== 'dnn') continue;
-    const spec = JSON.parse(wf.spec) as DnnSpec;
-    if (!lostCheckpoint(dir, model, spec)) continue;
-    out.push({ model, file: path.join('checkpoints', spec.checkpoint), notStored: rows.filter((r) => r.materialized === 0).map((r) => `${r.project}.${r.model}.${r.name}`).sort() });
   }
   return out;
 }
@@ -96,7 +84,7 @@ export async function verifyStore(dir: string, db: MetadataDB, codec: SegmentCod
   const partDir = path.join(dir, 'partitions');
   const parts = db.integrity.partitionRows();
   const r: VerifyReport = {
-    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [], missingCheckpoints: missingCheckpoints(dir, db), lostSources: lostSourceFiles(db),
+    metadata: db.integrity.quickCheck(), damagedRows: db.integrity.damagedRows(), partitions: parts.length, segments: 0, bytes: 0, badSegments: [], missingFiles: [], unreadable: [], ...lostWorkflowFiles(dir, db),
     orphanFiles: [], orphanIndexFiles: opts.orphanIndexFiles ?? [], orphanBlobs: db.integrity.orphanBlobs(), repaired: null, ok: true,
   };
   for (const [k, p] of parts.entries()) {

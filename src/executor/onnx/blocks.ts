@@ -6,7 +6,7 @@
 import type * as ort from './ort.js';
 import { exposedName, type OnnxGraph } from './graph.js';
 import { batchTensors, type Feed } from './inputs.js';
-import { runSession } from './session.js';
+import { outputBytes, runSession } from './session.js';
 
 /** Relative difference allowed between one example run alone and in a batch of two (kernels chosen by batch shape round differently). */
 const TOLERANCE = 1e-4;
@@ -38,7 +38,7 @@ export async function exampleRows(session: ort.InferenceSession, modelKey: strin
   } catch {
     return out; // the examples do not run: logging's first batch says why, naming them
   }
-  out.bytesPerExample = Object.values(one).reduce((a, t) => a + (ArrayBuffer.isView(t.data) ? t.data.byteLength : 0), 0);
+  out.bytesPerExample = outputBytes(one);
   for (const l of g.layers) {
     const a = one[exposedName(l)], b = two[exposedName(l)];
     if (!a || !b || (a.type !== 'float32' && a.type !== 'float64')) continue;

@@ -24,7 +24,7 @@ import { idRange } from '../../reader/rowspec.js';
 import { idRuns, type DnnSpec } from './dnnspec.js';
 
 export { dnnGroups, idRuns, layerGroups, rowsOfGroup, type DnnGroup, type DnnSpec } from './dnnspec.js';
-import { outputRanks, runSession, SESSION_OPTIONS } from './session.js';
+import { outputBytes, outputRanks, runSession, SESSION_OPTIONS } from './session.js';
 export { outputRanks, SESSION_OPTIONS } from './session.js';
 export { rerunLayer, type LayerRerun } from './rerun.js';
 
@@ -417,7 +417,7 @@ async function shapeDependentLayers(session: ort.InferenceSession, modelKey: str
     } catch (err) {
       throw new MistiqueError('BAD_INPUT', `group ${gi} (${grp.tag}): ${(err as Error).message}`, { cause: err });
     }
-    bytesPerExample = Math.max(bytesPerExample, Object.values(res).reduce((a, t) => a + (ArrayBuffer.isView(t.data) ? t.data.byteLength : 0), 0));
+    bytesPerExample = Math.max(bytesPerExample, outputBytes(res));
     for (const l of g.layers) {
       const t = res[exposedName(l)];
       const shape = t ? (t.dims as readonly number[]).slice(1).join('x') : '';

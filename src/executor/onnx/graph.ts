@@ -170,8 +170,7 @@ export interface OnnxGraph {
   model: ModelProto;
   /** The first data input (the one of a single-input model). */
   input: string;
-  /** Every data input (graph inputs that are not initializers), with its ONNX element type. */
-  /** The graph's inputs: ONNX element type, and rank where the graph states its shape. */
+  /** Every data input (graph inputs that are not initializers): its ONNX element type, and its rank where the graph states its shape. */
   inputs: { name: string; elemType: number; rank?: number }[];
   output: string;
   layers: Layer[];

@@ -53,3 +53,10 @@ function firstRows(t: ort.Tensor, m: number): ort.Tensor {
   const per = t.size / Math.max(1, Number(t.dims[0]));
   return new ort.Tensor(t.type as 'float32', (t.data as Float32Array).subarray(0, m * per), [m, ...t.dims.slice(1)]);
 }
+
+/** The bytes a run's outputs hold together (what the exposed layers of its examples cost in memory). */
+export function outputBytes(outputs: ort.InferenceSession.OnnxValueMapType): number {
+  let n = 0;
+  for (const t of Object.values(outputs)) if (ArrayBuffer.isView(t.data)) n += t.data.byteLength;
+  return n;
+}
